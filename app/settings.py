@@ -1,0 +1,203 @@
+"""One typed settings object, read from ``BBAUTH_*`` environment variables once."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(RuntimeError):
+    """A setting is invalid; the message names the environment variable."""
+
+
+class Settings(BaseSettings):
+    """Everything configurable about bbauth. Each field is ``BBAUTH_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="BBAUTH_", extra="ignore", frozen=True)
+
+    env: Literal["development", "production", "test"] = "development"
+    """Deployment flavour: production turns on JSON logs and strict checks."""
+
+    var_dir: Path = REPO_ROOT / "var"
+    """Folder for the embedded database, generated secret, outbox and model store."""
+
+    database_url: str = ""
+    """SQLAlchemy async URL; empty means an SQLite file under ``var_dir``."""
+
+    redis_url: str = ""
+    """Redis URL for shared state and the Socket.IO message queue; empty keeps state in process."""
+
+    redis_prefix: str = "bbauth:"
+    """Prefix of every key bbauth writes to Redis."""
+
+    secret_key: str = ""
+    """Key for HMACs of codes and tokens; empty means generate one and keep it under ``var_dir``."""
+
+    host: str = "127.0.0.1"
+    """Address ``bbauth serve`` binds to."""
+
+    port: int = Field(default=5001, ge=1, le=65535)
+    """Port ``bbauth serve`` binds to."""
+
+    workers: int = Field(default=1, ge=1, le=64)
+    """Hypercorn worker processes for ``bbauth serve``."""
+
+    public_url: str = ""
+    """URL printed at start-up and used in links; empty means http://host:port."""
+
+    cors_origins: list[str] = Field(default_factory=list)
+    """Origins allowed to call the API from a browser; empty allows only the same origin."""
+
+    smtp_host: str = ""
+    """SMTP server for one-time codes; empty writes codes to the console and ``var/outbox``."""
+
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    """SMTP port."""
+
+    smtp_username: str = ""
+    """SMTP user name, if the server wants a login."""
+
+    smtp_password: str = ""
+    """SMTP password."""
+
+    smtp_starttls: bool = False
+    """Upgrade the SMTP connection with STARTTLS."""
+
+    smtp_sender: str = "bbauth <no-reply@bbauth.local>"
+    """From address of code messages."""
+
+    session_ttl_seconds: int = Field(default=12 * 3600, ge=60)
+    """Lifetime of a session token."""
+
+    session_idle_seconds: int = Field(default=2 * 3600, ge=60)
+    """A session unused this long expires."""
+
+    otp_ttl_seconds: int = Field(default=300, ge=30)
+    """Lifetime of an emailed one-time code."""
+
+    otp_max_attempts: int = Field(default=5, ge=1)
+    """Wrong codes allowed per challenge before it is spent."""
+
+    otp_max_resends: int = Field(default=3, ge=0)
+    """New codes a challenge may send after the first."""
+
+    login_challenge_ttl_seconds: int = Field(default=600, ge=60)
+    """How long a password login may wait for its second factor."""
+
+    lockout_threshold: int = Field(default=5, ge=1)
+    """Consecutive failed logins of one account before it is locked."""
+
+    lockout_base_seconds: int = Field(default=30, ge=1)
+    """First lock-out; each further failure doubles it."""
+
+    lockout_max_seconds: int = Field(default=3600, ge=1)
+    """Longest lock-out."""
+
+    rate_limit_ip_per_minute: int = Field(default=30, ge=1)
+    """Login and code attempts allowed per client IP per minute."""
+
+    rate_limit_account_per_minute: int = Field(default=10, ge=1)
+    """Login attempts allowed per account (email) per minute."""
+
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    """Largest accepted request body."""
+
+    allow_registration: bool = True
+    """Whether anyone may register an account."""
+
+    trust_proxy_headers: bool = False
+    """Take the client IP from X-Forwarded-For (only behind a trusted proxy)."""
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Lowest level written to the console."""
+
+    log_json: bool | None = None
+    """JSON log lines; unset means JSON in production, readable lines otherwise."""
+
+    elasticsearch_url: str = ""
+    """Elasticsearch for security events; empty disables the sink."""
+
+    datasets_dir: Path = REPO_ROOT.parent / "shared" / "datasets"
+    """Folder of the public data sets used by ``bbauth eval`` and ``bbauth simulate``."""
+
+    @field_validator("database_url", "redis_url", "elasticsearch_url")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value and not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+            raise ValueError("must start with postgresql+asyncpg:// or sqlite+aiosqlite://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_redis(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL, with the embedded SQLite default filled in."""
+        return self.database_url or f"sqlite+aiosqlite:///{self.var_dir / 'bbauth.sqlite3'}"
+
+    @property
+    def effective_public_url(self) -> str:
+        """Where people reach the service."""
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def json_logs(self) -> bool:
+        """Whether log lines are JSON."""
+        return self.log_json if self.log_json is not None else self.env == "production"
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Where code messages go when no SMTP server is configured."""
+        return self.var_dir / "outbox"
+
+    @property
+    def model_dir(self) -> Path:
+        """Versioned store of per-user behavioral models."""
+        return self.var_dir / "models"
+
+    def resolved_secret_key(self) -> bytes:
+        """The HMAC key: the configured one, or one generated once and kept under ``var_dir``."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.var_dir / "secret_key"
+        if not path.exists():
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(secrets.token_urlsafe(48))
+            tmp.chmod(0o600)
+            tmp.replace(path)
+        return path.read_text().strip().encode()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; raise ``SettingsError`` naming the bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = "BBAUTH_" + "_".join(str(part) for part in error["loc"]).upper()
+            lines.append(f"{name}: {error['msg']}")
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,139 @@
+"""SQLAlchemy tables. (The name ``models`` belongs to the behavioral package.)"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from db.base import Base, UTCDateTime
+
+
+def new_id() -> str:
+    """A random UUID4 as text: portable between PostgreSQL and SQLite."""
+    return str(uuid.uuid4())
+
+
+class Role(enum.StrEnum):
+    """What a user may do."""
+
+    USER = "user"
+    ADMIN = "admin"
+
+
+class SessionState(enum.StrEnum):
+    """Life cycle of a login session."""
+
+    PENDING_OTP = "pending_otp"
+    ACTIVE = "active"
+    CHALLENGED = "challenged"
+    REVOKED = "revoked"
+
+
+class OtpChannel(enum.StrEnum):
+    """How the second factor reaches the person."""
+
+    EMAIL = "email"
+    TOTP = "totp"
+
+
+class ChallengePurpose(enum.StrEnum):
+    """Why a one-time code was asked for."""
+
+    LOGIN = "login"
+    REAUTH = "reauth"
+    TOTP_SETUP = "totp_setup"
+
+
+def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
+    # Stored as plain strings with a CHECK constraint: no PostgreSQL ENUM types to migrate.
+    return Enum(cls, name=name, native_enum=False, values_callable=lambda e: [m.value for m in e])
+
+
+class User(Base):
+    """A person who logs in."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.USER)
+    display_name: Mapped[str] = mapped_column(String(120), default="")
+    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, default=None)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    lockouts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    sessions: Mapped[list[LoginSession]] = relationship(back_populates="user")
+
+
+class LoginSession(Base):
+    """One login: pending its second factor, active, challenged or revoked."""
+
+    __tablename__ = "login_sessions"
+    __table_args__ = (Index("ix_login_sessions_user_state", "user_id", "state"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    state: Mapped[SessionState] = mapped_column(
+        _enum(SessionState, "session_state"), default=SessionState.PENDING_OTP
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    revoked_reason: Mapped[str | None] = mapped_column(String(200), default=None)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(400), default="")
+
+    user: Mapped[User] = relationship(back_populates="sessions")
+
+
+class OtpChallenge(Base):
+    """A one-time code asked of a session, by email or authenticator app."""
+
+    __tablename__ = "otp_challenges"
+
+    # The id is a hash of the bearer handle the client holds, so a database leak reveals none.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str | None] = mapped_column(
+        ForeignKey("login_sessions.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[ChallengePurpose] = mapped_column(_enum(ChallengePurpose, "purpose"))
+    channel: Mapped[OtpChannel] = mapped_column(_enum(OtpChannel, "otp_channel"))
+    code_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    code_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    resends: Mapped[int] = mapped_column(Integer, default=0)
+    consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class AuditEvent(Base):
+    """An append-only record of a security event."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_user_at", "user_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    event: Mapped[str] = mapped_column(String(64), index=True)
+    outcome: Mapped[str] = mapped_column(String(16), default="success")
+    user_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    session_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    request_id: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,4 @@
+"""Behavioral biometrics: raw events, features, per-user estimators and their evaluation.
+
+Nothing in this package does web or database I/O.
+"""
