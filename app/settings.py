@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     """Largest accepted request body."""
 
+    argon2_time_cost: int = Field(default=3, ge=1, le=20)
+    """argon2id passes over memory per password hash."""
+
+    argon2_memory_kib: int = Field(default=65536, ge=8, le=4 * 1024 * 1024)
+    """argon2id memory per password hash, KiB."""
+
     allow_registration: bool = True
     """Whether anyone may register an account."""
 

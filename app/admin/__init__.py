@@ -1,0 +1,1 @@
+"""Administration: users, sessions and the audit trail, for the security team."""

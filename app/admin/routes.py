@@ -1,0 +1,146 @@
+"""Administration API: ``/api/admin/*`` (admins only; others get 403, anonymous callers 401)."""
+
+from __future__ import annotations
+
+from quart import Blueprint
+from quart_schema import tag, validate_querystring, validate_request, validate_response
+
+from app.admin import service
+from app.admin.schemas import (
+    AdminSessionOut,
+    AdminUserOut,
+    AuditEventOut,
+    AuditFilter,
+    AuditList,
+    Page,
+    ReasonIn,
+    SessionFilter,
+    SessionList,
+    UserList,
+)
+from app.auth import service as auth_service
+from app.auth.routes import challenge_out, session_out, user_out
+from app.auth.schemas import ChallengeOut, SessionOut
+from app.errors import Conflict, NotFound
+from app.state import app_state
+from app.web import authenticated, current_user, db, request_context
+from db.tables import LoginSession, SessionState
+
+blueprint = Blueprint("admin", __name__, url_prefix="/api/admin")
+
+
+def admin_session_out(session: LoginSession) -> AdminSessionOut:
+    return AdminSessionOut(**session_out(session).model_dump(), email=session.user.email)
+
+
+@blueprint.get("/users")
+@tag(["admin"])
+@authenticated(admin=True)
+@validate_querystring(Page)
+@validate_response(UserList, 200)
+async def list_users(query_args: Page) -> UserList:
+    """Every account with its lock-out state and number of live sessions."""
+    rows, total = await service.list_users(
+        db=db(), limit=query_args.limit, offset=query_args.offset
+    )
+    return UserList(
+        users=[
+            AdminUserOut(
+                **user_out(user).model_dump(),
+                failed_logins=user.failed_logins,
+                locked_until=user.locked_until,
+                active_sessions=live,
+            )
+            for user, live in rows
+        ],
+        total=total,
+    )
+
+
+@blueprint.get("/sessions")
+@tag(["admin"])
+@authenticated(admin=True)
+@validate_querystring(SessionFilter)
+@validate_response(SessionList, 200)
+async def list_sessions(query_args: SessionFilter) -> SessionList:
+    """Sessions, optionally of one state or one user, newest first."""
+    sessions, total = await service.list_sessions(
+        db=db(),
+        limit=query_args.limit,
+        offset=query_args.offset,
+        state=SessionState(query_args.state) if query_args.state else None,
+        user_id=query_args.user_id,
+    )
+    return SessionList(sessions=[admin_session_out(s) for s in sessions], total=total)
+
+
+@blueprint.post("/sessions/<session_id>/revoke")
+@tag(["admin"])
+@authenticated(admin=True)
+@validate_request(ReasonIn)
+@validate_response(SessionOut, 200)
+async def revoke(session_id: str, data: ReasonIn) -> SessionOut:
+    """Revoke a session: its token is refused from the very next request."""
+    session = await auth_service.revoke_session(
+        state=app_state(),
+        db=db(),
+        session_id=session_id[:36],
+        actor=current_user(),
+        reason=data.reason or "revoked by administrator",
+        ctx=request_context(),
+    )
+    return session_out(session)
+
+
+@blueprint.post("/sessions/<session_id>/challenge")
+@tag(["admin"])
+@authenticated(admin=True)
+@validate_request(ReasonIn)
+@validate_response(ChallengeOut, 200)
+async def challenge(session_id: str, data: ReasonIn) -> ChallengeOut:
+    """Force a session into a one-time-code re-challenge."""
+    pending = await auth_service.challenge_session(
+        state=app_state(),
+        db=db(),
+        session_id=session_id[:36],
+        reason=data.reason or "challenged by administrator",
+        by=current_user().id,
+        ctx=request_context(),
+    )
+    if pending is None:
+        exists = await db().get(LoginSession, session_id[:36])
+        if exists is None:
+            raise NotFound("No such session.")
+        raise Conflict("Only an active session can be challenged.")
+    return challenge_out(pending)
+
+
+@blueprint.get("/audit")
+@tag(["admin"])
+@authenticated(admin=True)
+@validate_querystring(AuditFilter)
+@validate_response(AuditList, 200)
+async def audit(query_args: AuditFilter) -> AuditList:
+    """The audit trail, newest first."""
+    events = await service.list_audit(
+        db=db(),
+        limit=query_args.limit,
+        offset=query_args.offset,
+        event=query_args.event,
+        user_id=query_args.user_id,
+    )
+    return AuditList(
+        events=[
+            AuditEventOut(
+                id=e.id,
+                at=e.at,
+                event=e.event,
+                outcome=e.outcome,
+                user_id=e.user_id,
+                session_id=e.session_id,
+                ip=e.ip,
+                detail=e.detail,
+            )
+            for e in events
+        ]
+    )

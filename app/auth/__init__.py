@@ -1,0 +1,1 @@
+"""Authentication: password, one-time codes (email and authenticator app), sessions."""

@@ -1,0 +1,198 @@
+"""The one error shape: RFC 9457 problem details with a stable machine-readable ``code``.
+
+Every 4xx/5xx answer is ``application/problem+json``::
+
+    {"type": "urn:bbauth:problem:<code>", "title": ..., "status": ..., "detail": ...,
+     "code": "<code>", "errors": [{"field": "body.email", "message": ...}]}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from pydantic import ValidationError
+from quart import Quart, Response, json, request
+from quart_schema import RequestSchemaValidationError
+from werkzeug.exceptions import HTTPException
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+log = structlog.get_logger(__name__)
+
+
+class ApplicationError(Exception):
+    """Base of every error bbauth answers with on purpose."""
+
+    status: int = 500
+    code: str = "internal_error"
+    title: str = "Internal server error"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.errors = errors
+        self.headers = headers or {}
+
+
+class ClientError(ApplicationError):
+    """The caller did something wrong (4xx)."""
+
+    status, code, title = 400, "bad_request", "Bad request"
+
+
+class ValidationFailed(ClientError):
+    status, code, title = 422, "validation_failed", "The request is not valid"
+
+
+class AuthenticationRequired(ClientError):
+    status, code, title = 401, "unauthorized", "Authentication required"
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        super().__init__(detail, **kwargs)
+        self.headers.setdefault("WWW-Authenticate", 'Bearer realm="bbauth"')
+
+
+class InvalidCredentials(AuthenticationRequired):
+    code, title = "invalid_credentials", "Wrong email or password"
+
+
+class InvalidCode(AuthenticationRequired):
+    code, title = "invalid_code", "The code is wrong or expired"
+
+
+class ChallengeClosed(AuthenticationRequired):
+    code, title = "challenge_closed", "This challenge is used up, expired or unknown"
+
+
+class SessionExpired(AuthenticationRequired):
+    code, title = "session_expired", "The session has expired"
+
+
+class SessionRevoked(AuthenticationRequired):
+    code, title = "session_revoked", "The session was revoked"
+
+
+class ReauthRequired(AuthenticationRequired):
+    code, title = "reauth_required", "Confirm it is you with a new one-time code"
+
+
+class Forbidden(ClientError):
+    status, code, title = 403, "forbidden", "Not allowed"
+
+
+class NotFound(ClientError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class Conflict(ClientError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class TooManyAttempts(ClientError):
+    status, code, title = 429, "too_many_attempts", "Too many attempts"
+
+    def __init__(self, retry_after: float, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, int(retry_after + 0.999)))})
+        self.retry_after = retry_after
+
+
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A problem-details response."""
+    body: dict[str, Any] = {
+        "type": f"urn:bbauth:problem:{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    response = Response(json.dumps(body), status=status, content_type=PROBLEM_CONTENT_TYPE)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _field_errors(exc: ValidationError) -> list[dict[str, str]]:
+    return [
+        {"field": ".".join(str(p) for p in ("body", *e["loc"])), "message": e["msg"]}
+        for e in exc.errors(include_url=False)
+    ]
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+}
+
+
+async def _body_is_broken_json() -> bool:
+    if not request.is_json:
+        return False
+    try:
+        json.loads(await request.get_data(cache=True))
+    except ValueError:
+        return True
+    return False
+
+
+def register_error_handlers(app: Quart) -> None:
+    """Answer every error with a problem-details body; never leak a traceback."""
+
+    @app.errorhandler(ApplicationError)
+    async def _application(exc: ApplicationError) -> Response:
+        return problem(
+            exc.status, exc.code, exc.title, exc.detail, errors=exc.errors, headers=exc.headers
+        )
+
+    @app.errorhandler(RequestSchemaValidationError)
+    async def _schema(exc: RequestSchemaValidationError) -> Response:
+        inner = exc.validation_error
+        if isinstance(inner, ValidationError):
+            errors = _field_errors(inner)
+        else:
+            errors = [{"field": "body", "message": str(inner) or "invalid body"}]
+        return problem(
+            422,
+            "validation_failed",
+            "The request is not valid",
+            "One or more fields are missing or have the wrong type.",
+            errors=errors,
+        )
+
+    @app.errorhandler(HTTPException)
+    async def _http(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        if status >= 500:
+            log.error("http_error", status=status, description=exc.description)
+        code = _HTTP_CODES.get(status, "http_error" if status < 500 else "internal_error")
+        detail = exc.description or exc.name
+        if status == 400 and await _body_is_broken_json():
+            code, detail = "malformed_json", "The body is not valid JSON."
+        return problem(status, code, exc.name, detail)
+
+    @app.errorhandler(Exception)
+    async def _unexpected(exc: Exception) -> Response:
+        log.exception("unhandled_error", error_type=type(exc).__name__)
+        return problem(500, "internal_error", "Internal server error", "Something went wrong.")

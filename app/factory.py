@@ -1,0 +1,92 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from quart import Quart
+from quart_schema import Info, QuartSchema
+
+from app.clock import Clock, SystemClock
+from app.errors import register_error_handlers
+from app.kv import create_store
+from app.logging import configure_logging
+from app.mail import Mailer, OutboxMailer, SmtpMailer
+from app.security import Passwords
+from app.settings import Settings, get_settings
+from app.state import AppState
+from app.web import install_request_plumbing
+from db.engine import create_engine, session_factory
+
+
+def _mailer(settings: Settings) -> Mailer:
+    if settings.smtp_host:
+        return SmtpMailer(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_sender,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            starttls=settings.smtp_starttls,
+        )
+    return OutboxMailer(settings.outbox_dir, settings.smtp_sender)
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None, mailer: Mailer | None = None
+) -> Quart:
+    """Build the Quart app. Pools and clients are opened in ``before_serving``."""
+    settings = settings or get_settings()
+    configure_logging(level=settings.log_level, json_lines=settings.json_logs)
+    app = Quart("bbauth")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config["JSON_SORT_KEYS"] = False
+    QuartSchema(
+        app,
+        openapi_path="/api/openapi.json",
+        swagger_ui_path="/api/docs",
+        redoc_ui_path="/api/redoc",
+        scalar_ui_path=None,
+        info=Info(
+            title="bbauth",
+            version="0.1.0",
+            description=(
+                "Continuous authentication from keystroke and mouse dynamics. Sign in with a "
+                "password and a one-time code; send the token as `Authorization: Bearer <token>`. "
+                "Every error is an RFC 9457 problem-details body with a stable `code`."
+            ),
+        ),
+        security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
+    )
+    register_error_handlers(app)
+    install_request_plumbing(app)
+
+    from app.admin.routes import blueprint as admin_bp
+    from app.auth.routes import blueprint as auth_bp
+    from app.health import blueprint as health_bp
+    from app.sessions.routes import blueprint as sessions_bp
+
+    for bp in (auth_bp, admin_bp, sessions_bp, health_bp):
+        app.register_blueprint(bp)
+
+    @app.before_serving
+    async def _open() -> None:
+        engine = create_engine(settings.effective_database_url)
+        app.extensions["bbauth"] = AppState(
+            settings=settings,
+            clock=clock or SystemClock(),
+            engine=engine,
+            sessions=session_factory(engine),
+            kv=create_store(settings.redis_url, settings.redis_prefix),
+            mailer=mailer or _mailer(settings),
+            passwords=Passwords(
+                time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
+            ),
+            secret_key=settings.resolved_secret_key(),
+        )
+
+    @app.after_serving
+    async def _close() -> None:
+        state: AppState = app.extensions.pop("bbauth")
+        await state.kv.close()
+        await state.engine.dispose()
+
+    return app

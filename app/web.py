@@ -1,0 +1,123 @@
+"""Request plumbing shared by every blueprint: database session, caller context, bearer auth."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+import structlog
+from quart import Quart, Response, g, request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import RequestContext
+from app.auth import service as auth_service
+from app.errors import Forbidden
+from app.state import app_state
+from db.tables import LoginSession, Role, User
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def db() -> AsyncSession:
+    """The request's database session (opened on first use, closed at teardown)."""
+    if "db" not in g:
+        g.db = app_state().sessions()
+    session = g.db
+    assert isinstance(session, AsyncSession)
+    return session
+
+
+def client_ip() -> str:
+    """The caller's address; X-Forwarded-For only behind a trusted proxy."""
+    if app_state().settings.trust_proxy_headers:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()[:64]
+    return (request.remote_addr or "")[:64]
+
+
+def request_context() -> RequestContext:
+    """Who is asking, for services and the audit log."""
+    return RequestContext(
+        ip=client_ip(),
+        user_agent=request.headers.get("User-Agent", "")[:400],
+        request_id=str(g.get("request_id", "")),
+    )
+
+
+def bearer_token() -> str:
+    """The token of ``Authorization: Bearer <token>``, or ''."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def current_session() -> LoginSession:
+    """The authenticated session of this request (set by ``@authenticated``)."""
+    session = g.login_session
+    assert isinstance(session, LoginSession)
+    return session
+
+
+def current_user() -> User:
+    """The authenticated user of this request."""
+    return current_session().user
+
+
+def authenticated(
+    *, allow_challenged: bool = False, admin: bool = False
+) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+    """Require a live session token (and the admin role, when asked)."""
+
+    def decorator(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        @wraps(view)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            session = await auth_service.authenticate(
+                state=app_state(), db=db(), token=bearer_token(), allow_challenged=allow_challenged
+            )
+            g.login_session = session
+            structlog.contextvars.bind_contextvars(user_id=session.user_id, session_id=session.id)
+            if admin and session.user.role is not Role.ADMIN:
+                raise Forbidden("Administrators only.")
+            return await view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def install_request_plumbing(app: Quart) -> None:
+    """Request ids, context-bound logs, one access line per request, and security headers."""
+    log = structlog.get_logger("bbauth.http")
+
+    @app.before_request
+    async def _start() -> None:
+        structlog.contextvars.clear_contextvars()
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming[:64] if incoming.isprintable() and incoming else uuid.uuid4().hex
+        structlog.contextvars.bind_contextvars(request_id=g.request_id)
+
+    @app.after_request
+    async def _finish(response: Response) -> Response:
+        response.headers["X-Request-ID"] = str(g.get("request_id", ""))
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        log.info(
+            "request",
+            method=request.method,
+            path=request.path,
+            status=response.status_code,
+            ip=client_ip(),
+        )
+        return response
+
+    @app.teardown_request
+    async def _close(_exc: BaseException | None) -> None:
+        session: Any = g.pop("db", None)
+        if session is not None:
+            await session.close()

@@ -1,0 +1,307 @@
+"""One-class anomaly detectors for keystroke timing vectors (Killourhy & Maxion, DSN 2009).
+
+Each is a scikit-learn outlier detector fitted on the genuine user's vectors only.
+``score_samples`` is higher for vectors more like the training data (more likely genuine);
+``decision_function = score_samples - offset_`` where ``offset_`` is the ``contamination``
+quantile of the training scores, so ``predict`` rejects about that share of training data.
+
+Conventions follow Killourhy & Maxion's R code: ``Mahalanobis`` and the nearest-neighbour
+variant use the pseudo-inverse of the covariance; ``OutlierCountZScore`` counts features
+outside the two-sided ``alpha`` band; ``OneClassSVMDetector`` is kernlab's ``ksvm`` one-class
+SVM with ``nu=0.05`` on standardized data with an RBF width from kernlab's ``sigest`` rule.
+``ScaledManhattan`` divides by each feature's mean absolute deviation (Araújo et al. 2005,
+as in the DSN 2009 paper).
+"""
+
+from __future__ import annotations
+
+from numbers import Real
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.spatial.distance import cdist
+from scipy.stats import norm
+from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import OneClassSVM
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+Array = NDArray[np.float64]
+
+# Floor for per-feature spreads, relative to the largest spread: a constant feature must not
+# turn one distance term into a division by zero.
+_SPREAD_FLOOR = 1e-6
+
+
+def _floored(spread: Array) -> Array:
+    top = float(spread.max()) if spread.size else 0.0
+    floor = _SPREAD_FLOOR * top if top > 0 else 1.0
+    return np.maximum(spread, floor)
+
+
+class _Detector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
+    """Shared plumbing: input validation, the offset, predict/decision_function."""
+
+    _parameter_constraints: dict[str, list[Any]] = {  # noqa: RUF012 (sklearn's convention)
+        "contamination": [Interval(Real, 0.0, 0.5, closed="right")],
+    }
+
+    def __init__(self, *, contamination: float = 0.05) -> None:
+        self.contamination = contamination
+
+    def _learn(self, X: Array) -> None:
+        raise NotImplementedError
+
+    def _score(self, X: Array) -> Array:
+        raise NotImplementedError
+
+    def _training_scores(self, X: Array) -> Array:
+        return self._score(X)
+
+    def fit(self, X: ArrayLike, y: object = None) -> Any:
+        """Learn the genuine user's typing from rows of ``X`` (n_samples, n_features)."""
+        self._validate_params()
+        Xv: Array = validate_data(self, X, dtype=np.float64)
+        self._learn(Xv)
+        train_scores = self._training_scores(Xv)
+        self.offset_ = float(np.percentile(train_scores, 100.0 * self.contamination))
+        return self
+
+    def score_samples(self, X: ArrayLike) -> Array:
+        """Similarity to the training data: higher means more likely the genuine user."""
+        check_is_fitted(self)
+        Xv: Array = validate_data(self, X, dtype=np.float64, reset=False)
+        return self._score(Xv)
+
+    def decision_function(self, X: ArrayLike) -> Array:
+        """``score_samples - offset_``: negative for vectors the detector rejects."""
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X: ArrayLike) -> NDArray[np.int_]:
+        """+1 for vectors accepted as the genuine user, -1 for rejected ones."""
+        return np.where(self.decision_function(X) >= 0, 1, -1).astype(np.int_)
+
+
+class Euclidean(_Detector):
+    """Negative Euclidean distance to the training mean vector."""
+
+    mean_: Array
+
+    def _learn(self, X: Array) -> None:
+        self.mean_ = X.mean(axis=0)
+
+    def _score(self, X: Array) -> Array:
+        return np.asarray(-np.sqrt(np.sum((X - self.mean_) ** 2, axis=1)), dtype=np.float64)
+
+
+class Manhattan(_Detector):
+    """Negative city-block distance to the training mean vector."""
+
+    mean_: Array
+
+    def _learn(self, X: Array) -> None:
+        self.mean_ = X.mean(axis=0)
+
+    def _score(self, X: Array) -> Array:
+        return np.asarray(-np.sum(np.abs(X - self.mean_), axis=1), dtype=np.float64)
+
+
+class ManhattanFiltered(_Detector):
+    """Manhattan distance to a mean learned without outlying training vectors.
+
+    Training vectors with any feature more than ``n_std`` standard deviations from the mean
+    are dropped before the mean is recomputed (the paper's "Manhattan (filter)").
+    """
+
+    mean_: Array
+
+    _parameter_constraints: dict[str, list[Any]] = {  # noqa: RUF012
+        **_Detector._parameter_constraints,
+        "n_std": [Interval(Real, 0.0, None, closed="neither")],
+    }
+
+    def __init__(self, *, n_std: float = 3.0, contamination: float = 0.05) -> None:
+        super().__init__(contamination=contamination)
+        self.n_std = n_std
+
+    def _learn(self, X: Array) -> None:
+        mean = X.mean(axis=0)
+        std = X.std(axis=0, ddof=1) if X.shape[0] > 1 else np.zeros(X.shape[1])
+        inside = np.all(np.abs(X - mean) <= self.n_std * std, axis=1)
+        self.mean_ = X[inside].mean(axis=0) if inside.any() else mean
+        self.n_kept_ = int(inside.sum())
+
+    def _score(self, X: Array) -> Array:
+        return np.asarray(-np.sum(np.abs(X - self.mean_), axis=1), dtype=np.float64)
+
+
+class ScaledManhattan(_Detector):
+    """Negative Manhattan distance with each feature divided by its spread in training.
+
+    ``scale="mad"`` (the paper's choice) uses the mean absolute deviation from the mean,
+    ``"std"`` the standard deviation (Killourhy's later R code).
+    """
+
+    mean_: Array
+    scale_: Array
+
+    _parameter_constraints: dict[str, list[Any]] = {  # noqa: RUF012
+        **_Detector._parameter_constraints,
+        "scale": [StrOptions({"mad", "std"})],
+    }
+
+    def __init__(
+        self, *, scale: Literal["mad", "std"] = "mad", contamination: float = 0.05
+    ) -> None:
+        super().__init__(contamination=contamination)
+        self.scale = scale
+
+    def _learn(self, X: Array) -> None:
+        self.mean_ = X.mean(axis=0)
+        if self.scale == "mad":
+            spread = np.mean(np.abs(X - self.mean_), axis=0)
+        else:
+            spread = X.std(axis=0, ddof=1) if X.shape[0] > 1 else np.zeros(X.shape[1])
+        self.scale_ = _floored(spread)
+
+    def _score(self, X: Array) -> Array:
+        return np.asarray(-np.sum(np.abs(X - self.mean_) / self.scale_, axis=1), dtype=np.float64)
+
+
+def _whitener(X: Array) -> tuple[Array, Array]:
+    """Mean and the symmetric pseudo-inverse square root of the covariance (R's ``ginv``)."""
+    mean = X.mean(axis=0)
+    if X.shape[0] < 2:
+        return mean, np.eye(X.shape[1])
+    cov = np.atleast_2d(np.cov(X, rowvar=False))
+    values, vectors = np.linalg.eigh(cov)
+    tol = values.max() * max(cov.shape) * np.finfo(np.float64).eps if values.size else 0.0
+    inv_sqrt = np.where(values > tol, 1.0 / np.sqrt(np.clip(values, tol, None)), 0.0)
+    return mean, (vectors * inv_sqrt) @ vectors.T
+
+
+class Mahalanobis(_Detector):
+    """Negative Mahalanobis distance to the training mean (pseudo-inverse covariance)."""
+
+    mean_: Array
+    whitener_: Array
+
+    def _learn(self, X: Array) -> None:
+        self.mean_, self.whitener_ = _whitener(X)
+
+    def _score(self, X: Array) -> Array:
+        Z = (X - self.mean_) @ self.whitener_
+        return np.asarray(-np.sqrt(np.sum(Z**2, axis=1)), dtype=np.float64)
+
+
+class NearestNeighborMahalanobis(_Detector):
+    """Negative Mahalanobis distance to the nearest training vector.
+
+    ``offset_`` comes from leave-one-out training scores (each training vector against the
+    others), since every training vector scores 0 against itself.
+    """
+
+    mean_: Array
+    whitener_: Array
+    train_: Array
+
+    def _learn(self, X: Array) -> None:
+        self.mean_, self.whitener_ = _whitener(X)
+        self.train_ = (X - self.mean_) @ self.whitener_
+
+    def _score(self, X: Array) -> Array:
+        Z = (X - self.mean_) @ self.whitener_
+        out: Array = -cdist(Z, self.train_).min(axis=1)
+        return out
+
+    def _training_scores(self, X: Array) -> Array:
+        # Every training vector is its own nearest neighbour: leave it out.
+        if self.train_.shape[0] < 2:
+            return np.zeros(self.train_.shape[0])
+        d = cdist(self.train_, self.train_)
+        np.fill_diagonal(d, np.inf)
+        return np.asarray(-d.min(axis=1), dtype=np.float64)
+
+
+class OutlierCountZScore(_Detector):
+    """Minus the number of features whose z-score lies outside the two-sided ``alpha`` band."""
+
+    mean_: Array
+    std_: Array
+
+    _parameter_constraints: dict[str, list[Any]] = {  # noqa: RUF012
+        **_Detector._parameter_constraints,
+        "alpha": [Interval(Real, 0.0, 1.0, closed="neither")],
+    }
+
+    def __init__(self, *, alpha: float = 0.05, contamination: float = 0.05) -> None:
+        super().__init__(contamination=contamination)
+        self.alpha = alpha
+
+    def _learn(self, X: Array) -> None:
+        self.mean_ = X.mean(axis=0)
+        std = X.std(axis=0, ddof=1) if X.shape[0] > 1 else np.zeros(X.shape[1])
+        self.std_ = _floored(std)
+        self.threshold_ = float(norm.ppf(1.0 - self.alpha / 2.0))
+
+    def _score(self, X: Array) -> Array:
+        z = np.abs(X - self.mean_) / self.std_
+        return np.asarray(-np.sum(z > self.threshold_, axis=1), dtype=np.float64)
+
+
+def kernlab_rbf_gamma(X: Array) -> float:
+    """RBF ``gamma`` by kernlab's ``sigest`` rule: mean of 1/q90 and 1/q10 of squared distances."""
+    if X.shape[0] < 2:
+        return 1.0 / max(int(X.shape[1]), 1)
+    d2 = cdist(X, X, "sqeuclidean")[np.triu_indices(X.shape[0], k=1)]
+    d2 = d2[d2 > 0]
+    if d2.size == 0:
+        return 1.0 / max(int(X.shape[1]), 1)
+    q10, q90 = np.quantile(d2, [0.1, 0.9])
+    return (1.0 / float(q90) + 1.0 / float(q10)) / 2.0
+
+
+class OneClassSVMDetector(_Detector):
+    """One-class SVM (RBF) on standardized features, as kernlab's ``ksvm(type="one-svc")``.
+
+    ``gamma="sigest"`` picks the kernel width from the training data (kernlab's default).
+    The score is the SVM's signed distance to its boundary.
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {  # noqa: RUF012
+        **_Detector._parameter_constraints,
+        "nu": [Interval(Real, 0.0, 1.0, closed="right")],
+        "gamma": [StrOptions({"sigest"}), Interval(Real, 0.0, None, closed="neither")],
+    }
+
+    def __init__(
+        self, *, nu: float = 0.05, gamma: float | str = "sigest", contamination: float = 0.05
+    ) -> None:
+        super().__init__(contamination=contamination)
+        self.nu = nu
+        self.gamma = gamma
+
+    def _learn(self, X: Array) -> None:
+        self.scaler_ = StandardScaler().fit(X)
+        Z = self.scaler_.transform(X)
+        self.gamma_ = kernlab_rbf_gamma(Z) if self.gamma == "sigest" else float(self.gamma)
+        self.svm_ = OneClassSVM(kernel="rbf", nu=self.nu, gamma=self.gamma_).fit(Z)
+
+    def _score(self, X: Array) -> Array:
+        out: Array = self.svm_.decision_function(self.scaler_.transform(X))
+        return out
+
+
+DETECTORS: dict[str, type[_Detector]] = {
+    "Manhattan (scaled)": ScaledManhattan,
+    "Nearest Neighbor (Mahalanobis)": NearestNeighborMahalanobis,
+    "Outlier Count (z-score)": OutlierCountZScore,
+    "SVM (one-class)": OneClassSVMDetector,
+    "Mahalanobis": Mahalanobis,
+    "Manhattan (filter)": ManhattanFiltered,
+    "Manhattan": Manhattan,
+    "Euclidean": Euclidean,
+}
+"""The detectors by the names Killourhy & Maxion's results table uses."""

@@ -1,0 +1,237 @@
+"""Loaders of the public mouse-dynamics data sets into bbauth's raw ``MouseEvent`` streams.
+
+Rows are turned into the same JSON-like event objects a browser sends and go through
+``validate_batch``, so evaluation exercises exactly the path live traffic takes.
+"""
+
+from __future__ import annotations
+
+import csv
+import tarfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from models.evaluation import metrics
+from models.events import MouseEvent, validate_batch
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CACHE_DIR = REPO_ROOT / "var" / "cache" / "datasets"
+
+BALABIT_ARCHIVE = "balabit-mouse-dynamics-challenge.tar.xz"
+SAPIMOUSE_ARCHIVE = "sapimouse-users-001-080.tar.xz"
+
+BALABIT_SCREEN_SENTINEL = 65535.0
+"""Balabit's RDP capture writes (65535, 65535) when the pointer leaves the screen: not a place."""
+
+# DOM MouseEvent.button numbers.
+_BUTTONS = {"Left": 0, "Other": 1, "Right": 2, "XButton": 3}
+
+
+def resolve_dataset(data: Path, archive: str, marker: str, cache_dir: Path | None = None) -> Path:
+    """The folder holding an extracted data set.
+
+    ``data`` may be that folder (it contains ``marker``), the ``.tar.xz`` archive, or a folder that
+    holds the archive (such as the shared datasets folder). An archive is extracted once into
+    ``cache_dir/<archive stem>/``.
+    """
+    data = Path(data)
+    if (data / marker).exists():
+        return data
+    tar_path = data / archive if data.is_dir() else data
+    if not tar_path.is_file():
+        raise FileNotFoundError(f"neither {data / marker} nor the archive {tar_path} exists")
+    target = (cache_dir or DEFAULT_CACHE_DIR) / archive.removesuffix(".tar.xz")
+    done = target / ".extracted"
+    if not done.exists():
+        target.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(tar_path) as tar:
+            tar.extractall(target, filter="data")
+        done.touch()
+    if not (target / marker).exists():
+        raise FileNotFoundError(f"{tar_path} holds no {marker}")
+    return target
+
+
+def _rows(path: Path) -> Iterator[list[str]]:
+    with path.open(newline="") as fh:
+        reader = csv.reader(fh)
+        next(reader, None)  # header
+        yield from reader
+
+
+def _validated(raw: list[dict[str, Any]]) -> list[MouseEvent]:
+    return validate_batch(raw, max_events=max(len(raw), 1)).mouse
+
+
+def read_balabit_session(path: Path) -> list[MouseEvent]:
+    """One Balabit session file as events (client timestamp s → ms; scroll → wheel)."""
+    raw: list[dict[str, Any]] = []
+    for row in _rows(path):
+        if len(row) < 6:
+            continue
+        _, client_t, button, state, xs, ys = row[:6]
+        try:
+            t, x, y = float(client_t) * 1000.0, float(xs), float(ys)
+        except ValueError:
+            continue
+        if x >= BALABIT_SCREEN_SENTINEL or y >= BALABIT_SCREEN_SENTINEL:
+            continue
+        event: dict[str, Any] = {"t": t, "x": x, "y": y}
+        if state in ("Move", "Drag"):
+            event["type"] = "move"
+        elif state in ("Pressed", "Released"):
+            event["type"] = "down" if state == "Pressed" else "up"
+            event["button"] = _BUTTONS.get(button, 0)
+        elif state in ("Down", "Up"):  # wheel turned; the amount is not recorded
+            event |= {"type": "wheel", "dx": 0.0, "dy": 1.0 if state == "Down" else -1.0}
+        else:
+            continue
+        raw.append(event)
+    return _validated(raw)
+
+
+def read_sapimouse_session(path: Path) -> list[MouseEvent]:
+    """One SapiMouse session file as events (timestamps already ms)."""
+    raw: list[dict[str, Any]] = []
+    for row in _rows(path):
+        if len(row) < 5:
+            continue
+        ts, button, state, xs, ys = row[:5]
+        try:
+            t, x, y = float(ts), float(xs), float(ys)
+        except ValueError:
+            continue
+        event: dict[str, Any] = {"t": t, "x": x, "y": y}
+        if state in ("Move", "Drag"):
+            event["type"] = "move"
+        elif state in ("Pressed", "Released"):
+            event["type"] = "down" if state == "Pressed" else "up"
+            event["button"] = _BUTTONS.get(button, 0)
+        else:
+            continue
+        raw.append(event)
+    return _validated(raw)
+
+
+@dataclass(frozen=True)
+class Session:
+    """One recorded session: whose account it was recorded under, its id, and its events."""
+
+    user: str
+    session_id: str
+    events: list[MouseEvent]
+
+
+def _user_key(name: str) -> tuple[int, str]:
+    digits = "".join(c for c in name if c.isdigit())
+    return (int(digits) if digits else 0, name)
+
+
+def balabit_users(root: Path) -> list[str]:
+    """The user folders of Balabit's training set, in numeric order (``user7`` < ``user12``)."""
+    return sorted((p.name for p in (root / "training_files").iterdir() if p.is_dir()), key=_user_key)
+
+
+def balabit_training(root: Path, user: str, max_sessions: int | None = None) -> list[Session]:
+    """A user's training sessions (all genuine)."""
+    files = sorted(p for p in (root / "training_files" / user).iterdir() if p.is_file())
+    files = files[:max_sessions] if max_sessions is not None else files
+    return [Session(user, p.name, read_balabit_session(p)) for p in files]
+
+
+def balabit_labels(root: Path) -> dict[str, bool]:
+    """``public_labels.csv``: session file name → is illegal (an impostor's session)."""
+    labels: dict[str, bool] = {}
+    for row in _rows(root / "public_labels.csv"):
+        if len(row) >= 2:
+            labels[row[0].strip()] = row[1].strip() == "1"
+    return labels
+
+
+def balabit_labeled_tests(
+    root: Path, user: str, labels: dict[str, bool], max_sessions: int | None = None
+) -> list[tuple[Session, bool]]:
+    """A user's labeled test sessions with their is-illegal flag; unlabeled ones are skipped."""
+    files = sorted(
+        p for p in (root / "test_files" / user).iterdir() if p.is_file() and p.name in labels
+    )
+    if max_sessions is not None:
+        # Keep both classes in a small slice: alternate genuine and illegal sessions.
+        legal = [p for p in files if not labels[p.name]][: (max_sessions + 1) // 2]
+        illegal = [p for p in files if labels[p.name]][: max_sessions // 2]
+        files = sorted(legal + illegal)
+    return [(Session(user, p.name, read_balabit_session(p)), labels[p.name]) for p in files]
+
+
+def sapimouse_users(root: Path) -> list[str]:
+    """The user folders of SapiMouse, in numeric order."""
+    base = root / "sapimouse"
+    return sorted((p.name for p in base.iterdir() if p.is_dir()), key=_user_key)
+
+
+def sapimouse_sessions(root: Path, user: str) -> tuple[Session, Session]:
+    """A user's first 3-minute (enrollment) and first 1-minute (test) session, by file date."""
+    folder = root / "sapimouse" / user
+    three = sorted(folder.glob("*_3min.csv"))
+    one = sorted(folder.glob("*_1min.csv"))
+    if not three or not one:
+        raise FileNotFoundError(f"{folder} lacks a 3-minute or a 1-minute session")
+    return (
+        Session(user, three[0].name, read_sapimouse_session(three[0])),
+        Session(user, one[0].name, read_sapimouse_session(one[0])),
+    )
+
+
+# Shared protocol pieces of the mouse evaluations (Balabit, SapiMouse).
+
+
+def block_means(scores: NDArray[np.float64], size: int) -> NDArray[np.float64]:
+    """Means of non-overlapping blocks of ``size`` consecutive scores; a short tail is dropped."""
+    n = scores.size // size
+    if n == 0:
+        return np.zeros(0, dtype=np.float64)
+    return scores[: n * size].reshape(n, size).mean(axis=1)
+
+
+def sample_negatives(
+    by_user: dict[str, NDArray[np.float64]], total: int, rng: np.random.Generator
+) -> NDArray[np.float64]:
+    """About ``total`` rows drawn evenly from each background user's feature matrix."""
+    users = [u for u, X in by_user.items() if X.shape[0]]
+    if not users:
+        raise ValueError("no background data")
+    per_user = max(total // len(users), 1)
+    parts = []
+    for u in users:
+        X = by_user[u]
+        idx = rng.choice(X.shape[0], size=min(per_user, X.shape[0]), replace=False)
+        parts.append(X[np.sort(idx)])
+    return np.vstack(parts)
+
+
+def verification_figures(
+    genuine: dict[str, list[float]], impostor: dict[str, list[float]]
+) -> dict[str, Any]:
+    """Pooled AUC/EER over all users' decisions, and each user's own EER/AUC with a summary."""
+    g_all = [s for u in genuine for s in genuine[u]]
+    i_all = [s for u in impostor for s in impostor[u]]
+    result: dict[str, Any] = {"genuine_decisions": len(g_all), "impostor_decisions": len(i_all)}
+    if not g_all or not i_all:
+        return result
+    result |= {"auc": metrics.auc(g_all, i_all), "eer": metrics.eer(g_all, i_all)}
+    per_user_eer: dict[str, float] = {}
+    per_user_auc: dict[str, float] = {}
+    for u in genuine:
+        if genuine[u] and impostor.get(u):
+            per_user_eer[u] = metrics.eer(genuine[u], impostor[u])
+            per_user_auc[u] = metrics.auc(genuine[u], impostor[u])
+    if per_user_eer:
+        result["per_user_eer"] = per_user_eer
+        result["per_user_eer_summary"] = metrics.summarize(list(per_user_eer.values()))
+        result["mean_user_auc"] = float(np.mean(list(per_user_auc.values())))
+    return result

@@ -1,0 +1,507 @@
+"""Keystroke-dynamics features: pure functions from key events to fixed-length vectors.
+
+Times are milliseconds throughout. Keys are reduced to *zones* (hand x keyboard row, plus
+space, backspace, enter, shift, other modifiers, everything else) before any statistic is
+taken, so a feature vector never says which key was pressed and typed text cannot be
+reconstructed from it.
+
+Two kinds of vectors:
+
+* fixed text (a password-like phrase): hold, down-down and up-down time of every keystroke
+  in order, as in the CMU benchmark (`fixed_text_features`);
+* free text (a window of N keystrokes): aggregate statistics per zone and per digraph class
+  (`keystroke_window_features`, names in `KEYSTROKE_FEATURES`).
+
+Both rest on `pair_keystrokes`, which turns a messy event stream into keystrokes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from models.events import KeyEvent
+
+FEATURE_SCHEMA_VERSION = 1
+"""Bumped whenever `KEYSTROKE_FEATURES` or its meaning changes (stored models must refit)."""
+
+HOLD_CAP_MS = 500.0
+"""Holds above this are auto-repeat or a resting finger, not typing rhythm (as IKDD)."""
+
+PAUSE_MS = 3000.0
+"""Down-down gaps above this are pauses, kept out of the timing statistics (as IKDD)."""
+
+# ---------------------------------------------------------------------------------------------
+# Key zones: physical position (KeyboardEvent.code is layout independent) -> coarse class.
+
+ZONES: tuple[str, ...] = (
+    "L_num",
+    "L_top",
+    "L_home",
+    "L_bottom",
+    "R_num",
+    "R_top",
+    "R_home",
+    "R_bottom",
+    "space",
+    "backspace",
+    "enter",
+    "shift",
+    "modifier",
+    "other",
+)
+_Z = {name: i for i, name in enumerate(ZONES)}
+CHAR_ZONES = frozenset(range(8))
+"""Zone indices of character keys (left hand 0-3, right hand 4-7)."""
+
+_ROWS: dict[str, tuple[str, ...]] = {
+    "L_num": ("Backquote", "Digit1", "Digit2", "Digit3", "Digit4", "Digit5", "Digit6"),
+    "R_num": ("Digit7", "Digit8", "Digit9", "Digit0", "Minus", "Equal"),
+    "L_top": ("KeyQ", "KeyW", "KeyE", "KeyR", "KeyT"),
+    "R_top": ("KeyY", "KeyU", "KeyI", "KeyO", "KeyP", "BracketLeft", "BracketRight", "Backslash"),
+    "L_home": ("KeyA", "KeyS", "KeyD", "KeyF", "KeyG"),
+    "R_home": ("KeyH", "KeyJ", "KeyK", "KeyL", "Semicolon", "Quote"),
+    "L_bottom": ("IntlBackslash", "KeyZ", "KeyX", "KeyC", "KeyV", "KeyB"),
+    "R_bottom": ("KeyN", "KeyM", "Comma", "Period", "Slash", "IntlRo"),
+    "space": ("Space",),
+    "backspace": ("Backspace", "Delete"),
+    "enter": ("Enter", "NumpadEnter"),
+    "shift": ("ShiftLeft", "ShiftRight"),
+    "modifier": (
+        "ControlLeft",
+        "ControlRight",
+        "AltLeft",
+        "AltRight",
+        "MetaLeft",
+        "MetaRight",
+        "OSLeft",
+        "OSRight",
+        "CapsLock",
+        "Tab",
+    ),
+}
+_CODE_ZONE: dict[str, int] = {code: _Z[zone] for zone, codes in _ROWS.items() for code in codes}
+
+
+def key_zone(code: str) -> int:
+    """Zone index (into `ZONES`) of a KeyboardEvent.code; unknown codes are ``other``."""
+    return _CODE_ZONE.get(code, _Z["other"])
+
+
+def _hand(zone: int) -> str:
+    return "L" if zone < 4 else "R"
+
+
+# Digraph classes: transitions between consecutive keystrokes, by hand and by key role.
+DIGRAPH_CLASSES: tuple[str, ...] = (
+    "repeat",  # the same character key twice
+    "LL",
+    "LR",
+    "RL",
+    "RR",
+    "char_space",
+    "space_char",
+    "to_backspace",
+    "backspace_backspace",
+    "from_backspace",
+    "shift_char",
+    "char_shift",
+    "other",
+)
+_D = {name: i for i, name in enumerate(DIGRAPH_CLASSES)}
+
+
+def digraph_class(first_zone: int, second_zone: int, *, same_key: bool) -> int:
+    """Digraph class index (into `DIGRAPH_CLASSES`) of a transition between two zones."""
+    bs, sp, sh = _Z["backspace"], _Z["space"], _Z["shift"]
+    first_char, second_char = first_zone in CHAR_ZONES, second_zone in CHAR_ZONES
+    if first_char and second_char:
+        return _D["repeat"] if same_key else _D[_hand(first_zone) + _hand(second_zone)]
+    if second_zone == bs:
+        return _D["backspace_backspace"] if first_zone == bs else _D["to_backspace"]
+    if first_zone == bs:
+        return _D["from_backspace"]
+    if first_char and second_zone == sp:
+        return _D["char_space"]
+    if first_zone == sp and second_char:
+        return _D["space_char"]
+    if first_zone == sh and second_char:
+        return _D["shift_char"]
+    if first_char and second_zone == sh:
+        return _D["char_shift"]
+    return _D["other"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Pairing events into keystrokes.
+
+
+@dataclass(frozen=True, slots=True)
+class Keystroke:
+    """One key press: ``down`` and ``up`` in ms (``up`` is NaN when the release was never seen).
+
+    Holds the key code only while in memory; features keep nothing but its zone.
+    """
+
+    down: float
+    up: float
+    code: str
+
+    @property
+    def zone(self) -> int:
+        """Zone index into `ZONES`."""
+        return key_zone(self.code)
+
+    @property
+    def hold(self) -> float:
+        """Hold (dwell) time in ms; NaN without a release."""
+        return self.up - self.down
+
+
+@dataclass
+class PairingStats:
+    """What `pair_keystrokes` had to repair, by kind."""
+
+    unmatched_up: int = 0
+    auto_repeat: int = 0
+    unmatched_down: int = 0
+    non_finite: int = 0
+
+
+def pair_keystrokes(
+    events: Iterable[KeyEvent], stats: PairingStats | None = None
+) -> list[Keystroke]:
+    """Pair key-down and key-up events into keystrokes, ordered by key-down time (ms).
+
+    Robust to real-world streams: events are sorted by time first (ties keep input order);
+    a repeated down of a key already held is auto-repeat and ignored (the first down
+    counts); an up without a pending down is dropped; overlapping keys (rollover) pair
+    per key; a down never released yields a keystroke whose ``up`` is NaN. Events with
+    non-finite times are dropped. ``stats`` (optional) receives the repair counts.
+    """
+    stats = stats if stats is not None else PairingStats()
+    ordered: list[KeyEvent] = []
+    for e in events:
+        if isinstance(e.t, int | float) and math.isfinite(e.t):
+            ordered.append(e)
+        else:
+            stats.non_finite += 1
+    ordered.sort(key=lambda e: e.t)
+    pending: dict[str, float] = {}
+    strokes: list[Keystroke] = []
+    for e in ordered:
+        if e.type == "down":
+            if e.code in pending:
+                stats.auto_repeat += 1
+            else:
+                pending[e.code] = e.t
+        elif e.type == "up":
+            down = pending.pop(e.code, None)
+            if down is None:
+                stats.unmatched_up += 1
+            else:
+                strokes.append(Keystroke(down=down, up=e.t, code=e.code))
+        else:
+            raise ValueError(f"unknown key event type {e.type!r}")
+    for code, down in pending.items():
+        stats.unmatched_down += 1
+        strokes.append(Keystroke(down=down, up=math.nan, code=code))
+    strokes.sort(key=lambda s: s.down)
+    return strokes
+
+
+def keystroke_windows(
+    strokes: Sequence[Keystroke], size: int, *, step: int | None = None
+) -> list[list[Keystroke]]:
+    """Split keystrokes into windows of ``size`` consecutive keystrokes.
+
+    ``step`` defaults to ``size`` (disjoint windows); a trailing partial window is dropped.
+    """
+    if size < 1:
+        raise ValueError("window size must be at least 1")
+    step = size if step is None else step
+    if step < 1:
+        raise ValueError("window step must be at least 1")
+    return [list(strokes[i : i + size]) for i in range(0, len(strokes) - size + 1, step)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Timing samples: the zone-level timings every free-text feature is computed from.
+
+
+def _empty() -> NDArray[np.float64]:
+    return np.zeros(0, dtype=np.float64)
+
+
+def _empty_int() -> NDArray[np.int_]:
+    return np.zeros(0, dtype=np.int_)
+
+
+@dataclass(frozen=True)
+class TimingSample:
+    """Zone-level timings (ms) of some typing, with no key identities and no order.
+
+    Built from live keystrokes (`timing_sample`) or from a data set that only kept value
+    lists (IKDD). Up-down, up-up, down-up and order-dependent counts may be absent (NaN /
+    None) when the source did not record them.
+    """
+
+    hold_zone: NDArray[np.int_] = field(default_factory=_empty_int)
+    hold_ms: NDArray[np.float64] = field(default_factory=_empty)
+    digraph: NDArray[np.int_] = field(default_factory=_empty_int)
+    dd_ms: NDArray[np.float64] = field(default_factory=_empty)
+    ud_ms: NDArray[np.float64] = field(default_factory=_empty)
+    uu_ms: NDArray[np.float64] = field(default_factory=_empty)
+    du_ms: NDArray[np.float64] = field(default_factory=_empty)
+    shift_lead_ms: NDArray[np.float64] = field(default_factory=_empty)
+    shift_lag_ms: NDArray[np.float64] = field(default_factory=_empty)
+    n_keystrokes: int = 0
+    zone_counts: NDArray[np.int_] = field(default_factory=lambda: np.zeros(len(ZONES), np.int_))
+    n_shift_right: int = 0
+    n_pauses: int | None = None
+
+
+def timing_sample(strokes: Sequence[Keystroke]) -> TimingSample:
+    """Zone-level timings of keystrokes in key-down order (as from `pair_keystrokes`)."""
+    n = len(strokes)
+    downs = np.array([s.down for s in strokes], dtype=np.float64)
+    ups = np.array([s.up for s in strokes], dtype=np.float64)
+    zones = np.array([s.zone for s in strokes], dtype=np.int_)
+    holds = ups - downs
+    keep = np.isfinite(holds) & (holds >= 0) & (holds <= HOLD_CAP_MS)
+
+    dd = downs[1:] - downs[:-1]
+    ud = downs[1:] - ups[:-1]
+    uu = ups[1:] - ups[:-1]
+    du = ups[1:] - downs[:-1]
+    classes = np.array(
+        [
+            digraph_class(zones[i], zones[i + 1], same_key=strokes[i].code == strokes[i + 1].code)
+            for i in range(n - 1)
+        ],
+        dtype=np.int_,
+    )
+    in_flow = dd <= PAUSE_MS
+
+    # Shift timing: how long shift leads the character it modifies, and how long it is
+    # released after (positive) or before (negative) that character.
+    sh = _Z["shift"]
+    lead: list[float] = []
+    lag: list[float] = []
+    for i in range(n - 1):
+        if zones[i] == sh and zones[i + 1] in CHAR_ZONES and strokes[i + 1].down < strokes[i].up:
+            lead.append(strokes[i + 1].down - strokes[i].down)
+            lag.append(strokes[i].up - strokes[i + 1].up)
+    lag_arr = np.array(lag, dtype=np.float64)
+    return TimingSample(
+        hold_zone=zones[keep],
+        hold_ms=holds[keep],
+        digraph=classes[in_flow],
+        dd_ms=dd[in_flow],
+        ud_ms=ud[in_flow],
+        uu_ms=uu[in_flow],
+        du_ms=du[in_flow],
+        shift_lead_ms=np.array(lead, dtype=np.float64),
+        shift_lag_ms=lag_arr[np.isfinite(lag_arr)],
+        n_keystrokes=n,
+        zone_counts=np.bincount(zones, minlength=len(ZONES)).astype(np.int_),
+        n_shift_right=sum(1 for s in strokes if s.code == "ShiftRight"),
+        n_pauses=int(np.sum(~in_flow)),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Free-text window features.
+
+HOLD_ZONES: tuple[str, ...] = (
+    "L_num",
+    "L_top",
+    "L_home",
+    "L_bottom",
+    "R_num",
+    "R_top",
+    "R_home",
+    "R_bottom",
+    "space",
+    "backspace",
+    "shift",
+)
+DD_HIST_EDGES_MS: tuple[float, ...] = (0, 80, 120, 160, 200, 250, 300, 400, 550, 800, 1200, 3000)
+HOLD_HIST_EDGES_MS: tuple[float, ...] = (0, 50, 70, 85, 100, 115, 130, 160, 200, 500)
+_SUMMARY = ("median", "iqr", "p10", "p90", "mean")
+_FLIGHTS = ("dd", "ud", "uu", "du")
+
+# Fallbacks when a window has no value at all for a statistic: typical desktop typing
+# (Dhakal et al. 2018 report mean key press 116 ms, mean inter-key interval 238 ms).
+_DEFAULT_MS = {"hold": 110.0, "dd": 240.0, "ud": 130.0, "uu": 240.0, "du": 350.0}
+_DEFAULT_SPREAD_MS = {"hold": 40.0, "dd": 150.0, "ud": 150.0, "uu": 150.0, "du": 150.0}
+
+
+def _feature_names() -> tuple[str, ...]:
+    names: list[str] = []
+    names += [f"hold.all.{s}" for s in _SUMMARY]
+    names += [f"hold.{z}.median" for z in HOLD_ZONES]
+    for flight in _FLIGHTS:
+        names += [f"{flight}.all.{s}" for s in _SUMMARY]
+    for flight in ("dd", "ud"):
+        names += [f"{flight}.{d}.median" for d in DIGRAPH_CLASSES]
+    names += [f"hist.hold.{i}" for i in range(len(HOLD_HIST_EDGES_MS) - 1)]
+    names += [f"hist.dd.{i}" for i in range(len(DD_HIST_EDGES_MS) - 1)]
+    names += [
+        "rate.backspace",
+        "rate.shift",
+        "rate.shift_right",
+        "rate.rollover",
+        "rate.pause",
+        "shift.lead.median",
+        "shift.lag.median",
+    ]
+    return tuple(names)
+
+
+KEYSTROKE_FEATURES: tuple[str, ...] = _feature_names()
+"""Names of the free-text feature vector, in order (`keystroke_window_features`)."""
+
+
+def feature_indices(prefixes: Iterable[str]) -> NDArray[np.int_]:
+    """Indices of the features whose names start with any of ``prefixes`` (e.g. ``"hold."``)."""
+    pre = tuple(prefixes)
+    return np.array([i for i, n in enumerate(KEYSTROKE_FEATURES) if n.startswith(pre)], np.int_)
+
+
+def _summary(values: NDArray[np.float64], default: float, spread: float) -> list[float]:
+    v = values[np.isfinite(values)]
+    if v.size == 0:
+        return [default, spread, default - spread, default + spread, default]
+    p10, p25, p50, p75, p90 = np.percentile(v, [10, 25, 50, 75, 90])
+    return [float(p50), float(p75 - p25), float(p10), float(p90), float(v.mean())]
+
+
+def _median_by(
+    labels: NDArray[np.int_], values: NDArray[np.float64], n_labels: int, fallback: float
+) -> list[float]:
+    out = [fallback] * n_labels
+    ok = np.isfinite(values)
+    for k in range(n_labels):
+        v = values[ok & (labels == k)]
+        if v.size:
+            out[k] = float(np.median(v))
+    return out
+
+
+def _histogram(values: NDArray[np.float64], edges: Sequence[float]) -> list[float]:
+    v = values[np.isfinite(values)]
+    counts, _ = np.histogram(np.clip(v, edges[0], edges[-1]), bins=np.asarray(edges, float))
+    total = counts.sum()
+    if total == 0:
+        return [1.0 / (len(edges) - 1)] * (len(edges) - 1)
+    return [float(c) / float(total) for c in counts]
+
+
+def _ratio(num: float, den: float, default: float) -> float:
+    return num / den if den > 0 else default
+
+
+def sample_features(sample: TimingSample) -> NDArray[np.float64]:
+    """The free-text feature vector (`KEYSTROKE_FEATURES`) of a timing sample.
+
+    Missing statistics are imputed: a zone or digraph class absent from the sample takes
+    the sample's overall median; a sample without any value takes typical population
+    values. The result is always finite.
+    """
+    f: list[float] = []
+    hold = _summary(sample.hold_ms, _DEFAULT_MS["hold"], _DEFAULT_SPREAD_MS["hold"])
+    f += hold
+    zone_medians = _median_by(sample.hold_zone, sample.hold_ms, len(ZONES), hold[0])
+    f += [zone_medians[_Z[z]] for z in HOLD_ZONES]
+    flight_medians: dict[str, float] = {}
+    for flight in _FLIGHTS:
+        values: NDArray[np.float64] = getattr(sample, f"{flight}_ms")
+        s = _summary(values, _DEFAULT_MS[flight], _DEFAULT_SPREAD_MS[flight])
+        flight_medians[flight] = s[0]
+        f += s
+    for flight in ("dd", "ud"):
+        values = getattr(sample, f"{flight}_ms")
+        f += _median_by(sample.digraph, values, len(DIGRAPH_CLASSES), flight_medians[flight])
+    f += _histogram(sample.hold_ms, HOLD_HIST_EDGES_MS)
+    f += _histogram(sample.dd_ms, DD_HIST_EDGES_MS)
+    counts = sample.zone_counts
+    n_shift = float(counts[_Z["shift"]])
+    rollover = sample.ud_ms[np.isfinite(sample.ud_ms)]
+    n_digraphs = float(sample.dd_ms.size + (sample.n_pauses or 0))
+    f += [
+        _ratio(float(counts[_Z["backspace"]]), float(sample.n_keystrokes), 0.05),
+        _ratio(n_shift, float(sample.n_keystrokes), 0.03),
+        _ratio(float(sample.n_shift_right), n_shift, 0.3),
+        _ratio(float(np.sum(rollover < 0)), float(rollover.size), 0.15),
+        _ratio(float(sample.n_pauses or 0), n_digraphs, 0.01),
+        float(np.median(sample.shift_lead_ms)) if sample.shift_lead_ms.size else 150.0,
+        float(np.median(sample.shift_lag_ms)) if sample.shift_lag_ms.size else 20.0,
+    ]
+    out = np.asarray(f, dtype=np.float64)
+    # Absurd timestamps (e.g. 1e300 apart) could overflow statistics; keep the contract.
+    return np.nan_to_num(out, nan=0.0, posinf=1e9, neginf=-1e9)
+
+
+def window_features(strokes: Sequence[Keystroke], *, min_keystrokes: int = 2) -> NDArray[np.float64]:
+    """Free-text feature vector (`KEYSTROKE_FEATURES`) of keystrokes in key-down order."""
+    if len(strokes) < min_keystrokes:
+        raise ValueError(f"need at least {min_keystrokes} keystrokes, got {len(strokes)}")
+    return sample_features(timing_sample(strokes))
+
+
+def keystroke_window_features(
+    keys: Sequence[KeyEvent], *, min_keystrokes: int = 2
+) -> NDArray[np.float64]:
+    """Free-text feature vector (`KEYSTROKE_FEATURES`, float64, finite) of raw key events.
+
+    Events may be unsorted, duplicated or unmatched (see `pair_keystrokes`). Raises
+    ValueError when fewer than ``min_keystrokes`` keystrokes can be formed.
+    """
+    return window_features(pair_keystrokes(keys), min_keystrokes=min_keystrokes)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixed-text (password-like) features.
+
+_MODIFIER_ZONES = frozenset({_Z["shift"], _Z["modifier"]})
+
+
+def fixed_text_feature_names(n_keys: int) -> tuple[str, ...]:
+    """Names of `fixed_text_features` for ``n_keys`` keystrokes: H.i, then DD.i.j, UD.i.j."""
+    names: list[str] = []
+    for i in range(n_keys):
+        names.append(f"H.{i}")
+        if i + 1 < n_keys:
+            names += [f"DD.{i}.{i + 1}", f"UD.{i}.{i + 1}"]
+    return tuple(names)
+
+
+def fixed_text_features(
+    keys: Sequence[KeyEvent], n_keys: int | None = None
+) -> NDArray[np.float64]:
+    """Timing vector of one typing of a fixed phrase, in the CMU benchmark's order (ms).
+
+    For each non-modifier keystroke i: hold H.i, then DD.i.i+1 and UD.i.i+1 (see
+    `fixed_text_feature_names`). Shift and other modifiers are left out, so ``R`` counts as
+    one keystroke. Raises ValueError when the keystroke count differs from ``n_keys`` or a
+    release is missing.
+    """
+    strokes = [s for s in pair_keystrokes(keys) if s.zone not in _MODIFIER_ZONES]
+    if n_keys is not None and len(strokes) != n_keys:
+        raise ValueError(f"expected {n_keys} keystrokes, got {len(strokes)}")
+    if not strokes:
+        raise ValueError("no keystrokes")
+    if any(not math.isfinite(s.up) for s in strokes):
+        raise ValueError("a key was never released")
+    out: list[float] = []
+    for i, s in enumerate(strokes):
+        out.append(s.up - s.down)
+        if i + 1 < len(strokes):
+            nxt = strokes[i + 1]
+            out += [nxt.down - s.down, nxt.down - s.up]
+    return np.asarray(out, dtype=np.float64)

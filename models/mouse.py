@@ -1,0 +1,330 @@
+"""Mouse dynamics: segmenting a pointer event stream into actions, and per-action features.
+
+Actions follow Antal & Egyed-Zsigmond 2019 (arXiv 1810.04668): a mouse move (MM) is pointer
+motion with no button held; a point-click (PC) is the motion leading to a press plus the click
+itself; a drag-and-drop (DD) is a press, motion while held, and the release. Motion is split into
+separate actions where the pointer rests longer than ``pause_ms``: browsers and RDP clients send
+no move events while the pointer is still, so a gap in the stream is a rest.
+
+Everything here is pure (no I/O, no clock), never produces NaN or infinities, and accepts broken
+input: events with non-finite values are dropped, order is restored, coordinates are clipped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from models.events import MAX_COORD_PX, MAX_TIME_MS, MouseEvent
+
+ActionKind = Literal["MM", "PC", "DD"]
+
+DEFAULT_PAUSE_MS = 1000.0
+"""Rest (ms) that ends a movement. The paper used 10 s for RDP traffic; aimed pointing movements
+last well under a second, so a 1 s rest separates one intention from the next (cross-validated on
+training sessions only, see bench/results/balabit.md)."""
+
+DEFAULT_MIN_POINTS = 4
+"""Fewest trajectory points of a mouse move: jerk needs four samples."""
+
+MIN_DT_MS = 1.0
+"""Floor of the time step between samples (ms), so that speeds stay bounded."""
+
+_VALUE_CAP = 1e12
+"""Last-resort bound on any feature value."""
+
+_SHARP_TURN_RAD = math.pi / 2
+
+
+@dataclass(frozen=True)
+class MouseAction:
+    """One mouse action: its kind and trajectory (``t`` ms, ``x``/``y`` px, same length).
+
+    ``hold_ms`` is press-to-release time (PC, DD; 0 for MM); ``click_wait_ms`` is the time the
+    pointer rested between the last approach sample and the press (PC only).
+    """
+
+    kind: ActionKind
+    t: NDArray[np.float64]
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+    hold_ms: float = 0.0
+    click_wait_ms: float = 0.0
+    button: int | None = None
+
+    @property
+    def n_points(self) -> int:
+        """Number of trajectory samples."""
+        return int(self.t.size)
+
+    @property
+    def start_ms(self) -> float:
+        """Time of the first sample (ms)."""
+        return float(self.t[0]) if self.t.size else 0.0
+
+    @property
+    def end_ms(self) -> float:
+        """Time of the last sample, or of the release for clicks and drags (ms)."""
+        last = float(self.t[-1]) if self.t.size else 0.0
+        return last + (self.hold_ms if self.kind == "PC" else 0.0)
+
+
+def _sanitize(events: Iterable[MouseEvent]) -> list[MouseEvent]:
+    """Finite, clipped, time-ordered events without exact repeats."""
+    kept: list[MouseEvent] = []
+    for e in events:
+        if not isinstance(e, MouseEvent):
+            raise ValueError(f"expected MouseEvent, got {type(e).__name__}")
+        t, x, y = _finite(e.t), _finite(e.x), _finite(e.y)
+        if t is None or x is None or y is None or e.type not in ("move", "down", "up", "wheel"):
+            continue
+        t = min(max(t, -MAX_TIME_MS), MAX_TIME_MS)
+        x = min(max(x, -MAX_COORD_PX), MAX_COORD_PX)
+        y = min(max(y, -MAX_COORD_PX), MAX_COORD_PX)
+        if (t, x, y) != (e.t, e.x, e.y):
+            e = MouseEvent(t=t, type=e.type, x=x, y=y, button=e.button, dx=e.dx, dy=e.dy)
+        kept.append(e)
+    kept.sort(key=lambda e: e.t)  # stable: equal times keep their arrival order
+    out: list[MouseEvent] = []
+    for e in kept:
+        if not out or e != out[-1]:
+            out.append(e)
+    return out
+
+
+def _finite(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    f = float(value)
+    return f if math.isfinite(f) else None
+
+
+def _points(events: Sequence[MouseEvent]) -> tuple[NDArray[np.float64], ...]:
+    t = np.fromiter((e.t for e in events), dtype=np.float64, count=len(events))
+    x = np.fromiter((e.x for e in events), dtype=np.float64, count=len(events))
+    y = np.fromiter((e.y for e in events), dtype=np.float64, count=len(events))
+    return t, x, y
+
+
+def segment_actions(
+    events: Iterable[MouseEvent],
+    *,
+    pause_ms: float = DEFAULT_PAUSE_MS,
+    min_points: int = DEFAULT_MIN_POINTS,
+) -> list[MouseAction]:
+    """Split a pointer event stream (``t`` ms, ``x``/``y`` px) into MM, PC and DD actions.
+
+    Moves with no button held form a movement; a rest longer than ``pause_ms``, a wheel event or
+    a press ends it. A press followed by a release with no motion in between turns the movement
+    before it into a point-click; motion between press and release makes a drag-and-drop (and the
+    movement before the press stays a mouse move). Mouse moves with fewer than ``min_points``
+    samples are dropped. Clicks and drags are kept however short, for their hold time.
+    Raises ValueError only for items that are not MouseEvents or nonsensical parameters.
+    """
+    if not (math.isfinite(pause_ms) and pause_ms > 0):
+        raise ValueError("pause_ms must be a positive number of milliseconds")
+    if min_points < 1:
+        raise ValueError("min_points must be at least 1")
+    stream = _sanitize(events)
+    actions: list[MouseAction] = []
+    moving: list[MouseEvent] = []
+    press: MouseEvent | None = None
+    dragging: list[MouseEvent] = []
+
+    def close_movement() -> None:
+        if len(moving) >= min_points:
+            t, x, y = _points(moving)
+            actions.append(MouseAction("MM", t, x, y))
+        moving.clear()
+
+    for e in stream:
+        if e.type == "move":
+            if press is not None:
+                dragging.append(e)
+                continue
+            if moving and e.t - moving[-1].t > pause_ms:
+                close_movement()
+            moving.append(e)
+        elif e.type == "wheel":
+            if press is None:
+                close_movement()
+        elif e.type == "down":
+            # A second press before a release means the release was lost: start over from here.
+            press, dragging = e, []
+        elif press is not None:  # "up" closing a press
+            hold = max(e.t - press.t, 0.0)
+            moved = any((d.x, d.y) != (press.x, press.y) for d in dragging) or (e.x, e.y) != (
+                press.x,
+                press.y,
+            )
+            if moved:
+                close_movement()
+                t, x, y = _points([press, *dragging, e])
+                actions.append(MouseAction("DD", t, x, y, hold_ms=hold, button=press.button))
+            else:
+                wait = 0.0
+                if moving and press.t - moving[-1].t > pause_ms:
+                    close_movement()  # the approach ended long before the press
+                if moving:
+                    wait = max(press.t - moving[-1].t, 0.0)
+                t, x, y = _points([*moving, press])
+                actions.append(
+                    MouseAction("PC", t, x, y, hold_ms=hold, click_wait_ms=wait, button=press.button)
+                )
+                moving.clear()
+            press, dragging = None, []
+        # an "up" with no press before it carries nothing to learn from
+    if press is None:
+        close_movement()
+    return actions
+
+
+def _stats(v: NDArray[np.float64]) -> list[float]:
+    """Mean, standard deviation, minimum and maximum; zeros for an empty array."""
+    if v.size == 0:
+        return [0.0, 0.0, 0.0, 0.0]
+    return [float(v.mean()), float(v.std()), float(v.min()), float(v.max())]
+
+
+def _stat_names(name: str) -> tuple[str, ...]:
+    return tuple(f"{name}_{s}" for s in ("mean", "std", "min", "max"))
+
+
+MOUSE_FEATURES: tuple[str, ...] = (
+    "is_mm",
+    "is_pc",
+    "is_dd",
+    "duration_ms",
+    "n_points",
+    "path_px",
+    "distance_px",
+    "straightness",
+    "largest_deviation_px",
+    "direction_sector",
+    "direction_cos",
+    "direction_sin",
+    *_stat_names("vx"),
+    *_stat_names("vy"),
+    *_stat_names("v"),
+    *_stat_names("a"),
+    *_stat_names("jerk"),
+    *_stat_names("omega"),
+    *_stat_names("curvature"),
+    "sum_of_angles",
+    "sharp_turns",
+    "accel_time_ms",
+    "peak_speed_at",
+    "pause_ratio",
+    "hold_ms",
+    "click_wait_ms",
+)
+"""Names of the entries of ``action_features``; units: ms, px, px/ms, px/ms², px/ms³, rad/ms,
+rad/px, rad; ``peak_speed_at`` and ``pause_ratio`` are fractions of the duration."""
+
+
+def _merge_equal_times(
+    t: NDArray[np.float64], x: NDArray[np.float64], y: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Keep the last sample of each run of equal timestamps (coalesced events)."""
+    if t.size < 2:
+        return t, x, y
+    keep = np.append(np.diff(t) > 0, True)
+    return t[keep], x[keep], y[keep]
+
+
+def action_features(action: MouseAction) -> NDArray[np.float64]:
+    """The fixed feature vector of one action, in the order of ``MOUSE_FEATURES``; always finite."""
+    order = np.argsort(action.t, kind="stable")
+    t0 = np.asarray(action.t, dtype=np.float64)[order]
+    x0 = np.asarray(action.x, dtype=np.float64)[order]
+    y0 = np.asarray(action.y, dtype=np.float64)[order]
+    ok = np.isfinite(t0) & np.isfinite(x0) & np.isfinite(y0)
+    t0 = np.clip(t0[ok], -MAX_TIME_MS, MAX_TIME_MS)
+    x0 = np.clip(x0[ok], -MAX_COORD_PX, MAX_COORD_PX)
+    y0 = np.clip(y0[ok], -MAX_COORD_PX, MAX_COORD_PX)
+    n_points = float(t0.size)
+    duration = float(t0[-1] - t0[0]) if t0.size else 0.0
+    t, x, y = _merge_equal_times(t0, x0, y0)
+
+    dx, dy = np.diff(x), np.diff(y)
+    dt = np.maximum(np.diff(t), MIN_DT_MS)
+    seg = np.hypot(dx, dy)
+    path = float(seg.sum())
+    distance = float(math.hypot(x[-1] - x[0], y[-1] - y[0])) if x.size else 0.0
+    straightness = distance / path if path > 0 else 1.0
+
+    angle = math.atan2(y[-1] - y[0], x[-1] - x[0]) if distance > 0 else 0.0
+    sector = float(int(((angle + 2 * math.pi) % (2 * math.pi)) // (math.pi / 4)) % 8)
+    direction = [sector, math.cos(angle), math.sin(angle)] if distance > 0 else [-1.0, 0.0, 0.0]
+
+    deviation = 0.0
+    if distance > 0 and x.size > 2:
+        # Perpendicular distance of each sample from the chord start→end.
+        cross = (x[-1] - x[0]) * (y[0] - y) - (x[0] - x) * (y[-1] - y[0])
+        deviation = float(np.abs(cross).max() / distance)
+
+    vx, vy = dx / dt, dy / dt
+    v = np.hypot(vx, vy)
+    tm = (t[1:] + t[:-1]) / 2  # velocity is known at the middle of each step
+    dtm = np.maximum(np.diff(tm), MIN_DT_MS)
+    a = np.diff(v) / dtm
+    jerk = np.diff(a) / np.maximum((dtm[1:] + dtm[:-1]) / 2, MIN_DT_MS)
+
+    moving = seg > 0
+    theta = np.unwrap(np.arctan2(dy[moving], dx[moving]))
+    dtheta = np.diff(theta)
+    omega = dtheta / np.maximum(np.diff(tm[moving]), MIN_DT_MS) if theta.size > 1 else dtheta
+    curvature = dtheta / np.maximum(seg[moving][1:], 1.0) if theta.size > 1 else dtheta
+
+    accel_time = 0.0
+    if a.size:
+        # How long speed keeps rising from the start (Antal's a_beg_time).
+        first_drop = int(np.argmax(a <= 0)) if (a <= 0).any() else a.size
+        accel_time = float(np.sum(dtm[:first_drop]))
+    peak_at = 0.0
+    if v.size and duration > 0:
+        peak_at = float((tm[int(np.argmax(v))] - t[0]) / duration)
+    pause_ratio = float(np.sum(dt[~moving]) / duration) if duration > 0 else 0.0
+
+    hold = action.hold_ms if math.isfinite(action.hold_ms) else 0.0
+    wait = action.click_wait_ms if math.isfinite(action.click_wait_ms) else 0.0
+    values = [
+        float(action.kind == "MM"),
+        float(action.kind == "PC"),
+        float(action.kind == "DD"),
+        duration,
+        n_points,
+        path,
+        distance,
+        straightness,
+        deviation,
+        *direction,
+        *_stats(vx),
+        *_stats(vy),
+        *_stats(v),
+        *_stats(a),
+        *_stats(jerk),
+        *_stats(omega),
+        *_stats(curvature),
+        float(np.abs(dtheta).sum()),
+        float(np.sum(np.abs(dtheta) > _SHARP_TURN_RAD)),
+        accel_time,
+        peak_at,
+        pause_ratio,
+        min(max(hold, 0.0), MAX_TIME_MS),
+        min(max(wait, 0.0), MAX_TIME_MS),
+    ]
+    out = np.asarray(values, dtype=np.float64)
+    return np.clip(np.nan_to_num(out, nan=0.0), -_VALUE_CAP, _VALUE_CAP)
+
+
+def actions_matrix(actions: Sequence[MouseAction]) -> NDArray[np.float64]:
+    """Feature vectors of many actions as rows of an (n, len(MOUSE_FEATURES)) matrix."""
+    if not actions:
+        return np.zeros((0, len(MOUSE_FEATURES)), dtype=np.float64)
+    return np.vstack([action_features(a) for a in actions])

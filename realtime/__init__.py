@@ -1,0 +1,1 @@
+"""The real-time channel: Socket.IO event streaming, windowing and live trust."""
