@@ -39,6 +39,7 @@ def create_app(
     app = Quart("bbauth")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["JSON_SORT_KEYS"] = False
+    app.config["BBAUTH_SETTINGS"] = settings
     QuartSchema(
         app,
         openapi_path="/api/openapi.json",

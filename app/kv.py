@@ -27,6 +27,10 @@ class KeyValueStore(Protocol):
         """Set ``key``; with a TTL it disappears after that many seconds."""
         ...
 
+    async def add(self, key: str, value: str, ttl_seconds: int) -> bool:
+        """Set ``key`` only if absent (a lease); True if this call set it."""
+        ...
+
     async def delete(self, *keys: str) -> None:
         """Remove keys."""
         ...
@@ -72,6 +76,12 @@ class MemoryStore:
         expires = time.monotonic() + ttl_seconds if ttl_seconds else None
         self._data[key] = (value, expires)
 
+    async def add(self, key: str, value: str, ttl_seconds: int) -> bool:
+        if self._live(key) is not None:
+            return False
+        await self.set(key, value, ttl_seconds)
+        return True
+
     async def delete(self, *keys: str) -> None:
         for key in keys:
             self._data.pop(key, None)
@@ -110,6 +120,9 @@ class RedisStore:
 
     async def set(self, key: str, value: str, ttl_seconds: int | None = None) -> None:
         await self.client.set(self.prefix + key, value, ex=ttl_seconds)
+
+    async def add(self, key: str, value: str, ttl_seconds: int) -> bool:
+        return bool(await self.client.set(self.prefix + key, value, ex=ttl_seconds, nx=True))
 
     async def delete(self, *keys: str) -> None:
         if keys:

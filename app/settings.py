@@ -115,6 +115,33 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(default=65536, ge=8, le=4 * 1024 * 1024)
     """argon2id memory per password hash, KiB."""
 
+    keystroke_window: int = Field(default=50, ge=10, le=500)
+    """Keystrokes per scored keystroke window."""
+
+    mouse_window: int = Field(default=10, ge=1, le=200)
+    """Completed mouse actions per scored mouse window."""
+
+    enroll_keystroke_windows: int = Field(default=20, ge=3)
+    """Keystroke windows needed before a keystroke model is trained."""
+
+    enroll_mouse_actions: int = Field(default=200, ge=10)
+    """Mouse actions needed before a mouse model is trained."""
+
+    trust_challenge_below: float = Field(default=50.0, ge=0, le=100)
+    """Trust under which a session is forced into a one-time-code re-challenge."""
+
+    trust_decay: float = Field(default=0.95, gt=0, le=1)
+    """Share of accumulated suspicion kept from one window to the next."""
+
+    max_batch_events: int = Field(default=2000, ge=10, le=100_000)
+    """Largest accepted input batch (events)."""
+
+    max_batches_per_second: float = Field(default=20.0, gt=0)
+    """Input batches per second one connection may send (burst of twice that)."""
+
+    max_events_per_second: float = Field(default=2000.0, gt=0)
+    """Raw events per second one connection may send."""
+
     allow_registration: bool = True
     """Whether anyone may register an account."""
 

@@ -137,3 +137,51 @@ class AuditEvent(Base):
     ip: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     request_id: Mapped[str] = mapped_column(Text, default="")
+
+
+class BehaviorMode(enum.StrEnum):
+    """Whether a user's behaviour is being learned or checked."""
+
+    ENROLLMENT = "enrollment"
+    VERIFICATION = "verification"
+
+
+class Modality(enum.StrEnum):
+    """Which input a behavioral sample or model describes."""
+
+    KEYSTROKE = "keystroke"
+    MOUSE = "mouse"
+
+
+class BehaviorProfile(Base):
+    """Where a user stands in enrollment, and which model versions score them."""
+
+    __tablename__ = "behavior_profiles"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    mode: Mapped[BehaviorMode] = mapped_column(
+        _enum(BehaviorMode, "behavior_mode"), default=BehaviorMode.ENROLLMENT
+    )
+    keystroke_model_version: Mapped[int | None] = mapped_column(Integer, default=None)
+    mouse_model_version: Mapped[int | None] = mapped_column(Integer, default=None)
+    last_trained_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    measured: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class BehaviorSample(Base):
+    """One window's derived feature vector. Never raw events, never key identities."""
+
+    __tablename__ = "behavior_samples"
+    __table_args__ = (Index("ix_behavior_samples_user_modality", "user_id", "modality", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    session_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    modality: Mapped[Modality] = mapped_column(_enum(Modality, "modality"))
+    schema_version: Mapped[int] = mapped_column(Integer)
+    schema_fingerprint: Mapped[str] = mapped_column(String(64))
+    features: Mapped[list[float]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

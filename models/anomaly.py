@@ -15,6 +15,7 @@ as in the DSN 2009 paper).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from numbers import Real
 from typing import Any, Literal
 
@@ -22,10 +23,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial.distance import cdist
 from scipy.stats import norm
-from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.base import BaseEstimator, OutlierMixin, TransformerMixin
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import OneClassSVM
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 Array = NDArray[np.float64]
@@ -305,3 +307,96 @@ DETECTORS: dict[str, type[_Detector]] = {
     "Euclidean": Euclidean,
 }
 """The detectors by the names Killourhy & Maxion's results table uses."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Free-text verification with a background population.
+
+
+def signed_log(X: Array) -> Array:
+    """``sign(x) * log(1 + |x|)``: tames the long right tail of timings in ms (keeps sign)."""
+    return np.asarray(np.sign(X) * np.log1p(np.abs(X)), dtype=np.float64)
+
+
+class BackgroundProjection(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """A linear map learned on OTHER users' windows that separates people (shrinkage LDA).
+
+    ``fit(X, y)`` takes background windows ``X`` and their user labels ``y``; columns flagged
+    in ``log_columns`` (timings in ms) go through `signed_log` first, then everything is
+    standardized and projected on the ``n_components`` leading discriminant directions.
+    The per-user model (`CosineVerifier`) then only needs the user's enrollment windows, and
+    the users to be verified must not be among the background users.
+    """
+
+    def __init__(
+        self,
+        *,
+        n_components: int = 40,
+        shrinkage: float = 0.1,
+        log_columns: Sequence[bool] | None = None,
+    ) -> None:
+        self.n_components = n_components
+        self.shrinkage = shrinkage
+        self.log_columns = log_columns
+
+    def _prepare(self, X: Array) -> Array:
+        if self.log_columns is None:
+            return X
+        mask = np.asarray(self.log_columns, dtype=bool)
+        if mask.shape != (X.shape[1],):
+            raise ValueError(f"log_columns has {mask.size} flags for {X.shape[1]} features")
+        out = X.copy()
+        out[:, mask] = signed_log(X[:, mask])
+        return out
+
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Any:
+        """Learn the projection from background windows ``X`` of users ``y``."""
+        Xv, yv = validate_data(self, X, y, dtype=np.float64)
+        Z = self._prepare(Xv)
+        self.scaler_ = StandardScaler().fit(Z)
+        n_classes = np.unique(yv).size
+        k = max(1, min(self.n_components, n_classes - 1, Z.shape[1]))
+        self.lda_ = LinearDiscriminantAnalysis(solver="eigen", shrinkage=self.shrinkage)
+        self.lda_.fit(self.scaler_.transform(Z), yv)
+        self.n_components_ = k
+        return self
+
+    def transform(self, X: ArrayLike) -> Array:
+        """Project windows (n_samples, n_features) to (n_samples, n_components_)."""
+        check_is_fitted(self)
+        Xv: Array = validate_data(self, X, dtype=np.float64, reset=False)
+        Z = self.scaler_.transform(self._prepare(Xv))
+        out: Array = self.lda_.transform(Z)[:, : self.n_components_]
+        return out
+
+
+class CosineVerifier(_Detector):
+    """Cosine similarity to the mean of the user's enrollment windows, in a learned space.
+
+    ``projection`` is a fitted transformer (e.g. `BackgroundProjection`) shared by all users;
+    ``None`` compares raw features. Works from a single enrollment window.
+    """
+
+    center_: Array
+
+    _parameter_constraints: dict[str, list[Any]] = {  # noqa: RUF012
+        **_Detector._parameter_constraints,
+        "projection": [None, HasMethods(["transform"])],
+    }
+
+    def __init__(self, *, projection: Any = None, contamination: float = 0.05) -> None:
+        super().__init__(contamination=contamination)
+        self.projection = projection
+
+    def _embed(self, X: Array) -> Array:
+        P = np.asarray(self.projection.transform(X) if self.projection is not None else X)
+        norms = np.linalg.norm(P, axis=1, keepdims=True)
+        return np.asarray(P / np.where(norms > 0, norms, 1.0), dtype=np.float64)
+
+    def _learn(self, X: Array) -> None:
+        center = self._embed(X).mean(axis=0)
+        norm_ = float(np.linalg.norm(center))
+        self.center_ = center / norm_ if norm_ > 0 else center
+
+    def _score(self, X: Array) -> Array:
+        return np.asarray(self._embed(X) @ self.center_, dtype=np.float64)

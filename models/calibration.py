@@ -115,7 +115,7 @@ class PlattCalibrator(BaseEstimator):  # type: ignore[misc]
         """Calibrated values in [eps, 1 - eps] for raw scores."""
         check_is_fitted(self, "slope_")
         z = (_scores(scores) - self.center_) / self.scale_
-        p = expit(self.slope_ * z + self.intercept_)
+        p = np.asarray(expit(self.slope_ * z + self.intercept_), dtype=np.float64)
         return np.clip(p, self.eps, 1.0 - self.eps)
 
 
@@ -132,7 +132,9 @@ class IsotonicCalibrator(BaseEstimator):  # type: ignore[misc]
         """Fit on held-out raw scores and labels (1 = genuine, 0 = background/impostor)."""
         s, is_genuine = _scores_and_labels(scores, labels)
         self.isotonic_ = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-        self.isotonic_.fit(s, is_genuine.astype(np.float64), sample_weight=_balanced_weights(is_genuine))
+        self.isotonic_.fit(
+            s, is_genuine.astype(np.float64), sample_weight=_balanced_weights(is_genuine)
+        )
         n_minority = float(min(is_genuine.sum(), is_genuine.size - is_genuine.sum()))
         self.floor_ = max(self.eps, 1.0 / (n_minority + 2.0))
         return self

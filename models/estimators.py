@@ -97,7 +97,7 @@ class _TwoClassVerifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         unknown = ~np.isin(y_arr, self.classes_)
         if unknown.any():
             raise ValueError(f"labels {np.unique(y_arr[unknown])} are not in {self.classes_}")
-        return (y_arr == self.classes_[1]).astype(np.int_)
+        return np.asarray(y_arr == self.classes_[1], dtype=np.int_)
 
     def score_samples(self, X: ArrayLike) -> NDArray[np.float64]:
         """Log-odds that each window is the genuine user's (at equal class priors)."""
@@ -106,7 +106,7 @@ class _TwoClassVerifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     def decision_function(self, X: ArrayLike) -> NDArray[np.float64]:
         """``score_samples - offset_``: positive means the window looks genuine."""
         check_is_fitted(self)
-        return self.score_samples(X) - self.offset_
+        return self.score_samples(X) - float(self.offset_)
 
     def predict(self, X: ArrayLike) -> NDArray[Any]:
         """``classes_[1]`` (genuine) where ``decision_function`` > 0, else ``classes_[0]``."""
@@ -130,21 +130,30 @@ class BackgroundSGDVerifier(_TwoClassVerifier):
     mixed batches: a batch of only the user's windows pulls the boundary towards accepting
     everyone, so add some background windows to each update.
 
-    Parameters: ``alpha`` L2 strength; ``max_iter`` / ``tol`` bound the epochs of ``fit``;
-    ``random_state`` seeds the shuffling.
+    With ``quadratic`` (default) the model sees each standardised feature ``z`` and ``z²``, so
+    its boundary can be an axis-aligned ellipsoid around the user — one person sits *inside*
+    the background population, where no hyperplane isolates them. ``alpha`` is the L2
+    strength; ``max_iter`` / ``tol`` bound the epochs of ``fit``; ``random_state`` seeds the
+    shuffling.
     """
 
     def __init__(
         self,
         alpha: float = 1e-3,
+        quadratic: bool = True,
         max_iter: int = 1000,
         tol: float = 1e-3,
         random_state: int | None = None,
     ) -> None:
         self.alpha = alpha
+        self.quadratic = quadratic
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
+
+    def _expand(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        Z = np.asarray(self.scaler_.transform(X), dtype=np.float64)
+        return np.hstack([Z, Z * Z]) if self.quadratic else Z
 
     def _new_sgd(self) -> SGDClassifier:
         return SGDClassifier(
@@ -163,7 +172,7 @@ class BackgroundSGDVerifier(_TwoClassVerifier):
         self.scaler_ = StandardScaler().fit(X_arr)
         self.sgd_ = self._new_sgd()
         self.sgd_.fit(
-            self.scaler_.transform(X_arr),
+            self._expand(X_arr),
             y01,
             sample_weight=_balanced_weights(y01, self.class_counts_),
         )
@@ -186,7 +195,7 @@ class BackgroundSGDVerifier(_TwoClassVerifier):
         self.class_counts_ = self.class_counts_ + np.bincount(y01, minlength=2)
         self.scaler_.partial_fit(X_arr)
         self.sgd_.partial_fit(
-            self.scaler_.transform(X_arr),
+            self._expand(X_arr),
             y01,
             classes=np.array([0, 1]),
             sample_weight=_balanced_weights(y01, self.class_counts_),
@@ -198,7 +207,7 @@ class BackgroundSGDVerifier(_TwoClassVerifier):
         """Log-odds of genuine (the logistic model's linear score), per window."""
         check_is_fitted(self)
         X_arr = validate_data(self, X, reset=False)
-        return np.asarray(self.sgd_.decision_function(self.scaler_.transform(X_arr)), np.float64)
+        return np.asarray(self.sgd_.decision_function(self._expand(X_arr)), dtype=np.float64)
 
 
 class ForestVerifier(_TwoClassVerifier):

@@ -57,6 +57,16 @@ class MouseAction:
     click_wait_ms: float = 0.0
     button: int | None = None
 
+    def __post_init__(self) -> None:
+        try:
+            arrays = [np.asarray(a, dtype=np.float64).reshape(-1) for a in (self.t, self.x, self.y)]
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"action samples must be numbers: {exc}") from None
+        if len({a.size for a in arrays}) != 1:
+            raise ValueError("t, x and y of an action must have the same length")
+        for name, a in zip(("t", "x", "y"), arrays, strict=True):
+            object.__setattr__(self, name, a)
+
     @property
     def n_points(self) -> int:
         """Number of trajectory samples."""
@@ -174,7 +184,9 @@ def segment_actions(
                     wait = max(press.t - moving[-1].t, 0.0)
                 t, x, y = _points([*moving, press])
                 actions.append(
-                    MouseAction("PC", t, x, y, hold_ms=hold, click_wait_ms=wait, button=press.button)
+                    MouseAction(
+                        "PC", t, x, y, hold_ms=hold, click_wait_ms=wait, button=press.button
+                    )
                 )
                 moving.clear()
             press, dragging = None, []

@@ -169,11 +169,15 @@ async def login(
             limit=settings.rate_limit_account_per_minute,
             now=now,
         )
-        await limits.check_lockout(state.kv, email=email, now=now)
     except TooManyAttempts:
         await _commit_audit(
             state, db, "login_password", ctx, outcome="refused", reason="rate_limited"
         )
+        raise
+    try:
+        await limits.check_lockout(state.kv, email=email, now=now)
+    except TooManyAttempts:
+        await _commit_audit(state, db, "login_password", ctx, outcome="refused", reason="locked")
         raise
 
     user = await db.scalar(select(User).where(User.email == email))
@@ -307,7 +311,13 @@ async def _send_code(state: AppState, challenge: OtpChallenge, user: User) -> No
 
 
 async def _load_open_challenge(
-    state: AppState, db: AsyncSession, handle: str, purpose: ChallengePurpose
+    state: AppState,
+    db: AsyncSession,
+    handle: str,
+    purpose: ChallengePurpose,
+    *,
+    event: str,
+    ctx: RequestContext,
 ) -> OtpChallenge:
     challenge = await db.get(OtpChallenge, keyed_hash(state.secret_key, "challenge", handle))
     now = state.clock.now()
@@ -317,6 +327,17 @@ async def _load_open_challenge(
         or challenge.consumed_at is not None
         or challenge.expires_at <= now
     ):
+        # A replayed or stale handle is a failed attempt too: it goes to the audit log.
+        await _commit_audit(
+            state,
+            db,
+            event,
+            ctx,
+            outcome="failure",
+            user_id=challenge.user_id if challenge else None,
+            session_id=challenge.session_id if challenge else None,
+            reason="challenge_closed",
+        )
         raise ChallengeClosed("This sign-in attempt is over; start again with your password.")
     return challenge
 
@@ -344,10 +365,33 @@ async def _check_code(
 ) -> None:
     """Spend one attempt of ``challenge`` on ``code``; raise unless it is right."""
     now, settings = state.clock.now(), state.settings
-    await limits.enforce_rate(
-        state.kv, scope="otp-ip", subject=ctx.ip, limit=settings.rate_limit_ip_per_minute, now=now
-    )
+
+    async def refuse(reason: str, outcome: str = "failure") -> None:
+        await _commit_audit(
+            state,
+            db,
+            "otp_verify",
+            ctx,
+            outcome=outcome,
+            user_id=user.id,
+            session_id=challenge.session_id,
+            purpose=challenge.purpose,
+            reason=reason,
+        )
+
+    try:
+        await limits.enforce_rate(
+            state.kv,
+            scope="otp-ip",
+            subject=ctx.ip,
+            limit=settings.rate_limit_ip_per_minute,
+            now=now,
+        )
+    except TooManyAttempts:
+        await refuse("rate_limited", outcome="refused")
+        raise
     if challenge.attempts >= settings.otp_max_attempts:
+        await refuse("attempts_exhausted")
         raise ChallengeClosed("Too many wrong codes; start again.")
     # Count the attempt before checking, atomically: parallel guesses cannot exceed the limit.
     result = await db.execute(
@@ -358,6 +402,7 @@ async def _check_code(
     )
     await db.commit()
     if getattr(result, "rowcount", 1) == 0:
+        await refuse("attempts_exhausted")
         raise ChallengeClosed("Too many wrong codes; start again.")
     await db.refresh(challenge)
 
@@ -409,11 +454,23 @@ async def verify_login(
     *, state: AppState, db: AsyncSession, handle: str, code: str, ctx: RequestContext
 ) -> IssuedSession:
     """Answer a login challenge; on success the session becomes active and gets its token."""
-    challenge = await _load_open_challenge(state, db, handle, ChallengePurpose.LOGIN)
+    challenge = await _load_open_challenge(
+        state, db, handle, ChallengePurpose.LOGIN, event="otp_verify", ctx=ctx
+    )
     session = await db.get(
         LoginSession, challenge.session_id, options=[joinedload(LoginSession.user)]
     )
     if session is None or session.state is not SessionState.PENDING_OTP:
+        await _commit_audit(
+            state,
+            db,
+            "otp_verify",
+            ctx,
+            outcome="failure",
+            user_id=challenge.user_id,
+            session_id=challenge.session_id,
+            reason="challenge_closed",
+        )
         raise ChallengeClosed("This sign-in attempt is over; start again with your password.")
     user = session.user
     await _check_code(state, db, challenge, user, code, ctx)
@@ -441,7 +498,9 @@ async def resend_code(
     *, state: AppState, db: AsyncSession, handle: str, ctx: RequestContext
 ) -> PendingChallenge:
     """Email a new code for an open login challenge (the old one stops working)."""
-    challenge = await _load_open_challenge(state, db, handle, ChallengePurpose.LOGIN)
+    challenge = await _load_open_challenge(
+        state, db, handle, ChallengePurpose.LOGIN, event="otp_resend", ctx=ctx
+    )
     return await _resend(state, db, challenge, handle, ctx)
 
 
@@ -711,9 +770,19 @@ async def _verify_totp_now(
     state: AppState, db: AsyncSession, user: User, code: str, event: str, ctx: RequestContext
 ) -> None:
     now = state.clock.now()
-    await limits.enforce_rate(
-        state.kv, scope="totp-user", subject=user.id, limit=state.settings.otp_max_attempts, now=now
-    )
+    try:
+        await limits.enforce_rate(
+            state.kv,
+            scope="totp-user",
+            subject=user.id,
+            limit=state.settings.otp_max_attempts,
+            now=now,
+        )
+    except TooManyAttempts:
+        await _commit_audit(
+            state, db, event, ctx, outcome="refused", user_id=user.id, reason="rate_limited"
+        )
+        raise
     step = (
         _totp_step(user.totp_secret or "", code, now, user.totp_last_step)
         if user.totp_secret

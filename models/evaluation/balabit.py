@@ -110,7 +110,8 @@ def leave_impostor_out(
     users = list(train)
     keys = [str(n) for n in WINDOWS]
     decisions: dict[str, dict[str, dict[str, list[float]]]] = {
-        variant: {k: {"genuine": [], "impostor": []} for k in keys} for variant in ("unseen", "seen")
+        variant: {k: {"genuine": [], "impostor": []} for k in keys}
+        for variant in ("unseen", "seen")
     }
     per_user: dict[str, dict[str, dict[str, list[float]]]] = {"unseen": {}, "seen": {}}
     folds = 3

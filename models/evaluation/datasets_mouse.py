@@ -134,7 +134,9 @@ def _user_key(name: str) -> tuple[int, str]:
 
 def balabit_users(root: Path) -> list[str]:
     """The user folders of Balabit's training set, in numeric order (``user7`` < ``user12``)."""
-    return sorted((p.name for p in (root / "training_files").iterdir() if p.is_dir()), key=_user_key)
+    return sorted(
+        (p.name for p in (root / "training_files").iterdir() if p.is_dir()), key=_user_key
+    )
 
 
 def balabit_training(root: Path, user: str, max_sessions: int | None = None) -> list[Session]:
@@ -195,7 +197,7 @@ def block_means(scores: NDArray[np.float64], size: int) -> NDArray[np.float64]:
     n = scores.size // size
     if n == 0:
         return np.zeros(0, dtype=np.float64)
-    return scores[: n * size].reshape(n, size).mean(axis=1)
+    return np.asarray(scores[: n * size].reshape(n, size).mean(axis=1), dtype=np.float64)
 
 
 def sample_negatives(

@@ -118,14 +118,14 @@ def run(
             test[w][u] = [X for X in mats if X.shape[0]]
 
     half = {u: i % 2 for i, u in enumerate(users)}
-    variants = {
-        "closed_set": lambda u, v: v != u,
-        "leave_impostor_out": lambda u, v: v != u and half[v] == half[u],
-    }
-    impostor_of = {
-        "closed_set": lambda u, v: v != u,
-        "leave_impostor_out": lambda u, v: half[v] != half[u],
-    }
+
+    def in_background(variant: str, u: str, v: str) -> bool:
+        return v != u and (variant == "closed_set" or half[v] == half[u])
+
+    def is_impostor(variant: str, u: str, v: str) -> bool:
+        return v != u and (variant == "closed_set" or half[v] != half[u])
+
+    variants = ("closed_set", "leave_impostor_out")
     results: dict[str, dict[str, Any]] = {}
     curves: list[Curve] = []
     jobs = [(name, u) for name in variants for u in users]
@@ -136,20 +136,16 @@ def run(
         name: {w: {} for w in WINDOWS_S} for name in variants
     }
     for name, u in tqdm(jobs, desc="sapimouse models", disable=not progress):
-        background = {v: enroll[v] for v in users if variants[name](u, v)}
+        background = {v: enroll[v] for v in users if in_background(name, u, v)}
         model = _fit(enroll[u], background, trees=trees, seed=SEED)
         for w in WINDOWS_S:
             genuine[name][w][u] = [_score(model, X) for X in test[w][u]]
             impostor[name][w][u] = [
-                _score(model, X)
-                for v in users
-                if impostor_of[name](u, v)
-                for X in test[w][v]
+                _score(model, X) for v in users if is_impostor(name, u, v) for X in test[w][v]
             ]
     for name in variants:
         results[name] = {
-            f"{w}s": dm.verification_figures(genuine[name][w], impostor[name][w])
-            for w in WINDOWS_S
+            f"{w}s": dm.verification_figures(genuine[name][w], impostor[name][w]) for w in WINDOWS_S
         }
         for w in WINDOWS_S:
             g = [s for v in genuine[name][w].values() for s in v]

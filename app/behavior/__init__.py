@@ -1,0 +1,1 @@
+"""Behavioral enrollment and models: samples, profiles, training."""

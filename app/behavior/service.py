@@ -1,0 +1,113 @@
+"""Behavioral profiles and enrollment samples (derived features only)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.clock import Clock
+from db.tables import BehaviorMode, BehaviorProfile, BehaviorSample, Modality
+from models.schema import FeatureSchema
+
+
+async def profile(*, db: AsyncSession, clock: Clock, user_id: str) -> BehaviorProfile:
+    """The user's behavioral profile, created in enrollment mode on first use."""
+    found = await db.get(BehaviorProfile, user_id)
+    if found is not None:
+        return found
+    created = BehaviorProfile(user_id=user_id, mode=BehaviorMode.ENROLLMENT, updated_at=clock.now())
+    db.add(created)
+    await db.flush()
+    return created
+
+
+async def add_samples(
+    *,
+    db: AsyncSession,
+    clock: Clock,
+    user_id: str,
+    session_id: str | None,
+    schema: FeatureSchema,
+    rows: Sequence[NDArray[np.float64]],
+) -> int:
+    """Store enrollment windows (one feature row each); returns how many were written."""
+    now = clock.now()
+    db.add_all(
+        BehaviorSample(
+            user_id=user_id,
+            session_id=session_id,
+            modality=Modality(schema.name),
+            schema_version=schema.version,
+            schema_fingerprint=schema.fingerprint,
+            features=[float(v) for v in row],
+            created_at=now,
+        )
+        for row in rows
+    )
+    await db.flush()
+    return len(rows)
+
+
+async def sample_counts(*, db: AsyncSession, user_id: str) -> dict[str, int]:
+    """Stored samples per modality."""
+    rows = await db.execute(
+        select(BehaviorSample.modality, func.count())
+        .where(BehaviorSample.user_id == user_id)
+        .group_by(BehaviorSample.modality)
+    )
+    counts = {m.value: 0 for m in Modality}
+    counts.update({Modality(m).value: int(n) for m, n in rows.all()})
+    return counts
+
+
+async def feature_matrix(
+    *,
+    db: AsyncSession,
+    schema: FeatureSchema,
+    user_id: str | None = None,
+    exclude_user_id: str | None = None,
+    limit: int = 5000,
+    per_user_limit: int | None = None,
+) -> NDArray[np.float64]:
+    """Stored rows of ``schema`` (newest first): one user's, or everyone's but one user's."""
+    query = (
+        select(BehaviorSample.user_id, BehaviorSample.features)
+        .where(
+            BehaviorSample.modality == Modality(schema.name),
+            BehaviorSample.schema_fingerprint == schema.fingerprint,
+            BehaviorSample.schema_version == schema.version,
+        )
+        .order_by(BehaviorSample.id.desc())
+        .limit(limit)
+    )
+    if user_id is not None:
+        query = query.where(BehaviorSample.user_id == user_id)
+    if exclude_user_id is not None:
+        query = query.where(BehaviorSample.user_id != exclude_user_id)
+    rows: list[list[float]] = []
+    taken: dict[str, int] = {}
+    for owner, features in (await db.execute(query)).all():
+        if per_user_limit is not None:
+            if taken.get(owner, 0) >= per_user_limit:
+                continue
+            taken[owner] = taken.get(owner, 0) + 1
+        rows.append(features)
+    if not rows:
+        return np.empty((0, schema.n_features))
+    return np.asarray(rows, dtype=np.float64)
+
+
+async def restart_enrollment(*, db: AsyncSession, clock: Clock, user_id: str) -> BehaviorProfile:
+    """Send a user back to enrollment: old samples go, new windows are learned from scratch."""
+    found = await profile(db=db, clock=clock, user_id=user_id)
+    await db.execute(delete(BehaviorSample).where(BehaviorSample.user_id == user_id))
+    found.mode = BehaviorMode.ENROLLMENT
+    found.keystroke_model_version = None
+    found.mouse_model_version = None
+    found.updated_at = clock.now()
+    await db.flush()
+    return found

@@ -1,0 +1,285 @@
+"""Socket.IO namespaces: ``/`` for the protected person's stream, ``/admin`` for monitoring.
+
+Namespaces do no SQL: they call services and the pipeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import socketio
+import structlog
+from quart import Quart
+
+from app.audit import RequestContext
+from app.auth import service as auth_service
+from app.errors import ApplicationError
+from app.state import AppState, app_state
+from db.tables import LoginSession, Role, SessionState, User
+from realtime import trust as trust_sm
+from realtime.pipeline import LiveConnection, Pipeline
+from realtime.store import LiveStore
+
+log = structlog.get_logger(__name__)
+
+
+def session_room(session_id: str) -> str:
+    """Room of every socket serving one login session."""
+    return f"session:{session_id}"
+
+
+async def _authenticate(state: AppState, auth: object, environ: dict[str, Any]) -> LoginSession:
+    """The session behind the connect payload's token; refuses with the reason."""
+    token = auth.get("token") if isinstance(auth, dict) else None
+    if not isinstance(token, str) or not token:
+        raise ConnectionRefusedError(
+            {"code": "unauthorized", "message": "A session token is required."}
+        )
+    async with state.sessions() as db:
+        try:
+            return await auth_service.authenticate(
+                state=state, db=db, token=token, allow_challenged=True
+            )
+        except ApplicationError as exc:
+            raise ConnectionRefusedError({"code": exc.code, "message": exc.detail}) from None
+
+
+def _ip(environ: dict[str, Any]) -> str:
+    scope = environ.get("asgi.scope") or {}
+    client = scope.get("client") if isinstance(scope, dict) else None
+    return str(client[0]) if client else str(environ.get("REMOTE_ADDR", ""))
+
+
+class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+    """The person's channel: raw events in, ``trust`` / ``enrollment`` / ``reauth_required`` out."""
+
+    def __init__(self, app: Quart, store: LiveStore) -> None:
+        super().__init__("/")
+        self.app = app
+        self.store = store
+        self.connections: dict[str, LiveConnection] = {}
+        self._pipeline: Pipeline | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def pipeline(self) -> Pipeline:
+        if self._pipeline is None:
+            self._pipeline = Pipeline(app_state(self.app), self.store)
+        return self._pipeline
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
+        state = app_state(self.app)
+        session = await _authenticate(state, auth, environ)
+        user = session.user
+        conn = self.pipeline.open(sid=sid, session_id=session.id, user_id=user.id, email=user.email)
+        self.connections[sid] = conn
+        await self.enter_room(sid, session_room(session.id))
+        versions = await self.pipeline.model_versions(user.id)
+        await self.store.connect(
+            session.id,
+            sid,
+            {
+                "user_id": user.id,
+                "email": user.email,
+                "state": session.state.value,
+                "model_versions": versions,
+                "ip": _ip(environ),
+            },
+        )
+        params = self.pipeline.params
+        record = trust_sm.SessionTrust.from_dict(await self.store.get_trust(session.id), params)
+        db_challenged = session.state is SessionState.CHALLENGED
+        if db_challenged != record.challenged:
+            # The database is the authority on the session's state; the store follows it.
+            record = trust_sm.SessionTrust(
+                state=trust_sm.CHALLENGED if db_challenged else trust_sm.ACTIVE, trust=record.trust
+            )
+        await self.store.set_trust(session.id, record.to_dict(), None)
+        log.info("socket_connected", sid=sid, session_id=session.id, user_id=user.id)
+        # Greet after this handler returns, so the client has its connect ack first.
+        task = asyncio.create_task(self._greet(sid, session, record, versions))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _greet(
+        self,
+        sid: str,
+        session: LoginSession,
+        record: trust_sm.SessionTrust,
+        versions: dict[str, int | None],
+    ) -> None:
+        await self.emit(
+            "status",
+            {
+                "session_id": session.id,
+                "state": record.state,
+                "trust": trust_sm.public_view(record.trust),
+                "history": await self.store.history(session.id),
+                "model_versions": versions,
+            },
+            to=sid,
+        )
+        if record.challenged:
+            await self.emit(
+                "reauth_required", {"session_id": session.id, "reason": "still challenged"}, to=sid
+            )
+        if any(v is None for v in versions.values()):
+            await self.emit(
+                "enrollment", await self.pipeline.enrollment_progress(session.user_id), to=sid
+            )
+
+    async def on_disconnect(self, sid: str, reason: object = None) -> None:
+        conn = self.connections.pop(sid, None)
+        if conn is None:
+            return
+        await self.store.disconnect(conn.session_id, sid)
+        try:
+            await self.pipeline.flush_connection(conn)
+        except Exception:
+            log.exception("enrollment_flush_failed", sid=sid)
+        log.info("socket_disconnected", sid=sid, session_id=conn.session_id)
+
+    async def on_input(self, sid: str, data: object = None) -> None:
+        conn = self.connections.get(sid)
+        if conn is None:
+            return
+        try:
+            outcome = await self.pipeline.handle(conn, data)
+        except Exception:
+            # A bad batch must never take the worker down or touch another session.
+            log.exception("input_failed", sid=sid, session_id=conn.session_id)
+            await self.emit(
+                "error",
+                {"code": "internal_error", "message": "The batch could not be processed."},
+                to=sid,
+            )
+            return
+        for event, payload in outcome.to_caller:
+            await self.emit(event, payload, to=sid)
+        for event, payload in outcome.to_session:
+            await self.emit(event, payload, room=session_room(conn.session_id))
+        await self.store.update_meta(
+            conn.session_id, events_per_second=round(conn.events_per_second, 1)
+        )
+
+    async def on_ping_trust(self, sid: str, data: object = None) -> dict[str, Any]:
+        """The current trust of the caller's session (an acknowledgement, for polling clients)."""
+        conn = self.connections.get(sid)
+        if conn is None:
+            return {"error": "not connected"}
+        record = trust_sm.SessionTrust.from_dict(
+            await self.store.get_trust(conn.session_id), self.pipeline.params
+        )
+        return {"state": record.state, "trust": trust_sm.public_view(record.trust)}
+
+
+class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+    """Live view of every active session and the commands to challenge or revoke one."""
+
+    def __init__(self, app: Quart, store: LiveStore, worker_id: str, interval: float = 1.0) -> None:
+        super().__init__("/admin")
+        self.app = app
+        self.store = store
+        self.room = f"admins@{worker_id}"
+        self.interval = interval
+        self.admins: dict[str, str] = {}
+        self._broadcaster: asyncio.Task[None] | None = None
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
+        state = app_state(self.app)
+        session = await _authenticate(state, auth, environ)
+        if session.state is not SessionState.ACTIVE:
+            raise ConnectionRefusedError(
+                {"code": "reauth_required", "message": "Confirm it is you first."}
+            )
+        if session.user.role is not Role.ADMIN:
+            raise ConnectionRefusedError({"code": "forbidden", "message": "Administrators only."})
+        self.admins[sid] = session.user_id
+        await self.enter_room(sid, self.room)
+        if self._broadcaster is None or self._broadcaster.done():
+            self._broadcaster = asyncio.create_task(self._broadcast())
+
+    async def on_disconnect(self, sid: str, reason: object = None) -> None:
+        self.admins.pop(sid, None)
+
+    async def snapshot(self) -> dict[str, Any]:
+        """Every live session, on every worker."""
+        sessions = []
+        now = time.time()
+        for item in await self.store.live_sessions():
+            trust = item.get("trust") or {}
+            inner = trust.get("trust") if isinstance(trust, dict) else None
+            sessions.append(
+                {
+                    "session_id": item["session_id"],
+                    "user_id": item.get("user_id"),
+                    "email": item.get("email"),
+                    "state": (trust or {}).get("state", item.get("state")),
+                    "connected_since": item.get("connected_since"),
+                    "connected_seconds": round(now - float(item.get("connected_since") or now), 1),
+                    "sockets": item.get("sockets", 0),
+                    "events_per_second": item.get("events_per_second", 0.0),
+                    "model_versions": item.get("model_versions"),
+                    "trust": round(float(inner["trust"]), 1) if inner else None,
+                    "level": inner.get("level") if inner else None,
+                    "history": item.get("history", []),
+                }
+            )
+        sessions.sort(key=lambda s: (s["email"] or "", s["session_id"]))
+        return {"sessions": sessions, "at": now}
+
+    async def _broadcast(self) -> None:
+        while self.admins:
+            try:
+                await self.emit("sessions", await self.snapshot(), room=self.room)
+            except Exception:
+                log.exception("admin_broadcast_failed")
+            await asyncio.sleep(self.interval)
+
+    async def _admin(self, sid: str) -> User | None:
+        user_id = self.admins.get(sid)
+        if user_id is None:
+            return None
+        async with app_state(self.app).sessions() as db:
+            return await db.get(User, user_id)
+
+    async def on_challenge(self, sid: str, data: object = None) -> dict[str, Any]:
+        """Force a session into a re-challenge: ``{"session_id": ...}``."""
+        admin = await self._admin(sid)
+        session_id = data.get("session_id") if isinstance(data, dict) else None
+        if admin is None or not isinstance(session_id, str):
+            return {"ok": False, "error": "bad_request"}
+        state = app_state(self.app)
+        async with state.sessions() as db:
+            pending = await auth_service.challenge_session(
+                state=state,
+                db=db,
+                session_id=session_id[:36],
+                reason="challenged by administrator",
+                by=admin.id,
+                ctx=RequestContext(request_id=f"admin-socket:{sid}"),
+            )
+        return {"ok": pending is not None}
+
+    async def on_revoke(self, sid: str, data: object = None) -> dict[str, Any]:
+        """Revoke a session: ``{"session_id": ...}``; its client is disconnected at once."""
+        admin = await self._admin(sid)
+        session_id = data.get("session_id") if isinstance(data, dict) else None
+        if admin is None or not isinstance(session_id, str):
+            return {"ok": False, "error": "bad_request"}
+        state = app_state(self.app)
+        async with state.sessions() as db:
+            try:
+                await auth_service.revoke_session(
+                    state=state,
+                    db=db,
+                    session_id=session_id[:36],
+                    actor=admin,
+                    reason="revoked by administrator",
+                    ctx=RequestContext(request_id=f"admin-socket:{sid}"),
+                )
+            except ApplicationError as exc:
+                return {"ok": False, "error": exc.code}
+        return {"ok": True}

@@ -1,0 +1,348 @@
+"""What happens to a batch of raw events: validate, window, featurize, score or enroll.
+
+One ``LiveConnection`` per socket holds the raw events in worker memory only (never persisted);
+``Pipeline`` holds the worker-wide pieces (model cache, enrollment buffers) and the services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import structlog
+from numpy.typing import NDArray
+
+from app.audit import RequestContext
+from app.auth import service as auth_service
+from app.behavior import service as behavior_service
+from app.behavior import training
+from app.state import AppState
+from models.estimators import UserModel
+from models.events import validate_batch
+from models.fusion import TrustParams, WindowEvidence
+from models.schema import FeatureSchema
+from models.store import ModelNotFoundError, ModelStoreError
+from realtime import trust as trust_sm
+from realtime.store import LiveStore
+from realtime.windows import (
+    KEYSTROKE_SCHEMA,
+    MOUSE_SCHEMA,
+    KeystrokeWindower,
+    MouseWindower,
+)
+
+log = structlog.get_logger(__name__)
+
+SCHEMAS: dict[str, FeatureSchema] = {"keystroke": KEYSTROKE_SCHEMA, "mouse": MOUSE_SCHEMA}
+ENROLL_FLUSH_ROWS = 10
+ENROLL_FLUSH_SECONDS = 5.0
+TRAINING_LEASE_SECONDS = 600
+
+
+class TokenBucket:
+    """Allows ``rate`` per second with bursts of ``burst``; monotonic time."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.at = burst, time.monotonic()
+
+    def take(self, amount: float = 1.0) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < amount:
+            return False
+        self.tokens -= amount
+        return True
+
+
+@dataclass
+class LiveConnection:
+    """One socket's private state: raw-event buffers, rate limits, counters."""
+
+    sid: str
+    session_id: str
+    user_id: str
+    email: str
+    keys: KeystrokeWindower
+    mouse: MouseWindower
+    batches: TokenBucket
+    events: TokenBucket
+    last_key_t: float | None = None
+    last_mouse_t: float | None = None
+    events_total: int = 0
+    windows_total: int = 0
+    rate_window_start: float = field(default_factory=time.monotonic)
+    rate_window_events: int = 0
+    events_per_second: float = 0.0
+
+    def count_events(self, n: int) -> None:
+        """Track events per second over a sliding two-second step."""
+        self.events_total += n
+        self.rate_window_events += n
+        elapsed = time.monotonic() - self.rate_window_start
+        if elapsed >= 2.0:
+            self.events_per_second = self.rate_window_events / elapsed
+            self.rate_window_start, self.rate_window_events = time.monotonic(), 0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the namespace sends back after a batch: events to emit to the caller or session."""
+
+    to_caller: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    to_session: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+class Pipeline:
+    """The worker-wide scoring and enrollment machinery."""
+
+    def __init__(self, state: AppState, store: LiveStore) -> None:
+        self.state = state
+        self.store = store
+        self.params: TrustParams = trust_sm.trust_params(state.settings)
+        self._models: dict[tuple[str, str], tuple[int, UserModel]] = {}
+        self._pending: dict[tuple[str, str, str], list[NDArray[np.float64]]] = defaultdict(list)
+        self._pending_since: dict[tuple[str, str, str], float] = {}
+        self._training: set[asyncio.Task[Any]] = set()
+
+    def open(self, *, sid: str, session_id: str, user_id: str, email: str) -> LiveConnection:
+        """State for a newly connected socket."""
+        s = self.state.settings
+        return LiveConnection(
+            sid=sid,
+            session_id=session_id,
+            user_id=user_id,
+            email=email,
+            keys=KeystrokeWindower(
+                size=s.keystroke_window, min_size=max(10, s.keystroke_window // 2)
+            ),
+            mouse=MouseWindower(size=s.mouse_window),
+            batches=TokenBucket(s.max_batches_per_second, 2 * s.max_batches_per_second),
+            events=TokenBucket(s.max_events_per_second, 2 * s.max_events_per_second),
+        )
+
+    # --- models ---------------------------------------------------------------------------
+
+    async def model(self, user_id: str, modality: str) -> UserModel | None:
+        """The user's newest model for ``modality`` (cached; reloaded when a newer one appears)."""
+        announced = await self.state.kv.get(training.version_key(user_id, modality))
+        cached = self._models.get((user_id, modality))
+        store = training.model_store(self.state)
+        if announced is None:
+            if cached is not None:
+                return cached[1]
+            latest = await asyncio.to_thread(store.latest_version, user_id, modality)
+            if latest is None:
+                return None
+            version = latest
+        else:
+            version = int(announced)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        try:
+            model = await asyncio.to_thread(
+                store.load, user_id, modality, version, expected_schema=SCHEMAS[modality]
+            )
+        except ModelNotFoundError:
+            return None
+        except (ModelStoreError, ValueError) as exc:
+            log.error("model_refused", user_id=user_id, modality=modality, error=str(exc))
+            return None
+        self._models[(user_id, modality)] = (version, model)
+        return model
+
+    async def model_versions(self, user_id: str) -> dict[str, int | None]:
+        """Which model version scores each modality of the user (None: enrolling)."""
+        versions: dict[str, int | None] = {}
+        for modality in SCHEMAS:
+            self_model = await self.model(user_id, modality)
+            cached = self._models.get((user_id, modality))
+            versions[modality] = cached[0] if self_model is not None and cached else None
+        return versions
+
+    # --- batches ---------------------------------------------------------------------------
+
+    async def handle(self, conn: LiveConnection, payload: object) -> Outcome:
+        """Process one ``input`` message of ``conn``."""
+        out = Outcome()
+        if not conn.batches.take():
+            out.to_caller.append(("error", _error("rate_limited", "Too many batches; slow down.")))
+            return out
+        events = payload.get("events") if isinstance(payload, dict) else payload
+        s = self.state.settings
+        batch = validate_batch(
+            events,
+            max_events=s.max_batch_events,
+            last_key_t=conn.last_key_t,
+            last_mouse_t=conn.last_mouse_t,
+        )
+        if batch.error is not None:
+            out.to_caller.append(("error", _error("bad_batch", batch.error)))
+            return out
+        if batch.dropped:
+            out.to_caller.append(
+                (
+                    "error",
+                    _error("events_dropped", "Some events were not usable.", dropped=batch.dropped),
+                )
+            )
+        if batch.accepted == 0:
+            return out
+        if not conn.events.take(batch.accepted):
+            out.to_caller.append(("error", _error("rate_limited", "Too many events; slow down.")))
+            return out
+        if batch.keys:
+            conn.last_key_t = batch.keys[-1].t
+        if batch.mouse:
+            conn.last_mouse_t = batch.mouse[-1].t
+        conn.count_events(batch.accepted)
+
+        windows: list[tuple[str, NDArray[np.float64], int]] = []
+        for kw in conn.keys.feed(batch.keys):
+            windows.append(("keystroke", kw.features.reshape(1, -1), kw.keystrokes))
+        for mw in conn.mouse.feed(batch.mouse):
+            windows.append(("mouse", mw.features, mw.actions))
+        for modality, rows, size in windows:
+            await self._window(conn, modality, rows, size, out)
+        return out
+
+    async def _window(
+        self,
+        conn: LiveConnection,
+        modality: str,
+        rows: NDArray[np.float64],
+        size: int,
+        out: Outcome,
+    ) -> None:
+        conn.windows_total += 1
+        record = trust_sm.SessionTrust.from_dict(
+            await self.store.get_trust(conn.session_id), self.params
+        )
+        if record.challenged:
+            return  # the challenged span is neither scored nor learned from
+        model = await self.model(conn.user_id, modality)
+        if model is None:
+            await self._enroll(conn, modality, rows, out)
+            return
+        p = float(np.mean(model.score(rows, schema=SCHEMAS[modality])))
+        evidence = WindowEvidence(**{modality: p})
+        updated, challenge = trust_sm.apply(record, evidence, self.params)
+        await self.store.set_trust(conn.session_id, updated.to_dict(), updated.trust.trust)
+        view = trust_sm.public_view(updated.trust)
+        out.to_session.append(
+            ("trust", {**view, "modality": modality, "p_genuine": round(p, 4), "window_size": size})
+        )
+        if challenge:
+            await self._challenge(conn, view)
+
+    async def _challenge(self, conn: LiveConnection, view: dict[str, Any]) -> None:
+        async with self.state.sessions() as db:
+            await auth_service.challenge_session(
+                state=self.state,
+                db=db,
+                session_id=conn.session_id,
+                reason=f"trust {view['score']} below {self.params.challenge_below}",
+                ctx=RequestContext(request_id=f"socket:{conn.sid}"),
+            )
+
+    # --- enrollment ------------------------------------------------------------------------
+
+    async def _enroll(
+        self, conn: LiveConnection, modality: str, rows: NDArray[np.float64], out: Outcome
+    ) -> None:
+        key = (conn.user_id, conn.session_id, modality)
+        self._pending[key].extend(rows)
+        self._pending_since.setdefault(key, time.monotonic())
+        due = len(self._pending[key]) >= ENROLL_FLUSH_ROWS
+        stale = time.monotonic() - self._pending_since[key] >= ENROLL_FLUSH_SECONDS
+        if due or stale:
+            await self.flush(key)
+        out.to_caller.append(("enrollment", await self.enrollment_progress(conn.user_id)))
+
+    async def flush(self, key: tuple[str, str, str]) -> None:
+        """Write a connection's buffered enrollment windows (a batched insert)."""
+        rows = self._pending.pop(key, [])
+        self._pending_since.pop(key, None)
+        if not rows:
+            return
+        user_id, session_id, modality = key
+        async with self.state.sessions() as db:
+            await behavior_service.add_samples(
+                db=db,
+                clock=self.state.clock,
+                user_id=user_id,
+                session_id=session_id,
+                schema=SCHEMAS[modality],
+                rows=rows,
+            )
+            await behavior_service.profile(db=db, clock=self.state.clock, user_id=user_id)
+            await db.commit()
+            counts = await behavior_service.sample_counts(db=db, user_id=user_id)
+        if counts[modality] >= self._needed(modality):
+            await self._start_training(user_id, modality)
+
+    async def flush_connection(self, conn: LiveConnection) -> None:
+        """Write whatever ``conn`` still buffers (on disconnect)."""
+        for key in [k for k in self._pending if k[0] == conn.user_id and k[1] == conn.session_id]:
+            await self.flush(key)
+
+    def _needed(self, modality: str) -> int:
+        s = self.state.settings
+        return s.enroll_keystroke_windows if modality == "keystroke" else s.enroll_mouse_actions
+
+    async def enrollment_progress(self, user_id: str) -> dict[str, Any]:
+        """Samples stored (and buffered) against what each modality needs."""
+        async with self.state.sessions() as db:
+            counts = await behavior_service.sample_counts(db=db, user_id=user_id)
+        progress = {}
+        for modality in SCHEMAS:
+            buffered = sum(
+                len(v) for k, v in self._pending.items() if k[0] == user_id and k[2] == modality
+            )
+            have = counts[modality] + buffered
+            needed = self._needed(modality)
+            progress[modality] = {
+                "samples": have,
+                "needed": needed,
+                "ratio": round(min(1.0, have / needed), 3),
+                "trained": (user_id, modality) in self._models,
+            }
+        return {"mode": "enrollment", "progress": progress}
+
+    async def _start_training(self, user_id: str, modality: str) -> None:
+        lease = f"training:{user_id}:{modality}"
+        if not await self.state.kv.add(lease, "1", TRAINING_LEASE_SECONDS):
+            return  # another worker (or an earlier window) is training it already
+        task = asyncio.create_task(self._train(user_id, modality, lease))
+        self._training.add(task)
+        task.add_done_callback(self._training.discard)
+
+    async def _train(self, user_id: str, modality: str, lease: str) -> None:
+        try:
+            result = await training.train(
+                state=self.state, user_id=user_id, schema=SCHEMAS[modality]
+            )
+            if result is not None:
+                hooks = self.state.extras.get("model_listeners", ())
+                for hook in hooks:
+                    await hook(user_id, modality, result.record.version)
+        except Exception:
+            log.exception("training_failed", user_id=user_id, modality=modality)
+        finally:
+            await self.state.kv.delete(lease)
+
+    async def drain(self) -> None:
+        """Flush every buffer and wait for training in flight (at shutdown)."""
+        for key in list(self._pending):
+            await self.flush(key)
+        if self._training:
+            await asyncio.gather(*self._training, return_exceptions=True)
+
+
+def _error(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"code": code, "message": message, **extra}

@@ -1,0 +1,154 @@
+"""Cutting a live event stream into the windows the models score.
+
+Keystrokes: a window closes after ``size`` keystrokes once no key is held, or after an idle gap
+when it holds at least ``min_size`` keystrokes. Mouse: the stream is segmented into actions
+(move, point-and-click, drag-and-drop) and a window closes every ``size`` completed actions.
+Both buffers are bounded, so a hostile stream cannot grow a worker's memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from models.events import KeyEvent, MouseEvent
+from models.keystroke import (
+    FEATURE_SCHEMA_VERSION,
+    KEYSTROKE_FEATURES,
+    pair_keystrokes,
+    window_features,
+)
+from models.mouse import MOUSE_FEATURES, MouseAction, actions_matrix, segment_actions
+from models.schema import FeatureSchema
+
+MOUSE_SCHEMA_VERSION = 1
+"""Bumped by hand when a mouse feature keeps its name but changes meaning."""
+
+
+@dataclass(frozen=True)
+class KeystrokeWindow:
+    """A closed keystroke window: its feature vector and how many keystrokes it held."""
+
+    features: NDArray[np.float64]
+    keystrokes: int
+    start_ms: float
+    end_ms: float
+
+
+@dataclass(frozen=True)
+class MouseWindow:
+    """A closed mouse window: one feature row per action."""
+
+    features: NDArray[np.float64]
+    actions: int
+    start_ms: float
+    end_ms: float
+
+
+@dataclass
+class KeystrokeWindower:
+    """Collects key events of one session and closes keystroke windows."""
+
+    size: int = 50
+    min_size: int = 20
+    idle_ms: float = 5000.0
+    _events: list[KeyEvent] = field(default_factory=list)
+    _held: set[str] = field(default_factory=set)
+    _downs: int = 0
+
+    def feed(self, events: Iterable[KeyEvent]) -> list[KeystrokeWindow]:
+        """Add time-ordered events (ms); return the windows they close."""
+        closed: list[KeystrokeWindow] = []
+        for event in events:
+            if self._events and event.t - self._events[-1].t > self.idle_ms:
+                if self._downs >= self.min_size:
+                    closed.extend(self._close())
+                elif not self._held:
+                    self._reset()  # a few keystrokes and a long pause carry no rhythm
+            if event.type == "down":
+                if event.code in self._held:
+                    continue  # auto-repeat of a held key
+                self._held.add(event.code)
+                self._downs += 1
+            else:
+                self._held.discard(event.code)
+            self._events.append(event)
+            held_too_long = self._downs >= 2 * self.size
+            if (self._downs >= self.size and not self._held) or held_too_long:
+                closed.extend(self._close())
+        return closed
+
+    def _reset(self) -> None:
+        self._events, self._held, self._downs = [], set(), 0
+
+    def _close(self) -> list[KeystrokeWindow]:
+        events = self._events
+        self._reset()
+        strokes = pair_keystrokes(events)
+        if len(strokes) < self.min_size:
+            return []
+        return [
+            KeystrokeWindow(
+                features=window_features(strokes),
+                keystrokes=len(strokes),
+                start_ms=events[0].t,
+                end_ms=events[-1].t,
+            )
+        ]
+
+    @property
+    def pending(self) -> int:
+        """Keystrokes collected towards the next window."""
+        return self._downs
+
+
+@dataclass
+class MouseWindower:
+    """Collects pointer events of one session and closes windows of ``size`` actions."""
+
+    size: int = 10
+    max_buffer: int = 5000
+    _events: list[MouseEvent] = field(default_factory=list)
+    _actions: list[MouseAction] = field(default_factory=list)
+
+    def feed(self, events: Iterable[MouseEvent]) -> list[MouseWindow]:
+        """Add time-ordered events (ms, px); return the windows they close."""
+        self._events.extend(events)
+        if not self._events:
+            return []
+        actions = segment_actions(self._events)
+        # The last action may still be growing unless the pointer has clearly stopped.
+        complete = actions[:-1] if actions else []
+        if complete:
+            cut = complete[-1].end_ms
+            self._actions.extend(complete)
+            self._events = [e for e in self._events if e.t > cut]
+        if len(self._events) > self.max_buffer:
+            self._events = self._events[-self.max_buffer :]
+        closed: list[MouseWindow] = []
+        while len(self._actions) >= self.size:
+            batch, self._actions = self._actions[: self.size], self._actions[self.size :]
+            closed.append(
+                MouseWindow(
+                    features=actions_matrix(batch),
+                    actions=len(batch),
+                    start_ms=batch[0].start_ms,
+                    end_ms=batch[-1].end_ms,
+                )
+            )
+        return closed
+
+    @property
+    def pending(self) -> int:
+        """Completed actions collected towards the next window."""
+        return len(self._actions)
+
+
+KEYSTROKE_SCHEMA = FeatureSchema("keystroke", FEATURE_SCHEMA_VERSION, KEYSTROKE_FEATURES)
+"""Layout of live keystroke windows (one row per window)."""
+
+MOUSE_SCHEMA = FeatureSchema("mouse", MOUSE_SCHEMA_VERSION, MOUSE_FEATURES)
+"""Layout of live mouse windows (one row per action)."""

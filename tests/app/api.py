@@ -1,0 +1,206 @@
+"""A thin caller of the REST API for tests: one method per thing a client does."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from quart import Quart
+from quart.typing import TestClientProtocol
+from sqlalchemy import select
+from werkzeug.datastructures import Headers
+
+from app.audit import RequestContext
+from app.auth import service
+from app.clock import ManualClock
+from app.state import AppState, app_state
+from db.tables import AuditEvent, Role
+from tests.app.mailbox import Mailbox
+
+PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
+_emails = itertools.count(1)
+_NO_JSON = object()
+
+
+def wrong_code(code: str) -> str:
+    """A well-formed code that is not ``code``."""
+    return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What came back: status, decoded JSON body (or None), content type and headers."""
+
+    status: int
+    body: Any
+    content_type: str
+    headers: Headers
+    raw: bytes
+
+    @property
+    def code(self) -> str | None:
+        """The problem-details ``code`` of an error reply."""
+        return self.body.get("code") if isinstance(self.body, dict) else None
+
+    def is_problem(self, status: int, code: str | None = None) -> bool:
+        """Whether this is an RFC 9457 problem of ``status`` (and ``code``), in the one shape."""
+        return (
+            self.status == status
+            and self.content_type == "application/problem+json"
+            and isinstance(self.body, dict)
+            and PROBLEM_KEYS <= self.body.keys()
+            and self.body["status"] == status
+            and self.body["type"] == f"urn:bbauth:problem:{self.body['code']}"
+            and (code is None or self.body["code"] == code)
+        )
+
+
+@dataclass(frozen=True)
+class Account:
+    """A registered user and the password that opens it."""
+
+    id: str
+    email: str
+    password: str
+    role: Role
+
+
+@dataclass
+class Api:
+    """The app under test, its test client, its clock and the SMTP mailbox codes reach."""
+
+    app: Quart
+    client: TestClientProtocol
+    clock: ManualClock
+    mailbox: Mailbox
+    backend: str
+    default_ip: str = "198.51.100.7"
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def state(self) -> AppState:
+        return app_state(self.app)
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = _NO_JSON,
+        data: bytes | None = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        ip: str | None = None,
+    ) -> Reply:
+        """One request, as a client at ``ip`` sends it."""
+        sent = dict(headers or {})
+        if token is not None:
+            sent["Authorization"] = f"Bearer {token}"
+        kwargs: dict[str, Any] = {}
+        if json is not _NO_JSON:
+            kwargs["json"] = json
+        if data is not None:
+            kwargs["data"] = data
+        response = await self.client.open(
+            path,
+            method=method,
+            headers=sent,
+            scope_base={"client": (ip or self.default_ip, 40000)},
+            **kwargs,
+        )
+        raw = await response.get_data()
+        body = await response.get_json(silent=True) if response.is_json else None
+        return Reply(response.status_code, body, response.mimetype, response.headers, raw)
+
+    async def get(self, path: str, **kwargs: Any) -> Reply:
+        return await self.call("GET", path, **kwargs)
+
+    async def post(self, path: str, **kwargs: Any) -> Reply:
+        return await self.call("POST", path, **kwargs)
+
+    async def delete(self, path: str, **kwargs: Any) -> Reply:
+        return await self.call("DELETE", path, **kwargs)
+
+    # --- factories and flows ------------------------------------------------------------------
+
+    async def create_account(
+        self, *, email: str | None = None, password: str | None = None, role: Role = Role.USER
+    ) -> Account:
+        """A new account, registered through the service (as ``bbauth seed-demo`` does)."""
+        n = next(_emails)
+        email = email or f"{role.value}{n}@example.com"
+        password = password or f"correct horse {n} battery"
+        async with self.state.sessions() as db:
+            user = await service.register(
+                state=self.state,
+                db=db,
+                email=email,
+                password=password,
+                role=role,
+                ctx=RequestContext(ip="127.0.0.1", user_agent="tests"),
+            )
+        return Account(id=user.id, email=user.email, password=password, role=role)
+
+    async def login(self, account: Account, *, password: str | None = None, **kw: Any) -> Reply:
+        """The password step."""
+        body = {"email": account.email, "password": password or account.password}
+        return await self.post("/api/auth/login", json=body, **kw)
+
+    async def start_login(self, account: Account, **kw: Any) -> str:
+        """The password step, which must succeed; returns the challenge handle."""
+        reply = await self.login(account, **kw)
+        assert reply.status == 202, reply.body
+        handle = reply.body["challenge_id"]
+        assert isinstance(handle, str)
+        return handle
+
+    async def verify(self, handle: str, code: str, **kw: Any) -> Reply:
+        """The code step."""
+        return await self.post(
+            "/api/auth/otp/verify", json={"challenge_id": handle, "code": code}, **kw
+        )
+
+    async def sign_in(self, account: Account, **kw: Any) -> str:
+        """Password and emailed code; returns the bearer token."""
+        handle = await self.start_login(account, **kw)
+        reply = await self.verify(handle, await self.mailbox.code_for(account.email), **kw)
+        assert reply.status == 200, reply.body
+        token = reply.body["token"]
+        assert isinstance(token, str)
+        return token
+
+    async def session_id(self, token: str) -> str:
+        """The id of the session behind ``token`` (the newest of its user's)."""
+        reply = await self.get("/api/sessions", token=token)
+        assert reply.status == 200, reply.body
+        newest = reply.body["sessions"][0]["id"]
+        assert isinstance(newest, str)
+        return newest
+
+    async def challenge(self, session_id: str, reason: str = "trust too low") -> None:
+        """Put a live session into a re-challenge, as the continuous-auth engine does."""
+        async with self.state.sessions() as db:
+            pending = await service.challenge_session(
+                state=self.state, db=db, session_id=session_id, reason=reason, ctx=RequestContext()
+            )
+        assert pending is not None
+
+    async def audit_events(self, event: str | None = None) -> list[dict[str, Any]]:
+        """The audit trail, oldest first, read straight from the database."""
+        async with self.state.sessions() as db:
+            query = select(AuditEvent).order_by(AuditEvent.id)
+            if event is not None:
+                query = query.where(AuditEvent.event == event)
+            rows = (await db.scalars(query)).all()
+        return [
+            {
+                "event": r.event,
+                "outcome": r.outcome,
+                "user_id": r.user_id,
+                "session_id": r.session_id,
+                "ip": r.ip,
+                **r.detail,
+            }
+            for r in rows
+        ]

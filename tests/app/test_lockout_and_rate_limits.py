@@ -1,0 +1,202 @@
+"""Login abuse: per-IP and per-account rate limits, and an exponential lock-out.
+
+Both live in Redis when it is configured (the postgres configuration), in process otherwise.
+"""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+
+from app.auth.limits import lockout_seconds
+from app.clock import ManualClock
+from app.kv import MemoryStore, RedisStore
+from app.settings import load_settings
+from db.tables import Role
+from tests.app.api import Account, Api, Reply, wrong_code
+from tests.conftest import StartApp
+
+WRONG = "not the password"
+
+
+async def fail(api: Api, account: Account, times: int) -> list[Reply]:
+    return [await api.login(account, password=WRONG) for _ in range(times)]
+
+
+def test_lockout_doubles_from_the_threshold_up_to_the_maximum() -> None:
+    settings = load_settings(lockout_threshold=5, lockout_base_seconds=30, lockout_max_seconds=600)
+
+    assert [lockout_seconds(n, settings) for n in range(1, 11)] == [
+        0, 0, 0, 0, 30, 60, 120, 240, 480, 600,
+    ]
+
+
+async def test_account_locks_after_five_failures_even_for_the_right_password(
+    api: Api, alice: Account
+) -> None:
+    replies = await fail(api, alice, 5)
+    assert all(r.is_problem(401, "invalid_credentials") for r in replies)
+
+    locked = await api.login(alice)
+
+    assert locked.is_problem(429, "too_many_attempts")
+    assert int(locked.headers["Retry-After"]) == 30
+    assert api.mailbox.messages == []
+
+
+async def test_lockout_ends_after_its_time(api: Api, alice: Account, clock: ManualClock) -> None:
+    await fail(api, alice, 5)
+    clock.advance(29)
+    assert (await api.login(alice)).status == 429
+    clock.advance(1)
+
+    assert (await api.login(alice)).status == 202
+
+
+async def test_each_further_failure_doubles_the_lockout(
+    api: Api, alice: Account, clock: ManualClock
+) -> None:
+    await fail(api, alice, 5)
+    clock.advance(30)
+    assert (await api.login(alice, password=WRONG)).status == 401  # the 6th failure
+
+    clock.advance(59)
+    assert int((await api.login(alice)).headers["Retry-After"]) == 1
+    clock.advance(1)
+    assert (await api.login(alice, password=WRONG)).status == 401  # the 7th failure
+    clock.advance(119)
+    assert (await api.login(alice)).status == 429
+    clock.advance(1)
+    assert (await api.login(alice)).status == 202
+
+
+async def test_a_success_resets_the_failure_count(
+    api: Api, alice: Account, clock: ManualClock
+) -> None:
+    await fail(api, alice, 4)
+    await api.sign_in(alice)
+
+    replies = await fail(api, alice, 4)
+
+    assert all(r.status == 401 for r in replies)
+    assert (await api.login(alice)).status == 202
+
+
+async def test_an_unknown_email_locks_like_a_known_one(api: Api) -> None:
+    ghost = Account("", "ghost@example.com", WRONG, Role.USER)
+    replies = await fail(api, ghost, 6)
+
+    assert [r.status for r in replies] == [401] * 5 + [429]
+
+
+async def test_lockout_is_recorded_on_the_account(api: Api, alice: Account) -> None:
+    await fail(api, alice, 5)
+    admin = await api.create_account(role=Role.ADMIN)
+    token = await api.sign_in(admin)
+
+    users = (await api.get("/api/admin/users", token=token)).body["users"]
+
+    [row] = [u for u in users if u["email"] == alice.email]
+    assert row["failed_logins"] == 5
+    assert row["locked_until"] is not None
+
+
+async def test_lockout_state_lives_in_redis_when_configured(
+    api: Api, alice: Account, redis_client: aioredis.Redis
+) -> None:
+    await fail(api, alice, 5)
+
+    if api.backend == "postgres":
+        assert isinstance(api.state.kv, RedisStore)
+        prefix = api.state.settings.redis_prefix
+        assert await redis_client.exists(f"{prefix}lock:{alice.email}")
+    else:
+        assert isinstance(api.state.kv, MemoryStore)
+        assert await api.state.kv.get(f"lock:{alice.email}") is not None
+
+
+async def test_every_worker_sees_a_lockout_when_state_is_in_redis(
+    start_app: StartApp, api: Api, alice: Account
+) -> None:
+    other_worker = await start_app()
+    await fail(api, alice, 5)
+
+    reply = await other_worker.login(alice)
+
+    # In process, each worker keeps its own counters; the account row still locks it.
+    assert reply.is_problem(429, "too_many_attempts")
+
+
+async def test_per_ip_rate_limit_refuses_after_the_limit_within_a_minute(
+    start_app: StartApp, clock: ManualClock
+) -> None:
+    api = await start_app(rate_limit_ip_per_minute=3)
+    accounts = [await api.create_account() for _ in range(4)]
+
+    replies = [await api.login(a, ip="192.0.2.1") for a in accounts]
+    elsewhere = await api.login(accounts[3], ip="192.0.2.2")
+
+    assert [r.status for r in replies] == [202, 202, 202, 429]
+    assert replies[3].is_problem(429, "too_many_attempts")
+    assert 0 < int(replies[3].headers["Retry-After"]) <= 60
+    assert elsewhere.status == 202
+    clock.advance(60)
+    assert (await api.login(accounts[3], ip="192.0.2.1")).status == 202
+
+
+async def test_per_account_rate_limit_holds_across_addresses(
+    start_app: StartApp, clock: ManualClock
+) -> None:
+    api = await start_app(rate_limit_account_per_minute=3, lockout_threshold=100)
+    alice = await api.create_account()
+
+    replies = [await api.login(alice, ip=f"192.0.2.{n}") for n in range(1, 5)]
+
+    assert [r.status for r in replies] == [202, 202, 202, 429]
+    clock.advance(60)
+    assert (await api.login(alice, ip="192.0.2.9")).status == 202
+
+
+async def test_code_guesses_count_against_the_ip_rate_limit(start_app: StartApp) -> None:
+    api = await start_app(rate_limit_ip_per_minute=3)
+    alice = await api.create_account()
+    handle = await api.start_login(alice, ip="192.0.2.1")
+    code = await api.mailbox.code_for(alice.email)
+
+    guesses = [await api.verify(handle, wrong_code(code), ip="192.0.2.2") for _ in range(4)]
+    elsewhere = await api.verify(handle, code, ip="192.0.2.3")
+
+    assert [r.status for r in guesses] == [401, 401, 401, 429]
+    assert elsewhere.status == 200
+
+
+async def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(
+    start_app: StartApp,
+) -> None:
+    direct = await start_app(rate_limit_ip_per_minute=2)
+    alice = await direct.create_account()
+    spoofed = [
+        await direct.login(alice, headers={"X-Forwarded-For": f"192.0.2.{n}"}) for n in range(3)
+    ]
+    assert [r.status for r in spoofed] == [202, 202, 429]
+
+    proxied = await start_app(rate_limit_ip_per_minute=2, trust_proxy_headers=True)
+    forwarded = [
+        await proxied.login(alice, headers={"X-Forwarded-For": f"192.0.2.{n}, 10.0.0.1"})
+        for n in range(3)
+    ]
+    assert [r.status for r in forwarded] == [202, 202, 202]
+
+
+async def test_refusals_are_audited(start_app: StartApp) -> None:
+    api = await start_app(rate_limit_account_per_minute=6)
+    alice = await api.create_account()
+    await fail(api, alice, 5)
+    await api.login(alice)  # locked
+    await api.login(alice)  # rate limited (7th attempt this minute)
+
+    trail = [(e["outcome"], e.get("reason")) for e in await api.audit_events("login_password")]
+
+    assert trail == [("failure", "bad_credentials")] * 5 + [
+        ("refused", "locked"),
+        ("refused", "rate_limited"),
+    ]

@@ -1,0 +1,258 @@
+"""Fixtures that run the app against real services on loopback.
+
+PostgreSQL (a database created for the run), Redis (db 15, a key prefix per test), an SQLite file,
+and an SMTP server that receives the emailed codes. Time is a ``ManualClock`` that tests move.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+# Settings are read from the environment: pin it before anything imports the app.
+for _name in [name for name in os.environ if name.startswith("BBAUTH_")]:
+    del os.environ[_name]
+TEST_VAR_DIR = tempfile.mkdtemp(prefix="bbauth-tests-")
+os.environ.update(
+    {
+        "BBAUTH_ENV": "test",
+        "BBAUTH_VAR_DIR": TEST_VAR_DIR,
+        "BBAUTH_SECRET_KEY": "bbauth-test-suite-secret-key-0123456789",
+        "BBAUTH_LOG_LEVEL": "WARNING",
+        "BBAUTH_ARGON2_TIME_COST": "1",
+        "BBAUTH_ARGON2_MEMORY_KIB": "1024",
+    }
+)
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.clock import ManualClock
+from app.factory import create_app
+from app.settings import Settings, load_settings
+from db.base import Base
+from db.engine import create_engine
+from db.migrate import upgrade
+from db.tables import Role
+from tests.app.api import Account, Api
+from tests.app.mailbox import Mailbox
+
+PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+REDIS_URL = "redis://127.0.0.1:6379/15"
+# 5 s into a 30 s TOTP step, so "one step earlier/later" is never ambiguous.
+START = datetime(2031, 3, 4, 9, 0, 5, tzinfo=UTC)
+
+StartApp = Callable[..., Awaitable[Api]]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_test_var_dir() -> Iterator[None]:
+    yield
+    shutil.rmtree(TEST_VAR_DIR, ignore_errors=True)
+
+
+# --- databases ----------------------------------------------------------------------------------
+
+
+async def create_pg_database(name: str) -> str:
+    """Create an empty PostgreSQL database; returns its SQLAlchemy URL."""
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+
+
+async def drop_pg_database(name: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def migrate(url: str) -> None:
+    """Alembic upgrade to head (in a thread: Alembic's env runs its own event loop)."""
+    await asyncio.to_thread(upgrade, url)
+
+
+@pytest.fixture(scope="session")
+async def pg_url() -> AsyncIterator[str]:
+    """A PostgreSQL database created for this run, migrated to head, dropped at the end."""
+    name = f"bbauth_test_{os.getpid()}"
+    url = await create_pg_database(name)
+    await migrate(url)
+    yield url
+    await drop_pg_database(name)
+
+
+@pytest.fixture(scope="session")
+async def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An SQLite file migrated to head."""
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'bbauth.sqlite3'}"
+    await migrate(url)
+    return url
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where state lives: PostgreSQL and Redis, or SQLite and process memory."""
+
+    name: str
+    database_url: str
+    redis_url: str
+    engine: AsyncEngine
+
+
+_engines: dict[str, AsyncEngine] = {}
+
+
+@pytest.fixture(scope="session")
+async def _engine_registry() -> AsyncIterator[dict[str, AsyncEngine]]:
+    yield _engines
+    for engine in _engines.values():
+        await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest) -> tuple[str, str]:
+    """(configuration name, database URL); only the databases a run needs get created."""
+    name: str = request.param
+    url: str = request.getfixturevalue("pg_url" if name == "postgres" else "sqlite_url")
+    return name, url
+
+
+@pytest.fixture
+async def backend(
+    database: tuple[str, str], _engine_registry: dict[str, AsyncEngine]
+) -> AsyncIterator[Backend]:
+    """Each API test runs on both configurations; tables are emptied after the test."""
+    name, url = database
+    if name not in _engine_registry:
+        _engine_registry[name] = create_engine(url, null_pool=True)
+    engine = _engine_registry[name]
+    yield Backend(name, url, REDIS_URL if name == "postgres" else "", engine)
+    async with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            await conn.execute(delete(table))
+
+
+@pytest.fixture
+async def redis_prefix() -> AsyncIterator[str]:
+    """A Redis key prefix of this test alone; its keys are deleted afterwards."""
+    prefix = f"bbauth-test:{os.getpid()}:{uuid.uuid4().hex[:12]}:"
+    yield prefix
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+async def redis_client() -> AsyncIterator[aioredis.Redis]:
+    """A client of the Redis database the postgres configuration uses."""
+    client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+# --- mail, clock, app ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _smtp_server() -> Iterator[Mailbox]:
+    mailbox = Mailbox()
+    mailbox.start()
+    yield mailbox
+    mailbox.stop()
+
+
+@pytest.fixture
+def mailbox(_smtp_server: Mailbox) -> Iterator[Mailbox]:
+    """The SMTP server's inbox, empty at the start of each test."""
+    _smtp_server.clear()
+    yield _smtp_server
+    _smtp_server.clear()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def make_settings(
+    backend: Backend, redis_prefix: str, mailbox: Mailbox, tmp_path: Path
+) -> Callable[..., Settings]:
+    """Settings for the backend under test; keyword arguments override single fields."""
+
+    def build(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "env": "test",
+            "var_dir": tmp_path / "var",
+            "database_url": backend.database_url,
+            "redis_url": backend.redis_url,
+            "redis_prefix": redis_prefix,
+            "secret_key": "bbauth-test-suite-secret-key-0123456789",
+            "smtp_host": mailbox.host,
+            "smtp_port": mailbox.port,
+            "argon2_time_cost": 1,
+            "argon2_memory_kib": 1024,
+            # Generous limits by default; the tests of limits set small ones.
+            "rate_limit_ip_per_minute": 1000,
+            "rate_limit_account_per_minute": 1000,
+            "log_level": "WARNING",
+        }
+        values.update(overrides)
+        return load_settings(**values)
+
+    return build
+
+
+@pytest.fixture
+async def start_app(
+    backend: Backend, make_settings: Callable[..., Settings], clock: ManualClock, mailbox: Mailbox
+) -> AsyncIterator[StartApp]:
+    """Start an app (a worker) with overridden settings; every one is stopped after the test."""
+    async with AsyncExitStack() as stack:
+
+        async def start(**overrides: Any) -> Api:
+            app = create_app(make_settings(**overrides), clock=clock)
+            test_app = await stack.enter_async_context(app.test_app())
+            return Api(app, test_app.test_client(), clock, mailbox, backend.name)
+
+        yield start
+
+
+@pytest.fixture
+async def api(start_app: StartApp) -> Api:
+    """The app with default test settings."""
+    return await start_app()
+
+
+@pytest.fixture
+async def alice(api: Api) -> Account:
+    return await api.create_account(email="alice@example.com")
+
+
+@pytest.fixture
+async def admin(api: Api) -> Account:
+    return await api.create_account(email="root@example.com", role=Role.ADMIN)

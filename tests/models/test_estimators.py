@@ -1,0 +1,227 @@
+"""Per-user verification estimators and the UserModel that serves calibrated scores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+from sklearn.base import clone
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from models.calibration import GenuineTailCalibrator, IsotonicCalibrator, PlattCalibrator
+from models.estimators import (
+    BackgroundSGDVerifier,
+    ForestVerifier,
+    OneClassVerifier,
+    UserModel,
+    fit_user_model,
+    genuine_vs_background,
+)
+from models.evaluation.metrics import auc
+from models.schema import FeatureSchema, SchemaMismatchError
+
+N_FEATURES = 8
+SCHEMA = FeatureSchema("keystroke", 1, tuple(f"f{i}" for i in range(N_FEATURES)))
+
+
+def population(
+    seed: int = 0, n_genuine: int = 120, n_background: int = 200
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Genuine / background enrollment windows and genuine / impostor test windows.
+
+    Each synthetic person is a Gaussian around their own mean; impostors are people unseen in
+    the background, as in deployment.
+    """
+    rng = np.random.default_rng(seed)
+    means = rng.normal(0.0, 1.0, size=(10, N_FEATURES))
+
+    def windows(person: int, n: int) -> NDArray[np.float64]:
+        return rng.normal(means[person], 0.5, size=(n, N_FEATURES))
+
+    background = np.vstack([windows(p, n_background // 5) for p in range(1, 6)])
+    impostors = np.vstack([windows(p, 30) for p in range(6, 10)])
+    return windows(0, n_genuine), background, windows(0, 100), impostors
+
+
+@parametrize_with_checks(  # type: ignore[untyped-decorator]  # sklearn ships no stubs
+    [
+        BackgroundSGDVerifier(random_state=0),
+        ForestVerifier(n_estimators=10, random_state=0),
+        OneClassVerifier(method="lof"),  # the other methods differ only in the detector built
+    ]
+)
+def test_estimators_follow_scikit_learn_conventions(estimator: Any, check: Any) -> None:
+    check(estimator)
+
+
+TWO_CLASS = [
+    pytest.param(BackgroundSGDVerifier(random_state=0), id="sgd"),
+    pytest.param(ForestVerifier(n_estimators=50, random_state=0), id="forest"),
+]
+ONE_CLASS = [
+    pytest.param(OneClassVerifier(method="lof"), id="lof"),
+    pytest.param(OneClassVerifier(method="isolation_forest", random_state=0), id="iforest"),
+    pytest.param(OneClassVerifier(method="ocsvm"), id="ocsvm"),
+]
+
+
+@pytest.mark.parametrize("estimator", TWO_CLASS)
+def test_two_class_verifier_scores_genuine_windows_higher(estimator: Any) -> None:
+    genuine, background, test_genuine, impostors = population()
+    model = clone(estimator).fit(*genuine_vs_background(genuine, background))
+    assert auc(model.score_samples(test_genuine), model.score_samples(impostors)) > 0.95
+
+
+@pytest.mark.parametrize("estimator", ONE_CLASS)
+def test_one_class_verifier_learns_from_genuine_windows_alone(estimator: Any) -> None:
+    genuine, _, test_genuine, impostors = population()
+    model = clone(estimator).fit(genuine)
+    assert auc(model.score_samples(test_genuine), model.score_samples(impostors)) > 0.9
+
+
+@pytest.mark.parametrize("estimator", TWO_CLASS + ONE_CLASS)
+def test_decision_function_is_score_samples_minus_offset(estimator: Any) -> None:
+    genuine, background, test_genuine, _ = population()
+    model = clone(estimator)
+    if isinstance(model, OneClassVerifier):
+        model.fit(genuine)
+    else:
+        model.fit(*genuine_vs_background(genuine, background))
+    np.testing.assert_allclose(
+        model.decision_function(test_genuine), model.score_samples(test_genuine) - model.offset_
+    )
+
+
+def test_any_two_labels_work_and_the_larger_is_genuine() -> None:
+    genuine, background, test_genuine, impostors = population()
+    X, y01 = genuine_vs_background(genuine, background)
+    labels = np.where(y01 == 1, "user", "other")  # "user" > "other"
+    model = BackgroundSGDVerifier(random_state=0).fit(X, labels)
+    assert list(model.classes_) == ["other", "user"]
+    assert np.mean(model.predict(test_genuine) == "user") > 0.9
+    assert np.mean(model.predict(impostors) == "other") > 0.8
+
+
+def test_two_class_verifiers_refuse_more_than_two_labels() -> None:
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    with pytest.raises(ValueError, match="Only binary"):
+        BackgroundSGDVerifier().fit(X, np.arange(30) % 3)
+
+
+def test_partial_fit_learns_incrementally_and_keeps_balancing_classes() -> None:
+    genuine, background, test_genuine, impostors = population()
+    model = BackgroundSGDVerifier(random_state=0)
+    X, y = genuine_vs_background(genuine, background)
+    rng = np.random.default_rng(1)
+    for _ in range(5):  # five passes over the data, as arriving in batches of ~40 windows
+        for batch in np.array_split(rng.permutation(len(y)), 8):
+            model.partial_fit(X[batch], y[batch], classes=[0, 1])
+    np.testing.assert_array_equal(model.class_counts_, [5 * len(background), 5 * len(genuine)])
+    assert auc(model.score_samples(test_genuine), model.score_samples(impostors)) > 0.95
+
+
+def test_partial_fit_after_fit_continues_from_the_fitted_model() -> None:
+    genuine, background, test_genuine, impostors = population()
+    model = BackgroundSGDVerifier(random_state=0).fit(*genuine_vs_background(genuine, background))
+    model.partial_fit(*genuine_vs_background(genuine[:20], background[:20]))
+    assert model.class_counts_.sum() == len(genuine) + len(background) + 40
+    assert auc(model.score_samples(test_genuine), model.score_samples(impostors)) > 0.95
+
+
+def test_first_partial_fit_needs_both_classes() -> None:
+    genuine, _, _, _ = population()
+    with pytest.raises(ValueError, match="both classes"):
+        BackgroundSGDVerifier().partial_fit(genuine, np.ones(len(genuine)))
+
+
+def test_one_class_verifier_needs_two_samples() -> None:
+    with pytest.raises(ValueError, match="1 sample"):
+        OneClassVerifier().fit(np.zeros((1, 3)))
+
+
+def test_user_model_scores_are_probabilities_that_separate_users() -> None:
+    genuine, background, test_genuine, impostors = population()
+    model = fit_user_model(SCHEMA, genuine, background, estimator=BackgroundSGDVerifier())
+    p_genuine, p_impostor = model.score(test_genuine), model.score(impostors)
+    for p in (p_genuine, p_impostor):
+        assert np.all((p >= 0.0) & (p <= 1.0))
+    assert np.median(p_genuine) > 0.8
+    assert np.median(p_impostor) < 0.2
+
+
+def test_user_model_defaults_to_forest_with_background_and_one_class_without() -> None:
+    genuine, background, _, _ = population(n_genuine=20, n_background=30)
+    with_background = fit_user_model(SCHEMA, genuine, background)
+    alone = fit_user_model(SCHEMA, genuine)
+    assert isinstance(with_background.estimator, ForestVerifier)
+    assert isinstance(with_background.calibrator, PlattCalibrator)
+    assert isinstance(alone.estimator, OneClassVerifier)
+    assert isinstance(alone.calibrator, GenuineTailCalibrator)
+    assert alone.enrollment_eer is None
+    assert alone.n_background == 0
+
+
+def test_user_model_records_held_out_enrollment_eer_and_counts() -> None:
+    genuine, background, _, _ = population()
+    model = fit_user_model(SCHEMA, genuine, background, estimator=BackgroundSGDVerifier())
+    assert model.kind == "BackgroundSGDVerifier"
+    assert (model.n_genuine, model.n_background) == (len(genuine), len(background))
+    assert model.enrollment_eer is not None
+    assert 0.0 <= model.enrollment_eer < 0.15
+
+
+def test_one_class_model_with_background_calibrates_on_background_scores() -> None:
+    genuine, background, test_genuine, impostors = population()
+    model = fit_user_model(SCHEMA, genuine, background, estimator=OneClassVerifier())
+    assert isinstance(model.calibrator, PlattCalibrator)
+    assert model.enrollment_eer is not None
+    assert np.median(model.score(test_genuine)) > np.median(model.score(impostors))
+
+
+def test_given_calibrator_is_cloned_not_mutated() -> None:
+    genuine, background, _, _ = population()
+    template = IsotonicCalibrator()
+    model = fit_user_model(
+        SCHEMA, genuine, background, estimator=BackgroundSGDVerifier(), calibrator=template
+    )
+    assert isinstance(model.calibrator, IsotonicCalibrator)
+    assert not hasattr(template, "isotonic_")
+
+
+def test_two_class_estimator_without_background_is_refused() -> None:
+    genuine, _, _, _ = population()
+    with pytest.raises(ValueError, match="needs background"):
+        fit_user_model(SCHEMA, genuine, estimator=BackgroundSGDVerifier())
+
+
+def test_user_model_refuses_features_of_another_schema_version() -> None:
+    genuine, background, test_genuine, _ = population(n_genuine=40, n_background=60)
+    model = fit_user_model(SCHEMA, genuine, background, estimator=BackgroundSGDVerifier())
+    newer = FeatureSchema("keystroke", 2, SCHEMA.feature_names)
+    with pytest.raises(SchemaMismatchError, match="keystroke v2"):
+        model.score(test_genuine, schema=newer)
+
+
+def test_user_model_refuses_features_with_other_names() -> None:
+    genuine, background, test_genuine, _ = population(n_genuine=40, n_background=60)
+    model = fit_user_model(SCHEMA, genuine, background, estimator=BackgroundSGDVerifier())
+    reordered = FeatureSchema("keystroke", 1, tuple(reversed(SCHEMA.feature_names)))
+    with pytest.raises(SchemaMismatchError, match="re-extract"):
+        model.score(test_genuine, schema=reordered)
+
+
+def test_user_model_refuses_a_matrix_of_the_wrong_width() -> None:
+    genuine, background, test_genuine, _ = population(n_genuine=40, n_background=60)
+    model = fit_user_model(SCHEMA, genuine, background, estimator=BackgroundSGDVerifier())
+    with pytest.raises(SchemaMismatchError, match=r"\(n_windows, 8\)"):
+        model.score(test_genuine[:, :-1])
+
+
+def test_user_model_scores_a_single_feature_vector_as_one_window() -> None:
+    genuine, background, test_genuine, _ = population(n_genuine=40, n_background=60)
+    model: UserModel = fit_user_model(
+        SCHEMA, genuine, background, estimator=BackgroundSGDVerifier()
+    )
+    assert model.score(test_genuine[0]).shape == (1,)

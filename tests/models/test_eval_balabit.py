@@ -1,0 +1,35 @@
+"""Balabit evaluation on a small slice of the real data set: far better than chance."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from models.evaluation import balabit
+from models.evaluation.datasets_mouse import BALABIT_ARCHIVE
+
+DATASETS = Path(
+    os.environ.get("BBAUTH_DATASETS_DIR", Path(__file__).resolve().parents[3] / "shared/datasets")
+)
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not (DATASETS / BALABIT_ARCHIVE).exists(), reason="Balabit archive not available"
+    ),
+]
+
+
+def test_quick_balabit_run_separates_users_and_writes_its_report(tmp_path: Path) -> None:
+    result = balabit.run(DATASETS, tmp_path, quick=True, progress=False)
+    assert result["auc"] > 0.7
+    assert result["windows"]["10"]["auc"] > 0.7
+    assert result["leave_impostor_out"]["unseen_impostors"]["windows"]["10"]["auc"] > 0.7
+    written = json.loads((tmp_path / "balabit.json").read_text())
+    assert written["protocol"] == result["protocol"]
+    assert set(result["per_user_eer"]) == {"user7", "user9", "user12", "user15"}
+    for suffix in (".md", "_roc.png", "_det.png"):
+        assert (tmp_path / f"balabit{suffix}").stat().st_size > 0

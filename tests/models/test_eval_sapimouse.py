@@ -1,0 +1,34 @@
+"""SapiMouse evaluation on a small slice of the real data set: far better than chance."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from models.evaluation import sapimouse
+from models.evaluation.datasets_mouse import SAPIMOUSE_ARCHIVE
+
+DATASETS = Path(
+    os.environ.get("BBAUTH_DATASETS_DIR", Path(__file__).resolve().parents[3] / "shared/datasets")
+)
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not (DATASETS / SAPIMOUSE_ARCHIVE).exists(), reason="SapiMouse archive not available"
+    ),
+]
+
+
+def test_quick_sapimouse_run_separates_users_and_writes_its_report(tmp_path: Path) -> None:
+    result = sapimouse.run(DATASETS, tmp_path, quick=True, progress=False)
+    assert result["auc_15s"] > 0.8
+    assert result["leave_impostor_out"]["15s"]["auc"] > 0.7
+    assert result["per_user_eer_summary"]["users"] == 12
+    written = json.loads((tmp_path / "sapimouse.json").read_text())
+    assert written["auc"] == result["auc"]
+    for suffix in (".md", "_roc.png", "_det.png"):
+        assert (tmp_path / f"sapimouse{suffix}").stat().st_size > 0
