@@ -62,10 +62,12 @@ def create_app(
 
     from app.admin.routes import blueprint as admin_bp
     from app.auth.routes import blueprint as auth_bp
+    from app.behavior.routes import blueprint as behavior_bp
+    from app.frontend import blueprint as frontend_bp
     from app.health import blueprint as health_bp
     from app.sessions.routes import blueprint as sessions_bp
 
-    for bp in (auth_bp, admin_bp, sessions_bp, health_bp):
+    for bp in (auth_bp, admin_bp, sessions_bp, behavior_bp, health_bp, frontend_bp):
         app.register_blueprint(bp)
 
     @app.before_serving

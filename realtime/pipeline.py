@@ -21,6 +21,7 @@ from app.auth import service as auth_service
 from app.behavior import service as behavior_service
 from app.behavior import training
 from app.state import AppState
+from db.tables import BehaviorProfile
 from models.estimators import UserModel
 from models.events import validate_batch
 from models.fusion import TrustParams, WindowEvidence
@@ -129,24 +130,33 @@ class Pipeline:
     # --- models ---------------------------------------------------------------------------
 
     async def model(self, user_id: str, modality: str) -> UserModel | None:
-        """The user's newest model for ``modality`` (cached; reloaded when a newer one appears)."""
-        announced = await self.state.kv.get(training.version_key(user_id, modality))
-        cached = self._models.get((user_id, modality))
-        store = training.model_store(self.state)
+        """The user's current model for ``modality`` (cached; reloaded when a newer one appears).
+
+        The version comes from the store's announcement, which mirrors the user's profile in the
+        database ("0": none, the user is enrolling); on a miss the profile is read once.
+        """
+        key = training.version_key(user_id, modality)
+        announced = await self.state.kv.get(key)
         if announced is None:
-            if cached is not None:
-                return cached[1]
-            latest = await asyncio.to_thread(store.latest_version, user_id, modality)
-            if latest is None:
-                return None
-            version = latest
-        else:
-            version = int(announced)
+            async with self.state.sessions() as db:
+                prof = await db.get(BehaviorProfile, user_id)
+            current = getattr(prof, f"{modality}_model_version", None) if prof else None
+            announced = str(current or 0)
+            await self.state.kv.set(key, announced, ttl_seconds=3600)
+        version = int(announced)
+        if version == 0:
+            self._models.pop((user_id, modality), None)
+            return None
+        cached = self._models.get((user_id, modality))
         if cached is not None and cached[0] == version:
             return cached[1]
         try:
             model = await asyncio.to_thread(
-                store.load, user_id, modality, version, expected_schema=SCHEMAS[modality]
+                training.model_store(self.state).load,
+                user_id,
+                modality,
+                version,
+                expected_schema=SCHEMAS[modality],
             )
         except ModelNotFoundError:
             return None
@@ -160,9 +170,9 @@ class Pipeline:
         """Which model version scores each modality of the user (None: enrolling)."""
         versions: dict[str, int | None] = {}
         for modality in SCHEMAS:
-            self_model = await self.model(user_id, modality)
+            await self.model(user_id, modality)
             cached = self._models.get((user_id, modality))
-            versions[modality] = cached[0] if self_model is not None and cached else None
+            versions[modality] = cached[0] if cached else None
         return versions
 
     # --- batches ---------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import Clock
-from db.tables import BehaviorMode, BehaviorProfile, BehaviorSample, Modality
+from db.tables import BehaviorMode, BehaviorProfile, BehaviorSample, Modality, User
 from models.schema import FeatureSchema
 
 
@@ -111,3 +111,24 @@ async def restart_enrollment(*, db: AsyncSession, clock: Clock, user_id: str) ->
     found.updated_at = clock.now()
     await db.flush()
     return found
+
+
+async def status_rows(
+    *, db: AsyncSession, clock: Clock, user_ids: Sequence[str] | None = None
+) -> list[tuple[str, str, BehaviorProfile | None, dict[str, int]]]:
+    """(user id, email, profile or None, sample counts) for the given users, or for all."""
+    query = select(User.id, User.email).order_by(User.email)
+    if user_ids is not None:
+        query = query.where(User.id.in_(user_ids))
+    users = (await db.execute(query)).all()
+    counts_rows = await db.execute(
+        select(BehaviorSample.user_id, BehaviorSample.modality, func.count()).group_by(
+            BehaviorSample.user_id, BehaviorSample.modality
+        )
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for owner, modality, n in counts_rows.all():
+        counts.setdefault(owner, {m.value: 0 for m in Modality})[Modality(modality).value] = int(n)
+    profiles = {p.user_id: p for p in (await db.scalars(select(BehaviorProfile))).all()}
+    empty = {m.value: 0 for m in Modality}
+    return [(uid, email, profiles.get(uid), counts.get(uid, dict(empty))) for uid, email in users]

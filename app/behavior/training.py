@@ -116,7 +116,7 @@ async def train(*, state: AppState, user_id: str, schema: FeatureSchema) -> Trai
         }
         prof.updated_at = state.clock.now()
         await db.commit()
-    await state.kv.set(version_key(user_id, schema.name), str(record.version))
+    await state.kv.set(version_key(user_id, schema.name), str(record.version), ttl_seconds=3600)
     seconds = time.perf_counter() - started
     log.info(
         "model_trained",

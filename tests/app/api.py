@@ -76,7 +76,8 @@ class Api:
     mailbox: Mailbox
     backend: str
     default_ip: str = "198.51.100.7"
-    tokens: dict[str, str] = field(default_factory=dict)
+    session_ids: dict[str, str] = field(default_factory=dict)
+    """Session id of each token this caller signed in with."""
 
     @property
     def state(self) -> AppState:
@@ -168,15 +169,12 @@ class Api:
         assert reply.status == 200, reply.body
         token = reply.body["token"]
         assert isinstance(token, str)
+        self.session_ids[token] = reply.body["session"]["id"]
         return token
 
-    async def session_id(self, token: str) -> str:
-        """The id of the session behind ``token`` (the newest of its user's)."""
-        reply = await self.get("/api/sessions", token=token)
-        assert reply.status == 200, reply.body
-        newest = reply.body["sessions"][0]["id"]
-        assert isinstance(newest, str)
-        return newest
+    def session_id(self, token: str) -> str:
+        """The id of the session behind a token from ``sign_in``."""
+        return self.session_ids[token]
 
     async def challenge(self, session_id: str, reason: str = "trust too low") -> None:
         """Put a live session into a re-challenge, as the continuous-auth engine does."""

@@ -12,7 +12,7 @@ async def test_admin_revocation_takes_effect_on_the_very_next_request(
 ) -> None:
     token = await api.sign_in(alice)
     assert (await api.get("/api/auth/me", token=token)).status == 200
-    session_id = await api.session_id(token)
+    session_id = api.session_id(token)
     admin_token = await api.sign_in(admin)
 
     revoked = await api.post(
@@ -33,7 +33,7 @@ async def test_revoking_one_session_leaves_the_others_alive(
     admin_token = await api.sign_in(admin)
 
     await api.post(
-        f"/api/admin/sessions/{await api.session_id(phone)}/revoke", json={}, token=admin_token
+        f"/api/admin/sessions/{api.session_id(phone)}/revoke", json={}, token=admin_token
     )
 
     assert (await api.get("/api/auth/me", token=laptop)).status == 200
@@ -43,7 +43,7 @@ async def test_revoking_one_session_leaves_the_others_alive(
 async def test_a_user_revokes_their_own_other_session(api: Api, alice: Account) -> None:
     laptop = await api.sign_in(alice)
     phone = await api.sign_in(alice)
-    phone_id = await api.session_id(phone)
+    phone_id = api.session_id(phone)
 
     reply = await api.delete(f"/api/sessions/{phone_id}", token=laptop)
 
@@ -56,7 +56,7 @@ async def test_a_user_cannot_revoke_someone_elses_session(api: Api, alice: Accou
     bob = await api.create_account(email="bob@example.com")
     alice_token = await api.sign_in(alice)
     bob_token = await api.sign_in(bob)
-    bob_session = await api.session_id(bob_token)
+    bob_session = api.session_id(bob_token)
 
     reply = await api.delete(f"/api/sessions/{bob_session}", token=alice_token)
     missing = await api.delete("/api/sessions/00000000-0000-0000-0000-000000000000", token=alice_token)
@@ -82,7 +82,7 @@ async def test_users_list_only_their_own_sessions(api: Api, alice: Account) -> N
 async def test_revocations_are_audited(api: Api, alice: Account, admin: Account) -> None:
     token = await api.sign_in(alice)
     admin_token = await api.sign_in(admin)
-    session_id = await api.session_id(token)
+    session_id = api.session_id(token)
     await api.post(
         f"/api/admin/sessions/{session_id}/revoke", json={"reason": "stolen"}, token=admin_token
     )

@@ -1,0 +1,101 @@
+"""Behavioral-model API: a user's enrollment status, and switching back to enrollment."""
+
+from __future__ import annotations
+
+from quart import Blueprint
+from quart_schema import tag, validate_response
+
+from app.audit import record as audit_record
+from app.behavior import service
+from app.behavior.schemas import BehaviorList, BehaviorStatus, ModelStatus
+from app.behavior.training import version_key
+from app.errors import NotFound
+from app.state import AppState, app_state
+from app.web import authenticated, current_user, db, request_context
+from db.tables import BehaviorProfile, Modality
+
+blueprint = Blueprint("behavior", __name__, url_prefix="/api")
+
+
+def _status(
+    state: AppState, user_id: str, email: str, prof: BehaviorProfile | None, counts: dict[str, int]
+) -> BehaviorStatus:
+    s = state.settings
+    measured = prof.measured if prof else {}
+
+    def model(modality: str, needed: int) -> ModelStatus:
+        version = getattr(prof, f"{modality}_model_version", None) if prof else None
+        eer = (measured.get(modality) or {}).get("eer")
+        return ModelStatus(version=version, samples=counts.get(modality, 0), needed=needed, eer=eer)
+
+    return BehaviorStatus(
+        user_id=user_id,
+        email=email,
+        mode=prof.mode.value if prof else "enrollment",
+        last_trained_at=prof.last_trained_at if prof else None,
+        keystroke=model("keystroke", s.enroll_keystroke_windows),
+        mouse=model("mouse", s.enroll_mouse_actions),
+    )
+
+
+async def _restart(user_id: str) -> BehaviorStatus:
+    state = app_state()
+    session = db()
+    await service.restart_enrollment(db=session, clock=state.clock, user_id=user_id)
+    audit_record(
+        session,
+        clock=state.clock,
+        event="enrollment_restarted",
+        ctx=request_context(),
+        user_id=user_id,
+        by=current_user().id,
+        listeners=state.extras.get("audit_listeners"),
+    )
+    await session.commit()
+    for modality in Modality:
+        await state.kv.set(version_key(user_id, modality.value), "0", ttl_seconds=3600)
+    rows = await service.status_rows(db=session, clock=state.clock, user_ids=[user_id])
+    return _status(state, *rows[0])
+
+
+@blueprint.get("/behavior/me")
+@tag(["behavior"])
+@authenticated()
+@validate_response(BehaviorStatus, 200)
+async def mine() -> BehaviorStatus:
+    """The caller's enrollment progress and model versions."""
+    state, user = app_state(), current_user()
+    rows = await service.status_rows(db=db(), clock=state.clock, user_ids=[user.id])
+    return _status(state, *rows[0])
+
+
+@blueprint.post("/behavior/me/enrollment")
+@tag(["behavior"])
+@authenticated()
+@validate_response(BehaviorStatus, 200)
+async def restart_mine() -> BehaviorStatus:
+    """Switch the caller back to enrollment: behaviour is learned again from scratch."""
+    return await _restart(current_user().id)
+
+
+@blueprint.get("/admin/behavior")
+@tag(["admin"])
+@authenticated(admin=True)
+@validate_response(BehaviorList, 200)
+async def everyone() -> BehaviorList:
+    """Model status of every user: samples, versions, last training, measured error rate."""
+    state = app_state()
+    rows = await service.status_rows(db=db(), clock=state.clock)
+    return BehaviorList(users=[_status(state, *row) for row in rows])
+
+
+@blueprint.post("/admin/users/<user_id>/enrollment")
+@tag(["admin"])
+@authenticated(admin=True)
+@validate_response(BehaviorStatus, 200)
+async def restart_user(user_id: str) -> BehaviorStatus:
+    """Switch a user back to enrollment."""
+    rows = await service.status_rows(db=db(), clock=app_state().clock, user_ids=[user_id[:36]])
+    if not rows:
+        raise NotFound("No such user.")
+    return await _restart(user_id[:36])
