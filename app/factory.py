@@ -64,11 +64,13 @@ def create_app(
     from app.auth.routes import blueprint as auth_bp
     from app.behavior.routes import blueprint as behavior_bp
     from app.frontend import blueprint as frontend_bp
+    from app.frontend import install_spa_fallback
     from app.health import blueprint as health_bp
     from app.sessions.routes import blueprint as sessions_bp
 
     for bp in (auth_bp, admin_bp, sessions_bp, behavior_bp, health_bp, frontend_bp):
         app.register_blueprint(bp)
+    install_spa_fallback(app)
 
     @app.before_serving
     async def _open() -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from quart import Blueprint, Response, send_from_directory
+from quart import Blueprint, Quart, Response, request, send_from_directory
+from werkzeug.exceptions import NotFound as HTTPNotFound
 
-from app.errors import NotFound
+from app.errors import problem
 from app.settings import REPO_ROOT
 
 DIST = REPO_ROOT / "frontend" / "dist"
@@ -14,25 +15,48 @@ DIST = REPO_ROOT / "frontend" / "dist"
 blueprint = Blueprint("frontend", __name__)
 
 
-@blueprint.get("/")
-@blueprint.get("/<path:path>")
-async def spa(path: str = "") -> Response:
-    """A file of the build, or ``index.html`` for the app's own routes (``/admin``, ``/work``)."""
-    if path.startswith(("api/", "socket.io")):
-        raise NotFound("No such endpoint.")
-    if not (DIST / "index.html").exists():
-        raise NotFound("The web app is not built; run `make run` (it builds frontend/dist).")
-    candidate = (DIST / path).resolve()
-    if path and candidate.is_file() and DIST.resolve() in candidate.parents:
-        response = await send_from_directory(DIST, path)
-        if path.startswith("assets/"):
-            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
-        return response
+def has_build(dist: Path = DIST) -> bool:
+    """Whether a frontend build is present."""
+    return (dist / "index.html").exists()
+
+
+async def _index() -> Response:
     response = await send_from_directory(DIST, "index.html")
     response.headers["Cache-Control"] = "no-cache"
     return response
 
 
-def has_build(dist: Path = DIST) -> bool:
-    """Whether a frontend build is present."""
-    return (dist / "index.html").exists()
+@blueprint.get("/")
+async def index() -> Response:
+    """The web app."""
+    if not has_build():
+        return problem(
+            404, "not_built", "Not built", "The web app is not built; `make run` builds it."
+        )
+    return await _index()
+
+
+@blueprint.get("/assets/<path:path>")
+async def assets(path: str) -> Response:
+    """Hashed build assets: cached for a year."""
+    response = await send_from_directory(DIST / "assets", path)
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+def install_spa_fallback(app: Quart) -> None:
+    """Page routes of the app (``/work``, ``/admin``) load ``index.html``; the API keeps 404s."""
+
+    @app.errorhandler(HTTPNotFound)
+    async def _fallback(exc: HTTPNotFound) -> Response:
+        path = request.path.lstrip("/")
+        wants_page = request.method == "GET" and "text/html" in request.headers.get("Accept", "")
+        if wants_page and has_build() and not path.startswith(("api/", "socket.io")):
+            if (
+                path
+                and (DIST / path).is_file()
+                and DIST.resolve() in (DIST / path).resolve().parents
+            ):
+                return await send_from_directory(DIST, path)
+            return await _index()
+        return problem(404, "not_found", "Not Found", exc.description or "Not found.")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from db.tables import AuditEvent, LoginSession, SessionState, User
+
+T = TypeVar("T", bound=tuple[Any, ...])
 
 
 async def list_users(
@@ -42,7 +45,7 @@ async def list_sessions(
 ) -> tuple[Sequence[LoginSession], int]:
     """Sessions (with their users), newest first, and the total matching."""
 
-    def filtered(query: Select[LoginSession]) -> Select[LoginSession]:
+    def filtered(query: Select[T]) -> Select[T]:
         if state is not None:
             query = query.where(LoginSession.state == state)
         if user_id is not None:
@@ -57,9 +60,8 @@ async def list_sessions(
             .offset(offset)
         )
     ).all()
-    total = await db.scalar(
-        filtered(select(LoginSession)).with_only_columns(func.count()).order_by(None)
-    )
+    # select_from keeps the FROM clause when no filter names the table (else count(*) is 1).
+    total = await db.scalar(filtered(select(func.count()).select_from(LoginSession)))
     return sessions, int(total or 0)
 
 

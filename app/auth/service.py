@@ -6,7 +6,7 @@ Routes stay thin; everything that decides lives here. Every decision is audited.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import pyotp
@@ -666,7 +666,8 @@ async def challenge_session(
     await db.commit()
     for listener in state.extras.get("session_listeners", ()):
         await listener("challenged", session.id, session.user_id)
-    return pending
+    # A re-challenge is answered with the session's own token: its handle is never handed out.
+    return replace(pending, handle="")
 
 
 async def _open_reauth(state: AppState, db: AsyncSession, session: LoginSession) -> OtpChallenge:
