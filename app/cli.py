@@ -27,7 +27,8 @@ async def cli_state(settings: Settings) -> AsyncIterator[object]:
     from app.factory import create_app
     from app.state import app_state
 
-    app = create_app(settings)
+    # One-off commands never run the periodic jobs: the serving workers do.
+    app = create_app(settings.model_copy(update={"scheduler": False}))
     async with app.test_app():
         yield app_state(app)
 
@@ -58,6 +59,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from hypercorn.config import Config
     from hypercorn.run import run
 
+    from app.metrics import reset_multiprocess_dir
+
+    reset_multiprocess_dir()  # PROMETHEUS_MULTIPROC_DIR: samples of an earlier run go
     config = Config()
     config.application_path = "app.asgi:application"
     config.bind = [f"{args.host or settings.host}:{args.port or settings.port}"]
@@ -113,6 +117,66 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    """Replay recorded people over real Socket.IO clients against a running server."""
+    from realtime.simulation.command import SimulateOptions, simulate
+
+    options = SimulateOptions(
+        url=args.url or "",
+        dataset=args.dataset,
+        users=args.users,
+        impostors=args.impostors,
+        speed=args.speed,
+        enroll=args.enroll,
+        duration=args.duration or None,
+        batch_ms=args.batch_ms,
+        report=Path(args.report) if args.report else None,
+        data=Path(args.data) if args.data else None,
+        rest_login=args.rest_login,
+        pretrain=args.pretrain,
+        unthrottled=args.unthrottled,
+        quick=args.quick,
+        progress=not args.no_progress,
+    )
+    report = asyncio.run(simulate(options, settings))
+    return 1 if report["session_errors"] and not report["events_sent"] else 0
+
+
+def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    """Retrain behavioral models now, as the periodic job does: one user, or everyone due."""
+    from app.scheduler import find_user, run_retraining
+    from app.state import AppState
+
+    async def main() -> int:
+        async with cli_state(settings) as state:
+            assert isinstance(state, AppState)
+            user_ids = None
+            if not args.all:
+                user_id = await find_user(state, args.user)
+                if user_id is None:
+                    print(f"bbauth train: no user with email or id {args.user!r}", file=sys.stderr)
+                    return 2
+                user_ids = [user_id]
+            report = await run_retraining(
+                state, user_ids=user_ids, force=args.force, progress=not args.no_progress
+            )
+        for t in report.trained:
+            print(
+                f"trained  {t.user_id} {t.modality} v{t.version} "
+                f"({t.samples} samples, {t.seconds} s)"
+            )
+        for user_id, modality, reason in report.skipped:
+            print(f"skipped  {user_id} {modality}: {reason}")
+        for user_id, modality, error in report.failed:
+            print(f"FAILED   {user_id} {modality}: {error}", file=sys.stderr)
+        if not (report.trained or report.skipped or report.failed):
+            print("nothing to train: no modality has new samples (--force retrains anyway)")
+        print(f"{len(report.trained)} trained, {report.retired} old versions retired")
+        return 1 if report.failed else 0
+
+    return asyncio.run(main())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bbauth", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -139,6 +203,74 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--quick", action="store_true", help="a small slice, for a smoke test")
     ev.add_argument("--no-progress", action="store_true", help="no progress bar")
     ev.set_defaults(handler=cmd_eval)
+
+    tr = sub.add_parser(
+        "train",
+        help="retrain behavioral models now (one user, or --all with new samples)",
+        description="Train the models of modalities with new samples since their last model "
+        "(or with enough enrollment samples and no model), as the periodic job does; old "
+        "versions beyond BBAUTH_MODEL_KEEP_VERSIONS are retired. Workers pick the new "
+        "versions up through Redis without a restart.",
+    )
+    who = tr.add_mutually_exclusive_group(required=True)
+    who.add_argument("user", nargs="?", help="email or id of the user")
+    who.add_argument("--all", action="store_true", help="every user with new samples")
+    tr.add_argument("--force", action="store_true", help="retrain even without new samples")
+    tr.add_argument("--no-progress", action="store_true", help="no progress bar")
+    tr.set_defaults(handler=cmd_train)
+
+    sim = sub.add_parser(
+        "simulate",
+        help="replay recorded people (genuine and impostor) to a running server",
+        description="Real Socket.IO clients replay Aalto key streams or Balabit / SapiMouse "
+        "pointer sessions exactly as recorded (timestamps shifted to the client's clock) into "
+        "sessions of simulated accounts. Operator tool: it uses the database of these BBAUTH_* "
+        "settings to create accounts and mint sessions (audited as simulated_login).",
+    )
+    sim.add_argument("--url", help="server base URL (default: BBAUTH_PUBLIC_URL or host:port)")
+    sim.add_argument("--dataset", choices=("aalto", "balabit", "sapimouse"), default="aalto")
+    sim.add_argument("--data", help="data set archive or folder (default: the shared copy)")
+    sim.add_argument("--users", type=int, default=4, help="simulated accounts, one session each")
+    sim.add_argument(
+        "--impostors",
+        type=float,
+        default=0.25,
+        help="share of sessions that stream another person's recording once verified",
+    )
+    sim.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="1 real time, 20 twenty times, 0 as fast as possible",
+    )
+    sim.add_argument(
+        "--enroll",
+        action="store_true",
+        help="stream each owner's enrollment data until the model is trained, then verify",
+    )
+    sim.add_argument(
+        "--pretrain",
+        action="store_true",
+        help="train missing models straight from the owners' enrollment data (no streaming)",
+    )
+    sim.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds")
+    sim.add_argument(
+        "--batch-ms", type=float, default=250.0, help="flush interval of a client (ms)"
+    )
+    sim.add_argument("--report", help="write the JSON report here")
+    sim.add_argument(
+        "--rest-login",
+        action="store_true",
+        help="demo: register and log in over REST with the outbox code (fresh accounts)",
+    )
+    sim.add_argument(
+        "--unthrottled",
+        action="store_true",
+        help="ignore BBAUTH_MAX_*_PER_SECOND (for servers configured with higher limits)",
+    )
+    sim.add_argument("--quick", action="store_true", help="2 users, fastest speed, at most 60 s")
+    sim.add_argument("--no-progress", action="store_true", help="no progress lines")
+    sim.set_defaults(handler=cmd_simulate)
     return parser
 
 

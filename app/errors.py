@@ -14,6 +14,7 @@ import structlog
 from pydantic import ValidationError
 from quart import Quart, Response, json, request
 from quart_schema import RequestSchemaValidationError
+from quart_schema.validation import QuerystringValidationError, RequestHeadersValidationError
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -127,11 +128,20 @@ def problem(
     return response
 
 
-def _field_errors(exc: ValidationError) -> list[dict[str, str]]:
+def _field_errors(exc: ValidationError, source: str) -> list[dict[str, str]]:
     return [
-        {"field": ".".join(str(p) for p in ("body", *e["loc"])), "message": e["msg"]}
+        {"field": ".".join(str(p) for p in (source, *e["loc"])), "message": e["msg"]}
         for e in exc.errors(include_url=False)
     ]
+
+
+def _source(exc: RequestSchemaValidationError) -> str:
+    """Which part of the request failed: ``body``, ``query`` or ``headers``."""
+    if isinstance(exc, QuerystringValidationError):
+        return "query"
+    if isinstance(exc, RequestHeadersValidationError):
+        return "headers"
+    return "body"
 
 
 _HTTP_CODES = {
@@ -152,7 +162,7 @@ async def _body_is_broken_json() -> bool:
         return False
     try:
         json.loads(await request.get_data(cache=True))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser goes
         return True
     return False
 
@@ -168,11 +178,11 @@ def register_error_handlers(app: Quart) -> None:
 
     @app.errorhandler(RequestSchemaValidationError)
     async def _schema(exc: RequestSchemaValidationError) -> Response:
-        inner = exc.validation_error
+        inner, source = exc.validation_error, _source(exc)
         if isinstance(inner, ValidationError):
-            errors = _field_errors(inner)
+            errors = _field_errors(inner, source)
         else:
-            errors = [{"field": "body", "message": str(inner) or "invalid body"}]
+            errors = [{"field": source, "message": str(inner) or f"invalid {source}"}]
         return problem(
             422,
             "validation_failed",

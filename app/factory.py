@@ -9,7 +9,10 @@ from app.clock import Clock, SystemClock
 from app.errors import register_error_handlers
 from app.kv import create_store
 from app.logging import configure_logging
+from app.logsink import install_log_sink
 from app.mail import Mailer, OutboxMailer, SmtpMailer
+from app.metrics import install_metrics
+from app.scheduler import install_scheduler
 from app.security import Passwords
 from app.settings import Settings, get_settings
 from app.state import AppState
@@ -71,6 +74,10 @@ def create_app(
     for bp in (auth_bp, admin_bp, sessions_bp, behavior_bp, health_bp, frontend_bp):
         app.register_blueprint(bp)
     install_spa_fallback(app)
+    # Started after the state exists and stopped before it closes (``while_serving``).
+    install_metrics(app)
+    install_log_sink(app)
+    install_scheduler(app)
 
     @app.before_serving
     async def _open() -> None:

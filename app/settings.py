@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -155,7 +157,28 @@ class Settings(BaseSettings):
     """JSON log lines; unset means JSON in production, readable lines otherwise."""
 
     elasticsearch_url: str = ""
-    """Elasticsearch for security events; empty disables the sink."""
+    """Elasticsearch for security events (``http://user:password@host:9200``); empty: no sink."""
+
+    elasticsearch_index_prefix: str = "bbauth-events"
+    """Security events go to daily indices ``<prefix>-YYYY.MM.DD``."""
+
+    elasticsearch_buffer: int = Field(default=10_000, ge=10, le=1_000_000)
+    """Events held in memory while Elasticsearch is slow or down; beyond it they are dropped."""
+
+    elasticsearch_template: Path = REPO_ROOT / "deploy" / "elasticsearch" / "index-template.json"
+    """Index template applied when the sink starts (best effort)."""
+
+    scheduler: bool | None = None
+    """Run the periodic jobs (retraining) in this process; unset means yes, except in tests."""
+
+    retrain_interval_seconds: int = Field(default=3600, ge=0)
+    """How often users with new samples are retrained; 0 turns periodic retraining off."""
+
+    retrain_min_new_samples: int = Field(default=1, ge=1)
+    """New samples a modality needs since its last model before it is retrained."""
+
+    model_keep_versions: int = Field(default=3, ge=1)
+    """Model versions kept per user and modality; older ones are deleted by retraining."""
 
     datasets_dir: Path = REPO_ROOT.parent / "shared" / "datasets"
     """Folder of the public data sets used by ``bbauth eval`` and ``bbauth simulate``."""
@@ -195,6 +218,11 @@ class Settings(BaseSettings):
         return self.log_json if self.log_json is not None else self.env == "production"
 
     @property
+    def scheduler_enabled(self) -> bool:
+        """Whether this process runs the periodic jobs."""
+        return self.scheduler if self.scheduler is not None else self.env != "test"
+
+    @property
     def outbox_dir(self) -> Path:
         """Where code messages go when no SMTP server is configured."""
         return self.var_dir / "outbox"
@@ -228,6 +256,11 @@ def load_settings(**overrides: object) -> Settings:
             name = "BBAUTH_" + "_".join(str(part) for part in error["loc"]).upper()
             lines.append(f"{name}: {error['msg']}")
         raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None
+    except PydanticSettingsError as exc:
+        # Raised before validation when a list or dict variable is not JSON.
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = "BBAUTH_" + field.group(1).upper() if field else "a BBAUTH_ variable"
+        raise SettingsError(f"invalid settings:\n  {name}: not valid JSON") from None
 
 
 @lru_cache(maxsize=1)

@@ -8,7 +8,7 @@ from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
 import structlog
-from quart import Quart, Response, g, request
+from quart import Quart, Request, Response, g, request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import RequestContext
@@ -19,6 +19,20 @@ from db.tables import LoginSession, Role, User
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+class JsonRequest(Request):
+    """A request whose undecodable JSON body is a 400, like any other malformed JSON."""
+
+    async def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        try:
+            return await super().get_json(force=force, silent=silent, cache=cache)
+        except (UnicodeDecodeError, RecursionError) as error:
+            # Quart catches only the parser's ValueError: bad UTF-8 fails earlier, while
+            # decoding, and deeply nested arrays exhaust the recursion limit instead.
+            if silent:
+                return None
+            return self.on_json_loading_failed(ValueError(str(error)))
 
 
 def db() -> AsyncSession:
@@ -91,6 +105,7 @@ def authenticated(
 def install_request_plumbing(app: Quart) -> None:
     """Request ids, context-bound logs, one access line per request, and security headers."""
     log = structlog.get_logger("bbauth.http")
+    app.request_class = JsonRequest
 
     @app.before_request
     async def _start() -> None:

@@ -23,13 +23,14 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import sklearn
 from numpy.typing import NDArray
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # no stubs
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -77,10 +78,12 @@ def synthetic_keystrokes(n_keystrokes: int, seed: int) -> list[KeyEvent]:
     downs = np.cumsum(rng.lognormal(np.log(190), 0.5, n_keystrokes))
     holds = rng.lognormal(np.log(100), 0.3, n_keystrokes)
     codes = rng.choice(len(_CODES), n_keystrokes)
-    events = [KeyEvent(t=float(d), type="down", code=_CODES[c]) for d, c in zip(downs, codes)]
+    events = [
+        KeyEvent(t=float(d), type="down", code=_CODES[c]) for d, c in zip(downs, codes, strict=True)
+    ]
     events += [
         KeyEvent(t=float(d + h), type="up", code=_CODES[c])
-        for d, h, c in zip(downs, holds, codes)
+        for d, h, c in zip(downs, holds, codes, strict=True)
     ]
     events.sort(key=lambda e: e.t)
     return events
@@ -262,25 +265,24 @@ def bench_scoring(quick: bool) -> dict[str, Any]:
             model = fit_user_model(KEYSTROKE_SCHEMA, genuine, bg, estimator=make())
             store.save("bench", "keystroke", model)
             loaded: UserModel = store.load("bench", "keystroke", expected_schema=KEYSTROKE_SCHEMA)
+            path = Path(tmp) / "bench" / "keystroke" / store.record("bench", "keystroke").filename
             out[name] = {
                 "load_from_store_ms": latencies_ms(
-                    lambda: store.load("bench", "keystroke"), max(20, n_calls // 20)
+                    partial(store.load, "bench", "keystroke"), max(20, n_calls // 20)
                 ),
                 "score_ms": latencies_ms(
-                    lambda m=loaded: m.score(window, schema=KEYSTROKE_SCHEMA), n_calls
+                    partial(loaded.score, window, schema=KEYSTROKE_SCHEMA), n_calls
                 ),
                 "raw_score_samples_ms": latencies_ms(
-                    lambda m=loaded: m.estimator.score_samples(window), n_calls
+                    partial(loaded.estimator.score_samples, window), n_calls
                 ),
-                "model_file_kb": round(
-                    (Path(tmp) / "bench" / "keystroke" / store.record("bench", "keystroke").filename)
-                    .stat()
-                    .st_size
-                    / 1024,
-                    1,
-                ),
+                "model_file_kb": round(path.stat().st_size / 1024, 1),
             }
     return out
+
+
+def _fit(make: Callable[[], Verifier], X: NDArray[np.float64], y: Any) -> object:
+    return make().fit(X, y)
 
 
 def bench_training(quick: bool) -> dict[str, Any]:
@@ -303,10 +305,9 @@ def bench_training(quick: bool) -> dict[str, Any]:
                 genuine, background = synthetic_features(n // 2, d, seed=5)
                 X, y = genuine_vs_background(genuine, background)
                 bg = background
-            fit_s = median_seconds(lambda: make().fit(X, y), repeats)
+            fit_s = median_seconds(partial(_fit, make, X, y), repeats)
             full_s = median_seconds(
-                lambda g=genuine, b=bg: fit_user_model(KEYSTROKE_SCHEMA, g, b, estimator=make()),
-                repeats,
+                partial(fit_user_model, KEYSTROKE_SCHEMA, genuine, bg, estimator=make()), repeats
             )
             rows[str(n)] = {"fit_s": fit_s, "fit_user_model_s": full_s}
             print(f"  train {name} n={n}: fit {fit_s:.3f}s, calibrated {full_s:.3f}s", flush=True)

@@ -16,7 +16,7 @@ as in the DSN 2009 paper).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from numbers import Real
+from numbers import Integral, Real
 from typing import Any, Literal
 
 import numpy as np
@@ -324,20 +324,23 @@ class BackgroundProjection(TransformerMixin, BaseEstimator):  # type: ignore[mis
     ``fit(X, y)`` takes background windows ``X`` and their user labels ``y``; columns flagged
     in ``log_columns`` (timings in ms) go through `signed_log` first, then everything is
     standardized and projected on the ``n_components`` leading discriminant directions.
-    The per-user model (`CosineVerifier`) then only needs the user's enrollment windows, and
-    the users to be verified must not be among the background users.
+    Up to ``cohort_size`` background windows (evenly spread) are kept, projected and
+    length-normalized, as ``cohort_``: the impostor cohort `CosineVerifier` normalizes its
+    scores with. The users to be verified must not be among the background users.
     """
 
     def __init__(
         self,
         *,
         n_components: int = 40,
-        shrinkage: float = 0.1,
+        shrinkage: float = 0.05,
         log_columns: Sequence[bool] | None = None,
+        cohort_size: int = 2500,
     ) -> None:
         self.n_components = n_components
         self.shrinkage = shrinkage
         self.log_columns = log_columns
+        self.cohort_size = cohort_size
 
     def _prepare(self, X: Array) -> Array:
         if self.log_columns is None:
@@ -355,10 +358,13 @@ class BackgroundProjection(TransformerMixin, BaseEstimator):  # type: ignore[mis
         Z = self._prepare(Xv)
         self.scaler_ = StandardScaler().fit(Z)
         n_classes = np.unique(yv).size
-        k = max(1, min(self.n_components, n_classes - 1, Z.shape[1]))
+        if n_classes < 2:
+            raise ValueError("a background needs windows of at least two users")
         self.lda_ = LinearDiscriminantAnalysis(solver="eigen", shrinkage=self.shrinkage)
         self.lda_.fit(self.scaler_.transform(Z), yv)
-        self.n_components_ = k
+        self.n_components_ = max(1, min(self.n_components, n_classes - 1, Z.shape[1]))
+        step = max(1, -(-Xv.shape[0] // max(self.cohort_size, 1)))
+        self.cohort_ = unit_rows(self.transform(Xv[::step]))
         return self
 
     def transform(self, X: ArrayLike) -> Array:
@@ -370,11 +376,30 @@ class BackgroundProjection(TransformerMixin, BaseEstimator):  # type: ignore[mis
         return out
 
 
+def unit_rows(P: ArrayLike) -> Array:
+    """Rows scaled to unit Euclidean length (zero rows stay zero)."""
+    A = np.asarray(P, dtype=np.float64)
+    norms = np.linalg.norm(A, axis=1, keepdims=True)
+    return np.asarray(A / np.where(norms > 0, norms, 1.0), dtype=np.float64)
+
+
+def _top_stats(scores: Array, top: int) -> tuple[Array, Array]:
+    """Mean and standard deviation of the ``top`` highest scores of each row."""
+    k = max(1, min(top, scores.shape[1]))
+    best = -np.partition(-scores, k - 1, axis=1)[:, :k]
+    std = best.std(axis=1)
+    return best.mean(axis=1), np.where(std > 0, std, 1.0)
+
+
 class CosineVerifier(_Detector):
     """Cosine similarity to the mean of the user's enrollment windows, in a learned space.
 
-    ``projection`` is a fitted transformer (e.g. `BackgroundProjection`) shared by all users;
-    ``None`` compares raw features. Works from a single enrollment window.
+    ``projection`` is a fitted transformer shared by all users (e.g. `BackgroundProjection`);
+    ``None`` compares raw features. ``normalization="as-norm"`` (adaptive symmetric score
+    normalization, Cumani et al. 2011) rescales each score by how the enrollment and the
+    test window score against the ``cohort_top`` most similar windows of the projection's
+    impostor cohort (``projection.cohort_``), which makes hard users and easy impostors
+    comparable. Works from a single enrollment window.
     """
 
     center_: Array
@@ -382,21 +407,50 @@ class CosineVerifier(_Detector):
     _parameter_constraints: dict[str, list[Any]] = {  # noqa: RUF012
         **_Detector._parameter_constraints,
         "projection": [None, HasMethods(["transform"])],
+        "normalization": [StrOptions({"none", "as-norm"})],
+        "cohort_top": [Interval(Integral, 1, None, closed="left")],
     }
 
-    def __init__(self, *, projection: Any = None, contamination: float = 0.05) -> None:
+    def __init__(
+        self,
+        *,
+        projection: Any = None,
+        normalization: Literal["none", "as-norm"] = "none",
+        cohort_top: int = 100,
+        contamination: float = 0.05,
+    ) -> None:
         super().__init__(contamination=contamination)
         self.projection = projection
+        self.normalization = normalization
+        self.cohort_top = cohort_top
 
     def _embed(self, X: Array) -> Array:
-        P = np.asarray(self.projection.transform(X) if self.projection is not None else X)
-        norms = np.linalg.norm(P, axis=1, keepdims=True)
-        return np.asarray(P / np.where(norms > 0, norms, 1.0), dtype=np.float64)
+        return unit_rows(self.projection.transform(X) if self.projection is not None else X)
+
+    def _cohort(self) -> Array | None:
+        if self.normalization == "none":
+            return None
+        cohort = getattr(self.projection, "cohort_", None)
+        if cohort is None:
+            raise ValueError("as-norm needs a projection with a cohort_ (BackgroundProjection)")
+        return np.asarray(cohort, dtype=np.float64)
 
     def _learn(self, X: Array) -> None:
         center = self._embed(X).mean(axis=0)
         norm_ = float(np.linalg.norm(center))
         self.center_ = center / norm_ if norm_ > 0 else center
+        cohort = self._cohort()
+        if cohort is not None:
+            mean, std = _top_stats((cohort @ self.center_)[None, :], self.cohort_top)
+            self.enroll_cohort_mean_, self.enroll_cohort_std_ = float(mean[0]), float(std[0])
 
     def _score(self, X: Array) -> Array:
-        return np.asarray(self._embed(X) @ self.center_, dtype=np.float64)
+        E = self._embed(X)
+        raw = E @ self.center_
+        cohort = self._cohort()
+        if cohort is None:
+            return np.asarray(raw, dtype=np.float64)
+        test_mean, test_std = _top_stats(E @ cohort.T, self.cohort_top)
+        z = (raw - self.enroll_cohort_mean_) / self.enroll_cohort_std_
+        t = (raw - test_mean) / test_std
+        return np.asarray(0.5 * (z + t), dtype=np.float64)

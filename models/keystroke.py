@@ -92,6 +92,43 @@ def key_zone(code: str) -> int:
     return _CODE_ZONE.get(code, _Z["other"])
 
 
+# Fingers of touch typing: a second, finer class of character keys (each holds 3-9 keys).
+FINGERS: tuple[str, ...] = ("L5", "L4", "L3", "L2", "R2", "R3", "R4", "R5")
+_FINGER_KEYS: dict[str, tuple[str, ...]] = {
+    "L5": ("Backquote", "Digit1", "KeyQ", "KeyA", "KeyZ", "IntlBackslash"),
+    "L4": ("Digit2", "KeyW", "KeyS", "KeyX"),
+    "L3": ("Digit3", "KeyE", "KeyD", "KeyC"),
+    "L2": ("Digit4", "Digit5", "Digit6", "KeyR", "KeyT", "KeyF", "KeyG", "KeyV", "KeyB"),
+    "R2": ("Digit7", "KeyY", "KeyU", "KeyH", "KeyJ", "KeyN", "KeyM"),
+    "R3": ("Digit8", "KeyI", "KeyK", "Comma"),
+    "R4": ("Digit9", "KeyO", "KeyL", "Period"),
+    "R5": (
+        "Digit0", "Minus", "Equal", "KeyP", "BracketLeft", "BracketRight", "Backslash",
+        "Semicolon", "Quote", "Slash", "IntlRo",
+    ),
+}
+_CODE_FINGER: dict[str, int] = {
+    code: FINGERS.index(f) for f, codes in _FINGER_KEYS.items() for code in codes
+}
+
+
+def key_finger(code: str) -> int:
+    """Finger index (into `FINGERS`) of a character key's KeyboardEvent.code; -1 otherwise."""
+    return _CODE_FINGER.get(code, -1)
+
+
+FINGER_RELATIONS: tuple[str, ...] = ("same_finger", "adjacent_finger", "other_finger")
+"""Same-hand transitions between two different character keys, by the fingers involved."""
+
+
+def finger_relation(first_code: str, second_code: str) -> int:
+    """Index into `FINGER_RELATIONS` of a same-hand digraph of two keys; -1 for any other."""
+    a, b = key_finger(first_code), key_finger(second_code)
+    if a < 0 or b < 0 or first_code == second_code or (a < 4) != (b < 4):
+        return -1
+    return min(abs(a - b), 2)
+
+
 def _hand(zone: int) -> str:
     return "L" if zone < 4 else "R"
 
@@ -99,10 +136,12 @@ def _hand(zone: int) -> str:
 # Digraph classes: transitions between consecutive keystrokes, by hand and by key role.
 DIGRAPH_CLASSES: tuple[str, ...] = (
     "repeat",  # the same character key twice
-    "LL",
+    "LL_same_row",
+    "LL_cross_row",
     "LR",
     "RL",
-    "RR",
+    "RR_same_row",
+    "RR_cross_row",
     "char_space",
     "space_char",
     "to_backspace",
@@ -120,7 +159,12 @@ def digraph_class(first_zone: int, second_zone: int, *, same_key: bool) -> int:
     bs, sp, sh = _Z["backspace"], _Z["space"], _Z["shift"]
     first_char, second_char = first_zone in CHAR_ZONES, second_zone in CHAR_ZONES
     if first_char and second_char:
-        return _D["repeat"] if same_key else _D[_hand(first_zone) + _hand(second_zone)]
+        if same_key:
+            return _D["repeat"]
+        hands = _hand(first_zone) + _hand(second_zone)
+        if hands in ("LR", "RL"):
+            return _D[hands]
+        return _D[f"{hands}_same_row" if first_zone == second_zone else f"{hands}_cross_row"]
     if second_zone == bs:
         return _D["backspace_backspace"] if first_zone == bs else _D["to_backspace"]
     if first_zone == bs:
@@ -251,8 +295,10 @@ class TimingSample:
     """
 
     hold_zone: NDArray[np.int_] = field(default_factory=_empty_int)
+    hold_finger: NDArray[np.int_] = field(default_factory=_empty_int)
     hold_ms: NDArray[np.float64] = field(default_factory=_empty)
     digraph: NDArray[np.int_] = field(default_factory=_empty_int)
+    finger_relation: NDArray[np.int_] = field(default_factory=_empty_int)
     dd_ms: NDArray[np.float64] = field(default_factory=_empty)
     ud_ms: NDArray[np.float64] = field(default_factory=_empty)
     uu_ms: NDArray[np.float64] = field(default_factory=_empty)
@@ -299,8 +345,13 @@ def timing_sample(strokes: Sequence[Keystroke]) -> TimingSample:
     lag_arr = np.array(lag, dtype=np.float64)
     return TimingSample(
         hold_zone=zones[keep],
+        hold_finger=np.array([key_finger(s.code) for s in strokes], dtype=np.int_)[keep],
         hold_ms=holds[keep],
         digraph=classes[in_flow],
+        finger_relation=np.array(
+            [finger_relation(strokes[i].code, strokes[i + 1].code) for i in range(n - 1)],
+            dtype=np.int_,
+        )[in_flow],
         dd_ms=dd[in_flow],
         ud_ms=ud[in_flow],
         uu_ms=uu[in_flow],
@@ -345,10 +396,12 @@ def _feature_names() -> tuple[str, ...]:
     names: list[str] = []
     names += [f"hold.all.{s}" for s in _SUMMARY]
     names += [f"hold.{z}.median" for z in HOLD_ZONES]
+    names += [f"hold.finger_{f}.median" for f in FINGERS]
     for flight in _FLIGHTS:
         names += [f"{flight}.all.{s}" for s in _SUMMARY]
     for flight in ("dd", "ud"):
         names += [f"{flight}.{d}.median" for d in DIGRAPH_CLASSES]
+        names += [f"{flight}.{r}.median" for r in FINGER_RELATIONS]
     names += [f"hist.hold.{i}" for i in range(len(HOLD_HIST_EDGES_MS) - 1)]
     names += [f"hist.dd.{i}" for i in range(len(DD_HIST_EDGES_MS) - 1)]
     names += [
@@ -381,6 +434,14 @@ def _summary(values: NDArray[np.float64], default: float, spread: float) -> list
     return [float(p50), float(p75 - p25), float(p10), float(p90), float(v.mean())]
 
 
+def _trimmed_mean(v: NDArray[np.float64], cut: float = 0.2) -> float:
+    """Mean of the middle values (``cut`` left out at each end): steadier than a median on
+    the few values a short window has, unlike a mean unmoved by one stray pause."""
+    s = np.sort(v)
+    k = int(cut * s.size)
+    return float(s[k : s.size - k].mean())
+
+
 def _median_by(
     labels: NDArray[np.int_], values: NDArray[np.float64], n_labels: int, fallback: float
 ) -> list[float]:
@@ -389,7 +450,7 @@ def _median_by(
     for k in range(n_labels):
         v = values[ok & (labels == k)]
         if v.size:
-            out[k] = float(np.median(v))
+            out[k] = _trimmed_mean(v)
     return out
 
 
@@ -418,15 +479,21 @@ def sample_features(sample: TimingSample) -> NDArray[np.float64]:
     f += hold
     zone_medians = _median_by(sample.hold_zone, sample.hold_ms, len(ZONES), hold[0])
     f += [zone_medians[_Z[z]] for z in HOLD_ZONES]
+    finger_ok = sample.hold_finger.size == sample.hold_ms.size
+    fingers = sample.hold_finger if finger_ok else np.full(sample.hold_ms.size, -1, np.int_)
+    f += _median_by(fingers, sample.hold_ms, len(FINGERS), hold[0])
     flight_medians: dict[str, float] = {}
     for flight in _FLIGHTS:
         values: NDArray[np.float64] = getattr(sample, f"{flight}_ms")
         s = _summary(values, _DEFAULT_MS[flight], _DEFAULT_SPREAD_MS[flight])
         flight_medians[flight] = s[0]
         f += s
+    relation_ok = sample.finger_relation.size == sample.dd_ms.size
+    relations = sample.finger_relation if relation_ok else np.full(sample.dd_ms.size, -1)
     for flight in ("dd", "ud"):
         values = getattr(sample, f"{flight}_ms")
         f += _median_by(sample.digraph, values, len(DIGRAPH_CLASSES), flight_medians[flight])
+        f += _median_by(relations, values, len(FINGER_RELATIONS), flight_medians[flight])
     f += _histogram(sample.hold_ms, HOLD_HIST_EDGES_MS)
     f += _histogram(sample.dd_ms, DD_HIST_EDGES_MS)
     counts = sample.zone_counts
@@ -447,7 +514,9 @@ def sample_features(sample: TimingSample) -> NDArray[np.float64]:
     return np.nan_to_num(out, nan=0.0, posinf=1e9, neginf=-1e9)
 
 
-def window_features(strokes: Sequence[Keystroke], *, min_keystrokes: int = 2) -> NDArray[np.float64]:
+def window_features(
+    strokes: Sequence[Keystroke], *, min_keystrokes: int = 2
+) -> NDArray[np.float64]:
     """Free-text feature vector (`KEYSTROKE_FEATURES`) of keystrokes in key-down order."""
     if len(strokes) < min_keystrokes:
         raise ValueError(f"need at least {min_keystrokes} keystrokes, got {len(strokes)}")
@@ -481,9 +550,7 @@ def fixed_text_feature_names(n_keys: int) -> tuple[str, ...]:
     return tuple(names)
 
 
-def fixed_text_features(
-    keys: Sequence[KeyEvent], n_keys: int | None = None
-) -> NDArray[np.float64]:
+def fixed_text_features(keys: Sequence[KeyEvent], n_keys: int | None = None) -> NDArray[np.float64]:
     """Timing vector of one typing of a fixed phrase, in the CMU benchmark's order (ms).
 
     For each non-modifier keystroke i: hold H.i, then DD.i.i+1 and UD.i.i+1 (see

@@ -232,11 +232,21 @@ MOUSE_FEATURES: tuple[str, ...] = (
     "accel_time_ms",
     "peak_speed_at",
     "pause_ratio",
+    "mean_speed",
+    "v_median",
+    "start_speed",
+    "end_speed",
+    "speed_peaks",
+    "abs_curvature_mean",
+    "overshoot_px",
+    "width_px",
+    "height_px",
     "hold_ms",
     "click_wait_ms",
 )
 """Names of the entries of ``action_features``; units: ms, px, px/ms, px/ms², px/ms³, rad/ms,
-rad/px, rad; ``peak_speed_at`` and ``pause_ratio`` are fractions of the duration."""
+rad/px, rad; ``peak_speed_at`` and ``pause_ratio`` are fractions of the duration;
+``speed_peaks`` counts sub-movements (local speed maxima above a fifth of the top speed)."""
 
 
 def _merge_equal_times(
@@ -302,6 +312,8 @@ def action_features(action: MouseAction) -> NDArray[np.float64]:
     if v.size and duration > 0:
         peak_at = float((tm[int(np.argmax(v))] - t[0]) / duration)
     pause_ratio = float(np.sum(dt[~moving]) / duration) if duration > 0 else 0.0
+    mean_speed = path / duration if duration > 0 else 0.0
+    shape = _shape_features(x, y, v, curvature, distance)
 
     hold = action.hold_ms if math.isfinite(action.hold_ms) else 0.0
     wait = action.click_wait_ms if math.isfinite(action.click_wait_ms) else 0.0
@@ -328,11 +340,40 @@ def action_features(action: MouseAction) -> NDArray[np.float64]:
         accel_time,
         peak_at,
         pause_ratio,
+        mean_speed,
+        *shape,
         min(max(hold, 0.0), MAX_TIME_MS),
         min(max(wait, 0.0), MAX_TIME_MS),
     ]
     out = np.asarray(values, dtype=np.float64)
     return np.clip(np.nan_to_num(out, nan=0.0), -_VALUE_CAP, _VALUE_CAP)
+
+
+def _shape_features(
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    v: NDArray[np.float64],
+    curvature: NDArray[np.float64],
+    distance: float,
+) -> list[float]:
+    """Median, start and end speed, sub-movements, mean |curvature|, overshoot, extent."""
+    median = float(np.median(v)) if v.size else 0.0
+    start = float(v[:3].mean()) if v.size else 0.0
+    end = float(v[-3:].mean()) if v.size else 0.0
+    peaks = 0.0
+    if v.size >= 3:
+        inner = v[1:-1]
+        is_peak = (inner > v[:-2]) & (inner >= v[2:]) & (inner > 0.2 * v.max())
+        peaks = float(is_peak.sum())
+    overshoot = 0.0
+    if distance > 0 and x.size:
+        # How far the pointer went past the end point along the start→end direction.
+        ux, uy = (x[-1] - x[0]) / distance, (y[-1] - y[0]) / distance
+        overshoot = float(max(np.max((x - x[0]) * ux + (y - y[0]) * uy) - distance, 0.0))
+    width = float(np.ptp(x)) if x.size else 0.0
+    height = float(np.ptp(y)) if y.size else 0.0
+    abs_curv = float(np.abs(curvature).mean()) if curvature.size else 0.0
+    return [median, start, end, peaks, abs_curv, overshoot, width, height]
 
 
 def actions_matrix(actions: Sequence[MouseAction]) -> NDArray[np.float64]:

@@ -30,20 +30,33 @@ def session_room(session_id: str) -> str:
     return f"session:{session_id}"
 
 
+def user_room(user_id: str) -> str:
+    """Room of every socket of one user (all their sessions)."""
+    return f"user:{user_id}"
+
+
+def refuse(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
+    """A refusal the client sees as connect_error ``{message, data: {code, message}}``.
+
+    It must be python-socketio's exception: the built-in ``ConnectionRefusedError`` is answered
+    with a generic message and no code. Its first argument becomes the error's ``message``, the
+    second its ``data`` (``err.data`` in socket.io-client).
+    """
+    return socketio.exceptions.ConnectionRefusedError(message, {"code": code, "message": message})
+
+
 async def _authenticate(state: AppState, auth: object, environ: dict[str, Any]) -> LoginSession:
     """The session behind the connect payload's token; refuses with the reason."""
     token = auth.get("token") if isinstance(auth, dict) else None
     if not isinstance(token, str) or not token:
-        raise ConnectionRefusedError(
-            {"code": "unauthorized", "message": "A session token is required."}
-        )
+        raise refuse("unauthorized", "A session token is required.")
     async with state.sessions() as db:
         try:
             return await auth_service.authenticate(
                 state=state, db=db, token=token, allow_challenged=True
             )
         except ApplicationError as exc:
-            raise ConnectionRefusedError({"code": exc.code, "message": exc.detail}) from None
+            raise refuse(exc.code, exc.detail) from None
 
 
 def _ip(environ: dict[str, Any]) -> str:
@@ -76,6 +89,7 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         conn = self.pipeline.open(sid=sid, session_id=session.id, user_id=user.id, email=user.email)
         self.connections[sid] = conn
         await self.enter_room(sid, session_room(session.id))
+        await self.enter_room(sid, user_room(user.id))
         versions = await self.pipeline.model_versions(user.id)
         await self.store.connect(
             session.id,
@@ -134,6 +148,7 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         conn = self.connections.pop(sid, None)
         if conn is None:
             return
+        self.pipeline.close(conn)
         await self.store.disconnect(conn.session_id, sid)
         try:
             await self.pipeline.flush_connection(conn)
@@ -142,6 +157,7 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         log.info("socket_disconnected", sid=sid, session_id=conn.session_id)
 
     async def on_input(self, sid: str, data: object = None) -> None:
+        received = time.perf_counter()
         conn = self.connections.get(sid)
         if conn is None:
             return
@@ -159,7 +175,18 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         for event, payload in outcome.to_caller:
             await self.emit(event, payload, to=sid)
         for event, payload in outcome.to_session:
+            if event == "trust":
+                # Batch receipt to this emit, so load tests read the server's own delay.
+                latency_ms = round((time.perf_counter() - received) * 1000.0, 3)
+                payload = {**payload, "latency_ms": latency_ms}
             await self.emit(event, payload, room=session_room(conn.session_id))
+        if outcome.challenge is not None:
+            try:
+                await self.pipeline.challenge(conn, outcome.challenge)
+            except Exception:
+                # The live store says challenged already (nothing is scored); a socket that
+                # reconnects gets the database's state again.
+                log.exception("challenge_failed", sid=sid, session_id=conn.session_id)
         await self.store.update_meta(
             conn.session_id, events_per_second=round(conn.events_per_second, 1)
         )
@@ -191,11 +218,9 @@ class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         state = app_state(self.app)
         session = await _authenticate(state, auth, environ)
         if session.state is not SessionState.ACTIVE:
-            raise ConnectionRefusedError(
-                {"code": "reauth_required", "message": "Confirm it is you first."}
-            )
+            raise refuse("reauth_required", "Confirm it is you first.")
         if session.user.role is not Role.ADMIN:
-            raise ConnectionRefusedError({"code": "forbidden", "message": "Administrators only."})
+            raise refuse("forbidden", "Administrators only.")
         self.admins[sid] = session.user_id
         await self.enter_room(sid, self.room)
         if self._broadcaster is None or self._broadcaster.done():

@@ -16,6 +16,7 @@ import numpy as np
 import structlog
 from numpy.typing import NDArray
 
+from app import metrics
 from app.audit import RequestContext
 from app.auth import service as auth_service
 from app.behavior import service as behavior_service
@@ -42,6 +43,8 @@ SCHEMAS: dict[str, FeatureSchema] = {"keystroke": KEYSTROKE_SCHEMA, "mouse": MOU
 ENROLL_FLUSH_ROWS = 10
 ENROLL_FLUSH_SECONDS = 5.0
 TRAINING_LEASE_SECONDS = 600
+ERROR_NOTICE_SECONDS = 1.0
+"""A flooding client hears about its rate limit once per this many seconds, not per batch."""
 
 
 class TokenBucket:
@@ -80,6 +83,8 @@ class LiveConnection:
     rate_window_start: float = field(default_factory=time.monotonic)
     rate_window_events: int = 0
     events_per_second: float = 0.0
+    limited_since_notice: int = 0
+    last_limit_notice: float = float("-inf")
 
     def count_events(self, n: int) -> None:
         """Track events per second over a sliding two-second step."""
@@ -91,12 +96,17 @@ class LiveConnection:
             self.rate_window_start, self.rate_window_events = time.monotonic(), 0
 
 
-@dataclass(frozen=True)
+@dataclass
 class Outcome:
-    """What the namespace sends back after a batch: events to emit to the caller or session."""
+    """What the namespace sends back after a batch: events to emit to the caller or session.
+
+    ``challenge`` (a reason) asks the namespace to open the re-challenge once those events are
+    out, so the client sees the trust that fell before ``reauth_required``.
+    """
 
     to_caller: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     to_session: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    challenge: str | None = None
 
 
 class Pipeline:
@@ -110,10 +120,16 @@ class Pipeline:
         self._pending: dict[tuple[str, str, str], list[NDArray[np.float64]]] = defaultdict(list)
         self._pending_since: dict[tuple[str, str, str], float] = {}
         self._training: set[asyncio.Task[Any]] = set()
+        # Batches of one session are handled one at a time (python-socketio runs each message
+        # in a task of its own): trust is read, updated and written back without lost updates.
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._open: dict[str, int] = defaultdict(int)
 
     def open(self, *, sid: str, session_id: str, user_id: str, email: str) -> LiveConnection:
         """State for a newly connected socket."""
         s = self.state.settings
+        self._open[session_id] += 1
+        self._locks.setdefault(session_id, asyncio.Lock())
         return LiveConnection(
             sid=sid,
             session_id=session_id,
@@ -127,13 +143,20 @@ class Pipeline:
             events=TokenBucket(s.max_events_per_second, 2 * s.max_events_per_second),
         )
 
+    def close(self, conn: LiveConnection) -> None:
+        """Forget the per-session lock once the session's last socket here is gone."""
+        self._open[conn.session_id] -= 1
+        if self._open[conn.session_id] <= 0:
+            del self._open[conn.session_id]
+            self._locks.pop(conn.session_id, None)
+
     # --- models ---------------------------------------------------------------------------
 
-    async def model(self, user_id: str, modality: str) -> UserModel | None:
-        """The user's current model for ``modality`` (cached; reloaded when a newer one appears).
+    async def announced_version(self, user_id: str, modality: str) -> int:
+        """The user's newest model version for ``modality`` (0: none, the user is enrolling).
 
-        The version comes from the store's announcement, which mirrors the user's profile in the
-        database ("0": none, the user is enrolling); on a miss the profile is read once.
+        It comes from the store's announcement, which mirrors the user's profile in the
+        database; on a miss the profile is read once.
         """
         key = training.version_key(user_id, modality)
         announced = await self.state.kv.get(key)
@@ -143,7 +166,15 @@ class Pipeline:
             current = getattr(prof, f"{modality}_model_version", None) if prof else None
             announced = str(current or 0)
             await self.state.kv.set(key, announced, ttl_seconds=3600)
-        version = int(announced)
+        return int(announced)
+
+    async def model(self, user_id: str, modality: str) -> UserModel | None:
+        """The user's current model for ``modality`` (cached; reloaded when a newer one appears).
+
+        None both while the user is enrolling and when an announced model cannot be loaded;
+        ``_window`` tells the two apart with ``announced_version``.
+        """
+        version = await self.announced_version(user_id, modality)
         if version == 0:
             self._models.pop((user_id, modality), None)
             return None
@@ -159,6 +190,7 @@ class Pipeline:
                 expected_schema=SCHEMAS[modality],
             )
         except ModelNotFoundError:
+            log.error("model_missing", user_id=user_id, modality=modality, version=version)
             return None
         except (ModelStoreError, ValueError) as exc:
             log.error("model_refused", user_id=user_id, modality=modality, error=str(exc))
@@ -181,7 +213,7 @@ class Pipeline:
         """Process one ``input`` message of ``conn``."""
         out = Outcome()
         if not conn.batches.take():
-            out.to_caller.append(("error", _error("rate_limited", "Too many batches; slow down.")))
+            self._rate_limited(conn, out, "Too many batches; slow down.")
             return out
         events = payload.get("events") if isinstance(payload, dict) else payload
         s = self.state.settings
@@ -204,7 +236,7 @@ class Pipeline:
         if batch.accepted == 0:
             return out
         if not conn.events.take(batch.accepted):
-            out.to_caller.append(("error", _error("rate_limited", "Too many events; slow down.")))
+            self._rate_limited(conn, out, "Too many events; slow down.")
             return out
         if batch.keys:
             conn.last_key_t = batch.keys[-1].t
@@ -212,14 +244,29 @@ class Pipeline:
             conn.last_mouse_t = batch.mouse[-1].t
         conn.count_events(batch.accepted)
 
+        # Windowing stays before the first await, so batches are cut in the order they came.
         windows: list[tuple[str, NDArray[np.float64], int]] = []
         for kw in conn.keys.feed(batch.keys):
             windows.append(("keystroke", kw.features.reshape(1, -1), kw.keystrokes))
         for mw in conn.mouse.feed(batch.mouse):
             windows.append(("mouse", mw.features, mw.actions))
-        for modality, rows, size in windows:
-            await self._window(conn, modality, rows, size, out)
+        if windows:
+            lock = self._locks.setdefault(conn.session_id, asyncio.Lock())
+            async with lock:
+                for modality, rows, size in windows:
+                    await self._window(conn, modality, rows, size, out)
         return out
+
+    def _rate_limited(self, conn: LiveConnection, out: Outcome, message: str) -> None:
+        """Drop the batch; say so at most once per ``ERROR_NOTICE_SECONDS`` (no echo flood)."""
+        conn.limited_since_notice += 1
+        now = time.monotonic()
+        if now - conn.last_limit_notice < ERROR_NOTICE_SECONDS:
+            return
+        out.to_caller.append(
+            ("error", _error("rate_limited", message, dropped_batches=conn.limited_since_notice))
+        )
+        conn.limited_since_notice, conn.last_limit_notice = 0, now
 
     async def _window(
         self,
@@ -237,26 +284,64 @@ class Pipeline:
             return  # the challenged span is neither scored nor learned from
         model = await self.model(conn.user_id, modality)
         if model is None:
+            if await self.announced_version(conn.user_id, modality) > 0:
+                # A model exists but cannot be loaded here (logged): learning this window as
+                # enrollment would be wrong, scoring it impossible.
+                return
             await self._enroll(conn, modality, rows, out)
             return
+        started = time.perf_counter()
         p = float(np.mean(model.score(rows, schema=SCHEMAS[modality])))
         evidence = WindowEvidence(**{modality: p})
         updated, challenge = trust_sm.apply(record, evidence, self.params)
+        scoring_ms = (time.perf_counter() - started) * 1000
+        if challenge:
+            # Closed at once, for every worker: no later window is scored until the code
+            # comes back, even before the database has the challenge.
+            updated = trust_sm.SessionTrust(state=trust_sm.CHALLENGED, trust=updated.trust)
         await self.store.set_trust(conn.session_id, updated.to_dict(), updated.trust.trust)
         view = trust_sm.public_view(updated.trust)
         out.to_session.append(
             ("trust", {**view, "modality": modality, "p_genuine": round(p, 4), "window_size": size})
         )
+        self._publish(
+            {
+                "@timestamp": self.state.clock.now().isoformat(),
+                "event": "trust_window",
+                "outcome": "challenged" if challenge else "scored",
+                "user_id": conn.user_id,
+                "session_id": conn.session_id,
+                "modality": modality,
+                "model_version": self._models.get((conn.user_id, modality), (None,))[0],
+                "score": view["score"],
+                "level": view["level"],
+                "p_genuine": round(p, 4),
+                "window_size": size,
+                "scoring_ms": round(scoring_ms, 3),
+            }
+        )
         if challenge:
-            await self._challenge(conn, view)
+            out.challenge = f"trust {view['score']} below {self.params.challenge_below}"
 
-    async def _challenge(self, conn: LiveConnection, view: dict[str, Any]) -> None:
+    def _publish(self, event: dict[str, Any]) -> None:
+        """Hand a security event to ``state.extras["event_listeners"]`` (metrics, log sink).
+
+        Listeners are synchronous and must not block; one that fails is logged and skipped.
+        """
+        for listener in self.state.extras.get("event_listeners", ()):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("event_listener_failed", event=event.get("event"))
+
+    async def challenge(self, conn: LiveConnection, reason: str) -> None:
+        """Open the re-challenge of ``conn``'s session (code sent, REST refused, sockets told)."""
         async with self.state.sessions() as db:
             await auth_service.challenge_session(
                 state=self.state,
                 db=db,
                 session_id=conn.session_id,
-                reason=f"trust {view['score']} below {self.params.challenge_below}",
+                reason=reason,
                 ctx=RequestContext(request_id=f"socket:{conn.sid}"),
             )
 
@@ -268,11 +353,14 @@ class Pipeline:
         key = (conn.user_id, conn.session_id, modality)
         self._pending[key].extend(rows)
         self._pending_since.setdefault(key, time.monotonic())
+        progress = await self.enrollment_progress(conn.user_id)
         due = len(self._pending[key]) >= ENROLL_FLUSH_ROWS
         stale = time.monotonic() - self._pending_since[key] >= ENROLL_FLUSH_SECONDS
-        if due or stale:
+        # Enough for a model: write now, or training would wait for a later window.
+        complete = progress["progress"][modality]["samples"] >= self._needed(modality)
+        if due or stale or complete:
             await self.flush(key)
-        out.to_caller.append(("enrollment", await self.enrollment_progress(conn.user_id)))
+        out.to_caller.append(("enrollment", progress))
 
     async def flush(self, key: tuple[str, str, str]) -> None:
         """Write a connection's buffered enrollment windows (a batched insert)."""
@@ -320,12 +408,12 @@ class Pipeline:
                 "samples": have,
                 "needed": needed,
                 "ratio": round(min(1.0, have / needed), 3),
-                "trained": (user_id, modality) in self._models,
+                "trained": await self.announced_version(user_id, modality) > 0,
             }
         return {"mode": "enrollment", "progress": progress}
 
     async def _start_training(self, user_id: str, modality: str) -> None:
-        lease = f"training:{user_id}:{modality}"
+        lease = training.lease_key(user_id, modality)
         if not await self.state.kv.add(lease, "1", TRAINING_LEASE_SECONDS):
             return  # another worker (or an earlier window) is training it already
         task = asyncio.create_task(self._train(user_id, modality, lease))

@@ -12,7 +12,7 @@ from quart import Quart
 from app.settings import Settings
 from app.state import app_state
 from realtime import trust as trust_sm
-from realtime.namespaces import AdminNamespace, ClientNamespace, session_room
+from realtime.namespaces import AdminNamespace, ClientNamespace, session_room, user_room
 from realtime.store import LiveStore, MemoryLiveStore, create_live_store
 
 log = structlog.get_logger(__name__)
@@ -53,6 +53,7 @@ def create_socketio(app: Quart) -> socketio.AsyncServer:
         state.extras["sio"] = sio
         state.extras["live_store"] = store
         state.extras.setdefault("session_listeners", []).append(_session_listener(sio, app))
+        state.extras.setdefault("model_listeners", []).append(_model_listener(sio, client))
         state.extras.setdefault("readiness_checks", {})["live_store"] = store.ping
 
     @app.after_serving
@@ -68,18 +69,18 @@ def create_socketio(app: Quart) -> socketio.AsyncServer:
 def _session_listener(sio: socketio.AsyncServer, app: Quart) -> Any:
     """Carry session changes made anywhere (REST, admin, trust) to the live sockets."""
 
-    async def listener(event: str, session_id: str, user_id: str) -> None:
+    async def relay(change: str, session_id: str) -> None:
         state = app_state(app)
         store: LiveStore = state.extras["live_store"]
         params = trust_sm.trust_params(state.settings)
         room = session_room(session_id)
-        if event == "challenged":
+        if change == "challenged":
             current = trust_sm.SessionTrust.from_dict(await store.get_trust(session_id), params)
             updated = trust_sm.SessionTrust(state=trust_sm.CHALLENGED, trust=current.trust)
             await store.set_trust(session_id, updated.to_dict(), None)
             await store.update_meta(session_id, state=trust_sm.CHALLENGED)
             await sio.emit("reauth_required", {"session_id": session_id}, room=room)
-        elif event == "restored":
+        elif change == "restored":
             fresh = trust_sm.SessionTrust.fresh(params)
             await store.set_trust(session_id, fresh.to_dict(), fresh.trust.trust)
             await store.update_meta(session_id, state=trust_sm.ACTIVE)
@@ -88,12 +89,36 @@ def _session_listener(sio: socketio.AsyncServer, app: Quart) -> Any:
                 {"session_id": session_id, "trust": trust_sm.public_view(fresh.trust)},
                 room=room,
             )
-        elif event == "revoked":
+        elif change == "revoked":
             await sio.emit("revoked", {"session_id": session_id}, room=room)
             for sid in await store.sids(session_id):
                 await sio.disconnect(sid, namespace="/")
             await store.forget(session_id)
-        log.info("session_event_relayed", event=event, session_id=session_id, user_id=user_id)
+
+    async def listener(event: str, session_id: str, user_id: str) -> None:
+        # The change is committed already: a failure to relay it (Redis away) must not turn the
+        # REST call that made it into an error. The database stays the authority: a socket
+        # that reconnects gets the session's real state.
+        try:
+            await relay(event, session_id)
+        except Exception:
+            log.exception("session_event_relay_failed", change=event, session_id=session_id)
+            return
+        # structlog's first argument is named "event": the change goes by another name.
+        log.info("session_event_relayed", change=event, session_id=session_id, user_id=user_id)
+
+    return listener
+
+
+def _model_listener(sio: socketio.AsyncServer, client: ClientNamespace) -> Any:
+    """Tell every socket of a user, on any worker, that a model of theirs is ready."""
+
+    async def listener(user_id: str, modality: str, version: int) -> None:
+        try:
+            progress = await client.pipeline.enrollment_progress(user_id)
+            await sio.emit("enrollment", progress, room=user_room(user_id))
+        except Exception:
+            log.exception("model_event_relay_failed", user_id=user_id, modality=modality)
 
     return listener
 

@@ -72,13 +72,27 @@ class LiveStore(Protocol):
 class MemoryLiveStore:
     """Live state of a single worker process."""
 
-    def __init__(self) -> None:
+    def __init__(self, ttl_seconds: float = SESSION_TTL_SECONDS) -> None:
+        self.ttl_seconds = ttl_seconds
         self._meta: dict[str, dict[str, Any]] = {}
         self._sids: dict[str, set[str]] = {}
         self._trust: dict[str, dict[str, Any]] = {}
         self._history: dict[str, deque[float]] = {}
+        self._touched: dict[str, float] = {}
+
+    def _touch(self, session_id: str) -> None:
+        self._touched[session_id] = time.monotonic()
+
+    def _expire(self) -> None:
+        """Forget sessions nobody touched for ``ttl_seconds`` (as Redis keys expire)."""
+        horizon = time.monotonic() - self.ttl_seconds
+        for session_id in [s for s, at in self._touched.items() if at < horizon]:
+            for table in (self._meta, self._sids, self._trust, self._history, self._touched):
+                table.pop(session_id, None)
 
     async def connect(self, session_id: str, sid: str, meta: dict[str, Any]) -> None:
+        self._expire()
+        self._touch(session_id)
         self._sids.setdefault(session_id, set()).add(sid)
         current = self._meta.setdefault(session_id, {})
         current.update(meta)
@@ -110,18 +124,20 @@ class MemoryLiveStore:
         return self._trust.get(session_id)
 
     async def set_trust(self, session_id: str, trust: dict[str, Any], score: float | None) -> None:
+        self._touch(session_id)
         self._trust[session_id] = trust
         if score is not None:
             self._history.setdefault(session_id, deque(maxlen=HISTORY_LENGTH)).append(score)
 
     async def update_meta(self, session_id: str, **fields: Any) -> None:
+        self._touch(session_id)
         self._meta.setdefault(session_id, {}).update(fields)
 
     async def history(self, session_id: str) -> list[float]:
         return list(self._history.get(session_id, ()))
 
     async def forget(self, session_id: str) -> None:
-        for table in (self._meta, self._sids, self._trust, self._history):
+        for table in (self._meta, self._sids, self._trust, self._history, self._touched):
             table.pop(session_id, None)
 
     async def ping(self) -> bool:
@@ -131,12 +147,24 @@ class MemoryLiveStore:
         return None
 
 
+_DISCONNECT = """
+redis.call('SREM', KEYS[1], ARGV[1])
+if redis.call('SCARD', KEYS[1]) == 0 then
+    redis.call('SREM', KEYS[2], ARGV[2])
+end
+return 0
+"""
+"""Forget a socket and, if it was the session's last, the session's place in the live set, in
+one step: a socket connecting on another worker in between cannot be dropped from the list."""
+
+
 class RedisLiveStore:
     """Live state in Redis: every worker sees every session."""
 
     def __init__(self, client: aioredis.Redis, prefix: str) -> None:
         self.client = client
         self.prefix = prefix + "rt:"
+        self._disconnect = client.register_script(_DISCONNECT)
 
     @classmethod
     def from_url(cls, url: str, prefix: str) -> RedisLiveStore:
@@ -158,9 +186,9 @@ class RedisLiveStore:
             await pipe.execute()
 
     async def disconnect(self, session_id: str, sid: str) -> None:
-        await self.client.srem(self._k("sids", session_id), sid)
-        if await self.client.scard(self._k("sids", session_id)) == 0:
-            await self.client.srem(self._k("live"), session_id)
+        await self._disconnect(
+            keys=[self._k("sids", session_id), self._k("live")], args=[sid, session_id]
+        )
 
     async def sids(self, session_id: str) -> list[str]:
         return sorted(str(x) for x in await self.client.smembers(self._k("sids", session_id)))
@@ -208,9 +236,12 @@ class RedisLiveStore:
 
     async def update_meta(self, session_id: str, **fields: Any) -> None:
         if fields:
-            await self.client.hset(
-                self._k("meta", session_id), mapping={k: json.dumps(v) for k, v in fields.items()}
-            )
+            key = self._k("meta", session_id)
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.hset(key, mapping={k: json.dumps(v) for k, v in fields.items()})
+                # An update after ``forget`` (a batch in flight at revocation) must not leak.
+                pipe.expire(key, SESSION_TTL_SECONDS)
+                await pipe.execute()
 
     async def history(self, session_id: str) -> list[float]:
         return [float(x) for x in await self.client.lrange(self._k("hist", session_id), 0, -1)]

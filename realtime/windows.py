@@ -21,7 +21,13 @@ from models.keystroke import (
     pair_keystrokes,
     window_features,
 )
-from models.mouse import MOUSE_FEATURES, MouseAction, actions_matrix, segment_actions
+from models.mouse import (
+    DEFAULT_PAUSE_MS,
+    MOUSE_FEATURES,
+    MouseAction,
+    actions_matrix,
+    segment_actions,
+)
 from models.schema import FeatureSchema
 
 MOUSE_SCHEMA_VERSION = 1
@@ -55,6 +61,8 @@ class KeystrokeWindower:
     size: int = 50
     min_size: int = 20
     idle_ms: float = 5000.0
+    max_events: int = 0
+    """Most events buffered (0: ``8 * size``); key-ups that never close a window count too."""
     _events: list[KeyEvent] = field(default_factory=list)
     _held: set[str] = field(default_factory=set)
     _downs: int = 0
@@ -78,6 +86,9 @@ class KeystrokeWindower:
             self._events.append(event)
             held_too_long = self._downs >= 2 * self.size
             if (self._downs >= self.size and not self._held) or held_too_long:
+                closed.extend(self._close())
+            elif len(self._events) >= (self.max_events or 8 * self.size):
+                # Only a broken or hostile stream gets here (ups without downs, say).
                 closed.extend(self._close())
         return closed
 
@@ -107,25 +118,43 @@ class KeystrokeWindower:
 
 @dataclass
 class MouseWindower:
-    """Collects pointer events of one session and closes windows of ``size`` actions."""
+    """Collects pointer events of one session and closes windows of ``size`` actions.
+
+    The buffer of the action in progress is segmented again only when something may have
+    ended an action (a press, release, wheel or pause; see ``_may_complete``), and a pass that
+    completes nothing is repeated only after the buffer has grown by a quarter: a stream of
+    small batches costs about one pass over the buffer per action, not per batch.
+    """
 
     size: int = 10
-    max_buffer: int = 5000
+    max_buffer: int = 2000
+    """Most events kept of the action in progress (16 s of motion at 125 Hz)."""
+    pause_ms: float = DEFAULT_PAUSE_MS
     _events: list[MouseEvent] = field(default_factory=list)
     _actions: list[MouseAction] = field(default_factory=list)
+    _boundary: bool = False
+    _since_pass: int = 0
+
+    def _may_complete(self, new: list[MouseEvent], previous: float | None) -> bool:
+        """Whether ``new`` can end an action: a press, release or wheel, or a pause."""
+        last = previous
+        for e in new:
+            if e.type != "move" or (last is not None and e.t - last > self.pause_ms):
+                return True
+            last = e.t
+        return False
 
     def feed(self, events: Iterable[MouseEvent]) -> list[MouseWindow]:
         """Add time-ordered events (ms, px); return the windows they close."""
-        self._events.extend(events)
-        if not self._events:
+        new = list(events)
+        if not new:
             return []
-        actions = segment_actions(self._events)
-        # The last action may still be growing unless the pointer has clearly stopped.
-        complete = actions[:-1] if actions else []
-        if complete:
-            cut = complete[-1].end_ms
-            self._actions.extend(complete)
-            self._events = [e for e in self._events if e.t > cut]
+        previous = self._events[-1].t if self._events else None
+        self._events.extend(new)
+        self._since_pass += len(new)
+        self._boundary = self._boundary or self._may_complete(new, previous)
+        if self._boundary and 4 * self._since_pass >= len(self._events):
+            self._segment()
         if len(self._events) > self.max_buffer:
             self._events = self._events[-self.max_buffer :]
         closed: list[MouseWindow] = []
@@ -140,6 +169,23 @@ class MouseWindower:
                 )
             )
         return closed
+
+    def _segment(self) -> None:
+        actions = segment_actions(self._events, pause_ms=self.pause_ms)
+        # The last action may still be growing unless the pointer has clearly stopped.
+        complete = actions[:-1]
+        if not complete:
+            self._since_pass = 0  # nothing yet: try again once the buffer has grown
+            return
+        cut = complete[-1].end_ms
+        self._actions.extend(complete)
+        self._events = [e for e in self._events if e.t > cut]
+        self._since_pass = len(self._events)
+        # Left: the last action. A finished click or drag, or events after it, may make it
+        # complete without another boundary event; a movement grows until one comes.
+        last = actions[-1]
+        trailing = bool(self._events) and self._events[-1].t > last.end_ms
+        self._boundary = last.kind != "MM" or trailing
 
     @property
     def pending(self) -> int:

@@ -49,6 +49,7 @@ from db.migrate import upgrade
 from db.tables import Role
 from tests.app.api import Account, Api
 from tests.app.mailbox import Mailbox
+from tests.app.readme_server import ReadmeServer
 
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -56,12 +57,35 @@ REDIS_URL = "redis://127.0.0.1:6379/15"
 START = datetime(2031, 3, 4, 9, 0, 5, tzinfo=UTC)
 
 StartApp = Callable[..., Awaitable[Api]]
+README_SERVER = pytest.StashKey[ReadmeServer]()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _remove_test_var_dir() -> Iterator[None]:
-    yield
+@pytest.hookimpl(trylast=True)  # after -k/-m deselection: start it only if its test runs
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Start the README quick start now, so it comes up while the other tests run; its test
+    runs last."""
+    readme = [item for item in items if "readme_server" in getattr(item, "fixturenames", ())]
+    if not readme:
+        return
+    items[:] = [item for item in items if item not in readme] + readme
+    server = ReadmeServer(Path(tempfile.mkdtemp(prefix="readme-", dir=TEST_VAR_DIR)))
+    server.start()
+    config.stash[README_SERVER] = server
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    server = config.stash.get(README_SERVER, None)
+    if server is not None:
+        server.stop()
     shutil.rmtree(TEST_VAR_DIR, ignore_errors=True)
+
+
+@pytest.fixture
+def readme_server(request: pytest.FixtureRequest) -> Iterator[ReadmeServer]:
+    """The quick start started at collection time (see ``pytest_collection_modifyitems``)."""
+    server = request.config.stash[README_SERVER]
+    yield server
+    server.stop()
 
 
 # --- databases ----------------------------------------------------------------------------------
@@ -119,13 +143,12 @@ class Backend:
     engine: AsyncEngine
 
 
-_engines: dict[str, AsyncEngine] = {}
-
-
 @pytest.fixture(scope="session")
-async def _engine_registry() -> AsyncIterator[dict[str, AsyncEngine]]:
-    yield _engines
-    for engine in _engines.values():
+async def _engines() -> AsyncIterator[dict[str, AsyncEngine]]:
+    """One NullPool engine per database, for cleaning up between tests."""
+    engines: dict[str, AsyncEngine] = {}
+    yield engines
+    for engine in engines.values():
         await engine.dispose()
 
 
@@ -139,13 +162,13 @@ def database(request: pytest.FixtureRequest) -> tuple[str, str]:
 
 @pytest.fixture
 async def backend(
-    database: tuple[str, str], _engine_registry: dict[str, AsyncEngine]
+    database: tuple[str, str], _engines: dict[str, AsyncEngine]
 ) -> AsyncIterator[Backend]:
     """Each API test runs on both configurations; tables are emptied after the test."""
     name, url = database
-    if name not in _engine_registry:
-        _engine_registry[name] = create_engine(url, null_pool=True)
-    engine = _engine_registry[name]
+    if name not in _engines:
+        _engines[name] = create_engine(url, null_pool=True)
+    engine = _engines[name]
     yield Backend(name, url, REDIS_URL if name == "postgres" else "", engine)
     async with engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
@@ -236,7 +259,9 @@ async def start_app(
 
         async def start(**overrides: Any) -> Api:
             app = create_app(make_settings(**overrides), clock=clock)
-            test_app = await stack.enter_async_context(app.test_app())
+            test_app = app.test_app()
+            await test_app.startup()
+            stack.push_async_callback(test_app.shutdown)
             return Api(app, test_app.test_client(), clock, mailbox, backend.name)
 
         yield start

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from quart import Blueprint
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
@@ -74,17 +76,17 @@ async def list_sessions(query_args: SessionFilter) -> SessionList:
     return SessionList(sessions=[admin_session_out(s) for s in sessions], total=total)
 
 
-@blueprint.post("/sessions/<session_id>/revoke")
+@blueprint.post("/sessions/<uuid:session_id>/revoke")
 @tag(["admin"])
 @authenticated(admin=True)
 @validate_request(ReasonIn)
 @validate_response(SessionOut, 200)
-async def revoke(session_id: str, data: ReasonIn) -> SessionOut:
+async def revoke(session_id: UUID, data: ReasonIn) -> SessionOut:
     """Revoke a session: its token is refused from the very next request."""
     session = await auth_service.revoke_session(
         state=app_state(),
         db=db(),
-        session_id=session_id[:36],
+        session_id=str(session_id),
         actor=current_user(),
         reason=data.reason or "revoked by administrator",
         ctx=request_context(),
@@ -92,23 +94,23 @@ async def revoke(session_id: str, data: ReasonIn) -> SessionOut:
     return session_out(session)
 
 
-@blueprint.post("/sessions/<session_id>/challenge")
+@blueprint.post("/sessions/<uuid:session_id>/challenge")
 @tag(["admin"])
 @authenticated(admin=True)
 @validate_request(ReasonIn)
 @validate_response(ChallengeOut, 200)
-async def challenge(session_id: str, data: ReasonIn) -> ChallengeOut:
+async def challenge(session_id: UUID, data: ReasonIn) -> ChallengeOut:
     """Force a session into a one-time-code re-challenge."""
     pending = await auth_service.challenge_session(
         state=app_state(),
         db=db(),
-        session_id=session_id[:36],
+        session_id=str(session_id),
         reason=data.reason or "challenged by administrator",
         by=current_user().id,
         ctx=request_context(),
     )
     if pending is None:
-        exists = await db().get(LoginSession, session_id[:36])
+        exists = await db().get(LoginSession, str(session_id))
         if exists is None:
             raise NotFound("No such session.")
         raise Conflict("Only an active session can be challenged.")

@@ -7,10 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.auth.schemas import SessionOut, UserOut
+from app.auth.schemas import NoNulText, SessionOut, StrictBody, UserOut
 
 
-class Page(BaseModel):
+class Page(NoNulText):
     """Paging of a list: newest first."""
 
     model_config = ConfigDict(extra="forbid")
@@ -49,9 +49,7 @@ class SessionList(BaseModel):
     total: int
 
 
-class ReasonIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
+class ReasonIn(StrictBody):
     reason: str = Field(default="", max_length=200)
 
 

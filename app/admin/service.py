@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from db.tables import AuditEvent, LoginSession, SessionState, User
 
-T = TypeVar("T", bound=tuple[Any, ...])
+T = TypeVar("T")
 
 
 async def list_users(

@@ -7,7 +7,6 @@ accounts exist; for real accounts it is mirrored on the user row, which survives
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from app.errors import TooManyAttempts
@@ -39,12 +38,19 @@ def lockout_seconds(failures: int, settings: Settings) -> float:
     )
 
 
-async def check_lockout(kv: KeyValueStore, *, email: str, now: datetime) -> None:
+def _failure_keys(email: str) -> tuple[str, str]:
+    return f"lock:{email}:failures", f"lock:{email}:last"
+
+
+async def check_lockout(
+    kv: KeyValueStore, *, email: str, now: datetime, settings: Settings
+) -> None:
     """Refuse while ``email`` is locked out."""
-    raw = await kv.get(f"lock:{email}")
-    if raw is None:
+    count_key, last_key = _failure_keys(email)
+    failures, last = await kv.get(count_key), await kv.get(last_key)
+    if failures is None or last is None:
         return
-    locked_until = float(json.loads(raw).get("locked_until", 0.0))
+    locked_until = float(last) + lockout_seconds(int(failures), settings)
     if locked_until > now.timestamp():
         raise TooManyAttempts(
             retry_after=locked_until - now.timestamp(),
@@ -55,16 +61,18 @@ async def check_lockout(kv: KeyValueStore, *, email: str, now: datetime) -> None
 async def register_failure(
     kv: KeyValueStore, *, email: str, now: datetime, settings: Settings
 ) -> tuple[int, float]:
-    """Count a failed login of ``email``; returns (consecutive failures, lock-out seconds)."""
-    key = f"lock:{email}"
-    raw = await kv.get(key)
-    failures = int(json.loads(raw).get("failures", 0)) + 1 if raw else 1
-    seconds = lockout_seconds(failures, settings)
-    record = {"failures": failures, "locked_until": now.timestamp() + seconds}
-    await kv.set(key, json.dumps(record), ttl_seconds=settings.lockout_max_seconds + 86400)
-    return failures, seconds
+    """Count a failed login of ``email``; returns (consecutive failures, lock-out seconds).
+
+    The count is an atomic increment: parallel failures each count (a read-then-write would
+    let a burst of guesses count as one).
+    """
+    count_key, last_key = _failure_keys(email)
+    ttl = settings.lockout_max_seconds + 86400
+    await kv.set(last_key, repr(now.timestamp()), ttl_seconds=ttl)
+    failures = await kv.incr(count_key, ttl_seconds=ttl)
+    return failures, lockout_seconds(failures, settings)
 
 
 async def clear_failures(kv: KeyValueStore, *, email: str) -> None:
     """Forget failures after a successful login."""
-    await kv.delete(f"lock:{email}")
+    await kv.delete(*_failure_keys(email))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 Email = Annotated[
     str,
@@ -18,7 +18,18 @@ Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{
 Handle = Annotated[str, StringConstraints(min_length=16, max_length=128)]
 
 
-class StrictBody(BaseModel):
+class NoNulText(BaseModel):
+    """Refuses NUL in any text field: PostgreSQL text cannot hold it (a 500 otherwise)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
+
+
+class StrictBody(NoNulText):
     """Request bodies take exactly their fields, with exactly their types."""
 
     model_config = ConfigDict(extra="forbid", strict=True)

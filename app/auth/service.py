@@ -6,6 +6,7 @@ Routes stay thin; everything that decides lives here. Every decision is audited.
 from __future__ import annotations
 
 import base64
+import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -175,7 +176,7 @@ async def login(
         )
         raise
     try:
-        await limits.check_lockout(state.kv, email=email, now=now)
+        await limits.check_lockout(state.kv, email=email, now=now, settings=settings)
     except TooManyAttempts:
         await _commit_audit(state, db, "login_password", ctx, outcome="refused", reason="locked")
         raise
@@ -536,6 +537,40 @@ async def _resend(
     return _pending(state, challenge, handle, user)
 
 
+async def issue_session(
+    *,
+    state: AppState,
+    db: AsyncSession,
+    user: User,
+    ctx: RequestContext,
+    purpose: str = "simulation",
+) -> IssuedSession:
+    """OPERATOR-ONLY: an ACTIVE session for ``user`` without password or code.
+
+    For tools that already hold database access (``bbauth simulate``); it skips both factors,
+    so it must never be reachable over HTTP. Audited as ``simulated_login``.
+    """
+    now = state.clock.now()
+    token = new_token()
+    session = LoginSession(
+        user_id=user.id,
+        state=SessionState.ACTIVE,
+        token_hash=keyed_hash(state.secret_key, "token", token),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(seconds=state.settings.session_ttl_seconds),
+        ip=ctx.ip[:64],
+        user_agent=ctx.user_agent[:400],
+    )
+    db.add(session)
+    await db.flush()
+    _audit(
+        state, db, "simulated_login", ctx, user_id=user.id, session_id=session.id, purpose=purpose
+    )
+    await db.commit()
+    return IssuedSession(token=token, session=session, user=user)
+
+
 # --- sessions -------------------------------------------------------------------------------
 
 
@@ -576,6 +611,15 @@ async def authenticate(
     return session
 
 
+def _is_session_id(value: str) -> bool:
+    """Session ids are UUIDs; anything else names no session (and may hold NUL, which
+    PostgreSQL refuses with an error rather than finding nothing)."""
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
+
+
 async def logout(
     *, state: AppState, db: AsyncSession, session: LoginSession, ctx: RequestContext
 ) -> None:
@@ -593,7 +637,7 @@ async def revoke_session(
     ctx: RequestContext,
 ) -> LoginSession:
     """Revoke a session: an admin may revoke any, a user only their own."""
-    session = await db.get(LoginSession, session_id)
+    session = await db.get(LoginSession, session_id) if _is_session_id(session_id) else None
     # Another user's session answers exactly like a missing one: ids are not confirmed.
     if session is None or (actor.role is not Role.ADMIN and session.user_id != actor.id):
         raise NotFound("No such session.")
@@ -645,6 +689,8 @@ async def challenge_session(
 
     Returns None when the session is not active (already challenged, revoked, expired).
     """
+    if not _is_session_id(session_id):
+        return None
     session = await db.get(LoginSession, session_id, options=[joinedload(LoginSession.user)])
     if session is None or session.state is not SessionState.ACTIVE:
         return None

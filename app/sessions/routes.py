@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from quart import Blueprint
 from quart_schema import tag, validate_response
 
@@ -29,16 +31,16 @@ async def mine() -> SessionList:
     return SessionList(sessions=[admin_session_out(s) for s in sessions], total=total)
 
 
-@blueprint.delete("/<session_id>")
+@blueprint.delete("/<uuid:session_id>")
 @tag(["sessions"])
 @authenticated()
 @validate_response(SessionOut, 200)
-async def revoke(session_id: str) -> SessionOut:
+async def revoke(session_id: UUID) -> SessionOut:
     """Revoke one of the caller's own sessions (another user's answers 404)."""
     session = await auth_service.revoke_session(
         state=app_state(),
         db=db(),
-        session_id=session_id[:36],
+        session_id=str(session_id),
         actor=current_user(),
         reason="revoked by owner",
         ctx=request_context(),

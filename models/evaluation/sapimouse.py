@@ -37,8 +37,9 @@ PROTOCOL = (
     "{pause:g} ms rest threshold, mouse moves need at least {min_points} samples. Per user: "
     "ExtraTrees ({trees} trees) trained on the user's enrollment actions (positives) against an "
     "equal number of actions drawn evenly from the background users' enrollment sessions. Each "
-    "1-minute session is cut into consecutive non-overlapping windows of W s from its first "
-    "event (a shorter tail is dropped); each window's events are segmented on their own and the "
+    "1-minute session is cut into consecutive non-overlapping windows of W s, each opened by the "
+    "first event after the previous window (so idle gaps open none; a window the session ends "
+    "inside is dropped); each window's events are segmented on their own and the "
     "decision is the mean per-action probability; windows without a complete action give no "
     "decision (counted as 'undecided'). Genuine: the user's own windows; impostors: the windows "
     "of other users' 1-minute sessions. 'closed set': background = all other 79 users, so every "
@@ -51,17 +52,16 @@ PROTOCOL = (
 
 
 def _windows(events: list[MouseEvent], seconds: float) -> list[list[MouseEvent]]:
-    """Consecutive non-overlapping windows of ``seconds`` from the first event; tail dropped."""
-    if not events:
-        return []
+    """Consecutive non-overlapping windows of ``seconds``, each opened by the first event after
+    the previous one (idle gaps open no window); a window the session ends inside is dropped."""
     width = seconds * 1000.0
-    start = events[0].t
-    count = int((events[-1].t - start) // width)
-    out: list[list[MouseEvent]] = [[] for _ in range(count)]
+    out: list[list[MouseEvent]] = []
+    current: list[MouseEvent] = []
     for e in events:
-        i = int((e.t - start) // width)
-        if i < count:
-            out[i].append(e)
+        if current and e.t >= current[0].t + width:
+            out.append(current)
+            current = []
+        current.append(e)
     return out
 
 
@@ -101,8 +101,10 @@ def run(
         users, trees = users[:12], 60
 
     enroll: dict[str, NDArray[np.float64]] = {}
-    # test[W][user] = one feature matrix per window (possibly empty).
-    test: dict[int, dict[str, list[NDArray[np.float64]]]] = {w: {} for w in WINDOWS_S}
+    # Every test window of every size, stacked so that each model predicts once.
+    rows: list[NDArray[np.float64]] = []
+    owners: list[str] = []
+    sizes: list[int] = []
     undecided = dict.fromkeys(WINDOWS_S, 0)
     for u in tqdm(users, desc="sapimouse features", disable=not progress):
         three, one = dm.sapimouse_sessions(root, u)
@@ -110,20 +112,24 @@ def run(
             segment_actions(three.events, pause_ms=pause_ms, min_points=min_points)
         )
         for w in WINDOWS_S:
-            mats = [
-                actions_matrix(segment_actions(win, pause_ms=pause_ms, min_points=min_points))
-                for win in _windows(one.events, w)
-            ]
-            undecided[w] += sum(1 for X in mats if X.shape[0] == 0)
-            test[w][u] = [X for X in mats if X.shape[0]]
+            for win in _windows(one.events, w):
+                X = actions_matrix(segment_actions(win, pause_ms=pause_ms, min_points=min_points))
+                if X.shape[0] == 0:
+                    undecided[w] += 1
+                    continue
+                rows.append(X)
+                owners.append(u)
+                sizes.append(w)
+    all_rows = np.vstack(rows)
+    starts = np.cumsum([0] + [X.shape[0] for X in rows[:-1]])
+    counts = np.asarray([X.shape[0] for X in rows], dtype=np.float64)
+    owner_of = np.asarray(owners)
+    size_of = np.asarray(sizes)
 
     half = {u: i % 2 for i, u in enumerate(users)}
 
     def in_background(variant: str, u: str, v: str) -> bool:
         return v != u and (variant == "closed_set" or half[v] == half[u])
-
-    def is_impostor(variant: str, u: str, v: str) -> bool:
-        return v != u and (variant == "closed_set" or half[v] != half[u])
 
     variants = ("closed_set", "leave_impostor_out")
     results: dict[str, dict[str, Any]] = {}
@@ -138,11 +144,15 @@ def run(
     for name, u in tqdm(jobs, desc="sapimouse models", disable=not progress):
         background = {v: enroll[v] for v in users if in_background(name, u, v)}
         model = _fit(enroll[u], background, trees=trees, seed=SEED)
+        # Mean per-action probability of the genuine class in each window.
+        window_scores = np.add.reduceat(model.predict_proba(all_rows)[:, 1], starts) / counts
+        own = owner_of == u
+        other_half = np.asarray([half[v] != half[u] for v in owners])
+        foreign = ~own if name == "closed_set" else other_half
         for w in WINDOWS_S:
-            genuine[name][w][u] = [_score(model, X) for X in test[w][u]]
-            impostor[name][w][u] = [
-                _score(model, X) for v in users if is_impostor(name, u, v) for X in test[w][v]
-            ]
+            sized = size_of == w
+            genuine[name][w][u] = window_scores[sized & own].tolist()
+            impostor[name][w][u] = window_scores[sized & foreign].tolist()
     for name in variants:
         results[name] = {
             f"{w}s": dm.verification_figures(genuine[name][w], impostor[name][w]) for w in WINDOWS_S
@@ -175,11 +185,6 @@ def run(
     }
     write_report(NAME, Path(out), result, markdown=_markdown(result), curves=curves)
     return result
-
-
-def _score(model: ExtraTreesClassifier, X: NDArray[np.float64]) -> float:
-    """Mean probability of the genuine class over a window's actions."""
-    return float(np.mean(model.predict_proba(X)[:, 1]))
 
 
 def _markdown(result: dict[str, Any]) -> str:

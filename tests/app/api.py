@@ -49,7 +49,7 @@ class Reply:
             self.status == status
             and self.content_type == "application/problem+json"
             and isinstance(self.body, dict)
-            and PROBLEM_KEYS <= self.body.keys()
+            and self.body.keys() >= PROBLEM_KEYS
             and self.body["status"] == status
             and self.body["type"] == f"urn:bbauth:problem:{self.body['code']}"
             and (code is None or self.body["code"] == code)
@@ -112,7 +112,8 @@ class Api:
         )
         raw = await response.get_data()
         body = await response.get_json(silent=True) if response.is_json else None
-        return Reply(response.status_code, body, response.mimetype, response.headers, raw)
+        assert isinstance(raw, bytes)
+        return Reply(response.status_code, body, response.mimetype or "", response.headers, raw)
 
     async def get(self, path: str, **kwargs: Any) -> Reply:
         return await self.call("GET", path, **kwargs)

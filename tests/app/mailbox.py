@@ -1,4 +1,4 @@
-"""A real SMTP server on loopback (aiosmtpd) that keeps what it receives, for code-by-email tests."""
+"""A real SMTP server on loopback (aiosmtpd) keeping what it receives, for emailed codes."""
 
 from __future__ import annotations
 
@@ -61,9 +61,9 @@ class Mailbox:
         """Messages whose To header is ``address`` (case-insensitive), oldest first."""
         return [m for m in self.messages if str(m["To"]).lower() == address.lower()]
 
-    async def code_for(self, address: str, *, timeout: float = 2.0) -> str:
-        """The 6-digit code of the newest message to ``address`` (waits briefly for it)."""
-        deadline = asyncio.get_running_loop().time() + timeout
+    async def code_for(self, address: str, *, within: float = 2.0) -> str:
+        """The 6-digit code of the newest message to ``address`` (waiting up to ``within`` s)."""
+        deadline = asyncio.get_running_loop().time() + within
         while True:
             messages = self.messages_to(address)
             if messages:

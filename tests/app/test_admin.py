@@ -6,7 +6,7 @@ import pytest
 
 from tests.app.api import Account, Api
 
-ADMIN_ROUTES = [
+ADMIN_ROUTES: list[tuple[str, str, dict[str, str] | None]] = [
     ("GET", "/api/admin/users", None),
     ("GET", "/api/admin/sessions", None),
     ("GET", "/api/admin/audit", None),
@@ -87,7 +87,8 @@ async def test_admin_lists_sessions_with_totals_and_filters(
     assert revoked.body["total"] == 1
     assert of_alice.body["total"] == 2
     assert {s["email"] for s in of_alice.body["sessions"]} == {alice.email}
-    assert len(one.body["sessions"]) == 1 and one.body["total"] == 3
+    assert len(one.body["sessions"]) == 1
+    assert one.body["total"] == 3
     assert all("token" not in s and "token_hash" not in s for s in everything.body["sessions"])
 
 

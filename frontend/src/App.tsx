@@ -1,0 +1,97 @@
+import AppBar from "@mui/material/AppBar";
+import Box from "@mui/material/Box";
+import Button from "@mui/material/Button";
+import Container from "@mui/material/Container";
+import Toolbar from "@mui/material/Toolbar";
+import Typography from "@mui/material/Typography";
+import { useEffect, type ReactNode } from "react";
+import { AuthProvider, useAuth } from "./auth/AuthContext";
+import { ReauthDialog } from "./components/ReauthDialog";
+import { TrustBadge } from "./components/TrustPanel";
+import { AccountPage } from "./pages/AccountPage";
+import { AdminPage } from "./pages/AdminPage";
+import { LoginPage } from "./pages/LoginPage";
+import { WorkPage } from "./pages/WorkPage";
+import { TrustProvider, useTrust } from "./realtime/TrustContext";
+import type { SocketFactory } from "./realtime/socket";
+import { navigate, usePathname } from "./routing/router";
+
+export function App({ socketFactory }: { socketFactory?: SocketFactory }) {
+  return (
+    <AuthProvider>
+      <Routes socketFactory={socketFactory} />
+    </AuthProvider>
+  );
+}
+
+function Routes({ socketFactory }: { socketFactory?: SocketFactory }) {
+  const { session, user } = useAuth();
+  const path = usePathname();
+
+  useEffect(() => {
+    if (!session && path !== "/login") {
+      const next = path !== "/" ? `?next=${encodeURIComponent(path)}` : "";
+      navigate(`/login${next}`, { replace: true });
+    } else if (session && (path === "/login" || path === "/")) {
+      navigate(user?.role === "admin" ? "/admin" : "/work", { replace: true });
+    }
+  }, [session, user, path]);
+
+  if (!session) return path === "/login" ? <LoginPage /> : null;
+  let page: ReactNode;
+  if (path === "/admin") page = <AdminPage />;
+  else if (path === "/account") page = <AccountPage />;
+  else page = <WorkPage />;
+  return (
+    <TrustProvider factory={socketFactory}>
+      <Shell path={path}>{page}</Shell>
+      <ReauthDialog />
+    </TrustProvider>
+  );
+}
+
+function Shell({ path, children }: { path: string; children: ReactNode }) {
+  const { user, logout } = useAuth();
+  const trust = useTrust();
+  const links: [string, string][] = [
+    ["/work", "Work"],
+    ["/account", "Account"],
+    ...(user?.role === "admin" ? ([["/admin", "Security dashboard"]] as [string, string][]) : []),
+  ];
+  return (
+    <Box sx={{ minHeight: "100vh" }}>
+      <AppBar position="sticky" color="primary">
+        <Toolbar sx={{ gap: 1 }}>
+          <Typography variant="h6" sx={{ mr: 2 }}>
+            bbauth
+          </Typography>
+          {links.map(([href, label]) => (
+            <Button
+              key={href}
+              color="inherit"
+              href={href}
+              onClick={(e) => {
+                e.preventDefault();
+                navigate(href);
+              }}
+              sx={{ opacity: path === href ? 1 : 0.75, borderBottom: path === href ? "2px solid #fff" : "2px solid transparent", borderRadius: 0 }}
+            >
+              {label}
+            </Button>
+          ))}
+          <Box sx={{ flexGrow: 1 }} />
+          <TrustBadge snapshot={trust} />
+          <Typography variant="body2" sx={{ mx: 1, display: { xs: "none", sm: "block" } }} data-testid="signed-in-as">
+            {user?.email}
+          </Typography>
+          <Button color="inherit" variant="outlined" size="small" onClick={() => void logout()} data-testid="logout">
+            Sign out
+          </Button>
+        </Toolbar>
+      </AppBar>
+      <Container maxWidth="xl" sx={{ py: 3 }}>
+        {children}
+      </Container>
+    </Box>
+  );
+}

@@ -1,0 +1,96 @@
+import type { Problem } from "./types";
+
+/** An API error: HTTP status, the problem's machine-readable `code` and a sentence for people. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly detail: string;
+  readonly retryAfter: number | null;
+
+  constructor(status: number, problem: Problem, retryAfter: number | null = null) {
+    const detail = problem.detail || problem.title || `Request failed (${status})`;
+    super(detail);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = problem.code || "error";
+    this.detail = detail;
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** 401 codes after which the token is worthless: the person signs in again. */
+export const SESSION_LOST_CODES = new Set(["session_revoked", "session_expired", "unauthorized"]);
+
+export interface ApiHooks {
+  /** The bearer token of the signed-in person, if any. */
+  getToken: () => string | null;
+  /** The session ended (revoked, expired, unknown token). */
+  onSessionLost: (message: string) => void;
+  /** The session is challenged: every call but the re-challenge ones answers 401 reauth_required. */
+  onReauthRequired: () => void;
+}
+
+let hooks: ApiHooks = {
+  getToken: () => null,
+  onSessionLost: () => undefined,
+  onReauthRequired: () => undefined,
+};
+
+export function configureApi(next: Partial<ApiHooks>): void {
+  hooks = { ...hooks, ...next };
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  /** Send the bearer token (default) and react to session-level 401s. */
+  auth?: boolean;
+  signal?: AbortSignal;
+}
+
+export async function apiRequest<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  const { body, auth = true, signal } = options;
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const token = auth ? hooks.getToken() : null;
+  if (token) headers.Authorization = `Bearer ${token}`;
+
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
+    });
+  } catch (err) {
+    if ((err as Error).name === "AbortError") throw err;
+    throw new ApiError(0, { code: "network_error", detail: "The server cannot be reached. Check the connection." });
+  }
+
+  const text = await response.text();
+  let data: unknown = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (response.ok) return data as T;
+
+  const problem: Problem = data && typeof data === "object" ? (data as Problem) : {};
+  const retry = Number(response.headers.get("Retry-After"));
+  const error = new ApiError(response.status, problem, Number.isFinite(retry) && retry > 0 ? retry : null);
+  if (response.status === 401 && token) {
+    if (error.code === "reauth_required") hooks.onReauthRequired();
+    else if (SESSION_LOST_CODES.has(error.code)) hooks.onSessionLost(error.detail);
+  }
+  throw error;
+}
+
+export const api = {
+  get: <T>(path: string, options?: RequestOptions) => apiRequest<T>("GET", path, options),
+  post: <T>(path: string, body?: unknown, options?: RequestOptions) =>
+    apiRequest<T>("POST", path, { ...options, body: body ?? {} }),
+  delete: <T>(path: string, options?: RequestOptions) => apiRequest<T>("DELETE", path, options),
+};

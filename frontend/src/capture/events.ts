@@ -1,0 +1,36 @@
+/** Raw input events as the Socket.IO "input" message carries them (see PROTOCOL.md). */
+
+/** A key going down or up; `t` in ms (performance.now()), `code` is KeyboardEvent.code. */
+export interface KeyWireEvent {
+  t: number;
+  type: "down" | "up";
+  code: string;
+}
+
+/** A pointer event; `t` in ms, `x`/`y` in CSS px (clientX/Y), wheel deltas in px. */
+export interface MouseWireEvent {
+  t: number;
+  type: "move" | "down" | "up" | "wheel";
+  x: number;
+  y: number;
+  button?: number;
+  dx?: number;
+  dy?: number;
+}
+
+export type WireEvent = KeyWireEvent | MouseWireEvent;
+
+/** Where captured events go (the batcher's `push`). */
+export type EventSink = (event: WireEvent) => void;
+
+export function isKeyEvent(event: WireEvent): event is KeyWireEvent {
+  return "code" in event;
+}
+
+/** Timestamps keep 3 decimals (µs): enough for the models, compact on the wire. */
+export function roundMs(t: number): number {
+  return Math.round(t * 1000) / 1000;
+}
+
+/** The clock every capture hook uses: high-resolution, monotonic, ms. */
+export const now = (): number => performance.now();

@@ -1,0 +1,40 @@
+import TextField from "@mui/material/TextField";
+import { noCapture } from "../capture/nocapture";
+
+export interface OtpFieldProps {
+  value: string;
+  onChange: (value: string) => void;
+  disabled?: boolean;
+  autoFocus?: boolean;
+  label?: string;
+  error?: string | null;
+  id?: string;
+}
+
+/** A 6-digit one-time code; never captured (data-bbauth-nocapture). */
+export function OtpField({ value, onChange, disabled, autoFocus, label = "6-digit code", error, id = "otp-code" }: OtpFieldProps) {
+  return (
+    <TextField
+      id={id}
+      label={label}
+      value={value}
+      onChange={(e) => onChange(e.target.value.replace(/\D/g, "").slice(0, 6))}
+      disabled={disabled}
+      autoFocus={autoFocus}
+      autoComplete="one-time-code"
+      error={Boolean(error)}
+      helperText={error ?? " "}
+      fullWidth
+      slotProps={{
+        htmlInput: {
+          ...noCapture,
+          inputMode: "numeric",
+          pattern: "[0-9]{6}",
+          maxLength: 6,
+          "data-testid": id,
+          style: { letterSpacing: "0.4em", fontSize: 22, fontFamily: "monospace" },
+        },
+      }}
+    />
+  );
+}

@@ -1,0 +1,130 @@
+import Alert from "@mui/material/Alert";
+import Box from "@mui/material/Box";
+import Button from "@mui/material/Button";
+import Dialog from "@mui/material/Dialog";
+import DialogActions from "@mui/material/DialogActions";
+import DialogContent from "@mui/material/DialogContent";
+import DialogTitle from "@mui/material/DialogTitle";
+import Typography from "@mui/material/Typography";
+import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { api, ApiError } from "../api/client";
+import type { Challenge } from "../api/types";
+import { useAuth } from "../auth/AuthContext";
+import { noCapture } from "../capture/nocapture";
+import { OtpField } from "./OtpField";
+
+/**
+ * The forced re-challenge: while the session is challenged this modal blocks the page until a
+ * fresh one-time code is entered. It cannot be dismissed; the page underneath (and anything
+ * typed there) stays as it was.
+ */
+export function ReauthDialog() {
+  const { challenged, setChallenged, logout } = useAuth();
+  const [info, setInfo] = useState<Challenge | null>(null);
+  const [code, setCode] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [message, setMessage] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const loadInfo = useCallback(async () => {
+    try {
+      setInfo(await api.get<Challenge>("/api/auth/reauth"));
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409) setChallenged(false); // already answered
+      else if (err instanceof ApiError) setError(err.detail);
+    }
+  }, [setChallenged]);
+
+  useEffect(() => {
+    if (!challenged) {
+      setInfo(null);
+      setCode("");
+      setError(null);
+      setMessage(null);
+      return;
+    }
+    void loadInfo();
+  }, [challenged, loadInfo]);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (code.length !== 6 || busy) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await api.post("/api/auth/reauth/verify", { code });
+      setChallenged(false);
+    } catch (err) {
+      if (err instanceof ApiError) {
+        setError(err.code === "invalid_code" ? "That code is wrong or has expired." : err.detail);
+        if (err.code === "challenge_closed") void loadInfo();
+      }
+      setCode("");
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const resend = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const next = await api.post<Challenge>("/api/auth/reauth/resend");
+      setInfo(next);
+      setMessage(`A new code is on its way to ${next.destination}.`);
+    } catch (err) {
+      if (err instanceof ApiError) setError(err.detail);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const viaApp = info?.channel === "totp";
+  return (
+    <Dialog
+      open={challenged}
+      disableEscapeKeyDown
+      aria-labelledby="reauth-title"
+      data-testid="reauth-dialog"
+      slotProps={{ backdrop: { sx: { backdropFilter: "blur(3px)", bgcolor: "rgba(20, 30, 45, 0.55)" } } }}
+    >
+      <Box component="form" onSubmit={submit} {...noCapture}>
+        <DialogTitle id="reauth-title">Confirm it's still you</DialogTitle>
+        <DialogContent>
+          <Typography sx={{ mb: 2 }}>
+            The way this session is being used no longer matches your usual typing and mouse behaviour, or the
+            security team asked for a check. Your work is kept: enter a fresh code to continue where you were.
+          </Typography>
+          <Typography variant="body2" color="text.secondary" sx={{ mb: 2 }} data-testid="reauth-destination">
+            {info
+              ? viaApp
+                ? "Enter the current code from your authenticator app."
+                : `We sent a 6-digit code to ${info.destination}.`
+              : "Preparing your code…"}
+          </Typography>
+          <OtpField id="reauth-code" value={code} onChange={setCode} disabled={busy} autoFocus error={error} />
+          {message && (
+            <Alert severity="info" sx={{ mt: 1 }}>
+              {message}
+            </Alert>
+          )}
+        </DialogContent>
+        <DialogActions sx={{ px: 3, pb: 2, justifyContent: "space-between" }}>
+          <Box>
+            {!viaApp && (
+              <Button onClick={resend} disabled={busy || !info || info.resends_left <= 0}>
+                Send a new code{info ? ` (${info.resends_left} left)` : ""}
+              </Button>
+            )}
+            <Button color="inherit" onClick={() => void logout()} disabled={busy}>
+              Sign out
+            </Button>
+          </Box>
+          <Button type="submit" variant="contained" disabled={busy || code.length !== 6} data-testid="reauth-submit">
+            Continue
+          </Button>
+        </DialogActions>
+      </Box>
+    </Dialog>
+  );
+}

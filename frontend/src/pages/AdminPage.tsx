@@ -1,0 +1,300 @@
+import Alert from "@mui/material/Alert";
+import Box from "@mui/material/Box";
+import Button from "@mui/material/Button";
+import Chip from "@mui/material/Chip";
+import Paper from "@mui/material/Paper";
+import Snackbar from "@mui/material/Snackbar";
+import Stack from "@mui/material/Stack";
+import Table from "@mui/material/Table";
+import TableBody from "@mui/material/TableBody";
+import TableCell from "@mui/material/TableCell";
+import TableContainer from "@mui/material/TableContainer";
+import TableHead from "@mui/material/TableHead";
+import TableRow from "@mui/material/TableRow";
+import Typography from "@mui/material/Typography";
+import { useCallback, useEffect, useState } from "react";
+import { api } from "../api/client";
+import type { BehaviorStatus, ModelStatus } from "../api/types";
+import { useAuth } from "../auth/AuthContext";
+import { ConfirmDialog } from "../components/ConfirmDialog";
+import { LevelChip } from "../components/LevelChip";
+import { Sparkline } from "../components/Sparkline";
+import { CHALLENGE_BELOW } from "../components/TrustPanel";
+import { useAdminSessions } from "../realtime/useAdminSessions";
+import type { AdminSessionRow } from "../realtime/types";
+
+type Action = { kind: "challenge" | "revoke"; row: AdminSessionRow };
+
+/** Duration in words: "45 s", "12 min", "3 h 05 min". */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min`;
+  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, "0")} min`;
+}
+
+/** The security team's view: live sessions, per-user model status, and the two actions. */
+export function AdminPage() {
+  const { session, user, endSession, setChallenged } = useAuth();
+  const live = useAdminSessions(user?.role === "admin" ? (session?.token ?? null) : null, {
+    onSessionLost: endSession,
+    onReauthRequired: () => setChallenged(true),
+  });
+  const [action, setAction] = useState<Action | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [toast, setToast] = useState<{ ok: boolean; text: string } | null>(null);
+
+  useEffect(() => {
+    document.title = "Security dashboard · bbauth";
+  }, []);
+
+  if (user?.role !== "admin") {
+    return <Alert severity="warning">The security dashboard is for administrators.</Alert>;
+  }
+
+  const run = async () => {
+    if (!action) return;
+    setBusy(true);
+    const answer = await live.command(action.kind, action.row.session_id);
+    setBusy(false);
+    setAction(null);
+    const who = action.row.email ?? action.row.session_id;
+    setToast(
+      answer.ok
+        ? { ok: true, text: action.kind === "revoke" ? `Session of ${who} revoked.` : `${who} must confirm with a new code.` }
+        : { ok: false, text: `Could not ${action.kind} the session of ${who}${answer.error ? `: ${answer.error}` : ""}.` },
+    );
+  };
+
+  return (
+    <Stack spacing={2}>
+      <Paper sx={{ p: 2 }}>
+        <Stack direction="row" alignItems="center" spacing={1.5} sx={{ mb: 1.5 }}>
+          <Typography variant="h6">Active sessions</Typography>
+          <Chip
+            size="small"
+            variant="outlined"
+            color={live.connected ? "success" : "warning"}
+            label={live.connected ? "Live" : "Connecting…"}
+            data-testid="admin-live"
+          />
+          <Box sx={{ flexGrow: 1 }} />
+          <Typography variant="caption" color="text.secondary" data-testid="admin-updated">
+            {live.at ? `updated ${new Date(live.at * 1000).toLocaleTimeString()}` : ""}
+          </Typography>
+        </Stack>
+        {live.error && (
+          <Alert severity="warning" sx={{ mb: 1 }}>
+            {live.error}
+          </Alert>
+        )}
+        <TableContainer>
+          <Table size="small" data-testid="sessions-table">
+            <TableHead>
+              <TableRow>
+                <TableCell>User</TableCell>
+                <TableCell>State</TableCell>
+                <TableCell>Trust</TableCell>
+                <TableCell>Recent trust</TableCell>
+                <TableCell align="right">Events/s</TableCell>
+                <TableCell>Connected since</TableCell>
+                <TableCell>Models</TableCell>
+                <TableCell align="right">Actions</TableCell>
+              </TableRow>
+            </TableHead>
+            <TableBody>
+              {live.sessions.length === 0 && (
+                <TableRow>
+                  <TableCell colSpan={8}>
+                    <Typography color="text.secondary" sx={{ py: 2, textAlign: "center" }}>
+                      {live.connected ? "No one is connected right now." : "Waiting for the live feed…"}
+                    </Typography>
+                  </TableCell>
+                </TableRow>
+              )}
+              {live.sessions.map((row) => (
+                <TableRow key={row.session_id} data-testid="session-row" data-email={row.email ?? ""} data-session={row.session_id} data-state={row.state}>
+                  <TableCell>
+                    <Typography variant="body2" sx={{ fontWeight: 600 }}>
+                      {row.email ?? "—"}
+                    </Typography>
+                    <Typography variant="caption" color="text.secondary" sx={{ fontFamily: "monospace" }}>
+                      {row.session_id.slice(0, 8)} · {row.sockets} tab{row.sockets === 1 ? "" : "s"}
+                    </Typography>
+                  </TableCell>
+                  <TableCell>
+                    <Chip
+                      size="small"
+                      label={row.state}
+                      color={row.state === "challenged" ? "error" : "default"}
+                      variant={row.state === "challenged" ? "filled" : "outlined"}
+                      data-testid="session-state"
+                    />
+                  </TableCell>
+                  <TableCell>
+                    <Stack direction="row" spacing={1} alignItems="center">
+                      <Typography variant="body2" sx={{ fontWeight: 700, minWidth: 28 }} data-testid="session-trust">
+                        {row.trust != null ? Math.round(row.trust) : "—"}
+                      </Typography>
+                      <LevelChip level={row.level} />
+                    </Stack>
+                  </TableCell>
+                  <TableCell>
+                    <Sparkline values={row.history ?? []} width={120} height={30} level={row.level} threshold={CHALLENGE_BELOW} />
+                  </TableCell>
+                  <TableCell align="right" data-testid="session-eps">
+                    {row.events_per_second.toFixed(1)}
+                  </TableCell>
+                  <TableCell>
+                    <Typography variant="body2">
+                      {row.connected_since ? new Date(row.connected_since * 1000).toLocaleTimeString() : "—"}
+                    </Typography>
+                    <Typography variant="caption" color="text.secondary">
+                      {formatDuration(row.connected_seconds)} ago
+                    </Typography>
+                  </TableCell>
+                  <TableCell>
+                    <ModelChips versions={row.model_versions} />
+                  </TableCell>
+                  <TableCell align="right" sx={{ whiteSpace: "nowrap" }}>
+                    <Button
+                      size="small"
+                      onClick={() => setAction({ kind: "challenge", row })}
+                      disabled={row.state === "challenged"}
+                      data-testid="action-challenge"
+                    >
+                      Re-challenge
+                    </Button>
+                    <Button size="small" color="error" onClick={() => setAction({ kind: "revoke", row })} data-testid="action-revoke">
+                      Revoke
+                    </Button>
+                  </TableCell>
+                </TableRow>
+              ))}
+            </TableBody>
+          </Table>
+        </TableContainer>
+      </Paper>
+
+      <ModelStatusCard />
+
+      <ConfirmDialog
+        open={action !== null}
+        title={action?.kind === "revoke" ? "Revoke this session?" : "Force a re-challenge?"}
+        message={
+          action?.kind === "revoke"
+            ? `${action.row.email ?? "This user"} is signed out at once and must sign in again with password and code.`
+            : `${action?.row.email ?? "This user"} must enter a fresh one-time code before continuing.`
+        }
+        confirmLabel={action?.kind === "revoke" ? "Revoke" : "Re-challenge"}
+        danger={action?.kind === "revoke"}
+        busy={busy}
+        onConfirm={() => void run()}
+        onCancel={() => setAction(null)}
+      />
+      <Snackbar open={toast !== null} autoHideDuration={5000} onClose={() => setToast(null)} anchorOrigin={{ vertical: "bottom", horizontal: "center" }}>
+        {toast ? (
+          <Alert severity={toast.ok ? "success" : "error"} variant="filled" onClose={() => setToast(null)} data-testid="admin-toast">
+            {toast.text}
+          </Alert>
+        ) : undefined}
+      </Snackbar>
+    </Stack>
+  );
+}
+
+function ModelChips({ versions }: { versions: AdminSessionRow["model_versions"] }) {
+  return (
+    <Stack direction="row" spacing={0.5}>
+      {(["keystroke", "mouse"] as const).map((m) => {
+        const v = versions?.[m];
+        return (
+          <Chip
+            key={m}
+            size="small"
+            variant="outlined"
+            label={`${m === "keystroke" ? "keys" : "mouse"} ${v != null ? `v${v}` : "learning"}`}
+            color={v != null ? "success" : "default"}
+          />
+        );
+      })}
+    </Stack>
+  );
+}
+
+function ModelStatusCard() {
+  const [users, setUsers] = useState<BehaviorStatus[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const load = useCallback(async () => {
+    try {
+      setUsers((await api.get<{ users: BehaviorStatus[] }>("/api/admin/behavior")).users);
+      setError(null);
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  }, []);
+
+  useEffect(() => {
+    void load();
+    const timer = setInterval(() => void load(), 10_000);
+    return () => clearInterval(timer);
+  }, [load]);
+
+  return (
+    <Paper sx={{ p: 2 }}>
+      <Stack direction="row" alignItems="center" sx={{ mb: 1 }}>
+        <Typography variant="h6">Behavioural models</Typography>
+        <Box sx={{ flexGrow: 1 }} />
+        <Button size="small" onClick={() => void load()}>
+          Refresh
+        </Button>
+      </Stack>
+      {error && <Alert severity="warning">{error}</Alert>}
+      <TableContainer>
+        <Table size="small" data-testid="models-table">
+          <TableHead>
+            <TableRow>
+              <TableCell>User</TableCell>
+              <TableCell>Mode</TableCell>
+              <TableCell>Keystroke model</TableCell>
+              <TableCell>Mouse model</TableCell>
+              <TableCell>Last trained</TableCell>
+            </TableRow>
+          </TableHead>
+          <TableBody>
+            {(users ?? []).map((u) => (
+              <TableRow key={u.user_id} data-testid="model-row" data-email={u.email}>
+                <TableCell>{u.email}</TableCell>
+                <TableCell>
+                  <Chip size="small" label={u.mode} color={u.mode === "verification" ? "success" : "default"} variant="outlined" />
+                </TableCell>
+                <TableCell>
+                  <ModelCell model={u.keystroke} unit="windows" />
+                </TableCell>
+                <TableCell>
+                  <ModelCell model={u.mouse} unit="actions" />
+                </TableCell>
+                <TableCell>{u.last_trained_at ? new Date(u.last_trained_at).toLocaleString() : "never"}</TableCell>
+              </TableRow>
+            ))}
+          </TableBody>
+        </Table>
+      </TableContainer>
+    </Paper>
+  );
+}
+
+function ModelCell({ model, unit }: { model: ModelStatus; unit: string }) {
+  return (
+    <Box>
+      <Typography variant="body2">
+        {model.version != null ? `v${model.version}` : "learning"} · {model.samples}/{model.needed} {unit}
+      </Typography>
+      <Typography variant="caption" color="text.secondary">
+        {model.eer != null ? `measured error rate (EER) ${(model.eer * 100).toFixed(1)} %` : "error rate not measured yet"}
+      </Typography>
+    </Box>
+  );
+}

@@ -1,0 +1,212 @@
+import Box from "@mui/material/Box";
+import Card from "@mui/material/Card";
+import CardActionArea from "@mui/material/CardActionArea";
+import CardContent from "@mui/material/CardContent";
+import Paper from "@mui/material/Paper";
+import Stack from "@mui/material/Stack";
+import TextField from "@mui/material/TextField";
+import Typography from "@mui/material/Typography";
+import { useEffect, useRef, useState, type MouseEvent as ReactMouseEvent } from "react";
+import { TrustPanel } from "../components/TrustPanel";
+import { useTrust } from "../realtime/TrustContext";
+
+const PROMPT =
+  "The quick brown fox jumps over the lazy dog while the security team watches the dashboard. " +
+  "Write a few sentences about your day, or copy this text, at your own pace.";
+
+const TASKS = [
+  { id: "t1", title: "Review the quarterly report", tag: "Finance" },
+  { id: "t2", title: "Reply to the vendor email", tag: "Mail" },
+  { id: "t3", title: "Update the onboarding guide", tag: "Docs" },
+  { id: "t4", title: "Plan the team offsite", tag: "Team" },
+  { id: "t5", title: "Check the build pipeline", tag: "Ops" },
+  { id: "t6", title: "Prepare the demo slides", tag: "Sales" },
+];
+
+/** The protected person's workspace: a writing area and things to click and drag. */
+export function WorkPage() {
+  const trust = useTrust();
+  const [text, setText] = useState("");
+  const [done, setDone] = useState<Set<string>>(new Set());
+
+  useEffect(() => {
+    document.title = "Work · bbauth";
+  }, []);
+
+  const toggle = (id: string) =>
+    setDone((prev) => {
+      const next = new Set(prev);
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      return next;
+    });
+
+  return (
+    <Box sx={{ display: "grid", gap: 2, gridTemplateColumns: { xs: "1fr", md: "minmax(0, 1fr) 340px" }, alignItems: "start" }}>
+      <Stack spacing={2}>
+        <Paper sx={{ p: 2 }}>
+          <Typography variant="h6" gutterBottom>
+            Notes
+          </Typography>
+          <Typography variant="body2" color="text.secondary" sx={{ mb: 1.5 }}>
+            {PROMPT}
+          </Typography>
+          <TextField
+            multiline
+            minRows={8}
+            maxRows={16}
+            fullWidth
+            placeholder="Start typing…"
+            value={text}
+            onChange={(e) => setText(e.target.value)}
+            slotProps={{ htmlInput: { "data-testid": "work-text", "aria-label": "Notes", spellCheck: false } }}
+          />
+          <Typography variant="caption" color="text.secondary">
+            {text.length} characters · {trust.capture.sent} input events sent
+          </Typography>
+        </Paper>
+
+        <Paper sx={{ p: 2 }}>
+          <Typography variant="h6" gutterBottom>
+            Tasks
+          </Typography>
+          <Box sx={{ display: "grid", gap: 1.5, gridTemplateColumns: "repeat(auto-fill, minmax(180px, 1fr))" }}>
+            {TASKS.map((task) => (
+              <Card
+                key={task.id}
+                variant="outlined"
+                sx={{ borderColor: done.has(task.id) ? "success.main" : undefined, bgcolor: done.has(task.id) ? "#eef7ee" : undefined }}
+              >
+                <CardActionArea onClick={() => toggle(task.id)} data-testid={`task-${task.id}`} aria-pressed={done.has(task.id)}>
+                  <CardContent>
+                    <Typography variant="caption" color="text.secondary">
+                      {task.tag}
+                    </Typography>
+                    <Typography variant="body1" sx={{ textDecoration: done.has(task.id) ? "line-through" : "none" }}>
+                      {task.title}
+                    </Typography>
+                    <Typography variant="caption" color={done.has(task.id) ? "success.main" : "text.secondary"}>
+                      {done.has(task.id) ? "Done" : "Click to complete"}
+                    </Typography>
+                  </CardContent>
+                </CardActionArea>
+              </Card>
+            ))}
+          </Box>
+        </Paper>
+
+        <DragBoard />
+      </Stack>
+
+      <Box sx={{ position: { md: "sticky" }, top: { md: 80 } }}>
+        <TrustPanel snapshot={trust} captureActive={trust.capture.active} />
+      </Box>
+    </Box>
+  );
+}
+
+type Zone = "inbox" | "archive" | "review";
+
+/** A file to drag into a folder, with plain mouse events (native drag-and-drop hides the pointer's path). */
+function DragBoard() {
+  const boardRef = useRef<HTMLDivElement>(null);
+  const zoneRefs = { archive: useRef<HTMLDivElement>(null), review: useRef<HTMLDivElement>(null) };
+  const [pos, setPos] = useState({ x: 24, y: 56 });
+  const [dragging, setDragging] = useState<{ dx: number; dy: number } | null>(null);
+  const [zone, setZone] = useState<Zone>("inbox");
+  const [moves, setMoves] = useState(0);
+
+  useEffect(() => {
+    if (!dragging) return;
+    const onMove = (e: MouseEvent) => {
+      const board = boardRef.current?.getBoundingClientRect();
+      if (!board) return;
+      setPos({
+        x: Math.max(0, Math.min(board.width - 120, e.clientX - board.left - dragging.dx)),
+        y: Math.max(0, Math.min(board.height - 40, e.clientY - board.top - dragging.dy)),
+      });
+    };
+    const onUp = (e: MouseEvent) => {
+      setDragging(null);
+      setMoves((m) => m + 1);
+      const hit = (["archive", "review"] as const).find((name) => {
+        const r = zoneRefs[name].current?.getBoundingClientRect();
+        return r && e.clientX >= r.left && e.clientX <= r.right && e.clientY >= r.top && e.clientY <= r.bottom;
+      });
+      setZone(hit ?? "inbox");
+    };
+    window.addEventListener("mousemove", onMove);
+    window.addEventListener("mouseup", onUp);
+    return () => {
+      window.removeEventListener("mousemove", onMove);
+      window.removeEventListener("mouseup", onUp);
+    };
+  }, [dragging]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  const start = (e: ReactMouseEvent) => {
+    if (e.button !== 0) return;
+    const rect = (e.currentTarget as HTMLElement).getBoundingClientRect();
+    setDragging({ dx: e.clientX - rect.left, dy: e.clientY - rect.top });
+    e.preventDefault(); // no text selection while dragging
+  };
+
+  const zoneBox = (name: "archive" | "review", label: string) => (
+    <Box
+      ref={zoneRefs[name]}
+      data-testid={`zone-${name}`}
+      sx={{
+        position: "absolute",
+        top: 16,
+        bottom: 16,
+        width: "26%",
+        ...(name === "archive" ? { right: "30%" } : { right: 16 }),
+        border: "2px dashed",
+        borderColor: zone === name ? "success.main" : "#c5ccd6",
+        borderRadius: 2,
+        display: "grid",
+        placeItems: "center",
+        color: "text.secondary",
+        bgcolor: zone === name ? "#eef7ee" : "transparent",
+      }}
+    >
+      {label}
+    </Box>
+  );
+
+  return (
+    <Paper sx={{ p: 2 }}>
+      <Typography variant="h6" gutterBottom>
+        Files
+      </Typography>
+      <Typography variant="body2" color="text.secondary" sx={{ mb: 1 }}>
+        Drag the file into a folder. {zone === "inbox" ? "It is in your inbox." : `It is in ${zone}.`} ({moves} moves)
+      </Typography>
+      <Box ref={boardRef} data-testid="drag-board" sx={{ position: "relative", height: 170, bgcolor: "#f7f9fb", borderRadius: 2, userSelect: "none" }}>
+        {zoneBox("archive", "Archive")}
+        {zoneBox("review", "Review")}
+        <Box
+          onMouseDown={start}
+          data-testid="drag-item"
+          sx={{
+            position: "absolute",
+            left: pos.x,
+            top: pos.y,
+            width: 120,
+            height: 40,
+            borderRadius: 1.5,
+            bgcolor: "primary.main",
+            color: "#fff",
+            display: "grid",
+            placeItems: "center",
+            cursor: dragging ? "grabbing" : "grab",
+            boxShadow: dragging ? 6 : 1,
+            fontWeight: 600,
+            fontSize: 14,
+          }}
+        >
+          report.pdf
+        </Box>
+      </Box>
+    </Paper>
+  );
+}

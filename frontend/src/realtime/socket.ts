@@ -1,0 +1,34 @@
+import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
+
+/**
+ * Reconnection with exponential backoff and jitter: 0.5 s, 1 s, 2 s … capped at 10 s, for ever
+ * (a person's laptop may sleep for hours; the server refuses a dead token and we stop then).
+ */
+export const SOCKET_OPTIONS: Partial<ManagerOptions & SocketOptions> = {
+  path: "/socket.io",
+  reconnection: true,
+  reconnectionAttempts: Infinity,
+  reconnectionDelay: 500,
+  reconnectionDelayMax: 10_000,
+  randomizationFactor: 0.5,
+  timeout: 10_000,
+};
+
+/** Opens a socket on a namespace ("/" or "/admin") with the session token. */
+export type SocketFactory = (namespace: string, options: Partial<ManagerOptions & SocketOptions>) => Socket;
+
+export const defaultSocketFactory: SocketFactory = (namespace, options) => io(namespace, options);
+
+export function openSocket(namespace: string, token: string, factory: SocketFactory = defaultSocketFactory): Socket {
+  return factory(namespace, { ...SOCKET_OPTIONS, auth: { token } });
+}
+
+/** The refusal carried by a `connect_error` from the server's connect handler, if any. */
+export function refusal(err: unknown): { code: string; message: string } | null {
+  const data = (err as { data?: unknown } | null)?.data;
+  if (data && typeof data === "object" && "code" in data) {
+    const { code, message } = data as { code: unknown; message: unknown };
+    return { code: String(code), message: typeof message === "string" ? message : "" };
+  }
+  return null;
+}

@@ -1,0 +1,255 @@
+import type { Socket } from "socket.io-client";
+import type { WireEvent } from "../capture/events";
+import { SESSION_LOST_CODES } from "../api/client";
+import { openSocket, refusal, type SocketFactory, defaultSocketFactory } from "./socket";
+import type {
+  EnrollmentMessage,
+  ServerError,
+  StatusMessage,
+  TrustLevel,
+  TrustMessage,
+  TrustView,
+} from "./types";
+
+export type ConnectionState = "connecting" | "connected" | "reconnecting" | "closed";
+
+export interface TrustSnapshot {
+  connection: ConnectionState;
+  sessionId: string | null;
+  challenged: boolean;
+  trust: TrustView | null;
+  /** Recent trust scores (0–100), oldest first. */
+  history: number[];
+  enrollment: EnrollmentMessage["progress"] | null;
+  /** Modalities scored by a trained model (the rest are still enrolling). */
+  trained: { keystroke: boolean; mouse: boolean };
+  lastModality: "keystroke" | "mouse" | null;
+  lastError: ServerError | null;
+  reconnectAttempts: number;
+}
+
+export interface TrustChannelOptions {
+  token: string;
+  factory?: SocketFactory;
+  /** The token is dead (revoked, expired): sign the person out with this message. */
+  onSessionLost?: (message: string) => void;
+  /** The session was just challenged (trust too low, or the security team asked). */
+  onChallenged?: () => void;
+  /** The re-challenge was answered. */
+  onRestored?: () => void;
+  /** Delay before re-opening a socket the server closed, ms (grows with each try). */
+  retryBaseMs?: number;
+  historyLength?: number;
+}
+
+export const INITIAL_SNAPSHOT: TrustSnapshot = {
+  connection: "connecting",
+  sessionId: null,
+  challenged: false,
+  trust: null,
+  history: [],
+  enrollment: null,
+  trained: { keystroke: false, mouse: false },
+  lastModality: null,
+  lastError: null,
+  reconnectAttempts: 0,
+};
+
+const LEVELS: readonly TrustLevel[] = ["high", "medium", "low", "critical"];
+
+/**
+ * The protected person's live channel: sends captured input, follows trust, enrollment and
+ * challenges, and reconnects (socket.io's backoff for dropped connections; its own backoff when
+ * the server closed or refused the socket for a reason that may pass).
+ */
+export class TrustChannel {
+  private socket: Socket | null = null;
+  private snapshot: TrustSnapshot = INITIAL_SNAPSHOT;
+  private listeners = new Set<() => void>();
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private retries = 0;
+  private closed = false;
+  private readonly options: Required<Pick<TrustChannelOptions, "retryBaseMs" | "historyLength">> & TrustChannelOptions;
+
+  constructor(options: TrustChannelOptions) {
+    this.options = { retryBaseMs: 1000, historyLength: 120, ...options };
+  }
+
+  // --- store interface (useSyncExternalStore) ---------------------------------------------
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  getSnapshot = (): TrustSnapshot => this.snapshot;
+
+  private update(patch: Partial<TrustSnapshot>): void {
+    this.snapshot = { ...this.snapshot, ...patch };
+    for (const listener of this.listeners) listener();
+  }
+
+  // --- lifecycle -----------------------------------------------------------------------------
+
+  open(): void {
+    if (this.socket || this.closed) return;
+    const socket = openSocket("/", this.options.token, this.options.factory ?? defaultSocketFactory);
+    this.socket = socket;
+    socket.on("connect", this.onConnect);
+    socket.on("disconnect", this.onDisconnect);
+    socket.on("connect_error", this.onConnectError);
+    socket.on("status", this.onStatus);
+    socket.on("enrollment", this.onEnrollment);
+    socket.on("trust", this.onTrust);
+    socket.on("reauth_required", this.onReauthRequired);
+    socket.on("reauth_ok", this.onReauthOk);
+    socket.on("revoked", this.onRevoked);
+    socket.on("error", this.onServerError);
+    socket.io?.on?.("reconnect_attempt", this.onReconnectAttempt);
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    const socket = this.socket;
+    this.socket = null;
+    if (socket) {
+      socket.io?.off?.("reconnect_attempt", this.onReconnectAttempt);
+      socket.removeAllListeners?.();
+      socket.disconnect();
+    }
+    this.update({ connection: "closed" });
+  }
+
+  /** Whether input can go out now: connected, and not in a challenge (that span is not scored). */
+  canSend = (): boolean => Boolean(this.socket?.connected) && !this.snapshot.challenged;
+
+  sendInput = (events: WireEvent[]): void => {
+    if (!this.socket || events.length === 0) return;
+    this.socket.emit("input", { events });
+  };
+
+  /** The re-challenge was answered over REST; the server confirms with reauth_ok as well. */
+  markRestored(): void {
+    if (this.snapshot.challenged) this.update({ challenged: false });
+  }
+
+  /** Mark challenged from outside (a REST call answered 401 reauth_required). */
+  markChallenged(): void {
+    if (!this.snapshot.challenged) this.update({ challenged: true });
+  }
+
+  // --- socket events -----------------------------------------------------------------------
+
+  private onConnect = () => {
+    this.retries = 0;
+    this.update({ connection: "connected", reconnectAttempts: 0, lastError: null });
+  };
+
+  private onDisconnect = (reason: string) => {
+    if (this.closed) return;
+    if (reason === "io server disconnect") {
+      // The server closed us (e.g. revoked): socket.io does not retry this on its own. Retrying
+      // is how we learn why: a dead token is refused with its reason.
+      this.update({ connection: "reconnecting" });
+      this.scheduleRetry();
+    } else if (reason !== "io client disconnect") {
+      this.update({ connection: "reconnecting" });
+    }
+  };
+
+  private onConnectError = (err: unknown) => {
+    if (this.closed) return;
+    const why = refusal(err);
+    if (why && SESSION_LOST_CODES.has(why.code)) {
+      this.options.onSessionLost?.(why.message || "Your session has ended; sign in again.");
+      this.close();
+      return;
+    }
+    this.update({ connection: "reconnecting" });
+    // A refusal by the server is final for socket.io (socket.active is false): retry ourselves.
+    if (this.socket && !this.socket.active) this.scheduleRetry();
+  };
+
+  private scheduleRetry() {
+    if (this.retryTimer !== null || this.closed) return;
+    const delay = Math.min(30_000, this.options.retryBaseMs * 2 ** this.retries);
+    this.retries += 1;
+    this.update({ reconnectAttempts: this.retries });
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (!this.closed && this.socket && !this.socket.connected) this.socket.connect();
+    }, delay);
+  }
+
+  private onReconnectAttempt = (attempt: number) => {
+    this.update({ connection: "reconnecting", reconnectAttempts: attempt });
+  };
+
+  private onStatus = (msg: StatusMessage) => {
+    const versions = msg.model_versions ?? { keystroke: null, mouse: null };
+    this.update({
+      sessionId: msg.session_id,
+      challenged: msg.state === "challenged",
+      trust: msg.trust ? normalizeTrust(msg.trust) : this.snapshot.trust,
+      history: Array.isArray(msg.history) ? msg.history.slice(-this.options.historyLength) : [],
+      trained: {
+        keystroke: versions.keystroke != null,
+        mouse: versions.mouse != null,
+      },
+    });
+    if (msg.state === "challenged") this.options.onChallenged?.();
+  };
+
+  private onEnrollment = (msg: EnrollmentMessage) => {
+    const p = msg.progress;
+    this.update({
+      enrollment: p,
+      trained: {
+        keystroke: this.snapshot.trained.keystroke || Boolean(p?.keystroke?.trained),
+        mouse: this.snapshot.trained.mouse || Boolean(p?.mouse?.trained),
+      },
+    });
+  };
+
+  private onTrust = (msg: TrustMessage) => {
+    const history = [...this.snapshot.history, msg.score].slice(-this.options.historyLength);
+    this.update({
+      trust: normalizeTrust(msg),
+      history,
+      lastModality: msg.modality,
+      trained: { ...this.snapshot.trained, [msg.modality]: true },
+    });
+  };
+
+  private onReauthRequired = () => {
+    const was = this.snapshot.challenged;
+    this.update({ challenged: true });
+    if (!was) this.options.onChallenged?.();
+  };
+
+  private onReauthOk = (msg: { trust?: TrustView }) => {
+    const trust = msg?.trust ? normalizeTrust(msg.trust) : this.snapshot.trust;
+    this.update({
+      challenged: false,
+      trust,
+      history: trust ? [...this.snapshot.history, trust.score].slice(-this.options.historyLength) : this.snapshot.history,
+    });
+    this.options.onRestored?.();
+  };
+
+  private onRevoked = () => {
+    this.options.onSessionLost?.("This session was revoked by the security team. Sign in again.");
+    this.close();
+  };
+
+  private onServerError = (err: ServerError) => {
+    this.update({ lastError: err });
+  };
+}
+
+function normalizeTrust(t: TrustView): TrustView {
+  const level = LEVELS.includes(t.level) ? t.level : "medium";
+  return { score: Number(t.score), level, windows: t.windows ?? 0, last_evidence: t.last_evidence ?? 0 };
+}

@@ -1,0 +1,70 @@
+import { useCallback, useEffect, useRef, useState } from "react";
+import type { Socket } from "socket.io-client";
+import { SESSION_LOST_CODES } from "../api/client";
+import { openSocket, refusal, type SocketFactory } from "./socket";
+import type { AdminSessionRow, SessionsMessage } from "./types";
+
+export interface AdminSessionsState {
+  connected: boolean;
+  sessions: AdminSessionRow[];
+  /** Server time of the last snapshot, epoch seconds. */
+  at: number | null;
+  error: string | null;
+}
+
+export interface AdminSessionsOptions {
+  factory?: SocketFactory;
+  onSessionLost?: (message: string) => void;
+  onReauthRequired?: () => void;
+}
+
+/** The live "sessions" feed of the /admin namespace, and its challenge/revoke commands. */
+export function useAdminSessions(token: string | null, options: AdminSessionsOptions = {}) {
+  const [state, setState] = useState<AdminSessionsState>({ connected: false, sessions: [], at: null, error: null });
+  const socketRef = useRef<Socket | null>(null);
+  const optionsRef = useRef(options);
+  optionsRef.current = options;
+
+  useEffect(() => {
+    if (!token) return;
+    const socket = openSocket("/admin", token, optionsRef.current.factory);
+    socketRef.current = socket;
+    let retry: ReturnType<typeof setTimeout> | null = null;
+    socket.on("connect", () => setState((s) => ({ ...s, connected: true, error: null })));
+    socket.on("disconnect", (reason: string) => {
+      setState((s) => ({ ...s, connected: false }));
+      if (reason === "io server disconnect") retry = setTimeout(() => socket.connect(), 2000);
+    });
+    socket.on("connect_error", (err: unknown) => {
+      const why = refusal(err);
+      if (why && SESSION_LOST_CODES.has(why.code)) {
+        optionsRef.current.onSessionLost?.(why.message || "Your session has ended; sign in again.");
+        return;
+      }
+      if (why?.code === "reauth_required") optionsRef.current.onReauthRequired?.();
+      setState((s) => ({ ...s, connected: false, error: why?.message ?? "The live feed is unreachable; retrying…" }));
+      if (!socket.active) retry = setTimeout(() => socket.connect(), why?.code === "forbidden" ? 60_000 : 3000);
+    });
+    socket.on("sessions", (msg: SessionsMessage) =>
+      setState({ connected: true, sessions: Array.isArray(msg?.sessions) ? msg.sessions : [], at: msg?.at ?? null, error: null }),
+    );
+    return () => {
+      if (retry !== null) clearTimeout(retry);
+      socket.removeAllListeners();
+      socket.disconnect();
+      socketRef.current = null;
+    };
+  }, [token]);
+
+  const command = useCallback(async (event: "challenge" | "revoke", sessionId: string): Promise<{ ok: boolean; error?: string }> => {
+    const socket = socketRef.current;
+    if (!socket?.connected) return { ok: false, error: "not connected" };
+    try {
+      return (await socket.timeout(5000).emitWithAck(event, { session_id: sessionId })) as { ok: boolean; error?: string };
+    } catch {
+      return { ok: false, error: "no answer from the server" };
+    }
+  }, []);
+
+  return { ...state, command };
+}

@@ -1,0 +1,151 @@
+"""``bbauth simulate``: options, account set-up, the run and its report."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.settings import Settings
+from app.state import AppState
+from models.evaluation.report import write_json_atomic
+from realtime.simulation import accounts
+from realtime.simulation.enrollment import pretrain
+from realtime.simulation.recordings import DATASETS, default_data_path, load_people
+from realtime.simulation.runner import (
+    SessionPlan,
+    Simulation,
+    SimulationConfig,
+    format_summary,
+    pick_impostors,
+    plan_sessions,
+)
+
+
+@dataclass(frozen=True)
+class SimulateOptions:
+    """The command's options (see ``bbauth simulate --help``)."""
+
+    url: str = ""
+    dataset: str = "aalto"
+    users: int = 4
+    impostors: float = 0.25
+    speed: float = 1.0
+    enroll: bool = False
+    duration: float | None = None
+    batch_ms: float = 250.0
+    report: Path | None = None
+    data: Path | None = None
+    rest_login: bool = False
+    pretrain: bool = False
+    unthrottled: bool = False
+    quick: bool = False
+    progress: bool = True
+
+
+def server_url(settings: Settings) -> str:
+    """Where the server of these settings listens (a wildcard bind means this machine)."""
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host  # noqa: S104
+    return settings.public_url or f"http://{host}:{settings.port}"
+
+
+@contextlib.asynccontextmanager
+async def service_state(settings: Settings) -> AsyncIterator[AppState]:
+    """The services' state outside a web server (database, KV, mailer)."""
+    from app.factory import create_app
+    from app.state import app_state
+
+    app = create_app(settings)
+    async with app.test_app():
+        yield app_state(app)
+
+
+def build_plans(options: SimulateOptions, settings: Settings) -> list[SessionPlan]:
+    """Load the people and decide which session streams whose data."""
+    if options.dataset not in DATASETS:
+        raise ValueError(f"unknown data set {options.dataset!r}")
+    data = options.data or default_data_path(options.dataset, settings.datasets_dir)
+    n_imp = sum(pick_impostors(options.users, options.impostors))
+    # Impostors are people never enrolled: the ones after the owners in the data set's order
+    # (Balabit's impostor data are the labeled intrusions in each owner's own test folder).
+    extra = 0 if options.dataset == "balabit" else n_imp
+    people = load_people(options.dataset, data, limit=options.users + extra, small=options.quick)
+    if len(people) < options.users:
+        raise ValueError(f"{options.dataset} has only {len(people)} people; asked {options.users}")
+    owners, held_out = people[: options.users], people[options.users :]
+    return plan_sessions(owners, held_out, options.impostors)
+
+
+async def simulate(options: SimulateOptions, settings: Settings) -> dict[str, Any]:
+    """Run the simulation; print and return its report (written to ``options.report``)."""
+    if options.quick:
+        options = SimulateOptions(
+            **{
+                **options.__dict__,
+                "users": min(options.users, 2),
+                "impostors": 0.5,
+                "speed": 0.0,
+                "duration": min(options.duration or 60.0, 60.0),
+            }
+        )
+    plans = await asyncio.to_thread(build_plans, options, settings)
+    throttle = (
+        None
+        if options.unthrottled
+        else (0.9 * settings.max_batches_per_second, 0.9 * settings.max_events_per_second)
+    )
+    config = SimulationConfig(
+        url=options.url or server_url(settings),
+        dataset=options.dataset,
+        speed=options.speed,
+        batch_ms=options.batch_ms,
+        duration=options.duration,
+        enroll=options.enroll,
+        max_events=settings.max_batch_events,
+        throttle=throttle,
+        progress=options.progress,
+    )
+    if options.progress:
+        kinds = [p.kind for p in plans]
+        print(
+            f"simulate: {len(plans)} sessions ({kinds.count('impostor')} impostor) of "
+            f"{options.dataset} people → {config.url} at speed {options.speed or 'max'}",
+            flush=True,
+        )
+    async with service_state(settings) as state:
+        if options.rest_login:
+            rest = accounts.RestLogin(config.url, settings.outbox_dir, secrets.token_hex(3))
+
+            async def rest_token(plan: SessionPlan) -> str:
+                return await rest.login(options.dataset, plan.owner.person)
+
+            async def rest_answer(plan: SessionPlan, token: str) -> bool:
+                return await rest.answer_reauth(options.dataset, plan.owner.person, token)
+
+            simulation = Simulation(config, rest_token, rest_answer)
+        else:
+            users = {
+                p.owner.person: await accounts.ensure_user(state, options.dataset, p.owner.person)
+                for p in plans
+            }
+            if options.pretrain:
+                done = await pretrain(state, [(users[p.owner.person], p.enroll) for p in plans])
+                if options.progress:
+                    print(f"pretrained {len(done)} models from enrollment data", flush=True)
+
+            async def operator_token(plan: SessionPlan) -> str:
+                return await accounts.issue_token(state, users[plan.owner.person])
+
+            simulation = Simulation(config, operator_token)
+        report = await simulation.run(plans)
+    if options.report is not None:
+        write_json_atomic(options.report, report)
+    if options.progress:
+        print(format_summary(report), flush=True)
+        if options.report is not None:
+            print(f"report: {options.report}", flush=True)
+    return report

@@ -1,0 +1,123 @@
+"""Enrollment without streaming: models trained straight from recorded enrollment data.
+
+The recording is cut into windows by the live windowers, with the server's window settings,
+fed in the batches a replay at real speed would send; the feature rows are stored as
+enrollment samples and ``training.train`` fits each model, as the server does once a user has
+enrolled live. Background rows are the other users' stored samples, so every sample is stored
+before any model is trained.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from app.behavior import service as behavior_service
+from app.behavior import training
+from app.settings import Settings
+from app.state import AppState
+from db.tables import BehaviorProfile, User
+from models.events import KeyEvent, MouseEvent
+from realtime.simulation.recordings import Recording
+from realtime.simulation.replay import plan_batches
+from realtime.windows import KEYSTROKE_SCHEMA, MOUSE_SCHEMA, KeystrokeWindower, MouseWindower
+
+SCHEMAS = {"keystroke": KEYSTROKE_SCHEMA, "mouse": MOUSE_SCHEMA}
+
+
+def enrollment_rows(
+    recordings: Sequence[Recording], settings: Settings, batch_ms: float = 250.0
+) -> NDArray[np.float64]:
+    """Feature rows of the windows the server would cut from ``recordings``."""
+    rows: list[NDArray[np.float64]] = []
+    for recording in recordings:
+        if recording.modality == "keystroke":
+            size = settings.keystroke_window
+            keys = KeystrokeWindower(size=size, min_size=max(10, size // 2))
+            for batch in plan_batches(
+                recording.events, speed=1, batch_ms=batch_ms, max_events=10**9
+            ):
+                for kw in keys.feed([e for e in batch.events if isinstance(e, KeyEvent)]):
+                    rows.append(kw.features.reshape(1, -1))
+        else:
+            mouse = MouseWindower(size=settings.mouse_window)
+            for batch in plan_batches(
+                recording.events, speed=1, batch_ms=batch_ms, max_events=10**9
+            ):
+                for mw in mouse.feed([e for e in batch.events if isinstance(e, MouseEvent)]):
+                    rows.append(mw.features)
+    n_features = SCHEMAS[recordings[0].modality].n_features if recordings else 0
+    return np.vstack(rows) if rows else np.empty((0, n_features))
+
+
+@dataclass(frozen=True)
+class Pretrained:
+    """One user's stored enrollment and the model trained from it."""
+
+    user_id: str
+    modality: str
+    samples: int
+    version: int | None
+    seconds: float
+
+
+async def store_enrollment(
+    state: AppState, user: User, modality: str, rows: NDArray[np.float64]
+) -> int:
+    """Store ``rows`` as the user's enrollment samples of ``modality``; how many."""
+    async with state.sessions() as db:
+        n = await behavior_service.add_samples(
+            db=db,
+            clock=state.clock,
+            user_id=user.id,
+            session_id=None,
+            schema=SCHEMAS[modality],
+            rows=list(rows),
+        )
+        await behavior_service.profile(db=db, clock=state.clock, user_id=user.id)
+        await db.commit()
+    return n
+
+
+async def current_version(state: AppState, user: User, modality: str) -> int | None:
+    """The user's model version of ``modality``, None while enrolling."""
+    async with state.sessions() as db:
+        prof = await db.get(BehaviorProfile, user.id)
+    value = getattr(prof, f"{modality}_model_version", None) if prof else None
+    return int(value) if value is not None else None
+
+
+async def pretrain(
+    state: AppState,
+    enrollments: Sequence[tuple[User, Sequence[Recording]]],
+    *,
+    concurrency: int = 2,
+) -> list[Pretrained]:
+    """Store every user's enrollment windows, then train their models (``concurrency`` at once).
+
+    Users that already have a model of the modality are left as they are.
+    """
+    todo: list[tuple[User, str, int]] = []
+    for user, recordings in enrollments:
+        if not recordings:
+            continue
+        modality = recordings[0].modality
+        if await current_version(state, user, modality) is not None:
+            continue
+        rows = await asyncio.to_thread(enrollment_rows, recordings, state.settings)
+        todo.append((user, modality, await store_enrollment(state, user, modality, rows)))
+    gate = asyncio.Semaphore(concurrency)
+
+    async def train_one(user: User, modality: str, samples: int) -> Pretrained:
+        async with gate:
+            started = time.perf_counter()
+            result = await training.train(state=state, user_id=user.id, schema=SCHEMAS[modality])
+            version = result.record.version if result is not None else None
+            return Pretrained(user.id, modality, samples, version, time.perf_counter() - started)
+
+    return list(await asyncio.gather(*(train_one(*t) for t in todo)))

@@ -1,0 +1,217 @@
+"""One error shape for every 4xx/5xx: RFC 9457 problem details, never a 500 for bad input."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.app.api import Account, Api
+
+LOGIN = "/api/auth/login"
+JSON = {"Content-Type": "application/json"}
+
+
+async def test_malformed_json_is_a_400_problem(api: Api) -> None:
+    reply = await api.post(LOGIN, data=b'{"email": "a@example.com",', headers=JSON)
+
+    assert reply.is_problem(400, "malformed_json")
+    assert reply.body["detail"] == "The body is not valid JSON."
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"\xff\xfe{}", b"", b"{'email': 'single quotes'}", b"[" * 5000 + b"]" * 5000, b"NaN"],
+    ids=["not-utf8", "empty", "single-quotes", "deeply-nested", "nan"],
+)
+async def test_bodies_that_are_not_json_objects_are_4xx_problems(api: Api, raw: bytes) -> None:
+    reply = await api.post(LOGIN, data=raw, headers=JSON)
+
+    assert 400 <= reply.status < 500
+    assert reply.is_problem(reply.status)
+
+
+async def test_wrong_types_name_each_field(api: Api) -> None:
+    reply = await api.post(LOGIN, json={"email": 5, "password": ["a", "b"]})
+
+    assert reply.is_problem(422, "validation_failed")
+    fields = {e["field"] for e in reply.body["errors"]}
+    assert fields == {"body.email", "body.password"}
+    assert all(e["message"] for e in reply.body["errors"])
+
+
+async def test_numbers_are_not_codes(api: Api) -> None:
+    reply = await api.post("/api/auth/otp/verify", json={"challenge_id": "x" * 43, "code": 123456})
+
+    assert reply.is_problem(422, "validation_failed")
+    assert [e["field"] for e in reply.body["errors"]] == ["body.code"]
+
+
+async def test_missing_fields_are_listed(api: Api) -> None:
+    reply = await api.post(LOGIN, json={})
+
+    assert reply.is_problem(422, "validation_failed")
+    assert {(e["field"], e["message"]) for e in reply.body["errors"]} == {
+        ("body.email", "Field required"),
+        ("body.password", "Field required"),
+    }
+
+
+async def test_unknown_fields_are_refused(api: Api) -> None:
+    reply = await api.post(
+        LOGIN, json={"email": "a@example.com", "password": "x", "is_admin": True}
+    )
+
+    assert reply.is_problem(422, "validation_failed")
+    assert [e["field"] for e in reply.body["errors"]] == ["body.is_admin"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [[], None, "a@example.com", 42, {"email": "not-an-email", "password": "x"}],
+    ids=["array", "null", "string", "number", "bad-email"],
+)
+async def test_json_that_is_not_the_expected_object_is_422(api: Api, body: object) -> None:
+    reply = await api.post(LOGIN, json=body)
+
+    assert reply.is_problem(422, "validation_failed")
+    assert reply.body["errors"]
+
+
+@pytest.mark.parametrize("code", ["12345", "1234567", "12a456", "", "١٢٣٤٥٦"])
+async def test_codes_must_be_six_ascii_digits(api: Api, code: str) -> None:
+    reply = await api.post("/api/auth/otp/verify", json={"challenge_id": "x" * 43, "code": code})
+
+    assert reply.is_problem(422, "validation_failed")
+
+
+async def test_a_form_body_is_a_4xx_problem(api: Api) -> None:
+    reply = await api.post(
+        LOGIN,
+        data=b"email=a%40example.com&password=x",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+    assert 400 <= reply.status < 500
+    assert reply.is_problem(reply.status)
+
+
+async def test_an_oversized_body_is_a_413_problem(api: Api) -> None:
+    too_big = b'{"email": "a@example.com", "password": "' + b"x" * (64 * 1024) + b'"}'
+
+    reply = await api.post(LOGIN, data=too_big, headers=JSON)
+
+    assert reply.is_problem(413, "payload_too_large")
+
+
+async def test_overlong_fields_are_422_not_500(api: Api) -> None:
+    body = {"email": "a" * 400 + "@example.com", "password": "p" * 2000}
+
+    reply = await api.post("/api/auth/register", json=body)
+
+    assert reply.is_problem(422, "validation_failed")
+    assert {e["field"] for e in reply.body["errors"]} == {"body.email", "body.password"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"email": "nul\u0000byte@example.com", "password": "long enough password"},
+        {"email": "ok@example.com", "password": "long enough password", "display_name": "a\u0000"},
+    ],
+    ids=["email", "display-name"],
+)
+async def test_control_characters_are_422_not_500(api: Api, body: dict[str, str]) -> None:
+    registered = await api.post("/api/auth/register", json=body)
+    login = await api.post(LOGIN, json={"email": body["email"], "password": "whatever"})
+
+    assert registered.is_problem(422, "validation_failed")
+    assert login.status in (401, 422)
+    assert login.is_problem(login.status)
+
+
+async def test_nul_in_paths_and_queries_is_a_4xx_not_a_500(
+    api: Api, alice: Account, admin: Account
+) -> None:
+    user_token = await api.sign_in(alice)
+    admin_token = await api.sign_in(admin)
+
+    replies = [
+        await api.delete("/api/sessions/%00", token=user_token),
+        await api.post("/api/admin/sessions/%00/revoke", json={}, token=admin_token),
+        await api.post("/api/admin/sessions/%00/challenge", json={}, token=admin_token),
+        await api.get("/api/admin/audit?event=%00", token=admin_token),
+        await api.get("/api/admin/sessions?user_id=%00", token=admin_token),
+    ]
+
+    assert [r.status for r in replies] == [404, 404, 404, 422, 422]
+    assert all(r.is_problem(r.status) for r in replies)
+
+
+@pytest.mark.parametrize("path", ["/api/nothing-here", "/nothing", "/api/auth/login/extra"])
+async def test_unknown_routes_are_404_problems(api: Api, path: str) -> None:
+    reply = await api.get(path)
+
+    assert reply.is_problem(404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", LOGIN), ("PUT", "/api/auth/me"), ("DELETE", "/api/admin/users")],
+)
+async def test_wrong_methods_are_405_problems(api: Api, method: str, path: str) -> None:
+    reply = await api.call(method, path)
+
+    assert reply.is_problem(405, "method_not_allowed")
+
+
+async def test_query_string_errors_name_the_query_parameter(api: Api, admin: Account) -> None:
+    token = await api.sign_in(admin)
+
+    reply = await api.get("/api/admin/users?limit=abc", token=token)
+
+    assert reply.is_problem(422, "validation_failed")
+    assert [e["field"] for e in reply.body["errors"]] == ["query.limit"]
+
+
+async def test_an_unexpected_failure_is_a_500_problem_without_internals(api: Api) -> None:
+    async def broken() -> str:
+        raise RuntimeError("secret internals: password=hunter2")
+
+    api.app.add_url_rule("/api/test-broken", view_func=broken)
+
+    reply = await api.get("/api/test-broken")
+
+    assert reply.is_problem(500, "internal_error")
+    assert b"hunter2" not in reply.raw
+    assert b"Traceback" not in reply.raw
+
+
+async def test_problems_carry_request_ids_and_no_store(api: Api) -> None:
+    reply = await api.post(LOGIN, json={}, headers={"X-Request-ID": "req-42"})
+
+    assert reply.headers["X-Request-ID"] == "req-42"
+    assert reply.headers["Cache-Control"] == "no-store"
+    assert reply.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_openapi_lists_every_route(api: Api) -> None:
+    reply = await api.get("/api/openapi.json")
+    assert reply.status == 200
+    documented = {
+        (method.upper(), path)
+        for path, operations in reply.body["paths"].items()
+        for method in operations
+    }
+
+    docs = {"/api/openapi.json", "/api/docs", "/api/redoc"}
+    served = {
+        (method, re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule))
+        for rule in api.app.url_map.iter_rules()
+        if rule.endpoint != "static" and rule.rule not in docs
+        for method in rule.methods or ()
+        if method not in ("HEAD", "OPTIONS")
+    }
+    assert served - documented == set()
+    assert ("POST", "/api/auth/login") in documented
+    assert reply.body["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"

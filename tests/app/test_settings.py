@@ -1,0 +1,98 @@
+"""Settings: one typed object from BBAUTH_* variables; a bad value stops the start, naming it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.settings import SettingsError, load_settings
+
+BBAUTH = Path(sys.executable).with_name("bbauth")
+
+
+def run_bbauth(*args: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("BBAUTH_")}
+    return subprocess.run(
+        [str(BBAUTH), *args],
+        env={**clean, "BBAUTH_VAR_DIR": str(tmp_path), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("BBAUTH_PORT", "abc"),
+        ("BBAUTH_PORT", "70000"),
+        ("BBAUTH_DATABASE_URL", "mysql://x"),
+        ("BBAUTH_REDIS_URL", "http://127.0.0.1:6379"),
+        ("BBAUTH_ENV", "staging"),
+        ("BBAUTH_OTP_TTL_SECONDS", "0"),
+        ("BBAUTH_LOG_LEVEL", "LOUD"),
+    ],
+)
+def test_an_invalid_variable_is_named_in_the_error(
+    variable: str, value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(variable, value)
+
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+
+    assert variable in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "command"),
+    [
+        ("BBAUTH_PORT", "abc", ("serve",)),
+        ("BBAUTH_DATABASE_URL", "mysql://x", ("db", "upgrade")),
+        ("BBAUTH_CORS_ORIGINS", "not json", ("serve",)),
+    ],
+)
+def test_the_cli_refuses_to_start_with_exit_code_2(
+    variable: str, value: str, command: tuple[str, ...], tmp_path: Path
+) -> None:
+    result = run_bbauth(*command, env={variable: value}, tmp_path=tmp_path)
+
+    assert result.returncode == 2
+    assert variable in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "serving" not in result.stdout
+
+
+def test_defaults_serve_an_embedded_sqlite_database_under_var(tmp_path: Path) -> None:
+    settings = load_settings(var_dir=tmp_path, database_url="", redis_url="")
+
+    assert settings.effective_database_url == f"sqlite+aiosqlite:///{tmp_path / 'bbauth.sqlite3'}"
+    assert settings.effective_public_url == "http://127.0.0.1:5001"
+    assert settings.otp_ttl_seconds == 300
+    assert settings.otp_max_attempts == 5
+
+
+def test_variables_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BBAUTH_PORT", "8123")
+    monkeypatch.setenv("BBAUTH_DATABASE_URL", " postgresql+asyncpg://u@h/db ")
+
+    settings = load_settings()
+
+    assert settings.port == 8123
+    assert settings.database_url == "postgresql+asyncpg://u@h/db"
+
+
+def test_a_missing_secret_key_is_generated_once_and_kept_private(tmp_path: Path) -> None:
+    settings = load_settings(var_dir=tmp_path, secret_key="")
+
+    first = settings.resolved_secret_key()
+    second = load_settings(var_dir=tmp_path, secret_key="").resolved_secret_key()
+
+    assert first == second
+    assert len(first) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600

@@ -1,0 +1,262 @@
+"""The whole story in a real browser: sign in, enroll, an impostor takes over and is challenged,
+the person answers the code and carries on, and the security team revokes the session live.
+
+Timing (typing rhythm) is what the models judge, so the test types with ``keyboard.down/up``
+and explicit holds and flights; every check waits on what the page shows, never on a sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, ViewportSize, WebSocket, expect
+
+from tests.app.mailbox import Mailbox, code_in
+from tests.e2e.conftest import Server
+
+pytestmark = pytest.mark.slow
+
+ALICE = ("alice@bbauth.local", "alice-demo-pass")
+ADMIN = ("admin@bbauth.local", "admin-demo-pass")
+TEXT = "the quick brown fox jumps over the lazy dog while we write a short note "
+VIEWPORT: ViewportSize = {"width": 1200, "height": 780}
+# Seconds (mean, spread) of a key's hold and of the gap to the next key.
+GENUINE = ((0.050, 0.005), (0.075, 0.010))
+IMPOSTOR = ((0.200, 0.040), (0.190, 0.100))
+WINDOW = 30  # BBAUTH_KEYSTROKE_WINDOW of the e2e server
+
+
+@dataclass
+class Wire:
+    """What the page sent to the server over Socket.IO (WebSocket frames and polling posts)."""
+
+    payloads: list[str] = field(default_factory=list)
+
+    def attach(self, page: Page) -> None:
+        def on_socket(ws: WebSocket) -> None:
+            ws.on("framesent", lambda p: self.payloads.append(p if isinstance(p, str) else ""))
+
+        page.on("websocket", on_socket)
+        page.on(
+            "request",
+            lambda r: (
+                self.payloads.append(r.post_data or "")
+                if "/socket.io/" in r.url and r.method == "POST"
+                else None
+            ),
+        )
+
+    def inputs(self) -> list[str]:
+        return [p for p in self.payloads if '"input"' in p]
+
+
+async def next_code(smtp: Mailbox, address: str, seen: int) -> str:
+    """The code of the first message to ``address`` after the ``seen`` earlier ones."""
+    deadline = time.monotonic() + 20.0
+    while time.monotonic() < deadline:
+        messages = smtp.messages_to(address)
+        if len(messages) > seen:
+            return code_in(messages[-1])
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no new code reached {address}")
+
+
+async def sign_in(
+    page: Page, server: Server, smtp: Mailbox, who: tuple[str, str], shots: Path, prefix: str = ""
+) -> None:
+    email, password = who
+    await page.goto(f"{server.url}/login")
+    await page.get_by_test_id("login-email").fill(email)
+    await page.get_by_test_id("login-password").fill(password)
+    if prefix:
+        await page.screenshot(path=shots / f"{prefix}-login.png")
+    seen = len(smtp.messages_to(email))
+    await page.get_by_test_id("login-submit").click()
+    await expect(page.get_by_test_id("otp-destination")).to_contain_text("We sent a 6-digit code")
+    code = await next_code(smtp, email, seen)
+    await page.get_by_test_id("otp-code").press_sequentially(code, delay=40)
+    if prefix:
+        await page.screenshot(path=shots / f"{prefix}-code.png")
+    await page.get_by_test_id("otp-submit").click()
+    await expect(page.get_by_test_id("signed-in-as")).to_have_text(email, timeout=15_000)
+
+
+async def type_rhythm(
+    page: Page, keys: int, rhythm: tuple[tuple[float, float], ...], rng: random.Random, at: int
+) -> int:
+    """Type ``keys`` characters of TEXT from offset ``at`` with the given hold/flight rhythm."""
+    (hold_mean, hold_sd), (flight_mean, flight_sd) = rhythm
+    for i in range(keys):
+        char = TEXT[(at + i) % len(TEXT)]
+        key = "Space" if char == " " else char
+        await page.keyboard.down(key)
+        await asyncio.sleep(max(0.01, rng.gauss(hold_mean, hold_sd)))
+        await page.keyboard.up(key)
+        await asyncio.sleep(max(0.01, rng.gauss(flight_mean, flight_sd)))
+    return at + keys
+
+
+async def point_and_click(page: Page, actions: int, rng: random.Random) -> None:
+    """Move to a task card in small steps and click it, ``actions`` times."""
+    cards = page.locator("[data-testid^=task-]")
+    count = await cards.count()
+    box = await cards.nth(0).bounding_box()
+    assert box is not None
+    x, y = box["x"] + 20, box["y"] + 20
+    for i in range(actions):
+        target = await cards.nth(i % count).bounding_box()
+        assert target is not None
+        tx = target["x"] + target["width"] * rng.uniform(0.3, 0.7)
+        ty = target["y"] + target["height"] * rng.uniform(0.3, 0.7)
+        for step in range(1, 11):
+            await page.mouse.move(x + (tx - x) * step / 10, y + (ty - y) * step / 10)
+            await asyncio.sleep(0.02)
+        x, y = tx, ty
+        await asyncio.sleep(0.05)
+        await page.mouse.down()
+        await asyncio.sleep(0.08)
+        await page.mouse.up()
+        await asyncio.sleep(0.12)
+
+
+async def data(page: Page, test_id: str, name: str) -> str | None:
+    return await page.get_by_test_id(test_id).get_attribute(f"data-{name}")
+
+
+async def test_impostor_is_challenged_then_revoked_live(
+    browser: Browser, server: Server, smtp: Mailbox, screenshots: Path
+) -> None:
+    rng = random.Random(7)
+    person = await browser.new_context(viewport=VIEWPORT)
+    page = await person.new_page()
+    wire = Wire()
+    wire.attach(page)
+    try:
+        await run_story(page, browser, server, smtp, screenshots, rng, wire)
+    except BaseException:
+        await page.screenshot(path=screenshots / "failure.png")
+        print(server.log_tail())
+        raise
+    finally:
+        await person.close()
+
+
+async def run_story(
+    page: Page,
+    browser: Browser,
+    server: Server,
+    smtp: Mailbox,
+    shots: Path,
+    rng: random.Random,
+    wire: Wire,
+) -> None:
+    # 1. Password, then the emailed code.
+    await sign_in(page, server, smtp, ALICE, shots, prefix="01")
+    await expect(page).to_have_url(f"{server.url}/work")
+    stored = await page.evaluate(
+        "() => [!!sessionStorage.getItem('bbauth.session'), localStorage.length > 0]"
+    )
+    assert stored == [True, False], "the token lives in sessionStorage only"
+    await expect(page.get_by_test_id("connection")).to_have_text("Live", timeout=15_000)
+    await expect(page.get_by_test_id("trust-score")).to_have_text("100")
+
+    # 2. Mouse enrollment: point and click the task cards.
+    await point_and_click(page, 34, rng)
+    await expect(page.get_by_test_id("enroll-mouse")).not_to_have_attribute("data-ratio", "0")
+
+    # 3. Typing: the first window shows enrollment progress; go on until a model scores windows.
+    await page.get_by_test_id("work-text").click()
+    at = await type_rhythm(page, WINDOW, GENUINE, rng, 0)
+    progress = page.get_by_test_id("enroll-keystroke")
+    await expect(progress).to_contain_text("/ 5 windows", timeout=10_000)
+    await page.screenshot(path=shots / "02-enrolling.png")
+    for _ in range(14):
+        at = await type_rhythm(page, WINDOW, GENUINE, rng, at)
+        if await data(page, "enroll-keystroke", "trained") == "true":
+            break
+    await expect(page.get_by_test_id("enroll-keystroke")).to_have_attribute(
+        "data-trained", "true", timeout=20_000
+    )
+    # One more genuine window is scored by the fresh model: trust stays high.
+    scored_before = (
+        await page.get_by_test_id("trust-timeline").locator("svg").get_attribute("data-points")
+    )
+    at = await type_rhythm(page, WINDOW, GENUINE, rng, at)
+    await expect(page.get_by_test_id("trust-timeline").locator("svg")).not_to_have_attribute(
+        "data-points", scored_before or "0", timeout=10_000
+    )
+    await expect(page.get_by_test_id("trust-level")).to_have_attribute("data-level", "high")
+    await page.screenshot(path=shots / "03-enrolled-genuine.png")
+
+    # 4. Someone else takes over the keyboard: long holds, slow irregular gaps.
+    typed_before = await page.get_by_test_id("work-text").input_value()
+    dialog = page.get_by_test_id("reauth-dialog")
+    dropped_shot = False
+    for _ in range(8):
+        at = await type_rhythm(page, WINDOW, IMPOSTOR, rng, at)
+        if await dialog.is_visible():
+            break
+        score = await page.get_by_test_id("trust-score").text_content()
+        if not dropped_shot and score and score.isdigit() and int(score) < 100:
+            await page.screenshot(path=shots / "04-trust-dropping.png")
+            dropped_shot = True
+    await expect(dialog).to_be_visible(timeout=15_000)
+    destination = page.get_by_test_id("reauth-destination")
+    await expect(destination).to_contain_text("We sent a 6-digit code")
+    typed_at_challenge = await page.get_by_test_id("work-text").input_value()
+    assert typed_at_challenge.startswith(typed_before)
+    await page.screenshot(path=shots / "05-rechallenge.png")
+
+    # 5. The person answers the emailed code and carries on where they were.
+    seen = len(smtp.messages_to(ALICE[0])) - 1  # the challenge's code is the newest message
+    code = await next_code(smtp, ALICE[0], seen)
+    await page.get_by_test_id("reauth-code").press_sequentially(code, delay=40)
+    await page.get_by_test_id("reauth-submit").click()
+    await expect(dialog).to_be_hidden(timeout=10_000)
+    await expect(page.get_by_test_id("connection")).to_have_text("Live")
+    await expect(page.get_by_test_id("work-text")).to_have_value(typed_at_challenge)
+    await expect(page.get_by_test_id("work-text")).to_be_focused()
+    await page.keyboard.type(" back", delay=60)
+    await expect(page.get_by_test_id("work-text")).to_have_value(typed_at_challenge + " back")
+    await page.screenshot(path=shots / "06-restored.png")
+
+    # No code digit, nor any password character, ever went over the wire as input.
+    assert wire.inputs(), "input batches were sent"
+    assert not any("Digit" in p for p in wire.inputs()), "one-time-code keys were captured"
+
+    # 6. The security team sees the session live and revokes it.
+    team = await browser.new_context(viewport={"width": 1280, "height": 760})
+    try:
+        admin = await team.new_page()
+        await sign_in(admin, server, smtp, ADMIN, shots)
+        await expect(admin).to_have_url(f"{server.url}/admin")
+        row = admin.locator(f'[data-testid=session-row][data-email="{ALICE[0]}"]')
+        await expect(row).to_be_visible(timeout=15_000)
+        await expect(row.get_by_test_id("session-state")).to_have_text("active")
+        # The table is a live feed: its time stamp moves without a reload.
+        stamp = admin.get_by_test_id("admin-updated")
+        await expect(stamp).not_to_have_text(await stamp.text_content() or "", timeout=5000)
+        model_row = admin.locator(f'[data-testid=model-row][data-email="{ALICE[0]}"]')
+        await expect(model_row).to_contain_text("v1", timeout=15_000)
+        await admin.screenshot(path=shots / "07-admin-dashboard.png")
+
+        await row.get_by_test_id("action-revoke").click()
+        confirm = admin.get_by_test_id("confirm-dialog")
+        await expect(confirm).to_contain_text("Revoke this session?")
+        await admin.screenshot(path=shots / "08-admin-confirm-revoke.png")
+        await confirm.get_by_role("button", name="Revoke").click()
+        await expect(admin.get_by_test_id("admin-toast")).to_contain_text("revoked")
+        await expect(row).to_be_hidden(timeout=10_000)
+
+        # 7. The person is signed out at once, with the reason.
+        await expect(page.get_by_test_id("login-notice")).to_contain_text("revoked", timeout=10_000)
+        assert await page.evaluate("() => sessionStorage.getItem('bbauth.session')") is None
+        await page.screenshot(path=shots / "09-revoked-signed-out.png")
+        await admin.screenshot(path=shots / "10-admin-after-revoke.png")
+    finally:
+        await team.close()

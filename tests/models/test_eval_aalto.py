@@ -1,0 +1,53 @@
+"""Aalto evaluation on a small slice of the real data set: far better than chance."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from models.evaluation import aalto
+from models.evaluation.datasets_keyboard import js_keycode_to_code, load_aalto
+
+DATASETS = Path(
+    os.environ.get("BBAUTH_DATASETS_DIR", Path(__file__).resolve().parents[3] / "shared/datasets")
+)
+ARCHIVE = DATASETS / "aalto-136m-keystrokes-participants-first-1000.tar.xz"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not ARCHIVE.exists(), reason="Aalto archive not available"),
+]
+
+
+def test_javascript_keycodes_map_to_physical_codes() -> None:
+    assert js_keycode_to_code(65) == "KeyA"
+    assert js_keycode_to_code(32) == "Space"
+    assert js_keycode_to_code(8) == "Backspace"
+    assert js_keycode_to_code(190) == "Period"
+    assert js_keycode_to_code(9999) == "Unidentified"
+
+
+def test_loader_turns_rows_into_sorted_key_events_per_sentence() -> None:
+    participants = load_aalto(ARCHIVE, limit=3)
+    assert len(participants) == 3
+    for p in participants:
+        assert len(p.sentences) == 15
+        events = p.sentences[0]
+        assert events[0].t == 0
+        assert [e.t for e in events] == sorted(e.t for e in events)
+        assert sum(e.type == "down" for e in events) == sum(e.type == "up" for e in events)
+
+
+def test_quick_aalto_run_separates_users_and_writes_its_report(tmp_path: Path) -> None:
+    result = aalto.run(ARCHIVE, tmp_path, quick=True, progress=False)
+    assert result["eer_g5"] < 0.3
+    assert result["methods"]["scaled_manhattan_per_user"]["G5"]["eer_mean_per_user"] < 0.3
+    assert result["users"] == {"evaluated": 80, "per_half": [40, 40]}
+    written = json.loads((tmp_path / "aalto.json").read_text())
+    assert written["eer"] == result["eer"]
+    assert "leave-impostor-out" in written["protocol"]
+    for suffix in (".md", "_roc.png", "_det.png"):
+        assert (tmp_path / f"aalto{suffix}").stat().st_size > 0

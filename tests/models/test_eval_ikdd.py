@@ -1,0 +1,53 @@
+"""IKDD evaluation on a small slice of the real data set: far better than chance."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.evaluation import ikdd
+from models.evaluation.datasets_keyboard import ikdd_timing_sample, load_ikdd, vk_to_code
+
+DATASETS = Path(
+    os.environ.get("BBAUTH_DATASETS_DIR", Path(__file__).resolve().parents[3] / "shared/datasets")
+)
+ARCHIVE = DATASETS / "ikdd-free-text-keystrokes-users-001-082.tar.xz"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not ARCHIVE.exists(), reason="IKDD archive not available"),
+]
+
+
+def test_virtual_key_codes_map_to_physical_codes() -> None:
+    assert vk_to_code(65) == "KeyA"
+    assert vk_to_code(161) == "ShiftRight"
+    assert vk_to_code(8) == "Backspace"
+    assert vk_to_code(186) == "Semicolon"
+
+
+def test_a_window_draws_holds_and_the_matching_share_of_latencies() -> None:
+    log = load_ikdd(ARCHIVE, users=[1])[0]
+    assert (log.user, log.index) == (1, 1)
+    whole = ikdd_timing_sample(log)
+    assert whole.n_keystrokes == log.n_holds
+    window = ikdd_timing_sample(log, n_keystrokes=100, rng=np.random.default_rng(0))
+    assert window.n_keystrokes == 100
+    expected = round(100 * whole.dd_ms.size / whole.n_keystrokes)
+    assert window.dd_ms.size == expected
+    assert np.isnan(window.ud_ms).all()
+
+
+def test_quick_ikdd_run_separates_users_and_writes_its_report(tmp_path: Path) -> None:
+    result = ikdd.run(ARCHIVE, tmp_path, quick=True, progress=False)
+    assert result["eer_logfile"] < 0.3
+    assert result["eer_500"] < 0.3
+    assert result["methods"]["scaled_manhattan_per_user"]["500"]["eer_mean_per_user"] < 0.3
+    written = json.loads((tmp_path / "ikdd.json").read_text())
+    assert written["eer"] == result["eer"]
+    for suffix in (".md", "_roc.png", "_det.png"):
+        assert (tmp_path / f"ikdd{suffix}").stat().st_size > 0

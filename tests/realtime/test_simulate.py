@@ -1,0 +1,132 @@
+"""``bbauth simulate``: recorded people replayed over real Socket.IO clients.
+
+The pure parts (batching, wire format, impostor choice) are specified on small hand-made
+streams; the command itself runs in quick mode against a real ``bbauth serve`` process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.settings import get_settings
+from models.events import KeyEvent, MouseEvent
+from realtime.simulation.recordings import AALTO_ARCHIVE, load_aalto_people
+from realtime.simulation.replay import plan_batches, wire_event
+from realtime.simulation.runner import pick_impostors
+from tests.realtime.harness import REPO, server_env, start_servers
+from tests.realtime.services import sqlite_var_dir
+
+SIMULATE_SECONDS = 150.0
+
+
+def keys(*times: float) -> list[KeyEvent]:
+    return [
+        KeyEvent(t=t, type="down" if i % 2 == 0 else "up", code="KeyA") for i, t in enumerate(times)
+    ]
+
+
+def test_batches_hold_one_flush_interval_of_recorded_time_at_real_speed() -> None:
+    batches = plan_batches(keys(0, 100, 260, 270, 900), speed=1, batch_ms=250, max_events=100)
+    assert [[e.t for e in b.events] for b in batches] == [[0, 100], [260, 270], [900]]
+    assert [b.due_s for b in batches] == [0.25, 0.5, 1.0]
+
+
+def test_faster_speed_divides_pacing_but_keeps_recorded_timestamps() -> None:
+    events = keys(0, 1000, 2500, 4999, 5000)
+    batches = plan_batches(events, speed=20, batch_ms=250, max_events=100)
+    # One 250 ms flush at 20x holds 5 s of recorded typing, due 250 ms of wall time later.
+    assert [[e.t for e in b.events] for b in batches] == [[0, 1000, 2500, 4999], [5000]]
+    assert [b.due_s for b in batches] == [0.25, 0.5]
+
+
+def test_speed_zero_sends_real_shaped_batches_at_once() -> None:
+    batches = plan_batches(keys(0, 100, 260), speed=0, batch_ms=250, max_events=100)
+    assert [len(b.events) for b in batches] == [2, 1]
+    assert all(b.due_s == 0 for b in batches)
+
+
+def test_batches_never_exceed_the_event_limit() -> None:
+    batches = plan_batches(keys(*range(10)), speed=1, batch_ms=250, max_events=4)
+    assert [len(b.events) for b in batches] == [4, 4, 2]
+
+
+def test_wire_events_shift_time_and_nothing_else() -> None:
+    assert wire_event(KeyEvent(t=12.5, type="down", code="KeyQ"), 1000.0) == {
+        "t": 1012.5,
+        "type": "down",
+        "code": "KeyQ",
+    }
+    move = wire_event(MouseEvent(t=3.0, type="wheel", x=10.0, y=20.0, dx=0.0, dy=-1.0), 7.0)
+    assert move == {"t": 10.0, "type": "wheel", "x": 10.0, "y": 20.0, "dx": 0.0, "dy": -1.0}
+
+
+def test_impostor_sessions_are_the_asked_share_spread_evenly() -> None:
+    assert pick_impostors(4, 0.25) == [False, False, False, True]
+    assert sum(pick_impostors(10, 0.5)) == 5
+    assert pick_impostors(3, 0.0) == [False] * 3
+
+
+@pytest.fixture(scope="module")
+def aalto_archive() -> Path:
+    archive = get_settings().datasets_dir / AALTO_ARCHIVE
+    if not archive.exists():
+        pytest.skip(f"Aalto archive not found at {archive}")
+    return archive
+
+
+def test_aalto_recordings_keep_the_real_pauses_between_sentences(aalto_archive: Path) -> None:
+    [person] = load_aalto_people(aalto_archive, limit=1)
+    [whole] = person.whole
+    times = [e.t for e in whole.events]
+    assert times[0] == 0
+    assert times == sorted(times)
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    # Sentences were typed one after another: some pauses are seconds long, none re-based.
+    assert max(gaps) > 1000
+    assert whole.duration_ms > sum(r.duration_ms for r in person.enrollment + person.test)
+
+
+async def test_quick_simulation_streams_and_gets_enrollment_and_trust(
+    tmp_path: Path, aalto_archive: Path
+) -> None:
+    settings = {
+        "BBAUTH_ENROLL_KEYSTROKE_WINDOWS": "3",
+        "BBAUTH_MAX_BATCHES_PER_SECOND": "1000",
+        "BBAUTH_MAX_EVENTS_PER_SECOND": "100000",
+        "BBAUTH_DATASETS_DIR": str(aalto_archive.parent),
+    }
+    var_dir = await sqlite_var_dir(tmp_path / "var")
+    [server] = await start_servers([("simulate", var_dir, settings)])
+    report_path = tmp_path / "report.json"
+    try:
+        env = server_env(
+            {"BBAUTH_VAR_DIR": str(var_dir), "BBAUTH_PORT": str(server.port), **settings}
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *("-m", "app.cli", "simulate", "--quick", "--enroll", "--unthrottled"),
+            *("--no-progress", "--report", str(report_path)),
+            cwd=REPO,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await asyncio.wait_for(process.communicate(), SIMULATE_SECONDS)
+    finally:
+        server.stop()
+    assert process.returncode == 0, output.decode(errors="replace")[-3000:]
+    report = json.loads(report_path.read_text())
+    assert report["sessions"] == 2
+    assert report["impostor_sessions"] == 1
+    assert report["session_errors"] == []
+    assert report["events_sent"] > 0
+    assert report["acks"] == report["batches_sent"]
+    assert report["enrollment_events"] > 0
+    assert report["trust_events"] > 0
+    assert report["errors"] == {}
