@@ -6,11 +6,12 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/pip --disable-pip-version-check -q
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint typecheck pytest bench services clean help
+.PHONY: run test lint typecheck pytest bench services clean help frontend frontend-test browser
 
 help:
 	@echo "make run    - install, migrate, seed the demo users and serve on http://127.0.0.1:5001"
-	@echo "make test   - install test tools, start PostgreSQL/Redis, run ruff, mypy and pytest"
+	@echo "make test   - install test tools, start PostgreSQL/Redis, run ruff, mypy, vitest and pytest"
+	@echo "              (pytest includes the browser tests in tests/e2e, in Debian's chromium)"
 	@echo "make bench  - run the benchmarks; figures land in bench/results/*.json"
 
 $(BIN)/python:
@@ -27,7 +28,33 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(PIP) install -e '.[dev]'
 	@touch $@ $(VENV)/.run-installed
 
-run: $(VENV)/.run-installed
+# The web app (frontend/dist, served by the API): rebuilt when a source is newer than the stamp.
+FRONTEND := frontend
+FRONTEND_SOURCES := $(shell find $(FRONTEND)/src -type f 2>/dev/null) \
+	$(addprefix $(FRONTEND)/,index.html package.json package-lock.json vite.config.ts tsconfig.json)
+
+$(FRONTEND)/node_modules/.installed: $(FRONTEND)/package.json $(FRONTEND)/package-lock.json
+	@command -v npm >/dev/null || { echo "the web app needs Node.js 20.19+ and npm"; exit 1; }
+	cd $(FRONTEND) && npm ci --no-audit --no-fund
+	@touch $@
+
+$(FRONTEND)/dist/.built: $(FRONTEND)/node_modules/.installed $(FRONTEND_SOURCES)
+	cd $(FRONTEND) && npm run build
+	@touch $@
+
+frontend: $(FRONTEND)/dist/.built
+
+frontend-test: $(FRONTEND)/node_modules/.installed
+	cd $(FRONTEND) && npm test
+
+# Debian's chromium for the browser tests (Playwright drives it; it downloads no browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo="sudo -n"; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null; }
+
+run: $(VENV)/.run-installed frontend
 	$(BIN)/bbauth db upgrade
 	$(BIN)/bbauth seed-demo
 	$(BIN)/bbauth serve
@@ -42,10 +69,10 @@ lint: $(VENV)/.dev-installed
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy app db models realtime bench tests
 
-pytest: $(VENV)/.dev-installed services
-	$(BIN)/pytest -q -p no:cacheprovider
+pytest: $(VENV)/.dev-installed services frontend browser
+	E2E_REQUIRE_BROWSER=1 $(BIN)/pytest -q -p no:cacheprovider
 
-test: lint typecheck pytest
+test: lint typecheck frontend-test pytest
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench

@@ -20,16 +20,15 @@ from typing import Any
 
 import structlog
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
-    generate_latest,
     multiprocess,
 )
-from quart import Blueprint, Quart, Response
+from prometheus_client.exposition import choose_encoder
+from quart import Blueprint, Quart, Response, request
 from sqlalchemy import func, select
 
 from app.state import app_state
@@ -116,7 +115,11 @@ def multiprocess_dir() -> Path | None:
 
 
 def reset_multiprocess_dir() -> None:
-    """Create the multiprocess folder and remove samples of earlier runs (before workers start)."""
+    """Create the multiprocess folder and remove samples of earlier runs.
+
+    Call it in the parent process before the workers start (``bbauth serve``): it also discards
+    whatever the calling process counted so far.
+    """
     folder = multiprocess_dir()
     if folder is None:
         return
@@ -125,13 +128,15 @@ def reset_multiprocess_dir() -> None:
         stale.unlink(missing_ok=True)
 
 
-def render() -> bytes:
-    """The exposition text of every metric (all workers' in multiprocess mode)."""
+def render(accept: str = "") -> tuple[bytes, str]:
+    """Every metric (all workers' in multiprocess mode) in the format ``accept`` asks for
+    (Prometheus text 0.0.4 by default, OpenMetrics on request), and its content type."""
+    encode, content_type = choose_encoder(accept)
     if multiprocess_dir() is None:
-        return generate_latest(REGISTRY)
+        return encode(REGISTRY), content_type
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-    return generate_latest(registry)
+    return encode(registry), content_type
 
 
 def _outcome(value: object) -> str:
@@ -207,12 +212,13 @@ blueprint = Blueprint("metrics", __name__)
 
 @blueprint.get("/metrics")
 async def metrics() -> Response:
-    """Prometheus exposition of every bbauth metric (text format 0.0.4)."""
+    """Prometheus exposition of every bbauth metric (text format, or OpenMetrics if asked)."""
     try:
         await _refresh_gauges()
     except Exception:  # a scrape must answer even when the database does not
         log.exception("metrics_refresh_failed")
-    return Response(render(), content_type=CONTENT_TYPE_LATEST)
+    body, content_type = render(request.headers.get("Accept", ""))
+    return Response(body, content_type=content_type)
 
 
 def install_metrics(app: Quart) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -320,6 +321,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "models.json")
     args = parser.parse_args(argv)
+    load_before = os.getloadavg()[0]
     with threadpool_limits(limits=1):
         print("feature extraction ...", flush=True)
         extraction = bench_extraction(args.quick)
@@ -337,8 +339,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "scikit_learn": sklearn.__version__,
             "processor": platform.processor() or platform.machine(),
             "threads": 1,
+            "cpu_count": os.cpu_count(),
+            "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         },
-        "note": "synthetic data (fixed seeds): speed only, never accuracy; one core",
+        "note": "synthetic data (fixed seeds): speed only, never accuracy; one core. A load "
+        "average above the core count at start/end means other work shared the CPU and the "
+        "figures are pessimistic.",
         "feature_extraction": extraction,
         "scoring_latency": scoring,
         "training_time": training,

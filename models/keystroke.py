@@ -1,16 +1,18 @@
 """Keystroke-dynamics features: pure functions from key events to fixed-length vectors.
 
-Times are milliseconds throughout. Keys are reduced to *zones* (hand x keyboard row, plus
-space, backspace, enter, shift, other modifiers, everything else) before any statistic is
-taken, so a feature vector never says which key was pressed and typed text cannot be
-reconstructed from it.
+Times are milliseconds throughout. Keys are reduced to classes before any statistic is taken:
+*zones* (hand x keyboard row, plus space, backspace, enter, shift, other modifiers, everything
+else), touch-typing *fingers* (3-9 keys each), and for transitions *digraph classes* (hands,
+rows, roles) and same-hand *finger relations*. A feature vector never says which key was
+pressed, and typed text cannot be reconstructed from it.
 
 Two kinds of vectors:
 
 * fixed text (a password-like phrase): hold, down-down and up-down time of every keystroke
   in order, as in the CMU benchmark (`fixed_text_features`);
-* free text (a window of N keystrokes): aggregate statistics per zone and per digraph class
-  (`keystroke_window_features`, names in `KEYSTROKE_FEATURES`).
+* free text (a window of N keystrokes): aggregate statistics per class — 20 %-trimmed means
+  (``.tmean``), overall quantiles, histograms and rates (`keystroke_window_features`, names in
+  `KEYSTROKE_FEATURES`).
 
 Both rest on `pair_keystrokes`, which turns a messy event stream into keystrokes.
 """
@@ -103,8 +105,17 @@ _FINGER_KEYS: dict[str, tuple[str, ...]] = {
     "R3": ("Digit8", "KeyI", "KeyK", "Comma"),
     "R4": ("Digit9", "KeyO", "KeyL", "Period"),
     "R5": (
-        "Digit0", "Minus", "Equal", "KeyP", "BracketLeft", "BracketRight", "Backslash",
-        "Semicolon", "Quote", "Slash", "IntlRo",
+        "Digit0",
+        "Minus",
+        "Equal",
+        "KeyP",
+        "BracketLeft",
+        "BracketRight",
+        "Backslash",
+        "Semicolon",
+        "Quote",
+        "Slash",
+        "IntlRo",
     ),
 }
 _CODE_FINGER: dict[str, int] = {
@@ -395,13 +406,13 @@ _DEFAULT_SPREAD_MS = {"hold": 40.0, "dd": 150.0, "ud": 150.0, "uu": 150.0, "du":
 def _feature_names() -> tuple[str, ...]:
     names: list[str] = []
     names += [f"hold.all.{s}" for s in _SUMMARY]
-    names += [f"hold.{z}.median" for z in HOLD_ZONES]
-    names += [f"hold.finger_{f}.median" for f in FINGERS]
+    names += [f"hold.{z}.tmean" for z in HOLD_ZONES]
+    names += [f"hold.finger_{f}.tmean" for f in FINGERS]
     for flight in _FLIGHTS:
         names += [f"{flight}.all.{s}" for s in _SUMMARY]
     for flight in ("dd", "ud"):
-        names += [f"{flight}.{d}.median" for d in DIGRAPH_CLASSES]
-        names += [f"{flight}.{r}.median" for r in FINGER_RELATIONS]
+        names += [f"{flight}.{d}.tmean" for d in DIGRAPH_CLASSES]
+        names += [f"{flight}.{r}.tmean" for r in FINGER_RELATIONS]
     names += [f"hist.hold.{i}" for i in range(len(HOLD_HIST_EDGES_MS) - 1)]
     names += [f"hist.dd.{i}" for i in range(len(DD_HIST_EDGES_MS) - 1)]
     names += [
@@ -442,7 +453,7 @@ def _trimmed_mean(v: NDArray[np.float64], cut: float = 0.2) -> float:
     return float(s[k : s.size - k].mean())
 
 
-def _median_by(
+def _tmean_by(
     labels: NDArray[np.int_], values: NDArray[np.float64], n_labels: int, fallback: float
 ) -> list[float]:
     out = [fallback] * n_labels
@@ -470,18 +481,18 @@ def _ratio(num: float, den: float, default: float) -> float:
 def sample_features(sample: TimingSample) -> NDArray[np.float64]:
     """The free-text feature vector (`KEYSTROKE_FEATURES`) of a timing sample.
 
-    Missing statistics are imputed: a zone or digraph class absent from the sample takes
+    Missing statistics are imputed: a class (zone, finger, digraph) absent from the sample takes
     the sample's overall median; a sample without any value takes typical population
     values. The result is always finite.
     """
     f: list[float] = []
     hold = _summary(sample.hold_ms, _DEFAULT_MS["hold"], _DEFAULT_SPREAD_MS["hold"])
     f += hold
-    zone_medians = _median_by(sample.hold_zone, sample.hold_ms, len(ZONES), hold[0])
-    f += [zone_medians[_Z[z]] for z in HOLD_ZONES]
+    zone_means = _tmean_by(sample.hold_zone, sample.hold_ms, len(ZONES), hold[0])
+    f += [zone_means[_Z[z]] for z in HOLD_ZONES]
     finger_ok = sample.hold_finger.size == sample.hold_ms.size
     fingers = sample.hold_finger if finger_ok else np.full(sample.hold_ms.size, -1, np.int_)
-    f += _median_by(fingers, sample.hold_ms, len(FINGERS), hold[0])
+    f += _tmean_by(fingers, sample.hold_ms, len(FINGERS), hold[0])
     flight_medians: dict[str, float] = {}
     for flight in _FLIGHTS:
         values: NDArray[np.float64] = getattr(sample, f"{flight}_ms")
@@ -492,8 +503,8 @@ def sample_features(sample: TimingSample) -> NDArray[np.float64]:
     relations = sample.finger_relation if relation_ok else np.full(sample.dd_ms.size, -1)
     for flight in ("dd", "ud"):
         values = getattr(sample, f"{flight}_ms")
-        f += _median_by(sample.digraph, values, len(DIGRAPH_CLASSES), flight_medians[flight])
-        f += _median_by(relations, values, len(FINGER_RELATIONS), flight_medians[flight])
+        f += _tmean_by(sample.digraph, values, len(DIGRAPH_CLASSES), flight_medians[flight])
+        f += _tmean_by(relations, values, len(FINGER_RELATIONS), flight_medians[flight])
     f += _histogram(sample.hold_ms, HOLD_HIST_EDGES_MS)
     f += _histogram(sample.dd_ms, DD_HIST_EDGES_MS)
     counts = sample.zone_counts

@@ -243,6 +243,7 @@ class Pipeline:
         if batch.mouse:
             conn.last_mouse_t = batch.mouse[-1].t
         conn.count_events(batch.accepted)
+        metrics.count_input(keys=len(batch.keys), mouse=len(batch.mouse))
 
         # Windowing stays before the first await, so batches are cut in the order they came.
         windows: list[tuple[str, NDArray[np.float64], int]] = []

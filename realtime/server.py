@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import socketio
@@ -45,8 +46,10 @@ def create_socketio(app: Quart) -> socketio.AsyncServer:
     sio.register_namespace(client)
     sio.register_namespace(admin)
 
-    @app.before_serving
-    async def _start_realtime() -> None:
+    # A while-serving hook starts after the app's state exists and stops before it closes,
+    # so buffered enrollment windows are flushed while the database is still open.
+    @app.while_serving
+    async def _realtime() -> AsyncGenerator[None, None]:
         state = app_state(app)
         store = create_live_store(settings.redis_url, settings.redis_prefix)
         client.store = admin.store = store
@@ -56,12 +59,11 @@ def create_socketio(app: Quart) -> socketio.AsyncServer:
         state.extras.setdefault("model_listeners", []).append(_model_listener(sio, client))
         state.extras.setdefault("readiness_checks", {})["live_store"] = store.ping
 
-    @app.after_serving
-    async def _stop_realtime() -> None:
+        yield
         try:
             await client.pipeline.drain()
         finally:
-            await client.store.close()
+            await store.close()
 
     return sio
 

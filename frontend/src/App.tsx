@@ -13,18 +13,21 @@ import { AdminPage } from "./pages/AdminPage";
 import { LoginPage } from "./pages/LoginPage";
 import { WorkPage } from "./pages/WorkPage";
 import { TrustProvider, useTrust } from "./realtime/TrustContext";
-import type { SocketFactory } from "./realtime/socket";
+import { defaultSocketFactory, type SocketFactory } from "./realtime/socket";
+import { SocketFactoryContext } from "./realtime/SocketFactoryContext";
 import { navigate, usePathname } from "./routing/router";
 
 export function App({ socketFactory }: { socketFactory?: SocketFactory }) {
   return (
-    <AuthProvider>
-      <Routes socketFactory={socketFactory} />
-    </AuthProvider>
+    <SocketFactoryContext.Provider value={socketFactory ?? defaultSocketFactory}>
+      <AuthProvider>
+        <Routes />
+      </AuthProvider>
+    </SocketFactoryContext.Provider>
   );
 }
 
-function Routes({ socketFactory }: { socketFactory?: SocketFactory }) {
+function Routes() {
   const { session, user } = useAuth();
   const path = usePathname();
 
@@ -43,7 +46,7 @@ function Routes({ socketFactory }: { socketFactory?: SocketFactory }) {
   else if (path === "/account") page = <AccountPage />;
   else page = <WorkPage />;
   return (
-    <TrustProvider factory={socketFactory}>
+    <TrustProvider>
       <Shell path={path}>{page}</Shell>
       <ReauthDialog />
     </TrustProvider>

@@ -25,7 +25,14 @@ from numpy.typing import NDArray
 
 from models.evaluation.metrics import auc, eer, summarize
 from models.events import KeyEvent
-from models.keystroke import ZONES, TimingSample, digraph_class, key_zone
+from models.keystroke import (
+    ZONES,
+    TimingSample,
+    digraph_class,
+    finger_relation,
+    key_finger,
+    key_zone,
+)
 
 
 def _open_members(data: Path, pattern: re.Pattern[str]) -> Iterator[tuple[str, bytes]]:
@@ -300,16 +307,23 @@ def ikdd_timing_sample(
         [np.full(v.size, key_zone(vk_to_code(vk)), np.int_) for vk, v in log.holds.items()]
         or [np.zeros(0, np.int_)]
     )
+    hold_finger = np.concatenate(
+        [np.full(v.size, key_finger(vk_to_code(vk)), np.int_) for vk, v in log.holds.items()]
+        or [np.zeros(0, np.int_)]
+    )
     hold_ms = np.concatenate(list(log.holds.values()) or [np.zeros(0)])
     is_right_shift = np.concatenate(
         [np.full(v.size, vk == 161) for vk, v in log.holds.items()] or [np.zeros(0, bool)]
     )
     digraph_parts: list[NDArray[np.int_]] = []
+    relation_parts: list[NDArray[np.int_]] = []
     for (a, b), v in log.latencies.items():
         ca, cb = vk_to_code(a), vk_to_code(b)
         cls = digraph_class(key_zone(ca), key_zone(cb), same_key=a == b)
         digraph_parts.append(np.full(v.size, cls, np.int_))
+        relation_parts.append(np.full(v.size, finger_relation(ca, cb), np.int_))
     digraph = np.concatenate(digraph_parts or [np.zeros(0, np.int_)])
+    relation = np.concatenate(relation_parts or [np.zeros(0, np.int_)])
     dd_ms = np.concatenate(list(log.latencies.values()) or [np.zeros(0)])
 
     if n_keystrokes is not None:
@@ -317,16 +331,19 @@ def ikdd_timing_sample(
             raise ValueError("a window needs an rng")
         n_hold = min(n_keystrokes, hold_ms.size)
         pick = rng.choice(hold_ms.size, size=n_hold, replace=False)
-        hold_zone, hold_ms, is_right_shift = hold_zone[pick], hold_ms[pick], is_right_shift[pick]
+        hold_zone, hold_finger, hold_ms = hold_zone[pick], hold_finger[pick], hold_ms[pick]
+        is_right_shift = is_right_shift[pick]
         n_lat = min(dd_ms.size, round(n_keystrokes * dd_ms.size / max(log.n_holds, 1)))
         pick = rng.choice(dd_ms.size, size=n_lat, replace=False)
-        digraph, dd_ms = digraph[pick], dd_ms[pick]
+        digraph, relation, dd_ms = digraph[pick], relation[pick], dd_ms[pick]
 
     nan = np.full(dd_ms.size, np.nan)
     return TimingSample(
         hold_zone=hold_zone,
+        hold_finger=hold_finger,
         hold_ms=hold_ms,
         digraph=digraph,
+        finger_relation=relation,
         dd_ms=dd_ms,
         ud_ms=nan,
         uu_ms=nan,

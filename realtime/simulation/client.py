@@ -94,6 +94,8 @@ class ClientStats:
     server_latency_ms: list[float] = field(default_factory=list)
     client_latency_ms: list[float] = field(default_factory=list)
     p_genuine: list[float] = field(default_factory=list)
+    send_lag_ms: list[float] = field(default_factory=list)
+    """How late each paced batch left against its schedule (ms): the client keeping up?"""
     last_trust: dict[str, Any] | None = None
     last_enrollment: dict[str, Any] | None = None
 
@@ -288,6 +290,9 @@ class SimulatedClient:
                 delay = started + batch.due_s - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
+                self.stats.send_lag_ms.append(
+                    max(0.0, (time.perf_counter() - started - batch.due_s) * 1000.0)
+                )
             if self.throttle is not None:
                 await self.throttle.take(len(batch.events))
             if not self.sio.connected:

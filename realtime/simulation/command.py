@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -82,6 +83,8 @@ def build_plans(options: SimulateOptions, settings: Settings) -> list[SessionPla
 
 async def simulate(options: SimulateOptions, settings: Settings) -> dict[str, Any]:
     """Run the simulation; print and return its report (written to ``options.report``)."""
+    # engineio's client logs "packet queue is empty" at ERROR when a socket closes: noise here.
+    logging.getLogger("engineio.client").setLevel(logging.CRITICAL)
     if options.quick:
         options = SimulateOptions(
             **{

@@ -97,10 +97,12 @@ async def pretrain(
     enrollments: Sequence[tuple[User, Sequence[Recording]]],
     *,
     concurrency: int = 2,
+    deadline: float | None = None,
 ) -> list[Pretrained]:
     """Store every user's enrollment windows, then train their models (``concurrency`` at once).
 
-    Users that already have a model of the modality are left as they are.
+    Users that already have a model of the modality are left as they are; no training starts
+    after ``deadline`` (``time.monotonic``): those users stay untrained (version None).
     """
     todo: list[tuple[User, str, int]] = []
     for user, recordings in enrollments:
@@ -115,6 +117,8 @@ async def pretrain(
 
     async def train_one(user: User, modality: str, samples: int) -> Pretrained:
         async with gate:
+            if deadline is not None and time.monotonic() >= deadline:
+                return Pretrained(user.id, modality, samples, None, 0.0)
             started = time.perf_counter()
             result = await training.train(state=state, user_id=user.id, schema=SCHEMAS[modality])
             version = result.record.version if result is not None else None

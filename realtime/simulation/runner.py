@@ -189,10 +189,11 @@ class Simulation:
         }
 
     async def _open(self, plan: SessionPlan, outcome: SessionOutcome) -> SimulatedClient:
-        token = await self.tokens(plan)
         throttle = Throttle(*self.config.throttle) if self.config.throttle else None
-        client = SimulatedClient(self.config.url, token, throttle=throttle)
+        # Minting is bounded like connecting: a thousand sessions must not storm the database.
         async with self._connect:
+            token = await self.tokens(plan)
+            client = SimulatedClient(self.config.url, token, throttle=throttle)
             await client.connect()
         # The server greets with "status" right after the connection is accepted.
         for _ in range(200 if self.config.expect_status else 0):
@@ -356,6 +357,7 @@ def summarize(
     events = sum(c.stats.events_sent for c in clients)
     server_lat = [x for c in clients for x in c.stats.server_latency_ms]
     client_lat = [x for c in clients for x in c.stats.client_latency_ms]
+    lag = [x for c in clients for x in c.stats.send_lag_ms]
     genuine = [o for o in outcomes if o.plan.kind == "genuine"]
     impostor = [o for o in outcomes if o.plan.kind == "impostor"]
     genuine_hours = sum(o.verify_recorded_s for o in genuine) / 3600.0
@@ -391,6 +393,7 @@ def summarize(
             "p50": _pct(client_lat, 50),
             "p99": _pct(client_lat, 99),
         },
+        "send_lag_ms": {"n": len(lag), "p50": _pct(lag, 50), "p99": _pct(lag, 99)},
         "detection": {
             "impostor_sessions_scored": len(scored_impostors),
             "caught": len(caught),

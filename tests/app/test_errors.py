@@ -10,8 +10,11 @@ from tests.app.api import Account, Api
 
 LOGIN = "/api/auth/login"
 JSON = {"Content-Type": "application/json"}
+# Refused before any query runs: one configuration is enough (both run the database-bound ones).
+PARSING_ONLY = pytest.mark.parametrize("database", ["postgres"], indirect=True)
 
 
+@PARSING_ONLY
 async def test_malformed_json_is_a_400_problem(api: Api) -> None:
     reply = await api.post(LOGIN, data=b'{"email": "a@example.com",', headers=JSON)
 
@@ -19,6 +22,7 @@ async def test_malformed_json_is_a_400_problem(api: Api) -> None:
     assert reply.body["detail"] == "The body is not valid JSON."
 
 
+@PARSING_ONLY
 @pytest.mark.parametrize(
     "raw",
     [b"\xff\xfe{}", b"", b"{'email': 'single quotes'}", b"[" * 5000 + b"]" * 5000, b"NaN"],
@@ -31,6 +35,7 @@ async def test_bodies_that_are_not_json_objects_are_4xx_problems(api: Api, raw: 
     assert reply.is_problem(reply.status)
 
 
+@PARSING_ONLY
 async def test_wrong_types_name_each_field(api: Api) -> None:
     reply = await api.post(LOGIN, json={"email": 5, "password": ["a", "b"]})
 
@@ -40,6 +45,7 @@ async def test_wrong_types_name_each_field(api: Api) -> None:
     assert all(e["message"] for e in reply.body["errors"])
 
 
+@PARSING_ONLY
 async def test_numbers_are_not_codes(api: Api) -> None:
     reply = await api.post("/api/auth/otp/verify", json={"challenge_id": "x" * 43, "code": 123456})
 
@@ -47,6 +53,7 @@ async def test_numbers_are_not_codes(api: Api) -> None:
     assert [e["field"] for e in reply.body["errors"]] == ["body.code"]
 
 
+@PARSING_ONLY
 async def test_missing_fields_are_listed(api: Api) -> None:
     reply = await api.post(LOGIN, json={})
 
@@ -57,6 +64,7 @@ async def test_missing_fields_are_listed(api: Api) -> None:
     }
 
 
+@PARSING_ONLY
 async def test_unknown_fields_are_refused(api: Api) -> None:
     reply = await api.post(
         LOGIN, json={"email": "a@example.com", "password": "x", "is_admin": True}
@@ -66,6 +74,7 @@ async def test_unknown_fields_are_refused(api: Api) -> None:
     assert [e["field"] for e in reply.body["errors"]] == ["body.is_admin"]
 
 
+@PARSING_ONLY
 @pytest.mark.parametrize(
     "body",
     [[], None, "a@example.com", 42, {"email": "not-an-email", "password": "x"}],
@@ -78,6 +87,7 @@ async def test_json_that_is_not_the_expected_object_is_422(api: Api, body: objec
     assert reply.body["errors"]
 
 
+@PARSING_ONLY
 @pytest.mark.parametrize("code", ["12345", "1234567", "12a456", "", "١٢٣٤٥٦"])
 async def test_codes_must_be_six_ascii_digits(api: Api, code: str) -> None:
     reply = await api.post("/api/auth/otp/verify", json={"challenge_id": "x" * 43, "code": code})
@@ -85,6 +95,7 @@ async def test_codes_must_be_six_ascii_digits(api: Api, code: str) -> None:
     assert reply.is_problem(422, "validation_failed")
 
 
+@PARSING_ONLY
 async def test_a_form_body_is_a_4xx_problem(api: Api) -> None:
     reply = await api.post(
         LOGIN,
@@ -96,6 +107,7 @@ async def test_a_form_body_is_a_4xx_problem(api: Api) -> None:
     assert reply.is_problem(reply.status)
 
 
+@PARSING_ONLY
 async def test_an_oversized_body_is_a_413_problem(api: Api) -> None:
     too_big = b'{"email": "a@example.com", "password": "' + b"x" * (64 * 1024) + b'"}'
 
@@ -104,6 +116,7 @@ async def test_an_oversized_body_is_a_413_problem(api: Api) -> None:
     assert reply.is_problem(413, "payload_too_large")
 
 
+@PARSING_ONLY
 async def test_overlong_fields_are_422_not_500(api: Api) -> None:
     body = {"email": "a" * 400 + "@example.com", "password": "p" * 2000}
 
@@ -148,6 +161,7 @@ async def test_nul_in_paths_and_queries_is_a_4xx_not_a_500(
     assert all(r.is_problem(r.status) for r in replies)
 
 
+@PARSING_ONLY
 @pytest.mark.parametrize("path", ["/api/nothing-here", "/nothing", "/api/auth/login/extra"])
 async def test_unknown_routes_are_404_problems(api: Api, path: str) -> None:
     reply = await api.get(path)
@@ -155,6 +169,7 @@ async def test_unknown_routes_are_404_problems(api: Api, path: str) -> None:
     assert reply.is_problem(404, "not_found")
 
 
+@PARSING_ONLY
 @pytest.mark.parametrize(
     ("method", "path"),
     [("GET", LOGIN), ("PUT", "/api/auth/me"), ("DELETE", "/api/admin/users")],
@@ -174,6 +189,7 @@ async def test_query_string_errors_name_the_query_parameter(api: Api, admin: Acc
     assert [e["field"] for e in reply.body["errors"]] == ["query.limit"]
 
 
+@PARSING_ONLY
 async def test_an_unexpected_failure_is_a_500_problem_without_internals(api: Api) -> None:
     async def broken() -> str:
         raise RuntimeError("secret internals: password=hunter2")
@@ -187,6 +203,7 @@ async def test_an_unexpected_failure_is_a_500_problem_without_internals(api: Api
     assert b"Traceback" not in reply.raw
 
 
+@PARSING_ONLY
 async def test_problems_carry_request_ids_and_no_store(api: Api) -> None:
     reply = await api.post(LOGIN, json={}, headers={"X-Request-ID": "req-42"})
 
@@ -195,6 +212,7 @@ async def test_problems_carry_request_ids_and_no_store(api: Api) -> None:
     assert reply.headers["X-Content-Type-Options"] == "nosniff"
 
 
+@PARSING_ONLY
 async def test_openapi_lists_every_route(api: Api) -> None:
     reply = await api.get("/api/openapi.json")
     assert reply.status == 200

@@ -54,8 +54,8 @@ SERVER_SETTINGS = {
 
 def _sources_newer_than(target: Path) -> bool:
     built = target.stat().st_mtime
-    sources = [FRONTEND / "src", FRONTEND / "index.html", FRONTEND / "package.json"]
-    sources += [FRONTEND / "package-lock.json", FRONTEND / "vite.config.ts"]
+    names = ["src", "index.html", "package.json", "package-lock.json", "vite.config.ts"]
+    sources = [FRONTEND / name for name in [*names, "tsconfig.json"]]
     for source in sources:
         files = source.rglob("*") if source.is_dir() else [source]
         if any(f.is_file() and f.stat().st_mtime > built for f in files):

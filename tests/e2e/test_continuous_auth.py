@@ -124,10 +124,6 @@ async def point_and_click(page: Page, actions: int, rng: random.Random) -> None:
         await asyncio.sleep(0.12)
 
 
-async def data(page: Page, test_id: str, name: str) -> str | None:
-    return await page.get_by_test_id(test_id).get_attribute(f"data-{name}")
-
-
 async def test_impostor_is_challenged_then_revoked_live(
     browser: Browser, server: Server, smtp: Mailbox, screenshots: Path
 ) -> None:
@@ -175,21 +171,16 @@ async def run_story(
     progress = page.get_by_test_id("enroll-keystroke")
     await expect(progress).to_contain_text("/ 5 windows", timeout=10_000)
     await page.screenshot(path=shots / "02-enrolling.png")
+    panel = page.get_by_test_id("trust-panel")
     for _ in range(14):
         at = await type_rhythm(page, WINDOW, GENUINE, rng, at)
-        if await data(page, "enroll-keystroke", "trained") == "true":
+        if await panel.get_attribute("data-keystroke-model") == "ready":
             break
-    await expect(page.get_by_test_id("enroll-keystroke")).to_have_attribute(
-        "data-trained", "true", timeout=20_000
-    )
+    await expect(panel).to_have_attribute("data-keystroke-model", "ready", timeout=20_000)
     # One more genuine window is scored by the fresh model: trust stays high.
-    scored_before = (
-        await page.get_by_test_id("trust-timeline").locator("svg").get_attribute("data-points")
-    )
+    scored = int(await panel.get_attribute("data-windows") or 0)
     at = await type_rhythm(page, WINDOW, GENUINE, rng, at)
-    await expect(page.get_by_test_id("trust-timeline").locator("svg")).not_to_have_attribute(
-        "data-points", scored_before or "0", timeout=10_000
-    )
+    await expect(panel).not_to_have_attribute("data-windows", str(scored), timeout=10_000)
     await expect(page.get_by_test_id("trust-level")).to_have_attribute("data-level", "high")
     await page.screenshot(path=shots / "03-enrolled-genuine.png")
 

@@ -154,3 +154,29 @@ def test_projection_log_columns_must_match_the_feature_count() -> None:
     X = np.abs(np.random.default_rng(0).normal(size=(20, 3)))
     with pytest.raises(ValueError, match="log_columns"):
         BackgroundProjection(log_columns=(True, False)).fit(X, np.repeat([0, 1], 10))
+
+
+def test_as_norm_needs_a_projection_with_a_cohort() -> None:
+    X = np.random.default_rng(0).normal(size=(5, 3))
+    with pytest.raises(ValueError, match="cohort_"):
+        CosineVerifier(normalization="as-norm").fit(X)
+
+
+def test_as_norm_scores_genuine_windows_above_impostors_from_one_window() -> None:
+    rng = np.random.default_rng(4)
+    people = rng.normal(0, 1, (80, 6))
+
+    def windows(person: int, n: int) -> np.ndarray:
+        return np.asarray(people[person] + rng.normal(0, 0.3, (n, 6)))
+
+    X = np.vstack([windows(p, 10) for p in range(40)])
+    projection = BackgroundProjection(n_components=5, cohort_size=100).fit(
+        X, np.repeat(np.arange(40), 10)
+    )
+    assert projection.cohort_.shape == (100, 5)
+    np.testing.assert_allclose(np.linalg.norm(projection.cohort_, axis=1), 1.0)
+    model = CosineVerifier(projection=projection, normalization="as-norm", cohort_top=20)
+    model.fit(windows(60, 1))
+    genuine = model.score_samples(windows(60, 20))
+    impostor = model.score_samples(np.vstack([windows(p, 2) for p in range(41, 80) if p != 60]))
+    assert np.median(genuine) > np.quantile(impostor, 0.8)

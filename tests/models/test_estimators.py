@@ -49,7 +49,7 @@ def population(
     [
         BackgroundSGDVerifier(random_state=0),
         ForestVerifier(n_estimators=10, random_state=0),
-        OneClassVerifier(method="lof"),  # the other methods differ only in the detector built
+        OneClassVerifier(method="ocsvm"),  # the methods differ only in the detector built
     ]
 )
 def test_estimators_follow_scikit_learn_conventions(estimator: Any, check: Any) -> None:
@@ -155,8 +155,8 @@ def test_user_model_scores_are_probabilities_that_separate_users() -> None:
 
 def test_user_model_defaults_to_forest_with_background_and_one_class_without() -> None:
     genuine, background, _, _ = population(n_genuine=20, n_background=30)
-    with_background = fit_user_model(SCHEMA, genuine, background)
-    alone = fit_user_model(SCHEMA, genuine)
+    with_background = fit_user_model(SCHEMA, genuine, background, n_splits=2)
+    alone = fit_user_model(SCHEMA, genuine, n_splits=2)
     assert isinstance(with_background.estimator, ForestVerifier)
     assert isinstance(with_background.calibrator, PlattCalibrator)
     assert isinstance(alone.estimator, OneClassVerifier)

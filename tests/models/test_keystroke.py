@@ -10,12 +10,16 @@ import pytest
 from models.events import KeyEvent
 from models.keystroke import (
     DIGRAPH_CLASSES,
+    FINGER_RELATIONS,
+    FINGERS,
     KEYSTROKE_FEATURES,
     ZONES,
     PairingStats,
     digraph_class,
+    finger_relation,
     fixed_text_feature_names,
     fixed_text_features,
+    key_finger,
     key_zone,
     keystroke_window_features,
     keystroke_windows,
@@ -109,6 +113,17 @@ def test_zones_follow_physical_position_and_hand() -> None:
     assert ZONES[key_zone("F13")] == "other"
 
 
+def test_fingers_and_same_hand_finger_relations() -> None:
+    assert FINGERS[key_finger("KeyA")] == "L5"
+    assert FINGERS[key_finger("KeyJ")] == "R2"
+    assert key_finger("Space") == -1
+    assert FINGER_RELATIONS[finger_relation("KeyE", "KeyD")] == "same_finger"
+    assert FINGER_RELATIONS[finger_relation("KeyS", "KeyD")] == "adjacent_finger"
+    assert FINGER_RELATIONS[finger_relation("KeyA", "KeyF")] == "other_finger"
+    assert finger_relation("KeyA", "KeyJ") == -1  # two hands
+    assert finger_relation("KeyL", "KeyL") == -1  # a repeat
+
+
 def test_digraph_classes_name_hands_and_roles() -> None:
     def cls(a: str, b: str) -> str:
         return DIGRAPH_CLASSES[digraph_class(key_zone(a), key_zone(b), same_key=a == b)]
@@ -147,16 +162,16 @@ def test_hold_statistics_per_zone_and_overall() -> None:
     v = keystroke_window_features(
         typed(("KeyA", 0, 80), ("KeyS", 200, 300), ("KeyJ", 400, 520), ("Space", 600, 660))
     )
-    assert feature(v, "hold.L_home.median") == 90  # A 80, S 100
-    assert feature(v, "hold.R_home.median") == 120
-    assert feature(v, "hold.space.median") == 60
+    assert feature(v, "hold.L_home.tmean") == 90  # A 80, S 100
+    assert feature(v, "hold.R_home.tmean") == 120
+    assert feature(v, "hold.space.tmean") == 60
     assert feature(v, "hold.all.median") == 90  # 60, 80, 100, 120
     assert feature(v, "hold.all.mean") == 90
 
 
 def test_missing_zone_takes_the_window_median_hold() -> None:
     v = keystroke_window_features(typed(("KeyA", 0, 80), ("KeyS", 200, 300)))
-    assert feature(v, "hold.R_bottom.median") == feature(v, "hold.all.median") == 90
+    assert feature(v, "hold.R_bottom.tmean") == feature(v, "hold.all.median") == 90
 
 
 def test_backspace_and_pause_rates() -> None:
@@ -194,9 +209,10 @@ def test_shift_right_share_and_shift_timing() -> None:
 
 
 def test_vector_has_no_key_identity_only_zone_statistics() -> None:
-    # Same zones, same timings, different letters: the same vector.
-    a = keystroke_window_features(typed(("KeyA", 0, 80), ("KeyJ", 200, 290), ("KeyS", 400, 470)))
-    b = keystroke_window_features(typed(("KeyD", 0, 80), ("KeyK", 200, 290), ("KeyF", 400, 470)))
+    # Different letters typed by the same fingers in the same rows, with the same timings:
+    # "fjr" and "ght" give the same vector.
+    a = keystroke_window_features(typed(("KeyF", 0, 80), ("KeyJ", 200, 290), ("KeyR", 400, 470)))
+    b = keystroke_window_features(typed(("KeyG", 0, 80), ("KeyH", 200, 290), ("KeyT", 400, 470)))
     np.testing.assert_array_equal(a, b)
 
 

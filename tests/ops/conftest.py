@@ -95,7 +95,9 @@ async def start_worker(ops_settings: Callable[..., Settings]) -> AsyncIterator[S
 
         async def start(**overrides: Any) -> AppState:
             app = create_app(ops_settings(**overrides))
-            await stack.enter_async_context(app.test_app())
+            serving = app.test_app()
+            await serving.startup()
+            stack.push_async_callback(serving.shutdown)
             return app_state(app)
 
         yield start

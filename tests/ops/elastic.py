@@ -8,6 +8,7 @@ single items, or to hang.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import time
@@ -68,10 +69,8 @@ class FakeElasticsearch:
 
     async def _answer_hung(self) -> None:
         if self.hang:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._release.wait(), HANG_SECONDS)
-            except TimeoutError:
-                pass
 
     def _json(self, body: Any, status: int = 200) -> web.Response:
         return web.json_response(body, status=status, headers=PRODUCT_HEADERS)
@@ -81,8 +80,15 @@ class FakeElasticsearch:
 
     async def _template(self, request: web.Request) -> web.Response:
         await self._answer_hung()
+        if self.fail_next > 0:
+            return self._outage()
         self.templates[request.match_info["name"]] = json.loads(await request.read())
         return self._json({"acknowledged": True})
+
+    def _outage(self) -> web.Response:
+        self.fail_next -= 1
+        error = {"type": "unavailable_shards_exception", "reason": "test outage"}
+        return self._json({"error": error, "status": 503}, status=503)
 
     async def _bulk(self, request: web.Request) -> web.Response:
         lines = [json.loads(line) for line in (await request.read()).splitlines() if line.strip()]
@@ -90,9 +96,7 @@ class FakeElasticsearch:
         self.requests.append(BulkRequest(time.monotonic(), actions, documents))
         await self._answer_hung()
         if self.fail_next > 0:
-            self.fail_next -= 1
-            error = {"type": "unavailable_shards_exception", "reason": "test outage"}
-            return self._json({"error": error, "status": 503}, status=503)
+            return self._outage()
         items = []
         for action, document in zip(actions, documents, strict=True):
             op, meta = next(iter(action.items()))

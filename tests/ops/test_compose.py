@@ -42,9 +42,7 @@ def _host_path(source: str) -> Path | None:
 
 def _with_defaults(text: str) -> str:
     """``text`` as Compose interpolates it with no variable set (defaults, else "value")."""
-    return re.sub(
-        r"\$\{[A-Z0-9_]+(?::-([^}]*))?[^}]*\}", lambda m: m.group(1) or "value", text
-    )
+    return re.sub(r"\$\{[A-Z0-9_]+(?::-([^}]*))?[^}]*\}", lambda m: m.group(1) or "value", text)
 
 
 def _published(service: dict[str, Any]) -> set[int]:

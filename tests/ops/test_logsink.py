@@ -86,19 +86,35 @@ async def test_events_go_out_in_bulk_requests_of_at_most_batch_size(
     assert sink.dropped_total == 0
 
 
-async def test_the_index_template_is_applied_before_the_first_bulk_request(
+async def test_the_index_template_is_applied_at_start_up(
     elastic: FakeElasticsearch, make_sink: MakeSink
 ) -> None:
     sink = make_sink(elastic.url, template=TEMPLATE, index_prefix="bbauth-events")
     await sink.start()
 
-    sink.enqueue(event(1))
-    assert await sink.flush(within=10)
+    await until(lambda: "bbauth-events" in elastic.templates)
 
     template = elastic.templates["bbauth-events"]
     assert template["index_patterns"] == ["bbauth-events-*"]
     assert template["template"]["mappings"]["properties"]["score"]["type"] == "float"
-    assert len(elastic.stored) == 1
+    assert elastic.requests == []
+
+
+async def test_a_template_refused_at_start_up_is_applied_before_the_first_batch(
+    elastic: FakeElasticsearch, make_sink: MakeSink
+) -> None:
+    elastic.fail_next = 1  # Elasticsearch is still starting: 503
+    sink = make_sink(elastic.url, template=TEMPLATE, index_prefix="audit")
+    await sink.start()
+    await until(lambda: sink.requests == 1)
+    assert elastic.templates == {}
+
+    sink.enqueue(event(1))
+    assert await sink.flush(within=10)
+
+    assert elastic.templates["bbauth-events"]["index_patterns"] == ["audit-*"]
+    assert [a["create"]["_index"] for a in elastic.requests[0].actions] == ["audit-2031.03.04"]
+    assert sink.sent == 1
 
 
 async def test_failed_requests_are_retried_with_growing_backoff(

@@ -284,10 +284,14 @@ class Live:
 
     async def connect(self, token: str | None) -> Live:
         """Connect with ``{"token": token}`` (no auth at all for None); ``Refused`` if refused."""
+        return await self.connect_with({"token": token} if token is not None else None)
+
+    async def connect_with(self, auth: Any) -> Live:
+        """Connect sending ``auth`` as the handshake's auth payload; ``Refused`` if refused."""
         try:
             await self.sio.connect(
                 self.url,
-                auth={"token": token} if token is not None else None,
+                auth=auth,
                 namespaces=[self.namespace],
                 transports=list(self.transports),
                 wait_timeout=30,
@@ -329,6 +333,18 @@ class Live:
                 raise AssertionError(f"no {event!r} within {timeout} s; got {seen}")
             await asyncio.sleep(0.02)
 
+    async def wait_until(
+        self, done: Callable[[list[tuple[str, Any]]], bool], *, after: int = 0, timeout: float
+    ) -> list[tuple[str, Any]]:
+        """Wait until ``done(events since after)``; returns those events."""
+        deadline = time.monotonic() + timeout
+        while not done(self.events[after:]):
+            if time.monotonic() > deadline:
+                seen = [name for name, _ in self.events[after:]]
+                raise AssertionError(f"condition not met within {timeout} s; got {seen}")
+            await asyncio.sleep(0.02)
+        return self.events[after:]
+
     async def quiet(self, seconds: float) -> list[tuple[str, Any]]:
         """Wait ``seconds``; the events that came in meanwhile."""
         start = len(self.events)
@@ -344,10 +360,15 @@ async def connect(server: Server | str, token: str | None, namespace: str = "/",
 
 async def refusal(server: Server, token: str | None, namespace: str = "/") -> Any:
     """The connect_error payload when connecting with ``token``; fails if accepted."""
+    return await refusal_of(server, {"token": token} if token is not None else None, namespace)
+
+
+async def refusal_of(server: Server, auth: Any, namespace: str = "/") -> Any:
+    """The connect_error payload when connecting with the handshake ``auth``; fails if accepted."""
     live = Live(server.url, namespace)
     try:
-        await live.connect(token)
+        await live.connect_with(auth)
     except Refused as exc:
         return exc.data
     await live.close()
-    raise AssertionError(f"connection with token {token!r} to {namespace} was accepted")
+    raise AssertionError(f"connection with auth {auth!r} to {namespace} was accepted")

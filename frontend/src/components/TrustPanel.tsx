@@ -24,7 +24,13 @@ export function TrustPanel({ snapshot, captureActive }: TrustPanelProps) {
   const score = trust ? Math.round(trust.score) : null;
 
   return (
-    <Paper sx={{ p: 2 }} data-testid="trust-panel" aria-live="polite">
+    <Paper
+      sx={{ p: 2 }}
+      data-testid="trust-panel"
+      data-keystroke-model={trained.keystroke ? "ready" : "learning"}
+      data-mouse-model={trained.mouse ? "ready" : "learning"}
+      data-windows={trust?.windows ?? 0}
+    >
       <Stack direction="row" alignItems="center" justifyContent="space-between" sx={{ mb: 1 }}>
         <Typography variant="overline" color="text.secondary">
           Live trust
@@ -36,6 +42,7 @@ export function TrustPanel({ snapshot, captureActive }: TrustPanelProps) {
           variant="h3"
           component="div"
           data-testid="trust-score"
+          aria-live="polite"
           sx={{ fontWeight: 700, color: levelColor(trust?.level), lineHeight: 1 }}
         >
           {score ?? "—"}
@@ -50,7 +57,7 @@ export function TrustPanel({ snapshot, captureActive }: TrustPanelProps) {
       </Typography>
       <Box sx={{ mt: 1.5 }} data-testid="trust-timeline">
         <Sparkline
-          values={history}
+          values={history.length ? history : trust ? [trust.score] : []}
           width={300}
           height={96}
           axes

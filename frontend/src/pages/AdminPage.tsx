@@ -44,6 +44,7 @@ export function AdminPage() {
   const [action, setAction] = useState<Action | null>(null);
   const [busy, setBusy] = useState(false);
   const [toast, setToast] = useState<{ ok: boolean; text: string } | null>(null);
+  const models = useBehaviorList(user?.role === "admin");
 
   useEffect(() => {
     document.title = "Security dashboard · bbauth";
@@ -155,7 +156,7 @@ export function AdminPage() {
                     </Typography>
                   </TableCell>
                   <TableCell>
-                    <ModelChips versions={row.model_versions} />
+                    <ModelChips versions={row.model_versions} status={models.users?.find((u) => u.user_id === row.user_id)} />
                   </TableCell>
                   <TableCell align="right" sx={{ whiteSpace: "nowrap" }}>
                     <Button
@@ -177,7 +178,7 @@ export function AdminPage() {
         </TableContainer>
       </Paper>
 
-      <ModelStatusCard />
+      <ModelStatusCard {...models} />
 
       <ConfirmDialog
         open={action !== null}
@@ -204,11 +205,14 @@ export function AdminPage() {
   );
 }
 
-function ModelChips({ versions }: { versions: AdminSessionRow["model_versions"] }) {
+/** Model versions of a live session; the REST status fills in models trained since it connected. */
+function ModelChips({ versions, status }: { versions: AdminSessionRow["model_versions"]; status?: BehaviorStatus }) {
   return (
     <Stack direction="row" spacing={0.5}>
       {(["keystroke", "mouse"] as const).map((m) => {
-        const v = versions?.[m];
+        const live = versions?.[m] ?? null;
+        const stored = status?.[m].version ?? null;
+        const v = live != null && stored != null ? Math.max(live, stored) : (live ?? stored);
         return (
           <Chip
             key={m}
@@ -223,11 +227,18 @@ function ModelChips({ versions }: { versions: AdminSessionRow["model_versions"] 
   );
 }
 
-function ModelStatusCard() {
+interface BehaviorList {
+  users: BehaviorStatus[] | null;
+  error: string | null;
+  reload: () => Promise<void>;
+}
+
+/** GET /api/admin/behavior, refreshed every 10 s. */
+function useBehaviorList(enabled: boolean): BehaviorList {
   const [users, setUsers] = useState<BehaviorStatus[] | null>(null);
   const [error, setError] = useState<string | null>(null);
 
-  const load = useCallback(async () => {
+  const reload = useCallback(async () => {
     try {
       setUsers((await api.get<{ users: BehaviorStatus[] }>("/api/admin/behavior")).users);
       setError(null);
@@ -237,17 +248,22 @@ function ModelStatusCard() {
   }, []);
 
   useEffect(() => {
-    void load();
-    const timer = setInterval(() => void load(), 10_000);
+    if (!enabled) return;
+    void reload();
+    const timer = setInterval(() => void reload(), 10_000);
     return () => clearInterval(timer);
-  }, [load]);
+  }, [enabled, reload]);
 
+  return { users, error, reload };
+}
+
+function ModelStatusCard({ users, error, reload }: BehaviorList) {
   return (
     <Paper sx={{ p: 2 }}>
       <Stack direction="row" alignItems="center" sx={{ mb: 1 }}>
         <Typography variant="h6">Behavioural models</Typography>
         <Box sx={{ flexGrow: 1 }} />
-        <Button size="small" onClick={() => void load()}>
+        <Button size="small" onClick={() => void reload()}>
           Refresh
         </Button>
       </Stack>

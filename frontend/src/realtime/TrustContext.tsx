@@ -2,7 +2,7 @@ import { createContext, useContext, useEffect, useMemo, useState, useSyncExterna
 import { useAuth } from "../auth/AuthContext";
 import { useBehaviorCapture, type CaptureStats } from "../capture/useBehaviorCapture";
 import { INITIAL_SNAPSHOT, TrustChannel, type TrustSnapshot } from "./trustChannel";
-import type { SocketFactory } from "./socket";
+import { useSocketFactory } from "./SocketFactoryContext";
 
 export interface TrustValue extends TrustSnapshot {
   channel: TrustChannel | null;
@@ -21,7 +21,8 @@ const noChannel = {
  * pointer behaviour on every page (never of secrets; paused while the tab is hidden or a
  * re-challenge is open).
  */
-export function TrustProvider({ children, factory }: { children: ReactNode; factory?: SocketFactory }) {
+export function TrustProvider({ children }: { children: ReactNode }) {
+  const factory = useSocketFactory();
   const { session, challenged, setChallenged, endSession } = useAuth();
   const token = session?.token ?? null;
   const [channel, setChannel] = useState<TrustChannel | null>(null);

@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { Socket } from "socket.io-client";
 import { SESSION_LOST_CODES } from "../api/client";
-import { openSocket, refusal, type SocketFactory } from "./socket";
+import { openSocket, refusal } from "./socket";
+import { useSocketFactory } from "./SocketFactoryContext";
 import type { AdminSessionRow, SessionsMessage } from "./types";
 
 export interface AdminSessionsState {
@@ -13,7 +14,6 @@ export interface AdminSessionsState {
 }
 
 export interface AdminSessionsOptions {
-  factory?: SocketFactory;
   onSessionLost?: (message: string) => void;
   onReauthRequired?: () => void;
 }
@@ -24,10 +24,11 @@ export function useAdminSessions(token: string | null, options: AdminSessionsOpt
   const socketRef = useRef<Socket | null>(null);
   const optionsRef = useRef(options);
   optionsRef.current = options;
+  const factory = useSocketFactory();
 
   useEffect(() => {
     if (!token) return;
-    const socket = openSocket("/admin", token, optionsRef.current.factory);
+    const socket = openSocket("/admin", token, factory);
     socketRef.current = socket;
     let retry: ReturnType<typeof setTimeout> | null = null;
     socket.on("connect", () => setState((s) => ({ ...s, connected: true, error: null })));
@@ -54,7 +55,7 @@ export function useAdminSessions(token: string | null, options: AdminSessionsOpt
       socket.disconnect();
       socketRef.current = null;
     };
-  }, [token]);
+  }, [token, factory]);
 
   const command = useCallback(async (event: "challenge" | "revoke", sessionId: string): Promise<{ ok: boolean; error?: string }> => {
     const socket = socketRef.current;

@@ -1,0 +1,245 @@
+import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { App } from "./App";
+import { ALICE, ADMIN, fakeApi, signedIn, tokenResponse } from "./test/fakeApi";
+import { mockSocketFactory, type MockSocket } from "./test/mockSocket";
+
+const CHALLENGE = {
+  challenge_id: "handle-0123456789abcdef",
+  channel: "email",
+  purpose: "login",
+  destination: "a***e@example.com",
+  expires_at: new Date(Date.now() + 300_000).toISOString(),
+  resends_left: 3,
+};
+
+function inputEvents(socket: MockSocket) {
+  return socket.emits("input").flatMap((e) => (e.args[0] as { events: { code?: string }[] }).events);
+}
+
+describe("the person's app", () => {
+  beforeEach(() => window.history.replaceState(null, "", "/"));
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.unstubAllGlobals();
+  });
+
+  it("signs in with password then code, keeping the token in sessionStorage only", async () => {
+    const { calls } = fakeApi({
+      "POST /api/auth/login": { status: 202, body: CHALLENGE },
+      "POST /api/auth/otp/verify": { status: 200, body: tokenResponse() },
+    });
+    const { factory, sockets } = mockSocketFactory();
+    const user = userEvent.setup();
+    render(<App socketFactory={factory} />);
+
+    const email = await screen.findByLabelText(/email/i);
+    expect(email.closest("[data-bbauth-nocapture]")).not.toBeNull();
+    await user.type(email, "alice@example.com");
+    await user.type(screen.getByLabelText(/password/i), "correct horse");
+    await user.click(screen.getByRole("button", { name: "Continue" }));
+
+    expect(await screen.findByTestId("otp-destination")).toHaveTextContent("a***e@example.com");
+    const code = screen.getByTestId("otp-code");
+    expect(code).toHaveAttribute("data-bbauth-nocapture");
+    await user.type(code, "123456");
+    await user.click(screen.getByRole("button", { name: "Sign in" }));
+
+    expect(await screen.findByTestId("work-text")).toBeInTheDocument();
+    expect(window.location.pathname).toBe("/work");
+    expect(JSON.parse(sessionStorage.getItem("bbauth.session")!).token).toBe("tok-123");
+    expect(localStorage.length).toBe(0);
+    expect(calls.find((c) => c.path === "/api/auth/otp/verify")?.body).toEqual({
+      challenge_id: CHALLENGE.challenge_id,
+      code: "123456",
+    });
+    expect(sockets[0].options.auth).toEqual({ token: "tok-123" });
+  });
+
+  it("offers a new code on the second step", async () => {
+    const { calls } = fakeApi({
+      "POST /api/auth/login": { status: 202, body: CHALLENGE },
+      "POST /api/auth/otp/resend": { status: 200, body: { ...CHALLENGE, resends_left: 2 } },
+    });
+    const user = userEvent.setup();
+    render(<App socketFactory={mockSocketFactory().factory} />);
+    await user.type(await screen.findByLabelText(/email/i), "alice@example.com");
+    await user.type(screen.getByLabelText(/password/i), "pw");
+    await user.click(screen.getByRole("button", { name: "Continue" }));
+    await user.click(await screen.findByTestId("otp-resend"));
+    expect(await screen.findByText(/A new code is on its way/)).toBeInTheDocument();
+    expect(screen.getByTestId("otp-resend")).toHaveTextContent("2 left");
+    expect(calls.filter((c) => c.path === "/api/auth/otp/resend")).toHaveLength(1);
+  });
+
+  it("asks for the authenticator app's code when the account uses one", async () => {
+    fakeApi({ "POST /api/auth/login": { status: 202, body: { ...CHALLENGE, channel: "totp", destination: "authenticator app" } } });
+    const user = userEvent.setup();
+    render(<App socketFactory={mockSocketFactory().factory} />);
+    await user.type(await screen.findByLabelText(/email/i), "alice@example.com");
+    await user.type(screen.getByLabelText(/password/i), "pw");
+    await user.click(screen.getByRole("button", { name: "Continue" }));
+    expect(await screen.findByTestId("otp-destination")).toHaveTextContent("authenticator app");
+    expect(screen.queryByTestId("otp-resend")).toBeNull();
+  });
+
+  it("says why a password was refused", async () => {
+    fakeApi({ "POST /api/auth/login": { status: 401, body: { code: "invalid_credentials", detail: "Wrong email or password." } } });
+    const user = userEvent.setup();
+    render(<App socketFactory={mockSocketFactory().factory} />);
+    await user.type(await screen.findByLabelText(/email/i), "alice@example.com");
+    await user.type(screen.getByLabelText(/password/i), "nope");
+    await user.click(screen.getByRole("button", { name: "Continue" }));
+    expect(await screen.findByTestId("login-error")).toHaveTextContent("Wrong email or password.");
+  });
+
+  it("shows live trust and enrollment, and batches typing into one input message", async () => {
+    signedIn();
+    window.history.replaceState(null, "", "/work");
+    fakeApi({ "GET /api/auth/me": { status: 200, body: ALICE } });
+    const { factory, sockets } = mockSocketFactory();
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    render(<App socketFactory={factory} />);
+    const socket = sockets[0];
+    act(() => {
+      socket.serverSends("connect");
+      socket.serverSends("status", {
+        session_id: "s1",
+        state: "active",
+        trust: { score: 100, level: "high", windows: 0, last_evidence: 0 },
+        history: [],
+        model_versions: { keystroke: null, mouse: null },
+      });
+      socket.serverSends("enrollment", {
+        mode: "enrollment",
+        progress: {
+          keystroke: { samples: 2, needed: 5, ratio: 0.4, trained: false },
+          mouse: { samples: 0, needed: 30, ratio: 0, trained: false },
+        },
+      });
+    });
+    expect(screen.getByTestId("trust-score")).toHaveTextContent("100");
+    expect(screen.getByTestId("enroll-keystroke")).toHaveTextContent("2 / 5 windows");
+
+    const notes = screen.getByTestId("work-text");
+    fireEvent.keyDown(notes, { code: "KeyH" });
+    fireEvent.keyUp(notes, { code: "KeyH" });
+    fireEvent.keyDown(notes, { code: "KeyI" });
+    fireEvent.keyUp(notes, { code: "KeyI" });
+    act(() => vi.advanceTimersByTime(260));
+    expect(socket.emits("input")).toHaveLength(1);
+    expect(inputEvents(socket).map((e) => e.code)).toEqual(["KeyH", "KeyH", "KeyI", "KeyI"]);
+
+    act(() => socket.serverSends("trust", { score: 41, level: "low", windows: 1, last_evidence: -2, modality: "keystroke" }));
+    expect(screen.getByTestId("trust-score")).toHaveTextContent("41");
+    expect(screen.getByTestId("trust-level")).toHaveAttribute("data-level", "low");
+  });
+
+  it("blocks the page with a re-challenge that keeps the text and never captures the code", async () => {
+    signedIn();
+    window.history.replaceState(null, "", "/work");
+    const { calls } = fakeApi({
+      "GET /api/auth/me": { status: 200, body: ALICE },
+      "GET /api/auth/reauth": { status: 200, body: { ...CHALLENGE, challenge_id: null, purpose: "reauth" } },
+      "POST /api/auth/reauth/verify": ({ code }: { code?: string } = {}) =>
+        code === "654321" ? { status: 200, body: { id: "s1", state: "active" } } : { status: 401, body: { code: "invalid_code" } },
+    } as never);
+    const { factory, sockets } = mockSocketFactory();
+    const user = userEvent.setup();
+    render(<App socketFactory={factory} />);
+    const socket = sockets[0];
+    act(() => socket.serverSends("connect"));
+
+    const notes = screen.getByTestId("work-text");
+    await user.type(notes, "draft text");
+    await act(async () => socket.serverSends("reauth_required", { session_id: "s1" }));
+    await waitFor(() => expect(screen.getByTestId("reauth-destination")).toHaveTextContent("a***e@example.com"));
+    const sentBefore = socket.emits("input").length;
+
+    const code = screen.getByTestId("reauth-code");
+    await user.type(code, "111111");
+    await user.click(screen.getByTestId("reauth-submit"));
+    expect(await screen.findByText("That code is wrong or has expired.")).toBeInTheDocument();
+    await user.type(code, "654321");
+    await user.click(screen.getByTestId("reauth-submit"));
+    await waitFor(() => expect(screen.queryByTestId("reauth-dialog")).toBeNull());
+    await waitFor(() => expect(screen.getByTestId("work-text")).toHaveFocus()); // back where it was
+
+    expect(screen.getByTestId("work-text")).toHaveValue("draft text");
+    expect(calls.filter((c) => c.path === "/api/auth/reauth/verify").map((c) => c.body)).toEqual([
+      { code: "111111" },
+      { code: "654321" },
+    ]);
+    await act(() => new Promise((r) => setTimeout(r, 300)));
+    const later = socket.emits("input").slice(sentBefore);
+    const codes = later.flatMap((e) => (e.args[0] as { events: { code?: string }[] }).events.map((x) => x.code));
+    expect(codes.filter((c) => c?.startsWith("Digit"))).toEqual([]);
+  });
+
+  it("opens the re-challenge when a REST call answers reauth_required", async () => {
+    signedIn();
+    window.history.replaceState(null, "", "/work");
+    fakeApi({
+      "GET /api/auth/me": { status: 401, body: { code: "reauth_required", detail: "Confirm" } },
+      "GET /api/auth/reauth": { status: 200, body: { ...CHALLENGE, channel: "totp", destination: "authenticator app" } },
+    });
+    render(<App socketFactory={mockSocketFactory().factory} />);
+    await waitFor(() => expect(screen.getByTestId("reauth-destination")).toHaveTextContent("authenticator app"));
+  });
+
+  it("signs out with a message when the session is revoked", async () => {
+    signedIn();
+    window.history.replaceState(null, "", "/work");
+    fakeApi({ "GET /api/auth/me": { status: 200, body: ALICE } });
+    const { factory, sockets } = mockSocketFactory();
+    render(<App socketFactory={factory} />);
+    act(() => {
+      sockets[0].serverSends("connect");
+      sockets[0].serverSends("revoked", { session_id: "s1" });
+    });
+    expect(await screen.findByTestId("login-notice")).toHaveTextContent("revoked");
+    expect(sessionStorage.getItem("bbauth.session")).toBeNull();
+    expect(window.location.pathname).toBe("/login");
+  });
+
+  it("signs out with a message when a REST call says the session is over", async () => {
+    signedIn();
+    window.history.replaceState(null, "", "/work");
+    fakeApi({ "GET /api/auth/me": { status: 401, body: { code: "session_expired", detail: "This session has expired; sign in again." } } });
+    render(<App socketFactory={mockSocketFactory().factory} />);
+    expect(await screen.findByTestId("login-notice")).toHaveTextContent("expired");
+  });
+
+  it("sends a signed-out visitor to the login page", async () => {
+    window.history.replaceState(null, "", "/admin");
+    fakeApi({});
+    render(<App socketFactory={mockSocketFactory().factory} />);
+    expect(await screen.findByTestId("login-submit")).toBeInTheDocument();
+    expect(window.location.pathname + window.location.search).toBe("/login?next=%2Fadmin");
+  });
+
+  it("logs out on request", async () => {
+    signedIn();
+    window.history.replaceState(null, "", "/work");
+    const { calls } = fakeApi({
+      "GET /api/auth/me": { status: 200, body: ALICE },
+      "POST /api/auth/logout": { status: 200, body: { message: "signed out" } },
+    });
+    const user = userEvent.setup();
+    render(<App socketFactory={mockSocketFactory().factory} />);
+    await user.click(screen.getByTestId("logout"));
+    expect(await screen.findByTestId("login-notice")).toHaveTextContent("signed out");
+    expect(calls.find((c) => c.path === "/api/auth/logout")?.headers.Authorization).toBe("Bearer tok-123");
+    expect(sessionStorage.getItem("bbauth.session")).toBeNull();
+  });
+
+  it("keeps the security dashboard from non-admins", async () => {
+    signedIn();
+    window.history.replaceState(null, "", "/admin");
+    fakeApi({ "GET /api/auth/me": { status: 200, body: ALICE } });
+    render(<App socketFactory={mockSocketFactory().factory} />);
+    expect(await screen.findByText(/for administrators/)).toBeInTheDocument();
+    expect(ADMIN.role).toBe("admin");
+  });
+});

@@ -1,0 +1,150 @@
+import { act, render, screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { App } from "../App";
+import { ADMIN, fakeApi, signedIn } from "../test/fakeApi";
+import { mockSocketFactory, refused, type MockSocket } from "../test/mockSocket";
+import { formatDuration } from "./AdminPage";
+
+const ROW = {
+  session_id: "3b5ace6b-e824-4ae4-b3b6-60be0ad5bed7",
+  user_id: "u-alice",
+  email: "alice@example.com",
+  state: "active",
+  connected_since: 1_700_000_000,
+  connected_seconds: 125,
+  sockets: 1,
+  events_per_second: 12.34,
+  model_versions: { keystroke: null, mouse: 2 },
+  trust: 83.2,
+  level: "high",
+  history: [100, 90, 83.2],
+};
+
+const BEHAVIOR = {
+  users: [
+    {
+      user_id: "u-alice",
+      email: "alice@example.com",
+      mode: "verification",
+      last_trained_at: "2031-03-04T09:00:05Z",
+      keystroke: { version: 1, samples: 22, needed: 20, eer: 0.083 },
+      mouse: { version: 2, samples: 240, needed: 200, eer: null },
+    },
+  ],
+};
+
+function adminSocket(sockets: MockSocket[]): MockSocket {
+  const socket = sockets.find((s) => s.namespace === "/admin");
+  if (!socket) throw new Error("no /admin socket");
+  return socket;
+}
+
+describe("the security dashboard", () => {
+  beforeEach(() => {
+    signedIn(ADMIN);
+    window.history.replaceState(null, "", "/admin");
+    fakeApi({
+      "GET /api/auth/me": { status: 200, body: ADMIN },
+      "GET /api/admin/behavior": { status: 200, body: BEHAVIOR },
+    });
+  });
+  afterEach(() => vi.unstubAllGlobals());
+
+  it("shows the live sessions of the /admin feed, updating without reload", async () => {
+    const { factory, sockets } = mockSocketFactory();
+    render(<App socketFactory={factory} />);
+    const socket = adminSocket(sockets);
+    expect(socket.options.auth).toEqual({ token: "tok-123" });
+    act(() => {
+      socket.serverSends("connect");
+      socket.serverSends("sessions", { sessions: [ROW], at: 1_700_000_125 });
+    });
+    const row = screen.getByTestId("session-row");
+    expect(row).toHaveTextContent("alice@example.com");
+    expect(within(row).getByTestId("session-trust")).toHaveTextContent("83");
+    expect(within(row).getByTestId("session-eps")).toHaveTextContent("12.3");
+    expect(row).toHaveTextContent("2 min ago");
+    expect(within(row).getByTestId("sparkline")).toHaveAttribute("data-points", "3");
+    // keystroke v1 comes from the REST model status: trained after the session connected
+    await waitFor(() => expect(row).toHaveTextContent("keys v1"));
+    expect(row).toHaveTextContent("mouse v2");
+
+    act(() => socket.serverSends("sessions", { sessions: [{ ...ROW, state: "challenged", trust: 31, level: "low" }], at: 1_700_000_126 }));
+    expect(within(screen.getByTestId("session-row")).getByTestId("session-state")).toHaveTextContent("challenged");
+    act(() => socket.serverSends("sessions", { sessions: [], at: 1_700_000_127 }));
+    expect(screen.queryByTestId("session-row")).toBeNull();
+  });
+
+  it("shows each user's model status and measured error rate", async () => {
+    render(<App socketFactory={mockSocketFactory().factory} />);
+    const row = await screen.findByTestId("model-row");
+    expect(row).toHaveTextContent("verification");
+    expect(row).toHaveTextContent("v1 · 22/20 windows");
+    expect(row).toHaveTextContent("8.3 %");
+  });
+
+  it.each([
+    ["action-revoke", "Revoke", "revoke", "revoked"],
+    ["action-challenge", "Re-challenge", "challenge", "must confirm"],
+  ])("asks for confirmation before %s, then sends the command with an acknowledgement", async (button, confirmLabel, event, toast) => {
+    const { factory, sockets } = mockSocketFactory();
+    const user = userEvent.setup();
+    render(<App socketFactory={factory} />);
+    const socket = adminSocket(sockets);
+    act(() => {
+      socket.serverSends("connect");
+      socket.serverSends("sessions", { sessions: [ROW], at: 1 });
+    });
+    await user.click(screen.getByTestId(button));
+    const dialog = screen.getByTestId("confirm-dialog");
+    expect(socket.emits(event)).toHaveLength(0);
+    await user.click(within(dialog).getByRole("button", { name: confirmLabel }));
+    expect(socket.emits(event)).toEqual([{ event, args: [{ session_id: ROW.session_id }] }]);
+    expect(await screen.findByTestId("admin-toast")).toHaveTextContent(toast);
+  });
+
+  it("does nothing when the confirmation is cancelled", async () => {
+    const { factory, sockets } = mockSocketFactory();
+    const user = userEvent.setup();
+    render(<App socketFactory={factory} />);
+    const socket = adminSocket(sockets);
+    act(() => {
+      socket.serverSends("connect");
+      socket.serverSends("sessions", { sessions: [ROW], at: 1 });
+    });
+    await user.click(screen.getByTestId("action-revoke"));
+    await user.click(within(screen.getByTestId("confirm-dialog")).getByRole("button", { name: "Cancel" }));
+    expect(socket.emits("revoke")).toHaveLength(0);
+  });
+
+  it("reports a refused command", async () => {
+    const { factory, sockets } = mockSocketFactory();
+    const user = userEvent.setup();
+    render(<App socketFactory={factory} />);
+    const socket = adminSocket(sockets);
+    socket.ackReply = { ok: false, error: "not_found" };
+    act(() => {
+      socket.serverSends("connect");
+      socket.serverSends("sessions", { sessions: [ROW], at: 1 });
+    });
+    await user.click(screen.getByTestId("action-revoke"));
+    await user.click(within(screen.getByTestId("confirm-dialog")).getByRole("button", { name: "Revoke" }));
+    expect(await screen.findByTestId("admin-toast")).toHaveTextContent("Could not revoke");
+  });
+
+  it("signs the admin out when the feed refuses a revoked session", async () => {
+    const { factory, sockets } = mockSocketFactory();
+    render(<App socketFactory={factory} />);
+    act(() => adminSocket(sockets).serverSends("connect_error", refused("session_revoked", "This session was revoked.")));
+    expect(await screen.findByTestId("login-notice")).toHaveTextContent("revoked");
+  });
+});
+
+describe("formatDuration", () => {
+  it("reads like a person would say it", () => {
+    expect(formatDuration(45)).toBe("45 s");
+    expect(formatDuration(12 * 60 + 5)).toBe("12 min");
+    expect(formatDuration(3 * 3600 + 5 * 60)).toBe("3 h 05 min");
+  });
+});

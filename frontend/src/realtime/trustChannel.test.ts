@@ -1,0 +1,152 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { mockSocketFactory, refused } from "../test/mockSocket";
+import { SOCKET_OPTIONS } from "./socket";
+import { TrustChannel } from "./trustChannel";
+
+function setup(extra: Partial<ConstructorParameters<typeof TrustChannel>[0]> = {}) {
+  const { factory, sockets } = mockSocketFactory();
+  const onSessionLost = vi.fn();
+  const onChallenged = vi.fn();
+  const onRestored = vi.fn();
+  const channel = new TrustChannel({ token: "tok", factory, onSessionLost, onChallenged, onRestored, ...extra });
+  channel.open();
+  return { channel, socket: sockets[0], sockets, onSessionLost, onChallenged, onRestored };
+}
+
+const trust = (score: number, level = "high") => ({ score, level, windows: 1, last_evidence: 0.5 });
+
+describe("TrustChannel", () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it("connects to the person's namespace with the token and backoff reconnection", () => {
+    const { socket } = setup();
+    expect(socket.namespace).toBe("/");
+    expect(socket.options.auth).toEqual({ token: "tok" });
+    expect(socket.options).toMatchObject({
+      reconnection: true,
+      reconnectionDelay: SOCKET_OPTIONS.reconnectionDelay,
+      reconnectionDelayMax: SOCKET_OPTIONS.reconnectionDelayMax,
+      randomizationFactor: SOCKET_OPTIONS.randomizationFactor,
+    });
+    expect(SOCKET_OPTIONS.reconnectionDelayMax!).toBeGreaterThan(SOCKET_OPTIONS.reconnectionDelay!);
+  });
+
+  it("follows status, enrollment and trust messages", () => {
+    const { channel, socket } = setup();
+    socket.serverSends("connect");
+    socket.serverSends("status", {
+      session_id: "s1",
+      state: "active",
+      trust: trust(100),
+      history: [100, 95],
+      model_versions: { keystroke: 3, mouse: null },
+    });
+    let snap = channel.getSnapshot();
+    expect(snap).toMatchObject({ connection: "connected", sessionId: "s1", challenged: false, history: [100, 95] });
+    expect(snap.trained).toEqual({ keystroke: true, mouse: false });
+
+    socket.serverSends("enrollment", {
+      mode: "enrollment",
+      progress: {
+        keystroke: { samples: 20, needed: 20, ratio: 1, trained: true },
+        mouse: { samples: 50, needed: 200, ratio: 0.25, trained: false },
+      },
+    });
+    expect(channel.getSnapshot().enrollment?.mouse.ratio).toBe(0.25);
+
+    socket.serverSends("trust", { ...trust(62.5, "medium"), modality: "mouse", p_genuine: 0.3, window_size: 10 });
+    snap = channel.getSnapshot();
+    expect(snap.trust).toMatchObject({ score: 62.5, level: "medium" });
+    expect(snap.history).toEqual([100, 95, 62.5]);
+    expect(snap.trained.mouse).toBe(true);
+    expect(snap.lastModality).toBe("mouse");
+  });
+
+  it("keeps only the recent history", () => {
+    const { channel, socket } = setup({ historyLength: 3 });
+    for (const score of [90, 80, 70, 60]) socket.serverSends("trust", { ...trust(score), modality: "keystroke" });
+    expect(channel.getSnapshot().history).toEqual([80, 70, 60]);
+  });
+
+  it("stops sending input while challenged and resumes after reauth_ok", () => {
+    const { channel, socket, onChallenged, onRestored } = setup();
+    socket.serverSends("connect");
+    expect(channel.canSend()).toBe(true);
+    socket.serverSends("reauth_required", { session_id: "s1" });
+    expect(channel.getSnapshot().challenged).toBe(true);
+    expect(channel.canSend()).toBe(false);
+    expect(onChallenged).toHaveBeenCalledTimes(1);
+    socket.serverSends("reauth_ok", { session_id: "s1", trust: trust(100) });
+    expect(channel.canSend()).toBe(true);
+    expect(onRestored).toHaveBeenCalledTimes(1);
+  });
+
+  it("sends input batches as one 'input' message", () => {
+    const { channel, socket } = setup();
+    socket.serverSends("connect");
+    channel.sendInput([{ t: 1, type: "down", code: "KeyA" }]);
+    expect(socket.emits("input")).toEqual([{ event: "input", args: [{ events: [{ t: 1, type: "down", code: "KeyA" }] }] }]);
+  });
+
+  it("signs the person out when the server says the session was revoked", () => {
+    const { channel, socket, onSessionLost } = setup();
+    socket.serverSends("connect");
+    socket.serverSends("revoked", { session_id: "s1" });
+    expect(onSessionLost).toHaveBeenCalledWith(expect.stringContaining("revoked"));
+    expect(channel.getSnapshot().connection).toBe("closed");
+    expect(socket.disconnectCalls).toBe(1);
+  });
+
+  it.each(["session_revoked", "session_expired", "unauthorized"])(
+    "gives up and signs out when the connection is refused with %s",
+    (code) => {
+      const { socket, onSessionLost } = setup();
+      socket.active = false;
+      socket.serverSends("connect_error", refused(code, "This session was revoked; sign in again."));
+      expect(onSessionLost).toHaveBeenCalledWith("This session was revoked; sign in again.");
+      vi.advanceTimersByTime(60_000);
+      expect(socket.connectCalls).toBe(0);
+    },
+  );
+
+  it("leaves transient connection errors to socket.io's own backoff", () => {
+    const { channel, socket, onSessionLost } = setup();
+    socket.active = true; // socket.io will retry by itself
+    socket.serverSends("connect_error", new Error("xhr poll error"));
+    expect(channel.getSnapshot().connection).toBe("reconnecting");
+    vi.advanceTimersByTime(60_000);
+    expect(socket.connectCalls).toBe(0);
+    expect(onSessionLost).not.toHaveBeenCalled();
+    socket.managerSends("reconnect_attempt", 3);
+    expect(channel.getSnapshot().reconnectAttempts).toBe(3);
+    socket.serverSends("connect");
+    expect(channel.getSnapshot()).toMatchObject({ connection: "connected", reconnectAttempts: 0 });
+  });
+
+  it("reconnects with growing delays after the server closed the socket", () => {
+    const { channel, socket } = setup({ retryBaseMs: 1000 });
+    socket.serverSends("connect");
+    socket.active = false;
+    socket.serverSends("disconnect", "io server disconnect");
+    expect(channel.getSnapshot().connection).toBe("reconnecting");
+    vi.advanceTimersByTime(999);
+    expect(socket.connectCalls).toBe(0);
+    vi.advanceTimersByTime(1);
+    expect(socket.connectCalls).toBe(1);
+    // Refused again for a reason that may pass: the next try waits twice as long.
+    socket.serverSends("connect_error", refused("reauth_required"));
+    vi.advanceTimersByTime(1999);
+    expect(socket.connectCalls).toBe(1);
+    vi.advanceTimersByTime(1);
+    expect(socket.connectCalls).toBe(2);
+  });
+
+  it("does nothing after close", () => {
+    const { channel, socket, onSessionLost } = setup();
+    channel.close();
+    socket.serverSends("revoked", {});
+    expect(onSessionLost).not.toHaveBeenCalled();
+    expect(channel.canSend()).toBe(false);
+  });
+});

@@ -1,0 +1,47 @@
+import { vi } from "vitest";
+
+type Route = (body: unknown) => { status: number; body: unknown };
+
+/** A fetch stand-in answering per "METHOD /path"; records every call. */
+export function fakeApi(routes: Record<string, Route | { status: number; body: unknown }>) {
+  const calls: { method: string; path: string; body: unknown; headers: Record<string, string> }[] = [];
+  const fetchMock = vi.fn(async (path: string, init: RequestInit = {}) => {
+    const method = init.method ?? "GET";
+    const body = init.body ? JSON.parse(String(init.body)) : undefined;
+    calls.push({ method, path, body, headers: (init.headers ?? {}) as Record<string, string> });
+    const route = routes[`${method} ${path}`];
+    if (!route) return new Response(JSON.stringify({ code: "not_found" }), { status: 404 });
+    const answer = typeof route === "function" ? route(body) : route;
+    return new Response(JSON.stringify(answer.body), { status: answer.status });
+  });
+  vi.stubGlobal("fetch", fetchMock);
+  return { calls, fetchMock };
+}
+
+export const ALICE = {
+  id: "u-alice",
+  email: "alice@example.com",
+  display_name: "Alice",
+  role: "user",
+  totp_enabled: false,
+};
+
+export const ADMIN = { ...ALICE, id: "u-admin", email: "root@example.com", role: "admin" };
+
+export function tokenResponse(user = ALICE) {
+  return {
+    token: "tok-123",
+    token_type: "Bearer",
+    expires_at: new Date(Date.now() + 3600_000).toISOString(),
+    session: { id: "s1", user_id: user.id, state: "active" },
+    user,
+  };
+}
+
+/** Put a signed-in session in sessionStorage, as after a login. */
+export function signedIn(user = ALICE) {
+  sessionStorage.setItem(
+    "bbauth.session",
+    JSON.stringify({ token: "tok-123", expiresAt: new Date(Date.now() + 3600_000).toISOString(), user }),
+  );
+}

@@ -1,0 +1,42 @@
+"""Synthetic input in the wire format, for plumbing tests (never for accuracy claims)."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+KEYS = ("KeyA", "KeyS", "KeyD", "KeyF", "KeyJ", "KeyK", "KeyL", "Space", "KeyE", "KeyI")
+
+
+def mouse_clicks(n: int, *, t0: float, seed: int = 0) -> list[dict[str, Any]]:
+    """``n`` point-and-click actions (ms, px): an approach of 6 moves, a pause, a click."""
+    rng = random.Random(seed)
+    events: list[dict[str, Any]] = []
+    t, x, y = t0, 400.0, 300.0
+    for _ in range(n):
+        tx, ty = rng.uniform(50, 1200), rng.uniform(50, 700)
+        for k in range(1, 7):
+            t += 16.0
+            events.append(
+                {"t": t, "type": "move", "x": x + (tx - x) * k / 6, "y": y + (ty - y) * k / 6}
+            )
+        x, y = tx, ty
+        t += rng.uniform(80, 200)
+        events.append({"t": t, "type": "down", "x": x, "y": y, "button": 0})
+        t += rng.uniform(60, 140)
+        events.append({"t": t, "type": "up", "x": x, "y": y, "button": 0})
+        t += rng.uniform(200, 600)
+    return events
+
+
+def typing(n: int, *, t0: float, seed: int = 0) -> list[dict[str, Any]]:
+    """``n`` keystrokes (down and up, ms) at a plausible rhythm, one key held at a time."""
+    rng = random.Random(seed)
+    events: list[dict[str, Any]] = []
+    t = t0
+    for _ in range(n):
+        code = rng.choice(KEYS)
+        events.append({"t": t, "type": "down", "code": code})
+        events.append({"t": t + rng.uniform(70, 130), "type": "up", "code": code})
+        t += rng.uniform(150, 320)
+    return events
