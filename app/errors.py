@@ -200,7 +200,9 @@ def register_error_handlers(app: Quart) -> None:
         detail = exc.description or exc.name
         if status == 400 and await _body_is_broken_json():
             code, detail = "malformed_json", "The body is not valid JSON."
-        return problem(status, code, exc.name, detail)
+        # Keep the exception's own headers (a 405's Allow, a 429's Retry-After), not its body's.
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        return problem(status, code, exc.name, detail, headers=headers)
 
     @app.errorhandler(Exception)
     async def _unexpected(exc: Exception) -> Response:

@@ -12,6 +12,7 @@ from app.logging import configure_logging
 from app.logsink import install_log_sink
 from app.mail import Mailer, OutboxMailer, SmtpMailer
 from app.metrics import install_metrics
+from app.openapi import ProblemOpenAPIProvider
 from app.scheduler import install_scheduler
 from app.security import Passwords
 from app.settings import Settings, get_settings
@@ -59,6 +60,7 @@ def create_app(
             ),
         ),
         security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
+        openapi_provider_class=ProblemOpenAPIProvider,
     )
     register_error_handlers(app)
     install_request_plumbing(app)

@@ -123,8 +123,8 @@ class Settings(BaseSettings):
     mouse_window: int = Field(default=10, ge=1, le=200)
     """Completed mouse actions per scored mouse window."""
 
-    enroll_keystroke_windows: int = Field(default=20, ge=3)
-    """Keystroke windows needed before a keystroke model is trained."""
+    enroll_keystroke_windows: int = Field(default=20, ge=5)
+    """Keystroke windows needed before a keystroke model is trained (calibration uses 5 folds)."""
 
     enroll_mouse_actions: int = Field(default=200, ge=10)
     """Mouse actions needed before a mouse model is trained."""

@@ -9,6 +9,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import structlog
 from quart import Quart, Request, Response, g, request
+from quart_schema import security_scheme
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import RequestContext
@@ -97,7 +98,8 @@ def authenticated(
                 raise Forbidden("Administrators only.")
             return await view(*args, **kwargs)
 
-        return wrapper
+        # The OpenAPI document lists the bearer requirement (and its 401) on this operation.
+        return security_scheme([{"bearer": []}])(wrapper)
 
     return decorator
 

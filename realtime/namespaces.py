@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime
 from typing import Any
 
 import socketio
@@ -73,6 +74,8 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.app = app
         self.store = store
         self.connections: dict[str, LiveConnection] = {}
+        self.expires: dict[str, datetime] = {}
+        """When each socket's session expires: a socket outliving it is cut at its next message."""
         self._pipeline: Pipeline | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -88,6 +91,7 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         user = session.user
         conn = self.pipeline.open(sid=sid, session_id=session.id, user_id=user.id, email=user.email)
         self.connections[sid] = conn
+        self.expires[sid] = session.expires_at
         await self.enter_room(sid, session_room(session.id))
         await self.enter_room(sid, user_room(user.id))
         versions = await self.pipeline.model_versions(user.id)
@@ -145,6 +149,7 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             )
 
     async def on_disconnect(self, sid: str, reason: object = None) -> None:
+        self.expires.pop(sid, None)
         conn = self.connections.pop(sid, None)
         if conn is None:
             return
@@ -159,7 +164,7 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def on_input(self, sid: str, data: object = None) -> None:
         received = time.perf_counter()
         conn = self.connections.get(sid)
-        if conn is None:
+        if conn is None or await self._cut_if_expired(sid, conn):
             return
         try:
             outcome = await self.pipeline.handle(conn, data)
@@ -191,11 +196,26 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             conn.session_id, events_per_second=round(conn.events_per_second, 1)
         )
 
+    async def _cut_if_expired(self, sid: str, conn: LiveConnection) -> bool:
+        """Close a socket whose session's lifetime is over (revocations are pushed; expiry is
+        noticed here, at the socket's next message)."""
+        expires = self.expires.get(sid)
+        if expires is None or app_state(self.app).clock.now() < expires:
+            return False
+        self.expires.pop(sid, None)
+        await self.emit(
+            "revoked", {"session_id": conn.session_id, "reason": "session_expired"}, to=sid
+        )
+        await self.disconnect(sid)
+        return True
+
     async def on_ping_trust(self, sid: str, data: object = None) -> dict[str, Any]:
         """The current trust of the caller's session (an acknowledgement, for polling clients)."""
         conn = self.connections.get(sid)
         if conn is None:
             return {"error": "not connected"}
+        if await self._cut_if_expired(sid, conn):
+            return {"error": "session_expired"}
         record = trust_sm.SessionTrust.from_dict(
             await self.store.get_trust(conn.session_id), self.pipeline.params
         )
@@ -212,6 +232,9 @@ class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.room = f"admins@{worker_id}"
         self.interval = interval
         self.admins: dict[str, str] = {}
+        """Administrator of each socket: sid → user id."""
+        self.admin_sessions: dict[str, str] = {}
+        """Login session of each socket: sid → session id (re-checked before every act)."""
         self._broadcaster: asyncio.Task[None] | None = None
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
@@ -222,12 +245,55 @@ class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if session.user.role is not Role.ADMIN:
             raise refuse("forbidden", "Administrators only.")
         self.admins[sid] = session.user_id
+        self.admin_sessions[sid] = session.id
         await self.enter_room(sid, self.room)
         if self._broadcaster is None or self._broadcaster.done():
             self._broadcaster = asyncio.create_task(self._broadcast())
 
     async def on_disconnect(self, sid: str, reason: object = None) -> None:
         self.admins.pop(sid, None)
+        self.admin_sessions.pop(sid, None)
+
+    async def _still_admin(self, sid: str) -> tuple[User | None, str]:
+        """The socket's administrator if their session may still act (active, not revoked or
+        expired) and they are still an administrator; else None and the reason code."""
+        session_id = self.admin_sessions.get(sid)
+        if session_id is None:
+            return None, "unauthorized"
+        state = app_state(self.app)
+        async with state.sessions() as db:
+            try:
+                session = await auth_service.live_session(
+                    state=state, db=db, session_id=session_id
+                )
+            except ApplicationError as exc:
+                return None, exc.code
+            if session.user.role is not Role.ADMIN:
+                return None, "forbidden"
+            return session.user, ""
+
+    async def cut(self, sid: str, reason: str) -> None:
+        """Tell an administrator's socket its session ended (or is challenged), then close it."""
+        session_id = self.admin_sessions.pop(sid, None)
+        self.admins.pop(sid, None)
+        if reason == "reauth_required":
+            await self.emit("reauth_required", {"session_id": session_id}, to=sid)
+        else:
+            await self.emit("revoked", {"session_id": session_id, "reason": reason}, to=sid)
+        await self.disconnect(sid)
+
+    async def session_revoked(self, session_id: str) -> None:
+        """Cut this worker's administrator sockets of a revoked session at once (other workers
+        find out at their next broadcast or command)."""
+        for sid in [s for s, owner in self.admin_sessions.items() if owner == session_id]:
+            await self.cut(sid, "session_revoked")
+
+    async def _drop_ended(self) -> None:
+        """Cut every socket whose session can no longer act, before anything more is sent."""
+        for sid in list(self.admin_sessions):
+            admin, reason = await self._still_admin(sid)
+            if admin is None:
+                await self.cut(sid, reason)
 
     async def snapshot(self) -> dict[str, Any]:
         """Every live session, on every worker."""
@@ -258,23 +324,29 @@ class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def _broadcast(self) -> None:
         while self.admins:
             try:
+                await self._drop_ended()
+                if not self.admins:
+                    break
                 await self.emit("sessions", await self.snapshot(), room=self.room)
             except Exception:
                 log.exception("admin_broadcast_failed")
             await asyncio.sleep(self.interval)
 
-    async def _admin(self, sid: str) -> User | None:
-        user_id = self.admins.get(sid)
-        if user_id is None:
-            return None
-        async with app_state(self.app).sessions() as db:
-            return await db.get(User, user_id)
+    async def _admin(self, sid: str) -> tuple[User | None, str]:
+        """The administrator behind ``sid`` if they may still act; a socket whose session
+        ended is cut (the reason code is returned)."""
+        admin, reason = await self._still_admin(sid)
+        if admin is None and sid in self.admin_sessions:
+            await self.cut(sid, reason)
+        return admin, reason
 
     async def on_challenge(self, sid: str, data: object = None) -> dict[str, Any]:
         """Force a session into a re-challenge: ``{"session_id": ...}``."""
-        admin = await self._admin(sid)
+        admin, reason = await self._admin(sid)
+        if admin is None:
+            return {"ok": False, "error": reason}
         session_id = data.get("session_id") if isinstance(data, dict) else None
-        if admin is None or not isinstance(session_id, str):
+        if not isinstance(session_id, str):
             return {"ok": False, "error": "bad_request"}
         state = app_state(self.app)
         async with state.sessions() as db:
@@ -290,9 +362,11 @@ class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def on_revoke(self, sid: str, data: object = None) -> dict[str, Any]:
         """Revoke a session: ``{"session_id": ...}``; its client is disconnected at once."""
-        admin = await self._admin(sid)
+        admin, reason = await self._admin(sid)
+        if admin is None:
+            return {"ok": False, "error": reason}
         session_id = data.get("session_id") if isinstance(data, dict) else None
-        if admin is None or not isinstance(session_id, str):
+        if not isinstance(session_id, str):
             return {"ok": False, "error": "bad_request"}
         state = app_state(self.app)
         async with state.sessions() as db:

@@ -55,7 +55,9 @@ def create_socketio(app: Quart) -> socketio.AsyncServer:
         client.store = admin.store = store
         state.extras["sio"] = sio
         state.extras["live_store"] = store
-        state.extras.setdefault("session_listeners", []).append(_session_listener(sio, app))
+        state.extras.setdefault("session_listeners", []).append(
+            _session_listener(sio, app, admin)
+        )
         state.extras.setdefault("model_listeners", []).append(_model_listener(sio, client))
         state.extras.setdefault("readiness_checks", {})["live_store"] = store.ping
 
@@ -68,7 +70,7 @@ def create_socketio(app: Quart) -> socketio.AsyncServer:
     return sio
 
 
-def _session_listener(sio: socketio.AsyncServer, app: Quart) -> Any:
+def _session_listener(sio: socketio.AsyncServer, app: Quart, admin: AdminNamespace) -> Any:
     """Carry session changes made anywhere (REST, admin, trust) to the live sockets."""
 
     async def relay(change: str, session_id: str) -> None:
@@ -93,6 +95,7 @@ def _session_listener(sio: socketio.AsyncServer, app: Quart) -> Any:
             )
         elif change == "revoked":
             await sio.emit("revoked", {"session_id": session_id}, room=room)
+            await admin.session_revoked(session_id)
             for sid in await store.sids(session_id):
                 await sio.disconnect(sid, namespace="/")
             await store.forget(session_id)
@@ -119,6 +122,11 @@ def _model_listener(sio: socketio.AsyncServer, client: ClientNamespace) -> Any:
         try:
             progress = await client.pipeline.enrollment_progress(user_id)
             await sio.emit("enrollment", progress, room=user_room(user_id))
+            # The admin view shows which model scores each session: refresh it.
+            versions = await client.pipeline.model_versions(user_id)
+            for live in await client.store.live_sessions():
+                if live.get("user_id") == user_id:
+                    await client.store.update_meta(live["session_id"], model_versions=versions)
         except Exception:
             log.exception("model_event_relay_failed", user_id=user_id, modality=modality)
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.auth.schemas import NoNulText, SessionOut, StrictBody, UserOut
+from app.auth.schemas import NO_NUL, NoNulText, SessionOut, StrictBody, UserOut
 
 
 class Page(NoNulText):
@@ -21,12 +21,12 @@ class Page(NoNulText):
 
 class SessionFilter(Page):
     state: Literal["pending_otp", "active", "challenged", "revoked"] | None = None
-    user_id: str | None = Field(default=None, max_length=36)
+    user_id: str | None = Field(default=None, max_length=36, pattern=NO_NUL)
 
 
 class AuditFilter(Page):
-    event: str | None = Field(default=None, max_length=64)
-    user_id: str | None = Field(default=None, max_length=36)
+    event: str | None = Field(default=None, max_length=64, pattern=NO_NUL)
+    user_id: str | None = Field(default=None, max_length=36, pattern=NO_NUL)
 
 
 class AdminUserOut(UserOut):
@@ -50,7 +50,7 @@ class SessionList(BaseModel):
 
 
 class ReasonIn(StrictBody):
-    reason: str = Field(default="", max_length=200)
+    reason: str = Field(default="", max_length=200, pattern=NO_NUL)
 
 
 class AuditEventOut(BaseModel):

@@ -7,15 +7,27 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+# Patterns are documented in the OpenAPI document and checked by pydantic: they must mean the same
+# in ECMA-262 (JSON Schema) and in Rust's regex (pydantic-core), so no ``\s`` (each has its own
+# set of blanks): blanks and control characters are spelled out.
+_BLANK = r"\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+NO_NUL = r"^[^\x00]*$"
+"""Text without NUL, which PostgreSQL text cannot hold."""
+
 Email = Annotated[
     str,
     StringConstraints(
-        strip_whitespace=True, min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+        strip_whitespace=True,
+        min_length=3,
+        max_length=320,
+        pattern=rf"^[^@{_BLANK}]+@[^@{_BLANK}]+\.[^@{_BLANK}]+$",
     ),
 ]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=1024)]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=1024, pattern=NO_NUL)]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{6}$")]
-Handle = Annotated[str, StringConstraints(min_length=16, max_length=128)]
+Handle = Annotated[
+    str, StringConstraints(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
+]
 
 
 class NoNulText(BaseModel):
@@ -38,12 +50,12 @@ class StrictBody(NoNulText):
 class RegisterIn(StrictBody):
     email: Email
     password: Password
-    display_name: Annotated[str, StringConstraints(max_length=120)] = ""
+    display_name: Annotated[str, StringConstraints(max_length=120, pattern=NO_NUL)] = ""
 
 
 class LoginIn(StrictBody):
     email: Email
-    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=NO_NUL)]
 
 
 class VerifyIn(StrictBody):

@@ -595,6 +595,15 @@ async def authenticate(
     )
     if session is None:
         raise AuthenticationRequired("The token is not valid.")
+    return await check_live(state=state, db=db, session=session, allow_challenged=allow_challenged)
+
+
+async def check_live(
+    *, state: AppState, db: AsyncSession, session: LoginSession, allow_challenged: bool = False
+) -> LoginSession:
+    """``session`` if it may still act (not revoked, expired, idle or challenged), else the
+    error a token of it gets. For holders of a session that was authenticated earlier (a socket),
+    which must ask again before each act: the session may have ended since."""
     now = state.clock.now()
     if session.state is SessionState.REVOKED:
         raise SessionRevoked("This session was revoked; sign in again.")
@@ -618,6 +627,21 @@ def _is_session_id(value: str) -> bool:
         return str(uuid.UUID(value)) == value
     except ValueError:
         return False
+
+
+async def live_session(
+    *, state: AppState, db: AsyncSession, session_id: str, allow_challenged: bool = False
+) -> LoginSession:
+    """The session ``session_id`` (with its user) if it may still act; else the error its token
+    gets (see ``check_live``)."""
+    session = (
+        await db.get(LoginSession, session_id, options=[joinedload(LoginSession.user)])
+        if _is_session_id(session_id)
+        else None
+    )
+    if session is None:
+        raise AuthenticationRequired("The session is not valid.")
+    return await check_live(state=state, db=db, session=session, allow_challenged=allow_challenged)
 
 
 async def logout(

@@ -19,7 +19,12 @@ export function levelColor(level: TrustLevel | null | undefined): string {
   return level ? LEVEL_COLORS[level] : "#9e9e9e";
 }
 
+/** People who ask their system for less motion get no transitions or ripples. */
+const reduceMotion =
+  typeof window !== "undefined" && Boolean(window.matchMedia?.("(prefers-reduced-motion: reduce)").matches);
+
 export const theme = createTheme({
+  ...(reduceMotion ? { transitions: { create: () => "none" } } : {}),
   palette: {
     mode: "light",
     primary: { main: "#1f4e79" },
@@ -36,5 +41,6 @@ export const theme = createTheme({
     MuiPaper: { defaultProps: { elevation: 0 }, styleOverrides: { root: { border: "1px solid #e0e4ea" } } },
     MuiAppBar: { styleOverrides: { root: { border: "none" } } },
     MuiButton: { defaultProps: { disableElevation: true }, styleOverrides: { root: { textTransform: "none" } } },
+    MuiButtonBase: { defaultProps: { disableRipple: reduceMotion } },
   },
 });

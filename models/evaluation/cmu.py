@@ -17,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from models.anomaly import DETECTORS
-from models.evaluation.datasets_keyboard import CmuData, load_cmu
+from models.evaluation.datasets_keyboard import CMU_FOLDER, CmuData, load_cmu, resolve
 from models.evaluation.metrics import eer, summarize, zero_miss_far
 from models.evaluation.report import Curve, markdown_table, write_report
 
@@ -111,8 +111,9 @@ def run(
     progress: bool = True,
     reference_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Run Killourhy & Maxion's protocol on DSL-StrongPasswordData.csv at ``data`` (the file or
-    its folder); write ``out/cmu.{json,md}`` and ROC/DET plots; return the result dictionary.
+    """Run Killourhy & Maxion's protocol on DSL-StrongPasswordData.csv at ``data`` (the file, its
+    folder, or the datasets folder holding ``cmu-keystroke-benchmark/``); write
+    ``out/cmu.{json,md}`` and ROC/DET plots; return the result dictionary.
 
     Raises FileNotFoundError (naming the file) when the CSV is absent. ``reference_dir``
     holds the published table and the per-subject reproduction (default: the CSV's folder).
@@ -120,9 +121,10 @@ def run(
     started = time.monotonic()
     data = Path(data)
     table = load_cmu(data)
-    folder = (
-        reference_dir if reference_dir is not None else (data if data.is_dir() else data.parent)
-    )
+    folder = reference_dir
+    if folder is None:
+        located = resolve(data, CMU_FOLDER)
+        folder = located if located.is_dir() else located.parent
     published = _read_published(folder)
     reproduction = _read_reproduction(folder)
     subjects = sorted(set(table.subjects.tolist()))

@@ -34,6 +34,17 @@ from models.keystroke import (
     key_zone,
 )
 
+AALTO_ARCHIVE = "aalto-136m-keystrokes-participants-first-1000.tar.xz"
+IKDD_ARCHIVE = "ikdd-free-text-keystrokes-users-001-082.tar.xz"
+CMU_FOLDER = "cmu-keystroke-benchmark"
+
+
+def resolve(data: Path, name: str) -> Path:
+    """``data`` itself, or ``data/name`` when ``data`` is a folder holding it (such as the
+    shared datasets folder holding the archive)."""
+    data = Path(data)
+    return data / name if data.is_dir() and (data / name).exists() else data
+
 
 def _open_members(data: Path, pattern: re.Pattern[str]) -> Iterator[tuple[str, bytes]]:
     """(name, content) of the files under ``data`` (archive or folder) whose path matches."""
@@ -155,7 +166,8 @@ def load_aalto(data: Path, *, limit: int | None = None) -> list[AaltoParticipant
     ``limit`` keeps the first ``limit`` participant files met (in archive order), then sorts.
     """
     out: list[AaltoParticipant] = []
-    for _, raw in _open_members(data, re.compile(r"(^|/)\d+_keystrokes\.txt$")):
+    files = re.compile(r"(^|/)\d+_keystrokes\.txt$")
+    for _, raw in _open_members(resolve(data, AALTO_ARCHIVE), files):
         participant = _parse_aalto(raw.decode("utf-8", errors="replace"))
         if participant is not None:
             out.append(participant)
@@ -278,7 +290,7 @@ def load_ikdd(data: Path, *, users: Sequence[int] | None = None) -> list[IkddLog
     """IKDD logfiles in the archive (or extracted folder), sorted by (user, logfile index)."""
     wanted = set(users) if users is not None else None
     out: list[IkddLogfile] = []
-    for name, raw in _open_members(data, _IKDD_NAME):
+    for name, raw in _open_members(resolve(data, IKDD_ARCHIVE), _IKDD_NAME):
         m = _IKDD_NAME.search(name)
         if m is None or (wanted is not None and int(m.group(1)) not in wanted):
             continue
@@ -385,9 +397,11 @@ CMU_FILE = "DSL-StrongPasswordData.csv"
 def load_cmu(path: Path) -> CmuData:
     """Read DSL-StrongPasswordData (comma- or whitespace-separated, with header).
 
-    ``path`` is the CSV file or a folder holding it. Raises FileNotFoundError when absent.
+    ``path`` is the CSV file, a folder holding it, or a folder holding that folder
+    (``cmu-keystroke-benchmark/``). Raises FileNotFoundError when absent.
     """
-    file = path / CMU_FILE if path.is_dir() else path
+    folder = resolve(path, CMU_FOLDER)
+    file = folder / CMU_FILE if folder.is_dir() else folder
     if not file.is_file():
         raise FileNotFoundError(
             f"CMU benchmark data not found at {file}: the CMU evaluation needs "

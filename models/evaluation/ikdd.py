@@ -70,7 +70,7 @@ def run(data: Path, out: Path, *, quick: bool = False, progress: bool = True) ->
     """Run the IKDD protocol on the archive (or extracted folder) at ``data``; write
     ``out/ikdd.{json,md}`` and ROC/DET plots; return the result dictionary."""
     started = time.monotonic()
-    logs = load_ikdd(Path(data), users=range(1, 17) if quick else None)
+    logs = load_ikdd(Path(data), users=range(1, 13) if quick else None)
     columns = feature_indices(IKDD_FEATURE_PREFIXES)
     names = [KEYSTROKE_FEATURES[i] for i in columns]
     log_columns = tuple(not n.startswith(("hist.", "rate.")) for n in names)

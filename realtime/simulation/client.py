@@ -123,6 +123,7 @@ class SimulatedClient:
         self.last_sent_t: float | None = None
         self._in_flight: deque[_InFlight] = deque()
         self._last_acked: Mark | None = None
+        self._last_sent: _InFlight | None = None
         self._acked = asyncio.Event()
         self._news = asyncio.Event()
         self._stream_mark: Mark | None = None
@@ -183,14 +184,16 @@ class SimulatedClient:
             self.stats.server_latency_ms.append(float(data["latency_ms"]))
         if isinstance(data.get("p_genuine"), int | float):
             self.stats.p_genuine.append(float(data["p_genuine"]))
-        if self._in_flight:
-            self.stats.client_latency_ms.append((now - self._in_flight[0].sent_at) * 1000.0)
+        anchor = self._anchor()
+        if anchor is not None:
+            self.stats.client_latency_ms.append((now - anchor.sent_at) * 1000.0)
 
     def _on_reauth_required(self, data: Any) -> None:
         self.stats.reauth_required += 1
         self.challenged = True
         if self._reauth_mark is None:
-            self._reauth_mark = self._in_flight[0].mark if self._in_flight else self._last_acked
+            anchor = self._anchor()
+            self._reauth_mark = anchor.mark if anchor is not None else self._last_acked
 
     def _on_reauth_ok(self, data: Any) -> None:
         self.challenged = False
@@ -204,6 +207,13 @@ class SimulatedClient:
 
     def _on_disconnect(self, reason: Any = None) -> None:
         self._acked.set()  # nobody waits for acknowledgements that will not come
+
+    def _anchor(self) -> _InFlight | None:
+        """The batch a server event answers: the oldest unacknowledged one, or without
+        acknowledgements the last one sent."""
+        if self._in_flight:
+            return self._in_flight[0]
+        return self._last_sent
 
     def _on_ack(self, *_: Any) -> None:
         self.stats.acks += 1
@@ -245,11 +255,16 @@ class SimulatedClient:
         batch_ms: float,
         max_events: int,
         max_in_flight: int | None = None,
+        acks: bool = True,
         deadline: float | None = None,
         stop_on_challenge: bool = True,
         until_trained: str | None = None,
     ) -> StreamResult:
         """Replay ``recording`` at ``speed`` (0: as fast as the server acknowledges).
+
+        Every batch asks for an acknowledgement unless ``acks`` is False (then ``speed`` must
+        be above 0 and server events are attributed to the last batch sent, as a browser that
+        never asks for acknowledgements would see them).
 
         Stops early at ``deadline`` (``time.monotonic``), on a re-challenge when
         ``stop_on_challenge``, once ``until_trained``'s modality is scored, or when the socket
@@ -260,8 +275,11 @@ class SimulatedClient:
         if not recording.events:
             result.finished = True
             return result
+        if not acks and speed == 0:
+            raise ValueError("speed 0 paces by acknowledgements")
         if max_in_flight is None and speed == 0:
             max_in_flight = 1
+        self._last_sent = None
         start_t = self.clock_ms()
         if self.last_sent_t is not None:
             start_t = max(start_t, self.last_sent_t + RECORDING_GAP_MS)
@@ -304,12 +322,18 @@ class SimulatedClient:
                 recorded_s=(batch.last_t - recording.events[0].t) / 1000.0,
                 wall_s=time.perf_counter() - started,
             )
-            self._in_flight.append(_InFlight(time.perf_counter(), mark))
+            sent = _InFlight(time.perf_counter(), mark)
             payload = {"events": [wire_event(e, offset) for e in batch.events]}
             try:
-                await self.sio.emit("input", payload, callback=self._on_ack)
+                if acks:
+                    self._in_flight.append(sent)
+                    await self.sio.emit("input", payload, callback=self._on_ack)
+                else:
+                    self._last_sent = sent
+                    await self.sio.emit("input", payload)
             except socketio.exceptions.SocketIOError:
-                self._in_flight.pop()
+                if acks:
+                    self._in_flight.pop()
                 result.stopped_by = "disconnected"
                 break
             self.last_sent_t = batch.last_t + offset

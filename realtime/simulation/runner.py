@@ -65,6 +65,8 @@ class SimulationConfig:
     jitter_s: float = 0.0
     """Each stream starts after a random delay up to this (s), so clients do not flush in step."""
     seed: int = 0
+    acks: bool = True
+    """Ask for an acknowledgement of every batch (exact attribution; speed 0 needs them)."""
 
 
 @dataclass
@@ -186,6 +188,7 @@ class Simulation:
             "batch_ms": c.batch_ms,
             "max_events": c.max_events,
             "deadline": self._deadline,
+            "acks": c.acks or c.speed == 0,
         }
 
     async def _open(self, plan: SessionPlan, outcome: SessionOutcome) -> SimulatedClient:
@@ -310,6 +313,11 @@ class Simulation:
         while True:
             await asyncio.sleep(5.0)
             print(self.progress_line(), flush=True)
+
+    def sent_so_far(self) -> tuple[int, int]:
+        """(events, batches) sent by every client of the run until now."""
+        clients = [c for o in self._live for c in o.clients]
+        return sum(c.stats.events_sent for c in clients), sum(c.stats.batches_sent for c in clients)
 
     def progress_line(self) -> str:
         clients = [c for o in self._live for c in o.clients]

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, ViewportSize, WebSocket, expect
 
+from app.settings import REPO_ROOT
 from tests.app.mailbox import Mailbox, code_in
 from tests.e2e.conftest import Server
 
@@ -128,14 +129,17 @@ async def test_impostor_is_challenged_then_revoked_live(
     browser: Browser, server: Server, smtp: Mailbox, screenshots: Path
 ) -> None:
     rng = random.Random(7)
-    person = await browser.new_context(viewport=VIEWPORT)
+    person = await browser.new_context(viewport=VIEWPORT, reduced_motion="reduce")
     page = await person.new_page()
     wire = Wire()
     wire.attach(page)
     try:
         await run_story(page, browser, server, smtp, screenshots, rng, wire)
     except BaseException:
-        await page.screenshot(path=screenshots / "failure.png")
+        # Outside the committed screenshots: var/ is ignored by git.
+        failure = REPO_ROOT / "var" / "e2e-failure.png"
+        failure.parent.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=failure)
         print(server.log_tail())
         raise
     finally:
@@ -221,7 +225,8 @@ async def run_story(
     assert not any("Digit" in p for p in wire.inputs()), "one-time-code keys were captured"
 
     # 6. The security team sees the session live and revokes it.
-    team = await browser.new_context(viewport={"width": 1280, "height": 760})
+    wide: ViewportSize = {"width": 1280, "height": 760}
+    team = await browser.new_context(viewport=wide, reduced_motion="reduce")
     try:
         admin = await team.new_page()
         await sign_in(admin, server, smtp, ADMIN, shots)

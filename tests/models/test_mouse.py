@@ -69,6 +69,17 @@ def test_largest_deviation_is_the_farthest_point_from_the_chord() -> None:
     assert feature(action_features(action), "largest_deviation_px") == pytest.approx(7.0)
 
 
+def test_overshoot_is_how_far_the_pointer_went_past_the_end() -> None:
+    (action,) = segment_actions(moves(0.0, [(0, 0), (60, 0), (120, 0), (110, 0), (100, 0)]))
+    assert feature(action_features(action), "overshoot_px") == pytest.approx(20.0)
+
+
+def test_two_speed_bursts_are_two_sub_movements() -> None:
+    xs = [0, 10, 30, 40, 42, 44, 54, 74, 84, 86]
+    (action,) = segment_actions(moves(0.0, [(x, 0) for x in xs]))
+    assert feature(action_features(action), "speed_peaks") == 2
+
+
 def test_straightness_is_chord_over_path() -> None:
     # Right 30 px, then up 40 px: chord 50, path 70.
     (action,) = segment_actions(moves(0.0, [(0, 0), (30, 0), (30, -20), (30, -40)]))

@@ -148,7 +148,7 @@ export function AdminPage() {
                     {row.events_per_second.toFixed(1)}
                   </TableCell>
                   <TableCell>
-                    <Typography variant="body2">
+                    <Typography variant="body2" sx={{ whiteSpace: "nowrap" }}>
                       {row.connected_since ? new Date(row.connected_since * 1000).toLocaleTimeString() : "—"}
                     </Typography>
                     <Typography variant="caption" color="text.secondary">
@@ -208,7 +208,7 @@ export function AdminPage() {
 /** Model versions of a live session; the REST status fills in models trained since it connected. */
 function ModelChips({ versions, status }: { versions: AdminSessionRow["model_versions"]; status?: BehaviorStatus }) {
   return (
-    <Stack direction="row" spacing={0.5}>
+    <Stack spacing={0.5} alignItems="flex-start">
       {(["keystroke", "mouse"] as const).map((m) => {
         const live = versions?.[m] ?? null;
         const stored = status?.[m].version ?? null;

@@ -1,0 +1,90 @@
+"""Fixtures of the fuzz tests: a service of its own per backend, seeded with an administrator.
+
+``fuzz_service`` builds settings for a fresh database (SQLite file, or a PostgreSQL database
+created for the module, with Redis under a key prefix of its own), creates an administrator and
+mints bearer tokens through the services (``auth_service.issue_session``, as operator tools do),
+so schemathesis can reach every authenticated operation.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from app.audit import RequestContext
+from app.auth import service as auth_service
+from app.factory import create_app
+from app.settings import load_settings
+from app.state import app_state
+from db.tables import Role
+from tests.conftest import REDIS_URL, create_pg_database, drop_pg_database, migrate
+from tests.fuzz.service import SPARE_TOKENS, FuzzService
+
+
+async def _delete_prefix(prefix: str) -> None:
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+async def fuzz_service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[FuzzService]:
+    """Settings of a fresh, migrated database with an administrator and their tokens."""
+    backend: str = request.param
+    var_dir: Path = tmp_path_factory.mktemp(f"fuzz-{backend}")
+    pg_name = f"bbauth_fuzz_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    prefix = f"bbauth-fuzz:{os.getpid()}:{uuid.uuid4().hex[:10]}:"
+    if backend == "postgres":
+        url = await create_pg_database(pg_name)
+    else:
+        url = f"sqlite+aiosqlite:///{var_dir / 'bbauth.sqlite3'}"
+    await migrate(url)
+    settings = load_settings(
+        env="test",
+        var_dir=var_dir,
+        database_url=url,
+        redis_url=REDIS_URL if backend == "postgres" else "",
+        redis_prefix=prefix,
+        secret_key="bbauth-fuzz-secret-key-0123456789abcdef",
+        argon2_time_cost=1,
+        argon2_memory_kib=1024,
+        # Generated logins must reach validation, not the limits (the limits have their tests).
+        rate_limit_ip_per_minute=1_000_000,
+        rate_limit_account_per_minute=1_000_000,
+        log_level="ERROR",
+    )
+    app = create_app(settings)
+    async with app.test_app():
+        state = app_state(app)
+        async with state.sessions() as db:
+            admin = await auth_service.register(
+                state=state,
+                db=db,
+                email="fuzz-admin@example.com",
+                password="fuzzing administrator password",
+                role=Role.ADMIN,
+                ctx=RequestContext(),
+            )
+            tokens = [
+                (
+                    await auth_service.issue_session(
+                        state=state, db=db, user=admin, ctx=RequestContext(), purpose="fuzz"
+                    )
+                ).token
+                for _ in range(1 + SPARE_TOKENS)
+            ]
+    yield FuzzService(backend, settings, tokens[0], tokens[1:])
+    if backend == "postgres":
+        await drop_pg_database(pg_name)
+        await _delete_prefix(prefix)

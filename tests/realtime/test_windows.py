@@ -1,0 +1,168 @@
+"""How live event streams are cut into the windows the models score (realtime.windows)."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from models.events import KeyEvent, MouseEvent
+from models.keystroke import KEYSTROKE_FEATURES
+from models.mouse import MOUSE_FEATURES, actions_matrix, segment_actions
+from realtime.windows import KeystrokeWindower, MouseWindower
+
+
+def keystrokes(n: int, *, t0: float = 0.0, step: float = 200.0, hold: float = 90.0) -> list[KeyEvent]:
+    """``n`` keystrokes one after the other (ms): down, then up ``hold`` later."""
+    codes = ("KeyA", "KeyS", "KeyD", "KeyF", "Space")
+    events: list[KeyEvent] = []
+    for i in range(n):
+        t = t0 + i * step
+        code = codes[i % len(codes)]
+        events += [KeyEvent(t, "down", code), KeyEvent(t + hold, "up", code)]
+    return events
+
+
+def clicks(n: int, *, t0: float = 0.0, seed: int = 0) -> list[MouseEvent]:
+    """``n`` point-and-click actions (ms, px)."""
+    rng = random.Random(seed)
+    events: list[MouseEvent] = []
+    t, x, y = t0, 100.0, 100.0
+    for _ in range(n):
+        tx, ty = rng.uniform(0, 1000), rng.uniform(0, 700)
+        for k in range(1, 7):
+            t += 15.0
+            events.append(MouseEvent(t, "move", x + (tx - x) * k / 6, y + (ty - y) * k / 6))
+        x, y = tx, ty
+        t += 120.0
+        events.append(MouseEvent(t, "down", x, y, button=0))
+        t += 90.0
+        events.append(MouseEvent(t, "up", x, y, button=0))
+        t += rng.uniform(150, 1500)  # sometimes a pause, sometimes not
+    return events
+
+
+# --- keystrokes ---------------------------------------------------------------------------
+
+
+def test_a_keystroke_window_closes_at_size_once_no_key_is_held() -> None:
+    windower = KeystrokeWindower(size=30, min_size=15)
+    events = keystrokes(31)
+    assert windower.feed(events[:59]) == []  # 30th key down, not yet released
+    [window] = windower.feed(events[59:60])  # its release closes the window
+    assert window.keystrokes == 30
+    assert window.features.shape == (len(KEYSTROKE_FEATURES),)
+    assert (window.start_ms, window.end_ms) == (events[0].t, events[59].t)
+    assert windower.pending == 0
+    windower.feed(events[60:])
+    assert windower.pending == 1
+
+
+def test_a_window_waits_while_a_key_is_held() -> None:
+    windower = KeystrokeWindower(size=10, min_size=10)
+    held = [KeyEvent(0.0, "down", "ShiftLeft")]
+    typed = keystrokes(12, t0=50.0)
+    assert windower.feed(held + typed) == []  # 13 keys down, shift still held
+    [window] = windower.feed([KeyEvent(5000.0, "up", "ShiftLeft")])
+    assert window.keystrokes == 13
+
+
+def test_a_key_held_for_ever_cannot_stall_windowing() -> None:
+    windower = KeystrokeWindower(size=10, min_size=10)
+    windows = windower.feed([KeyEvent(0.0, "down", "ShiftLeft"), *keystrokes(19, t0=10.0)])
+    assert len(windows) == 1 and windows[0].keystrokes == 20  # closed at twice the size
+
+
+def test_an_idle_gap_closes_a_window_that_has_enough_keystrokes() -> None:
+    windower = KeystrokeWindower(size=30, min_size=15, idle_ms=5000.0)
+    windower.feed(keystrokes(20))
+    [window] = windower.feed(keystrokes(1, t0=20 * 200.0 + 6000.0))
+    assert window.keystrokes == 20
+    assert windower.pending == 1
+
+
+def test_an_idle_gap_drops_a_few_keystrokes_without_rhythm() -> None:
+    windower = KeystrokeWindower(size=30, min_size=15, idle_ms=5000.0)
+    assert windower.feed(keystrokes(5)) == []
+    [window] = windower.feed(keystrokes(30, t0=10_000.0))
+    assert window.keystrokes == 30 and window.start_ms == 10_000.0
+
+
+def test_auto_repeat_of_a_held_key_counts_once() -> None:
+    windower = KeystrokeWindower(size=10, min_size=5)
+    repeats = [KeyEvent(float(t), "down", "KeyA") for t in range(0, 500, 30)]
+    windower.feed([*repeats, KeyEvent(520.0, "up", "KeyA")])
+    assert windower.pending == 1
+
+
+def test_the_keystroke_buffer_is_bounded_whatever_arrives() -> None:
+    windower = KeystrokeWindower(size=30, min_size=15)
+    ups = [KeyEvent(float(t), "up", "KeyA") for t in range(100_000)]
+    assert windower.feed(ups) == []  # nothing pairs into keystrokes
+    assert len(windower._events) <= 8 * 30
+
+
+def test_windows_do_not_depend_on_how_keystrokes_are_batched() -> None:
+    events = keystrokes(95)
+    whole = KeystrokeWindower(size=30, min_size=15).feed(events)
+    one_by_one = KeystrokeWindower(size=30, min_size=15)
+    pieces = [w for e in events for w in one_by_one.feed([e])]
+    assert len(whole) == len(pieces) == 3
+    for a, b in zip(whole, pieces, strict=True):
+        np.testing.assert_array_equal(a.features, b.features)
+
+
+# --- mouse ----------------------------------------------------------------------------------
+
+
+def test_a_mouse_window_closes_every_size_completed_actions() -> None:
+    windower = MouseWindower(size=10)
+    windows = windower.feed(clicks(25))
+    assert [w.actions for w in windows] == [10, 10]
+    assert all(w.features.shape == (10, len(MOUSE_FEATURES)) for w in windows)
+    assert windower.pending == 4  # the 25th click may still be part of a longer action
+    assert windows[0].end_ms <= windows[1].start_ms
+
+
+def test_mouse_windows_hold_the_actions_of_the_whole_stream() -> None:
+    events = clicks(30, seed=3)
+    [first, second] = MouseWindower(size=10).feed(events)[:2]
+    expected = segment_actions(events)[:20]
+    np.testing.assert_array_equal(first.features, actions_matrix(expected[:10]))
+    np.testing.assert_array_equal(second.features, actions_matrix(expected[10:20]))
+
+
+def test_mouse_windows_do_not_depend_on_how_the_stream_is_batched() -> None:
+    events = clicks(60, seed=7)
+    reference = MouseWindower(size=10).feed(events)
+    rng = random.Random(1)
+    for _ in range(5):
+        windower, got, i = MouseWindower(size=10), [], 0
+        while i < len(events):
+            n = rng.randint(1, 40)
+            got += windower.feed(events[i : i + n])
+            i += n
+        assert len(got) == len(reference) == 5
+        for a, b in zip(reference, got, strict=True):
+            np.testing.assert_array_equal(a.features, b.features)
+
+
+def test_a_pause_completes_a_movement() -> None:
+    windower = MouseWindower(size=2)
+    first = [MouseEvent(float(t), "move", float(t), 0.0) for t in range(0, 100, 10)]
+    second = [MouseEvent(float(t), "move", 0.0, float(t)) for t in range(3000, 3100, 10)]
+    third = [MouseEvent(float(t), "move", float(t), 5.0) for t in range(6000, 6100, 10)]
+    assert windower.feed(first) == []
+    assert windower.feed(second) == [] and windower.pending == 1
+    [window] = windower.feed(third)
+    assert window.actions == 2
+
+
+def test_endless_motion_keeps_the_mouse_buffer_bounded() -> None:
+    windower = MouseWindower(size=10, max_buffer=500)
+    for batch in range(50):
+        moves = [
+            MouseEvent(float(batch * 100 + i), "move", float(i), float(batch)) for i in range(100)
+        ]
+        assert windower.feed(moves) == []
+    assert len(windower._events) <= 500

@@ -1,0 +1,82 @@
+"""Fixtures of the security tests: the whole service (REST and Socket.IO) served in this process.
+
+``start_server`` serves ``app.asgi``'s composition (Quart + Socket.IO) with Hypercorn on a free
+loopback port, on the backend under test (PostgreSQL + Redis, or SQLite + process memory, from
+``tests/conftest.py``), with the test's ``ManualClock`` and SMTP mailbox. REST calls go through the
+app's test client (``served.api``), sockets through real python-socketio clients (``served.url``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AsyncExitStack
+from typing import Any
+
+import pytest
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+
+from app.clock import ManualClock
+from app.factory import create_app
+from app.settings import Settings
+from realtime.server import create_asgi
+from tests.app.api import Api
+from tests.app.mailbox import Mailbox, free_port
+from tests.realtime.harness import Live
+from tests.security.live import LIVE_SETTINGS, LogCapture, Served, StartServer, wait_healthy
+
+
+@pytest.fixture
+async def start_server(
+    backend: Any, make_settings: Callable[..., Settings], clock: ManualClock, mailbox: Mailbox
+) -> AsyncIterator[StartServer]:
+    """Serve an app (a worker) over HTTP with overridden settings; all stop after the test."""
+    async with AsyncExitStack() as stack:
+
+        async def start(**overrides: Any) -> Served:
+            app = create_app(make_settings(**{**LIVE_SETTINGS, **overrides}), clock=clock)
+            port = free_port()
+            config = Config()
+            config.bind = [f"127.0.0.1:{port}"]
+            config.accesslog = None
+            config.graceful_timeout = 2
+            stop = asyncio.Event()
+            task = asyncio.create_task(serve(create_asgi(app), config, shutdown_trigger=stop.wait))
+
+            async def shutdown() -> None:
+                stop.set()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(task, 15)
+
+            stack.push_async_callback(shutdown)
+            url = f"http://127.0.0.1:{port}"
+            await wait_healthy(url, task)
+            api = Api(app, app.test_client(), clock, mailbox, backend.name)
+            return Served(api=api, url=url, app=app)
+
+        yield start
+
+
+@pytest.fixture
+async def served(start_server: StartServer) -> Served:
+    """The service with default test settings, served over HTTP."""
+    return await start_server()
+
+
+@pytest.fixture
+async def sockets() -> AsyncIterator[list[Live]]:
+    """Socket.IO clients a test opens (append them); closed after the test."""
+    opened: list[Live] = []
+    yield opened
+    for live in opened:
+        await live.close()
+
+
+@pytest.fixture
+def log_capture() -> Iterator[LogCapture]:
+    """A ``LogCapture`` (stopped after the test)."""
+    capture = LogCapture()
+    yield capture
+    capture.stop()

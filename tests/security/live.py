@@ -1,0 +1,118 @@
+"""Helpers of the security tests: a served app, signed-in accounts, captured log lines."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from quart import Quart
+
+from tests.app.api import Account, Api
+from tests.realtime.harness import Live, Refused
+
+LIVE_SETTINGS: dict[str, Any] = {"keystroke_window": 10, "enroll_keystroke_windows": 1000}
+"""Sockets never wait for (or start) a model's training unless a test asks for it."""
+
+
+@dataclass
+class Served:
+    """A served app: its REST caller (in process) and its URL (for Socket.IO clients)."""
+
+    api: Api
+    url: str
+    app: Quart
+
+    async def socket(self, token: str | None, namespace: str = "/") -> Live:
+        """A connected Socket.IO client (raises ``Refused``)."""
+        return await Live(self.url, namespace).connect(token)
+
+    async def refusal(self, token: str | None, namespace: str = "/") -> dict[str, Any]:
+        """The ``connect_error`` data ``{code, message}`` when connecting with ``token``."""
+        live = Live(self.url, namespace)
+        try:
+            await live.connect(token)
+        except Refused as exc:
+            data = exc.data
+            assert isinstance(data, dict) and isinstance(data.get("data"), dict), data
+            inner: dict[str, Any] = data["data"]
+            return inner
+        await live.close()
+        raise AssertionError(f"{namespace} accepted the token")
+
+
+StartServer = Callable[..., Awaitable[Served]]
+
+
+async def wait_healthy(url: str, task: asyncio.Task[None]) -> None:
+    """Wait until ``url/healthz`` answers (fail if the serving task ends first)."""
+    async with httpx.AsyncClient(base_url=url, timeout=2.0) as http:
+        for _ in range(300):
+            if task.done():
+                task.result()
+                raise RuntimeError("the server stopped during start-up")
+            with contextlib.suppress(httpx.HTTPError):
+                if (await http.get("/healthz")).status_code == 200:
+                    return
+            await asyncio.sleep(0.05)
+    raise RuntimeError(f"{url} did not come up")
+
+
+@dataclass
+class SignedIn:
+    """An account with a live session: its token and session id."""
+
+    account: Account
+    token: str
+    session_id: str
+
+
+async def signed_in(api: Api, account: Account) -> SignedIn:
+    """Sign ``account`` in with password and emailed code."""
+    token = await api.sign_in(account)
+    return SignedIn(account, token, api.session_id(token))
+
+
+class LogCapture:
+    """Every log record (structlog goes through the standard library) rendered as the app
+    renders it, from ``start()`` on, plus the record's raw message and arguments.
+
+    Start it after the app is built: building an app reconfigures the root logger.
+    """
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self._handler: logging.Handler | None = None
+        self._level = logging.WARNING
+
+    def start(self) -> None:
+        lines = self.lines
+
+        class Keep(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                lines.append(self.format(record))
+                lines.append(f"{record.msg!r} {record.args!r}")
+
+        root = logging.getLogger()
+        handler = Keep(level=logging.DEBUG)
+        if root.handlers and root.handlers[0].formatter is not None:
+            handler.setFormatter(root.handlers[0].formatter)
+        self._level = root.level
+        root.addHandler(handler)
+        root.setLevel(logging.DEBUG)
+        self._handler = handler
+
+    def stop(self) -> None:
+        if self._handler is not None:
+            root = logging.getLogger()
+            root.removeHandler(self._handler)
+            root.setLevel(self._level)
+            self._handler = None
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)

@@ -1,0 +1,156 @@
+"""A revoked or expired token is refused everywhere at once: every REST endpoint, both Socket.IO
+namespaces, and sockets that were already connected."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from db.tables import Role
+from tests.app.api import Api
+from tests.realtime.harness import Live
+from tests.security.live import Served, SignedIn, signed_in
+
+# Every endpoint that takes a bearer token (the challenge answering ones included).
+TOKEN_ENDPOINTS = [
+    ("GET", "/api/auth/me"),
+    ("GET", "/api/sessions"),
+    ("GET", "/api/behavior/me"),
+    ("POST", "/api/behavior/me/enrollment"),
+    ("GET", "/api/auth/reauth"),
+    ("POST", "/api/auth/reauth/resend"),
+    ("POST", "/api/auth/reauth/verify"),
+    ("POST", "/api/auth/totp/setup"),
+    ("POST", "/api/auth/logout"),
+    ("GET", "/api/admin/users"),
+    ("GET", "/api/admin/sessions"),
+    ("GET", "/api/admin/audit"),
+    ("GET", "/api/admin/behavior"),
+]
+
+
+async def refused_everywhere_on_rest(api: Api, token: str, code: str) -> None:
+    for method, path in TOKEN_ENDPOINTS:
+        body = {"code": "123456"} if path.endswith("/verify") else {}
+        reply = await api.call(method, path, token=token, json=body)
+        assert reply.is_problem(401, code), (method, path, reply.status, reply.body)
+
+
+async def two_people(api: Api) -> tuple[SignedIn, SignedIn]:
+    user = await signed_in(api, await api.create_account())
+    admin = await signed_in(api, await api.create_account(role=Role.ADMIN))
+    return user, admin
+
+
+Revoke = Callable[[Api, SignedIn, SignedIn], Awaitable[None]]
+
+
+async def by_logout(api: Api, victim: SignedIn, admin: SignedIn) -> None:
+    assert (await api.post("/api/auth/logout", token=victim.token)).status == 200
+
+
+async def by_admin(api: Api, victim: SignedIn, admin: SignedIn) -> None:
+    reply = await api.post(
+        f"/api/admin/sessions/{victim.session_id}/revoke", json={}, token=admin.token
+    )
+    assert reply.status == 200, reply.body
+
+
+async def by_owner_from_another_session(api: Api, victim: SignedIn, admin: SignedIn) -> None:
+    other = await api.sign_in(victim.account)
+    reply = await api.delete(f"/api/sessions/{victim.session_id}", token=other)
+    assert reply.status == 200, reply.body
+
+
+@pytest.mark.parametrize("revoke", [by_logout, by_admin, by_owner_from_another_session])
+async def test_a_revoked_token_is_refused_by_rest_and_both_namespaces_at_once(
+    served: Served, sockets: list[Live], revoke: Revoke
+) -> None:
+    api = served.api
+    user, admin = await two_people(api)
+    live = await served.socket(user.token)
+    sockets.append(live)
+    await live.wait_for("status")
+    bystander = await served.socket((await signed_in(api, await api.create_account())).token)
+    sockets.append(bystander)
+    await bystander.wait_for("status")
+
+    await revoke(api, user, admin)
+
+    # The connected socket hears it, then is cut.
+    assert (await live.wait_for("revoked"))["session_id"] == user.session_id
+    await live.wait_for("disconnect")
+    await refused_everywhere_on_rest(api, user.token, "session_revoked")
+    assert (await served.refusal(user.token))["code"] == "session_revoked"
+    assert (await served.refusal(user.token, "/admin"))["code"] == "session_revoked"
+    # Nobody else felt it.
+    assert not bystander.disconnected
+    assert (await bystander.call("ping_trust"))["state"] == "active"
+
+
+async def test_a_revoked_administrator_socket_is_cut_and_its_commands_refused(
+    served: Served, sockets: list[Live]
+) -> None:
+    api = served.api
+    user, admin = await two_people(api)
+    watcher = await served.socket(admin.token, "/admin")
+    sockets.append(watcher)
+    await watcher.wait_for("sessions")
+
+    await by_admin(api, admin, admin)  # an administrator revokes their own session
+
+    assert (await watcher.wait_for("revoked"))["session_id"] == admin.session_id
+    await watcher.wait_for("disconnect")
+    assert (await served.refusal(admin.token, "/admin"))["code"] == "session_revoked"
+    await refused_everywhere_on_rest(api, admin.token, "session_revoked")
+    # The user's session was never touched.
+    assert (await api.get("/api/auth/me", token=user.token)).status == 200
+
+
+async def test_an_administrator_socket_whose_session_is_revoked_elsewhere_cannot_act(
+    served: Served, sockets: list[Live]
+) -> None:
+    """Even if the socket were not cut yet, its commands check the session on every call."""
+    api = served.api
+    user, admin = await two_people(api)
+    watcher = await served.socket(admin.token, "/admin")
+    sockets.append(watcher)
+    await watcher.wait_for("sessions")
+    ns = served.app.extensions["bbauth"].extras["sio"].namespace_handlers["/admin"]
+    # Revoke in the database only (as another worker would, before its relay arrives).
+    async with api.state.sessions() as db:
+        from db.tables import LoginSession, SessionState
+
+        row = await db.get(LoginSession, admin.session_id)
+        assert row is not None
+        row.state = SessionState.REVOKED
+        await db.commit()
+    sid = next(iter(ns.admins))
+    reply = await ns.on_revoke(sid, {"session_id": user.session_id})
+    assert reply == {"ok": False, "error": "session_revoked"}
+    reply = await ns.on_challenge(sid, {"session_id": user.session_id})
+    assert reply["ok"] is False
+    assert (await api.get("/api/auth/me", token=user.token)).status == 200
+
+
+async def test_an_expired_token_is_refused_by_rest_and_both_namespaces(
+    served: Served, sockets: list[Live]
+) -> None:
+    api = served.api
+    user, admin = await two_people(api)
+    live = await served.socket(user.token)
+    sockets.append(live)
+    await live.wait_for("status")
+
+    api.clock.advance(api.state.settings.session_ttl_seconds + 1)
+
+    await refused_everywhere_on_rest(api, user.token, "session_expired")
+    await refused_everywhere_on_rest(api, admin.token, "session_expired")
+    assert (await served.refusal(user.token))["code"] == "session_expired"
+    assert (await served.refusal(admin.token, "/admin"))["code"] == "session_expired"
+    # A socket opened before the expiry is cut at its next message.
+    await live.emit("input", {"events": []})
+    revoked = await live.wait_for("revoked")
+    assert revoked == {"session_id": user.session_id, "reason": "session_expired"}
+    await live.wait_for("disconnect")
