@@ -6,6 +6,7 @@ from quart import Quart
 from quart_schema import Info, QuartSchema
 
 from app.clock import Clock, SystemClock
+from app.cors import install_cors
 from app.errors import register_error_handlers
 from app.kv import create_store
 from app.logging import configure_logging
@@ -64,6 +65,7 @@ def create_app(
     )
     register_error_handlers(app)
     install_request_plumbing(app)
+    install_cors(app, settings.cors_origins)
 
     from app.admin.routes import blueprint as admin_bp
     from app.auth.routes import blueprint as auth_bp

@@ -7,6 +7,26 @@ import sys
 
 import structlog
 
+QUIET_LIBRARIES = (
+    "aiosqlite",
+    "asyncpg",
+    "sqlalchemy",
+    "aiosmtplib",
+    "httpcore",
+    "httpx",
+    "hpack",
+    "urllib3",
+    "elastic_transport",
+    "elasticsearch",
+    "engineio",
+    "socketio",
+    "redis",
+    "websockets",
+    "wsproto",
+    "asyncio",
+)
+"""Loggers never let below WARNING: they would write secrets that pass through them."""
+
 # Values that must never reach a log line, whatever a caller binds.
 _REDACTED_KEYS = frozenset({"password", "token", "code", "otp", "secret", "password_hash"})
 
@@ -54,3 +74,8 @@ def configure_logging(*, level: str = "INFO", json_lines: bool = False) -> None:
     root.setLevel(level)
     # Per-request access lines come from our own middleware, with context.
     logging.getLogger("hypercorn.access").setLevel(logging.WARNING)
+    # Libraries that log what passes through them at DEBUG/INFO (SQL parameters: password and
+    # token hashes, TOTP secrets; mail bodies: codes; HTTP headers: tokens) stay at WARNING,
+    # whatever BBAUTH_LOG_LEVEL says.
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

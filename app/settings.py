@@ -55,7 +55,8 @@ class Settings(BaseSettings):
     """URL printed at start-up and used in links; empty means http://host:port."""
 
     cors_origins: list[str] = Field(default_factory=list)
-    """Origins allowed to call the API from a browser; empty allows only the same origin."""
+    """Other origins allowed to call the API and open sockets from a browser (JSON list of
+    ``scheme://host[:port]``, no wildcard); the app's own origin is always allowed."""
 
     smtp_host: str = ""
     """SMTP server for one-time codes; empty writes codes to the console and ``var/outbox``."""
@@ -182,6 +183,13 @@ class Settings(BaseSettings):
 
     datasets_dir: Path = REPO_ROOT.parent / "shared" / "datasets"
     """Folder of the public data sets used by ``bbauth eval`` and ``bbauth simulate``."""
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        from app.cors import normalize_origin
+
+        return [normalize_origin(origin) for origin in value]
 
     @field_validator("database_url", "redis_url", "elasticsearch_url")
     @classmethod

@@ -124,6 +124,11 @@ def install_request_plumbing(app: Quart) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         if request.path.startswith("/api/"):
             response.headers.setdefault("Cache-Control", "no-store")
+        if response.mimetype in ("application/json", "application/problem+json"):
+            # Data, never a document: nothing in it may load, run or be framed (OWASP REST).
+            response.headers.setdefault(
+                "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"
+            )
         log.info(
             "request",
             method=request.method,

@@ -26,6 +26,10 @@ from realtime.store import LiveStore
 log = structlog.get_logger(__name__)
 
 
+UNDECODABLE_EVENT = "undecodable"
+"""What a client packet that could not be decoded arrives as (see ``realtime.server``)."""
+
+
 def session_room(session_id: str) -> str:
     """Room of every socket serving one login session."""
     return f"session:{session_id}"
@@ -196,6 +200,14 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             conn.session_id, events_per_second=round(conn.events_per_second, 1)
         )
 
+    async def on_undecodable(self, sid: str, *_args: object) -> None:
+        """A message that could not be decoded (too deep, too long a number, not JSON)."""
+        await self.emit(
+            "error",
+            {"code": "bad_batch", "message": "The message could not be decoded."},
+            to=sid,
+        )
+
     async def _cut_if_expired(self, sid: str, conn: LiveConnection) -> bool:
         """Close a socket whose session's lifetime is over (revocations are pushed; expiry is
         noticed here, at the socket's next message)."""
@@ -263,9 +275,7 @@ class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         state = app_state(self.app)
         async with state.sessions() as db:
             try:
-                session = await auth_service.live_session(
-                    state=state, db=db, session_id=session_id
-                )
+                session = await auth_service.live_session(state=state, db=db, session_id=session_id)
             except ApplicationError as exc:
                 return None, exc.code
             if session.user.role is not Role.ADMIN:

@@ -8,18 +8,67 @@ from typing import Any
 
 import socketio
 import structlog
+from engineio import json as engineio_json
 from quart import Quart
 
 from app.settings import Settings
 from app.state import app_state
 from realtime import trust as trust_sm
-from realtime.namespaces import AdminNamespace, ClientNamespace, session_room, user_room
+from realtime.namespaces import (
+    UNDECODABLE_EVENT,
+    AdminNamespace,
+    ClientNamespace,
+    session_room,
+    user_room,
+)
 from realtime.store import LiveStore, MemoryLiveStore, create_live_store
 
 log = structlog.get_logger(__name__)
 
 MAX_MESSAGE_BYTES = 512 * 1024
 """Largest Socket.IO message accepted; bigger ones close the connection."""
+
+
+class _TolerantJson:
+    """JSON of the Socket.IO packets clients send. A packet that cannot be decoded (nested
+    deeper than the decoder recurses, integers of over 100 digits, broken text) becomes an
+    ``undecodable`` event, which the namespace answers with an ``error``: python-socketio would
+    drop it silently, with a traceback in the log."""
+
+    dumps = staticmethod(engineio_json.dumps)
+
+    @staticmethod
+    def loads(text: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return engineio_json.loads(text, **kwargs)
+        except (ValueError, RecursionError):
+            return [UNDECODABLE_EVENT]
+
+
+class TolerantPacket(socketio.packet.Packet):  # type: ignore[misc]
+    """Socket.IO packets decoded with ``_TolerantJson`` (this server's only)."""
+
+    json = _TolerantJson
+
+
+def _origin_check(origins: list[str]) -> Any:
+    """Which browser origins may open a socket: the page's own origin (as engineio's default
+    allows) and the configured ``BBAUTH_CORS_ORIGINS``. A bare list would replace the own origin,
+    so a same-origin app would be refused as soon as another origin is configured."""
+    allowed = frozenset(origins)
+
+    def check(origin: str | None, environ: dict[str, Any]) -> bool:
+        if not origin:
+            return True  # not a browser: CORS does not apply
+        origin = origin.lower().rstrip("/")
+        scheme, host = environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST", "")
+        own = {f"{scheme}://{host}".lower()}
+        forwarded_host = environ.get("HTTP_X_FORWARDED_HOST", host).split(",")[0].strip()
+        forwarded_proto = environ.get("HTTP_X_FORWARDED_PROTO", scheme).split(",")[0].strip()
+        own.add(f"{forwarded_proto}://{forwarded_host}".lower())
+        return origin in own or origin in allowed
+
+    return check
 
 
 def create_socketio(app: Quart) -> socketio.AsyncServer:
@@ -33,11 +82,12 @@ def create_socketio(app: Quart) -> socketio.AsyncServer:
     sio = socketio.AsyncServer(
         async_mode="asgi",
         client_manager=manager,
-        cors_allowed_origins=settings.cors_origins or None,
+        cors_allowed_origins=_origin_check(settings.cors_origins),
         max_http_buffer_size=MAX_MESSAGE_BYTES,
         logger=False,
         engineio_logger=False,
     )
+    sio.packet_class = TolerantPacket
     worker_id = uuid.uuid4().hex[:12]
     # The real store is opened with the app's other clients in before_serving.
     placeholder = MemoryLiveStore()
@@ -55,9 +105,7 @@ def create_socketio(app: Quart) -> socketio.AsyncServer:
         client.store = admin.store = store
         state.extras["sio"] = sio
         state.extras["live_store"] = store
-        state.extras.setdefault("session_listeners", []).append(
-            _session_listener(sio, app, admin)
-        )
+        state.extras.setdefault("session_listeners", []).append(_session_listener(sio, app, admin))
         state.extras.setdefault("model_listeners", []).append(_model_listener(sio, client))
         state.extras.setdefault("readiness_checks", {})["live_store"] = store.ping
 

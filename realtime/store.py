@@ -15,7 +15,8 @@ from typing import Any, Protocol
 import redis.asyncio as aioredis
 
 HISTORY_LENGTH = 120
-"""Trust scores kept per session for the timeline and the admin sparkline."""
+"""Trust scores kept per session for the timeline and the admin sparkline (0.1 resolution, as
+the ``trust`` events show them)."""
 
 SESSION_TTL_SECONDS = 24 * 3600
 """Shared state of a session nobody touched for this long is forgotten."""
@@ -127,7 +128,8 @@ class MemoryLiveStore:
         self._touch(session_id)
         self._trust[session_id] = trust
         if score is not None:
-            self._history.setdefault(session_id, deque(maxlen=HISTORY_LENGTH)).append(score)
+            history = self._history.setdefault(session_id, deque(maxlen=HISTORY_LENGTH))
+            history.append(round(score, 1))
 
     async def update_meta(self, session_id: str, **fields: Any) -> None:
         self._touch(session_id)
@@ -179,7 +181,8 @@ class RedisLiveStore:
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.sadd(self._k("sids", session_id), sid)
             pipe.sadd(self._k("live"), session_id)
-            pipe.hset(meta_key, mapping={k: json.dumps(v) for k, v in meta.items()})
+            if meta:
+                pipe.hset(meta_key, mapping={k: json.dumps(v) for k, v in meta.items()})
             pipe.hsetnx(meta_key, "connected_since", json.dumps(time.time()))
             for key in (meta_key, self._k("sids", session_id)):
                 pipe.expire(key, SESSION_TTL_SECONDS)
@@ -229,7 +232,7 @@ class RedisLiveStore:
             pipe.set(self._k("trust", session_id), json.dumps(trust), ex=SESSION_TTL_SECONDS)
             if score is not None:
                 hist = self._k("hist", session_id)
-                pipe.rpush(hist, score)
+                pipe.rpush(hist, round(score, 1))
                 pipe.ltrim(hist, -HISTORY_LENGTH, -1)
                 pipe.expire(hist, SESSION_TTL_SECONDS)
             await pipe.execute()

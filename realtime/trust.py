@@ -48,13 +48,14 @@ class SessionTrust:
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None, params: TrustParams) -> SessionTrust:
         """Read a stored record; a missing or unreadable one starts fresh."""
-        if not data:
+        if not isinstance(data, dict) or not data:
+            return cls.fresh(params)
+        state = data.get("state", ACTIVE)
+        if state not in (ACTIVE, CHALLENGED):
             return cls.fresh(params)
         try:
-            return cls(
-                state=str(data.get("state", ACTIVE)), trust=TrustState.from_dict(data["trust"])
-            )
-        except (KeyError, TypeError, ValueError):
+            return cls(state=state, trust=TrustState.from_dict(data["trust"]))
+        except (AttributeError, KeyError, TypeError, ValueError):
             return cls.fresh(params)
 
     @classmethod

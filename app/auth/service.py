@@ -199,6 +199,10 @@ async def login(
         )
         if user is not None:
             user.failed_logins += 1
+            # The row's count survives restarts (and a store kept in process memory): an
+            # attacker gets no fresh threshold of guesses from a restart.
+            failures = max(failures, user.failed_logins)
+            lock = limits.lockout_seconds(failures, settings)
             if lock:
                 user.lockouts += 1
                 user.locked_until = now + timedelta(seconds=lock)

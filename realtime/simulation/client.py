@@ -292,30 +292,22 @@ class SimulatedClient:
             # Room in flight first: what the server answers to earlier batches decides
             # whether this one goes at all.
             await self._wait_in_flight(max_in_flight)
-            if not self.sio.connected or self.revoked:
-                result.stopped_by = "disconnected"
-                break
-            if self.challenged and stop_on_challenge:
-                result.stopped_by = "reauth_required"
-                break
-            if until_trained is not None and self.trained(until_trained):
-                result.stopped_by = "trained"
-                break
-            if deadline is not None and time.monotonic() >= deadline:
-                result.stopped_by = "duration"
-                break
             if speed > 0:
                 delay = started + batch.due_s - time.perf_counter()
+                if deadline is not None:
+                    delay = min(delay, deadline - time.monotonic())
                 if delay > 0:
                     await asyncio.sleep(delay)
+            if self.throttle is not None:
+                await self.throttle.take(len(batch.events))
+            stop = self._stop_reason(deadline, stop_on_challenge, until_trained)
+            if stop:
+                result.stopped_by = stop
+                break
+            if speed > 0:
                 self.stats.send_lag_ms.append(
                     max(0.0, (time.perf_counter() - started - batch.due_s) * 1000.0)
                 )
-            if self.throttle is not None:
-                await self.throttle.take(len(batch.events))
-            if not self.sio.connected:
-                result.stopped_by = "disconnected"
-                break
             sent_events += len(batch.events)
             mark = Mark(
                 events=sent_events,
@@ -350,6 +342,20 @@ class SimulatedClient:
         if result.reauth_at is not None and not result.stopped_by:
             result.stopped_by = "reauth_required"
         return result
+
+    def _stop_reason(
+        self, deadline: float | None, stop_on_challenge: bool, until_trained: str | None
+    ) -> str:
+        """Why the stream must stop before its next batch ("" to go on)."""
+        if not self.sio.connected or self.revoked:
+            return "disconnected"
+        if self.challenged and stop_on_challenge:
+            return "reauth_required"
+        if until_trained is not None and self.trained(until_trained):
+            return "trained"
+        if deadline is not None and time.monotonic() >= deadline:
+            return "duration"
+        return ""
 
     async def _wait_in_flight(self, limit: int | None) -> None:
         """Wait until fewer than ``limit`` batches await their acknowledgement (bounded)."""

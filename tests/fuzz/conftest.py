@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from app.audit import RequestContext
 from app.auth import service as auth_service
@@ -24,6 +25,8 @@ from app.state import app_state
 from db.tables import Role
 from tests.conftest import REDIS_URL, create_pg_database, drop_pg_database, migrate
 from tests.fuzz.service import SPARE_TOKENS, FuzzService
+from tests.realtime.harness import Server, create_person, launch
+from tests.realtime.services import sqlite_var_dir
 
 
 async def _delete_prefix(prefix: str) -> None:
@@ -88,3 +91,45 @@ async def fuzz_service(
     if backend == "postgres":
         await drop_pg_database(pg_name)
         await _delete_prefix(prefix)
+
+
+# --- a real server for the Socket.IO fuzz ----------------------------------------------------
+
+SOCKET_SERVER_ENV = {
+    # Fast enough for one message per round trip: the flood limits have their own tests.
+    "BBAUTH_MAX_BATCHES_PER_SECOND": "1000",
+    "BBAUTH_MAX_EVENTS_PER_SECOND": "10000000",
+    # Generated valid events must never add up to a model's training.
+    "BBAUTH_ENROLL_KEYSTROKE_WINDOWS": "1000000",
+    "BBAUTH_ENROLL_MOUSE_ACTIONS": "1000000",
+}
+
+
+@pytest.fixture(scope="module")
+def socket_portal() -> Iterator[BlockingPortal]:
+    """An event loop in a thread of its own, for Socket.IO clients driven by hypothesis."""
+    with start_blocking_portal() as portal:
+        yield portal
+
+
+@pytest.fixture(scope="module")
+def socket_server(
+    socket_portal: BlockingPortal, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """``bbauth serve`` in a subprocess: one worker, SQLite, codes in the outbox."""
+    folder = tmp_path_factory.mktemp("fuzz-socket")
+    var_dir = socket_portal.call(sqlite_var_dir, folder)
+    server = launch("fuzz", var_dir, SOCKET_SERVER_ENV)
+    try:
+        socket_portal.call(server.wait_ready)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def socket_tokens(socket_portal: BlockingPortal, socket_server: Server) -> tuple[str, str]:
+    """Tokens of two people signed in over REST: an attacker and a bystander."""
+    attacker = socket_portal.call(create_person, socket_server, "attacker")
+    bystander = socket_portal.call(create_person, socket_server, "bystander")
+    return attacker.token, bystander.token

@@ -7,7 +7,7 @@ per module. Every test signs up people of its own, so tests sharing a server do 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
@@ -23,6 +23,7 @@ from tests.realtime.services import (
     new_redis_prefix,
     sqlite_var_dir,
 )
+
 
 @pytest.fixture(scope="session")
 async def single_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Server]:
@@ -49,7 +50,7 @@ async def redis_client() -> AsyncIterator[aioredis.Redis]:
 
 
 @pytest.fixture(scope="session")
-def aalto() -> Iterator[list[AaltoParticipant]]:
+def aalto() -> list[AaltoParticipant]:
     """Real typing: Aalto participants with their 15 sentences each (key events, ms)."""
     archive = get_settings().datasets_dir / AALTO_ARCHIVE
     if not archive.exists():
@@ -57,4 +58,4 @@ def aalto() -> Iterator[list[AaltoParticipant]]:
     participants = [
         p for p in load_aalto(archive, limit=AALTO_PARTICIPANTS) if len(p.sentences) >= 15
     ]
-    yield participants
+    return participants

@@ -92,9 +92,9 @@ class Server:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    async def wait_ready(self, timeout: float = STARTUP_SECONDS) -> None:
+    async def wait_ready(self, within: float = STARTUP_SECONDS) -> None:
         """Wait until ``/healthz`` answers; fail with the server's log if it dies or hangs."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         async with httpx.AsyncClient(base_url=self.url, timeout=2.0) as http:
             while time.monotonic() < deadline:
                 if not self.alive():
@@ -103,14 +103,14 @@ class Server:
                     if (await http.get("/healthz")).status_code == 200:
                         return
                 await asyncio.sleep(0.1)
-        raise RuntimeError(f"server {self.name} not ready after {timeout} s:\n{self.log()[-4000:]}")
+        raise RuntimeError(f"server {self.name} not ready after {within} s:\n{self.log()[-4000:]}")
 
-    def stop(self, timeout: float = 20.0) -> None:
+    def stop(self, within: float = 20.0) -> None:
         """SIGTERM (Hypercorn shuts its workers down gracefully); SIGKILL the group if stuck."""
         if self.alive():
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(timeout)
+                self.process.wait(within)
             except subprocess.TimeoutExpired:
                 # The server was started in a process group of its own: this reaches its workers.
                 os.killpg(self.process.pid, signal.SIGKILL)
@@ -129,9 +129,9 @@ class Server:
                 found.append(match.group(1))
         return found
 
-    async def next_code(self, email: str, seen: int, timeout: float = 15.0) -> str:
+    async def next_code(self, email: str, seen: int, within: float = 15.0) -> str:
         """The newest code to ``email`` once more than ``seen`` codes were sent."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             codes = self.codes(email)
             if len(codes) > seen:
@@ -307,8 +307,8 @@ class Live:
     async def emit(self, event: str, data: Any = None) -> None:
         await self.sio.emit(event, data, namespace=self.namespace)
 
-    async def call(self, event: str, data: Any = None, timeout: float = 10.0) -> Any:
-        return await self.sio.call(event, data, namespace=self.namespace, timeout=timeout)
+    async def call(self, event: str, data: Any = None, within: float = 10.0) -> Any:
+        return await self.sio.call(event, data, namespace=self.namespace, timeout=within)
 
     def named(self, event: str) -> list[Any]:
         """Payloads of every ``event`` received so far."""
@@ -320,28 +320,28 @@ class Live:
         where: Callable[[Any], bool] = lambda _: True,
         *,
         after: int = 0,
-        timeout: float = 15.0,
+        within: float = 15.0,
     ) -> Any:
         """The first ``event`` (from index ``after`` on) whose payload satisfies ``where``."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while True:
             for name, payload in self.events[after:]:
                 if name == event and where(payload):
                     return payload
             if time.monotonic() > deadline:
                 seen = [name for name, _ in self.events[after:]]
-                raise AssertionError(f"no {event!r} within {timeout} s; got {seen}")
+                raise AssertionError(f"no {event!r} within {within} s; got {seen}")
             await asyncio.sleep(0.02)
 
     async def wait_until(
-        self, done: Callable[[list[tuple[str, Any]]], bool], *, after: int = 0, timeout: float
+        self, done: Callable[[list[tuple[str, Any]]], bool], *, after: int = 0, within: float
     ) -> list[tuple[str, Any]]:
         """Wait until ``done(events since after)``; returns those events."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while not done(self.events[after:]):
             if time.monotonic() > deadline:
                 seen = [name for name, _ in self.events[after:]]
-                raise AssertionError(f"condition not met within {timeout} s; got {seen}")
+                raise AssertionError(f"condition not met within {within} s; got {seen}")
             await asyncio.sleep(0.02)
         return self.events[after:]
 

@@ -29,9 +29,7 @@ BATCH_PAUSE_S = 0.06
 
 def shadow_windower() -> KeystrokeWindower:
     """A windower configured as the server's (see ``realtime.pipeline.Pipeline.open``)."""
-    return KeystrokeWindower(
-        size=KEYSTROKE_WINDOW, min_size=max(10, KEYSTROKE_WINDOW // 2)
-    )
+    return KeystrokeWindower(size=KEYSTROKE_WINDOW, min_size=max(10, KEYSTROKE_WINDOW // 2))
 
 
 @dataclass
@@ -61,14 +59,14 @@ class Typist:
         return total
 
 
-async def count_events(live: Live, event: str, n: int, *, after: int, timeout: float) -> list[Any]:
+async def count_events(live: Live, event: str, n: int, *, after: int, within: float) -> list[Any]:
     """Wait until ``n`` ``event``s arrived after index ``after``; returns their payloads."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         found = [p for name, p in live.events[after:] if name == event]
         if len(found) >= n:
             return found
         if asyncio.get_running_loop().time() > deadline:
             seen = [name for name, _ in live.events[after:]]
-            raise AssertionError(f"{len(found)} of {n} {event!r} within {timeout} s; got {seen}")
+            raise AssertionError(f"{len(found)} of {n} {event!r} within {within} s; got {seen}")
         await asyncio.sleep(0.02)

@@ -23,9 +23,17 @@ AALTO_PARTICIPANTS = 40
 """The first 40 participant files of the archive (sorted by id afterwards): enough pairs."""
 
 
+_migrating = asyncio.Lock()
+
+
 async def migrate(url: str) -> None:
-    """Alembic upgrade to head (in a thread: Alembic's env runs its own event loop)."""
-    await asyncio.to_thread(upgrade, url)
+    """Alembic upgrade to head (in a thread: Alembic's env runs its own event loop).
+
+    One at a time: Alembic keeps its migration context in module globals, and two upgrades in
+    threads at once hang on each other.
+    """
+    async with _migrating:
+        await asyncio.to_thread(upgrade, url)
 
 
 async def create_pg_database() -> tuple[str, str]:

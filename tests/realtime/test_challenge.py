@@ -36,7 +36,8 @@ async def test_a_challenged_session_cannot_escape_by_reconnecting_or_through_res
         again = await connect(single_server, person.token)
         try:
             status = await again.wait_for("status")
-            assert status["state"] == "challenged" and status["session_id"] == person.session_id
+            assert status["state"] == "challenged"
+            assert status["session_id"] == person.session_id
             await again.wait_for("reauth_required")
             mark = len(again.events)
             await again.emit("input", {"events": mouse_clicks(25, t0=10_000.0)})
@@ -46,7 +47,8 @@ async def test_a_challenged_session_cannot_escape_by_reconnecting_or_through_res
 
             # REST refuses everything but the re-challenge itself.
             me = await person.get("/api/auth/me")
-            assert me.status_code == 401 and me.json()["code"] == "reauth_required"
+            assert me.status_code == 401
+            assert me.json()["code"] == "reauth_required"
             pending = await person.get("/api/auth/reauth")
             assert pending.status_code == 200, pending.text
 
@@ -105,7 +107,9 @@ async def test_an_admin_socket_can_challenge_and_revoke_a_live_session(
             "sessions", lambda p: any(s["session_id"] == person.session_id for s in p["sessions"])
         )
         mine = next(s for s in view["sessions"] if s["session_id"] == person.session_id)
-        assert mine["email"] == person.email and mine["sockets"] == 1 and mine["state"] == "active"
+        assert mine["email"] == person.email
+        assert mine["sockets"] == 1
+        assert mine["state"] == "active"
 
         assert (await watcher.call("challenge", {"session_id": person.session_id})) == {"ok": True}
         await live.wait_for("reauth_required")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -44,14 +43,13 @@ class Cluster:
     pooled_database: str
 
 
-async def _shared_env(var_dir: Path) -> tuple[str, dict[str, str]]:
+async def _shared_env() -> tuple[str, dict[str, str]]:
     name, url = await create_pg_database()
     env = {
         "BBAUTH_DATABASE_URL": url,
         "BBAUTH_REDIS_URL": REDIS_URL,
         "BBAUTH_REDIS_PREFIX": new_redis_prefix(),
     }
-    var_dir.mkdir(parents=True, exist_ok=True)
     return name, env
 
 
@@ -60,7 +58,7 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clu
     """All three processes start at once; each set-up has its own database and Redis prefix."""
     pair_dir, pooled_dir = tmp_path_factory.mktemp("rt-pair"), tmp_path_factory.mktemp("rt-pool")
     (pair_db, pair_env), (pooled_db, pooled_env) = await asyncio.gather(
-        _shared_env(pair_dir), _shared_env(pooled_dir)
+        _shared_env(), _shared_env()
     )
     one, two, pooled = await start_servers(
         [
@@ -70,7 +68,9 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clu
         ]
     )
     try:
-        yield Cluster(one, two, pooled, pair_env["BBAUTH_DATABASE_URL"], pooled_env["BBAUTH_DATABASE_URL"])
+        yield Cluster(
+            one, two, pooled, pair_env["BBAUTH_DATABASE_URL"], pooled_env["BBAUTH_DATABASE_URL"]
+        )
     finally:
         for server in (one, two, pooled):
             server.stop()
@@ -152,14 +152,14 @@ async def test_trust_and_a_challenge_follow_a_client_to_another_worker(
     windows, mark = 0, len(live.events)
     while windows < ENROLL_WINDOWS:
         windows += await typist.type(live, [next(sentences)])
-    await count_events(live, "enrollment", windows, after=mark, timeout=60)
-    await live.wait_for("enrollment", lambda p: p["progress"]["keystroke"]["trained"], timeout=120)
+    await count_events(live, "enrollment", windows, after=mark, within=60)
+    await live.wait_for("enrollment", lambda p: p["progress"]["keystroke"]["trained"], within=120)
 
     # Scored windows on worker one move trust.
     mark, scored = len(live.events), 0
     while scored < 2:
         scored += await typist.type(live, [next(sentences)])
-    trust = await count_events(live, "trust", scored, after=mark, timeout=60)
+    trust = await count_events(live, "trust", scored, after=mark, within=60)
     await live.close()
 
     # Worker two picks the session up where worker one left it, and loads the same model.
@@ -174,7 +174,7 @@ async def test_trust_and_a_challenge_follow_a_client_to_another_worker(
         mark = len(live.events)
         more = await typist.type(live, [next(sentences)])
         assert more >= 1
-        later = await count_events(live, "trust", more, after=mark, timeout=60)
+        later = await count_events(live, "trust", more, after=mark, within=60)
         assert later[0]["windows"] == scored + 1
 
         # Challenged through worker one's REST: the socket on worker two hears it.
@@ -198,18 +198,20 @@ async def test_trust_and_a_challenge_follow_a_client_to_another_worker(
         assert not [n for n, _ in live.events[mark:] if n in ("trust", "enrollment")]
         for server in (cluster.one, cluster.two):
             me = await person.get("/api/auth/me", server=server)
-            assert me.status_code == 401 and me.json()["code"] == "reauth_required"
+            assert me.status_code == 401
+            assert me.json()["code"] == "reauth_required"
 
         # The code, answered through worker two, restores the session everywhere.
         reply = await person.post("/api/auth/reauth/verify", {"code": code}, server=cluster.two)
         assert reply.status_code == 200, reply.text
         ok = await live.wait_for("reauth_ok")
-        assert ok["trust"]["score"] == 100.0 and ok["trust"]["windows"] == 0
+        assert ok["trust"]["score"] == 100.0
+        assert ok["trust"]["windows"] == 0
         for server in (cluster.one, cluster.two):
             assert (await person.get("/api/auth/me", server=server)).status_code == 200
         mark = len(live.events)
         more = await typist.type(live, [next(sentences)])
-        again = await count_events(live, "trust", more, after=mark, timeout=60)
+        again = await count_events(live, "trust", more, after=mark, within=60)
         assert again[0]["windows"] == 1  # scoring starts over after the code
     finally:
         await live.close()
@@ -264,8 +266,9 @@ async def test_two_workers_behind_one_port_act_as_one(cluster: Cluster) -> None:
             assert (await client.wait_for("reauth_ok"))["trust"]["score"] == 100.0
         await watcher.wait_for(
             "sessions",
-            lambda v: {s["session_id"] for s in v["sessions"]}
-            == {p.session_id for p in people[1:]},
+            lambda v: (
+                {s["session_id"] for s in v["sessions"]} == {p.session_id for p in people[1:]}
+            ),
         )
     finally:
         await watcher.close()

@@ -91,7 +91,7 @@ async def _type_background(server: Server, participant: AaltoParticipant) -> Non
             sentences.append(events)
         start = len(live.events)
         await Typist().type(live, sentences)
-        await count_events(live, "enrollment", windows, after=start, timeout=60)
+        await count_events(live, "enrollment", windows, after=start, within=60)
     finally:
         await live.close()  # disconnecting writes the buffered windows
 
@@ -106,7 +106,7 @@ async def _start_enrollment(server: Server, participant: AaltoParticipant) -> tu
     while windows < ENROLL_WINDOWS:
         windows += await typist.type(live, [participant.sentences[used]])
         used += 1
-    await count_events(live, "enrollment", windows, after=start, timeout=60)
+    await count_events(live, "enrollment", windows, after=start, within=60)
     return live, Enrolled(person=person, participant=participant, sentences_used=used)
 
 
@@ -114,7 +114,7 @@ async def _model_ready(live: Live, enrolled: Enrolled) -> None:
     try:
         # Training runs in a child process; every socket of the user hears when it is done.
         ready = await live.wait_for(
-            "enrollment", lambda p: p["progress"]["keystroke"]["trained"], timeout=120
+            "enrollment", lambda p: p["progress"]["keystroke"]["trained"], within=120
         )
         assert ready["progress"]["keystroke"]["samples"] >= ENROLL_WINDOWS
     finally:
@@ -144,7 +144,8 @@ async def _replay_pair(
     await target.person.sign_in()  # a new session, at full trust
     live = await connect(server, target.person.token)
     status = await live.wait_for("status")
-    assert status["state"] == "active" and status["model_versions"]["keystroke"] == 1
+    assert status["state"] == "active"
+    assert status["model_versions"]["keystroke"] == 1
 
     typist = Typist()
     start = len(live.events)
@@ -153,7 +154,7 @@ async def _replay_pair(
     genuine = await live.wait_until(
         lambda ev: len(_trust(ev)) >= expected or any(n == "reauth_required" for n, _ in ev),
         after=start,
-        timeout=60,
+        within=60,
     )
     challenged_genuine = any(n == "reauth_required" for n, _ in genuine)
 
@@ -162,7 +163,7 @@ async def _replay_pair(
     impostor_events = await live.wait_until(
         lambda ev: len(_trust(ev)) >= expected or any(n == "reauth_required" for n, _ in ev),
         after=start,
-        timeout=60,
+        within=60,
     )
     challenged = any(n == "reauth_required" for n, _ in impostor_events)
     scores = _trust(impostor_events)
@@ -238,16 +239,19 @@ async def _challenged_session_stays_closed_until_the_code(
         assert not [n for n, _ in second.events[mark:] if n in ("trust", "enrollment")]
 
         me = await person.get("/api/auth/me")
-        assert me.status_code == 401 and me.json()["code"] == "reauth_required"
+        assert me.status_code == 401
+        assert me.json()["code"] == "reauth_required"
 
         code = server.codes(person.email)[-1]  # the re-challenge code, emailed at the challenge
         reply = await person.post("/api/auth/reauth/verify", {"code": code})
         assert reply.status_code == 200, reply.text
         for client in (live, second):
             ok = await client.wait_for("reauth_ok")
-            assert ok["trust"]["score"] == 100.0 and ok["trust"]["windows"] == 0
+            assert ok["trust"]["score"] == 100.0
+            assert ok["trust"]["windows"] == 0
         assert (await person.get("/api/auth/me")).status_code == 200
         pinged = await second.call("ping_trust")
-        assert pinged["state"] == "active" and pinged["trust"]["score"] == 100.0
+        assert pinged["state"] == "active"
+        assert pinged["trust"]["score"] == 100.0
     finally:
         await second.close()

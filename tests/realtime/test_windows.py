@@ -12,7 +12,9 @@ from models.mouse import MOUSE_FEATURES, actions_matrix, segment_actions
 from realtime.windows import KeystrokeWindower, MouseWindower
 
 
-def keystrokes(n: int, *, t0: float = 0.0, step: float = 200.0, hold: float = 90.0) -> list[KeyEvent]:
+def keystrokes(
+    n: int, *, t0: float = 0.0, step: float = 200.0, hold: float = 90.0
+) -> list[KeyEvent]:
     """``n`` keystrokes one after the other (ms): down, then up ``hold`` later."""
     codes = ("KeyA", "KeyS", "KeyD", "KeyF", "Space")
     events: list[KeyEvent] = []
@@ -70,7 +72,8 @@ def test_a_window_waits_while_a_key_is_held() -> None:
 def test_a_key_held_for_ever_cannot_stall_windowing() -> None:
     windower = KeystrokeWindower(size=10, min_size=10)
     windows = windower.feed([KeyEvent(0.0, "down", "ShiftLeft"), *keystrokes(19, t0=10.0)])
-    assert len(windows) == 1 and windows[0].keystrokes == 20  # closed at twice the size
+    assert len(windows) == 1
+    assert windows[0].keystrokes == 20
 
 
 def test_an_idle_gap_closes_a_window_that_has_enough_keystrokes() -> None:
@@ -85,7 +88,8 @@ def test_an_idle_gap_drops_a_few_keystrokes_without_rhythm() -> None:
     windower = KeystrokeWindower(size=30, min_size=15, idle_ms=5000.0)
     assert windower.feed(keystrokes(5)) == []
     [window] = windower.feed(keystrokes(30, t0=10_000.0))
-    assert window.keystrokes == 30 and window.start_ms == 10_000.0
+    assert window.keystrokes == 30
+    assert window.start_ms == 10_000.0
 
 
 def test_auto_repeat_of_a_held_key_counts_once() -> None:
@@ -153,7 +157,8 @@ def test_a_pause_completes_a_movement() -> None:
     second = [MouseEvent(float(t), "move", 0.0, float(t)) for t in range(3000, 3100, 10)]
     third = [MouseEvent(float(t), "move", float(t), 5.0) for t in range(6000, 6100, 10)]
     assert windower.feed(first) == []
-    assert windower.feed(second) == [] and windower.pending == 1
+    assert windower.feed(second) == []
+    assert windower.pending == 1
     [window] = windower.feed(third)
     assert window.actions == 2
 

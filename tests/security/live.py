@@ -77,6 +77,10 @@ async def signed_in(api: Api, account: Account) -> SignedIn:
     return SignedIn(account, token, api.session_id(token))
 
 
+TEST_INFRASTRUCTURE = ("mail.log",)
+"""Loggers of the tests' own servers (aiosmtpd receiving the codes), not of bbauth."""
+
+
 class LogCapture:
     """Every log record (structlog goes through the standard library) rendered as the app
     renders it, from ``start()`` on, plus the record's raw message and arguments.
@@ -94,6 +98,8 @@ class LogCapture:
 
         class Keep(logging.Handler):
             def emit(self, record: logging.LogRecord) -> None:
+                if record.name.startswith(TEST_INFRASTRUCTURE):
+                    return
                 lines.append(self.format(record))
                 lines.append(f"{record.msg!r} {record.args!r}")
 
@@ -116,3 +122,24 @@ class LogCapture:
     @property
     def text(self) -> str:
         return "\n".join(self.lines)
+
+
+async def next_event(
+    live: Live, names: str | tuple[str, ...], *, after: int = 0, within: float = 15.0
+) -> tuple[str, Any]:
+    """The first event named in ``names`` that ``live`` received from index ``after`` on."""
+    wanted = (names,) if isinstance(names, str) else names
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        for name, payload in live.events[after:]:
+            if name in wanted:
+                return name, payload
+        if asyncio.get_running_loop().time() > deadline:
+            seen = [name for name, _ in live.events[after:]]
+            raise AssertionError(f"none of {wanted} within {within} s; got {seen}")
+        await asyncio.sleep(0.01)
+
+
+async def payload_of(live: Live, name: str, *, after: int = 0, within: float = 15.0) -> Any:
+    """The payload of the first ``name`` event from index ``after`` on."""
+    return (await next_event(live, name, after=after, within=within))[1]

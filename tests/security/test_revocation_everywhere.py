@@ -10,7 +10,7 @@ import pytest
 from db.tables import Role
 from tests.app.api import Api
 from tests.realtime.harness import Live
-from tests.security.live import Served, SignedIn, signed_in
+from tests.security.live import Served, SignedIn, payload_of, signed_in
 
 # Every endpoint that takes a bearer token (the challenge answering ones included).
 TOKEN_ENDPOINTS = [
@@ -71,16 +71,16 @@ async def test_a_revoked_token_is_refused_by_rest_and_both_namespaces_at_once(
     user, admin = await two_people(api)
     live = await served.socket(user.token)
     sockets.append(live)
-    await live.wait_for("status")
+    await payload_of(live, "status")
     bystander = await served.socket((await signed_in(api, await api.create_account())).token)
     sockets.append(bystander)
-    await bystander.wait_for("status")
+    await payload_of(bystander, "status")
 
     await revoke(api, user, admin)
 
     # The connected socket hears it, then is cut.
-    assert (await live.wait_for("revoked"))["session_id"] == user.session_id
-    await live.wait_for("disconnect")
+    assert (await payload_of(live, "revoked"))["session_id"] == user.session_id
+    await payload_of(live, "disconnect")
     await refused_everywhere_on_rest(api, user.token, "session_revoked")
     assert (await served.refusal(user.token))["code"] == "session_revoked"
     assert (await served.refusal(user.token, "/admin"))["code"] == "session_revoked"
@@ -96,12 +96,12 @@ async def test_a_revoked_administrator_socket_is_cut_and_its_commands_refused(
     user, admin = await two_people(api)
     watcher = await served.socket(admin.token, "/admin")
     sockets.append(watcher)
-    await watcher.wait_for("sessions")
+    await payload_of(watcher, "sessions")
 
     await by_admin(api, admin, admin)  # an administrator revokes their own session
 
-    assert (await watcher.wait_for("revoked"))["session_id"] == admin.session_id
-    await watcher.wait_for("disconnect")
+    assert (await payload_of(watcher, "revoked"))["session_id"] == admin.session_id
+    await payload_of(watcher, "disconnect")
     assert (await served.refusal(admin.token, "/admin"))["code"] == "session_revoked"
     await refused_everywhere_on_rest(api, admin.token, "session_revoked")
     # The user's session was never touched.
@@ -116,7 +116,7 @@ async def test_an_administrator_socket_whose_session_is_revoked_elsewhere_cannot
     user, admin = await two_people(api)
     watcher = await served.socket(admin.token, "/admin")
     sockets.append(watcher)
-    await watcher.wait_for("sessions")
+    await payload_of(watcher, "sessions")
     ns = served.app.extensions["bbauth"].extras["sio"].namespace_handlers["/admin"]
     # Revoke in the database only (as another worker would, before its relay arrives).
     async with api.state.sessions() as db:
@@ -141,7 +141,7 @@ async def test_an_expired_token_is_refused_by_rest_and_both_namespaces(
     user, admin = await two_people(api)
     live = await served.socket(user.token)
     sockets.append(live)
-    await live.wait_for("status")
+    await payload_of(live, "status")
 
     api.clock.advance(api.state.settings.session_ttl_seconds + 1)
 
@@ -151,6 +151,6 @@ async def test_an_expired_token_is_refused_by_rest_and_both_namespaces(
     assert (await served.refusal(admin.token, "/admin"))["code"] == "session_expired"
     # A socket opened before the expiry is cut at its next message.
     await live.emit("input", {"events": []})
-    revoked = await live.wait_for("revoked")
+    revoked = await payload_of(live, "revoked")
     assert revoked == {"session_id": user.session_id, "reason": "session_expired"}
-    await live.wait_for("disconnect")
+    await payload_of(live, "disconnect")

@@ -6,6 +6,9 @@ import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket
  */
 export const SOCKET_OPTIONS: Partial<ManagerOptions & SocketOptions> = {
   path: "/socket.io",
+  // WebSocket only: HTTP long-polling needs sticky routing, which several workers behind one
+  // port do not have (every proxy in front of bbauth must pass the WebSocket upgrade).
+  transports: ["websocket"],
   reconnection: true,
   reconnectionAttempts: Infinity,
   reconnectionDelay: 500,

@@ -1,0 +1,180 @@
+"""The live-session store: the in-process and the Redis implementation behave the same."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from realtime.store import (
+    HISTORY_LENGTH,
+    SESSION_TTL_SECONDS,
+    LiveStore,
+    MemoryLiveStore,
+    RedisLiveStore,
+    create_live_store,
+)
+from tests.realtime.services import REDIS_URL
+
+TRUST = {"state": "active", "trust": {"format": 1, "trust": 87.5}}
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request: pytest.FixtureRequest, redis_prefix: str) -> AsyncIterator[LiveStore]:
+    """Each test runs against both implementations (Redis: db 14, a prefix of its own)."""
+    live: LiveStore = (
+        MemoryLiveStore()
+        if request.param == "memory"
+        else RedisLiveStore.from_url(REDIS_URL, redis_prefix)
+    )
+    yield live
+    await live.close()
+
+
+async def test_a_connected_socket_lists_its_session_with_its_meta(store: LiveStore) -> None:
+    await store.connect(
+        "s1", "sid-a", {"user_id": "u1", "email": "a@example.com", "state": "active"}
+    )
+    [session] = await store.live_sessions()
+    assert session["session_id"] == "s1"
+    assert session["sockets"] == 1
+    assert session["email"] == "a@example.com"
+    assert session["user_id"] == "u1"
+    assert isinstance(session["connected_since"], float)
+    assert session["trust"] is None
+    assert session["history"] == []
+    assert await store.sids("s1") == ["sid-a"]
+
+
+async def test_a_session_stays_listed_until_its_last_socket_leaves(store: LiveStore) -> None:
+    await store.connect("s1", "sid-a", {"user_id": "u1"})
+    await store.connect("s1", "sid-b", {"user_id": "u1"})
+    await store.connect("s2", "sid-c", {"user_id": "u2"})
+    assert {s["session_id"]: s["sockets"] for s in await store.live_sessions()} == {
+        "s1": 2,
+        "s2": 1,
+    }
+    await store.disconnect("s1", "sid-a")
+    assert await store.sids("s1") == ["sid-b"]
+    await store.disconnect("s1", "sid-b")
+    await store.disconnect("s1", "sid-b")  # twice is harmless
+    assert [s["session_id"] for s in await store.live_sessions()] == ["s2"]
+    assert await store.sids("s1") == []
+
+
+async def test_reconnecting_keeps_the_first_connection_time(store: LiveStore) -> None:
+    await store.connect("s1", "sid-a", {"user_id": "u1"})
+    [first] = await store.live_sessions()
+    await store.disconnect("s1", "sid-a")
+    await asyncio.sleep(0.01)
+    await store.connect("s1", "sid-b", {"user_id": "u1"})
+    [again] = await store.live_sessions()
+    assert again["connected_since"] == first["connected_since"]
+
+
+async def test_trust_survives_disconnection_and_feeds_the_history(store: LiveStore) -> None:
+    assert await store.get_trust("s1") is None
+    await store.connect("s1", "sid-a", {})
+    await store.set_trust("s1", TRUST, None)  # a state change without a new score
+    await store.set_trust("s1", TRUST, 87.54321)
+    await store.disconnect("s1", "sid-a")
+    assert await store.get_trust("s1") == TRUST
+    assert await store.history("s1") == [87.5]
+    await store.connect("s1", "sid-b", {})
+    [session] = await store.live_sessions()
+    assert session["trust"] == TRUST
+    assert session["history"] == [87.5]
+
+
+async def test_the_history_keeps_the_latest_scores_only(store: LiveStore) -> None:
+    for i in range(HISTORY_LENGTH + 30):
+        await store.set_trust("s1", TRUST, float(i))
+    history = await store.history("s1")
+    assert len(history) == HISTORY_LENGTH
+    assert history[0] == 30.0
+    assert history[-1] == float(HISTORY_LENGTH + 29)
+
+
+async def test_meta_fields_can_be_updated(store: LiveStore) -> None:
+    await store.connect("s1", "sid-a", {"state": "active", "model_versions": {"keystroke": None}})
+    await store.update_meta("s1", state="challenged", events_per_second=12.5)
+    await store.update_meta("s1")  # nothing to change
+    [session] = await store.live_sessions()
+    assert session["state"] == "challenged"
+    assert session["events_per_second"] == 12.5
+    assert session["model_versions"] == {"keystroke": None}
+
+
+async def test_forgetting_a_session_drops_everything_about_it(store: LiveStore) -> None:
+    await store.connect("s1", "sid-a", {"email": "a@example.com"})
+    await store.set_trust("s1", TRUST, 50.0)
+    await store.forget("s1")
+    assert await store.live_sessions() == []
+    assert await store.sids("s1") == []
+    assert await store.get_trust("s1") is None
+    assert await store.history("s1") == []
+
+
+async def test_the_store_answers_a_ping(store: LiveStore) -> None:
+    assert await store.ping() is True
+
+
+async def test_an_update_after_forgetting_leaves_no_key_for_ever(
+    redis_prefix: str, redis_client: aioredis.Redis
+) -> None:
+    store = RedisLiveStore.from_url(REDIS_URL, redis_prefix)
+    try:
+        await store.connect("s1", "sid-a", {})
+        await store.forget("s1")
+        await store.update_meta("s1", events_per_second=3.0)  # a batch still in flight
+        keys = [k async for k in redis_client.scan_iter(match=f"{redis_prefix}*")]
+        assert keys
+        for key in keys:
+            assert 0 < await redis_client.ttl(key) <= SESSION_TTL_SECONDS
+    finally:
+        await store.close()
+
+
+async def test_every_redis_key_carries_the_prefix(
+    redis_prefix: str, redis_client: aioredis.Redis
+) -> None:
+    store = RedisLiveStore.from_url(REDIS_URL, redis_prefix)
+    try:
+        await store.connect("s1", "sid-a", {"email": "a@example.com"})
+        await store.set_trust("s1", TRUST, 70.0)
+        keys = {k async for k in redis_client.scan_iter(match=f"{redis_prefix}*")}
+        assert {k.removeprefix(redis_prefix) for k in keys} == {
+            "rt:live",
+            "rt:meta:s1",
+            "rt:sids:s1",
+            "rt:trust:s1",
+            "rt:hist:s1",
+        }
+    finally:
+        await store.close()
+
+
+async def test_an_unreachable_redis_fails_the_ping() -> None:
+    store = RedisLiveStore.from_url("redis://127.0.0.1:1/0", "nowhere:")
+    try:
+        assert await store.ping() is False
+    finally:
+        await store.close()
+
+
+async def test_the_memory_store_forgets_sessions_idle_past_their_lifetime() -> None:
+    store = MemoryLiveStore(ttl_seconds=0.05)
+    await store.connect("old", "sid-a", {})
+    await store.set_trust("old", TRUST, 40.0)
+    await store.disconnect("old", "sid-a")
+    await asyncio.sleep(0.1)
+    await store.connect("new", "sid-b", {})  # connecting sweeps the idle ones
+    assert await store.get_trust("old") is None
+    assert await store.history("old") == []
+
+
+def test_redis_is_used_when_configured() -> None:
+    assert isinstance(create_live_store("", "p:"), MemoryLiveStore)
+    assert isinstance(create_live_store(REDIS_URL, "p:"), RedisLiveStore)

@@ -1,0 +1,97 @@
+"""The trust state machine of a live session (realtime.trust)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from app.settings import load_settings
+from models.fusion import TrustParams, WindowEvidence
+from realtime import trust as trust_sm
+from realtime.trust import ACTIVE, CHALLENGED, SessionTrust
+
+PARAMS = TrustParams()
+GENUINE = WindowEvidence(keystroke=0.95)
+IMPOSTOR = WindowEvidence(keystroke=0.02)
+
+
+def test_a_new_session_starts_active_at_full_trust() -> None:
+    fresh = SessionTrust.fresh(PARAMS)
+    assert fresh.state == ACTIVE
+    assert not fresh.challenged
+    assert fresh.trust.trust == 100.0
+    assert fresh.trust.windows == 0
+
+
+def test_genuine_windows_keep_trust_full() -> None:
+    record = SessionTrust.fresh(PARAMS)
+    for _ in range(10):
+        record, challenge = trust_sm.apply(record, GENUINE, PARAMS)
+        assert not challenge
+    assert record.trust.trust == 100.0
+    assert record.trust.windows == 10
+
+
+def test_impostor_windows_lower_trust_until_a_challenge_is_due() -> None:
+    record, challenges = SessionTrust.fresh(PARAMS), []
+    scores = []
+    for _ in range(4):
+        record, challenge = trust_sm.apply(record, IMPOSTOR, PARAMS)
+        challenges.append(challenge)
+        scores.append(record.trust.trust)
+    assert scores == sorted(scores, reverse=True)
+    assert scores[0] < 100.0
+    assert challenges[0] is False  # one odd window never challenges on its own
+    assert challenges[-1] is True
+    assert scores[-1] < PARAMS.challenge_below
+    assert record.state == ACTIVE  # apply reports; the caller moves the state
+
+
+def test_a_challenged_session_is_not_scored() -> None:
+    record = SessionTrust(state=CHALLENGED, trust=SessionTrust.fresh(PARAMS).trust)
+    for evidence in (IMPOSTOR, GENUINE):
+        after, challenge = trust_sm.apply(record, evidence, PARAMS)
+        assert after == record
+        assert challenge is False
+
+
+def test_the_record_round_trips_through_its_stored_form() -> None:
+    record, _ = trust_sm.apply(SessionTrust.fresh(PARAMS), IMPOSTOR, PARAMS)
+    challenged = SessionTrust(state=CHALLENGED, trust=record.trust)
+    assert SessionTrust.from_dict(challenged.to_dict(), PARAMS) == challenged
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        None,
+        {},
+        {"state": "active"},
+        {"state": "active", "trust": {"format": 99}},
+        {"trust": 5},
+        {"state": "paused", "trust": SessionTrust.fresh(PARAMS).trust.to_dict()},
+        ["not", "a", "record"],
+    ],
+)
+def test_a_missing_or_unreadable_record_starts_fresh(stored: Any) -> None:
+    assert SessionTrust.from_dict(stored, PARAMS) == SessionTrust.fresh(PARAMS)
+
+
+def test_the_challenge_threshold_comes_from_settings() -> None:
+    params = trust_sm.trust_params(load_settings(trust_challenge_below=60.0, trust_decay=0.9))
+    assert params.challenge_below == 60.0
+    assert params.decay == 0.9
+    assert params.low_at <= params.medium_at <= params.high_at
+    strict = trust_sm.trust_params(load_settings(trust_challenge_below=80.0))
+    assert strict.high_at == 80.0
+    assert strict.low_at == 25.0
+
+
+def test_clients_see_rounded_trust() -> None:
+    record, _ = trust_sm.apply(SessionTrust.fresh(PARAMS), IMPOSTOR, PARAMS)
+    view = trust_sm.public_view(record.trust)
+    assert set(view) == {"score", "level", "windows", "last_evidence"}
+    assert view["score"] == round(record.trust.trust, 1)
+    assert view["windows"] == 1
+    assert view["last_evidence"] < 0  # impostor-like evidence is negative

@@ -1,0 +1,168 @@
+"""Raw keystrokes never persist: after a session streams key events (KeyQ, Digit7, ...) and pointer
+events through a whole enrollment, every table of the database (reflected, so new tables are
+covered too), every Redis key and every model file hold derived feature vectors only: no key
+code, no raw timestamp or coordinate, no event list."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+from sqlalchemy import MetaData, select
+
+from tests.conftest import REDIS_URL
+from tests.realtime.harness import Live
+from tests.security.live import StartServer, next_event, payload_of, signed_in
+
+CODES = ("KeyQ", "KeyW", "KeyZ", "KeyX", "KeyJ", "Digit7", "Semicolon", "BracketLeft", "Numpad9")
+T0 = 7_654_321.125
+X0, Y0 = 1234.5625, 876.4375
+WINDOW, WINDOWS = 10, 5
+
+
+def typing(n: int, t0: float) -> list[dict[str, Any]]:
+    """``n`` keystrokes over the distinctive codes, at distinctive times (ms)."""
+    events, t = [], t0
+    for i in range(n):
+        code = CODES[i % len(CODES)]
+        events += [
+            {"t": t, "type": "down", "code": code},
+            {"t": t + 91.0625 + i % 7, "type": "up", "code": code},
+        ]
+        t += 187.3125 + (i % 5) * 11
+    return events
+
+
+def clicks(n: int, t0: float) -> list[dict[str, Any]]:
+    """``n`` point-and-click actions at distinctive coordinates (px)."""
+    events, t = [], t0
+    for i in range(n):
+        x, y = X0 + 17.25 * i, Y0 + 9.125 * i
+        for k in range(4):
+            t += 16.5
+            events.append({"t": t, "type": "move", "x": x - 40 + 10 * k, "y": y - 20 + 5 * k})
+        t += 120.25
+        events.append({"t": t, "type": "down", "x": x, "y": y, "button": 0})
+        t += 80.75
+        events.append({"t": t, "type": "up", "x": x, "y": y, "button": 0})
+        t += 300.5
+    return events
+
+
+def raw_markers(events: list[dict[str, Any]]) -> set[str]:
+    """Texts that would betray a stored raw event: its code, exact time or coordinate."""
+    markers = set(CODES)
+    for e in events:
+        for key in ("t", "x", "y"):
+            if key in e and not float(e[key]).is_integer():
+                markers.add(repr(float(e[key])))
+    return markers
+
+
+def event_like(value: Any) -> bool:
+    """Whether a JSON value holds something shaped like a raw event."""
+    if isinstance(value, dict):
+        if "t" in value and ("type" in value or "code" in value):
+            return True
+        return any(event_like(v) for v in value.values())
+    if isinstance(value, list):
+        return any(event_like(v) for v in value)
+    return False
+
+
+async def test_only_feature_vectors_are_stored(
+    start_server: StartServer, sockets: list[Live]
+) -> None:
+    served = await start_server(
+        keystroke_window=WINDOW,
+        enroll_keystroke_windows=WINDOWS,
+        mouse_window=2,
+        enroll_mouse_actions=1_000,
+    )
+    api = served.api
+    person = await signed_in(api, await api.create_account())
+    live = await served.socket(person.token)
+    sockets.append(live)
+    await payload_of(live, "status")
+
+    sent: list[dict[str, Any]] = []
+    t = T0
+    for _ in range(WINDOWS + 2):
+        batch = typing(WINDOW + 2, t)
+        t = batch[-1]["t"] + 1000.0
+        sent += batch
+        await live.emit("input", {"events": batch})
+    mouse = clicks(12, T0)
+    sent += mouse
+    await live.emit("input", {"events": mouse})
+
+    # Enrollment completes: the keystroke model is trained (in a child process) and announced.
+    deadline_events = 0
+    while True:
+        name, progress = await next_event(live, "enrollment", after=deadline_events, within=120)
+        deadline_events = live.events.index((name, progress)) + 1
+        if progress["progress"]["keystroke"]["trained"]:
+            break
+    await live.close()
+    await next_event(live, "disconnect")
+
+    markers = raw_markers(sent)
+    found: list[str] = []
+
+    metadata = MetaData()
+    async with api.state.engine.connect() as conn:
+        await conn.run_sync(metadata.reflect)
+        assert {"users", "login_sessions", "behavior_samples", "audit_log"} <= set(metadata.tables)
+        samples = 0
+        for table in metadata.sorted_tables:
+            for row in (await conn.execute(select(table))).mappings():
+                for column, value in row.items():
+                    if isinstance(value, str) and value[:1] in "[{":
+                        try:
+                            value = json.loads(value)
+                        except ValueError:
+                            pass
+                    text = json.dumps(value, default=str)
+                    found += [f"{table.name}.{column}: {m}" for m in markers if m in text]
+                    if event_like(value):
+                        found.append(f"{table.name}.{column}: an event-shaped value")
+                if table.name == "behavior_samples":
+                    samples += 1
+                    features = row["features"]
+                    features = json.loads(features) if isinstance(features, str) else features
+                    assert isinstance(features, list) and features
+                    assert all(isinstance(v, int | float) for v in features), features
+    assert samples >= WINDOWS
+
+    # The live store in Redis holds trust figures only.
+    if api.backend == "postgres":
+        client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
+        try:
+            prefix = api.state.settings.redis_prefix
+            async for key in client.scan_iter(match=f"{prefix}*"):
+                kind = await client.type(key)
+                if kind == "string":
+                    content: Any = await client.get(key)
+                elif kind == "hash":
+                    content = await client.hgetall(key)
+                elif kind == "list":
+                    content = await client.lrange(key, 0, -1)
+                elif kind == "set":
+                    content = sorted(await client.smembers(key))
+                else:
+                    content = kind
+                text = json.dumps(content, default=str)
+                found += [f"redis {key}: {m}" for m in markers if m in text]
+        finally:
+            await client.aclose()
+
+    # Model files hold fitted estimators, never what they were fitted on.
+    model_files = [p for p in Path(api.state.settings.model_dir).rglob("*") if p.is_file()]
+    assert model_files, "no model was stored"
+    for path in model_files:
+        blob = path.read_bytes()
+        found += [f"{path.name}: {m}" for m in markers if m.encode() in blob]
+
+    assert found == [], found
