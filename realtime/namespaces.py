@@ -6,6 +6,7 @@ Namespaces do no SQL: they call services and the pipeline.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from datetime import datetime
 from typing import Any
@@ -91,11 +92,40 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
         state = app_state(self.app)
-        session = await _authenticate(state, auth, environ)
+        try:
+            session = await _authenticate(state, auth, environ)
+        except socketio.exceptions.ConnectionRefusedError:
+            raise
+        except Exception:
+            # The database is away: a refusal the client can retry, not a handshake left hanging.
+            log.exception("socket_connect_failed", sid=sid)
+            raise refuse("unavailable", "The service is unavailable; try again shortly.") from None
         user = session.user
         conn = self.pipeline.open(sid=sid, session_id=session.id, user_id=user.id, email=user.email)
         self.connections[sid] = conn
         self.expires[sid] = session.expires_at
+        try:
+            versions, record = await self._register(sid, session, environ)
+        except Exception:
+            # Redis or the database failed half-way: undo, so nothing is left of this socket.
+            log.exception("socket_connect_failed", sid=sid, session_id=session.id)
+            self.connections.pop(sid, None)
+            self.expires.pop(sid, None)
+            self.pipeline.close(conn)
+            with contextlib.suppress(Exception):
+                await self.store.disconnect(session.id, sid)
+            raise refuse("unavailable", "The service is unavailable; try again shortly.") from None
+        log.info("socket_connected", sid=sid, session_id=session.id, user_id=user.id)
+        # Greet after this handler returns, so the client has its connect ack first.
+        task = asyncio.create_task(self._greet(sid, session, record, versions))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _register(
+        self, sid: str, session: LoginSession, environ: dict[str, Any]
+    ) -> tuple[dict[str, int | None], trust_sm.SessionTrust]:
+        """Rooms, live store and trust record of a new socket; its model versions and trust."""
+        user = session.user
         await self.enter_room(sid, session_room(session.id))
         await self.enter_room(sid, user_room(user.id))
         versions = await self.pipeline.model_versions(user.id)
@@ -111,7 +141,11 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             },
         )
         params = self.pipeline.params
-        record = trust_sm.SessionTrust.from_dict(await self.store.get_trust(session.id), params)
+        raw = await self.store.get_trust(session.id)
+        if raw is None:
+            # New session, or Redis lost it: this worker may remember its score (another socket).
+            raw = await self.store.remembered_trust(session.id)
+        record = trust_sm.SessionTrust.from_dict(raw, params)
         db_challenged = session.state is SessionState.CHALLENGED
         if db_challenged != record.challenged:
             # The database is the authority on the session's state; the store follows it.
@@ -119,11 +153,7 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 state=trust_sm.CHALLENGED if db_challenged else trust_sm.ACTIVE, trust=record.trust
             )
         await self.store.set_trust(session.id, record.to_dict(), None)
-        log.info("socket_connected", sid=sid, session_id=session.id, user_id=user.id)
-        # Greet after this handler returns, so the client has its connect ack first.
-        task = asyncio.create_task(self._greet(sid, session, record, versions))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        return versions, record
 
     async def _greet(
         self,
@@ -158,11 +188,12 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if conn is None:
             return
         self.pipeline.close(conn)
-        await self.store.disconnect(conn.session_id, sid)
         try:
-            await self.pipeline.flush_connection(conn)
+            await self.store.disconnect(conn.session_id, sid)
         except Exception:
-            log.exception("enrollment_flush_failed", sid=sid)
+            log.exception("live_store_disconnect_failed", sid=sid)
+        # Rows the database does not take now stay with the pipeline's retrier.
+        await self.pipeline.flush_connection(conn)
         log.info("socket_disconnected", sid=sid, session_id=conn.session_id)
 
     async def on_input(self, sid: str, data: object = None) -> None:
@@ -228,9 +259,7 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return {"error": "not connected"}
         if await self._cut_if_expired(sid, conn):
             return {"error": "session_expired"}
-        record = trust_sm.SessionTrust.from_dict(
-            await self.store.get_trust(conn.session_id), self.pipeline.params
-        )
+        record = await self.pipeline.current_trust(conn.session_id)
         return {"state": record.state, "trust": trust_sm.public_view(record.trust)}
 
 

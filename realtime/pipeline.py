@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,7 @@ from models.events import validate_batch
 from models.fusion import TrustParams, WindowEvidence
 from models.schema import FeatureSchema
 from models.store import ModelNotFoundError, ModelStoreError
+from realtime import recovery
 from realtime import trust as trust_sm
 from realtime.store import LiveStore
 from realtime.windows import (
@@ -40,9 +42,13 @@ from realtime.windows import (
 log = structlog.get_logger(__name__)
 
 SCHEMAS: dict[str, FeatureSchema] = {"keystroke": KEYSTROKE_SCHEMA, "mouse": MOUSE_SCHEMA}
-ENROLL_FLUSH_ROWS = 10
-ENROLL_FLUSH_SECONDS = 5.0
 TRAINING_LEASE_SECONDS = 600
+ENROLL_RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)
+"""Waits between attempts to store enrollment windows the database did not take (the last one
+repeats until it does)."""
+CHALLENGE_RETRY_SECONDS = 600.0
+"""How long a re-challenge the database did not take is tried again (trust fell while the
+database was away: the live store holds the session challenged meanwhile)."""
 ERROR_NOTICE_SECONDS = 1.0
 """A flooding client hears about its rate limit once per this many seconds, not per batch."""
 
@@ -117,8 +123,11 @@ class Pipeline:
         self.store = store
         self.params: TrustParams = trust_sm.trust_params(state.settings)
         self._models: dict[tuple[str, str], tuple[int, UserModel]] = {}
+        # Enrollment windows not yet committed (the database was away); written by the retrier.
         self._pending: dict[tuple[str, str, str], list[NDArray[np.float64]]] = defaultdict(list)
-        self._pending_since: dict[tuple[str, str, str], float] = {}
+        self._flushing: set[tuple[str, str, str]] = set()
+        self._retrier: asyncio.Task[None] | None = None
+        self._challenges: dict[str, asyncio.Task[None]] = {}
         self._training: set[asyncio.Task[Any]] = set()
         # Batches of one session are handled one at a time (python-socketio runs each message
         # in a task of its own): trust is read, updated and written back without lost updates.
@@ -278,9 +287,7 @@ class Pipeline:
         out: Outcome,
     ) -> None:
         conn.windows_total += 1
-        record = trust_sm.SessionTrust.from_dict(
-            await self.store.get_trust(conn.session_id), self.params
-        )
+        record = await self.current_trust(conn.session_id)
         if record.challenged:
             return  # the challenged span is neither scored nor learned from
         model = await self.model(conn.user_id, modality)
@@ -335,60 +342,149 @@ class Pipeline:
             except Exception:
                 log.exception("event_listener_failed", event=event.get("event"))
 
+    async def current_trust(self, session_id: str) -> trust_sm.SessionTrust:
+        """The session's trust record; one the live store lost (Redis restarted empty) is
+        rebuilt: state from the database, score from this worker's memory."""
+        raw = await self.store.get_trust(session_id)
+        if raw is None:
+            raw = await recovery.recover_trust(self.state, self.store, session_id, self.params)
+        return trust_sm.SessionTrust.from_dict(raw, self.params)
+
     async def challenge(self, conn: LiveConnection, reason: str) -> None:
-        """Open the re-challenge of ``conn``'s session (code sent, REST refused, sockets told)."""
+        """Open the re-challenge of ``conn``'s session (code sent, REST refused, sockets told).
+
+        If the database does not take it, it is tried again in the background: the live store
+        holds the session challenged meanwhile, and the database must end up saying so too.
+        """
+        try:
+            await self._challenge(conn.session_id, conn.sid, reason)
+        except Exception:
+            log.exception("challenge_failed_retrying", session_id=conn.session_id)
+            if conn.session_id not in self._challenges:
+                task = asyncio.create_task(self._retry_challenge(conn.session_id, conn.sid, reason))
+                self._challenges[conn.session_id] = task
+                task.add_done_callback(lambda _: self._challenges.pop(conn.session_id, None))
+
+    async def _challenge(self, session_id: str, sid: str, reason: str) -> None:
         async with self.state.sessions() as db:
             await auth_service.challenge_session(
                 state=self.state,
                 db=db,
-                session_id=conn.session_id,
+                session_id=session_id,
                 reason=reason,
-                ctx=RequestContext(request_id=f"socket:{conn.sid}"),
+                ctx=RequestContext(request_id=f"socket:{sid}"),
             )
+
+    async def _retry_challenge(self, session_id: str, sid: str, reason: str) -> None:
+        deadline = time.monotonic() + CHALLENGE_RETRY_SECONDS
+        for wait in _backoff(ENROLL_RETRY_SECONDS):
+            await asyncio.sleep(wait)
+            try:
+                await self._challenge(session_id, sid, reason)
+            except Exception as exc:
+                if time.monotonic() > deadline:
+                    log.error("challenge_given_up", session_id=session_id, error=repr(exc))
+                    return
+                continue
+            log.info("challenge_stored_after_retry", session_id=session_id)
+            return
 
     # --- enrollment ------------------------------------------------------------------------
 
     async def _enroll(
         self, conn: LiveConnection, modality: str, rows: NDArray[np.float64], out: Outcome
     ) -> None:
+        """Store the window's rows at once, then report progress: what an ``enrollment`` event
+        counts as ``samples`` is committed, so a worker lost right after it loses none of it.
+        Rows the database does not take stay here and are written by the retrier."""
         key = (conn.user_id, conn.session_id, modality)
         self._pending[key].extend(rows)
-        self._pending_since.setdefault(key, time.monotonic())
-        progress = await self.enrollment_progress(conn.user_id)
-        due = len(self._pending[key]) >= ENROLL_FLUSH_ROWS
-        stale = time.monotonic() - self._pending_since[key] >= ENROLL_FLUSH_SECONDS
-        # Enough for a model: write now, or training would wait for a later window.
-        complete = progress["progress"][modality]["samples"] >= self._needed(modality)
-        if due or stale or complete:
-            await self.flush(key)
+        await self.flush(key)
+        try:
+            progress = await self.enrollment_progress(conn.user_id)
+        except Exception:
+            log.warning("enrollment_progress_unavailable", session_id=conn.session_id)
+            out.to_caller.append(
+                (
+                    "error",
+                    _error(
+                        "internal_error",
+                        "Enrollment progress is unavailable right now; the windows are kept.",
+                    ),
+                )
+            )
+            return
         out.to_caller.append(("enrollment", progress))
 
-    async def flush(self, key: tuple[str, str, str]) -> None:
-        """Write a connection's buffered enrollment windows (a batched insert)."""
-        rows = self._pending.pop(key, [])
-        self._pending_since.pop(key, None)
+    async def flush(self, key: tuple[str, str, str]) -> bool:
+        """Write the enrollment rows buffered under ``key`` (a batched insert); True once none
+        is left. A failed write keeps them (and starts the retrier)."""
+        rows = self._pending.get(key)
         if not rows:
-            return
+            self._pending.pop(key, None)
+            return True
+        if key in self._flushing:
+            return False  # another flush of this key is writing; the rest waits for the retrier
+        taken = list(rows)
         user_id, session_id, modality = key
-        async with self.state.sessions() as db:
-            await behavior_service.add_samples(
-                db=db,
-                clock=self.state.clock,
-                user_id=user_id,
-                session_id=session_id,
-                schema=SCHEMAS[modality],
-                rows=rows,
+        self._flushing.add(key)
+        try:
+            async with self.state.sessions() as db:
+                await behavior_service.add_samples(
+                    db=db,
+                    clock=self.state.clock,
+                    user_id=user_id,
+                    session_id=session_id,
+                    schema=SCHEMAS[modality],
+                    rows=taken,
+                )
+                await behavior_service.profile(db=db, clock=self.state.clock, user_id=user_id)
+                await db.commit()
+        except Exception as exc:
+            log.warning(
+                "enrollment_write_failed", session_id=session_id, rows=len(taken), error=repr(exc)
             )
-            await behavior_service.profile(db=db, clock=self.state.clock, user_id=user_id)
-            await db.commit()
-            counts = await behavior_service.sample_counts(db=db, user_id=user_id)
-        if counts[modality] >= self._needed(modality):
-            await self._start_training(user_id, modality)
+            self._start_retrier()
+            return False
+        finally:
+            self._flushing.discard(key)
+        del rows[: len(taken)]
+        if rows:
+            self._start_retrier()
+            return False
+        self._pending.pop(key, None)
+        try:
+            async with self.state.sessions() as db:
+                counts = await behavior_service.sample_counts(db=db, user_id=user_id)
+            if counts[modality] >= self._needed(modality):
+                await self._start_training(user_id, modality)
+        except Exception:
+            log.exception("training_check_failed", user_id=user_id, modality=modality)
+        return True
 
     async def flush_connection(self, conn: LiveConnection) -> None:
         """Write whatever ``conn`` still buffers (on disconnect)."""
         for key in [k for k in self._pending if k[0] == conn.user_id and k[1] == conn.session_id]:
             await self.flush(key)
+
+    @property
+    def pending_rows(self) -> int:
+        """Enrollment rows waiting for the database."""
+        return sum(len(rows) for rows in self._pending.values())
+
+    def _start_retrier(self) -> None:
+        if self._retrier is None or self._retrier.done():
+            self._retrier = asyncio.create_task(self._retry_pending())
+
+    async def _retry_pending(self) -> None:
+        """Write buffered enrollment rows until none is left, backing off while it fails."""
+        for wait in _backoff(ENROLL_RETRY_SECONDS):
+            await asyncio.sleep(wait)
+            for key in list(self._pending):
+                await self.flush(key)
+            if not self._pending:
+                log.info("enrollment_rows_stored_after_retry")
+                return
 
     def _needed(self, modality: str) -> int:
         s = self.state.settings
@@ -400,13 +496,14 @@ class Pipeline:
             counts = await behavior_service.sample_counts(db=db, user_id=user_id)
         progress = {}
         for modality in SCHEMAS:
-            buffered = sum(
+            pending = sum(
                 len(v) for k, v in self._pending.items() if k[0] == user_id and k[2] == modality
             )
-            have = counts[modality] + buffered
+            have = counts[modality]
             needed = self._needed(modality)
             progress[modality] = {
-                "samples": have,
+                "samples": have,  # committed: a window counted here is never lost
+                "pending": pending,  # waiting for the database (it was away)
                 "needed": needed,
                 "ratio": round(min(1.0, have / needed), 3),
                 "trained": await self.announced_version(user_id, modality) > 0,
@@ -439,8 +536,21 @@ class Pipeline:
         """Flush every buffer and wait for training in flight (at shutdown)."""
         for key in list(self._pending):
             await self.flush(key)
+        background = [t for t in (self._retrier, *self._challenges.values()) if t is not None]
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        if self._pending:
+            log.error("enrollment_rows_lost_at_shutdown", rows=self.pending_rows)
         if self._training:
             await asyncio.gather(*self._training, return_exceptions=True)
+
+
+def _backoff(waits: tuple[float, ...]) -> Iterator[float]:
+    """``waits`` in order, then the last one for ever."""
+    yield from waits
+    while True:
+        yield waits[-1]
 
 
 def _error(code: str, message: str, **extra: Any) -> dict[str, Any]:

@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections import deque
 from typing import Any, Protocol
 
 import redis.asyncio as aioredis
+import structlog
+
+from app.kv import redis_client
+
+log = structlog.get_logger(__name__)
 
 HISTORY_LENGTH = 120
 """Trust scores kept per session for the timeline and the admin sparkline (0.1 resolution, as
@@ -59,6 +65,34 @@ class LiveStore(Protocol):
 
     async def forget(self, session_id: str) -> None:
         """Drop everything about a session (revoked, expired)."""
+        ...
+
+    async def remembered_trust(self, session_id: str) -> dict[str, Any] | None:
+        """The trust record this worker last read or wrote for a session it serves: what is
+        left of it after the shared store lost its keys (a restart without persistence)."""
+        ...
+
+    async def restore_trust(self, session_id: str, trust: dict[str, Any]) -> dict[str, Any]:
+        """Store ``trust`` unless the session has a record already (another worker restored it
+        first); returns the record that is stored."""
+        ...
+
+    def local_sessions(self) -> list[str]:
+        """Sessions with a socket on this worker."""
+        ...
+
+    async def beat(self) -> bool:
+        """Renew this worker's registration; False if the store had lost it (restarted, or the
+        worker stalled past its time to live): then ``announce`` what this worker serves."""
+        ...
+
+    async def announce(self, trust: dict[str, dict[str, Any]]) -> None:
+        """Register every socket of this worker again, with each session's trust record
+        (written only where none exists), and register the worker."""
+        ...
+
+    async def reap(self) -> int:
+        """Forget the sockets of workers whose registration expired (killed); how many."""
         ...
 
     async def ping(self) -> bool:
@@ -142,6 +176,25 @@ class MemoryLiveStore:
         for table in (self._meta, self._sids, self._trust, self._history, self._touched):
             table.pop(session_id, None)
 
+    async def remembered_trust(self, session_id: str) -> dict[str, Any] | None:
+        return self._trust.get(session_id)
+
+    async def restore_trust(self, session_id: str, trust: dict[str, Any]) -> dict[str, Any]:
+        self._touch(session_id)
+        return self._trust.setdefault(session_id, trust)
+
+    def local_sessions(self) -> list[str]:
+        return list(self._sids)
+
+    async def beat(self) -> bool:
+        return True  # process memory is never lost while the process lives
+
+    async def announce(self, trust: dict[str, dict[str, Any]]) -> None:
+        return None
+
+    async def reap(self) -> int:
+        return 0
+
     async def ping(self) -> bool:
         return True
 
@@ -151,6 +204,7 @@ class MemoryLiveStore:
 
 _DISCONNECT = """
 redis.call('SREM', KEYS[1], ARGV[1])
+redis.call('SREM', KEYS[3], ARGV[3])
 if redis.call('SCARD', KEYS[1]) == 0 then
     redis.call('SREM', KEYS[2], ARGV[2])
 end
@@ -159,38 +213,86 @@ return 0
 """Forget a socket and, if it was the session's last, the session's place in the live set, in
 one step: a socket connecting on another worker in between cannot be dropped from the list."""
 
+WORKER_TTL_SECONDS = 10
+"""A worker that has not renewed its registration for this long is taken for dead: its sockets
+are forgotten by the others (``reap``). Workers renew it every few seconds (``beat``)."""
+
 
 class RedisLiveStore:
-    """Live state in Redis: every worker sees every session."""
+    """Live state in Redis: every worker sees every session.
 
-    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+    Each worker registers itself (``rt:worker:<id>``, renewed by ``beat``) and the sockets it
+    serves (``rt:wsids:<id>``), so the sockets of a worker that died without a word (killed,
+    machine lost) are forgotten by the others (``reap``). It also keeps, in its own memory, what
+    it announced about the sockets it serves and the last trust record of their sessions: when
+    Redis comes back empty (it keeps nothing across a restart here), ``announce`` puts them back.
+    """
+
+    def __init__(self, client: aioredis.Redis, prefix: str, worker_id: str = "") -> None:
         self.client = client
         self.prefix = prefix + "rt:"
+        self.worker_id = worker_id or uuid.uuid4().hex[:12]
         self._disconnect = client.register_script(_DISCONNECT)
+        # What this worker serves (session → its sockets here, and the meta it announced).
+        self._local_sids: dict[str, set[str]] = {}
+        self._local_meta: dict[str, dict[str, Any]] = {}
+        self._local_trust: dict[str, dict[str, Any]] = {}
+        self._unsent: list[tuple[str, str]] = []
+        """Disconnects Redis did not take (it was away): sent again by ``beat``."""
 
     @classmethod
-    def from_url(cls, url: str, prefix: str) -> RedisLiveStore:
+    def from_url(cls, url: str, prefix: str, worker_id: str = "") -> RedisLiveStore:
         """Connect lazily to ``url``."""
-        return cls(aioredis.Redis.from_url(url, decode_responses=True), prefix)
+        return cls(redis_client(url, decode_responses=True), prefix, worker_id)
 
     def _k(self, kind: str, session_id: str = "") -> str:
         return f"{self.prefix}{kind}:{session_id}" if session_id else f"{self.prefix}{kind}"
 
+    @staticmethod
+    def _member(session_id: str, sid: str) -> str:
+        return f"{session_id} {sid}"
+
     async def connect(self, session_id: str, sid: str, meta: dict[str, Any]) -> None:
+        self._local_sids.setdefault(session_id, set()).add(sid)
+        self._local_meta.setdefault(session_id, {}).update(meta)
+        await self._register(session_id, sid, meta)
+
+    async def _register(self, session_id: str, sid: str, meta: dict[str, Any]) -> None:
         meta_key = self._k("meta", session_id)
+        wsids = self._k("wsids", self.worker_id)
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.sadd(self._k("sids", session_id), sid)
             pipe.sadd(self._k("live"), session_id)
+            pipe.sadd(wsids, self._member(session_id, sid))
             if meta:
                 pipe.hset(meta_key, mapping={k: json.dumps(v) for k, v in meta.items()})
             pipe.hsetnx(meta_key, "connected_since", json.dumps(time.time()))
-            for key in (meta_key, self._k("sids", session_id)):
+            for key in (meta_key, self._k("sids", session_id), wsids):
                 pipe.expire(key, SESSION_TTL_SECONDS)
             await pipe.execute()
 
     async def disconnect(self, session_id: str, sid: str) -> None:
+        sids = self._local_sids.get(session_id)
+        if sids is not None:
+            sids.discard(sid)
+            if not sids:
+                for table in (self._local_sids, self._local_meta, self._local_trust):
+                    table.pop(session_id, None)
+        try:
+            await self._forget_socket(session_id, sid)
+        except aioredis.RedisError as exc:
+            # Redis is away: the socket is gone all the same; tell Redis at the next beat.
+            log.warning("live_store_disconnect_deferred", session_id=session_id, error=str(exc))
+            self._unsent.append((session_id, sid))
+
+    async def _forget_socket(self, session_id: str, sid: str, worker_id: str = "") -> None:
         await self._disconnect(
-            keys=[self._k("sids", session_id), self._k("live")], args=[sid, session_id]
+            keys=[
+                self._k("sids", session_id),
+                self._k("live"),
+                self._k("wsids", worker_id or self.worker_id),
+            ],
+            args=[sid, session_id, self._member(session_id, sid)],
         )
 
     async def sids(self, session_id: str) -> list[str]:
@@ -223,9 +325,15 @@ class RedisLiveStore:
             )
         return sessions
 
+    def _remember(self, session_id: str, trust: dict[str, Any] | None) -> None:
+        if trust is not None and session_id in self._local_sids:
+            self._local_trust[session_id] = trust
+
     async def get_trust(self, session_id: str) -> dict[str, Any] | None:
         raw = await self.client.get(self._k("trust", session_id))
-        return None if raw is None else dict(json.loads(raw))
+        trust = None if raw is None else dict(json.loads(raw))
+        self._remember(session_id, trust)
+        return trust
 
     async def set_trust(self, session_id: str, trust: dict[str, Any], score: float | None) -> None:
         async with self.client.pipeline(transaction=True) as pipe:
@@ -236,9 +344,12 @@ class RedisLiveStore:
                 pipe.ltrim(hist, -HISTORY_LENGTH, -1)
                 pipe.expire(hist, SESSION_TTL_SECONDS)
             await pipe.execute()
+        self._remember(session_id, trust)
 
     async def update_meta(self, session_id: str, **fields: Any) -> None:
         if fields:
+            if session_id in self._local_meta:
+                self._local_meta[session_id].update(fields)
             key = self._k("meta", session_id)
             async with self.client.pipeline(transaction=True) as pipe:
                 pipe.hset(key, mapping={k: json.dumps(v) for k, v in fields.items()})
@@ -255,6 +366,67 @@ class RedisLiveStore:
         )
         await self.client.srem(self._k("live"), session_id)
 
+    # --- recovery ------------------------------------------------------------------------
+
+    async def remembered_trust(self, session_id: str) -> dict[str, Any] | None:
+        return self._local_trust.get(session_id)
+
+    async def restore_trust(self, session_id: str, trust: dict[str, Any]) -> dict[str, Any]:
+        key = self._k("trust", session_id)
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.set(key, json.dumps(trust), ex=SESSION_TTL_SECONDS, nx=True)
+            pipe.get(key)
+            _, raw = await pipe.execute()
+        stored = trust if raw is None else dict(json.loads(raw))
+        self._remember(session_id, stored)
+        return stored
+
+    def local_sessions(self) -> list[str]:
+        return list(self._local_sids)
+
+    async def beat(self) -> bool:
+        for session_id, sid in self._unsent[:]:
+            await self._forget_socket(session_id, sid)
+            self._unsent.remove((session_id, sid))
+        key = self._k("worker", self.worker_id)
+        return bool(await self.client.set(key, "1", ex=WORKER_TTL_SECONDS, xx=True))
+
+    async def announce(self, trust: dict[str, dict[str, Any]]) -> None:
+        served = [(s, sorted(sids)) for s, sids in self._local_sids.items()]
+        for session_id, sids in served:
+            meta = dict(self._local_meta.get(session_id, {}))
+            record = trust.get(session_id)
+            if record is not None:
+                meta["state"] = record.get("state", meta.get("state"))
+                await self.restore_trust(session_id, record)
+            for sid in sids:
+                await self._register(session_id, sid, meta)
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.sadd(self._k("workers"), self.worker_id)
+            pipe.set(self._k("worker", self.worker_id), "1", ex=WORKER_TTL_SECONDS)
+            await pipe.execute()
+        # A socket that left while this ran may have been registered again: take it out.
+        for session_id, sids in served:
+            for sid in sids:
+                if sid not in self._local_sids.get(session_id, ()):
+                    await self._forget_socket(session_id, sid)
+
+    async def reap(self) -> int:
+        workers = {str(w) for w in await self.client.smembers(self._k("workers"))}
+        reaped = 0
+        for worker_id in sorted(workers - {self.worker_id}):
+            if await self.client.exists(self._k("worker", worker_id)):
+                continue
+            wsids = self._k("wsids", worker_id)
+            for member in await self.client.smembers(wsids):
+                session_id, _, sid = str(member).partition(" ")
+                await self._forget_socket(session_id, sid, worker_id)
+                reaped += 1
+            await self.client.delete(wsids)
+            await self.client.srem(self._k("workers"), worker_id)
+            log.warning("live_store_worker_reaped", worker_id=worker_id, sockets=reaped)
+        return reaped
+
     async def ping(self) -> bool:
         try:
             return bool(await self.client.ping())
@@ -265,6 +437,8 @@ class RedisLiveStore:
         await self.client.aclose()
 
 
-def create_live_store(redis_url: str, prefix: str) -> LiveStore:
+def create_live_store(redis_url: str, prefix: str, worker_id: str = "") -> LiveStore:
     """Redis when configured, process memory otherwise."""
-    return RedisLiveStore.from_url(redis_url, prefix) if redis_url else MemoryLiveStore()
+    if redis_url:
+        return RedisLiveStore.from_url(redis_url, prefix, worker_id)
+    return MemoryLiveStore()

@@ -20,8 +20,21 @@ MOUSE_TYPES = ("move", "down", "up", "wheel")
 
 # Values in place of a number that can never be a timestamp or a coordinate.
 NOT_NUMBERS: list[Any] = [
-    "NaN", "Infinity", "-Infinity", "nan", "1e309", "12", "", None, True, False, [], {}, [1.0],
-    {"$gt": 0}, {"valueOf": 1},
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "nan",
+    "1e309",
+    "12",
+    "",
+    None,
+    True,
+    False,
+    [],
+    {},
+    [1.0],
+    {"$gt": 0},
+    {"valueOf": 1},
 ]
 HUGE = [1e308, -1e308, 1.7976931348623157e308, float(2**63), -(2**63), 2**64 + 1, 10**30]
 
@@ -35,7 +48,9 @@ scalars = st.one_of(
 )
 json_values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=6) | st.dictionaries(st.text(max_size=8), inner, max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=6) | st.dictionaries(st.text(max_size=8), inner, max_size=6)
+    ),
     max_leaves=25,
 )
 good_times = st.floats(min_value=0, max_value=MAX_TIME_MS)
@@ -126,9 +141,7 @@ def many_moves(n: int) -> list[dict[str, Any]]:
 bad_shapes = st.one_of(
     scalars,
     st.dictionaries(st.text(max_size=8).filter(lambda k: k != "events"), json_values, max_size=4),
-    st.fixed_dictionaries(
-        {"events": json_values.filter(lambda v: not isinstance(v, list))}
-    ),
+    st.fixed_dictionaries({"events": json_values.filter(lambda v: not isinstance(v, list))}),
 )
 payloads = st.one_of(
     bad_shapes,

@@ -96,7 +96,7 @@ async def test_quick_simulation_streams_and_gets_enrollment_and_trust(
     tmp_path: Path, aalto_archive: Path
 ) -> None:
     settings = {
-        "BBAUTH_ENROLL_KEYSTROKE_WINDOWS": "3",
+        "BBAUTH_ENROLL_KEYSTROKE_WINDOWS": "5",
         "BBAUTH_MAX_BATCHES_PER_SECOND": "1000",
         "BBAUTH_MAX_EVENTS_PER_SECOND": "100000",
         "BBAUTH_DATASETS_DIR": str(aalto_archive.parent),

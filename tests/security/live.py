@@ -38,7 +38,8 @@ class Served:
             await live.connect(token)
         except Refused as exc:
             data = exc.data
-            assert isinstance(data, dict) and isinstance(data.get("data"), dict), data
+            assert isinstance(data, dict), data
+            assert isinstance(data.get("data"), dict), data
             inner: dict[str, Any] = data["data"]
             return inner
         await live.close()

@@ -70,12 +70,16 @@ async def test_reauth_code_guessing_ends_the_session_across_a_restart(
     await api.challenge(api.session_id(token))
     code = await api.mailbox.code_for(account.email)  # the newest: the re-challenge's
     for _ in range(2):
-        reply = await api.post("/api/auth/reauth/verify", json={"code": wrong_code(code)}, token=token)
+        reply = await api.post(
+            "/api/auth/reauth/verify", json={"code": wrong_code(code)}, token=token
+        )
         assert reply.is_problem(401, "invalid_code")
 
     api = await restart(start_app)
     for _ in range(2):
-        reply = await api.post("/api/auth/reauth/verify", json={"code": wrong_code(code)}, token=token)
+        reply = await api.post(
+            "/api/auth/reauth/verify", json={"code": wrong_code(code)}, token=token
+        )
         assert reply.is_problem(401, "invalid_code")
     reply = await api.post("/api/auth/reauth/verify", json={"code": wrong_code(code)}, token=token)
     assert reply.is_problem(401, "session_revoked")

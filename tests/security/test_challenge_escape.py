@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import func, select
+
 from app.auth.service import totp_code_for
+from db.tables import BehaviorSample
 from tests.app.api import Api, wrong_code
 from tests.realtime.harness import Live
 from tests.security.live import Served, next_event, payload_of
@@ -90,7 +93,9 @@ async def test_a_replayed_authenticator_code_never_restores_a_session(api: Api) 
     setup = await api.post("/api/auth/totp/setup", token=token)
     secret = setup.body["secret"]
     confirm_code = totp_code_for(secret, api.clock.now())
-    assert (await api.post("/api/auth/totp/confirm", json={"code": confirm_code}, token=token)).status == 200
+    assert (
+        await api.post("/api/auth/totp/confirm", json={"code": confirm_code}, token=token)
+    ).status == 200
 
     # Sign in with the app one step later; that code is spent for the login.
     api.clock.advance(STEP)
@@ -114,7 +119,9 @@ async def test_a_replayed_authenticator_code_never_restores_a_session(api: Api) 
     await api.challenge(session_id)
     assert await reauth(api, totp_token, fresh) == (401, "invalid_code")
     # A code of a step already used, even one step ahead of it, is refused as well.
-    assert await reauth(api, totp_token, totp_code_for(secret, api.clock.now() - timedelta(seconds=STEP))) == (401, "invalid_code")
+    assert await reauth(
+        api, totp_token, totp_code_for(secret, api.clock.now() - timedelta(seconds=STEP))
+    ) == (401, "invalid_code")
     await still_challenged(api, totp_token)
 
 
@@ -147,16 +154,24 @@ async def test_reconnecting_a_challenged_session_scores_nothing(
         live = await served.socket(token)
         sockets.append(live)
         await payload_of(live, "reauth_required")
+        await payload_of(live, "enrollment")  # the greeting shows the progress so far
         mark = len(live.events)
         t = 1000.0
         events = []
         for i in range(40):
             code = ("KeyQ", "KeyW", "KeyE", "KeyR")[i % 4]
-            events += [{"t": t, "type": "down", "code": code}, {"t": t + 80, "type": "up", "code": code}]
+            events += [
+                {"t": t, "type": "down", "code": code},
+                {"t": t + 80, "type": "up", "code": code},
+            ]
             t += 200
         await live.emit("input", {"events": events})
         assert (await live.call("ping_trust"))["state"] == "challenged"
         names = {name for name, _ in live.events[mark:]}
-        assert "trust" not in names and "enrollment" not in names, names
+        assert "trust" not in names, names
+        assert "enrollment" not in names, names
         await live.close()
         await next_event(live, "disconnect")
+    async with api.state.sessions() as db:
+        stored = await db.scalar(select(func.count()).select_from(BehaviorSample))
+    assert stored == 0

@@ -5,6 +5,8 @@ code, no raw timestamp or coordinate, no event list."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -61,6 +63,11 @@ def raw_markers(events: list[dict[str, Any]]) -> set[str]:
     return markers
 
 
+def read_files(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder``: its name and bytes."""
+    return {str(p): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
 def event_like(value: Any) -> bool:
     """Whether a JSON value holds something shaped like a raw event."""
     if isinstance(value, dict):
@@ -101,7 +108,7 @@ async def test_only_feature_vectors_are_stored(
     # Enrollment completes: the keystroke model is trained (in a child process) and announced.
     deadline_events = 0
     while True:
-        name, progress = await next_event(live, "enrollment", after=deadline_events, within=120)
+        name, progress = await next_event(live, "enrollment", after=deadline_events, within=60)
         deadline_events = live.events.index((name, progress)) + 1
         if progress["progress"]["keystroke"]["trained"]:
             break
@@ -120,10 +127,8 @@ async def test_only_feature_vectors_are_stored(
             for row in (await conn.execute(select(table))).mappings():
                 for column, value in row.items():
                     if isinstance(value, str) and value[:1] in "[{":
-                        try:
+                        with contextlib.suppress(ValueError):
                             value = json.loads(value)
-                        except ValueError:
-                            pass
                     text = json.dumps(value, default=str)
                     found += [f"{table.name}.{column}: {m}" for m in markers if m in text]
                     if event_like(value):
@@ -132,7 +137,8 @@ async def test_only_feature_vectors_are_stored(
                     samples += 1
                     features = row["features"]
                     features = json.loads(features) if isinstance(features, str) else features
-                    assert isinstance(features, list) and features
+                    assert isinstance(features, list)
+                    assert features
                     assert all(isinstance(v, int | float) for v in features), features
     assert samples >= WINDOWS
 
@@ -159,10 +165,9 @@ async def test_only_feature_vectors_are_stored(
             await client.aclose()
 
     # Model files hold fitted estimators, never what they were fitted on.
-    model_files = [p for p in Path(api.state.settings.model_dir).rglob("*") if p.is_file()]
+    model_files = await asyncio.to_thread(read_files, Path(api.state.settings.model_dir))
     assert model_files, "no model was stored"
-    for path in model_files:
-        blob = path.read_bytes()
-        found += [f"{path.name}: {m}" for m in markers if m.encode() in blob]
+    for name, blob in model_files.items():
+        found += [f"{name}: {m}" for m in markers if m.encode() in blob]
 
     assert found == [], found

@@ -34,10 +34,14 @@ async def test_no_secret_reaches_the_logs(
     password = "a very secret passphrase 42"
     email = "logs@example.com"
     secrets["password"] = password
-    assert (await api.post("/api/auth/register", json={"email": email, "password": password})).status == 201
+    assert (
+        await api.post("/api/auth/register", json={"email": email, "password": password})
+    ).status == 201
     wrong = "another secret guess 99"
     secrets["wrong password"] = wrong
-    assert (await api.post("/api/auth/login", json={"email": email, "password": wrong})).status == 401
+    assert (
+        await api.post("/api/auth/login", json={"email": email, "password": wrong})
+    ).status == 401
     login = await api.post("/api/auth/login", json={"email": email, "password": password})
     handle = login.body["challenge_id"]
     secrets["handle"] = handle
@@ -67,14 +71,18 @@ async def test_no_secret_reaches_the_logs(
     assert (await api.post("/api/auth/reauth/resend", token=token)).status == 200
     resent = await api.mailbox.code_for(email)
     secrets["resent code"] = resent
-    assert (await api.post("/api/auth/reauth/verify", json={"code": resent}, token=token)).status == 200
+    assert (
+        await api.post("/api/auth/reauth/verify", json={"code": resent}, token=token)
+    ).status == 200
 
     setup = await api.post("/api/auth/totp/setup", token=token)
     secret = setup.body["secret"]
     secrets["totp secret"] = secret
     totp = totp_code_for(secret, api.clock.now())
     secrets["totp code"] = totp
-    assert (await api.post("/api/auth/totp/confirm", json={"code": totp}, token=token)).status == 200
+    assert (
+        await api.post("/api/auth/totp/confirm", json={"code": totp}, token=token)
+    ).status == 200
     assert (await api.post("/api/auth/logout", token=token)).status == 200
     await payload_of(live, "revoked")
 
@@ -84,7 +92,8 @@ async def test_no_secret_reaches_the_logs(
         secrets["password hash"] = user.password_hash
         secrets["password hash digest"] = user.password_hash.rsplit("$", 1)[-1]
         session = await db.get(LoginSession, session_id)
-        assert session is not None and session.token_hash
+        assert session is not None
+        assert session.token_hash
         secrets["token hash"] = session.token_hash
         for n, challenge in enumerate(await db.scalars(select(OtpChallenge))):
             secrets[f"challenge id {n}"] = challenge.id

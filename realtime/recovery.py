@@ -1,0 +1,211 @@
+"""Keeping the live state true to the database when Redis or a worker fails.
+
+The database is the authority on every session (active, challenged, revoked); the live store
+(Redis with many workers) holds what is derived and fast-changing (sockets, trust scores) and
+may lose it all: a Redis without persistence comes back empty, a killed worker never says which
+sockets it served, and changes relayed while Redis was away never reach the other workers.
+
+One ``Keeper`` task per worker repairs that every ``interval`` seconds:
+
+1. ``beat``: the worker renews its registration in the store. If the store had lost it (Redis
+   restarted, or this worker stalled), every socket served here is announced again, each
+   session with a trust record whose *state* comes from the database and whose *score* is the
+   last one this worker saw (fresh, 100, if it never saw one).
+2. ``reap``: the sockets of workers that stopped renewing (killed) are forgotten.
+3. ``reconcile``: sessions served here that the database has revoked or expired are told so and
+   their sockets closed; sessions it has challenged are challenged in the live store too, and
+   their sockets told, if a relay did not get through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import socketio
+import structlog
+from sqlalchemy import select
+
+from app.state import AppState
+from db.tables import LoginSession, SessionState
+from models.fusion import TrustParams
+from realtime import trust as trust_sm
+from realtime.store import LiveStore
+
+if TYPE_CHECKING:
+    from realtime.namespaces import ClientNamespace
+
+log = structlog.get_logger(__name__)
+
+KEEPER_INTERVAL_SECONDS = 2.0
+"""How often each worker beats, reaps and reconciles (well under the store's worker TTL)."""
+
+ERROR_LOG_SECONDS = 30.0
+"""A step that keeps failing (Redis or the database away) is logged once per this period."""
+
+
+@dataclass(frozen=True)
+class DbSession:
+    """What the database says of a session: its state and when it expires."""
+
+    state: SessionState
+    expires_at: datetime
+
+
+async def session_states(state: AppState, session_ids: Iterable[str]) -> dict[str, DbSession]:
+    """The database's view of ``session_ids`` (missing ids are sessions that do not exist)."""
+    ids = sorted(set(session_ids))
+    found: dict[str, DbSession] = {}
+    async with state.sessions() as db:
+        for start in range(0, len(ids), 500):
+            rows = await db.execute(
+                select(LoginSession.id, LoginSession.state, LoginSession.expires_at).where(
+                    LoginSession.id.in_(ids[start : start + 500])
+                )
+            )
+            for session_id, session_state, expires_at in rows.all():
+                found[session_id] = DbSession(session_state, expires_at)
+    return found
+
+
+def rebuild_trust(
+    remembered: dict[str, Any] | None, challenged: bool, params: TrustParams
+) -> trust_sm.SessionTrust:
+    """A trust record for a session whose record the live store lost: the state the database
+    gives, the score this worker last saw (full trust if it saw none)."""
+    last = trust_sm.SessionTrust.from_dict(remembered, params)
+    return trust_sm.SessionTrust(
+        state=trust_sm.CHALLENGED if challenged else trust_sm.ACTIVE, trust=last.trust
+    )
+
+
+async def recover_trust(
+    state: AppState, store: LiveStore, session_id: str, params: TrustParams
+) -> dict[str, Any]:
+    """Put back the trust record of a session the store has none of; returns the stored record
+    (another worker's, if it restored the session first)."""
+    db_view = (await session_states(state, [session_id])).get(session_id)
+    challenged = db_view is not None and db_view.state is SessionState.CHALLENGED
+    record = rebuild_trust(await store.remembered_trust(session_id), challenged, params)
+    restored = await store.restore_trust(session_id, record.to_dict())
+    log.info("live_trust_recovered", session_id=session_id, state=record.state)
+    return restored
+
+
+class Keeper:
+    """The repair loop of one worker (see the module docstring)."""
+
+    def __init__(
+        self,
+        state: AppState,
+        sio: socketio.AsyncServer,
+        client: ClientNamespace,
+        store: LiveStore,
+        interval: float = KEEPER_INTERVAL_SECONDS,
+    ) -> None:
+        self.state = state
+        self.sio = sio
+        self.client = client
+        self.store = store
+        self.interval = interval
+        self.params = trust_sm.trust_params(state.settings)
+        self._failing_since: dict[str, float] = {}
+
+    async def run(self) -> None:
+        """Repeat ``step`` until cancelled."""
+        while True:
+            await self.step()
+            await asyncio.sleep(self.interval)
+
+    async def step(self) -> None:
+        """One round: each part runs even if another failed (Redis down, database up)."""
+        await self._guard("beat", self._beat)
+        await self._guard("reap", self.store.reap)
+        await self._guard("reconcile", self._reconcile)
+
+    async def _guard(self, name: str, part: Any) -> None:
+        try:
+            await part()
+        except Exception as exc:
+            now = time.monotonic()
+            since = self._failing_since.setdefault(name, now)
+            if since == now or now - since >= ERROR_LOG_SECONDS:
+                self._failing_since[name] = now
+                log.warning("live_keeper_step_failed", step=name, error=repr(exc))
+            return
+        if self._failing_since.pop(name, None) is not None:
+            log.info("live_keeper_step_recovered", step=name)
+
+    def _served(self) -> dict[str, list[str]]:
+        """Sessions with a socket on this worker, and those sockets."""
+        served: dict[str, list[str]] = {}
+        for sid, conn in list(self.client.connections.items()):
+            served.setdefault(conn.session_id, []).append(sid)
+        return served
+
+    async def _beat(self) -> None:
+        if await self.store.beat():
+            return
+        sessions = self.store.local_sessions()
+        db_view = await session_states(self.state, sessions) if sessions else {}
+        records = {}
+        for session_id in sessions:
+            view = db_view.get(session_id)
+            challenged = view is not None and view.state is SessionState.CHALLENGED
+            remembered = await self.store.remembered_trust(session_id)
+            records[session_id] = rebuild_trust(remembered, challenged, self.params).to_dict()
+        await self.store.announce(records)
+        if sessions:
+            log.warning("live_store_reannounced", sessions=len(sessions))
+
+    async def _reconcile(self) -> None:
+        served = self._served()
+        if not served:
+            return
+        db_view = await session_states(self.state, served)
+        now = self.state.clock.now()
+        for session_id, sids in served.items():
+            view = db_view.get(session_id)
+            if view is None or view.state is SessionState.REVOKED:
+                await self._cut(session_id, sids, "session_revoked")
+            elif view.expires_at <= now:
+                await self._cut(session_id, sids, "session_expired")
+            elif view.state is SessionState.CHALLENGED:
+                await self._hold(session_id, sids)
+
+    async def _cut(self, session_id: str, sids: list[str], reason: str) -> None:
+        """Sockets of a session that ended while its relay did not reach them."""
+        log.warning("live_session_cut_by_keeper", session_id=session_id, reason=reason)
+        for sid in sids:
+            await self.sio.emit(
+                "revoked",
+                {"session_id": session_id, "reason": reason},
+                to=sid,
+                namespace="/",
+                ignore_queue=True,
+            )
+            await self.sio.disconnect(sid, namespace="/", ignore_queue=True)
+        await self.store.forget(session_id)
+
+    async def _hold(self, session_id: str, sids: list[str]) -> None:
+        """A session the database has challenged must be challenged in the live store."""
+        raw = await self.store.get_trust(session_id)
+        record = trust_sm.SessionTrust.from_dict(raw, self.params)
+        if raw is not None and record.challenged:
+            return
+        held = trust_sm.SessionTrust(state=trust_sm.CHALLENGED, trust=record.trust)
+        await self.store.set_trust(session_id, held.to_dict(), None)
+        await self.store.update_meta(session_id, state=trust_sm.CHALLENGED)
+        log.warning("live_session_held_by_keeper", session_id=session_id)
+        for sid in sids:
+            await self.sio.emit(
+                "reauth_required",
+                {"session_id": session_id, "reason": "still challenged"},
+                to=sid,
+                namespace="/",
+                ignore_queue=True,
+            )

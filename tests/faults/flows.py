@@ -1,0 +1,105 @@
+"""What people do during a fault: stream input, call REST, and what the server acknowledged.
+
+"Acknowledged" is what the server answered: for enrollment, the ``samples`` an ``enrollment``
+event reported stored; for REST, a 2xx answer (its ``X-Request-ID`` names the audit rows the
+call wrote).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from tests.faults.clients import Tab
+from tests.realtime.synthetic import mouse_clicks, typing
+
+CLICKS_PER_BATCH = 10
+"""One mouse window (BBAUTH_MOUSE_WINDOW = 10 actions) per batch, roughly."""
+
+
+@dataclass
+class Streamer:
+    """Sends synthetic input on ``tab`` every ``interval`` seconds until stopped."""
+
+    tab: Tab
+    kind: str = "mouse"
+    interval: float = 0.25
+    seed: int = 0
+    t: float = 1000.0
+    sent: int = 0
+    """Batches the socket took (sent while connected)."""
+    missed: int = 0
+    """Batches not sent because the socket was down."""
+    _task: asyncio.Task[None] | None = None
+
+    def batch(self) -> list[dict[str, Any]]:
+        self.seed += 1
+        if self.kind == "mouse":
+            events = mouse_clicks(CLICKS_PER_BATCH, t0=self.t, seed=self.seed)
+        else:
+            events = typing(60, t0=self.t, seed=self.seed)
+        self.t = events[-1]["t"] + 700.0
+        return events
+
+    async def _run(self) -> None:
+        while True:
+            if await self.tab.emit("input", {"events": self.batch()}):
+                self.sent += 1
+            else:
+                self.missed += 1
+            await asyncio.sleep(self.interval)
+
+    def start(self) -> Streamer:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+
+def acknowledged(tab: Tab, modality: str = "mouse") -> int:
+    """The most samples of ``modality`` any ``enrollment`` event on ``tab`` reported stored."""
+    counts = [
+        int(p["progress"][modality]["samples"])
+        for p in tab.named("enrollment")
+        if isinstance(p, dict) and "progress" in p
+    ]
+    return max(counts, default=0)
+
+
+@dataclass
+class RestLog:
+    """REST calls made during a fault: which were acknowledged (2xx) and which failed."""
+
+    acknowledged: list[str] = field(default_factory=list)
+    """Request ids of the calls answered 2xx."""
+    failed: list[int] = field(default_factory=list)
+    """Statuses (0: no answer) of the calls that were not."""
+
+    async def call(
+        self, base_url: str, method: str, path: str, *, token: str = "", json: Any = None
+    ) -> httpx.Response | None:
+        request_id = uuid.uuid4().hex
+        headers = {"X-Request-ID": request_id}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        try:
+            async with httpx.AsyncClient(base_url=base_url, timeout=20.0) as http:
+                reply = await http.request(method, path, json=json, headers=headers)
+        except httpx.HTTPError:
+            self.failed.append(0)
+            return None
+        if 200 <= reply.status_code < 300:
+            self.acknowledged.append(request_id)
+        else:
+            self.failed.append(reply.status_code)
+        return reply

@@ -1,0 +1,159 @@
+"""Redis restarts (empty: no persistence) while people are connected to two workers.
+
+Redis holds the live state (who is connected, trust, history) and carries Socket.IO messages
+between workers; the database is the authority on each session's state. After the restart:
+every socket is served, the admin view lists every session again with its state, a challenged
+session is still challenged (on its open socket, on a new one, and over REST), a scored
+session keeps its trust (the worker serving it restores it), messages cross workers again,
+and every enrollment sample and audit row the server acknowledged is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from tests.faults.clients import Tab, wait_until
+from tests.faults.conftest import Cluster
+from tests.faults.flows import RestLog, Streamer, acknowledged
+from tests.faults.services import count_rows
+from tests.realtime.harness import Person, create_person
+
+pytestmark = pytest.mark.timeout(240)
+
+
+def _listed(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["session_id"]: s for s in view["sessions"]}
+
+
+async def test_live_sessions_survive_a_redis_restart(cluster: Cluster, typist: Person) -> None:
+    a = cluster.a
+    held = await create_person(a, "held")
+    learner = await create_person(a, "learner")
+    remote = await create_person(a, "remote")
+    await typist.sign_in(a)
+    tabs = {
+        "held": Tab(cluster.via_a.url, held.token),
+        "typist": Tab(cluster.via_b.url, typist.token),
+        "learner": Tab(cluster.via_a.url, learner.token),
+        "remote": Tab(cluster.via_b.url, remote.token),
+    }
+    watcher = Tab(cluster.via_a.url, cluster.admin.token, "/admin")
+    streams: list[Streamer] = []
+    try:
+        for tab in (*tabs.values(), watcher):
+            await tab.open()
+        for tab in tabs.values():
+            await tab.wait_for("status")
+
+        # Before: one session challenged, one scored, one enrolling.
+        reply = await cluster.admin.post(f"/api/admin/sessions/{held.session_id}/challenge")
+        assert reply.status_code == 200, reply.text
+        await tabs["held"].wait_for("reauth_required")
+        typing = Streamer(tabs["typist"], kind="typing", interval=0.3, seed=100)
+        for _ in range(3):
+            await tabs["typist"].emit("input", {"events": typing.batch()})
+            await asyncio.sleep(0.3)
+        await tabs["typist"].wait_for("trust", lambda p: p["windows"] >= 3, within=30)
+        await asyncio.sleep(0.5)
+        before = await tabs["typist"].call("ping_trust")
+        assert before["state"] == "active" and before["trust"]["windows"] >= 3
+        learning = Streamer(tabs["learner"], kind="mouse", seed=7).start()
+        streams.append(learning)
+        await wait_until(
+            lambda: _async(acknowledged(tabs["learner"]) >= 20), within=60, what="enrollment"
+        )
+        sessions = {p.session_id for p in (held, typist, learner, remote)}
+        await watcher.wait_for("sessions", lambda v: sessions <= set(_listed(v)))
+        audit_before = await count_rows(cluster.dsn, "audit_log")
+
+        # The fault: Redis goes away for 2 s and comes back empty, during input and logins.
+        rest = RestLog()
+        logins = asyncio.create_task(_keep_logging_in(rest, a.url, learner))
+        mark = len(watcher.events)
+        await asyncio.to_thread(cluster.redis.restart, 2.0)
+        await asyncio.sleep(1.0)
+        logins.cancel()
+        await asyncio.gather(logins, return_exceptions=True)
+
+        # Every session is listed again, with its state and (scored session) its trust.
+        def restored(view: dict[str, Any]) -> bool:
+            listed = _listed(view)
+            return (
+                sessions <= set(listed)
+                and listed[held.session_id]["state"] == "challenged"
+                and listed[typist.session_id]["trust"] == before["trust"]["score"]
+                and all(listed[s]["sockets"] == 1 for s in sessions)
+            )
+
+        await watcher.wait_for("sessions", restored, after=mark, within=30)
+
+        # The challenged session stays challenged: its open socket, a new socket, REST.
+        assert (await tabs["held"].call("ping_trust"))["state"] == "challenged"
+        second = await Tab(cluster.via_b.url, held.token).open()
+        try:
+            assert (await second.wait_for("status"))["state"] == "challenged"
+            await second.wait_for("reauth_required")
+        finally:
+            await second.close()
+        me = await held.get("/api/auth/me")
+        assert me.status_code == 401 and me.json()["code"] == "reauth_required"
+
+        # The scored session goes on from the trust it had.
+        after = await tabs["typist"].call("ping_trust")
+        assert after == before
+        mark = len(tabs["typist"].events)
+        await tabs["typist"].emit("input", {"events": typing.batch()})
+        scored = await tabs["typist"].wait_for("trust", after=mark, within=30)
+        assert scored["windows"] == before["trust"]["windows"] + 1
+
+        # Messages cross workers again: a challenge through worker a reaches a socket on b.
+        reply = await cluster.admin.post(f"/api/admin/sessions/{remote.session_id}/challenge")
+        assert reply.status_code == 200, reply.text
+        await tabs["remote"].wait_for("reauth_required", within=15)
+
+        # Logins work again (their rate limits live in Redis).
+        reply = await rest.call(
+            a.url,
+            "POST",
+            "/api/auth/login",
+            json={"email": learner.email, "password": learner.password},
+        )
+        assert reply is not None and reply.status_code == 202, reply
+
+        # Enrollment goes on; nothing acknowledged is lost.
+        acked = acknowledged(tabs["learner"])
+        await wait_until(
+            lambda: _async(acknowledged(tabs["learner"]) > acked), within=30, what="enrollment"
+        )
+        await learning.stop()
+        await asyncio.sleep(1.0)
+        acked = acknowledged(tabs["learner"])
+        stored = await count_rows(
+            cluster.dsn, "behavior_samples", "user_id = $1 AND modality = 'mouse'", learner.user_id
+        )
+        assert stored >= acked > 0
+        for request_id in rest.acknowledged:
+            assert await count_rows(cluster.dsn, "audit_log", "request_id = $1", request_id) >= 1
+        assert await count_rows(cluster.dsn, "audit_log") >= audit_before + len(rest.acknowledged)
+        assert all(tab.connected for tab in tabs.values()) and watcher.connected
+    finally:
+        for stream in streams:
+            await stream.stop()
+        for tab in (*tabs.values(), watcher):
+            await tab.close()
+
+
+async def _async(value: bool) -> bool:
+    return value
+
+
+async def _keep_logging_in(rest: RestLog, url: str, person: Person) -> None:
+    """Password logins every 0.3 s (each acknowledged one wrote an audit row)."""
+    while True:
+        await rest.call(
+            url, "POST", "/api/auth/login", json={"email": person.email, "password": person.password}
+        )
+        await asyncio.sleep(0.3)
