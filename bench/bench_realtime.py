@@ -36,7 +36,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,9 @@ from realtime.simulation.runner import SessionPlan, Simulation, SimulationConfig
 
 SECRET = "bbauth-bench-realtime-secret-0123456789abcdef"  # noqa: S105  (a throwaway database)
 BATCH_MS = 250.0
+PARTS = ("latency", "throughput", "detection")
+SESSIONS_PER_CLIENT_PROCESS = 250
+"""Real-speed sessions one client process drives in the latency levels."""
 
 
 @dataclass(frozen=True)
@@ -457,58 +460,25 @@ class Bench:
         return out
 
     async def _latency_level(self, n: int) -> dict[str, Any]:
-        people = self.aalto
-        plans = [
-            SessionPlan(
-                index=i,
-                kind="genuine",
-                owner=people[i % len(people)],
-                enroll=(),
-                verify=people[i % len(people)].everything * 3,
-                source=people[i % len(people)].person,
-            )
-            for i in range(n)
-        ]
         single = n == 1
         duration = self.sizes.single_session_seconds if single else self.sizes.latency_seconds
         worker = self.server.worker_pid()
         await asyncio.sleep(1.0)
         before = rss_kib(worker) or 0
-        marks: dict[str, float] = {}
-        t0 = time.monotonic()
-
-        async def sample(sim: Simulation) -> None:
-            await sim.all_started.wait()
-            marks["connect_seconds"] = time.monotonic() - t0
-            marks["cpu"] = cpu_seconds(worker) or 0.0
-            marks["batches"] = float(sim.sent_so_far()[1])
-            await asyncio.sleep(duration * 0.75)
-            marks["rss"] = float(rss_kib(worker) or 0)
-            marks["cpu_end"] = cpu_seconds(worker) or 0.0
-            marks["batches_end"] = float(sim.sent_so_far()[1])
-            marks["cpu_wall"] = time.monotonic() - t0 - marks["connect_seconds"]
-
-        sim, report = await self.simulate(
-            plans,
-            url=self.server.url,
-            dataset="aalto",
-            speed=0.0 if single else 1.0,
-            duration=duration,
-            while_running=sample,
-            acks=single,
-        )
+        if single:
+            m = await self._one_session(worker, duration)
+        else:
+            m = await self._sharded_sessions(n, worker, duration)
         await asyncio.sleep(2.0)
         after = rss_kib(worker) or 0
-        server_ms = [x for c in _clients(sim) for x in c.stats.server_latency_ms]
-        client_ms = [x for c in _clients(sim) for x in c.stats.client_latency_ms]
-        wall = report["wall_seconds"]
-        cpu = marks.get("cpu_end", 0.0) - marks.get("cpu", 0.0)
-        batches = marks.get("batches_end", 0.0) - marks.get("batches", 0.0)
+        server_ms, client_ms, lag = m["server_ms"], m["client_ms"], m["lag_ms"]
+        wall = max(m["wall"], 1e-9)
         return {
             "sessions": n,
+            "client_processes": m["processes"],
             "speed": 0 if single else 1,
             "seconds": duration,
-            "connect_seconds": round(marks.get("connect_seconds", 0.0), 2),
+            "connect_seconds": round(m["connect_seconds"], 2),
             "trust_events": len(server_ms),
             "latency_ms": {
                 "p50": _pct(server_ms, 50),
@@ -517,19 +487,143 @@ class Bench:
                 "max": _pct(server_ms, 100),
             },
             "client_ms": {"p50": _pct(client_ms, 50), "p99": _pct(client_ms, 99)},
-            "client_send_lag_ms": report["send_lag_ms"],
-            "events_per_second": round(report["events_sent"] / wall, 1),
-            "batches_per_second": round(report["batches_sent"] / wall, 1),
-            "server_cpu_share": round(cpu / max(marks.get("cpu_wall", 1.0), 1e-9), 3),
-            "server_cpu_us_per_batch": round(1e6 * cpu / batches, 1) if batches else None,
+            "client_send_lag_ms": {"n": len(lag), "p50": _pct(lag, 50), "p99": _pct(lag, 99)},
+            "events_per_second": round(m["events"] / wall, 1),
+            "batches_per_second": round(m["batches"] / wall, 1),
+            "server_cpu_share": round(m["cpu"] / wall, 3),
+            "server_cpu_us_per_batch": round(1e6 * m["cpu"] / m["batches"], 1)
+            if m["batches"]
+            else None,
             "rss_before_kib": before,
-            "rss_streaming_kib": int(marks.get("rss", 0)),
+            "rss_streaming_kib": m["rss"],
             "rss_after_disconnect_kib": after,
-            "memory_per_session_kib": round((marks.get("rss", before) - before) / n, 1),
+            "memory_per_session_kib": round((m["rss"] - before) / n, 1),
             "retained_per_session_kib": round((after - before) / n, 1),
+            "errors": m["errors"],
+            "session_errors": m["session_errors"],
+            "load_average": load_average(),
+        }
+
+    async def _one_session(self, worker: int, duration: float) -> dict[str, Any]:
+        """One session in this process, at speed 0 (acknowledged batches)."""
+        owner = self.aalto[0]
+        plan = SessionPlan(0, "genuine", owner, (), owner.everything * 3, owner.person)
+        marks: dict[str, float] = {}
+        t0 = time.monotonic()
+
+        async def sample(sim: Simulation) -> None:
+            await sim.all_started.wait()
+            marks["connect_seconds"] = time.monotonic() - t0
+            marks["cpu"] = cpu_seconds(worker) or 0.0
+            await asyncio.sleep(duration * 0.75)
+            marks["rss"] = float(rss_kib(worker) or 0)
+
+        sim, report = await self.simulate(
+            [plan],
+            url=self.server.url,
+            dataset="aalto",
+            speed=0.0,
+            duration=duration,
+            while_running=sample,
+        )
+        clients = _clients(sim)
+        return {
+            "processes": 0,
+            "connect_seconds": marks.get("connect_seconds", 0.0),
+            "server_ms": [x for c in clients for x in c.stats.server_latency_ms],
+            "client_ms": [x for c in clients for x in c.stats.client_latency_ms],
+            "lag_ms": [],
+            "events": report["events_sent"],
+            "batches": report["batches_sent"],
+            "wall": report["wall_seconds"],
+            "cpu": (cpu_seconds(worker) or 0.0) - marks.get("cpu", 0.0),
+            "rss": int(marks.get("rss", 0)),
             "errors": report["errors"],
             "session_errors": len(report["session_errors"]),
-            "load_average": load_average(),
+        }
+
+    async def _sharded_sessions(self, n: int, worker: int, duration: float) -> dict[str, Any]:
+        """``n`` real-speed sessions spread over client processes (``bench.load_client``),
+        started in step once all are connected."""
+        assert self.state is not None
+        people = self.aalto
+        sessions = []
+        for i in range(n):
+            person = people[i % len(people)]
+            user = self.users[("aalto", person.person)]
+            sessions.append([person.person, await accounts.issue_token(self.state, user)])
+        k = max(1, -(-n // SESSIONS_PER_CLIENT_PROCESS))
+        datasets = Path(self.args.datasets or self.settings.datasets_dir)
+        procs = []
+        outs = []
+        t0 = time.monotonic()
+        for shard in range(k):
+            out = self.work / f"load-{n}-{shard}.out.json"
+            spec = {
+                "url": self.server.url,
+                "data": str(datasets / AALTO_ARCHIVE),
+                "people": self.sizes.aalto_users,
+                "sessions": sessions[shard::k],
+                "speed": 1.0,
+                "duration": duration,
+                "batch_ms": BATCH_MS,
+                "seed": shard,
+                "out": str(out),
+            }
+            path = self.work / f"load-{n}-{shard}.json"
+            path.write_text(json.dumps(spec))
+            outs.append(out)
+            procs.append(
+                await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    *("-m", "bench.load_client", str(path)),
+                    cwd=REPO,
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                )
+            )
+        try:
+            for proc in procs:
+                assert proc.stdout is not None
+                line = await asyncio.wait_for(proc.stdout.readline(), 300)
+                if line.strip() != b"READY":
+                    raise RuntimeError(f"a load client failed to connect its sessions: {line!r}")
+            connect_seconds = time.monotonic() - t0
+            cpu0, go = cpu_seconds(worker) or 0.0, time.monotonic()
+            for proc in procs:
+                assert proc.stdin is not None
+                proc.stdin.write(b"GO\n")
+                await proc.stdin.drain()
+            await asyncio.sleep(duration * 0.75)
+            rss = rss_kib(worker) or 0
+            for proc in procs:
+                assert proc.stdout is not None
+                await asyncio.wait_for(proc.stdout.readline(), duration + 120)
+                await proc.wait()
+            cpu, wall = (cpu_seconds(worker) or 0.0) - cpu0, time.monotonic() - go
+        finally:
+            for proc in procs:
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
+        parts = [json.loads(out.read_text()) for out in outs]
+        errors: dict[str, int] = {}
+        for part in parts:
+            for code, count in part["errors"].items():
+                errors[code] = errors.get(code, 0) + count
+        return {
+            "processes": k,
+            "connect_seconds": connect_seconds,
+            "server_ms": [x for part in parts for x in part["server_latency_ms"]],
+            "client_ms": [x for part in parts for x in part["client_latency_ms"]],
+            "lag_ms": [x for part in parts for x in part["send_lag_ms"]],
+            "events": sum(part["events_sent"] for part in parts),
+            "batches": sum(part["batches_sent"] for part in parts),
+            "wall": wall,
+            "cpu": cpu,
+            "rss": rss,
+            "errors": errors,
+            "session_errors": sum(len(part["session_errors"]) for part in parts),
         }
 
     # --- 3. detection ------------------------------------------------------------------------
@@ -686,6 +780,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     # engineio's client logs "packet queue is empty" at ERROR when a socket closes: noise here.
     logging.getLogger("engineio.client").setLevel(logging.CRITICAL)
     sizes = QUICK if args.quick else FULL
+    parts = set(args.parts)
+    if parts == {"latency"}:
+        sizes = replace(sizes, sapimouse_users=0)  # latency replays keystrokes only
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="bbauth-bench-realtime-"))
     bench = Bench(args, sizes, work)
@@ -693,7 +790,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "benchmark": "bbauth real-time path: throughput vs a bare Socket.IO echo, latency "
         "under load, detection on replayed real data",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": "python -m bench.bench_realtime" + (" --quick" if args.quick else ""),
+        "command": "python -m bench.bench_realtime"
+        + (" --quick" if args.quick else "")
+        + ("" if parts == set(PARTS) else " --parts " + " ".join(p for p in PARTS if p in parts)),
         "quick": args.quick,
         "machine": {
             "cpus": os.cpu_count(),
@@ -728,12 +827,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             result["preflight"] = await bench.preflight()
             # Latency first, on a fresh worker whose heap only grows: RSS growth is then the
             # sessions' memory, not churn from earlier runs reused by the allocator.
-            print("latency ...", flush=True)
-            result["latency"] = await bench.latency()
-            print("throughput ...", flush=True)
-            result["throughput"] = await bench.throughput()
-            print("detection ...", flush=True)
-            result["detection"] = await bench.detection()
+            if "latency" in parts:
+                print("latency ...", flush=True)
+                result["latency"] = await bench.latency()
+            if "throughput" in parts:
+                print("throughput ...", flush=True)
+                result["throughput"] = await bench.throughput()
+            if "detection" in parts:
+                print("detection ...", flush=True)
+                result["detection"] = await bench.detection()
     except BaseException:
         for server in (bench.server, bench.echo):
             if server.log.exists():
@@ -760,6 +862,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--database-url", default="", help="PostgreSQL instead of SQLite")
     parser.add_argument("--redis-url", default="", help="Redis for live state")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs)")
+    parser.add_argument(
+        "--parts",
+        nargs="+",
+        choices=PARTS,
+        default=list(PARTS),
+        help="run only these parts (default: all)",
+    )
     args = parser.parse_args(argv)
     out = args.out or REPO / "bench" / "results" / (
         "realtime-quick.json" if args.quick else "realtime.json"

@@ -194,9 +194,11 @@ class Keeper:
     async def _hold(self, session_id: str, sids: list[str]) -> None:
         """A session the database has challenged must be challenged in the live store."""
         raw = await self.store.get_trust(session_id)
-        record = trust_sm.SessionTrust.from_dict(raw, self.params)
-        if raw is not None and record.challenged:
+        if raw is not None and trust_sm.SessionTrust.from_dict(raw, self.params).challenged:
             return
+        if raw is None:  # Redis lost it: keep the score this worker saw
+            raw = await self.store.remembered_trust(session_id)
+        record = trust_sm.SessionTrust.from_dict(raw, self.params)
         held = trust_sm.SessionTrust(state=trust_sm.CHALLENGED, trust=record.trust)
         await self.store.set_trust(session_id, held.to_dict(), None)
         await self.store.update_meta(session_id, state=trust_sm.CHALLENGED)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import socketio
@@ -11,6 +12,7 @@ import structlog
 from engineio import json as engineio_json
 from quart import Quart
 
+from app.kv import REDIS_CLIENT_OPTIONS, redis_retry
 from app.settings import Settings
 from app.state import app_state
 from realtime import trust as trust_sm
@@ -21,6 +23,7 @@ from realtime.namespaces import (
     session_room,
     user_room,
 )
+from realtime.recovery import Keeper
 from realtime.store import LiveStore, MemoryLiveStore, create_live_store
 
 log = structlog.get_logger(__name__)
@@ -51,6 +54,38 @@ class TolerantPacket(socketio.packet.Packet):  # type: ignore[misc]
     json = _TolerantJson
 
 
+class ResilientRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
+    """python-socketio's Redis manager, back on the channel soon after Redis is.
+
+    Upstream doubles its wait after each failed attempt to listen, up to a minute: a Redis
+    that was away for half a minute would leave every worker deaf to the others (relayed
+    challenges, revocations, trust updates) for up to half a minute more after it is back.
+    Here the wait is capped at ``MAX_LISTEN_RETRY_SECONDS``; the listening loop is upstream's.
+    """
+
+    MAX_LISTEN_RETRY_SECONDS = 2.0
+
+    async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
+        retry_sleep = 0.25
+        subscribed = False
+        while True:
+            try:
+                if not subscribed:
+                    self._redis_connect()
+                    await self.pubsub.subscribe(self.channel)
+                    subscribed = True
+                    if retry_sleep > 0.25:
+                        log.info("socketio_redis_listening_again")
+                    retry_sleep = 0.25
+                async for message in self.pubsub.listen():
+                    yield message
+            except Exception as exc:
+                log.warning("socketio_redis_listen_failed", retry_in_s=retry_sleep, error=repr(exc))
+                subscribed = False
+                await asyncio.sleep(retry_sleep)
+                retry_sleep = min(self.MAX_LISTEN_RETRY_SECONDS, retry_sleep * 2)
+
+
 def _origin_check(origins: list[str]) -> Any:
     """Which browser origins may open a socket: the page's own origin (as engineio's default
     allows) and the configured ``BBAUTH_CORS_ORIGINS``. A bare list would replace the own origin,
@@ -75,7 +110,11 @@ def create_socketio(app: Quart) -> socketio.AsyncServer:
     """A Socket.IO server bound to ``app``: namespaces, state store and service hooks."""
     settings: Settings = app.config["BBAUTH_SETTINGS"]
     manager = (
-        socketio.AsyncRedisManager(settings.redis_url, channel=f"{settings.redis_prefix}socketio")
+        ResilientRedisManager(
+            settings.redis_url,
+            channel=f"{settings.redis_prefix}socketio",
+            redis_options={"retry": redis_retry(), **REDIS_CLIENT_OPTIONS},
+        )
         if settings.redis_url
         else None
     )
@@ -101,7 +140,7 @@ def create_socketio(app: Quart) -> socketio.AsyncServer:
     @app.while_serving
     async def _realtime() -> AsyncGenerator[None, None]:
         state = app_state(app)
-        store = create_live_store(settings.redis_url, settings.redis_prefix)
+        store = create_live_store(settings.redis_url, settings.redis_prefix, worker_id)
         client.store = admin.store = store
         state.extras["sio"] = sio
         state.extras["live_store"] = store
@@ -109,7 +148,10 @@ def create_socketio(app: Quart) -> socketio.AsyncServer:
         state.extras.setdefault("model_listeners", []).append(_model_listener(sio, client))
         state.extras.setdefault("readiness_checks", {})["live_store"] = store.ping
 
+        keeper = asyncio.create_task(Keeper(state, sio, client, store).run(), name="live-keeper")
         yield
+        keeper.cancel()
+        await asyncio.gather(keeper, return_exceptions=True)
         try:
             await client.pipeline.drain()
         finally:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from sklearn.ensemble import ExtraTreesClassifier
 
 from models.evaluation import metrics
 from models.events import MouseEvent, validate_batch
@@ -68,10 +69,12 @@ def _validated(raw: list[dict[str, Any]]) -> list[MouseEvent]:
     return validate_batch(raw, max_events=max(len(raw), 1)).mouse
 
 
-def read_balabit_session(path: Path) -> list[MouseEvent]:
+def read_balabit_session(path: Path, max_events: int | None = None) -> list[MouseEvent]:
     """One Balabit session file as events (client timestamp s → ms; scroll → wheel)."""
     raw: list[dict[str, Any]] = []
     for row in _rows(path):
+        if max_events is not None and len(raw) >= max_events:
+            break
         if len(row) < 6:
             continue
         _, client_t, button, state, xs, ys = row[:6]
@@ -139,11 +142,13 @@ def balabit_users(root: Path) -> list[str]:
     )
 
 
-def balabit_training(root: Path, user: str, max_sessions: int | None = None) -> list[Session]:
-    """A user's training sessions (all genuine)."""
+def balabit_training(
+    root: Path, user: str, max_sessions: int | None = None, max_events: int | None = None
+) -> list[Session]:
+    """A user's training sessions (all genuine), optionally only the first ``max_events`` each."""
     files = sorted(p for p in (root / "training_files" / user).iterdir() if p.is_file())
     files = files[:max_sessions] if max_sessions is not None else files
-    return [Session(user, p.name, read_balabit_session(p)) for p in files]
+    return [Session(user, p.name, read_balabit_session(p, max_events)) for p in files]
 
 
 def balabit_labels(root: Path) -> dict[str, bool]:
@@ -214,6 +219,48 @@ def sample_negatives(
         idx = rng.choice(X.shape[0], size=min(per_user, X.shape[0]), replace=False)
         parts.append(X[np.sort(idx)])
     return np.vstack(parts)
+
+
+@dataclass(frozen=True)
+class UserModelConfig:
+    """Hyper-parameters of the per-user two-class model (chosen on training data only)."""
+
+    trees: int = 300
+    max_features: float = 0.5
+    negative_ratio: float = 1.0
+    """Background actions drawn per action of the user."""
+
+    def describe(self) -> str:
+        """One phrase for protocol texts."""
+        return (
+            f"ExtraTrees ({self.trees} trees, max_features {self.max_features:g}), "
+            f"{self.negative_ratio:g} background action(s) per user action"
+        )
+
+
+def fit_user_model(
+    positives: NDArray[np.float64],
+    background: dict[str, NDArray[np.float64]],
+    config: UserModelConfig,
+    seed: int,
+) -> ExtraTreesClassifier:
+    """A two-class model of one user: their actions (class 1) against ``negative_ratio`` times as
+    many actions drawn evenly from the background users (class 0)."""
+    rng = np.random.default_rng(seed)
+    negatives = sample_negatives(background, int(positives.shape[0] * config.negative_ratio), rng)
+    X = np.vstack([positives, negatives])
+    y = np.concatenate([np.ones(positives.shape[0]), np.zeros(negatives.shape[0])])
+    model = ExtraTreesClassifier(
+        n_estimators=config.trees, max_features=config.max_features, n_jobs=1, random_state=seed
+    )
+    return model.fit(X, y)
+
+
+def genuine_probability(model: ExtraTreesClassifier, X: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per-action probability of the genuine class (higher = more likely the user)."""
+    if X.shape[0] == 0:
+        return np.zeros(0, dtype=np.float64)
+    return np.asarray(model.predict_proba(X)[:, 1], dtype=np.float64)
 
 
 def verification_figures(

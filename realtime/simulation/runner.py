@@ -167,10 +167,16 @@ class Simulation:
         config: SimulationConfig,
         tokens: TokenFactory,
         answer_reauth: ReauthAnswer | None = None,
+        *,
+        gate: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """``gate`` (with ``start_together``): awaited once every session is connected, before
+        the streams start; lets several client processes start in step."""
         self.config = config
         self.tokens = tokens
         self.answer_reauth = answer_reauth
+        self.gate = gate
+        self._gate_task: asyncio.Task[None] | None = None
         self.outcomes: list[SessionOutcome] = []
         self._connect = asyncio.Semaphore(config.connect_concurrency)
         self._deadline: float | None = None
@@ -213,6 +219,15 @@ class Simulation:
     def _mark_ready(self) -> None:
         self._ready += 1
         if self._ready == len(self._live) and not self.all_started.is_set():
+            if self.gate is None:
+                self._begin()
+            else:
+                self._gate_task = asyncio.create_task(self._open_gate(self.gate))
+
+    async def _open_gate(self, gate: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await gate()
+        finally:
             self._begin()
 
     def _begin(self) -> None:

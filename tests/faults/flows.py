@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 
+from models.events import validate_batch
+from realtime.windows import MouseWindower
 from tests.faults.clients import Tab
 from tests.realtime.synthetic import mouse_clicks, typing
 
@@ -35,6 +37,11 @@ class Streamer:
     """Batches the socket took (sent while connected)."""
     missed: int = 0
     """Batches not sent because the socket was down."""
+    rows: int = 0
+    """Mouse enrollment rows the server cuts from the batches sent (a shadow windower's count,
+    reset with each connection as the server's is)."""
+    _shadow: MouseWindower = field(default_factory=MouseWindower)
+    _connection: int = 0
     _task: asyncio.Task[None] | None = None
 
     def batch(self) -> list[dict[str, Any]]:
@@ -48,11 +55,22 @@ class Streamer:
 
     async def _run(self) -> None:
         while True:
-            if await self.tab.emit("input", {"events": self.batch()}):
+            events = self.batch()
+            connection = self.tab.connections
+            if await self.tab.emit("input", {"events": events}):
                 self.sent += 1
+                self._shadow_feed(events, connection)
             else:
                 self.missed += 1
             await asyncio.sleep(self.interval)
+
+    def _shadow_feed(self, events: list[dict[str, Any]], connection: int) -> None:
+        if self.kind != "mouse":
+            return
+        if connection != self._connection:  # a new socket: the server starts a new windower
+            self._shadow, self._connection = MouseWindower(), connection
+        batch = validate_batch(events, max_events=10_000, last_key_t=None, last_mouse_t=None)
+        self.rows += sum(len(w.features) for w in self._shadow.feed(batch.mouse))
 
     def start(self) -> Streamer:
         self._task = asyncio.create_task(self._run())

@@ -59,7 +59,8 @@ async def test_live_sessions_survive_a_redis_restart(cluster: Cluster, typist: P
         await tabs["typist"].wait_for("trust", lambda p: p["windows"] >= 3, within=30)
         await asyncio.sleep(0.5)
         before = await tabs["typist"].call("ping_trust")
-        assert before["state"] == "active" and before["trust"]["windows"] >= 3
+        assert before["state"] == "active"
+        assert before["trust"]["windows"] >= 3
         learning = Streamer(tabs["learner"], kind="mouse", seed=7).start()
         streams.append(learning)
         await wait_until(
@@ -99,7 +100,8 @@ async def test_live_sessions_survive_a_redis_restart(cluster: Cluster, typist: P
         finally:
             await second.close()
         me = await held.get("/api/auth/me")
-        assert me.status_code == 401 and me.json()["code"] == "reauth_required"
+        assert me.status_code == 401
+        assert me.json()["code"] == "reauth_required"
 
         # The scored session goes on from the trust it had.
         after = await tabs["typist"].call("ping_trust")
@@ -115,13 +117,14 @@ async def test_live_sessions_survive_a_redis_restart(cluster: Cluster, typist: P
         await tabs["remote"].wait_for("reauth_required", within=15)
 
         # Logins work again (their rate limits live in Redis).
-        reply = await rest.call(
+        login = await rest.call(
             a.url,
             "POST",
             "/api/auth/login",
             json={"email": learner.email, "password": learner.password},
         )
-        assert reply is not None and reply.status_code == 202, reply
+        assert login is not None
+        assert login.status_code == 202, login.text
 
         # Enrollment goes on; nothing acknowledged is lost.
         acked = acknowledged(tabs["learner"])
@@ -138,7 +141,8 @@ async def test_live_sessions_survive_a_redis_restart(cluster: Cluster, typist: P
         for request_id in rest.acknowledged:
             assert await count_rows(cluster.dsn, "audit_log", "request_id = $1", request_id) >= 1
         assert await count_rows(cluster.dsn, "audit_log") >= audit_before + len(rest.acknowledged)
-        assert all(tab.connected for tab in tabs.values()) and watcher.connected
+        assert all(tab.connected for tab in tabs.values())
+        assert watcher.connected
     finally:
         for stream in streams:
             await stream.stop()
@@ -154,6 +158,9 @@ async def _keep_logging_in(rest: RestLog, url: str, person: Person) -> None:
     """Password logins every 0.3 s (each acknowledged one wrote an audit row)."""
     while True:
         await rest.call(
-            url, "POST", "/api/auth/login", json={"email": person.email, "password": person.password}
+            url,
+            "POST",
+            "/api/auth/login",
+            json={"email": person.email, "password": person.password},
         )
         await asyncio.sleep(0.3)

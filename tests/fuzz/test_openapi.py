@@ -4,8 +4,8 @@ Every answer must be documented: no 5xx, statuses, content types, headers and bo
 document says, and every 4xx an RFC 9457 problem with its fields. Valid input must not be
 refused as invalid, invalid input must not be accepted (schemathesis's default checks).
 
-``BBAUTH_FUZZ_EXAMPLES`` sets the examples per operation and generation mode (CI: 15);
-``BBAUTH_FUZZ_REPORT`` names a JSON file for the figures (see notes/HARDENING.md).
+``FUZZ_EXAMPLES`` sets the examples per operation and generation mode (CI: 15);
+``FUZZ_REPORT`` names a JSON file for the figures (see notes/HARDENING.md).
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ from app.factory import create_app
 from realtime.server import create_asgi
 from tests.fuzz.service import FuzzService
 
-EXAMPLES = int(os.environ.get("BBAUTH_FUZZ_EXAMPLES", "15"))
-REPORT = os.environ.get("BBAUTH_FUZZ_REPORT", "")
+# Not BBAUTH_*: tests/conftest.py clears those before any test module is imported.
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
+REPORT = os.environ.get("FUZZ_REPORT", "")
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "code"}
 
 

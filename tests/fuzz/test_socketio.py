@@ -5,7 +5,7 @@ a message over the server's 512 KiB cap closes that connection instead (and only
 worker never crashes, never answers ``internal_error``, and another session on it keeps getting
 its events while ``/healthz`` answers.
 
-``BBAUTH_FUZZ_SOCKET_EXAMPLES`` sets the number of generated messages (CI: 200).
+``FUZZ_SOCKET_EXAMPLES`` sets the number of generated messages (CI: 200).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,7 +30,7 @@ from tests.realtime.harness import Live, Server
 from tests.realtime.synthetic import mouse_clicks
 from tests.security.live import next_event
 
-EXAMPLES = int(os.environ.get("BBAUTH_FUZZ_SOCKET_EXAMPLES", "200"))
+EXAMPLES = int(os.environ.get("FUZZ_SOCKET_EXAMPLES", "200"))
 ANSWER_CODES = {"bad_batch", "events_dropped"}
 
 
@@ -214,3 +215,5 @@ def test_the_worker_survived_every_message(clients: Clients, socket_server: Serv
     clients.bystander_is_served()
     assert_worker_healthy(socket_server)
     assert "internal_error" not in clients.answers
+    summary = {"answers": Counter(clients.answers), "disconnects": clients.disconnects}
+    print(json.dumps(summary))
