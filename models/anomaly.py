@@ -375,6 +375,75 @@ class BackgroundProjection(TransformerMixin, BaseEstimator):  # type: ignore[mis
         out: Array = self.lda_.transform(Z)[:, : self.n_components_]
         return out
 
+    def fixed(self) -> FixedProjection:
+        """The learned map and cohort as a `FixedProjection` (plain arrays, nothing to fit)."""
+        check_is_fitted(self)
+        # LinearDiscriminantAnalysis(solver="eigen").transform(Z) is Z @ scalings_.
+        components = np.asarray(self.lda_.scalings_, dtype=np.float64)[:, : self.n_components_]
+        return FixedProjection(
+            mean=np.asarray(self.scaler_.mean_, dtype=np.float64),
+            scale=np.asarray(self.scaler_.scale_, dtype=np.float64),
+            components=components,
+            log_columns=None if self.log_columns is None else np.asarray(self.log_columns, bool),
+            cohort=self.cohort_,
+        )
+
+
+class FixedProjection(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """A projection learned elsewhere (`BackgroundProjection.fixed`) and shipped as numbers.
+
+    ``transform(X) = ((prep(X) - mean) / scale) @ components`` where ``prep`` applies
+    `signed_log` to the ``log_columns``; ``cohort`` (projected, unit-length impostor windows)
+    is exposed as ``cohort_`` for `CosineVerifier`'s AS-norm. All state is in the constructor
+    arguments and ``fit`` learns nothing, so ``clone`` (and hence cross-validation) keeps a
+    verifier's projection intact, where cloning a `BackgroundProjection` would unfit it.
+    """
+
+    def __init__(
+        self,
+        *,
+        mean: ArrayLike,
+        scale: ArrayLike,
+        components: ArrayLike,
+        log_columns: ArrayLike | None = None,
+        cohort: ArrayLike | None = None,
+    ) -> None:
+        self.mean = mean
+        self.scale = scale
+        self.components = components
+        self.log_columns = log_columns
+        self.cohort = cohort
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True
+
+    @property
+    def cohort_(self) -> Array | None:
+        """The AS-norm impostor cohort (n_cohort, n_components), or None."""
+        return None if self.cohort is None else np.asarray(self.cohort, dtype=np.float64)
+
+    @property
+    def n_features_in_(self) -> int:
+        """Number of input features (rows of ``components``)."""
+        return int(np.shape(self.components)[0])
+
+    def fit(self, X: object = None, y: object = None) -> FixedProjection:
+        """Nothing to learn: the projection is fixed."""
+        return self
+
+    def transform(self, X: ArrayLike) -> Array:
+        """Project windows (n_samples, n_features) to (n_samples, n_components)."""
+        Xv = np.asarray(X, dtype=np.float64)
+        W = np.asarray(self.components, dtype=np.float64)
+        if Xv.ndim != 2 or Xv.shape[1] != W.shape[0]:
+            raise ValueError(f"expected (n_samples, {W.shape[0]}) features, got {Xv.shape}")
+        if self.log_columns is not None:
+            mask = np.asarray(self.log_columns, dtype=bool)
+            Xv = Xv.copy()
+            Xv[:, mask] = signed_log(Xv[:, mask])
+        Z = (Xv - np.asarray(self.mean, dtype=np.float64)) / np.asarray(self.scale, np.float64)
+        return np.asarray(Z @ W, dtype=np.float64)
+
 
 def unit_rows(P: ArrayLike) -> Array:
     """Rows scaled to unit Euclidean length (zero rows stay zero)."""

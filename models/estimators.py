@@ -341,6 +341,8 @@ class UserModel:
 
     ``n_genuine`` / ``n_background`` count the enrollment windows; ``enrollment_eer`` is the
     equal-error rate of held-out enrollment scores (None without background windows).
+    ``window_calibrator``, for modalities with several rows per live window (mouse: one per
+    action), maps the mean raw score of a window's rows to a calibrated value (`score_window`).
     """
 
     schema: FeatureSchema
@@ -349,6 +351,7 @@ class UserModel:
     n_genuine: int
     n_background: int
     enrollment_eer: float | None = None
+    window_calibrator: ScoreCalibrator | None = None
 
     @property
     def kind(self) -> str:
@@ -372,6 +375,23 @@ class UserModel:
         wrong column count) raises ``SchemaMismatchError``.
         """
         return self.calibrator.predict(self.raw_scores(X, schema=schema))
+
+    def score_window(self, X: ArrayLike, *, schema: FeatureSchema | None = None) -> float:
+        """One calibrated value in [0, 1] for a live window whose rows are ``X``.
+
+        With a ``window_calibrator``: that calibrator applied to the mean raw score of the rows,
+        so its logit is the window's log-likelihood ratio. Without: the mean of the rows'
+        calibrated values (for one-row windows simply that row's value).
+        """
+        rows = np.asarray(X, dtype=np.float64)
+        if rows.ndim == 2 and rows.shape[0] == 0:
+            raise ValueError("a window needs at least one row")
+        raw = self.raw_scores(rows, schema=schema)
+        # getattr: models pickled before window_calibrator existed lack the attribute.
+        window_calibrator = getattr(self, "window_calibrator", None)
+        if window_calibrator is None:
+            return float(np.mean(self.calibrator.predict(raw)))
+        return float(window_calibrator.predict(np.array([raw.mean()]))[0])
 
 
 def fit_user_model(

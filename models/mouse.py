@@ -26,8 +26,9 @@ ActionKind = Literal["MM", "PC", "DD"]
 
 DEFAULT_PAUSE_MS = 1000.0
 """Rest (ms) that ends a movement. The paper used 10 s for RDP traffic; aimed pointing movements
-last well under a second, so a 1 s rest separates one intention from the next (cross-validated on
-training sessions only, see bench/results/balabit.md)."""
+last well under a second, so a 1 s rest separates one intention from the next. Cross-validated on
+training data only: Balabit training sessions (10-action AUC 0.910 / 0.916 / 0.915 / 0.915 for
+0.3 / 1 / 3 / 10 s) and SapiMouse 3-minute sessions (15 s AUC 0.971 / 0.972 / 0.970 / 0.969)."""
 
 DEFAULT_MIN_POINTS = 4
 """Fewest trajectory points of a mouse move: jerk needs four samples."""

@@ -11,6 +11,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -102,6 +103,14 @@ class LiveConnection:
             self.rate_window_start, self.rate_window_events = time.monotonic(), 0
 
 
+@dataclass(frozen=True)
+class PendingRow:
+    """An enrollment row not yet committed, and when its window closed (its ``created_at``)."""
+
+    features: NDArray[np.float64]
+    closed_at: datetime
+
+
 @dataclass
 class Outcome:
     """What the namespace sends back after a batch: events to emit to the caller or session.
@@ -124,8 +133,11 @@ class Pipeline:
         self.params: TrustParams = trust_sm.trust_params(state.settings)
         self._models: dict[tuple[str, str], tuple[int, UserModel]] = {}
         # Enrollment windows not yet committed (the database was away); written by the retrier.
-        self._pending: dict[tuple[str, str, str], list[NDArray[np.float64]]] = defaultdict(list)
+        self._pending: dict[tuple[str, str, str], list[PendingRow]] = defaultdict(list)
         self._flushing: set[tuple[str, str, str]] = set()
+        self._uncertain: set[tuple[str, str, str]] = set()
+        """Keys whose last write failed: it may have committed all the same (the answer to
+        the commit lost), so the next attempt first drops the windows already stored."""
         self._retrier: asyncio.Task[None] | None = None
         self._challenges: dict[str, asyncio.Task[None]] = {}
         self._training: set[asyncio.Task[Any]] = set()
@@ -398,7 +410,8 @@ class Pipeline:
         counts as ``samples`` is committed, so a worker lost right after it loses none of it.
         Rows the database does not take stay here and are written by the retrier."""
         key = (conn.user_id, conn.session_id, modality)
-        self._pending[key].extend(rows)
+        closed_at = self.state.clock.now()
+        self._pending[key].extend(PendingRow(row, closed_at) for row in rows)
         await self.flush(key)
         try:
             progress = await self.enrollment_progress(conn.user_id)
@@ -418,36 +431,52 @@ class Pipeline:
 
     async def flush(self, key: tuple[str, str, str]) -> bool:
         """Write the enrollment rows buffered under ``key`` (a batched insert); True once none
-        is left. A failed write keeps them (and starts the retrier)."""
+        is left. A failed write keeps them (and starts the retrier); the next attempt skips
+        the windows that failed write had committed after all, so none is stored twice."""
         rows = self._pending.get(key)
         if not rows:
             self._pending.pop(key, None)
             return True
         if key in self._flushing:
             return False  # another flush of this key is writing; the rest waits for the retrier
-        taken = list(rows)
         user_id, session_id, modality = key
         self._flushing.add(key)
         try:
             async with self.state.sessions() as db:
-                await behavior_service.add_samples(
-                    db=db,
-                    clock=self.state.clock,
-                    user_id=user_id,
-                    session_id=session_id,
-                    schema=SCHEMAS[modality],
-                    rows=taken,
-                )
-                await behavior_service.profile(db=db, clock=self.state.clock, user_id=user_id)
-                await db.commit()
+                if key in self._uncertain:
+                    stored = await behavior_service.stored_times(
+                        db=db,
+                        user_id=user_id,
+                        session_id=session_id,
+                        modality=modality,
+                        candidates=[r.closed_at for r in rows],
+                    )
+                    if stored:
+                        log.info("enrollment_rows_found_committed", session_id=session_id)
+                        rows[:] = [r for r in rows if r.closed_at not in stored]
+                taken = list(rows)
+                if taken:
+                    await behavior_service.add_samples(
+                        db=db,
+                        clock=self.state.clock,
+                        user_id=user_id,
+                        session_id=session_id,
+                        schema=SCHEMAS[modality],
+                        rows=[r.features for r in taken],
+                        created_at=[r.closed_at for r in taken],
+                    )
+                    await behavior_service.profile(db=db, clock=self.state.clock, user_id=user_id)
+                    await db.commit()
         except Exception as exc:
+            self._uncertain.add(key)
             log.warning(
-                "enrollment_write_failed", session_id=session_id, rows=len(taken), error=repr(exc)
+                "enrollment_write_failed", session_id=session_id, rows=len(rows), error=repr(exc)
             )
             self._start_retrier()
             return False
         finally:
             self._flushing.discard(key)
+        self._uncertain.discard(key)
         del rows[: len(taken)]
         if rows:
             self._start_retrier()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
@@ -60,30 +61,36 @@ class ResilientRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
     Upstream doubles its wait after each failed attempt to listen, up to a minute: a Redis
     that was away for half a minute would leave every worker deaf to the others (relayed
     challenges, revocations, trust updates) for up to half a minute more after it is back.
-    Here the wait is capped at ``MAX_LISTEN_RETRY_SECONDS``; the listening loop is upstream's.
+    Here the wait is capped at ``MAX_LISTEN_RETRY_SECONDS``, and the listener holds a client
+    of its own: upstream's publishing side replaces the shared pubsub object when a publish
+    fails, and a pubsub with no subscription ends ``listen()`` at once.
     """
 
+    MIN_LISTEN_RETRY_SECONDS = 0.25
     MAX_LISTEN_RETRY_SECONDS = 2.0
 
     async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
-        retry_sleep = 0.25
-        subscribed = False
+        retry_sleep = self.MIN_LISTEN_RETRY_SECONDS
+        failed = False
         while True:
+            client = self._get_redis_module().Redis.from_url(self.redis_url, **self.redis_options)
             try:
-                if not subscribed:
-                    self._redis_connect()
-                    await self.pubsub.subscribe(self.channel)
-                    subscribed = True
-                    if retry_sleep > 0.25:
-                        log.info("socketio_redis_listening_again")
-                    retry_sleep = 0.25
-                async for message in self.pubsub.listen():
+                pubsub = client.pubsub(ignore_subscribe_messages=True)
+                await pubsub.subscribe(self.channel)
+                if failed:
+                    log.info("socketio_redis_listening_again")
+                failed, retry_sleep = False, self.MIN_LISTEN_RETRY_SECONDS
+                async for message in pubsub.listen():
                     yield message
+                # listen() ended without an error: the subscription is gone; subscribe again.
             except Exception as exc:
+                failed = True
                 log.warning("socketio_redis_listen_failed", retry_in_s=retry_sleep, error=repr(exc))
-                subscribed = False
-                await asyncio.sleep(retry_sleep)
-                retry_sleep = min(self.MAX_LISTEN_RETRY_SECONDS, retry_sleep * 2)
+            finally:
+                with contextlib.suppress(Exception):
+                    await client.aclose()
+            await asyncio.sleep(retry_sleep)
+            retry_sleep = min(self.MAX_LISTEN_RETRY_SECONDS, retry_sleep * 2)
 
 
 def _origin_check(origins: list[str]) -> Any:

@@ -15,23 +15,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.events import KeyEvent, MouseEvent
-from models.keystroke import (
-    FEATURE_SCHEMA_VERSION,
-    KEYSTROKE_FEATURES,
-    pair_keystrokes,
-    window_features,
-)
-from models.mouse import (
-    DEFAULT_PAUSE_MS,
-    MOUSE_FEATURES,
-    MouseAction,
-    actions_matrix,
-    segment_actions,
-)
-from models.schema import FeatureSchema
+from models.keystroke import pair_keystrokes, window_features
 
-MOUSE_SCHEMA_VERSION = 1
-"""Bumped by hand when a mouse feature keeps its name but changes meaning."""
+# The live feature schemas are defined beside the live models; re-exported here.
+from models.live import KEYSTROKE_SCHEMA as KEYSTROKE_SCHEMA
+from models.live import MOUSE_SCHEMA as MOUSE_SCHEMA
+from models.live import MOUSE_SCHEMA_VERSION as MOUSE_SCHEMA_VERSION
+from models.mouse import DEFAULT_PAUSE_MS, MouseAction, actions_matrix, segment_actions
 
 
 @dataclass(frozen=True)
@@ -191,10 +181,3 @@ class MouseWindower:
     def pending(self) -> int:
         """Completed actions collected towards the next window."""
         return len(self._actions)
-
-
-KEYSTROKE_SCHEMA = FeatureSchema("keystroke", FEATURE_SCHEMA_VERSION, KEYSTROKE_FEATURES)
-"""Layout of live keystroke windows (one row per window)."""
-
-MOUSE_SCHEMA = FeatureSchema("mouse", MOUSE_SCHEMA_VERSION, MOUSE_FEATURES)
-"""Layout of live mouse windows (one row per action)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,9 +34,14 @@ async def add_samples(
     session_id: str | None,
     schema: FeatureSchema,
     rows: Sequence[NDArray[np.float64]],
+    created_at: Sequence[datetime] | None = None,
 ) -> int:
-    """Store enrollment windows (one feature row each); returns how many were written."""
+    """Store enrollment windows (one feature row each); returns how many were written.
+
+    ``created_at`` gives each row its time (when its window closed); default: now, for all.
+    """
     now = clock.now()
+    times = list(created_at) if created_at is not None else [now] * len(rows)
     db.add_all(
         BehaviorSample(
             user_id=user_id,
@@ -44,12 +50,37 @@ async def add_samples(
             schema_version=schema.version,
             schema_fingerprint=schema.fingerprint,
             features=[float(v) for v in row],
-            created_at=now,
+            created_at=at,
         )
-        for row in rows
+        for row, at in zip(rows, times, strict=True)
     )
     await db.flush()
     return len(rows)
+
+
+async def stored_times(
+    *,
+    db: AsyncSession,
+    user_id: str,
+    session_id: str,
+    modality: str,
+    candidates: Sequence[datetime],
+) -> set[datetime]:
+    """Which of ``candidates`` are times of rows stored for this user, session and modality
+    (to tell whether a write whose answer was lost had in fact been committed)."""
+    if not candidates:
+        return set()
+    found = await db.scalars(
+        select(BehaviorSample.created_at)
+        .where(
+            BehaviorSample.user_id == user_id,
+            BehaviorSample.session_id == session_id,
+            BehaviorSample.modality == Modality(modality),
+            BehaviorSample.created_at.in_(sorted(set(candidates))),
+        )
+        .distinct()
+    )
+    return set(found.all())
 
 
 async def sample_counts(*, db: AsyncSession, user_id: str) -> dict[str, int]:

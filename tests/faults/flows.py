@@ -43,6 +43,7 @@ class Streamer:
     _shadow: MouseWindower = field(default_factory=MouseWindower)
     _connection: int = 0
     _task: asyncio.Task[None] | None = None
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     def batch(self) -> list[dict[str, Any]]:
         self.seed += 1
@@ -54,7 +55,7 @@ class Streamer:
         return events
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             events = self.batch()
             connection = self.tab.connections
             if await self.tab.emit("input", {"events": events}):
@@ -62,7 +63,8 @@ class Streamer:
                 self._shadow_feed(events, connection)
             else:
                 self.missed += 1
-            await asyncio.sleep(self.interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.interval)
 
     def _shadow_feed(self, events: list[dict[str, Any]], connection: int) -> None:
         if self.kind != "mouse":
@@ -73,14 +75,15 @@ class Streamer:
         self.rows += sum(len(w.features) for w in self._shadow.feed(batch.mouse))
 
     def start(self) -> Streamer:
+        self._stopping.clear()
         self._task = asyncio.create_task(self._run())
         return self
 
     async def stop(self) -> None:
+        """Stop after the batch in flight (never cut one half-sent: the count must hold)."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping.set()
+            await self._task
             self._task = None
 
 

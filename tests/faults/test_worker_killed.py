@@ -27,23 +27,33 @@ def _listed(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {s["session_id"]: s for s in view["sessions"]}
 
 
-async def _mouse_rows(cluster: Cluster, person: Person) -> int:
+async def _rows(cluster: Cluster, person: Person, modality: str) -> int:
     return await count_rows(
-        cluster.dsn, "behavior_samples", "user_id = $1 AND modality = 'mouse'", person.user_id
+        cluster.dsn,
+        "behavior_samples",
+        "user_id = $1 AND modality = $2",
+        person.user_id,
+        modality,
     )
+
+
+async def _mouse_rows(cluster: Cluster, person: Person) -> int:
+    return await _rows(cluster, person, "mouse")
 
 
 async def test_clients_of_a_killed_worker_carry_on_at_the_other(
     cluster: Cluster, typist: Person
 ) -> None:
     a = cluster.a
-    held, mover, stayer = [await create_person(a, tag) for tag in ("held", "mover", "stayer")]
+    tags = ("held", "mover", "writer", "stayer")
+    held, mover, writer, stayer = [await create_person(a, tag) for tag in tags]
     await typist.sign_in(a)
-    # Worker b serves the challenged, the scored and one enrolling session; a the other one.
+    # Worker b serves the challenged, the scored and two enrolling sessions; a the other one.
     on_b = {
         "held": Tab(cluster.via_b.url, held.token),
         "typist": Tab(cluster.via_b.url, typist.token),
         "mover": Tab(cluster.via_b.url, mover.token),
+        "writer": Tab(cluster.via_b.url, writer.token),
     }
     on_a = Tab(cluster.via_a.url, stayer.token)
     watcher = Tab(cluster.via_a.url, cluster.admin.token, "/admin")
@@ -55,7 +65,7 @@ async def test_clients_of_a_killed_worker_carry_on_at_the_other(
             await tab.open()
         for tab in (*on_b.values(), on_a):
             await tab.wait_for("status")
-        assert cluster.via_b.routed.get(cluster.b.port, 0) >= 3
+        assert cluster.via_b.routed.get(cluster.b.port, 0) >= 4
 
         reply = await cluster.admin.post(f"/api/admin/sessions/{held.session_id}/challenge")
         assert reply.status_code == 200, reply.text
@@ -67,6 +77,14 @@ async def test_clients_of_a_killed_worker_carry_on_at_the_other(
         await on_b["typist"].wait_for("trust", lambda p: p["windows"] >= 3, within=30)
         await asyncio.sleep(0.5)
         before = await on_b["typist"].call("ping_trust")
+        # A few keystroke windows: too few for a model, each acknowledged as stored.
+        keys = Streamer(on_b["writer"], kind="typing", seed=800)
+        for _ in range(2):
+            await on_b["writer"].emit("input", {"events": keys.batch()})
+            await asyncio.sleep(0.3)
+        await on_b["writer"].wait_for(
+            "enrollment", lambda p: p["progress"]["keystroke"]["samples"] >= 3, within=30
+        )
         for stream in streams:
             stream.start()
         await wait_until(
@@ -81,7 +99,7 @@ async def test_clients_of_a_killed_worker_carry_on_at_the_other(
                 "/api/auth/login",
                 json={"email": stayer.email, "password": stayer.password},
             )
-        sessions = {p.session_id for p in (held, typist, mover, stayer)}
+        sessions = {p.session_id for p in (held, typist, mover, writer, stayer)}
         await watcher.wait_for("sessions", lambda v: sessions <= set(_listed(v)))
 
         # The fault: worker b is killed mid-stream.
@@ -125,6 +143,9 @@ async def test_clients_of_a_killed_worker_carry_on_at_the_other(
             await stream.stop()
         await asyncio.sleep(1.0)
         assert await _mouse_rows(cluster, mover) >= acknowledged(on_b["mover"]) > acked_by_dead
+        typed = acknowledged(on_b["writer"], "keystroke")
+        assert typed >= 3
+        assert await _rows(cluster, writer, "keystroke") >= typed
         await wait_until(
             lambda: _stored(cluster, stayer, streams[1].rows), within=30, what="stayer's rows"
         )

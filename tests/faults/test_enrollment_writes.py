@@ -1,0 +1,117 @@
+"""Enrollment writes that fail: kept until committed, and never stored twice.
+
+In process, on an SQLite file: the database's answers are broken on purpose (a commit that
+fails, a commit whose answer is lost after it committed) and the pipeline's bookkeeping is
+checked against the rows stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.factory import create_app
+from app.settings import load_settings
+from app.state import AppState, app_state
+from db.tables import BehaviorSample
+from realtime.pipeline import LiveConnection, Outcome, Pipeline
+from realtime.store import MemoryLiveStore
+from realtime.windows import MOUSE_SCHEMA
+from tests.ops.conftest import add_user
+from tests.realtime.services import migrate
+
+
+@pytest.fixture
+async def state(tmp_path: Path) -> AsyncIterator[AppState]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bbauth.sqlite3'}"
+    await migrate(url)
+    settings = load_settings(
+        env="test",
+        var_dir=tmp_path,
+        database_url=url,
+        redis_url="",
+        secret_key="bbauth-fault-tests-secret-key-0123456789",
+        log_level="WARNING",
+        enroll_mouse_actions=100_000,
+    )
+    app = create_app(settings)
+    async with app.test_app():
+        yield app_state(app)
+
+
+class Flaky:
+    """Sessions whose next ``commit`` fails: before committing, or after (answer lost)."""
+
+    def __init__(self, real: Callable[[], AsyncSession]) -> None:
+        self.real = real
+        self.fail: str = ""
+
+    def __call__(self) -> AsyncSession:
+        session = self.real()
+        commit = session.commit
+
+        async def flaky_commit() -> None:
+            mode, self.fail = self.fail, ""
+            if mode == "before":
+                raise ConnectionResetError("the database went away")
+            await commit()
+            if mode == "after":
+                raise ConnectionResetError("the answer to the commit was lost")
+
+        session.commit = flaky_commit  # type: ignore[method-assign]
+        return session
+
+
+async def _stored(state: AppState, user_id: str) -> int:
+    async with state.sessions() as db:
+        return int(
+            await db.scalar(
+                select(func.count())
+                .select_from(BehaviorSample)
+                .where(BehaviorSample.user_id == user_id)
+            )
+            or 0
+        )
+
+
+def _rows(n: int, seed: int) -> Any:
+    return np.random.default_rng(seed).normal(size=(n, MOUSE_SCHEMA.n_features))
+
+
+async def _setup(state: AppState) -> tuple[Pipeline, LiveConnection, Flaky]:
+    flaky = Flaky(state.sessions)
+    state.sessions = flaky  # type: ignore[assignment]
+    user_id = await add_user(state, "learner@example.com")
+    pipeline = Pipeline(state, MemoryLiveStore())
+    conn = pipeline.open(sid="sid-1", session_id="session-1", user_id=user_id, email="l@x")
+    return pipeline, conn, flaky
+
+
+@pytest.mark.parametrize("fail", ["before", "after"])
+async def test_a_failed_enrollment_write_is_kept_and_stored_once(
+    state: AppState, fail: str
+) -> None:
+    pipeline, conn, flaky = await _setup(state)
+    out = Outcome()
+    await pipeline._enroll(conn, "mouse", _rows(10, 1), out)
+    assert await _stored(state, conn.user_id) == 10
+
+    flaky.fail = fail
+    out = Outcome()
+    await pipeline._enroll(conn, "mouse", _rows(10, 2), out)
+    assert pipeline.pending_rows == 10  # kept, whether or not it committed
+    acknowledged = [p for name, p in out.to_caller if name == "enrollment"]
+    # What an acknowledgement counts is committed: "samples" never counts the kept rows.
+    assert acknowledged[0]["progress"]["mouse"]["samples"] == await _stored(state, conn.user_id)
+    assert acknowledged[0]["progress"]["mouse"]["pending"] == 10
+
+    await pipeline.flush_connection(conn)  # what the retrier (or a disconnect) does next
+    assert pipeline.pending_rows == 0
+    assert await _stored(state, conn.user_id) == 20  # none lost, none twice
+    await pipeline.drain()
