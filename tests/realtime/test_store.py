@@ -151,6 +151,7 @@ async def test_every_redis_key_carries_the_prefix(
             "rt:sids:s1",
             "rt:trust:s1",
             "rt:hist:s1",
+            f"rt:wsids:{store.worker_id}",
         }
     finally:
         await store.close()
