@@ -311,7 +311,7 @@ class Pipeline:
             await self._enroll(conn, modality, rows, out)
             return
         started = time.perf_counter()
-        p = float(np.mean(model.score(rows, schema=SCHEMAS[modality])))
+        p = model.score_window(rows, schema=SCHEMAS[modality])
         evidence = WindowEvidence(**{modality: p})
         updated, challenge = trust_sm.apply(record, evidence, self.params)
         scoring_ms = (time.perf_counter() - started) * 1000
