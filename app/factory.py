@@ -12,6 +12,7 @@ from app.kv import create_store
 from app.logging import configure_logging
 from app.logsink import install_log_sink
 from app.mail import Mailer, OutboxMailer, SmtpMailer
+from app.memory import install_memory_trim
 from app.metrics import install_metrics
 from app.openapi import ProblemOpenAPIProvider
 from app.scheduler import install_scheduler
@@ -82,6 +83,7 @@ def create_app(
     install_metrics(app)
     install_log_sink(app)
     install_scheduler(app)
+    install_memory_trim(app)
 
     @app.before_serving
     async def _open() -> None:

@@ -35,9 +35,29 @@ def redis_retry() -> Retry:
     return Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), REDIS_RETRIES)
 
 
+REDIS_MAX_CONNECTIONS = 64
+"""Connections of one client (per worker process and use)."""
+
+REDIS_POOL_WAIT_SECONDS = 10.0
+"""Longest a command waits for a free connection before failing."""
+
+
 def redis_client(url: str, **options: Any) -> aioredis.Redis:
-    """A Redis client (lazy connections) that recovers from a restart of Redis by itself."""
-    return aioredis.Redis.from_url(url, retry=redis_retry(), **REDIS_CLIENT_OPTIONS, **options)
+    """A Redis client (lazy connections) that recovers from a restart of Redis by itself.
+
+    Its pool blocks when all ``REDIS_MAX_CONNECTIONS`` are busy: redis-py's default pool fails
+    at once ("Too many connections") past 100 commands in flight, which a worker serving
+    hundreds of sessions reaches as soon as its event loop falls behind.
+    """
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=REDIS_MAX_CONNECTIONS,
+        timeout=REDIS_POOL_WAIT_SECONDS,
+        retry=redis_retry(),
+        **REDIS_CLIENT_OPTIONS,
+        **options,
+    )
+    return aioredis.Redis.from_pool(pool)
 
 
 class KeyValueStore(Protocol):

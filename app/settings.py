@@ -145,6 +145,14 @@ class Settings(BaseSettings):
     max_events_per_second: float = Field(default=2000.0, gt=0)
     """Raw events per second one connection may send."""
 
+    memory_trim_seconds: float = Field(default=60.0, ge=0)
+    """How often a worker returns freed heap to the OS (glibc ``malloc_trim``); 0 turns it off."""
+
+    max_inflight_batches: int = Field(default=1024, ge=1)
+    """Input batches one worker processes at once. Past it, new batches are refused with a
+    ``busy`` error: an overloaded worker sheds load instead of queueing it without end (which
+    would starve its connections' heartbeats and exhaust its Redis pool)."""
+
     allow_registration: bool = True
     """Whether anyone may register an account."""
 

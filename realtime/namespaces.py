@@ -11,20 +11,37 @@ import time
 from datetime import datetime
 from typing import Any
 
+import redis.exceptions
 import socketio
+import sqlalchemy.exc
 import structlog
 from quart import Quart
 
+from app import metrics
 from app.audit import RequestContext
 from app.auth import service as auth_service
 from app.errors import ApplicationError
 from app.state import AppState, app_state
 from db.tables import LoginSession, Role, SessionState, User
 from realtime import trust as trust_sm
-from realtime.pipeline import LiveConnection, Pipeline
+from realtime.pipeline import ERROR_NOTICE_SECONDS, LiveConnection, Pipeline
 from realtime.store import LiveStore
 
 log = structlog.get_logger(__name__)
+
+INFLIGHT_PER_CONNECTION = 32
+"""Batches of one socket processed at once: fairness between sockets when the worker is slow.
+A browser sends one a second, but flushes what it buffered at once after a reconnect."""
+
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    OSError,
+    TimeoutError,
+)
+"""What a backing service that is away or saturated raises (not a fault of the batch)."""
 
 
 UNDECODABLE_EVENT = "undecodable"
@@ -83,6 +100,9 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """When each socket's session expires: a socket outliving it is cut at its next message."""
         self._pipeline: Pipeline | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.inflight = 0
+        """Input batches being processed on this worker now."""
+        self.max_inflight: int = app.config["BBAUTH_SETTINGS"].max_inflight_batches
 
     @property
     def pipeline(self) -> Pipeline:
@@ -201,8 +221,48 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         conn = self.connections.get(sid)
         if conn is None or await self._cut_if_expired(sid, conn):
             return
+        # Load shedding: python-socketio starts a task per message, so without a bound an
+        # overloaded worker queues batches without end, its latency grows past the clients'
+        # heartbeat and every session suffers. Refused batches are cheap and said so.
+        if self.inflight >= self.max_inflight or conn.inflight >= INFLIGHT_PER_CONNECTION:
+            await self._refuse(conn, "busy", "The server is busy; this batch was not processed.")
+            return
+        self.inflight += 1
+        conn.inflight += 1
+        try:
+            await self._process(conn, data, received)
+        finally:
+            self.inflight -= 1
+            conn.inflight -= 1
+
+    async def _refuse(self, conn: LiveConnection, code: str, message: str) -> None:
+        """Tell the client a batch was dropped, at most once per ``ERROR_NOTICE_SECONDS``."""
+        metrics.count_refused(code)
+        conn.refused_since_notice += 1
+        now = time.monotonic()
+        if now - conn.last_refusal_notice < ERROR_NOTICE_SECONDS:
+            return
+        dropped, conn.refused_since_notice, conn.last_refusal_notice = (
+            conn.refused_since_notice,
+            0,
+            now,
+        )
+        await self.emit(
+            "error", {"code": code, "message": message, "dropped_batches": dropped}, to=conn.sid
+        )
+
+    async def _process(self, conn: LiveConnection, data: object, received: float) -> None:
+        sid = conn.sid
         try:
             outcome = await self.pipeline.handle(conn, data)
+        except UNAVAILABLE_ERRORS as exc:
+            # Redis or the database is away or saturated: nothing acknowledged is lost (the
+            # batch's windows were neither stored nor scored), and the client is told.
+            log.warning("input_unavailable", session_id=conn.session_id, error=repr(exc))
+            await self._refuse(
+                conn, "unavailable", "A backing service is unavailable; batch not processed."
+            )
+            return
         except Exception:
             # A bad batch must never take the worker down or touch another session.
             log.exception("input_failed", sid=sid, session_id=conn.session_id)
@@ -227,9 +287,13 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 # The live store says challenged already (nothing is scored); a socket that
                 # reconnects gets the database's state again.
                 log.exception("challenge_failed", sid=sid, session_id=conn.session_id)
-        await self.store.update_meta(
-            conn.session_id, events_per_second=round(conn.events_per_second, 1)
-        )
+        rate = round(conn.events_per_second, 1)
+        if rate != conn.reported_rate:  # it moves every RATE_STEP_SECONDS: one write then
+            try:
+                await self.store.update_meta(conn.session_id, events_per_second=rate)
+                conn.reported_rate = rate
+            except Exception as exc:  # a statistic: its failure must not cost the batch's ack
+                log.warning("live_meta_update_failed", session_id=conn.session_id, error=repr(exc))
 
     async def on_undecodable(self, sid: str, *_args: object) -> None:
         """A message that could not be decoded (too deep, too long a number, not JSON)."""

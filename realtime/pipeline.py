@@ -50,6 +50,9 @@ repeats until it does)."""
 CHALLENGE_RETRY_SECONDS = 600.0
 """How long a re-challenge the database did not take is tried again (trust fell while the
 database was away: the live store holds the session challenged meanwhile)."""
+RATE_STEP_SECONDS = 5.0
+"""How often a socket's events per second (the admin view's figure, one Redis write) is renewed."""
+
 ERROR_NOTICE_SECONDS = 1.0
 """A flooding client hears about its rate limit once per this many seconds, not per batch."""
 
@@ -90,15 +93,21 @@ class LiveConnection:
     rate_window_start: float = field(default_factory=time.monotonic)
     rate_window_events: int = 0
     events_per_second: float = 0.0
+    reported_rate: float | None = None
+    """The events per second last written to the live store (admin view)."""
     limited_since_notice: int = 0
     last_limit_notice: float = float("-inf")
+    inflight: int = 0
+    """Input batches of this socket being processed now."""
+    refused_since_notice: int = 0
+    last_refusal_notice: float = float("-inf")
 
     def count_events(self, n: int) -> None:
-        """Track events per second over a sliding two-second step."""
+        """Track events per second in steps of ``RATE_STEP_SECONDS``."""
         self.events_total += n
         self.rate_window_events += n
         elapsed = time.monotonic() - self.rate_window_start
-        if elapsed >= 2.0:
+        if elapsed >= RATE_STEP_SECONDS:
             self.events_per_second = self.rate_window_events / elapsed
             self.rate_window_start, self.rate_window_events = time.monotonic(), 0
 
@@ -421,7 +430,7 @@ class Pipeline:
                 (
                     "error",
                     _error(
-                        "internal_error",
+                        "unavailable",
                         "Enrollment progress is unavailable right now; the windows are kept.",
                     ),
                 )

@@ -189,7 +189,10 @@ class Keeper:
                 ignore_queue=True,
             )
             await self.sio.disconnect(sid, namespace="/", ignore_queue=True)
-        await self.store.forget(session_id)
+        try:
+            await self.store.forget(session_id)
+        except Exception as exc:  # Redis away: the keys expire, the sockets are gone already
+            log.warning("live_store_forget_failed", session_id=session_id, error=repr(exc))
 
     async def _hold(self, session_id: str, sids: list[str]) -> None:
         """A session the database has challenged must be challenged in the live store."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
@@ -13,7 +14,7 @@ import structlog
 from engineio import json as engineio_json
 from quart import Quart
 
-from app.kv import REDIS_CLIENT_OPTIONS, redis_retry
+from app.kv import redis_client
 from app.settings import Settings
 from app.state import app_state
 from realtime import trust as trust_sm
@@ -33,6 +34,13 @@ MAX_MESSAGE_BYTES = 512 * 1024
 """Largest Socket.IO message accepted; bigger ones close the connection."""
 
 
+def _bounded_int(digits: str) -> int:
+    """An integer literal of a packet; over 100 digits is refused (int() of it is quadratic)."""
+    if len(digits) > 100:
+        raise ValueError("Integer is too large")
+    return int(digits)
+
+
 class _TolerantJson:
     """JSON of the Socket.IO packets clients send. A packet that cannot be decoded (nested
     deeper than the decoder recurses, integers of over 100 digits, broken text) becomes an
@@ -40,11 +48,18 @@ class _TolerantJson:
     drop it silently, with a traceback in the log."""
 
     dumps = staticmethod(engineio_json.dumps)
+    # One decoder for every packet (engineio's ``loads`` builds one per call: a few per cent of
+    # a busy worker), with engineio's guard against integers of over 100 digits.
+    _decoder = json.JSONDecoder(parse_int=_bounded_int)
 
-    @staticmethod
-    def loads(text: str | bytes, **kwargs: Any) -> Any:
+    @classmethod
+    def loads(cls, text: str | bytes, **kwargs: Any) -> Any:
         try:
-            return engineio_json.loads(text, **kwargs)
+            if kwargs:
+                return engineio_json.loads(text, **kwargs)
+            if isinstance(text, bytes | bytearray):
+                text = text.decode("utf-8")
+            return cls._decoder.decode(text)
         except (ValueError, RecursionError):
             return [UNDECODABLE_EVENT]
 
@@ -63,17 +78,24 @@ class ResilientRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
     challenges, revocations, trust updates) for up to half a minute more after it is back.
     Here the wait is capped at ``MAX_LISTEN_RETRY_SECONDS``, and the listener holds a client
     of its own: upstream's publishing side replaces the shared pubsub object when a publish
-    fails, and a pubsub with no subscription ends ``listen()`` at once.
+    fails, and a pubsub with no subscription ends ``listen()`` at once. Both use the app's
+    Redis clients (``app.kv.redis_client``: retries, a pool that waits when busy).
     """
 
     MIN_LISTEN_RETRY_SECONDS = 0.25
     MAX_LISTEN_RETRY_SECONDS = 2.0
 
+    def _redis_connect(self) -> None:
+        # The publishing client: the app's (retries, blocking pool) instead of redis-py's default.
+        self.redis = redis_client(self.redis_url)
+        self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        self.connected = True
+
     async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
         retry_sleep = self.MIN_LISTEN_RETRY_SECONDS
         failed = False
         while True:
-            client = self._get_redis_module().Redis.from_url(self.redis_url, **self.redis_options)
+            client = redis_client(self.redis_url)
             try:
                 pubsub = client.pubsub(ignore_subscribe_messages=True)
                 await pubsub.subscribe(self.channel)
@@ -117,11 +139,7 @@ def create_socketio(app: Quart) -> socketio.AsyncServer:
     """A Socket.IO server bound to ``app``: namespaces, state store and service hooks."""
     settings: Settings = app.config["BBAUTH_SETTINGS"]
     manager = (
-        ResilientRedisManager(
-            settings.redis_url,
-            channel=f"{settings.redis_prefix}socketio",
-            redis_options={"retry": redis_retry(), **REDIS_CLIENT_OPTIONS},
-        )
+        ResilientRedisManager(settings.redis_url, channel=f"{settings.redis_prefix}socketio")
         if settings.redis_url
         else None
     )

@@ -221,6 +221,20 @@ def clock() -> ManualClock:
     return ManualClock(START)
 
 
+def embedded_settings(var_dir: Path, **overrides: Any) -> Settings:
+    """Settings of an in-process app on an SQLite file under ``var_dir``, state in memory."""
+    values: dict[str, Any] = {
+        "env": "test",
+        "var_dir": var_dir,
+        "database_url": f"sqlite+aiosqlite:///{var_dir / 'bbauth.sqlite3'}",
+        "redis_url": "",
+        "secret_key": "bbauth-test-suite-secret-key-0123456789",
+        "log_level": "WARNING",
+        **overrides,
+    }
+    return load_settings(**values)
+
+
 @pytest.fixture
 def make_settings(
     backend: Backend, redis_prefix: str, mailbox: Mailbox, tmp_path: Path

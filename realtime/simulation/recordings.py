@@ -11,6 +11,10 @@ the intrusions the data set labels as another person's data inside this person's
 * SapiMouse: enrollment = the 3-minute session, test = the 1-minute session.
 * Balabit: enrollment = the training sessions, test = the labeled genuine test sessions,
   intrusions = the labeled illegal test sessions of the person's folder.
+
+Aalto and SapiMouse people whose data built the shipped backgrounds (``models.background``: the
+other people every live model is calibrated against) are skipped: a replayed person, genuine or
+impostor, is never one the live models have seen.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from models.background import load_keystroke_background, load_mouse_background
 from models.evaluation.datasets_keyboard import js_keycode_to_code
 from models.evaluation.datasets_mouse import (
     BALABIT_ARCHIVE,
@@ -33,6 +38,7 @@ from models.evaluation.datasets_mouse import (
     sapimouse_users,
 )
 from models.events import KeyEvent, MouseEvent
+from models.live import KEYSTROKE_SCHEMA, MOUSE_SCHEMA
 
 Event = KeyEvent | MouseEvent
 
@@ -42,6 +48,16 @@ ARCHIVES = {"aalto": AALTO_ARCHIVE, "balabit": BALABIT_ARCHIVE, "sapimouse": SAP
 MODALITY = {"aalto": "keystroke", "balabit": "mouse", "sapimouse": "mouse"}
 AALTO_SENTENCES = 15
 AALTO_ENROLL_SENTENCES = 10
+
+
+def in_background(dataset: str) -> frozenset[str]:
+    """Ids of the people of ``dataset`` whose data is in the shipped background."""
+    if dataset == "aalto":
+        participants = load_keystroke_background(KEYSTROKE_SCHEMA).participants
+        return frozenset(str(int(p)) for p in participants)
+    if dataset == "sapimouse":
+        return frozenset(load_mouse_background(MOUSE_SCHEMA).user_names)
+    return frozenset()
 
 
 @dataclass(frozen=True)
@@ -132,9 +148,11 @@ def _merge(sentences: list[list[KeyEvent]]) -> list[KeyEvent]:
 
 
 def load_aalto_people(data: Path, *, limit: int, skip: int = 0) -> list[Person]:
-    """Aalto participants with all 15 sentences, by participant id: positions ``skip`` to
-    ``skip + limit`` of that order. ``data``: the archive, its folder, or an extracted copy."""
+    """Aalto participants with all 15 sentences and not in the shipped background, by
+    participant id: positions ``skip`` to ``skip + limit`` of that order. ``data``: the archive,
+    its folder, or an extracted copy."""
     root = resolve_dataset(data, AALTO_ARCHIVE, "keystrokes")
+    background = in_background("aalto")
     files = sorted(
         (p for p in (root / "keystrokes").iterdir() if _AALTO_FILE.match(p.name)),
         key=lambda p: int(p.name.split("_")[0]),
@@ -142,6 +160,8 @@ def load_aalto_people(data: Path, *, limit: int, skip: int = 0) -> list[Person]:
     people: list[Person] = []
     seen = 0
     for path in files:
+        if path.name.split("_")[0] in background:
+            continue
         sentences = _aalto_sentences(path.read_text(encoding="utf-8", errors="replace"))
         if len(sentences) < AALTO_SENTENCES:
             continue
@@ -170,10 +190,13 @@ def load_aalto_people(data: Path, *, limit: int, skip: int = 0) -> list[Person]:
 
 
 def load_sapimouse_people(data: Path, *, limit: int, skip: int = 0) -> list[Person]:
-    """SapiMouse users in numeric order, positions ``skip`` to ``skip + limit``."""
+    """SapiMouse users not in the shipped background, in numeric order, positions ``skip`` to
+    ``skip + limit``."""
     root = resolve_dataset(data, SAPIMOUSE_ARCHIVE, "sapimouse")
+    background = in_background("sapimouse")
+    users = [u for u in sapimouse_users(root) if u not in background]
     people = []
-    for user in sapimouse_users(root)[skip : skip + limit]:
+    for user in users[skip : skip + limit]:
         three, one = sapimouse_sessions(root, user)
         people.append(
             Person(

@@ -10,11 +10,13 @@ The machine's shared PostgreSQL and Redis are never used. Each test restores wha
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,6 +78,28 @@ class Cluster:
 
     def alive(self) -> list[Server]:
         return [s for s in (self.a, self.b) if s.alive()]
+
+
+FIGURES_ENV = "FAULT_FIGURES"
+"""If set, the figures each fault test measured (records before and after, times) are written
+to this JSON file at the end of the run (README, "Reliability")."""
+
+
+@pytest.fixture(scope="session")
+def _all_figures() -> Iterator[dict[str, Any]]:
+    found: dict[str, Any] = {}
+    yield found
+    path = os.environ.get(FIGURES_ENV)
+    if path:
+        Path(path).write_text(json.dumps(found, indent=2) + "\n")
+
+
+@pytest.fixture
+def figures(_all_figures: dict[str, Any], request: pytest.FixtureRequest) -> dict[str, Any]:
+    """What this test measured, by name (written out when ``FAULT_FIGURES`` is set)."""
+    mine: dict[str, Any] = {}
+    _all_figures[request.node.name] = mine
+    return mine
 
 
 @pytest.fixture(scope="session")

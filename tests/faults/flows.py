@@ -18,6 +18,7 @@ import httpx
 from models.events import validate_batch
 from realtime.windows import MouseWindower
 from tests.faults.clients import Tab
+from tests.faults.services import count_rows
 from tests.realtime.synthetic import mouse_clicks, typing
 
 CLICKS_PER_BATCH = 10
@@ -26,7 +27,10 @@ CLICKS_PER_BATCH = 10
 
 @dataclass
 class Streamer:
-    """Sends synthetic input on ``tab`` every ``interval`` seconds until stopped."""
+    """Sends synthetic input on ``tab`` every ``interval`` seconds until stopped.
+
+    ``kind``: ``mouse`` (clicks), ``typing`` (a typist's rhythm) or ``odd`` (the same keys at
+    a rhythm 2.5 times slower: scored as someone else by a model of the typist)."""
 
     tab: Tab
     kind: str = "mouse"
@@ -49,6 +53,9 @@ class Streamer:
         self.seed += 1
         if self.kind == "mouse":
             events = mouse_clicks(CLICKS_PER_BATCH, t0=self.t, seed=self.seed)
+        elif self.kind == "odd":  # someone else's rhythm: keys held and spaced 2.5 times longer
+            events = typing(60, t0=0.0, seed=self.seed)
+            events = [{**e, "t": self.t + 2.5 * e["t"]} for e in events]
         else:
             events = typing(60, t0=self.t, seed=self.seed)
         self.t = events[-1]["t"] + 700.0
@@ -124,3 +131,28 @@ class RestLog:
         else:
             self.failed.append(reply.status_code)
         return reply
+
+    async def counted(self, dsn: str, samples_before: int, audit_before: int) -> dict[str, int]:
+        """Records before and after the fault, and what this log's calls got (test figures)."""
+        return {
+            "behavior_samples_before": samples_before,
+            "behavior_samples_after": await count_rows(dsn, "behavior_samples"),
+            "audit_rows_before": audit_before,
+            "audit_rows_after": await count_rows(dsn, "audit_log"),
+            "rest_acknowledged": len(self.acknowledged),
+            "rest_failed": len(self.failed),
+        }
+
+
+async def settled_trust(tab: Tab, *, quiet: float = 1.0, within: float = 30.0) -> Any:
+    """The session's trust (``ping_trust``) once no window changed it for ``quiet`` seconds."""
+    deadline = asyncio.get_running_loop().time() + within
+    last = await tab.call("ping_trust")
+    while True:
+        await asyncio.sleep(quiet)
+        now = await tab.call("ping_trust")
+        if now == last:
+            return now
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"trust still moving after {within} s: {now}")
+        last = now

@@ -1,12 +1,13 @@
-"""Enrollment writes that fail: kept until committed, and never stored twice.
+"""Database writes of the live pipeline that fail are tried again until they hold.
 
 In process, on an SQLite file: the database's answers are broken on purpose (a commit that
-fails, a commit whose answer is lost after it committed) and the pipeline's bookkeeping is
-checked against the rows stored.
+fails, a commit whose answer is lost after it committed). Enrollment windows are kept until
+committed and never stored twice; a re-challenge the database did not take is opened later.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -16,15 +17,19 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import RequestContext
+from app.auth import service as auth_service
 from app.factory import create_app
 from app.settings import load_settings
 from app.state import AppState, app_state
-from db.tables import BehaviorSample
+from db.tables import BehaviorSample, LoginSession, SessionState, User
 from realtime.pipeline import LiveConnection, Outcome, Pipeline
 from realtime.store import MemoryLiveStore
 from realtime.windows import MOUSE_SCHEMA
 from tests.ops.conftest import add_user
 from tests.realtime.services import migrate
+
+CTX = RequestContext(ip="127.0.0.1", request_id="fault-tests")
 
 
 @pytest.fixture
@@ -114,4 +119,27 @@ async def test_a_failed_enrollment_write_is_kept_and_stored_once(
     await pipeline.flush_connection(conn)  # what the retrier (or a disconnect) does next
     assert pipeline.pending_rows == 0
     assert await _stored(state, conn.user_id) == 20  # none lost, none twice
+    await pipeline.drain()
+
+
+async def test_a_challenge_the_database_did_not_take_is_opened_later(state: AppState) -> None:
+    pipeline, conn, flaky = await _setup(state)
+    async with state.sessions() as db:
+        user = await db.get(User, conn.user_id)
+        assert user is not None
+        issued = await auth_service.issue_session(state=state, db=db, user=user, ctx=CTX)
+    conn = pipeline.open(sid="sid-2", session_id=issued.session.id, user_id=user.id, email="l@x")
+
+    flaky.fail = "before"
+    await pipeline.challenge(conn, "trust 31.0 below 50")  # fails now, retried in the background
+
+    async def challenged() -> bool:
+        async with state.sessions() as db:
+            row = await db.get(LoginSession, issued.session.id)
+            return row is not None and row.state is SessionState.CHALLENGED
+
+    deadline = asyncio.get_running_loop().time() + 10.0
+    while not await challenged():
+        assert asyncio.get_running_loop().time() < deadline, "the challenge was never stored"
+        await asyncio.sleep(0.1)
     await pipeline.drain()

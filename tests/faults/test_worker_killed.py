@@ -10,13 +10,14 @@ acknowledged is stored. The killed worker is started again at the end.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
 
 from tests.faults.clients import Tab, wait_until
 from tests.faults.conftest import Cluster
-from tests.faults.flows import RestLog, Streamer, acknowledged
+from tests.faults.flows import RestLog, Streamer, acknowledged, settled_trust
 from tests.faults.services import count_rows
 from tests.realtime.harness import Person, create_person
 
@@ -42,7 +43,7 @@ async def _mouse_rows(cluster: Cluster, person: Person) -> int:
 
 
 async def test_clients_of_a_killed_worker_carry_on_at_the_other(
-    cluster: Cluster, typist: Person
+    cluster: Cluster, typist: Person, figures: dict[str, Any]
 ) -> None:
     a = cluster.a
     tags = ("held", "mover", "writer", "stayer")
@@ -71,12 +72,13 @@ async def test_clients_of_a_killed_worker_carry_on_at_the_other(
         assert reply.status_code == 200, reply.text
         await on_b["held"].wait_for("reauth_required")
         typing = Streamer(on_b["typist"], kind="typing", seed=700)
-        for _ in range(3):
+        for kind in ("typing", "typing", "odd"):  # two windows of someone else's rhythm last
+            typing.kind = kind
             await on_b["typist"].emit("input", {"events": typing.batch()})
             await asyncio.sleep(0.3)
         await on_b["typist"].wait_for("trust", lambda p: p["windows"] >= 3, within=30)
-        await asyncio.sleep(0.5)
-        before = await on_b["typist"].call("ping_trust")
+        before = await settled_trust(on_b["typist"])
+        assert 0 < before["trust"]["score"] < 100  # a trust of its own, not a fresh one
         # A few keystroke windows: too few for a model, each acknowledged as stored.
         keys = Streamer(on_b["writer"], kind="typing", seed=800)
         for _ in range(2):
@@ -103,13 +105,17 @@ async def test_clients_of_a_killed_worker_carry_on_at_the_other(
         await watcher.wait_for("sessions", lambda v: sessions <= set(_listed(v)))
 
         # The fault: worker b is killed mid-stream.
+        audit_before = await count_rows(cluster.dsn, "audit_log")
+        samples_before = await count_rows(cluster.dsn, "behavior_samples")
         dead = cluster.b
         cluster.kill(dead)
+        killed_at = time.monotonic()
         acked_by_dead = acknowledged(on_b["mover"])
 
         # Its clients reconnect by themselves, through the balancer, to worker a.
         for tab in on_b.values():
             await tab.wait_connected(2, within=30)
+        reconnected_s = time.monotonic() - killed_at
         status = on_b["held"].named("status", connection=2)
         await on_b["held"].wait_for("reauth_required", lambda _: bool(status))
         assert on_b["held"].named("status", connection=2)[0]["state"] == "challenged"
@@ -126,6 +132,7 @@ async def test_clients_of_a_killed_worker_carry_on_at_the_other(
 
         mark = len(watcher.events)
         view = _listed(await watcher.wait_for("sessions", settled, after=mark, within=30))
+        settled_s = time.monotonic() - killed_at
         assert view[held.session_id]["state"] == "challenged"
         assert view[typist.session_id]["trust"] == before["trust"]["score"]
 
@@ -153,6 +160,23 @@ async def test_clients_of_a_killed_worker_carry_on_at_the_other(
             assert await count_rows(cluster.dsn, "audit_log", "request_id = $1", request_id) == 1
         reply = await mover.get("/api/auth/me", server=cluster.a)
         assert reply.status_code == 200
+        figures.update(
+            sessions_on_killed_worker=len(on_b),
+            sessions_held=len(sessions),
+            all_reconnected_after_s=round(reconnected_s, 1),
+            admin_view_settled_after_s=round(settled_s, 1),
+            trust_before=before["trust"],
+            trust_after=again["trust"],
+            mouse_acknowledged_by_killed_worker=acked_by_dead,
+            mouse_rows_stored=await _mouse_rows(cluster, mover),
+            keystroke_acknowledged_by_killed_worker=typed,
+            keystroke_rows_stored=await _rows(cluster, writer, "keystroke"),
+            behavior_samples_before_kill=samples_before,
+            behavior_samples_after=await count_rows(cluster.dsn, "behavior_samples"),
+            audit_rows_before_kill=audit_before,
+            audit_rows_after=await count_rows(cluster.dsn, "audit_log"),
+            rest_acknowledged=len(rest.acknowledged),
+        )
     finally:
         for stream in streams:
             await stream.stop()

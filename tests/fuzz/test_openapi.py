@@ -5,7 +5,7 @@ document says, and every 4xx an RFC 9457 problem with its fields. Valid input mu
 refused as invalid, invalid input must not be accepted (schemathesis's default checks).
 
 ``FUZZ_EXAMPLES`` sets the examples per operation and generation mode (CI: 15);
-``FUZZ_REPORT`` names a JSON file for the figures (see notes/HARDENING.md).
+``FUZZ_REPORT`` names a JSON file the run's figures are added to (README, "Reliability").
 """
 
 from __future__ import annotations

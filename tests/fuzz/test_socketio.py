@@ -5,7 +5,8 @@ a message over the server's 512 KiB cap closes that connection instead (and only
 worker never crashes, never answers ``internal_error``, and another session on it keeps getting
 its events while ``/healthz`` answers.
 
-``FUZZ_SOCKET_EXAMPLES`` sets the number of generated messages (CI: 200).
+``FUZZ_SOCKET_EXAMPLES`` sets the number of generated messages (CI: 200); ``FUZZ_SOCKET_REPORT``
+names a JSON file the run's figures are added to (README, "Reliability").
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,6 +33,7 @@ from tests.realtime.synthetic import mouse_clicks
 from tests.security.live import next_event
 
 EXAMPLES = int(os.environ.get("FUZZ_SOCKET_EXAMPLES", "200"))
+REPORT = os.environ.get("FUZZ_SOCKET_REPORT", "")
 ANSWER_CODES = {"bad_batch", "events_dropped"}
 
 
@@ -56,6 +59,9 @@ class Clients:
         self.bystander_t = 1000.0
         self.answers: list[str] = []
         self.disconnects = 0
+        self.frames = 0
+        self.flooded = 0
+        self.bystander_checks = 0
 
     def connect(self, token: str) -> Live:
         async def open_one() -> Live:
@@ -102,6 +108,7 @@ class Clients:
 
         self.portal.call(run)
         assert not live.disconnected
+        self.bystander_checks += 1
 
 
 @pytest.fixture(scope="module")
@@ -153,6 +160,7 @@ def test_undecodable_frames_are_answered_with_an_error(clients: Clients, frame: 
         await live.sio.eio.send(frame)
 
     clients.exchange(send, len(frame), timeout=5.0)
+    clients.frames += 1
 
 
 def test_a_message_over_the_cap_closes_only_its_connection(clients: Clients) -> None:
@@ -196,6 +204,7 @@ def test_a_flood_of_hostile_batches_leaves_the_worker_and_the_bystander_unharmed
         return sent
 
     sent = clients.portal.call(flood)
+    clients.flooded += sent
     clients.bystander_is_served()
 
     async def settle() -> None:
@@ -205,7 +214,7 @@ def test_a_flood_of_hostile_batches_leaves_the_worker_and_the_bystander_unharmed
     clients.portal.call(settle)
     errors = [p for name, p in live.events[mark:] if name == "error"]
     assert errors
-    assert all(e["code"] in ANSWER_CODES | {"rate_limited"} for e in errors)
+    assert all(e["code"] in ANSWER_CODES | {"rate_limited", "busy"} for e in errors)
     assert not live.disconnected
     assert time.monotonic() - started < 120, sent
     assert_worker_healthy(socket_server)
@@ -215,5 +224,19 @@ def test_the_worker_survived_every_message(clients: Clients, socket_server: Serv
     clients.bystander_is_served()
     assert_worker_healthy(socket_server)
     assert "internal_error" not in clients.answers
-    summary = {"answers": Counter(clients.answers), "disconnects": clients.disconnects}
+    summary = {
+        "generated_messages_per_test": EXAMPLES,
+        "messages_answered": len(clients.answers),
+        "answers": Counter(clients.answers),
+        "undecodable_frames": clients.frames,
+        "over_the_cap_disconnects": clients.disconnects,
+        "flood_messages": clients.flooded,
+        "bystander_checks_passed": clients.bystander_checks,
+        "internal_errors": clients.answers.count("internal_error"),
+        "worker_alive": socket_server.alive(),
+    }
     print(json.dumps(summary))
+    if REPORT:
+        path = Path(REPORT)
+        runs = json.loads(path.read_text()) if path.exists() else []
+        path.write_text(json.dumps([*runs, summary], indent=2) + "\n")

@@ -15,8 +15,14 @@ from pathlib import Path
 import pytest
 
 from app.settings import get_settings
+from models.evaluation.datasets_mouse import SAPIMOUSE_ARCHIVE
 from models.events import KeyEvent, MouseEvent
-from realtime.simulation.recordings import AALTO_ARCHIVE, load_aalto_people
+from realtime.simulation.recordings import (
+    AALTO_ARCHIVE,
+    in_background,
+    load_aalto_people,
+    load_sapimouse_people,
+)
 from realtime.simulation.replay import plan_batches, wire_event
 from realtime.simulation.runner import pick_impostors
 from tests.realtime.harness import REPO, server_env, start_servers
@@ -90,6 +96,19 @@ def test_aalto_recordings_keep_the_real_pauses_between_sentences(aalto_archive: 
     # Sentences were typed one after another: some pauses are seconds long, none re-based.
     assert max(gaps) > 1000
     assert whole.duration_ms > sum(r.duration_ms for r in person.enrollment + person.test)
+
+
+def test_replayed_people_are_never_in_the_shipped_background(aalto_archive: Path) -> None:
+    # The live models are calibrated against the background people: replaying one of them
+    # (as the genuine person or as an impostor) would measure on data the models have seen.
+    typists = load_aalto_people(aalto_archive, limit=40)
+    assert len(typists) == 40
+    assert not {p.person for p in typists} & in_background("aalto")
+    sapimouse = aalto_archive.parent / SAPIMOUSE_ARCHIVE
+    if sapimouse.exists():
+        users = load_sapimouse_people(sapimouse, limit=40)
+        assert len(users) == 40  # SapiMouse's 80 users: the half outside the background
+        assert not {p.person for p in users} & in_background("sapimouse")
 
 
 async def test_quick_simulation_streams_and_gets_enrollment_and_trust(
