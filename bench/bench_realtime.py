@@ -706,7 +706,8 @@ class Bench:
         settings = self.settings
         return {
             "protocol": (
-                f"{len(owners)} enrolled {dataset} people (the first by id), "
+                f"{len(owners)} enrolled {dataset} people (the first by id of those outside the "
+                "shipped background), "
                 f"{len(held_out)} never-enrolled impostors. Enrollment: {enrollment}, cut into "
                 f"live windows (keystroke windows of {settings.keystroke_window} keystrokes, "
                 f"mouse windows of {settings.mouse_window} actions) stored through the "
