@@ -24,7 +24,7 @@ from app.errors import ApplicationError
 from app.state import AppState, app_state
 from db.tables import LoginSession, Role, SessionState, User
 from realtime import trust as trust_sm
-from realtime.pipeline import ERROR_NOTICE_SECONDS, LiveConnection, Pipeline
+from realtime.pipeline import LiveConnection, Pipeline
 from realtime.store import LiveStore
 
 log = structlog.get_logger(__name__)
@@ -238,18 +238,11 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def _refuse(self, conn: LiveConnection, code: str, message: str) -> None:
         """Tell the client a batch was dropped, at most once per ``ERROR_NOTICE_SECONDS``."""
         metrics.count_refused(code)
-        conn.refused_since_notice += 1
-        now = time.monotonic()
-        if now - conn.last_refusal_notice < ERROR_NOTICE_SECONDS:
-            return
-        dropped, conn.refused_since_notice, conn.last_refusal_notice = (
-            conn.refused_since_notice,
-            0,
-            now,
-        )
-        await self.emit(
-            "error", {"code": code, "message": message, "dropped_batches": dropped}, to=conn.sid
-        )
+        dropped = conn.refused.drop()
+        if dropped is not None:
+            await self.emit(
+                "error", {"code": code, "message": message, "dropped_batches": dropped}, to=conn.sid
+            )
 
     async def _process(self, conn: LiveConnection, data: object, received: float) -> None:
         sid = conn.sid

@@ -75,6 +75,24 @@ class TokenBucket:
 
 
 @dataclass
+class DropNotices:
+    """Batches dropped for one reason, and when the client was last told: a flooding client
+    hears about it once per ``ERROR_NOTICE_SECONDS``, not per batch (no echo flood)."""
+
+    since_notice: int = 0
+    last_notice: float = float("-inf")
+
+    def drop(self) -> int | None:
+        """Count one dropped batch; the number to report if a notice is due now, else None."""
+        self.since_notice += 1
+        now = time.monotonic()
+        if now - self.last_notice < ERROR_NOTICE_SECONDS:
+            return None
+        dropped, self.since_notice, self.last_notice = self.since_notice, 0, now
+        return dropped
+
+
+@dataclass
 class LiveConnection:
     """One socket's private state: raw-event buffers, rate limits, counters."""
 
@@ -95,12 +113,12 @@ class LiveConnection:
     events_per_second: float = 0.0
     reported_rate: float | None = None
     """The events per second last written to the live store (admin view)."""
-    limited_since_notice: int = 0
-    last_limit_notice: float = float("-inf")
+    rate_limited: DropNotices = field(default_factory=DropNotices)
+    """Batches dropped by the rate limits (``rate_limited`` errors)."""
     inflight: int = 0
     """Input batches of this socket being processed now."""
-    refused_since_notice: int = 0
-    last_refusal_notice: float = float("-inf")
+    refused: DropNotices = field(default_factory=DropNotices)
+    """Batches refused by the worker (``busy`` and ``unavailable`` errors)."""
 
     def count_events(self, n: int) -> None:
         """Track events per second in steps of ``RATE_STEP_SECONDS``."""
@@ -290,14 +308,11 @@ class Pipeline:
 
     def _rate_limited(self, conn: LiveConnection, out: Outcome, message: str) -> None:
         """Drop the batch; say so at most once per ``ERROR_NOTICE_SECONDS`` (no echo flood)."""
-        conn.limited_since_notice += 1
-        now = time.monotonic()
-        if now - conn.last_limit_notice < ERROR_NOTICE_SECONDS:
-            return
-        out.to_caller.append(
-            ("error", _error("rate_limited", message, dropped_batches=conn.limited_since_notice))
-        )
-        conn.limited_since_notice, conn.last_limit_notice = 0, now
+        dropped = conn.rate_limited.drop()
+        if dropped is not None:
+            out.to_caller.append(
+                ("error", _error("rate_limited", message, dropped_batches=dropped))
+            )
 
     async def _window(
         self,
