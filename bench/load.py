@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import redis as redis_sync
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -350,7 +351,8 @@ class Run:
         self.sync = self.work / "sync"
         self.sync.mkdir()
         self.samples: list[dict[str, Any]] = []
-        self.redis_url = ""
+        self.redis_probe: redis_sync.Redis | None = None
+        """A client of the run's Redis that counts the connections held to it."""
 
     def _env(self, database_url: str, redis_url: str) -> dict[str, str]:
         return {
@@ -375,13 +377,10 @@ class Run:
             pid = server.worker_pid()
             row[f"rss_kib_{server.name}"] = rss_kib(pid)
             row[f"cpu_s_{server.name}"] = cpu_seconds(pid)
-        if self.redis_url:  # connections held to Redis by everyone (both workers, mostly)
-            import redis
-
-            with contextlib.suppress(redis.RedisError):
-                client = redis.Redis.from_url(self.redis_url, socket_timeout=2)
-                row["redis_clients"] = client.info("clients").get("connected_clients")
-                client.close()
+        if self.redis_probe is not None:  # connections held to Redis (both workers, mostly)
+            with contextlib.suppress(redis_sync.RedisError):
+                connected = self.redis_probe.info("clients").get("connected_clients")
+                row["redis_clients"] = connected
         self.samples.append(row)
         return row
 
@@ -436,7 +435,7 @@ class Run:
             await asyncio.to_thread(pg.init)
             await asyncio.to_thread(pg.start)
             redis.start()
-            self.redis_url = redis.url
+            self.redis_probe = redis_sync.Redis.from_url(redis.url, socket_timeout=2)
             await pg.create_database("bbauth")
             env = self._env(pg.url("bbauth"), redis.url)
             os.environ.update(env)
@@ -570,6 +569,8 @@ class Run:
                     proc.kill()
             for server in servers:
                 server.stop()
+            if self.redis_probe is not None:
+                self.redis_probe.close()
             redis.stop()
             await asyncio.to_thread(pg.destroy)
             if not self.args.keep:
