@@ -144,6 +144,18 @@ class RestLog:
         }
 
 
+async def scored_trust(typing: Streamer) -> Any:
+    """Three keystroke windows on ``typing``'s tab, the last of someone else's rhythm: the
+    session's trust (``ping_trust``) once settled, a score of its own rather than a fresh one."""
+    tab = typing.tab
+    for kind in ("typing", "typing", "odd"):
+        typing.kind = kind
+        await tab.emit("input", {"events": typing.batch()})
+        await asyncio.sleep(0.3)
+    await tab.wait_for("trust", lambda p: p["windows"] >= 3, within=30)
+    return await settled_trust(tab)
+
+
 async def settled_trust(tab: Tab, *, quiet: float = 1.0, within: float = 30.0) -> Any:
     """The session's trust (``ping_trust``) once no window changed it for ``quiet`` seconds."""
     deadline = asyncio.get_running_loop().time() + within

@@ -18,7 +18,7 @@ import pytest
 
 from tests.faults.clients import Tab, wait_until
 from tests.faults.conftest import Cluster
-from tests.faults.flows import RestLog, Streamer, acknowledged, settled_trust
+from tests.faults.flows import RestLog, Streamer, acknowledged, scored_trust
 from tests.faults.services import count_rows
 from tests.realtime.harness import Person, create_person
 
@@ -56,12 +56,7 @@ async def test_live_sessions_survive_a_redis_restart(
         assert reply.status_code == 200, reply.text
         await tabs["held"].wait_for("reauth_required")
         typing = Streamer(tabs["typist"], kind="typing", interval=0.3, seed=100)
-        for kind in ("typing", "typing", "odd"):  # two windows of someone else's rhythm last
-            typing.kind = kind
-            await tabs["typist"].emit("input", {"events": typing.batch()})
-            await asyncio.sleep(0.3)
-        await tabs["typist"].wait_for("trust", lambda p: p["windows"] >= 3, within=30)
-        before = await settled_trust(tabs["typist"])
+        before = await scored_trust(typing)
         assert 0 < before["trust"]["score"] < 100  # a trust of its own, not a fresh one
         assert before["state"] == "active"
         assert before["trust"]["windows"] >= 3

@@ -17,7 +17,7 @@ import pytest
 
 from tests.faults.clients import Tab, wait_until
 from tests.faults.conftest import Cluster
-from tests.faults.flows import RestLog, Streamer, acknowledged, settled_trust
+from tests.faults.flows import RestLog, Streamer, acknowledged, scored_trust
 from tests.faults.services import count_rows
 from tests.realtime.harness import Person, create_person
 
@@ -72,12 +72,7 @@ async def test_clients_of_a_killed_worker_carry_on_at_the_other(
         assert reply.status_code == 200, reply.text
         await on_b["held"].wait_for("reauth_required")
         typing = Streamer(on_b["typist"], kind="typing", seed=700)
-        for kind in ("typing", "typing", "odd"):  # two windows of someone else's rhythm last
-            typing.kind = kind
-            await on_b["typist"].emit("input", {"events": typing.batch()})
-            await asyncio.sleep(0.3)
-        await on_b["typist"].wait_for("trust", lambda p: p["windows"] >= 3, within=30)
-        before = await settled_trust(on_b["typist"])
+        before = await scored_trust(typing)
         assert 0 < before["trust"]["score"] < 100  # a trust of its own, not a fresh one
         # A few keystroke windows: too few for a model, each acknowledged as stored.
         keys = Streamer(on_b["writer"], kind="typing", seed=800)
