@@ -70,7 +70,7 @@ typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy app db models realtime bench tests
 
 pytest: $(VENV)/.dev-installed services frontend browser
-	E2E_REQUIRE_BROWSER=1 $(BIN)/pytest -q -p no:cacheprovider
+	E2E_REQUIRE_BROWSER=1 $(BIN)/pytest -q -rs -p no:cacheprovider
 
 test: lint typecheck frontend-test pytest
 

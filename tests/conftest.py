@@ -10,8 +10,10 @@ import os
 import shutil
 import tempfile
 
-# Settings are read from the environment: pin it before anything imports the app.
-for _name in [name for name in os.environ if name.startswith("BBAUTH_")]:
+# Settings are read from the environment: pin it before anything imports the app. Kept: where
+# the public data sets are (an input, not a behaviour; tests that need them skip without them).
+KEPT_SETTINGS = {"BBAUTH_DATASETS_DIR"}
+for _name in [n for n in os.environ if n.startswith("BBAUTH_") and n not in KEPT_SETTINGS]:
     del os.environ[_name]
 TEST_VAR_DIR = tempfile.mkdtemp(prefix="bbauth-tests-")
 os.environ.update(
