@@ -312,7 +312,8 @@ def action_features(action: MouseAction) -> NDArray[np.float64]:
     peak_at = 0.0
     if v.size and duration > 0:
         peak_at = float((tm[int(np.argmax(v))] - t[0]) / duration)
-    pause_ratio = float(np.sum(dt[~moving]) / duration) if duration > 0 else 0.0
+    with np.errstate(over="ignore"):  # a sub-normal duration: inf, capped with the rest below
+        pause_ratio = float(np.sum(dt[~moving]) / duration) if duration > 0 else 0.0
     mean_speed = path / duration if duration > 0 else 0.0
     shape = _shape_features(x, y, v, curvature, distance)
 

@@ -83,3 +83,18 @@ def test_any_action_gives_finite_features(
     t, x, y = (np.asarray(s, dtype=np.float64) for s in samples)
     action = MouseAction(kind, t, x, y, hold_ms=hold, click_wait_ms=wait)  # type: ignore[arg-type]
     assert np.isfinite(action_features(action)).all()
+
+
+def test_an_action_of_sub_normal_duration_gives_finite_features_without_overflow() -> None:
+    # Found by the property above: two samples 2.2e-309 ms apart. Warnings are errors here.
+    tiny = MouseAction(
+        kind="MM",
+        t=np.array([0.0, 2.22507386e-309]),
+        x=np.array([0.0, 0.0]),
+        y=np.array([0.0, 0.0]),
+        hold_ms=0.0,
+        click_wait_ms=0.0,
+        button=None,
+    )
+    f = action_features(tiny)
+    assert np.isfinite(f).all()
