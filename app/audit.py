@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import Clock
+from app.events import EventHub
 from db.tables import AuditEvent
 
-log = structlog.get_logger("bbauth.audit")
+if TYPE_CHECKING:
+    from app.state import AppState
 
-AuditListener = Callable[[dict[str, Any]], Awaitable[None] | None]
-"""Receives each audit record as a dict after it is logged (e.g. the Elasticsearch sink)."""
+log = structlog.get_logger("bbauth.audit")
 
 
 @dataclass(frozen=True)
@@ -36,10 +36,11 @@ def record(
     outcome: str = "success",
     user_id: str | None = None,
     session_id: str | None = None,
-    listeners: list[AuditListener] | None = None,
+    hub: EventHub | None = None,
     **detail: Any,
 ) -> AuditEvent:
-    """Add an audit row to ``db`` (committed with the caller's transaction) and log it."""
+    """Add an audit row to ``db`` (committed with the caller's transaction), log it and hand it
+    to the hub's audit listeners (metrics, the Elasticsearch sink)."""
     row = AuditEvent(
         at=clock.now(),
         event=event,
@@ -60,8 +61,8 @@ def record(
         request_id=ctx.request_id,
         **detail,
     )
-    for listener in listeners or ():
-        listener(
+    if hub is not None:
+        hub.audited(
             {
                 "@timestamp": row.at.isoformat(),
                 "event": event,
@@ -74,3 +75,36 @@ def record(
             }
         )
     return row
+
+
+def note(
+    state: AppState,
+    db: AsyncSession,
+    event: str,
+    ctx: RequestContext,
+    *,
+    outcome: str = "success",
+    user_id: str | None = None,
+    session_id: str | None = None,
+    **detail: Any,
+) -> AuditEvent:
+    """``record`` with the app's clock and event hub: what services call."""
+    return record(
+        db,
+        clock=state.clock,
+        event=event,
+        ctx=ctx,
+        outcome=outcome,
+        user_id=user_id,
+        session_id=session_id,
+        hub=state.hub,
+        **detail,
+    )
+
+
+async def commit_note(
+    state: AppState, db: AsyncSession, event: str, ctx: RequestContext, **kw: Any
+) -> None:
+    """``note`` and commit at once (a refusal that must be recorded before its error)."""
+    note(state, db, event, ctx, **kw)
+    await db.commit()

@@ -34,11 +34,14 @@ class ApplicationError(Exception):
         *,
         errors: list[dict[str, str]] | None = None,
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.errors = errors
         self.headers = headers or {}
+        self.extra = extra or {}
+        """Extension members of the problem body (RFC 9457 §3.2), e.g. a challenge to answer."""
 
 
 class ClientError(ApplicationError):
@@ -83,8 +86,28 @@ class ReauthRequired(AuthenticationRequired):
     code, title = "reauth_required", "Confirm it is you with a new one-time code"
 
 
+class StepUpRequired(AuthenticationRequired):
+    """The operation needs a one-time code entered on this session recently; the problem
+    carries the step-up ``challenge`` to answer (``POST /api/auth/step-up/verify``)."""
+
+    code, title = "step_up_required", "Confirm it is you with a one-time code first"
+
+
 class Forbidden(ClientError):
     status, code, title = 403, "forbidden", "Not allowed"
+
+
+class AccountFrozen(Forbidden):
+    """A "this wasn't me" link froze the account's security settings."""
+
+    code, title = "account_frozen", "Security changes are frozen on this account"
+
+
+class CodesLocked(Forbidden):
+    """Too many wrong one-time codes in a row: codes are refused until the account is
+    unlocked (the owner's emailed link, or an administrator)."""
+
+    code, title = "codes_locked", "One-time codes are locked on this account"
 
 
 class NotFound(ClientError):
@@ -103,17 +126,31 @@ class TooManyAttempts(ClientError):
         self.retry_after = retry_after
 
 
-def problem(
+class ServiceUnavailable(ApplicationError):
+    status, code, title = 503, "unavailable", "Service unavailable"
+
+    def __init__(self, detail: str | None = None, retry_after: int = 60) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+class MailUnavailable(ServiceUnavailable):
+    """The mail server does not take the message a person is waiting for."""
+
+    code, title = "mail_unavailable", "Email cannot be sent right now"
+
+
+def problem_body(
     status: int,
     code: str,
     title: str,
     detail: str,
     *,
     errors: list[dict[str, str]] | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    """A problem-details response."""
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The one problem shape, as a dict (REST bodies, Socket.IO errors and acknowledgements)."""
     body: dict[str, Any] = {
+        **(extra or {}),
         "type": f"urn:bbauth:problem:{code}",
         "title": title,
         "status": status,
@@ -122,6 +159,21 @@ def problem(
     }
     if errors is not None:
         body["errors"] = errors
+    return body
+
+
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    """A problem-details response."""
+    body = problem_body(status, code, title, detail, errors=errors, extra=extra)
     response = Response(json.dumps(body), status=status, content_type=PROBLEM_CONTENT_TYPE)
     for name, value in (headers or {}).items():
         response.headers[name] = value
@@ -173,7 +225,13 @@ def register_error_handlers(app: Quart) -> None:
     @app.errorhandler(ApplicationError)
     async def _application(exc: ApplicationError) -> Response:
         return problem(
-            exc.status, exc.code, exc.title, exc.detail, errors=exc.errors, headers=exc.headers
+            exc.status,
+            exc.code,
+            exc.title,
+            exc.detail,
+            errors=exc.errors,
+            headers=exc.headers,
+            extra=exc.extra,
         )
 
     @app.errorhandler(RequestSchemaValidationError)

@@ -2,28 +2,35 @@
 
 from __future__ import annotations
 
+import structlog
 from quart import Quart
 from quart_schema import Info, QuartSchema
 
 from app.clock import Clock, SystemClock
 from app.cors import install_cors
+from app.crypto import SecretBox
+from app.docs import install_docs
 from app.errors import register_error_handlers
+from app.factors.totp import seal_plain_secrets
 from app.kv import create_store
 from app.logging import configure_logging
 from app.logsink import install_log_sink
-from app.mail import Mailer, OutboxMailer, SmtpMailer
+from app.mail import MailDelivery, Mailer, OutboxMailer, SmtpMailer
 from app.memory import install_memory_trim
 from app.metrics import install_metrics
 from app.openapi import ProblemOpenAPIProvider
 from app.scheduler import install_scheduler
 from app.security import Passwords
-from app.settings import Settings, get_settings
+from app.sessions.policy import check_coverage
+from app.settings import Settings, get_settings, private_dir
 from app.state import AppState
 from app.web import install_request_plumbing
 from db.engine import create_engine, session_factory
 
+log = structlog.get_logger(__name__)
 
-def _mailer(settings: Settings) -> Mailer:
+
+def _mailer(settings: Settings, clock: Clock) -> Mailer:
     if settings.smtp_host:
         return SmtpMailer(
             host=settings.smtp_host,
@@ -33,7 +40,9 @@ def _mailer(settings: Settings) -> Mailer:
             password=settings.smtp_password,
             starttls=settings.smtp_starttls,
         )
-    return OutboxMailer(settings.outbox_dir, settings.smtp_sender)
+    # Outside production this is the default; production refuses it unless asked for
+    # (BBAUTH_MAIL_TO_CONSOLE), see ``app.settings.production_problems``.
+    return OutboxMailer(settings.outbox_dir, settings.smtp_sender, clock)
 
 
 def create_app(
@@ -49,8 +58,9 @@ def create_app(
     QuartSchema(
         app,
         openapi_path="/api/openapi.json",
-        swagger_ui_path="/api/docs",
-        redoc_ui_path="/api/redoc",
+        # The docs page is ours (``app.docs``): pinned local assets, never a CDN.
+        swagger_ui_path=None,
+        redoc_ui_path=None,
         scalar_ui_path=None,
         info=Info(
             title="bbauth",
@@ -71,14 +81,20 @@ def create_app(
     from app.admin.routes import blueprint as admin_bp
     from app.auth.routes import blueprint as auth_bp
     from app.behavior.routes import blueprint as behavior_bp
+    from app.factors.routes import blueprint as factors_bp
     from app.frontend import blueprint as frontend_bp
     from app.frontend import install_spa_fallback
     from app.health import blueprint as health_bp
     from app.sessions.routes import blueprint as sessions_bp
+    from app.users.routes import blueprint as account_bp
 
-    for bp in (auth_bp, admin_bp, sessions_bp, behavior_bp, health_bp, frontend_bp):
+    for bp in (
+        auth_bp, factors_bp, account_bp, admin_bp, sessions_bp, behavior_bp, health_bp,
+        frontend_bp,
+    ):  # fmt: skip
         app.register_blueprint(bp)
     install_spa_fallback(app)
+    install_docs(app)
     # Started after the state exists and stopped before it closes (``while_serving``).
     install_metrics(app)
     install_log_sink(app)
@@ -87,24 +103,36 @@ def create_app(
 
     @app.before_serving
     async def _open() -> None:
+        try:
+            private_dir(settings.var_dir)
+        except OSError as exc:  # /readyz names what is wrong; the process still answers
+            log.warning("var_dir_unusable", var_dir=str(settings.var_dir), error=repr(exc))
         engine = create_engine(settings.effective_database_url)
-        app.extensions["bbauth"] = AppState(
+        the_clock = clock or SystemClock()
+        secret_key = settings.resolved_secret_key()
+        state = AppState(
             settings=settings,
-            clock=clock or SystemClock(),
+            clock=the_clock,
             engine=engine,
             sessions=session_factory(engine),
             kv=create_store(settings.redis_url, settings.redis_prefix),
-            mailer=mailer or _mailer(settings),
+            mail=MailDelivery(mailer or _mailer(settings, the_clock)),
             passwords=Passwords(
                 time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
             ),
-            secret_key=settings.resolved_secret_key(),
+            secret_key=secret_key,
+            box=SecretBox(secret_key),
         )
+        app.extensions["bbauth"] = state
+        await seal_plain_secrets(state)
 
     @app.after_serving
     async def _close() -> None:
         state: AppState = app.extensions.pop("bbauth")
+        await state.mail.drain()
         await state.kv.close()
         await state.engine.dispose()
+
+    check_coverage(app)
 
     return app

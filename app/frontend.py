@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from quart import Blueprint, Quart, Response, request, send_from_directory
+from quart_schema import hide
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from app.errors import problem
@@ -41,6 +42,15 @@ async def assets(path: str) -> Response:
     """Hashed build assets: cached for a year."""
     response = await send_from_directory(DIST / "assets", path)
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+@blueprint.get("/api-docs/<path:path>")
+@hide
+async def api_docs_assets(path: str) -> Response:
+    """Swagger UI's files for ``/api/docs`` (copied into the build from the pinned package)."""
+    response = await send_from_directory(DIST / "api-docs", path)
+    response.headers["Cache-Control"] = "public, max-age=86400"
     return response
 
 

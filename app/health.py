@@ -35,7 +35,7 @@ async def readyz() -> Response | dict[str, object]:
     checks["store"] = "ok" if await state.kv.ping() else "error"
     model_dir = state.settings.model_dir
     checks["model_store"] = "ok" if await asyncio.to_thread(_writable, model_dir) else "error"
-    for name, check in state.extras.get("readiness_checks", {}).items():
+    for name, check in state.readiness.items():
         checks[name] = "ok" if await check() else "error"
     if all(v == "ok" for v in checks.values()):
         return {"status": "ready", "checks": checks}

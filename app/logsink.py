@@ -325,8 +325,8 @@ def install_log_sink(app: Quart) -> None:
             template=settings.elasticsearch_template,
         )
         await sink.start()
-        state.extras["log_sink"] = sink
-        state.extras.setdefault("audit_listeners", []).append(sink.record_audit)
-        state.extras.setdefault("event_listeners", []).append(sink.enqueue)
+        state.log_sink = sink
+        state.hub.audit.append(sink.record_audit)
+        state.hub.security.append(sink.enqueue)
         yield
         await sink.close()

@@ -217,7 +217,7 @@ async def _refresh_gauges() -> None:
             counts[SessionState(session_state).value] = int(n)
     for name, n in counts.items():
         ACTIVE_SESSIONS.labels(state=name).set(n)
-    live = state.extras.get("live_store")
+    live = state.live
     if live is not None:
         CONNECTED_SESSIONS.set(len(await live.live_sessions()))
 
@@ -242,9 +242,9 @@ def install_metrics(app: Quart) -> None:
 
     @app.while_serving
     async def _listen() -> AsyncGenerator[None, None]:
-        extras = app_state(app).extras
-        extras.setdefault("audit_listeners", []).append(record_audit)
-        extras.setdefault("event_listeners", []).append(record_event)
+        hub = app_state(app).hub
+        hub.audit.append(record_audit)
+        hub.security.append(record_event)
         yield
         if multiprocess_dir() is not None:
             multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]

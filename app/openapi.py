@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from quart_schema import OpenAPIProvider
+from werkzeug.routing.rules import Rule
 
 from app.errors import PROBLEM_CONTENT_TYPE
+from app.sessions.policy import requirement_of
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -23,6 +25,13 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "status": {"type": "integer", "minimum": 400, "maximum": 599},
         "detail": {"type": "string"},
         "code": {"type": "string", "description": "Stable error code, e.g. invalid_code"},
+        "challenge": {
+            "type": "object",
+            "description": "step_up_required: the one-time-code challenge to answer first",
+        },
+        "max_age": {"type": "integer", "description": "step_up_required: seconds a step-up lasts"},
+        "attempts_left": {"type": "integer", "description": "invalid_code: tries left"},
+        "reason": {"type": "string", "description": "invalid_code: wrong or expired"},
         "errors": {
             "type": "array",
             "description": "Field errors of a 422",
@@ -87,7 +96,25 @@ _OTHER_ROUTES: dict[str, dict[str, Any]] = {
 
 
 class ProblemOpenAPIProvider(OpenAPIProvider):
-    """quart-schema's document plus the ``Problem`` answers and per-operation security."""
+    """quart-schema's document plus the ``Problem`` answers, and each operation's requirement
+    from the one policy table (``app.sessions.policy``): ``security`` and ``x-bbauth-policy``."""
+
+    def build_paths(self, rule: Rule) -> tuple[dict[str, Any], dict[str, Any]]:
+        paths, components = super().build_paths(rule)
+        requirement = requirement_of(rule.endpoint)
+        if requirement is not None:
+            for operations in paths.values():
+                for operation in operations.values():
+                    operation["x-bbauth-policy"] = requirement.describe()
+                    if requirement.needs_token:
+                        operation["security"] = [{"bearer": []}]
+                    if requirement.kind == "step_up":
+                        operation.setdefault("responses", {})["401"] = _problem(
+                            "No valid session, or no one-time code entered on it recently (code "
+                            "step_up_required, with the `challenge` to answer and `max_age`)",
+                            **{"WWW-Authenticate": 'Bearer realm="bbauth"'},
+                        )
+        return paths, components
 
     def schema(self) -> dict[str, Any]:
         document = super().schema()

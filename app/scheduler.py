@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tqdm import tqdm
 
 from app import metrics
-from app.auth.service import normalize_email
+from app.auth.emails import normalize_email
 from app.behavior import training
 from app.state import AppState, app_state
 from db.tables import BehaviorProfile, BehaviorSample, Modality, User
@@ -329,6 +329,6 @@ def install_scheduler(app: Quart) -> None:
     async def _jobs() -> AsyncGenerator[None, None]:
         jobs = PeriodicJobs(app_state(app))
         jobs.start()
-        app_state(app).extras["periodic_jobs"] = jobs
+        app_state(app).periodic_jobs = jobs
         yield
         await jobs.stop()

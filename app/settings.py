@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 from functools import lru_cache
@@ -76,11 +77,35 @@ class Settings(BaseSettings):
     smtp_sender: str = "bbauth <no-reply@bbauth.local>"
     """From address of code messages."""
 
+    mail_to_console: bool = False
+    """Without SMTP, print mail (codes included) on the console and keep it in ``var/outbox``.
+    Always on outside production; production refuses to start without SMTP unless this is set
+    (for a demo: codes in logs are codes for whoever reads the logs)."""
+
     session_ttl_seconds: int = Field(default=12 * 3600, ge=60)
     """Lifetime of a session token."""
 
-    session_idle_seconds: int = Field(default=2 * 3600, ge=60)
-    """A session unused this long expires."""
+    session_idle_seconds: int = Field(default=30 * 60, ge=60)
+    """A session unused this long expires (NIST SP 800-63B AAL2: 30 minutes). Input on its
+    socket counts as use; a socket of an idle session is cut."""
+
+    step_up_max_age_seconds: int = Field(default=300, ge=30)
+    """How recently a one-time code must have been entered on this session for the operations
+    that change the account's protection (factors, password, email, enrollment, other
+    sessions); older, they answer 401 ``step_up_required`` with a challenge."""
+
+    code_failure_limit: int = Field(default=10, ge=3, le=100)
+    """Consecutive wrong one-time codes of one account (sign-in, re-challenge and step-up
+    alike) after which codes are refused until the owner's emailed link or an administrator
+    unlocks them. NIST SP 800-63B allows up to 100; at 10, a guesser's odds per lock are at most
+    10 × 3 / 10⁶ (three TOTP steps accepted), and people almost never mistype ten in a row."""
+
+    rechallenge_max_failures: int = Field(default=5, ge=1, le=50)
+    """Wrong codes a challenged session may enter, across all its re-challenges, before it is
+    revoked and its owner told."""
+
+    max_sockets_per_session: int = Field(default=4, ge=1, le=64)
+    """Sockets one session may hold open at once (all share one input budget)."""
 
     otp_ttl_seconds: int = Field(default=300, ge=30)
     """Lifetime of an emailed one-time code."""
@@ -95,19 +120,38 @@ class Settings(BaseSettings):
     """How long a password login may wait for its second factor."""
 
     lockout_threshold: int = Field(default=5, ge=1)
-    """Consecutive failed logins of one account before it is locked."""
+    """Consecutive wrong passwords from one client before that client waits: a device that
+    signed in to the account before counts its own failures, unknown clients share one count
+    per account. Nobody else's failures ever hold back a known device."""
 
     lockout_base_seconds: int = Field(default=30, ge=1)
-    """First lock-out; each further failure doubles it."""
+    """First wait of a known device past the threshold; each further failure doubles it."""
 
     lockout_max_seconds: int = Field(default=3600, ge=1)
-    """Longest lock-out."""
+    """Longest wait of a known device."""
+
+    unknown_client_delay_base_seconds: float = Field(default=1.0, gt=0)
+    """First delay for unknown clients past the threshold; each further failure doubles it."""
+
+    unknown_client_delay_max_seconds: float = Field(default=300.0, gt=0)
+    """Longest delay for unknown clients (it caps a guesser at ~290 passwords a day and
+    never locks the owner's known devices)."""
+
+    account_link_ttl_seconds: int = Field(default=7 * 86400, ge=3600)
+    """How long the links in security notices ("this wasn't me", "unlock codes") work."""
 
     rate_limit_ip_per_minute: int = Field(default=30, ge=1)
     """Login and code attempts allowed per client IP per minute."""
 
     rate_limit_account_per_minute: int = Field(default=10, ge=1)
     """Login attempts allowed per account (email) per minute."""
+
+    sign_ups_per_ip_per_hour: int = Field(default=10, ge=1)
+    """Sign-ups allowed per client IP per hour (checked before any password is hashed)."""
+
+    sign_ups_per_minute: int = Field(default=30, ge=1)
+    """Sign-ups allowed per minute for the whole deployment: bounds the argon2 work anyone can
+    ask of the workers through sign-up."""
 
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     """Largest accepted request body."""
@@ -148,13 +192,18 @@ class Settings(BaseSettings):
     memory_trim_seconds: float = Field(default=60.0, ge=0)
     """How often a worker returns freed heap to the OS (glibc ``malloc_trim``); 0 turns it off."""
 
+    evaluation_scores: bool = False
+    """Add each window's calibrated probability (``p_genuine``) to the person's ``trust``
+    events, for evaluation runs (``bbauth simulate``, the benchmarks). Never in production: it
+    would let whoever holds a session watch the score an impostor needs to reach."""
+
     max_inflight_batches: int = Field(default=1024, ge=1)
     """Input batches one worker processes at once. Past it, new batches are refused with a
     ``busy`` error: an overloaded worker sheds load instead of queueing it without end (which
     would starve its connections' heartbeats and exhaust its Redis pool)."""
 
-    allow_registration: bool = True
-    """Whether anyone may register an account."""
+    allow_registration: bool | None = None
+    """Whether anyone may register an account; unset means open, except in production."""
 
     trust_proxy_headers: bool = False
     """Take the client IP from X-Forwarded-For (only behind a trusted proxy)."""
@@ -239,6 +288,13 @@ class Settings(BaseSettings):
         return self.scheduler if self.scheduler is not None else self.env != "test"
 
     @property
+    def registration_open(self) -> bool:
+        """Whether ``/api/auth/register`` accepts new accounts."""
+        if self.allow_registration is not None:
+            return self.allow_registration
+        return self.env != "production"
+
+    @property
     def outbox_dir(self) -> Path:
         """Where code messages go when no SMTP server is configured."""
         return self.var_dir / "outbox"
@@ -254,18 +310,70 @@ class Settings(BaseSettings):
             return self.secret_key.encode()
         path = self.var_dir / "secret_key"
         if not path.exists():
-            self.var_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(self.var_dir)
             tmp = path.with_suffix(".tmp")
+            tmp.touch(mode=0o600)
             tmp.write_text(secrets.token_urlsafe(48))
-            tmp.chmod(0o600)
             tmp.replace(path)
         return path.read_text().strip().encode()
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` created if missing, readable by this user only (0700)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+EXAMPLE_SECRETS = ("change-me", "changeme", "change_me", "secret", "example", "password", "xxx")
+"""Words of placeholder keys (``.env.example``, tutorials); a key containing one is refused."""
+
+MIN_SECRET_CHARS = 32
+MIN_SECRET_BITS = 120.0
+"""Estimated entropy a production key must reach: 32 random hex digits (128 bits) do."""
+
+
+def secret_key_weakness(key: str) -> str | None:
+    """Why ``key`` is too weak to protect tokens, codes, models and TOTP seeds; None if fine.
+
+    The estimate is the key's length times the Shannon entropy of its own characters: generous
+    to random keys (``openssl rand -hex 32``, ``secrets.token_urlsafe(32)``), harsh to words
+    and repetitions.
+    """
+    if len(key) < MIN_SECRET_CHARS:
+        return f"must be at least {MIN_SECRET_CHARS} characters (e.g. `openssl rand -hex 32`)"
+    lowered = key.lower()
+    if any(word in lowered for word in EXAMPLE_SECRETS):
+        return "is an example value; generate one with `openssl rand -hex 32`"
+    counts = [key.count(c) for c in set(key)]
+    bits_per_char = -sum(n / len(key) * math.log2(n / len(key)) for n in counts)
+    if bits_per_char * len(key) < MIN_SECRET_BITS:
+        return "is too predictable; generate one with `openssl rand -hex 32`"
+    return None
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """What a production deployment must not start with, each naming its variable."""
+    if settings.env != "production":
+        return []
+    problems = []
+    if settings.secret_key:
+        weakness = secret_key_weakness(settings.secret_key)
+        if weakness:
+            problems.append(f"BBAUTH_SECRET_KEY: {weakness}")
+    if settings.evaluation_scores:
+        problems.append("BBAUTH_EVALUATION_SCORES: exposes per-window scores; evaluation only")
+    if not settings.smtp_host and not settings.mail_to_console:
+        problems.append(
+            "BBAUTH_SMTP_HOST: production needs an SMTP server for one-time codes "
+            "(BBAUTH_MAIL_TO_CONSOLE=true prints them on the console, for a demo only)"
+        )
+    return problems
 
 
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment; raise ``SettingsError`` naming the bad variable."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
@@ -277,6 +385,10 @@ def load_settings(**overrides: object) -> Settings:
         field = re.search(r'field "(\w+)"', str(exc))
         name = "BBAUTH_" + field.group(1).upper() if field else "a BBAUTH_ variable"
         raise SettingsError(f"invalid settings:\n  {name}: not valid JSON") from None
+    problems = production_problems(settings)
+    if problems:
+        raise SettingsError("refusing to start in production:\n  " + "\n  ".join(problems))
+    return settings
 
 
 @lru_cache(maxsize=1)

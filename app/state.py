@@ -2,17 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from quart import Quart, current_app
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.clock import Clock
+from app.crypto import SecretBox
+from app.events import EventHub
 from app.kv import KeyValueStore
-from app.mail import Mailer
+from app.mail import MailDelivery
 from app.security import Passwords
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.logsink import ElasticsearchSink
+    from app.scheduler import PeriodicJobs
+    from models.store import ModelStore
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+
+
+class LiveSessions(Protocol):
+    """What the app reads of the realtime side's live-session state (metrics, policy)."""
+
+    async def live_sessions(self) -> list[dict[str, Any]]:
+        """Every connected session: its meta, trust and recent history."""
+        ...
+
+    async def get_trust(self, session_id: str) -> dict[str, Any] | None:
+        """The session's trust record, as the realtime side stores it."""
+        ...
 
 
 @dataclass
@@ -24,10 +46,19 @@ class AppState:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     kv: KeyValueStore
-    mailer: Mailer
+    mail: MailDelivery
     passwords: Passwords
     secret_key: bytes
-    extras: dict[str, Any] = field(default_factory=dict)
+    box: SecretBox
+    """Encrypts secrets kept at rest (TOTP seeds)."""
+    hub: EventHub = field(default_factory=EventHub)
+    readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
+    """Extra readiness checks by name (the live store), run by ``/readyz``."""
+    live: LiveSessions | None = None
+    """The live-session store, once the realtime side serves."""
+    model_store: ModelStore | None = None
+    log_sink: ElasticsearchSink | None = None
+    periodic_jobs: PeriodicJobs | None = None
 
 
 def app_state(app: Quart | None = None) -> AppState:

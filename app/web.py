@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
-from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import structlog
 from quart import Quart, Request, Response, g, request
-from quart_schema import security_scheme
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import RequestContext
-from app.auth import service as auth_service
-from app.errors import Forbidden
 from app.state import app_state
-from db.tables import LoginSession, Role, User
-
-P = ParamSpec("P")
-R = TypeVar("R")
+from db.tables import LoginSession, User
 
 
 class JsonRequest(Request):
@@ -34,6 +26,25 @@ class JsonRequest(Request):
             if silent:
                 return None
             return self.on_json_loading_failed(ValueError(str(error)))
+
+
+PAGE_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        # Material UI (emotion) injects its styles at run time.
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",  # the authenticator's QR code is a data: URI
+        "font-src 'self' data:",
+        "connect-src 'self' ws: wss:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+"""Content-Security-Policy of the web app's pages and the API docs: only this origin's own
+scripts run (no inline script, no CDN), and no page of bbauth can be framed."""
 
 
 def db() -> AsyncSession:
@@ -69,8 +80,14 @@ def bearer_token() -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
+def bind_session(session: LoginSession) -> None:
+    """Make ``session`` this request's authenticated session (and its ids the logs' context)."""
+    g.login_session = session
+    structlog.contextvars.bind_contextvars(user_id=session.user_id, session_id=session.id)
+
+
 def current_session() -> LoginSession:
-    """The authenticated session of this request (set by ``@authenticated``)."""
+    """The authenticated session of this request (set by ``app.sessions.policy.guarded``)."""
     session = g.login_session
     assert isinstance(session, LoginSession)
     return session
@@ -79,29 +96,6 @@ def current_session() -> LoginSession:
 def current_user() -> User:
     """The authenticated user of this request."""
     return current_session().user
-
-
-def authenticated(
-    *, allow_challenged: bool = False, admin: bool = False
-) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
-    """Require a live session token (and the admin role, when asked)."""
-
-    def decorator(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-        @wraps(view)
-        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            session = await auth_service.authenticate(
-                state=app_state(), db=db(), token=bearer_token(), allow_challenged=allow_challenged
-            )
-            g.login_session = session
-            structlog.contextvars.bind_contextvars(user_id=session.user_id, session_id=session.id)
-            if admin and session.user.role is not Role.ADMIN:
-                raise Forbidden("Administrators only.")
-            return await view(*args, **kwargs)
-
-        # The OpenAPI document lists the bearer requirement (and its 401) on this operation.
-        return security_scheme([{"bearer": []}])(wrapper)
-
-    return decorator
 
 
 def install_request_plumbing(app: Quart) -> None:
@@ -129,6 +123,8 @@ def install_request_plumbing(app: Quart) -> None:
             response.headers.setdefault(
                 "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"
             )
+        elif response.mimetype == "text/html":
+            response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
         log.info(
             "request",
             method=request.method,

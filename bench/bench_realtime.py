@@ -138,6 +138,8 @@ def _bench_env(var_dir: Path, port: int, database_url: str, redis_url: str) -> d
         # The bench measures the path, not the per-connection limiter.
         "BBAUTH_MAX_BATCHES_PER_SECOND": "1000000",
         "BBAUTH_MAX_EVENTS_PER_SECOND": "1000000000",
+        # Window scores in the trust events, for the detection figures (evaluation only).
+        "BBAUTH_EVALUATION_SCORES": "true",
         "BBAUTH_DATABASE_URL": database_url,
         "BBAUTH_REDIS_URL": redis_url,
     }

@@ -9,7 +9,7 @@ private Redis (``tests.faults.services``: free loopback ports, temporary files),
 ``bbauth serve`` processes (one Hypercorn worker each) sharing them. People are recorded ones
 (Aalto typists and SapiMouse mouse users); their models are trained beforehand from their
 enrollment recordings, and their sessions are minted by the operator service
-``auth_service.issue_session`` on the servers' database. Sessions are split evenly over the two
+``sessions.issue_unattended`` on the servers' database. Sessions are split evenly over the two
 workers and over a few client processes (python-socketio clients, websocket transport). Every
 session replays its owner's held-out recording (cycled) at real speed, flushed once a second as a
 browser batching its input would send it, and asks for an acknowledgement of every batch.
@@ -364,6 +364,7 @@ class Run:
             "BBAUTH_LOG_LEVEL": "WARNING",
             "BBAUTH_SCHEDULER": "false",
             "BBAUTH_TRUST_CHALLENGE_BELOW": "0",
+            "BBAUTH_EVALUATION_SCORES": "true",
             "BBAUTH_ARGON2_TIME_COST": "1",
             "BBAUTH_ARGON2_MEMORY_KIB": "1024",
             "BBAUTH_DATABASE_URL": database_url,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -14,8 +15,21 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool
 
 
+def private_sqlite_file(url: str) -> None:
+    """Create an SQLite database file owner-only (0600, its folder 0700) before SQLite does:
+    SQLite gives its journal and WAL files the database file's permissions."""
+    if not url.startswith("sqlite") or "///" not in url:
+        return
+    path = Path(url.split("///", 1)[1])
+    if str(path) in ("", ":memory:"):
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+
+
 def create_engine(url: str, *, null_pool: bool = False) -> AsyncEngine:
     """An async engine; SQLite gets foreign keys, WAL and a busy timeout."""
+    private_sqlite_file(url)
     kwargs: dict[str, Any] = {}
     if null_pool:
         kwargs["poolclass"] = NullPool

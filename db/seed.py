@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from app.audit import RequestContext
-from app.auth import service as auth_service
+from app.auth import registration
 from app.state import AppState
 from db.tables import Role, User
 
@@ -35,7 +35,7 @@ async def seed_demo(state: AppState) -> list[tuple[DemoLogin, bool]]:
         for login in DEMO_LOGINS:
             exists = await db.scalar(select(User.id).where(User.email == login.email))
             if exists is None:
-                await auth_service.register(
+                await registration.create_account(
                     state=state,
                     db=db,
                     email=login.email,

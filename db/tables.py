@@ -47,6 +47,18 @@ class ChallengePurpose(enum.StrEnum):
     LOGIN = "login"
     REAUTH = "reauth"
     TOTP_SETUP = "totp_setup"
+    STEP_UP = "step_up"
+    REGISTRATION = "registration"
+    EMAIL_CHANGE = "email_change"
+
+
+class EndedBy(enum.StrEnum):
+    """Who ended a session, in the words its owner is told."""
+
+    OWNER = "owner"
+    ADMIN = "admin"
+    SYSTEM = "system"
+    """bbauth itself: too many wrong codes, a "this wasn't me" link, a password change."""
 
 
 def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
@@ -64,12 +76,24 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.USER)
     display_name: Mapped[str] = mapped_column(String(120), default="")
-    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    totp_secret: Mapped[str | None] = mapped_column(String(255), default=None)
+    """The authenticator's seed, encrypted (``app.crypto.SecretBox``)."""
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     totp_last_step: Mapped[int | None] = mapped_column(Integer, default=None)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    """Consecutive wrong passwords from clients that never signed in to this account."""
     lockouts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    """Unknown clients wait until then (known devices keep their own budget)."""
+    failed_codes: Mapped[int] = mapped_column(Integer, default=0)
+    """Consecutive wrong one-time codes, whatever the challenge (a right password keeps it)."""
+    codes_locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    """Set when ``failed_codes`` reached the limit: codes are refused until unlocked."""
+    frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    """Set by a "this wasn't me" link: no factor, password, email or enrollment change until an
+    administrator, or a fresh sign-in with the restored factor, lifts it."""
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    """When the owner proved the address with a code; an unconfirmed account cannot sign in."""
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -93,8 +117,16 @@ class LoginSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     revoked_reason: Mapped[str | None] = mapped_column(String(200), default=None)
+    ended_by: Mapped[EndedBy | None] = mapped_column(_enum(EndedBy, "ended_by"), default=None)
     ip: Mapped[str] = mapped_column(String(64), default="")
     user_agent: Mapped[str] = mapped_column(String(400), default="")
+    stepped_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    """When a one-time code was last entered on this session (sign-in, re-challenge, step-up)."""
+    failed_codes: Mapped[int] = mapped_column(Integer, default=0)
+    """Wrong codes entered on this session across all its re-challenges."""
+    device_id: Mapped[str | None] = mapped_column(
+        ForeignKey("known_devices.id", ondelete="SET NULL"), default=None
+    )
 
     user: Mapped[User] = relationship(back_populates="sessions")
 
@@ -120,6 +152,47 @@ class OtpChallenge(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     resends: Mapped[int] = mapped_column(Integer, default=0)
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    target: Mapped[str | None] = mapped_column(String(320), default=None)
+    """What a code confirms beyond the person: the new address of an email change."""
+
+
+class KnownDevice(Base):
+    """A browser that completed a sign-in to an account: it keeps its own budget of wrong
+    passwords, so nobody who only knows the email can lock its owner out."""
+
+    __tablename__ = "known_devices"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class AccountNotice(Base):
+    """A security notice mailed to an account's owner, with what it can undo.
+
+    ``previous`` holds what the change replaced (the old password hash, the old email, the old
+    authenticator seed sealed by ``SecretBox``), so the notice's "this wasn't me" link can put
+    it back. The link is stored as an HMAC, like tokens.
+    """
+
+    __tablename__ = "account_notices"
+    __table_args__ = (Index("ix_account_notices_user_at", "user_id", "at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    session_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    previous: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    link_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    link_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    link_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class AuditEvent(Base):

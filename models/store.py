@@ -223,7 +223,9 @@ class ModelStore:
         joblib.dump(model, buffer, compress=3)  # forests shrink ~5× (zlib)
         blob = buffer.getvalue()
 
-        folder.mkdir(parents=True, exist_ok=True)
+        # Owner-only folders (0700), like the files in them (0600): models describe people.
+        for part in (self.root, folder.parent, folder):
+            part.mkdir(mode=0o700, exist_ok=True)
         version, path = self._claim_version(folder)
         record = ModelRecord(
             user_id=user_id,

@@ -19,8 +19,9 @@ from quart import Quart
 
 from app import metrics
 from app.audit import RequestContext
-from app.auth import service as auth_service
 from app.errors import ApplicationError
+from app.sessions import rechallenge
+from app.sessions import service as sessions
 from app.state import AppState, app_state
 from db.tables import LoginSession, Role, SessionState, User
 from realtime import trust as trust_sm
@@ -46,6 +47,10 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 
 UNDECODABLE_EVENT = "undecodable"
 """What a client packet that could not be decoded arrives as (see ``realtime.server``)."""
+
+
+class TooManySockets(Exception):
+    """A session already holds ``BBAUTH_MAX_SOCKETS_PER_SESSION`` sockets."""
 
 
 def session_room(session_id: str) -> str:
@@ -75,11 +80,20 @@ async def _authenticate(state: AppState, auth: object, environ: dict[str, Any]) 
         raise refuse("unauthorized", "A session token is required.")
     async with state.sessions() as db:
         try:
-            return await auth_service.authenticate(
+            return await sessions.authenticate(
                 state=state, db=db, token=token, allow_challenged=True
             )
         except ApplicationError as exc:
             raise refuse(exc.code, exc.detail) from None
+
+
+def _session_id_of(data: object) -> str | None:
+    """The ``session_id`` of an admin command, if it is a well-formed session id: anything else
+    is refused whole, never cut to fit (a truncated id could name another session)."""
+    session_id = data.get("session_id") if isinstance(data, dict) else None
+    return (
+        session_id if isinstance(session_id, str) and sessions.is_session_id(session_id) else None
+    )
 
 
 def _ip(environ: dict[str, Any]) -> str:
@@ -126,14 +140,17 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self.expires[sid] = session.expires_at
         try:
             versions, record = await self._register(sid, session, environ)
-        except Exception:
-            # Redis or the database failed half-way: undo, so nothing is left of this socket.
-            log.exception("socket_connect_failed", sid=sid, session_id=session.id)
+        except Exception as exc:
+            # Redis or the database failed half-way, or one socket too many: undo, so nothing is
+            # left of this socket.
             self.connections.pop(sid, None)
             self.expires.pop(sid, None)
             self.pipeline.close(conn)
             with contextlib.suppress(Exception):
                 await self.store.disconnect(session.id, sid)
+            if isinstance(exc, TooManySockets):
+                raise refuse("too_many_sockets", str(exc)) from None
+            log.exception("socket_connect_failed", sid=sid, session_id=session.id)
             raise refuse("unavailable", "The service is unavailable; try again shortly.") from None
         log.info("socket_connected", sid=sid, session_id=session.id, user_id=user.id)
         # Greet after this handler returns, so the client has its connect ack first.
@@ -160,6 +177,11 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 "ip": _ip(environ),
             },
         )
+        # Counted after registering, on every worker's sockets: two sockets connecting at once
+        # cannot both slip under the cap.
+        cap = app_state(self.app).settings.max_sockets_per_session
+        if len(await self.store.sids(session.id)) > cap:
+            raise TooManySockets(f"A session may hold {cap} sockets at once; close one first.")
         params = self.pipeline.params
         raw = await self.store.get_trust(session.id)
         if raw is None:
@@ -304,7 +326,9 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return False
         self.expires.pop(sid, None)
         await self.emit(
-            "revoked", {"session_id": conn.session_id, "reason": "session_expired"}, to=sid
+            "revoked",
+            {"session_id": conn.session_id, "reason": "session_expired", "ended_by": "system"},
+            to=sid,
         )
         await self.disconnect(sid)
         return True
@@ -361,7 +385,7 @@ class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         state = app_state(self.app)
         async with state.sessions() as db:
             try:
-                session = await auth_service.live_session(state=state, db=db, session_id=session_id)
+                session = await sessions.live_session(state=state, db=db, session_id=session_id)
             except ApplicationError as exc:
                 return None, exc.code
             if session.user.role is not Role.ADMIN:
@@ -410,6 +434,8 @@ class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                     "events_per_second": item.get("events_per_second", 0.0),
                     "model_versions": item.get("model_versions"),
                     "trust": round(float(inner["trust"]), 1) if inner else None,
+                    # Administrators see the last window's evidence; the person never does.
+                    "last_evidence": round(float(inner.get("last_llr", 0.0)), 3) if inner else None,
                     "level": inner.get("level") if inner else None,
                     "history": item.get("history", []),
                 }
@@ -441,17 +467,18 @@ class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         admin, reason = await self._admin(sid)
         if admin is None:
             return {"ok": False, "error": reason}
-        session_id = data.get("session_id") if isinstance(data, dict) else None
-        if not isinstance(session_id, str):
+        session_id = _session_id_of(data)
+        if session_id is None:
             return {"ok": False, "error": "bad_request"}
         state = app_state(self.app)
         async with state.sessions() as db:
-            pending = await auth_service.challenge_session(
+            pending = await rechallenge.challenge_session(
                 state=state,
                 db=db,
-                session_id=session_id[:36],
+                session_id=session_id,
                 reason="challenged by administrator",
                 by=admin.id,
+                cause="admin",
                 ctx=RequestContext(request_id=f"admin-socket:{sid}"),
             )
         return {"ok": pending is not None}
@@ -461,16 +488,16 @@ class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         admin, reason = await self._admin(sid)
         if admin is None:
             return {"ok": False, "error": reason}
-        session_id = data.get("session_id") if isinstance(data, dict) else None
-        if not isinstance(session_id, str):
+        session_id = _session_id_of(data)
+        if session_id is None:
             return {"ok": False, "error": "bad_request"}
         state = app_state(self.app)
         async with state.sessions() as db:
             try:
-                await auth_service.revoke_session(
+                await sessions.revoke_session(
                     state=state,
                     db=db,
-                    session_id=session_id[:36],
+                    session_id=session_id,
                     actor=admin,
                     reason="revoked by administrator",
                     ctx=RequestContext(request_id=f"admin-socket:{sid}"),

@@ -20,9 +20,10 @@ from numpy.typing import NDArray
 
 from app import metrics
 from app.audit import RequestContext
-from app.auth import service as auth_service
 from app.behavior import service as behavior_service
 from app.behavior import training
+from app.sessions import rechallenge
+from app.sessions import service as sessions
 from app.state import AppState
 from db.tables import BehaviorProfile
 from models.estimators import UserModel
@@ -119,6 +120,8 @@ class LiveConnection:
     """Input batches of this socket being processed now."""
     refused: DropNotices = field(default_factory=DropNotices)
     """Batches refused by the worker (``busy`` and ``unavailable`` errors)."""
+    used_at: datetime | None = None
+    """When this socket's input last counted as use of the session (in the database)."""
 
     def count_events(self, n: int) -> None:
         """Track events per second in steps of ``RATE_STEP_SECONDS``."""
@@ -172,12 +175,22 @@ class Pipeline:
         # in a task of its own): trust is read, updated and written back without lost updates.
         self._locks: dict[str, asyncio.Lock] = {}
         self._open: dict[str, int] = defaultdict(int)
+        self._budgets: dict[str, tuple[TokenBucket, TokenBucket]] = {}
+        """Input budget (batches, events) of each session with a socket here."""
 
     def open(self, *, sid: str, session_id: str, user_id: str, email: str) -> LiveConnection:
-        """State for a newly connected socket."""
+        """State for a newly connected socket. Sockets of one session share one input budget:
+        opening more sockets buys no more input."""
         s = self.state.settings
         self._open[session_id] += 1
         self._locks.setdefault(session_id, asyncio.Lock())
+        batches, events = self._budgets.setdefault(
+            session_id,
+            (
+                TokenBucket(s.max_batches_per_second, 2 * s.max_batches_per_second),
+                TokenBucket(s.max_events_per_second, 2 * s.max_events_per_second),
+            ),
+        )
         return LiveConnection(
             sid=sid,
             session_id=session_id,
@@ -187,8 +200,8 @@ class Pipeline:
                 size=s.keystroke_window, min_size=max(10, s.keystroke_window // 2)
             ),
             mouse=MouseWindower(size=s.mouse_window),
-            batches=TokenBucket(s.max_batches_per_second, 2 * s.max_batches_per_second),
-            events=TokenBucket(s.max_events_per_second, 2 * s.max_events_per_second),
+            batches=batches,
+            events=events,
         )
 
     def close(self, conn: LiveConnection) -> None:
@@ -197,6 +210,7 @@ class Pipeline:
         if self._open[conn.session_id] <= 0:
             del self._open[conn.session_id]
             self._locks.pop(conn.session_id, None)
+            self._budgets.pop(conn.session_id, None)
 
     # --- models ---------------------------------------------------------------------------
 
@@ -292,6 +306,7 @@ class Pipeline:
             conn.last_mouse_t = batch.mouse[-1].t
         conn.count_events(batch.accepted)
         metrics.count_input(keys=len(batch.keys), mouse=len(batch.mouse))
+        await self._record_use(conn)
 
         # Windowing stays before the first await, so batches are cut in the order they came.
         windows: list[tuple[str, NDArray[np.float64], int]] = []
@@ -305,6 +320,19 @@ class Pipeline:
                 for modality, rows, size in windows:
                     await self._window(conn, modality, rows, size, out)
         return out
+
+    async def _record_use(self, conn: LiveConnection) -> None:
+        """Input is use of the session (it does not go idle while its person works here),
+        written at most every ``LAST_SEEN_RESOLUTION`` per socket."""
+        now = self.state.clock.now()
+        if conn.used_at is not None and now - conn.used_at < sessions.LAST_SEEN_RESOLUTION:
+            return
+        conn.used_at = now
+        try:
+            await sessions.record_use(self.state, conn.session_id)
+        except Exception as exc:  # the next batch tries again; this batch goes on
+            conn.used_at = None
+            log.warning("session_use_not_recorded", session_id=conn.session_id, error=repr(exc))
 
     def _rate_limited(self, conn: LiveConnection, out: Outcome, message: str) -> None:
         """Drop the batch; say so at most once per ``ERROR_NOTICE_SECONDS`` (no echo flood)."""
@@ -345,9 +373,10 @@ class Pipeline:
             updated = trust_sm.SessionTrust(state=trust_sm.CHALLENGED, trust=updated.trust)
         await self.store.set_trust(conn.session_id, updated.to_dict(), updated.trust.trust)
         view = trust_sm.public_view(updated.trust)
-        out.to_session.append(
-            ("trust", {**view, "modality": modality, "p_genuine": round(p, 4), "window_size": size})
-        )
+        event = {**view, "modality": modality, "window_size": size}
+        if self.state.settings.evaluation_scores:
+            event["p_genuine"] = round(p, 4)  # evaluation runs only (refused in production)
+        out.to_session.append(("trust", event))
         self._publish(
             {
                 "@timestamp": self.state.clock.now().isoformat(),
@@ -368,15 +397,8 @@ class Pipeline:
             out.challenge = f"trust {view['score']} below {self.params.challenge_below}"
 
     def _publish(self, event: dict[str, Any]) -> None:
-        """Hand a security event to ``state.extras["event_listeners"]`` (metrics, log sink).
-
-        Listeners are synchronous and must not block; one that fails is logged and skipped.
-        """
-        for listener in self.state.extras.get("event_listeners", ()):
-            try:
-                listener(event)
-            except Exception:
-                log.exception("event_listener_failed", event=event.get("event"))
+        """Hand a security event to the hub (metrics, log sink)."""
+        self.state.hub.security_event(event)
 
     async def current_trust(self, session_id: str) -> trust_sm.SessionTrust:
         """The session's trust record; one the live store lost (Redis restarted empty) is
@@ -403,7 +425,7 @@ class Pipeline:
 
     async def _challenge(self, session_id: str, sid: str, reason: str) -> None:
         async with self.state.sessions() as db:
-            await auth_service.challenge_session(
+            await rechallenge.challenge_session(
                 state=self.state,
                 db=db,
                 session_id=session_id,
@@ -577,9 +599,7 @@ class Pipeline:
                 state=self.state, user_id=user_id, schema=SCHEMAS[modality]
             )
             if result is not None:
-                hooks = self.state.extras.get("model_listeners", ())
-                for hook in hooks:
-                    await hook(user_id, modality, result.record.version)
+                await self.state.hub.model_ready(user_id, modality, result.record.version)
         except Exception:
             log.exception("training_failed", user_id=user_id, modality=modality)
         finally:

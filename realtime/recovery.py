@@ -23,7 +23,7 @@ import asyncio
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import socketio
@@ -50,10 +50,12 @@ ERROR_LOG_SECONDS = 30.0
 
 @dataclass(frozen=True)
 class DbSession:
-    """What the database says of a session: its state and when it expires."""
+    """What the database says of a session: its state, when it expires, when it was last used."""
 
     state: SessionState
     expires_at: datetime
+    last_seen_at: datetime
+    ended_by: str | None = None
 
 
 async def session_states(state: AppState, session_ids: Iterable[str]) -> dict[str, DbSession]:
@@ -63,12 +65,18 @@ async def session_states(state: AppState, session_ids: Iterable[str]) -> dict[st
     async with state.sessions() as db:
         for start in range(0, len(ids), 500):
             rows = await db.execute(
-                select(LoginSession.id, LoginSession.state, LoginSession.expires_at).where(
-                    LoginSession.id.in_(ids[start : start + 500])
-                )
+                select(
+                    LoginSession.id,
+                    LoginSession.state,
+                    LoginSession.expires_at,
+                    LoginSession.last_seen_at,
+                    LoginSession.ended_by,
+                ).where(LoginSession.id.in_(ids[start : start + 500]))
             )
-            for session_id, session_state, expires_at in rows.all():
-                found[session_id] = DbSession(session_state, expires_at)
+            for session_id, session_state, expires_at, last_seen_at, ended_by in rows.all():
+                found[session_id] = DbSession(
+                    session_state, expires_at, last_seen_at, ended_by.value if ended_by else None
+                )
     return found
 
 
@@ -168,22 +176,28 @@ class Keeper:
             return
         db_view = await session_states(self.state, served)
         now = self.state.clock.now()
+        idle = timedelta(seconds=self.state.settings.session_idle_seconds)
         for session_id, sids in served.items():
             view = db_view.get(session_id)
             if view is None or view.state is SessionState.REVOKED:
-                await self._cut(session_id, sids, "session_revoked")
-            elif view.expires_at <= now:
-                await self._cut(session_id, sids, "session_expired")
+                await self._cut(
+                    session_id, sids, "session_revoked", view.ended_by if view else None
+                )
+            elif view.expires_at <= now or view.last_seen_at + idle <= now:
+                # Idle: no REST call and no input on any socket for the idle time (AAL2).
+                await self._cut(session_id, sids, "session_expired", "system")
             elif view.state is SessionState.CHALLENGED:
                 await self._hold(session_id, sids)
 
-    async def _cut(self, session_id: str, sids: list[str], reason: str) -> None:
+    async def _cut(
+        self, session_id: str, sids: list[str], reason: str, ended_by: str | None
+    ) -> None:
         """Sockets of a session that ended while its relay did not reach them."""
         log.warning("live_session_cut_by_keeper", session_id=session_id, reason=reason)
         for sid in sids:
             await self.sio.emit(
                 "revoked",
-                {"session_id": session_id, "reason": reason},
+                {"session_id": session_id, "reason": reason, "ended_by": ended_by},
                 to=sid,
                 namespace="/",
                 ignore_queue=True,

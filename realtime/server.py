@@ -14,6 +14,7 @@ import structlog
 from engineio import json as engineio_json
 from quart import Quart
 
+from app.events import ModelListener, SessionChange, SessionEvent, SessionListener
 from app.kv import redis_client
 from app.settings import Settings
 from app.state import app_state
@@ -152,6 +153,7 @@ def create_socketio(app: Quart) -> socketio.AsyncServer:
         engineio_logger=False,
     )
     sio.packet_class = TolerantPacket
+    app.extensions["socketio"] = sio
     worker_id = uuid.uuid4().hex[:12]
     # The real store is opened with the app's other clients in before_serving.
     placeholder = MemoryLiveStore()
@@ -167,11 +169,10 @@ def create_socketio(app: Quart) -> socketio.AsyncServer:
         state = app_state(app)
         store = create_live_store(settings.redis_url, settings.redis_prefix, worker_id)
         client.store = admin.store = store
-        state.extras["sio"] = sio
-        state.extras["live_store"] = store
-        state.extras.setdefault("session_listeners", []).append(_session_listener(sio, app, admin))
-        state.extras.setdefault("model_listeners", []).append(_model_listener(sio, client))
-        state.extras.setdefault("readiness_checks", {})["live_store"] = store.ping
+        state.live = store
+        state.hub.sessions.append(_session_listener(sio, app, admin, store))
+        state.hub.models.append(_model_listener(sio, client))
+        state.readiness["live_store"] = store.ping
 
         keeper = asyncio.create_task(Keeper(state, sio, client, store).run(), name="live-keeper")
         yield
@@ -185,21 +186,27 @@ def create_socketio(app: Quart) -> socketio.AsyncServer:
     return sio
 
 
-def _session_listener(sio: socketio.AsyncServer, app: Quart, admin: AdminNamespace) -> Any:
+def _session_listener(
+    sio: socketio.AsyncServer, app: Quart, admin: AdminNamespace, store: LiveStore
+) -> SessionListener:
     """Carry session changes made anywhere (REST, admin, trust) to the live sockets."""
 
-    async def relay(change: str, session_id: str) -> None:
+    async def relay(event: SessionEvent) -> None:
         state = app_state(app)
-        store: LiveStore = state.extras["live_store"]
+        session_id, change = event.session_id, event.change
         params = trust_sm.trust_params(state.settings)
         room = session_room(session_id)
-        if change == "challenged":
+        if change is SessionChange.CHALLENGED:
             current = trust_sm.SessionTrust.from_dict(await store.get_trust(session_id), params)
             updated = trust_sm.SessionTrust(state=trust_sm.CHALLENGED, trust=current.trust)
             await store.set_trust(session_id, updated.to_dict(), None)
             await store.update_meta(session_id, state=trust_sm.CHALLENGED)
-            await sio.emit("reauth_required", {"session_id": session_id}, room=room)
-        elif change == "restored":
+            await sio.emit(
+                "reauth_required",
+                {"session_id": session_id, "cause": event.by or "trust", "reason": event.reason},
+                room=room,
+            )
+        elif change is SessionChange.RESTORED:
             fresh = trust_sm.SessionTrust.fresh(params)
             await store.set_trust(session_id, fresh.to_dict(), fresh.trust.trust)
             await store.update_meta(session_id, state=trust_sm.ACTIVE)
@@ -208,29 +215,40 @@ def _session_listener(sio: socketio.AsyncServer, app: Quart, admin: AdminNamespa
                 {"session_id": session_id, "trust": trust_sm.public_view(fresh.trust)},
                 room=room,
             )
-        elif change == "revoked":
-            await sio.emit("revoked", {"session_id": session_id}, room=room)
+        elif change is SessionChange.REVOKED:
+            await sio.emit(
+                "revoked",
+                {"session_id": session_id, "ended_by": event.by, "reason": event.reason},
+                room=room,
+            )
             await admin.session_revoked(session_id)
             for sid in await store.sids(session_id):
                 await sio.disconnect(sid, namespace="/")
             await store.forget(session_id)
 
-    async def listener(event: str, session_id: str, user_id: str) -> None:
+    async def listener(event: SessionEvent) -> None:
         # The change is committed already: a failure to relay it (Redis away) must not turn the
         # REST call that made it into an error. The database stays the authority: a socket
         # that reconnects gets the session's real state.
         try:
-            await relay(event, session_id)
+            await relay(event)
         except Exception:
-            log.exception("session_event_relay_failed", change=event, session_id=session_id)
+            log.exception(
+                "session_event_relay_failed", change=event.change, session_id=event.session_id
+            )
             return
         # structlog's first argument is named "event": the change goes by another name.
-        log.info("session_event_relayed", change=event, session_id=session_id, user_id=user_id)
+        log.info(
+            "session_event_relayed",
+            change=event.change,
+            session_id=event.session_id,
+            user_id=event.user_id,
+        )
 
     return listener
 
 
-def _model_listener(sio: socketio.AsyncServer, client: ClientNamespace) -> Any:
+def _model_listener(sio: socketio.AsyncServer, client: ClientNamespace) -> ModelListener:
     """Tell every socket of a user, on any worker, that a model of theirs is ready."""
 
     async def listener(user_id: str, modality: str, version: int) -> None:

@@ -79,10 +79,6 @@ def apply(
 
 
 def public_view(trust: TrustState) -> dict[str, Any]:
-    """What the client and the dashboard see of a trust state."""
-    return {
-        "score": round(trust.trust, 1),
-        "level": trust.level,
-        "windows": trust.windows,
-        "last_evidence": round(trust.last_llr, 3),
-    }
+    """What the person's client sees of a trust state: the score and its level, never the
+    evidence of the last window (a scripted impostor would tune itself on it)."""
+    return {"score": round(trust.trust, 1), "level": trust.level, "windows": trust.windows}

@@ -20,13 +20,15 @@ from app.admin.schemas import (
     SessionList,
     UserList,
 )
-from app.auth import service as auth_service
 from app.auth.routes import challenge_out, session_out, user_out
 from app.auth.schemas import ChallengeOut, SessionOut
-from app.errors import Conflict, NotFound
+from app.sessions import rechallenge
+from app.sessions import service as sessions
+from app.sessions.policy import guarded
 from app.state import app_state
-from app.web import authenticated, current_user, db, request_context
-from db.tables import LoginSession, SessionState
+from app.users import service as users
+from app.web import current_user, db, request_context
+from db.tables import LoginSession, SessionState, User
 
 blueprint = Blueprint("admin", __name__, url_prefix="/api/admin")
 
@@ -35,9 +37,19 @@ def admin_session_out(session: LoginSession) -> AdminSessionOut:
     return AdminSessionOut(**session_out(session).model_dump(), email=session.user.email)
 
 
+def _admin_user(user: User, live: int) -> AdminUserOut:
+    return AdminUserOut(
+        **user_out(user).model_dump(),
+        failed_logins=user.failed_logins,
+        locked_until=user.locked_until,
+        failed_codes=user.failed_codes,
+        active_sessions=live,
+    )
+
+
 @blueprint.get("/users")
 @tag(["admin"])
-@authenticated(admin=True)
+@guarded
 @validate_querystring(Page)
 @validate_response(UserList, 200)
 async def list_users(query_args: Page) -> UserList:
@@ -45,23 +57,12 @@ async def list_users(query_args: Page) -> UserList:
     rows, total = await service.list_users(
         db=db(), limit=query_args.limit, offset=query_args.offset
     )
-    return UserList(
-        users=[
-            AdminUserOut(
-                **user_out(user).model_dump(),
-                failed_logins=user.failed_logins,
-                locked_until=user.locked_until,
-                active_sessions=live,
-            )
-            for user, live in rows
-        ],
-        total=total,
-    )
+    return UserList(users=[_admin_user(user, live) for user, live in rows], total=total)
 
 
 @blueprint.get("/sessions")
 @tag(["admin"])
-@authenticated(admin=True)
+@guarded
 @validate_querystring(SessionFilter)
 @validate_response(SessionList, 200)
 async def list_sessions(query_args: SessionFilter) -> SessionList:
@@ -78,12 +79,12 @@ async def list_sessions(query_args: SessionFilter) -> SessionList:
 
 @blueprint.post("/sessions/<uuid:session_id>/revoke")
 @tag(["admin"])
-@authenticated(admin=True)
+@guarded
 @validate_request(ReasonIn)
 @validate_response(SessionOut, 200)
 async def revoke(session_id: UUID, data: ReasonIn) -> SessionOut:
     """Revoke a session: its token is refused from the very next request."""
-    session = await auth_service.revoke_session(
+    session = await sessions.revoke_session(
         state=app_state(),
         db=db(),
         session_id=str(session_id),
@@ -96,30 +97,25 @@ async def revoke(session_id: UUID, data: ReasonIn) -> SessionOut:
 
 @blueprint.post("/sessions/<uuid:session_id>/challenge")
 @tag(["admin"])
-@authenticated(admin=True)
+@guarded
 @validate_request(ReasonIn)
 @validate_response(ChallengeOut, 200)
 async def challenge(session_id: UUID, data: ReasonIn) -> ChallengeOut:
     """Force a session into a one-time-code re-challenge."""
-    pending = await auth_service.challenge_session(
+    pending = await rechallenge.challenge_by_admin(
         state=app_state(),
         db=db(),
         session_id=str(session_id),
         reason=data.reason or "challenged by administrator",
-        by=current_user().id,
+        admin=current_user(),
         ctx=request_context(),
     )
-    if pending is None:
-        exists = await db().get(LoginSession, str(session_id))
-        if exists is None:
-            raise NotFound("No such session.")
-        raise Conflict("Only an active session can be challenged.")
     return challenge_out(pending)
 
 
 @blueprint.get("/audit")
 @tag(["admin"])
-@authenticated(admin=True)
+@guarded
 @validate_querystring(AuditFilter)
 @validate_response(AuditList, 200)
 async def audit(query_args: AuditFilter) -> AuditList:
@@ -146,3 +142,31 @@ async def audit(query_args: AuditFilter) -> AuditList:
             for e in events
         ]
     )
+
+
+@blueprint.post("/users/<uuid:user_id>/reset-factors")
+@tag(["admin"])
+@guarded
+@validate_request(ReasonIn)
+@validate_response(AdminUserOut, 200)
+async def reset_factors(user_id: UUID, data: ReasonIn) -> AdminUserOut:
+    """Recovery: remove the user's authenticator app, restart behavioral enrollment, lift locks
+    and end every session. The user is mailed (with a link that undoes it). Needs a step-up."""
+    user = await users.admin_reset_factors(
+        state=app_state(), db=db(), user_id=str(user_id), admin=current_user(),
+        reason=data.reason or "reset by administrator", ctx=request_context(),
+    )  # fmt: skip
+    return _admin_user(user, 0)
+
+
+@blueprint.post("/users/<uuid:user_id>/unlock")
+@tag(["admin"])
+@guarded
+@validate_response(AdminUserOut, 200)
+async def unlock(user_id: UUID) -> AdminUserOut:
+    """Lift the user's code lock, password waits and freeze."""
+    user = await users.admin_unlock(
+        state=app_state(), db=db(), user_id=str(user_id), admin=current_user(),
+        ctx=request_context(),
+    )  # fmt: skip
+    return _admin_user(user, 0)

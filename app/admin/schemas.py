@@ -32,6 +32,7 @@ class AuditFilter(Page):
 class AdminUserOut(UserOut):
     failed_logins: int
     locked_until: datetime | None
+    failed_codes: int
     active_sessions: int
 
 

@@ -1,8 +1,10 @@
-"""Login abuse controls: fixed-window rate limits and an exponential lock-out.
+"""Login abuse controls: fixed-window rate limits and waits after wrong passwords.
 
-Both live in the key-value store (Redis when configured, so every worker shares them). The
-lock-out is keyed by the email as typed, known account or not, so it reveals nothing about which
-accounts exist; for real accounts it is mirrored on the user row, which survives restarts.
+Rate limits and the unknown clients' failure count live in the key-value store (Redis when
+configured, so every worker shares them). The count is keyed by the email as typed, known
+account or not, so it reveals nothing about which accounts exist; for real accounts it is
+mirrored on the user row, which survives restarts. Known devices keep their own count on their
+row (``app.auth.devices``): nobody else's failures hold them back.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ async def enforce_rate(
         )
 
 
-def lockout_seconds(failures: int, settings: Settings) -> float:
-    """Lock-out after ``failures`` consecutive failures: doubling from the threshold on."""
+def device_wait_seconds(failures: int, settings: Settings) -> float:
+    """A known device's wait after ``failures`` consecutive wrong passwords: doubling from the
+    threshold on, up to ``lockout_max_seconds``."""
     if failures < settings.lockout_threshold:
         return 0.0
     steps = failures - settings.lockout_threshold
@@ -38,41 +41,59 @@ def lockout_seconds(failures: int, settings: Settings) -> float:
     )
 
 
+def unknown_wait_seconds(failures: int, settings: Settings) -> float:
+    """Unknown clients' delay after ``failures`` consecutive wrong passwords for an account:
+    none up to the threshold, then 1 s doubling to ``unknown_client_delay_max_seconds``."""
+    if failures < settings.lockout_threshold:
+        return 0.0
+    steps = failures - settings.lockout_threshold
+    return float(
+        min(
+            settings.unknown_client_delay_base_seconds * 2 ** min(steps, 30),
+            settings.unknown_client_delay_max_seconds,
+        )
+    )
+
+
 def _failure_keys(email: str) -> tuple[str, str]:
     return f"lock:{email}:failures", f"lock:{email}:last"
 
 
-async def check_lockout(
+async def check_unknown_wait(
     kv: KeyValueStore, *, email: str, now: datetime, settings: Settings
 ) -> None:
-    """Refuse while ``email`` is locked out."""
+    """Refuse an unknown client while ``email``'s delay runs."""
     count_key, last_key = _failure_keys(email)
     failures, last = await kv.get(count_key), await kv.get(last_key)
     if failures is None or last is None:
         return
-    locked_until = float(last) + lockout_seconds(int(failures), settings)
-    if locked_until > now.timestamp():
-        raise TooManyAttempts(
-            retry_after=locked_until - now.timestamp(),
-            detail="Too many failed logins; this account is locked for a while.",
-        )
+    until = float(last) + unknown_wait_seconds(int(failures), settings)
+    if until > now.timestamp():
+        raise_wait(until - now.timestamp())
 
 
-async def register_failure(
+def raise_wait(seconds: float) -> None:
+    """The one answer of a client that must wait before its next password (429)."""
+    raise TooManyAttempts(
+        retry_after=seconds,
+        detail="Too many wrong passwords; wait a moment before trying again.",
+    )
+
+
+async def register_unknown_failure(
     kv: KeyValueStore, *, email: str, now: datetime, settings: Settings
-) -> tuple[int, float]:
-    """Count a failed login of ``email``; returns (consecutive failures, lock-out seconds).
+) -> int:
+    """Count a wrong password of an unknown client for ``email``; returns consecutive failures.
 
     The count is an atomic increment: parallel failures each count (a read-then-write would
     let a burst of guesses count as one).
     """
     count_key, last_key = _failure_keys(email)
-    ttl = settings.lockout_max_seconds + 86400
+    ttl = int(settings.unknown_client_delay_max_seconds) + 86400
     await kv.set(last_key, repr(now.timestamp()), ttl_seconds=ttl)
-    failures = await kv.incr(count_key, ttl_seconds=ttl)
-    return failures, lockout_seconds(failures, settings)
+    return await kv.incr(count_key, ttl_seconds=ttl)
 
 
-async def clear_failures(kv: KeyValueStore, *, email: str) -> None:
-    """Forget failures after a successful login."""
+async def clear_unknown_failures(kv: KeyValueStore, *, email: str) -> None:
+    """Forget unknown clients' failures after a right password."""
     await kv.delete(*_failure_keys(email))

@@ -1,11 +1,13 @@
-"""Authentication API: ``/api/auth/*``."""
+"""Authentication API: ``/api/auth/*`` — signing up, in and out, re-challenge and step-up."""
 
 from __future__ import annotations
 
 from quart import Blueprint
 from quart_schema import tag, validate_request, validate_response
 
-from app.auth import service
+from app.auth import login as login_service
+from app.auth import registration
+from app.auth.codes import PendingChallenge
 from app.auth.schemas import (
     ChallengeOut,
     CodeIn,
@@ -15,13 +17,14 @@ from app.auth.schemas import (
     ResendIn,
     SessionOut,
     TokenOut,
-    TotpSetupOut,
     UserOut,
     VerifyIn,
 )
-from app.errors import Forbidden
+from app.sessions import rechallenge, step_up
+from app.sessions import service as sessions
+from app.sessions.policy import guarded
 from app.state import app_state
-from app.web import authenticated, current_session, current_user, db, request_context
+from app.web import current_session, current_user, db, request_context
 from db.tables import LoginSession, User
 
 blueprint = Blueprint("auth", __name__, url_prefix="/api/auth")
@@ -37,6 +40,8 @@ def user_out(user: User) -> UserOut:
         totp_enabled=user.totp_enabled,
         created_at=user.created_at,
         last_login_at=user.last_login_at,
+        frozen=user.frozen_at is not None,
+        codes_locked=user.codes_locked_at is not None,
     )
 
 
@@ -51,29 +56,26 @@ def session_out(session: LoginSession) -> SessionOut:
         last_seen_at=session.last_seen_at,
         ip=session.ip,
         user_agent=session.user_agent,
+        stepped_up_at=session.stepped_up_at,
+        ended_by=session.ended_by.value if session.ended_by else None,
+        revoked_reason=session.revoked_reason,
     )
 
 
-def challenge_out(pending: service.PendingChallenge) -> ChallengeOut:
-    return ChallengeOut(
-        challenge_id=pending.handle or None,
-        channel=pending.channel.value,
-        purpose=pending.purpose.value,
-        destination=pending.destination,
-        expires_at=pending.expires_at,
-        resends_left=pending.resends_left,
-    )
+def challenge_out(pending: PendingChallenge) -> ChallengeOut:
+    """A pending challenge as the API shows it."""
+    return ChallengeOut.model_validate(pending.as_json())
 
 
 @blueprint.post("/register")
 @tag(["auth"])
+@guarded
 @validate_request(RegisterIn)
-@validate_response(UserOut, 201)
-async def register(data: RegisterIn) -> tuple[UserOut, int]:
-    """Create an account. Sign in afterwards with the password and a one-time code."""
-    if not app_state().settings.allow_registration:
-        raise Forbidden("Registration is closed; ask an administrator.")
-    user = await service.register(
+@validate_response(ChallengeOut, 202)
+async def register(data: RegisterIn) -> tuple[ChallengeOut, int]:
+    """Sign up. The answer is the same whether or not the address has an account: a code goes
+    to the address; answering it at ``/api/auth/otp/verify`` confirms it and signs in."""
+    pending = await registration.sign_up(
         state=app_state(),
         db=db(),
         email=data.email,
@@ -81,28 +83,39 @@ async def register(data: RegisterIn) -> tuple[UserOut, int]:
         display_name=data.display_name,
         ctx=request_context(),
     )
-    return user_out(user), 201
+    return challenge_out(pending), 202
 
 
 @blueprint.post("/login")
 @tag(["auth"])
+@guarded
 @validate_request(LoginIn)
 @validate_response(ChallengeOut, 202)
 async def login(data: LoginIn) -> tuple[ChallengeOut, int]:
-    """Password step. Answers with a pending one-time-code challenge, never with a token."""
-    pending = await service.login(
-        state=app_state(), db=db(), email=data.email, password=data.password, ctx=request_context()
+    """Password step. Answers with a pending one-time-code challenge, never with a token.
+
+    Send ``device_token`` from an earlier sign-in on this browser: a known device keeps its own
+    budget of wrong passwords. 503 ``mail_unavailable`` if the emailed code cannot be sent.
+    """
+    pending = await login_service.login(
+        state=app_state(),
+        db=db(),
+        email=data.email,
+        password=data.password,
+        device_token=data.device_token,
+        ctx=request_context(),
     )
     return challenge_out(pending), 202
 
 
 @blueprint.post("/otp/verify")
 @tag(["auth"])
+@guarded
 @validate_request(VerifyIn)
 @validate_response(TokenOut, 200)
 async def verify(data: VerifyIn) -> TokenOut:
-    """Code step. Answers with the session token."""
-    issued = await service.verify_login(
+    """Code step. Answers with the session token (and a device token for a new browser)."""
+    issued = await login_service.verify_login(
         state=app_state(), db=db(), handle=data.challenge_id, code=data.code, ctx=request_context()
     )
     return TokenOut(
@@ -110,16 +123,18 @@ async def verify(data: VerifyIn) -> TokenOut:
         expires_at=issued.session.expires_at,
         session=session_out(issued.session),
         user=user_out(issued.user),
+        device_token=issued.device_token,
     )
 
 
 @blueprint.post("/otp/resend")
 @tag(["auth"])
+@guarded
 @validate_request(ResendIn)
 @validate_response(ChallengeOut, 200)
 async def resend(data: ResendIn) -> ChallengeOut:
-    """Email a new code for a pending login (the previous code stops working)."""
-    pending = await service.resend_code(
+    """Email a new code for a pending sign-in (the previous code stops working)."""
+    pending = await login_service.resend_code(
         state=app_state(), db=db(), handle=data.challenge_id, ctx=request_context()
     )
     return challenge_out(pending)
@@ -127,11 +142,11 @@ async def resend(data: ResendIn) -> ChallengeOut:
 
 @blueprint.post("/logout")
 @tag(["auth"])
-@authenticated(allow_challenged=True)
+@guarded
 @validate_response(MessageOut, 200)
 async def logout() -> MessageOut:
     """End this session; its token stops working at once."""
-    await service.logout(
+    await sessions.logout(
         state=app_state(), db=db(), session=current_session(), ctx=request_context()
     )
     return MessageOut(message="signed out")
@@ -139,7 +154,7 @@ async def logout() -> MessageOut:
 
 @blueprint.get("/me")
 @tag(["auth"])
-@authenticated()
+@guarded
 @validate_response(UserOut, 200)
 async def me() -> UserOut:
     """The signed-in user."""
@@ -148,11 +163,11 @@ async def me() -> UserOut:
 
 @blueprint.get("/reauth")
 @tag(["auth"])
-@authenticated(allow_challenged=True)
+@guarded
 @validate_response(ChallengeOut, 200)
 async def reauth_status() -> ChallengeOut:
     """The open re-challenge of this session (409 if it is not challenged)."""
-    pending = await service.reauth_status(
+    pending = await rechallenge.status(
         state=app_state(), db=db(), session=current_session(), ctx=request_context()
     )
     return challenge_out(pending)
@@ -160,11 +175,11 @@ async def reauth_status() -> ChallengeOut:
 
 @blueprint.post("/reauth/resend")
 @tag(["auth"])
-@authenticated(allow_challenged=True)
+@guarded
 @validate_response(ChallengeOut, 200)
 async def reauth_resend() -> ChallengeOut:
     """Email a new code for this session's re-challenge."""
-    pending = await service.resend_reauth(
+    pending = await rechallenge.resend(
         state=app_state(), db=db(), session=current_session(), ctx=request_context()
     )
     return challenge_out(pending)
@@ -172,56 +187,49 @@ async def reauth_resend() -> ChallengeOut:
 
 @blueprint.post("/reauth/verify")
 @tag(["auth"])
-@authenticated(allow_challenged=True)
+@guarded
 @validate_request(CodeIn)
 @validate_response(SessionOut, 200)
 async def reauth_verify(data: CodeIn) -> SessionOut:
     """Answer the re-challenge; the session is active again on success."""
-    session = await service.verify_reauth(
+    session = await rechallenge.verify(
         state=app_state(), db=db(), session=current_session(), code=data.code, ctx=request_context()
     )
     return session_out(session)
 
 
-@blueprint.post("/totp/setup")
+@blueprint.get("/step-up")
 @tag(["auth"])
-@authenticated()
-@validate_response(TotpSetupOut, 200)
-async def totp_setup() -> TotpSetupOut:
-    """Start authenticator-app setup: scan the QR code, then confirm with a first code."""
-    enrollment = await service.totp_setup(
-        state=app_state(), db=db(), user=current_user(), ctx=request_context()
+@guarded
+@validate_response(ChallengeOut, 200)
+async def step_up_status() -> ChallengeOut:
+    """The open step-up challenge of this session, or a new one (its code is sent now)."""
+    pending = await step_up.current(
+        state=app_state(), db=db(), session=current_session(), ctx=request_context()
     )
-    return TotpSetupOut(
-        secret=enrollment.secret,
-        otpauth_uri=enrollment.otpauth_uri,
-        qr_png=enrollment.qr_png_data_uri,
-    )
+    return challenge_out(pending)
 
 
-@blueprint.post("/totp/confirm")
+@blueprint.post("/step-up/resend")
 @tag(["auth"])
-@authenticated()
+@guarded
+@validate_response(ChallengeOut, 200)
+async def step_up_resend() -> ChallengeOut:
+    """Email a new code for this session's step-up."""
+    pending = await step_up.resend(
+        state=app_state(), db=db(), session=current_session(), ctx=request_context()
+    )
+    return challenge_out(pending)
+
+
+@blueprint.post("/step-up/verify")
+@tag(["auth"])
+@guarded
 @validate_request(CodeIn)
-@validate_response(UserOut, 200)
-async def totp_confirm(data: CodeIn) -> UserOut:
-    """Activate the authenticator app; later logins ask for its codes."""
-    user = current_user()
-    await service.totp_confirm(
-        state=app_state(), db=db(), user=user, code=data.code, ctx=request_context()
+@validate_response(SessionOut, 200)
+async def step_up_verify(data: CodeIn) -> SessionOut:
+    """Answer the step-up; operations that need one work for the next few minutes."""
+    session = await step_up.verify(
+        state=app_state(), db=db(), session=current_session(), code=data.code, ctx=request_context()
     )
-    return user_out(user)
-
-
-@blueprint.post("/totp/disable")
-@tag(["auth"])
-@authenticated()
-@validate_request(CodeIn)
-@validate_response(UserOut, 200)
-async def totp_disable(data: CodeIn) -> UserOut:
-    """Turn the authenticator app off with a current code; codes go by email again."""
-    user = current_user()
-    await service.totp_disable(
-        state=app_state(), db=db(), user=user, code=data.code, ctx=request_context()
-    )
-    return user_out(user)
+    return session_out(session)

@@ -56,6 +56,9 @@ class RegisterIn(StrictBody):
 class LoginIn(StrictBody):
     email: Email
     password: Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=NO_NUL)]
+    device_token: Handle | None = Field(
+        default=None, description="The device token this browser got at an earlier sign-in"
+    )
 
 
 class VerifyIn(StrictBody):
@@ -79,6 +82,10 @@ class UserOut(BaseModel):
     totp_enabled: bool
     created_at: datetime
     last_login_at: datetime | None = None
+    frozen: bool = Field(
+        default=False, description="Security changes are frozen after a 'this wasn't me' link"
+    )
+    codes_locked: bool = Field(default=False, description="Too many wrong one-time codes")
 
 
 class ChallengeOut(BaseModel):
@@ -92,6 +99,7 @@ class ChallengeOut(BaseModel):
     )
     expires_at: datetime
     resends_left: int
+    attempts_left: int = Field(description="Wrong codes this challenge still accepts")
 
 
 class SessionOut(BaseModel):
@@ -103,6 +111,11 @@ class SessionOut(BaseModel):
     last_seen_at: datetime
     ip: str
     user_agent: str
+    stepped_up_at: datetime | None = Field(
+        default=None, description="When a one-time code was last entered on this session"
+    )
+    ended_by: str | None = Field(default=None, description="owner, admin or system")
+    revoked_reason: str | None = None
 
 
 class TokenOut(BaseModel):
@@ -113,6 +126,46 @@ class TokenOut(BaseModel):
     expires_at: datetime
     session: SessionOut
     user: UserOut
+    device_token: str | None = Field(
+        default=None,
+        description="Keep it and send it at the next sign-in from this browser (new browsers)",
+    )
+
+
+class PasswordChangeIn(StrictBody):
+    current_password: Annotated[
+        str, StringConstraints(min_length=1, max_length=1024, pattern=NO_NUL)
+    ]
+    new_password: Password
+
+
+class EmailChangeIn(StrictBody):
+    email: Email
+
+
+class LinkIn(StrictBody):
+    token: Handle
+
+
+class LinkOut(BaseModel):
+    action: str = Field(description="secured (undone, signed out, frozen) or unlocked")
+    revoked_sessions: int
+
+
+class EndedSessionsOut(BaseModel):
+    ended_sessions: int = Field(description="Other sessions of the account that were ended")
+
+
+class NoticeOut(BaseModel):
+    id: str
+    kind: str
+    at: datetime
+    ip: str
+    link_used: bool
+
+
+class NoticeList(BaseModel):
+    notices: list[NoticeOut]
 
 
 class TotpSetupOut(BaseModel):

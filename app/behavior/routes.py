@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from quart import Blueprint
 from quart_schema import tag, validate_response
 
-from app.audit import record as audit_record
 from app.behavior import service
 from app.behavior.schemas import BehaviorList, BehaviorStatus, ModelStatus
 from app.behavior.training import version_key
 from app.errors import NotFound
+from app.sessions.policy import guarded
 from app.state import AppState, app_state
-from app.web import authenticated, current_user, db, request_context
+from app.users import service as users
+from app.web import current_session, db, request_context
 from db.tables import BehaviorProfile, Modality
 
 blueprint = Blueprint("behavior", __name__, url_prefix="/api")
@@ -39,48 +42,41 @@ def _status(
 
 
 async def _restart(user_id: str) -> BehaviorStatus:
-    state = app_state()
-    session = db()
-    await service.restart_enrollment(db=session, clock=state.clock, user_id=user_id)
-    audit_record(
-        session,
-        clock=state.clock,
-        event="enrollment_restarted",
+    state, session = app_state(), current_session()
+    await users.reset_enrollment(
+        state=state, db=db(), user_id=user_id, session_id=session.id, by=session.user_id,
         ctx=request_context(),
-        user_id=user_id,
-        by=current_user().id,
-        listeners=state.extras.get("audit_listeners"),
-    )
-    await session.commit()
+    )  # fmt: skip
     for modality in Modality:
         await state.kv.set(version_key(user_id, modality.value), "0", ttl_seconds=3600)
-    rows = await service.status_rows(db=session, clock=state.clock, user_ids=[user_id])
+    rows = await service.status_rows(db=db(), clock=state.clock, user_ids=[user_id])
     return _status(state, *rows[0])
 
 
 @blueprint.get("/behavior/me")
 @tag(["behavior"])
-@authenticated()
+@guarded
 @validate_response(BehaviorStatus, 200)
 async def mine() -> BehaviorStatus:
     """The caller's enrollment progress and model versions."""
-    state, user = app_state(), current_user()
+    state, user = app_state(), current_session().user
     rows = await service.status_rows(db=db(), clock=state.clock, user_ids=[user.id])
     return _status(state, *rows[0])
 
 
 @blueprint.post("/behavior/me/enrollment")
 @tag(["behavior"])
-@authenticated()
+@guarded
 @validate_response(BehaviorStatus, 200)
 async def restart_mine() -> BehaviorStatus:
-    """Switch the caller back to enrollment: behaviour is learned again from scratch."""
-    return await _restart(current_user().id)
+    """Switch the caller back to enrollment: behaviour is learned again from scratch. Needs a
+    step-up; the owner is mailed, with a link that undoes it."""
+    return await _restart(current_session().user_id)
 
 
 @blueprint.get("/admin/behavior")
 @tag(["admin"])
-@authenticated(admin=True)
+@guarded
 @validate_response(BehaviorList, 200)
 async def everyone() -> BehaviorList:
     """Model status of every user: samples, versions, last training, measured error rate."""
@@ -89,13 +85,13 @@ async def everyone() -> BehaviorList:
     return BehaviorList(users=[_status(state, *row) for row in rows])
 
 
-@blueprint.post("/admin/users/<user_id>/enrollment")
+@blueprint.post("/admin/users/<uuid:user_id>/enrollment")
 @tag(["admin"])
-@authenticated(admin=True)
+@guarded
 @validate_response(BehaviorStatus, 200)
-async def restart_user(user_id: str) -> BehaviorStatus:
+async def restart_user(user_id: UUID) -> BehaviorStatus:
     """Switch a user back to enrollment."""
-    rows = await service.status_rows(db=db(), clock=app_state().clock, user_ids=[user_id[:36]])
+    rows = await service.status_rows(db=db(), clock=app_state().clock, user_ids=[str(user_id)])
     if not rows:
         raise NotFound("No such user.")
-    return await _restart(user_id[:36])
+    return await _restart(str(user_id))

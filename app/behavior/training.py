@@ -88,12 +88,10 @@ async def fit_in_process(
 
 def model_store(state: AppState) -> ModelStore:
     """The app's versioned model store (one per process)."""
-    store = state.extras.get("model_store")
-    if store is None:
+    if state.model_store is None:
         key = state.secret_key + b":model-store"
-        store = state.extras["model_store"] = ModelStore(state.settings.model_dir, key)
-    assert isinstance(store, ModelStore)
-    return store
+        state.model_store = ModelStore(state.settings.model_dir, key)
+    return state.model_store
 
 
 def version_key(user_id: str, modality: str) -> str:

@@ -49,7 +49,7 @@ describe("the person's app", () => {
     expect(await screen.findByTestId("work-text")).toBeInTheDocument();
     expect(window.location.pathname).toBe("/work");
     expect(JSON.parse(sessionStorage.getItem("bbauth.session")!).token).toBe("tok-123");
-    expect(localStorage.length).toBe(0);
+    expect(localStorage.length).toBe(0); // no device token was handed out
     expect(calls.find((c) => c.path === "/api/auth/otp/verify")?.body).toEqual({
       challenge_id: CHALLENGE.challenge_id,
       code: "123456",
@@ -107,7 +107,7 @@ describe("the person's app", () => {
       socket.serverSends("status", {
         session_id: "s1",
         state: "active",
-        trust: { score: 100, level: "high", windows: 0, last_evidence: 0 },
+        trust: { score: 100, level: "high", windows: 0 },
         history: [],
         model_versions: { keystroke: null, mouse: null },
       });
@@ -131,7 +131,7 @@ describe("the person's app", () => {
     expect(socket.emits("input")).toHaveLength(1);
     expect(inputEvents(socket).map((e) => e.code)).toEqual(["KeyH", "KeyH", "KeyI", "KeyI"]);
 
-    act(() => socket.serverSends("trust", { score: 41, level: "low", windows: 1, last_evidence: -2, modality: "keystroke" }));
+    act(() => socket.serverSends("trust", { score: 41, level: "low", windows: 1, modality: "keystroke", window_size: 30 }));
     expect(screen.getByTestId("trust-score")).toHaveTextContent("41");
     expect(screen.getByTestId("trust-level")).toHaveAttribute("data-level", "low");
   });
@@ -175,6 +175,20 @@ describe("the person's app", () => {
     const later = socket.emits("input").slice(sentBefore);
     const codes = later.flatMap((e) => (e.args[0] as { events: { code?: string }[] }).events.map((x) => x.code));
     expect(codes.filter((c) => c?.startsWith("Digit"))).toEqual([]);
+  });
+
+  it("tells the person when the security team asked for the re-challenge", async () => {
+    signedIn();
+    window.history.replaceState(null, "", "/work");
+    fakeApi({
+      "GET /api/auth/me": { status: 200, body: ALICE },
+      "GET /api/auth/reauth": { status: 200, body: { ...CHALLENGE, challenge_id: null, purpose: "reauth" } },
+    });
+    const { factory, sockets } = mockSocketFactory();
+    render(<App socketFactory={factory} />);
+    act(() => sockets[0].serverSends("connect"));
+    await act(async () => sockets[0].serverSends("reauth_required", { session_id: "s1", cause: "admin", reason: "asked" }));
+    expect(await screen.findByTestId("reauth-why")).toHaveTextContent("Your security team asked you to confirm it's you.");
   });
 
   it("opens the re-challenge when a REST call answers reauth_required", async () => {

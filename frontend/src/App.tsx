@@ -7,7 +7,9 @@ import Typography from "@mui/material/Typography";
 import { useEffect, type ReactNode } from "react";
 import { AuthProvider, useAuth } from "./auth/AuthContext";
 import { ReauthDialog } from "./components/ReauthDialog";
+import { StepUpDialog } from "./components/StepUpDialog";
 import { TrustBadge } from "./components/TrustPanel";
+import { AccountLinkPage, type LinkKind } from "./pages/AccountLinkPage";
 import { AccountPage } from "./pages/AccountPage";
 import { AdminPage } from "./pages/AdminPage";
 import { LoginPage } from "./pages/LoginPage";
@@ -27,19 +29,28 @@ export function App({ socketFactory }: { socketFactory?: SocketFactory }) {
   );
 }
 
+/** Pages of the links in security notices: open to anyone, signed in or not. */
+const LINK_PAGES = new Map<string, LinkKind>([
+  ["/account/secure", "secure"],
+  ["/account/unlock", "unlock"],
+]);
+
 function Routes() {
   const { session, user } = useAuth();
   const path = usePathname();
+  const linkPage = LINK_PAGES.get(path);
 
   useEffect(() => {
+    if (linkPage) return;
     if (!session && path !== "/login") {
       const next = path !== "/" ? `?next=${encodeURIComponent(path)}` : "";
       navigate(`/login${next}`, { replace: true });
     } else if (session && (path === "/login" || path === "/")) {
       navigate(user?.role === "admin" ? "/admin" : "/work", { replace: true });
     }
-  }, [session, user, path]);
+  }, [session, user, path, linkPage]);
 
+  if (linkPage) return <AccountLinkPage kind={linkPage} />;
   if (!session) return path === "/login" ? <LoginPage /> : null;
   let page: ReactNode;
   if (path === "/admin") page = <AdminPage />;
@@ -48,6 +59,7 @@ function Routes() {
   return (
     <TrustProvider>
       <Shell path={path}>{page}</Shell>
+      <StepUpDialog />
       <ReauthDialog />
     </TrustProvider>
   );

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,15 +13,31 @@ from sqlalchemy import select
 from werkzeug.datastructures import Headers
 
 from app.audit import RequestContext
-from app.auth import service
+from app.auth import registration
 from app.clock import ManualClock
+from app.sessions import rechallenge
 from app.state import AppState, app_state
 from db.tables import AuditEvent, Role
 from tests.app.mailbox import Mailbox
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
 _emails = itertools.count(1)
-_NO_JSON = object()
+NO_JSON = object()
+
+
+def request_parts(
+    token: str | None, headers: dict[str, str] | None, json: Any, data: bytes | None
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """The headers (bearer token included) and body arguments of one test request."""
+    sent = dict(headers or {})
+    if token is not None:
+        sent["Authorization"] = f"Bearer {token}"
+    kwargs: dict[str, Any] = {}
+    if json is not NO_JSON:
+        kwargs["json"] = json
+    if data is not None:
+        kwargs["data"] = data
+    return sent, kwargs
 
 
 def wrong_code(code: str) -> str:
@@ -78,6 +95,8 @@ class Api:
     default_ip: str = "198.51.100.7"
     session_ids: dict[str, str] = field(default_factory=dict)
     """Session id of each token this caller signed in with."""
+    device_tokens: dict[str, str] = field(default_factory=dict)
+    """The known-device token this caller's "browser" got for each account it signed in to."""
 
     @property
     def state(self) -> AppState:
@@ -88,21 +107,14 @@ class Api:
         method: str,
         path: str,
         *,
-        json: Any = _NO_JSON,
+        json: Any = NO_JSON,
         data: bytes | None = None,
         token: str | None = None,
         headers: dict[str, str] | None = None,
         ip: str | None = None,
     ) -> Reply:
         """One request, as a client at ``ip`` sends it."""
-        sent = dict(headers or {})
-        if token is not None:
-            sent["Authorization"] = f"Bearer {token}"
-        kwargs: dict[str, Any] = {}
-        if json is not _NO_JSON:
-            kwargs["json"] = json
-        if data is not None:
-            kwargs["data"] = data
+        sent, kwargs = request_parts(token, headers, json, data)
         response = await self.client.open(
             path,
             method=method,
@@ -134,7 +146,7 @@ class Api:
         email = email or f"{role.value}{n}@example.com"
         password = password or f"correct horse {n} battery"
         async with self.state.sessions() as db:
-            user = await service.register(
+            user = await registration.create_account(
                 state=self.state,
                 db=db,
                 email=email,
@@ -144,9 +156,13 @@ class Api:
             )
         return Account(id=user.id, email=user.email, password=password, role=role)
 
-    async def login(self, account: Account, *, password: str | None = None, **kw: Any) -> Reply:
-        """The password step."""
+    async def login(
+        self, account: Account, *, password: str | None = None, device: str | None = None, **kw: Any
+    ) -> Reply:
+        """The password step (with ``device``: that known-device token)."""
         body = {"email": account.email, "password": password or account.password}
+        if device is not None:
+            body["device_token"] = device
         return await self.post("/api/auth/login", json=body, **kw)
 
     async def start_login(self, account: Account, **kw: Any) -> str:
@@ -171,6 +187,8 @@ class Api:
         token = reply.body["token"]
         assert isinstance(token, str)
         self.session_ids[token] = reply.body["session"]["id"]
+        if reply.body.get("device_token"):
+            self.device_tokens[account.email] = reply.body["device_token"]
         return token
 
     def session_id(self, token: str) -> str:
@@ -178,12 +196,19 @@ class Api:
         return self.session_ids[token]
 
     async def challenge(self, session_id: str, reason: str = "trust too low") -> None:
-        """Put a live session into a re-challenge, as the continuous-auth engine does."""
+        """Put a live session into a re-challenge, as the continuous-auth engine does; returns
+        once its emailed code (sent after the commit) has arrived."""
+        before = len(self.mailbox.messages)
         async with self.state.sessions() as db:
-            pending = await service.challenge_session(
+            pending = await rechallenge.challenge_session(
                 state=self.state, db=db, session_id=session_id, reason=reason, ctx=RequestContext()
             )
         assert pending is not None
+        if pending.channel.value == "email":
+            deadline = asyncio.get_running_loop().time() + 5.0
+            while len(self.mailbox.messages) <= before:
+                assert asyncio.get_running_loop().time() < deadline, "no re-challenge code"
+                await asyncio.sleep(0.01)
 
     async def audit_events(self, event: str | None = None) -> list[dict[str, Any]]:
         """The audit trail, oldest first, read straight from the database."""

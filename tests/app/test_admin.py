@@ -123,7 +123,7 @@ async def test_admin_challenges_a_session_which_then_needs_a_new_code(
     assert reply.status == 200
     assert reply.body["purpose"] == "reauth"
     assert reply.body["challenge_id"] is None  # the handle is the session's own token
-    assert len(api.mailbox.messages_to(alice.email)) == 1
+    assert len(await api.mailbox.wait_for(alice.email)) == 1
     assert (await api.get("/api/auth/me", token=alice_token)).is_problem(401, "reauth_required")
     [event] = await api.audit_events("session_challenged")
     assert (event["by"], event["reason"]) == (admin.id, "odd typing")

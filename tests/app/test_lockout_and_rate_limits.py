@@ -1,6 +1,9 @@
-"""Login abuse: per-IP and per-account rate limits, and an exponential lock-out.
+"""Password guessing: rate limits, and waits that hold back guessers but never the owner.
 
-Both live in Redis when it is configured (the postgres configuration), in process otherwise.
+Unknown clients share one count of wrong passwords per account and wait 1 s, 2 s, 4 s … after
+the threshold; a browser that signed in to the account before (a known device) counts only its
+own. Counts live in Redis when it is configured (the postgres configuration), in process
+otherwise, and on the account row (which survives restarts).
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ import asyncio
 
 import redis.asyncio as aioredis
 
-from app.auth.limits import lockout_seconds
+from app.auth.limits import device_wait_seconds, unknown_wait_seconds
 from app.clock import ManualClock
 from app.kv import MemoryStore, RedisStore
 from app.settings import load_settings
@@ -20,64 +23,108 @@ from tests.conftest import StartApp
 WRONG = "not the password"
 
 
-async def fail(api: Api, account: Account, times: int) -> list[Reply]:
-    return [await api.login(account, password=WRONG) for _ in range(times)]
+async def fail(api: Api, account: Account, times: int, **kw: object) -> list[Reply]:
+    return [await api.login(account, password=WRONG, **kw) for _ in range(times)]  # type: ignore[arg-type]
 
 
-def test_lockout_doubles_from_the_threshold_up_to_the_maximum() -> None:
+def test_unknown_clients_wait_doubles_from_the_threshold_up_to_the_maximum() -> None:
+    settings = load_settings(lockout_threshold=5, unknown_client_delay_max_seconds=60)
+
+    assert [unknown_wait_seconds(n, settings) for n in range(1, 13)] == [
+        0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 60, 60,
+    ]  # fmt: skip
+
+
+def test_a_known_device_waits_after_its_own_failures_doubling_up_to_the_maximum() -> None:
     settings = load_settings(lockout_threshold=5, lockout_base_seconds=30, lockout_max_seconds=600)
 
-    assert [lockout_seconds(n, settings) for n in range(1, 11)] == [
-        0,
-        0,
-        0,
-        0,
-        30,
-        60,
-        120,
-        240,
-        480,
-        600,
-    ]
+    assert [device_wait_seconds(n, settings) for n in range(1, 11)] == [
+        0, 0, 0, 0, 30, 60, 120, 240, 480, 600,
+    ]  # fmt: skip
 
 
-async def test_account_locks_after_five_failures_even_for_the_right_password(
+async def test_unknown_clients_wait_after_five_failures_even_for_the_right_password(
     api: Api, alice: Account
 ) -> None:
     replies = await fail(api, alice, 5)
     assert all(r.is_problem(401, "invalid_credentials") for r in replies)
 
-    locked = await api.login(alice)
+    waiting = await api.login(alice)
 
-    assert locked.is_problem(429, "too_many_attempts")
-    assert int(locked.headers["Retry-After"]) == 30
+    assert waiting.is_problem(429, "too_many_attempts")
+    assert int(waiting.headers["Retry-After"]) == 1
     assert api.mailbox.messages == []
 
 
-async def test_lockout_ends_after_its_time(api: Api, alice: Account, clock: ManualClock) -> None:
+async def test_the_wait_ends_after_its_time(api: Api, alice: Account, clock: ManualClock) -> None:
     await fail(api, alice, 5)
-    clock.advance(29)
     assert (await api.login(alice)).status == 429
     clock.advance(1)
 
     assert (await api.login(alice)).status == 202
 
 
-async def test_each_further_failure_doubles_the_lockout(
+async def test_each_further_failure_doubles_the_wait(
     api: Api, alice: Account, clock: ManualClock
 ) -> None:
     await fail(api, alice, 5)
-    clock.advance(30)
+    clock.advance(1)
     assert (await api.login(alice, password=WRONG)).status == 401  # the 6th failure
 
-    clock.advance(59)
-    assert int((await api.login(alice)).headers["Retry-After"]) == 1
-    clock.advance(1)
+    assert int((await api.login(alice)).headers["Retry-After"]) == 2
+    clock.advance(2)
     assert (await api.login(alice, password=WRONG)).status == 401  # the 7th failure
-    clock.advance(119)
+    clock.advance(3)
     assert (await api.login(alice)).status == 429
     clock.advance(1)
     assert (await api.login(alice)).status == 202
+
+
+async def test_guessers_never_hold_back_the_owners_known_device(
+    api: Api, alice: Account, clock: ManualClock
+) -> None:
+    await api.sign_in(alice)
+    device = api.device_tokens[alice.email]
+    # Someone who knows only the email guesses once a minute for an hour (as often as the
+    # waits let them), and once more, so that unknown clients now wait the longest.
+    for _ in range(60):
+        await fail(api, alice, 1, ip="203.0.113.9")
+        clock.advance(60)
+    while (await api.login(alice, password=WRONG, ip="203.0.113.9")).status != 401:
+        clock.advance(60)
+    unknown = await api.login(alice, ip="198.51.100.50")
+    assert unknown.is_problem(429, "too_many_attempts")
+    assert int(unknown.headers["Retry-After"]) == 300
+
+    mine = await api.login(alice, device=device)
+
+    assert mine.status == 202
+
+
+async def test_a_known_device_waits_only_after_its_own_failures(api: Api, alice: Account) -> None:
+    await api.sign_in(alice)
+    device = api.device_tokens[alice.email]
+    replies = await fail(api, alice, 5, device=device)
+    assert [r.status for r in replies] == [401] * 5
+
+    held = await api.login(alice, device=device)
+    other_browser = await api.login(alice)
+
+    assert held.is_problem(429, "too_many_attempts")
+    assert int(held.headers["Retry-After"]) == 30
+    assert other_browser.status == 202
+
+
+async def test_a_device_token_of_another_account_counts_as_unknown(
+    api: Api, alice: Account
+) -> None:
+    bob = await api.create_account()
+    await api.sign_in(bob)
+    bobs_device = api.device_tokens[bob.email]
+
+    await fail(api, alice, 5, device=bobs_device)
+
+    assert (await api.login(alice, device=bobs_device)).status == 429
 
 
 async def test_a_success_resets_the_failure_count(
@@ -92,14 +139,14 @@ async def test_a_success_resets_the_failure_count(
     assert (await api.login(alice)).status == 202
 
 
-async def test_an_unknown_email_locks_like_a_known_one(api: Api) -> None:
+async def test_an_unknown_email_waits_like_a_known_one(api: Api) -> None:
     ghost = Account("", "ghost@example.com", WRONG, Role.USER)
     replies = await fail(api, ghost, 6)
 
     assert [r.status for r in replies] == [401] * 5 + [429]
 
 
-async def test_lockout_is_recorded_on_the_account(api: Api, alice: Account) -> None:
+async def test_the_wait_is_recorded_on_the_account(api: Api, alice: Account) -> None:
     await fail(api, alice, 5)
     admin = await api.create_account(role=Role.ADMIN)
     token = await api.sign_in(admin)
@@ -111,7 +158,7 @@ async def test_lockout_is_recorded_on_the_account(api: Api, alice: Account) -> N
     assert row["locked_until"] is not None
 
 
-async def test_lockout_state_lives_in_redis_when_configured(
+async def test_failure_counts_live_in_redis_when_configured(
     api: Api, alice: Account, redis_client: aioredis.Redis
 ) -> None:
     await fail(api, alice, 5)
@@ -125,7 +172,7 @@ async def test_lockout_state_lives_in_redis_when_configured(
         assert await api.state.kv.get(f"lock:{alice.email}:failures") == "5"
 
 
-async def test_every_worker_sees_a_lockout_when_state_is_in_redis(
+async def test_every_worker_sees_a_wait_when_state_is_in_redis(
     start_app: StartApp, api: Api, alice: Account
 ) -> None:
     other_worker = await start_app()
@@ -133,7 +180,7 @@ async def test_every_worker_sees_a_lockout_when_state_is_in_redis(
 
     reply = await other_worker.login(alice)
 
-    # In process, each worker keeps its own counters; the account row still locks it.
+    # In process, each worker keeps its own counters; the account row still holds it.
     assert reply.is_problem(429, "too_many_attempts")
 
 
@@ -179,7 +226,7 @@ async def test_code_guesses_count_against_the_ip_rate_limit(start_app: StartApp)
     assert [r.status for r in guesses] == [401, 401, 401, 429]
     assert elsewhere.status == 200
     trail = [(e["outcome"], e.get("reason")) for e in await api.audit_events("otp_verify")]
-    assert trail == [("failure", None)] * 3 + [("refused", "rate_limited")]
+    assert trail == [("failure", "wrong_code")] * 3 + [("refused", "rate_limited")]
 
 
 async def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(
@@ -204,26 +251,26 @@ async def test_refusals_are_audited(start_app: StartApp) -> None:
     api = await start_app(rate_limit_account_per_minute=6)
     alice = await api.create_account()
     await fail(api, alice, 5)
-    await api.login(alice)  # locked
+    await api.login(alice)  # waiting
     await api.login(alice)  # rate limited (7th attempt this minute)
 
     trail = [(e["outcome"], e.get("reason")) for e in await api.audit_events("login_password")]
 
     assert trail == [("failure", "bad_credentials")] * 5 + [
-        ("refused", "locked"),
+        ("refused", "waiting"),
         ("refused", "rate_limited"),
     ]
 
 
-async def test_parallel_failures_all_count_towards_the_lockout(api: Api, alice: Account) -> None:
+async def test_parallel_failures_all_count_towards_the_wait(api: Api, alice: Account) -> None:
     replies = await asyncio.gather(*(api.login(alice, password=WRONG) for _ in range(8)))
     failures = sum(r.status == 401 for r in replies)
     assert failures + sum(r.status == 429 for r in replies) == 8
 
-    locked = await api.login(alice)
+    waiting = await api.login(alice)
 
-    # Locked exactly as long as that many failures in a row would lock it.
+    # Waiting exactly as long as that many failures in a row make a client wait.
     assert failures >= 5
-    assert locked.is_problem(429, "too_many_attempts")
-    seconds = lockout_seconds(failures, api.state.settings)
-    assert int(locked.headers["Retry-After"]) == seconds
+    assert waiting.is_problem(429, "too_many_attempts")
+    seconds = unknown_wait_seconds(failures, api.state.settings)
+    assert int(waiting.headers["Retry-After"]) == seconds

@@ -8,7 +8,7 @@ import time
 from sqlalchemy import select
 
 from app.clock import ManualClock
-from db.tables import LoginSession, OtpChallenge, Role
+from db.tables import LoginSession, OtpChallenge
 from tests.app.api import Account, Api, wrong_code
 from tests.conftest import StartApp
 
@@ -100,28 +100,6 @@ async def test_email_is_matched_case_insensitively(api: Api, alice: Account) -> 
     )
 
     assert reply.status == 202
-
-
-async def test_register_then_sign_in(api: Api) -> None:
-    body = {"email": "new@example.com", "password": "a long enough password"}
-    registered = await api.post("/api/auth/register", json=body)
-    assert registered.status == 201
-    assert registered.body["role"] == "user"
-    assert "password" not in registered.body
-    assert "password_hash" not in registered.body
-
-    account = Account(registered.body["id"], "new@example.com", body["password"], Role.USER)
-    token = await api.sign_in(account)
-
-    assert (await api.get("/api/auth/me", token=token)).body["email"] == "new@example.com"
-
-
-async def test_registering_a_taken_email_conflicts(api: Api, alice: Account) -> None:
-    body = {"email": "ALICE@example.com", "password": "another long password"}
-
-    reply = await api.post("/api/auth/register", json=body)
-
-    assert reply.is_problem(409, "conflict")
 
 
 async def test_closed_registration_is_forbidden(start_app: StartApp) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from app.auth.service import totp_code_for
 from app.clock import ManualClock
+from app.factors.totp import code_for as totp_code_for
 from tests.app.api import Account, Api, wrong_code
 from tests.app.test_totp import enroll
 
@@ -23,7 +23,8 @@ PUBLIC = {
     "/api/auth/otp/resend",
     "/api/openapi.json",
     "/api/docs",
-    "/api/redoc",
+    "/api/docs/start.js",
+    "/api/account/links",
 }
 ANY_UUID = "00000000-0000-4000-8000-000000000000"
 
@@ -183,19 +184,19 @@ async def test_a_totp_user_answers_the_challenge_with_the_app(
 
 async def test_only_live_sessions_can_be_challenged(api: Api, alice: Account) -> None:
     from app.audit import RequestContext
-    from app.auth import service
+    from app.sessions import rechallenge
 
     token = await api.sign_in(alice)
     await api.challenge(api.session_id(token))
     async with api.state.sessions() as db:
-        again = await service.challenge_session(
+        again = await rechallenge.challenge_session(
             state=api.state,
             db=db,
             session_id=api.session_id(token),
             reason="x",
             ctx=RequestContext(),
         )
-        missing = await service.challenge_session(
+        missing = await rechallenge.challenge_session(
             state=api.state, db=db, session_id=ANY_UUID, reason="x", ctx=RequestContext()
         )
 

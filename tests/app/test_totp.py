@@ -8,8 +8,9 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import pyotp
 
-from app.auth.service import png_bytes, totp_code_for
 from app.clock import ManualClock
+from app.factors.totp import code_for as totp_code_for
+from app.factors.totp import png_bytes
 from tests.app.api import Account, Api, Reply, wrong_code
 
 STEP = 30  # seconds per TOTP code
@@ -25,6 +26,8 @@ async def enroll(api: Api, token: str) -> str:
         "/api/auth/totp/confirm", json={"code": totp_code_for(secret, api.clock.now())}, token=token
     )
     assert confirmed.status == 200, confirmed.body
+    # The owner is told of the new factor (after the commit): let that mail arrive first.
+    await api.mailbox.notice_for(confirmed.body["email"])
     return secret
 
 

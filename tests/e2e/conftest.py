@@ -49,6 +49,8 @@ SERVER_SETTINGS = {
     "BBAUTH_ENROLL_MOUSE_ACTIONS": "30",
     "BBAUTH_RATE_LIMIT_IP_PER_MINUTE": "1000",
     "BBAUTH_RATE_LIMIT_ACCOUNT_PER_MINUTE": "1000",
+    # The shortest step-up allowed, so a test sees the sign-in's code age out within a minute.
+    "BBAUTH_STEP_UP_MAX_AGE_SECONDS": "30",
 }
 
 

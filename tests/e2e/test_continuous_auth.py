@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,8 +16,9 @@ import pytest
 from playwright.async_api import Browser, Page, ViewportSize, WebSocket, expect
 
 from app.settings import REPO_ROOT
-from tests.app.mailbox import Mailbox, code_in
+from tests.app.mailbox import Mailbox
 from tests.e2e.conftest import Server
+from tests.e2e.flows import next_code, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -54,37 +54,6 @@ class Wire:
 
     def inputs(self) -> list[str]:
         return [p for p in self.payloads if '"input"' in p]
-
-
-async def next_code(smtp: Mailbox, address: str, seen: int) -> str:
-    """The code of the first message to ``address`` after the ``seen`` earlier ones."""
-    deadline = time.monotonic() + 20.0
-    while time.monotonic() < deadline:
-        messages = smtp.messages_to(address)
-        if len(messages) > seen:
-            return code_in(messages[-1])
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"no new code reached {address}")
-
-
-async def sign_in(
-    page: Page, server: Server, smtp: Mailbox, who: tuple[str, str], shots: Path, prefix: str = ""
-) -> None:
-    email, password = who
-    await page.goto(f"{server.url}/login")
-    await page.get_by_test_id("login-email").fill(email)
-    await page.get_by_test_id("login-password").fill(password)
-    if prefix:
-        await page.screenshot(path=shots / f"{prefix}-login.png")
-    seen = len(smtp.messages_to(email))
-    await page.get_by_test_id("login-submit").click()
-    await expect(page.get_by_test_id("otp-destination")).to_contain_text("We sent a 6-digit code")
-    code = await next_code(smtp, email, seen)
-    await page.get_by_test_id("otp-code").press_sequentially(code, delay=40)
-    if prefix:
-        await page.screenshot(path=shots / f"{prefix}-code.png")
-    await page.get_by_test_id("otp-submit").click()
-    await expect(page.get_by_test_id("signed-in-as")).to_have_text(email, timeout=15_000)
 
 
 async def type_rhythm(
@@ -159,7 +128,10 @@ async def run_story(
     await sign_in(page, server, smtp, ALICE, shots, prefix="01")
     await expect(page).to_have_url(f"{server.url}/work")
     stored = await page.evaluate(
-        "() => [!!sessionStorage.getItem('bbauth.session'), localStorage.length > 0]"
+        """() => {
+            const token = JSON.parse(sessionStorage.getItem('bbauth.session') ?? '{}').token;
+            return [!!token, Object.values(localStorage).some((v) => v.includes(token))];
+        }"""
     )
     assert stored == [True, False], "the token lives in sessionStorage only"
     await expect(page.get_by_test_id("connection")).to_have_text("Live", timeout=15_000)

@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import RequestContext
-from app.auth import service as auth_service
 from app.factory import create_app
+from app.sessions import service as sessions
 from app.settings import load_settings
 from app.state import AppState, app_state
 from db.tables import BehaviorSample, LoginSession, SessionState, User
@@ -127,7 +127,7 @@ async def test_a_challenge_the_database_did_not_take_is_opened_later(state: AppS
     async with state.sessions() as db:
         user = await db.get(User, conn.user_id)
         assert user is not None
-        issued = await auth_service.issue_session(state=state, db=db, user=user, ctx=CTX)
+        issued = await sessions.issue_unattended(state=state, db=db, user=user, ctx=CTX)
     conn = pipeline.open(sid="sid-2", session_id=issued.session.id, user_id=user.id, email="l@x")
 
     flaky.fail = "before"

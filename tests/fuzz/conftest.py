@@ -2,7 +2,7 @@
 
 ``fuzz_service`` builds settings for a fresh database (SQLite file, or a PostgreSQL database
 created for the module, with Redis under a key prefix of its own), creates an administrator and
-mints bearer tokens through the services (``auth_service.issue_session``, as operator tools do),
+mints bearer tokens through the services (``sessions.issue_unattended``, as operator tools do),
 so schemathesis can reach every authenticated operation.
 """
 
@@ -18,8 +18,9 @@ import redis.asyncio as aioredis
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from app.audit import RequestContext
-from app.auth import service as auth_service
+from app.auth import registration
 from app.factory import create_app
+from app.sessions import service as sessions
 from app.settings import load_settings
 from app.state import app_state
 from db.tables import Role
@@ -71,7 +72,7 @@ async def fuzz_service(
     async with app.test_app():
         state = app_state(app)
         async with state.sessions() as db:
-            admin = await auth_service.register(
+            admin = await registration.create_account(
                 state=state,
                 db=db,
                 email="fuzz-admin@example.com",
@@ -81,7 +82,7 @@ async def fuzz_service(
             )
             tokens = [
                 (
-                    await auth_service.issue_session(
+                    await sessions.issue_unattended(
                         state=state, db=db, user=admin, ctx=RequestContext(), purpose="fuzz"
                     )
                 ).token

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import delete
 
 from app.audit import RequestContext
-from app.auth import service as auth_service
+from app.auth import registration
 from app.behavior import service as behavior_service
 from app.factory import create_app
 from app.settings import Settings, load_settings
@@ -115,7 +115,7 @@ async def elastic() -> AsyncIterator[FakeElasticsearch]:
 async def add_user(state: AppState, email: str) -> str:
     """Register an account; returns its id."""
     async with state.sessions() as db:
-        user = await auth_service.register(
+        user = await registration.create_account(
             state=state, db=db, email=email, password="correct horse battery", ctx=RequestContext()
         )
     return user.id

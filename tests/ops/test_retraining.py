@@ -14,7 +14,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from app.behavior import training
-from app.scheduler import PeriodicJobs, current_slot, plan, run_retraining
+from app.scheduler import current_slot, plan, run_retraining
 from app.settings import Settings
 from app.state import AppState
 from db.tables import BehaviorProfile, BehaviorSample
@@ -101,7 +101,7 @@ async def test_new_samples_give_a_new_version_that_another_worker_scores_with_at
 
     # The other worker switches on its next window, without a restart.
     events: list[dict[str, Any]] = []
-    scorer.extras.setdefault("event_listeners", []).append(events.append)
+    scorer.hub.security.append(events.append)
     scored_before = metric("bbauth_trust_score_count", modality="keystroke")
     conn = pipeline.open(sid="sid-1", session_id="session-1", user_id=alice, email="a@x")
     outcome = await pipeline.handle(conn, {"events": key_events(10)})
@@ -163,7 +163,9 @@ async def test_each_worker_schedules_the_job_at_the_same_instants_and_one_runs_a
 ) -> None:
     first = await start_worker(scheduler=True, retrain_interval_seconds=600)
     second = await start_worker(scheduler=True, retrain_interval_seconds=600)
-    jobs: list[PeriodicJobs] = [first.extras["periodic_jobs"], second.extras["periodic_jobs"]]
+    assert first.periodic_jobs is not None
+    assert second.periodic_jobs is not None
+    jobs = [first.periodic_jobs, second.periodic_jobs]
 
     fire_times = [j.scheduler.get_job("retraining").next_run_time.timestamp() for j in jobs]
     assert fire_times[0] == fire_times[1]

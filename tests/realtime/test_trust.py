@@ -88,10 +88,9 @@ def test_the_challenge_threshold_comes_from_settings() -> None:
     assert strict.low_at == 25.0
 
 
-def test_clients_see_rounded_trust() -> None:
+def test_clients_see_rounded_trust_and_never_the_evidence() -> None:
     record, _ = trust_sm.apply(SessionTrust.fresh(PARAMS), IMPOSTOR, PARAMS)
     view = trust_sm.public_view(record.trust)
-    assert set(view) == {"score", "level", "windows", "last_evidence"}
+    assert set(view) == {"score", "level", "windows"}
     assert view["score"] == round(record.trust.trust, 1)
     assert view["windows"] == 1
-    assert view["last_evidence"] < 0  # impostor-like evidence is negative

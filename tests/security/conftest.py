@@ -25,7 +25,14 @@ from realtime.server import create_asgi
 from tests.app.api import Api
 from tests.app.mailbox import Mailbox, free_port
 from tests.realtime.harness import Live
-from tests.security.live import LIVE_SETTINGS, LogCapture, Served, StartServer, wait_healthy
+from tests.security.live import (
+    LIVE_SETTINGS,
+    HttpApi,
+    LogCapture,
+    Served,
+    StartServer,
+    wait_healthy,
+)
 
 
 @pytest.fixture
@@ -54,7 +61,8 @@ async def start_server(
             url = f"http://127.0.0.1:{port}"
             await wait_healthy(url, task)
             api = Api(app, app.test_client(), clock, mailbox, backend.name)
-            return Served(api=api, url=url, app=app)
+            http = HttpApi(app, app.test_client(), clock, mailbox, backend.name, url=url)
+            return Served(api=api, url=url, app=app, http=http)
 
         yield start
 

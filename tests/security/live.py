@@ -11,8 +11,9 @@ from typing import Any
 
 import httpx
 from quart import Quart
+from werkzeug.datastructures import Headers
 
-from tests.app.api import Account, Api
+from tests.app.api import NO_JSON, Account, Api, Reply, request_parts
 from tests.realtime.harness import Live, Refused
 
 LIVE_SETTINGS: dict[str, Any] = {"keystroke_window": 10, "enroll_keystroke_windows": 1000}
@@ -20,12 +21,46 @@ LIVE_SETTINGS: dict[str, Any] = {"keystroke_window": 10, "enroll_keystroke_windo
 
 
 @dataclass
+class HttpApi(Api):
+    """The REST caller over real HTTP to a served app (``ip`` goes as ``X-Forwarded-For``,
+    which the server believes only with ``trust_proxy_headers``)."""
+
+    url: str = ""
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = NO_JSON,
+        data: bytes | None = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        ip: str | None = None,
+    ) -> Reply:
+        sent, kwargs = request_parts(token, headers, json, None)
+        if ip is not None:
+            sent["X-Forwarded-For"] = ip
+        if data is not None:
+            kwargs["content"] = data
+        async with httpx.AsyncClient(base_url=self.url, timeout=30.0) as http:
+            response = await http.request(method, path, headers=sent, **kwargs)
+        mimetype = response.headers.get("content-type", "").split(";")[0].strip()
+        body = response.json() if mimetype.endswith("json") and response.content else None
+        return Reply(
+            response.status_code, body, mimetype, Headers(list(response.headers.items())),
+            response.content,
+        )  # fmt: skip
+
+
+@dataclass
 class Served:
-    """A served app: its REST caller (in process) and its URL (for Socket.IO clients)."""
+    """A served app: its REST callers (in process, and over HTTP) and its URL."""
 
     api: Api
     url: str
     app: Quart
+    http: HttpApi
 
     async def socket(self, token: str | None, namespace: str = "/") -> Live:
         """A connected Socket.IO client (raises ``Refused``)."""

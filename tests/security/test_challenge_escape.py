@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from app.auth.service import totp_code_for
+from app.factors.totp import code_for as totp_code_for
 from db.tables import BehaviorSample
 from tests.app.api import Api, wrong_code
 from tests.realtime.harness import Live

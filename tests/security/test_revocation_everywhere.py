@@ -119,7 +119,7 @@ async def test_an_administrator_socket_whose_session_is_revoked_elsewhere_cannot
     watcher = await served.socket(admin.token, "/admin")
     sockets.append(watcher)
     await payload_of(watcher, "sessions")
-    ns = served.app.extensions["bbauth"].extras["sio"].namespace_handlers["/admin"]
+    ns = served.app.extensions["socketio"].namespace_handlers["/admin"]
     [sid] = list(ns.admins)
     # Revoke in the database only (as another worker would, before its relay arrives).
     async with api.state.sessions() as db:
@@ -159,5 +159,9 @@ async def test_an_expired_token_is_refused_by_rest_and_both_namespaces(
     with contextlib.suppress(socketio.exceptions.BadNamespaceError):
         await live.emit("input", {"events": []})
     revoked = await payload_of(live, "revoked")
-    assert revoked == {"session_id": user.session_id, "reason": "session_expired"}
+    assert revoked == {
+        "session_id": user.session_id,
+        "reason": "session_expired",
+        "ended_by": "system",
+    }
     await payload_of(live, "disconnect")

@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from app.auth.service import totp_code_for
+from app.factors.totp import code_for as totp_code_for
 from db.tables import LoginSession, OtpChallenge, User
 from tests.app.api import wrong_code
 from tests.realtime.harness import Live
@@ -34,9 +34,9 @@ async def test_no_secret_reaches_the_logs(
     password = "a very secret passphrase 42"
     email = "logs@example.com"
     secrets["password"] = password
-    assert (
-        await api.post("/api/auth/register", json={"email": email, "password": password})
-    ).status == 201
+    registered = await api.post("/api/auth/register", json={"email": email, "password": password})
+    assert registered.status == 202
+    secrets["sign-up handle"] = registered.body["challenge_id"]
     wrong = "another secret guess 99"
     secrets["wrong password"] = wrong
     assert (
@@ -52,6 +52,7 @@ async def test_no_secret_reaches_the_logs(
     verified = await api.verify(handle, code)
     token, session_id = verified.body["token"], verified.body["session"]["id"]
     secrets["token"] = token
+    secrets["device token"] = verified.body["device_token"]
     assert (await api.get("/api/auth/me", token=token)).status == 200
     assert (await api.get("/api/nothing-here", token=token)).status == 404
     assert (await api.get("/api/auth/me", token=token + "x")).status == 401

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { api, ApiError, configureApi } from "./client";
+import { stepUpRequired } from "../test/fakeApi";
+import { api, ApiError, configureApi, STEP_UP_CANCELLED } from "./client";
 
 function reply(status: number, body: unknown, headers: Record<string, string> = {}) {
   return vi.fn().mockResolvedValue(new Response(JSON.stringify(body), { status, headers }));
@@ -50,6 +51,54 @@ describe("api client", () => {
     configureApi({ getToken: () => "t", onSessionLost, onReauthRequired: vi.fn() });
     await expect(api.post("/api/auth/reauth/verify", { code: "000000" })).rejects.toMatchObject({ code: "invalid_code" });
     expect(onSessionLost).not.toHaveBeenCalled();
+  });
+
+  it("asks for a step-up on 401 step_up_required, then sends the same request once more", async () => {
+    const fetchMock = vi
+      .fn()
+      .mockResolvedValueOnce(new Response(JSON.stringify(stepUpRequired().body), { status: 401 }))
+      .mockResolvedValueOnce(new Response(JSON.stringify({ ended_sessions: 2 }), { status: 200 }));
+    vi.stubGlobal("fetch", fetchMock);
+    const onStepUpRequired = vi.fn().mockResolvedValue(true);
+    const onSessionLost = vi.fn();
+    configureApi({ getToken: () => "t", onStepUpRequired, onSessionLost });
+
+    await expect(api.post("/api/sessions/revoke-others")).resolves.toEqual({ ended_sessions: 2 });
+    expect(onStepUpRequired).toHaveBeenCalledWith(expect.objectContaining({ purpose: "step_up", channel: "email" }));
+    expect(fetchMock.mock.calls.map(([path, init]) => [path, init.method, init.body])).toEqual([
+      ["/api/sessions/revoke-others", "POST", "{}"],
+      ["/api/sessions/revoke-others", "POST", "{}"],
+    ]);
+    expect(onSessionLost).not.toHaveBeenCalled();
+  });
+
+  it("sends nothing more when the step-up is declined", async () => {
+    const fetchMock = reply(401, stepUpRequired().body);
+    vi.stubGlobal("fetch", fetchMock);
+    configureApi({ getToken: () => "t", onStepUpRequired: vi.fn().mockResolvedValue(false) });
+    await expect(api.post("/api/auth/totp/setup")).rejects.toMatchObject({ status: 401, code: STEP_UP_CANCELLED });
+    expect(fetchMock).toHaveBeenCalledTimes(1);
+  });
+
+  it("asks for one step-up per request at most", async () => {
+    const fetchMock = vi.fn(async () => new Response(JSON.stringify(stepUpRequired().body), { status: 401 }));
+    vi.stubGlobal("fetch", fetchMock);
+    const onStepUpRequired = vi.fn().mockResolvedValue(true);
+    configureApi({ getToken: () => "t", onStepUpRequired });
+    await expect(api.post("/api/auth/totp/setup")).rejects.toMatchObject({ code: "step_up_required" });
+    expect(onStepUpRequired).toHaveBeenCalledTimes(1);
+    expect(fetchMock).toHaveBeenCalledTimes(2);
+  });
+
+  it("names the field a validation error is about", async () => {
+    vi.stubGlobal(
+      "fetch",
+      reply(422, { code: "validation_failed", errors: [{ field: "body.password", message: "Too common a password." }] }),
+    );
+    const error = await api.post("/api/auth/register", {}, { auth: false }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).fieldError("password")).toBe("Too common a password.");
+    expect((error as ApiError).fieldError("email")).toBeNull();
   });
 
   it("reads Retry-After of a 429", async () => {

@@ -1,4 +1,4 @@
-import type { Problem } from "./types";
+import type { Challenge, Problem } from "./types";
 
 /** An API error: HTTP status, the problem's machine-readable `code` and a sentence for people. */
 export class ApiError extends Error {
@@ -6,6 +6,8 @@ export class ApiError extends Error {
   readonly code: string;
   readonly detail: string;
   readonly retryAfter: number | null;
+  /** The whole problem body, with its extension members (challenge, attempts_left, errors…). */
+  readonly problem: Problem;
 
   constructor(status: number, problem: Problem, retryAfter: number | null = null) {
     const detail = problem.detail || problem.title || `Request failed (${status})`;
@@ -15,11 +17,21 @@ export class ApiError extends Error {
     this.code = problem.code || "error";
     this.detail = detail;
     this.retryAfter = retryAfter;
+    this.problem = problem;
+  }
+
+  /** The message of a field refused by validation ("password" for `body.password`), if any. */
+  fieldError(name: string): string | null {
+    const found = this.problem.errors?.find((e) => e.field === `body.${name}` || e.field === name);
+    return found?.message ?? null;
   }
 }
 
 /** 401 codes after which the token is worthless: the person signs in again. */
 export const SESSION_LOST_CODES = new Set(["session_revoked", "session_expired", "unauthorized"]);
+
+/** The code of the error thrown when the person declined the step-up an operation needed. */
+export const STEP_UP_CANCELLED = "step_up_cancelled";
 
 export interface ApiHooks {
   /** The bearer token of the signed-in person, if any. */
@@ -28,12 +40,19 @@ export interface ApiHooks {
   onSessionLost: (message: string) => void;
   /** The session is challenged: every call but the re-challenge ones answers 401 reauth_required. */
   onReauthRequired: () => void;
+  /**
+   * The operation needs a fresh one-time code on this session (401 step_up_required): ask the
+   * person for it. Resolves true once the session stepped up (the request is then sent again),
+   * false if they declined.
+   */
+  onStepUpRequired: (challenge: Challenge | null) => Promise<boolean>;
 }
 
 let hooks: ApiHooks = {
   getToken: () => null,
   onSessionLost: () => undefined,
   onReauthRequired: () => undefined,
+  onStepUpRequired: async () => false,
 };
 
 export function configureApi(next: Partial<ApiHooks>): void {
@@ -47,7 +66,14 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-export async function apiRequest<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+interface Answer {
+  data: unknown;
+  error: ApiError | null;
+  /** The token the request carried (session-level 401s only concern requests with one). */
+  token: string | null;
+}
+
+async function send(method: string, path: string, options: RequestOptions): Promise<Answer> {
   const { body, auth = true, signal } = options;
   const headers: Record<string, string> = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -76,12 +102,32 @@ export async function apiRequest<T>(method: string, path: string, options: Reque
       data = null;
     }
   }
-  if (response.ok) return data as T;
-
+  if (response.ok) return { data, error: null, token };
   const problem: Problem = data && typeof data === "object" ? (data as Problem) : {};
   const retry = Number(response.headers.get("Retry-After"));
   const error = new ApiError(response.status, problem, Number.isFinite(retry) && retry > 0 ? retry : null);
-  if (response.status === 401 && token) {
+  return { data, error, token };
+}
+
+/**
+ * One API call. Session-level 401s go to the hooks: a lost session signs the person out, a
+ * re-challenge blocks the page, and a step-up asks for a code and then sends the same request
+ * once more.
+ */
+export async function apiRequest<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  let { data, error, token } = await send(method, path, options);
+  if (error?.status === 401 && token && error.code === "step_up_required") {
+    const steppedUp = await hooks.onStepUpRequired(error.problem.challenge ?? null);
+    if (!steppedUp) {
+      throw new ApiError(401, {
+        code: STEP_UP_CANCELLED,
+        detail: "Nothing was changed: this needs a one-time code first.",
+      });
+    }
+    ({ data, error, token } = await send(method, path, options));
+  }
+  if (!error) return data as T;
+  if (error.status === 401 && token) {
     if (error.code === "reauth_required") hooks.onReauthRequired();
     else if (SESSION_LOST_CODES.has(error.code)) hooks.onSessionLost(error.detail);
   }

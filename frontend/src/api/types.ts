@@ -8,15 +8,21 @@ export interface User {
   totp_enabled: boolean;
   created_at?: string;
   last_login_at?: string | null;
+  /** Security changes are frozen after a "this wasn't me" link, until the next sign-in. */
+  frozen?: boolean;
+  /** Too many wrong one-time codes: codes are refused until unlocked. */
+  codes_locked?: boolean;
 }
 
 export interface Challenge {
+  /** Handle to answer a sign-in or sign-up with; null for challenges of a signed-in session. */
   challenge_id: string | null;
   channel: "email" | "totp";
-  purpose: string;
+  purpose: "login" | "registration" | "reauth" | "step_up" | "email_change" | string;
   destination: string;
   expires_at: string;
   resends_left: number;
+  attempts_left?: number;
 }
 
 export interface SessionInfo {
@@ -29,6 +35,10 @@ export interface SessionInfo {
   ip: string;
   user_agent: string;
   email?: string;
+  /** When a one-time code was last entered on this session. */
+  stepped_up_at?: string | null;
+  ended_by?: "owner" | "admin" | "system" | null;
+  revoked_reason?: string | null;
 }
 
 export interface TokenResponse {
@@ -37,6 +47,8 @@ export interface TokenResponse {
   expires_at: string;
   session: SessionInfo;
   user: User;
+  /** Only for a browser new to the account: send it at its next sign-in. */
+  device_token?: string | null;
 }
 
 export interface TotpSetup {
@@ -61,6 +73,49 @@ export interface BehaviorStatus {
   mouse: ModelStatus;
 }
 
+export interface EndedSessions {
+  ended_sessions: number;
+}
+
+export type NoticeKind =
+  | "totp_enabled"
+  | "totp_disabled"
+  | "password_changed"
+  | "email_changed"
+  | "enrollment_reset"
+  | "factors_reset"
+  | "codes_locked"
+  | "session_revoked_codes";
+
+/** A security notice mailed to the account's owner. */
+export interface SecurityNotice {
+  id: string;
+  kind: NoticeKind | string;
+  at: string;
+  ip: string;
+  /** Its "this wasn't me" (or unlock) link was used. */
+  link_used: boolean;
+}
+
+/** What a security notice's link did. */
+export interface LinkOutcome {
+  action: "secured" | "unlocked";
+  revoked_sessions: number;
+}
+
+export interface AdminUser extends User {
+  failed_logins: number;
+  locked_until: string | null;
+  failed_codes: number;
+  active_sessions: number;
+}
+
+export interface FieldError {
+  /** Where: "body.password", "query.limit", … */
+  field: string;
+  message: string;
+}
+
 /** RFC 9457 problem details, as every error of the API answers. */
 export interface Problem {
   type?: string;
@@ -68,5 +123,11 @@ export interface Problem {
   status?: number;
   detail?: string;
   code?: string;
-  errors?: unknown;
+  errors?: FieldError[];
+  /** step_up_required: the challenge to answer, and how recent a code must be (s). */
+  challenge?: Challenge;
+  max_age?: number;
+  /** invalid_code: wrong codes the challenge still accepts, and why this one failed. */
+  attempts_left?: number;
+  reason?: "wrong" | "expired" | string;
 }

@@ -8,10 +8,21 @@ import DialogTitle from "@mui/material/DialogTitle";
 import Typography from "@mui/material/Typography";
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { api, ApiError } from "../api/client";
+import { codeErrorMessage } from "../api/messages";
 import type { Challenge } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { noCapture } from "../capture/nocapture";
+import type { ChallengeCause } from "../realtime/types";
+import { useTrust } from "../realtime/TrustContext";
 import { OtpField } from "./OtpField";
+
+const WHY: Record<ChallengeCause | "unknown", string> = {
+  trust: "The way this session is being used no longer matches your usual typing and mouse behaviour.",
+  admin: "Your security team asked you to confirm it's you.",
+  policy: "This session needs a fresh check.",
+  unknown:
+    "The way this session is being used no longer matches your usual typing and mouse behaviour, or the security team asked for a check.",
+};
 
 /**
  * The forced re-challenge: while the session is challenged this modal blocks the page until a
@@ -20,6 +31,7 @@ import { OtpField } from "./OtpField";
  */
 export function ReauthDialog() {
   const { challenged, setChallenged, logout } = useAuth();
+  const { challengeCause } = useTrust();
   const [info, setInfo] = useState<Challenge | null>(null);
   const [code, setCode] = useState("");
   const [error, setError] = useState<string | null>(null);
@@ -56,7 +68,7 @@ export function ReauthDialog() {
       setChallenged(false);
     } catch (err) {
       if (err instanceof ApiError) {
-        setError(err.code === "invalid_code" ? "That code is wrong or has expired." : err.detail);
+        setError(err.code === "invalid_code" ? codeErrorMessage(err) : err.detail);
         if (err.code === "challenge_closed") void loadInfo();
       }
       setCode("");
@@ -91,9 +103,8 @@ export function ReauthDialog() {
       <Box component="form" onSubmit={submit} {...noCapture}>
         <DialogTitle id="reauth-title">Confirm it's still you</DialogTitle>
         <DialogContent>
-          <Typography sx={{ mb: 2 }}>
-            The way this session is being used no longer matches your usual typing and mouse behaviour, or the
-            security team asked for a check. Your work is kept: enter a fresh code to continue where you were.
+          <Typography sx={{ mb: 2 }} data-testid="reauth-why">
+            {WHY[challengeCause ?? "unknown"]} Your work is kept: enter a fresh code to continue where you were.
           </Typography>
           <Typography variant="body2" color="text.secondary" sx={{ mb: 2 }} data-testid="reauth-destination">
             {info

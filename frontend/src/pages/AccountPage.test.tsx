@@ -1,8 +1,8 @@
-import { render, screen, waitFor } from "@testing-library/react";
+import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { App } from "../App";
-import { ALICE, fakeApi, signedIn } from "../test/fakeApi";
+import { ALICE, fakeApi, inTurn, signedIn, stepUpRequired } from "../test/fakeApi";
 import { mockSocketFactory } from "../test/mockSocket";
 
 const QR = "data:image/png;base64,iVBORw0KGgo=";
@@ -13,6 +13,13 @@ const BEHAVIOR = {
   last_trained_at: null,
   keystroke: { version: null, samples: 3, needed: 20, eer: null },
   mouse: { version: null, samples: 10, needed: 200, eer: null },
+};
+
+const PAGE = {
+  "GET /api/auth/me": { status: 200, body: ALICE },
+  "GET /api/behavior/me": { status: 200, body: BEHAVIOR },
+  "GET /api/sessions": { status: 200, body: { sessions: [], total: 0 } },
+  "GET /api/account/notices": { status: 200, body: { notices: [] } },
 };
 
 describe("the account page", () => {
@@ -62,5 +69,151 @@ describe("the account page", () => {
     });
     render(<App socketFactory={mockSocketFactory().factory} />);
     await waitFor(() => expect(screen.getByText(/Keystrokes: 3 \/ 20 windows/)).toBeInTheDocument());
+  });
+
+  it("changes the password and says how many other sessions ended", async () => {
+    const { calls } = fakeApi({ ...PAGE, "POST /api/account/password": { status: 200, body: { ended_sessions: 2 } } });
+    const user = userEvent.setup();
+    render(<App socketFactory={mockSocketFactory().factory} />);
+    const form = await screen.findByRole("form", { name: "Change password" });
+    expect(form).toHaveAttribute("data-bbauth-nocapture");
+    await user.type(within(form).getByLabelText(/current password/i), "old secret");
+    await user.type(within(form).getByLabelText(/^new password\W*$/i), "a brand new passphrase");
+    await user.type(within(form).getByLabelText(/new password again/i), "a brand new passphrase");
+    await user.click(within(form).getByRole("button", { name: "Change password" }));
+
+    expect(await screen.findByTestId("password-done")).toHaveTextContent("Password changed. 2 other sessions were signed out.");
+    expect(calls.find((c) => c.path === "/api/account/password")?.body).toEqual({
+      current_password: "old secret",
+      new_password: "a brand new passphrase",
+    });
+    expect(within(form).getByLabelText(/current password/i)).toHaveValue("");
+  });
+
+  it("puts a refused password under its field", async () => {
+    fakeApi({
+      ...PAGE,
+      "POST /api/account/password": inTurn(
+        { status: 401, body: { code: "invalid_credentials", detail: "The current password is not right." } },
+        {
+          status: 422,
+          body: { code: "validation_failed", errors: [{ field: "body.new_password", message: "This password is too common." }] },
+        },
+      ),
+    });
+    const user = userEvent.setup();
+    render(<App socketFactory={mockSocketFactory().factory} />);
+    const form = await screen.findByRole("form", { name: "Change password" });
+    const current = within(form).getByLabelText(/current password/i);
+    const next = within(form).getByLabelText(/^new password\W*$/i);
+    await user.type(current, "wrong");
+    await user.type(next, "password1");
+    await user.type(within(form).getByLabelText(/new password again/i), "password1");
+    await user.click(within(form).getByRole("button", { name: "Change password" }));
+    await waitFor(() => expect(current).toHaveAccessibleDescription("The current password is not right."));
+
+    await user.click(within(form).getByRole("button", { name: "Change password" }));
+    await waitFor(() => expect(next).toHaveAccessibleDescription("This password is too common."));
+    expect(current).toHaveAttribute("aria-invalid", "false");
+    expect(screen.queryByTestId("password-error")).toBeNull();
+  });
+
+  it("does not send two different new passwords", async () => {
+    const { calls } = fakeApi(PAGE);
+    const user = userEvent.setup();
+    render(<App socketFactory={mockSocketFactory().factory} />);
+    const form = await screen.findByRole("form", { name: "Change password" });
+    await user.type(within(form).getByLabelText(/current password/i), "old secret");
+    await user.type(within(form).getByLabelText(/^new password\W*$/i), "a brand new passphrase");
+    await user.type(within(form).getByLabelText(/new password again/i), "a brand new passfrase");
+    await user.click(within(form).getByRole("button", { name: "Change password" }));
+    expect(within(form).getByLabelText(/new password again/i)).toHaveAccessibleDescription("The two new passwords differ.");
+    expect(calls.filter((c) => c.path === "/api/account/password")).toHaveLength(0);
+  });
+
+  it("moves the account to a new address confirmed by the code sent there", async () => {
+    const moved = { ...ALICE, email: "alice@new.example" };
+    const { calls } = fakeApi({
+      ...PAGE,
+      "POST /api/account/email": {
+        status: 202,
+        body: { challenge_id: null, channel: "email", purpose: "email_change", destination: "a***e@new.example", expires_at: "2031-01-01T00:00:00Z", resends_left: 3, attempts_left: 5 },
+      },
+      "POST /api/account/email/confirm": { status: 200, body: moved },
+    });
+    const user = userEvent.setup();
+    render(<App socketFactory={mockSocketFactory().factory} />);
+    await user.type(await screen.findByLabelText(/new email address/i), "alice@new.example");
+    await user.click(screen.getByRole("button", { name: "Send code" }));
+    expect(await screen.findByTestId("email-destination")).toHaveTextContent("a***e@new.example");
+    await user.type(screen.getByTestId("email-code"), "424242");
+    await user.click(screen.getByRole("button", { name: "Confirm new address" }));
+
+    expect(await screen.findByTestId("email-done")).toHaveTextContent("alice@new.example");
+    expect(calls.filter((c) => c.path.startsWith("/api/account/email")).map((c) => [c.path, c.body])).toEqual([
+      ["/api/account/email", { email: "alice@new.example" }],
+      ["/api/account/email/confirm", { code: "424242" }],
+    ]);
+    expect(JSON.parse(sessionStorage.getItem("bbauth.session")!).user.email).toBe("alice@new.example");
+    expect(screen.getByTestId("signed-in-as")).toHaveTextContent("alice@new.example");
+  });
+
+  it("signs out every other session after a confirmation and a fresh code", async () => {
+    const { calls } = fakeApi({
+      ...PAGE,
+      "POST /api/sessions/revoke-others": inTurn(stepUpRequired(), { status: 200, body: { ended_sessions: 3 } }),
+      "POST /api/auth/step-up/verify": { status: 200, body: { id: "s1", state: "active" } },
+    });
+    const user = userEvent.setup();
+    render(<App socketFactory={mockSocketFactory().factory} />);
+    await user.click(await screen.findByTestId("revoke-others"));
+    expect(calls.filter((c) => c.path === "/api/sessions/revoke-others")).toHaveLength(0);
+    await user.click(within(screen.getByTestId("confirm-dialog")).getByRole("button", { name: "Sign out others" }));
+    await user.type(await screen.findByTestId("step-up-code"), "123456");
+    await user.click(screen.getByTestId("step-up-submit"));
+
+    expect(await screen.findByTestId("sessions-done")).toHaveTextContent("3 other sessions were signed out.");
+    expect(calls.filter((c) => c.path === "/api/sessions/revoke-others")).toHaveLength(2);
+    expect(sessionStorage.getItem("bbauth.session")).not.toBeNull();
+  });
+
+  it("lists the security notices in words", async () => {
+    fakeApi({
+      ...PAGE,
+      "GET /api/account/notices": {
+        status: 200,
+        body: {
+          notices: [
+            { id: "n2", kind: "totp_enabled", at: "2031-03-04T09:00:00Z", ip: "203.0.113.9", link_used: true },
+            { id: "n1", kind: "password_changed", at: "2031-03-03T09:00:00Z", ip: "203.0.113.9", link_used: false },
+          ],
+        },
+      },
+    });
+    render(<App socketFactory={mockSocketFactory().factory} />);
+    const rows = await screen.findAllByTestId("notice-row");
+    expect(rows.map((r) => r.textContent)).toEqual([
+      expect.stringContaining("Authenticator app added"),
+      expect.stringContaining("Password changed"),
+    ]);
+    expect(rows[0]).toHaveTextContent("Reported as not you");
+    expect(rows[1]).toHaveTextContent("203.0.113.9");
+    expect(rows[1]).not.toHaveTextContent("Reported as not you");
+  });
+
+  it("explains a frozen account and shows the refusal of a change", async () => {
+    fakeApi({
+      ...PAGE,
+      "GET /api/auth/me": { status: 200, body: { ...ALICE, frozen: true } },
+      "POST /api/auth/totp/setup": {
+        status: 403,
+        body: { code: "account_frozen", detail: "Security settings of this account are frozen after a report that a change was not yours." },
+      },
+    });
+    const user = userEvent.setup();
+    render(<App socketFactory={mockSocketFactory().factory} />);
+    expect(await screen.findByTestId("account-frozen")).toHaveTextContent("until your next sign-in");
+    await user.click(screen.getByTestId("totp-setup"));
+    expect(await screen.findByTestId("totp-error")).toHaveTextContent("frozen after a report");
   });
 });

@@ -2,9 +2,9 @@ import { act, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { App } from "../App";
-import { ADMIN, fakeApi, signedIn } from "../test/fakeApi";
+import { ADMIN, fakeApi, inTurn, signedIn, stepUpRequired } from "../test/fakeApi";
 import { mockSocketFactory, refused, type MockSocket } from "../test/mockSocket";
-import { formatDuration } from "./AdminPage";
+import { formatDuration } from "../format";
 
 const ROW = {
   session_id: "3b5ace6b-e824-4ae4-b3b6-60be0ad5bed7",
@@ -34,6 +34,20 @@ const BEHAVIOR = {
   ],
 };
 
+const ACCOUNT = {
+  id: "3f0e6a52-8d0c-4c1e-9d7b-0a4c2f1e5b6d",
+  email: "alice@example.com",
+  display_name: "Alice",
+  role: "user",
+  totp_enabled: true,
+  frozen: false,
+  codes_locked: true,
+  failed_codes: 10,
+  failed_logins: 0,
+  locked_until: null,
+  active_sessions: 1,
+};
+
 function adminSocket(sockets: MockSocket[]): MockSocket {
   const socket = sockets.find((s) => s.namespace === "/admin");
   if (!socket) throw new Error("no /admin socket");
@@ -47,6 +61,7 @@ describe("the security dashboard", () => {
     fakeApi({
       "GET /api/auth/me": { status: 200, body: ADMIN },
       "GET /api/admin/behavior": { status: 200, body: BEHAVIOR },
+      "GET /api/admin/users": { status: 200, body: { users: [], total: 0 } },
     });
   });
   afterEach(() => vi.unstubAllGlobals());
@@ -138,6 +153,59 @@ describe("the security dashboard", () => {
     render(<App socketFactory={factory} />);
     act(() => adminSocket(sockets).serverSends("connect_error", refused("session_revoked", "This session was revoked.")));
     expect(await screen.findByTestId("login-notice")).toHaveTextContent("revoked");
+  });
+});
+
+describe("the accounts on the security dashboard", () => {
+  beforeEach(() => {
+    signedIn(ADMIN);
+    window.history.replaceState(null, "", "/admin");
+  });
+  afterEach(() => vi.unstubAllGlobals());
+
+  const routes = {
+    "GET /api/auth/me": { status: 200, body: ADMIN },
+    "GET /api/admin/behavior": { status: 200, body: BEHAVIOR },
+    "GET /api/admin/users": { status: 200, body: { users: [ACCOUNT], total: 1 } },
+  };
+
+  it("shows locked accounts, and unlocks one after a confirmation", async () => {
+    const { calls } = fakeApi({
+      ...routes,
+      "POST /api/admin/users/3f0e6a52-8d0c-4c1e-9d7b-0a4c2f1e5b6d/unlock": { status: 200, body: { ...ACCOUNT, codes_locked: false, failed_codes: 0 } },
+    });
+    const user = userEvent.setup();
+    render(<App socketFactory={mockSocketFactory().factory} />);
+    const row = await screen.findByTestId("user-row");
+    expect(row).toHaveTextContent("Codes locked");
+    expect(row).toHaveTextContent("10 wrong codes");
+    await user.click(within(row).getByTestId("user-unlock"));
+    await user.click(within(screen.getByTestId("confirm-dialog")).getByRole("button", { name: "Unlock" }));
+    expect(await screen.findByTestId("users-outcome")).toHaveTextContent("alice@example.com is unlocked.");
+    expect(calls.filter((c) => c.method === "POST").map((c) => c.path)).toEqual([`/api/admin/users/${ACCOUNT.id}/unlock`]);
+  });
+
+  it("resets a second factor with a reason, after the administrator's own fresh code", async () => {
+    const { calls } = fakeApi({
+      ...routes,
+      "POST /api/admin/users/3f0e6a52-8d0c-4c1e-9d7b-0a4c2f1e5b6d/reset-factors": inTurn(stepUpRequired(), {
+        status: 200,
+        body: { ...ACCOUNT, totp_enabled: false },
+      }),
+      "POST /api/auth/step-up/verify": { status: 200, body: { id: "s1", state: "active" } },
+    });
+    const user = userEvent.setup();
+    render(<App socketFactory={mockSocketFactory().factory} />);
+    await user.click(within(await screen.findByTestId("user-row")).getByTestId("user-reset"));
+    const confirm = screen.getByTestId("confirm-dialog");
+    await user.type(within(confirm).getByLabelText(/reason/i), "lost phone, ticket 4711");
+    await user.click(within(confirm).getByRole("button", { name: "Reset" }));
+    await user.type(await screen.findByTestId("step-up-code"), "123456");
+    await user.click(screen.getByTestId("step-up-submit"));
+
+    expect(await screen.findByTestId("users-outcome")).toHaveTextContent("Second factor of alice@example.com was reset");
+    const resets = calls.filter((c) => c.path.endsWith("/reset-factors"));
+    expect(resets.map((c) => c.body)).toEqual([{ reason: "lost phone, ticket 4711" }, { reason: "lost phone, ticket 4711" }]);
   });
 });
 

@@ -20,21 +20,14 @@ import { ConfirmDialog } from "../components/ConfirmDialog";
 import { LevelChip } from "../components/LevelChip";
 import { Sparkline } from "../components/Sparkline";
 import { CHALLENGE_BELOW } from "../components/TrustPanel";
+import { formatDuration } from "../format";
 import { useAdminSessions } from "../realtime/useAdminSessions";
 import type { AdminSessionRow } from "../realtime/types";
+import { UsersCard } from "./admin/UsersCard";
 
 type Action = { kind: "challenge" | "revoke"; row: AdminSessionRow };
 
-/** Duration in words: "45 s", "12 min", "3 h 05 min". */
-export function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min`;
-  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, "0")} min`;
-}
-
-/** The security team's view: live sessions, per-user model status, and the two actions. */
+/** The security team's view: live sessions and their two actions, accounts, model status. */
 export function AdminPage() {
   const { session, user, endSession, setChallenged } = useAuth();
   const live = useAdminSessions(user?.role === "admin" ? (session?.token ?? null) : null, {
@@ -177,6 +170,8 @@ export function AdminPage() {
           </Table>
         </TableContainer>
       </Paper>
+
+      <UsersCard />
 
       <ModelStatusCard {...models} />
 

@@ -13,7 +13,7 @@ function setup(extra: Partial<ConstructorParameters<typeof TrustChannel>[0]> = {
   return { channel, socket: sockets[0], sockets, onSessionLost, onChallenged, onRestored };
 }
 
-const trust = (score: number, level = "high") => ({ score, level, windows: 1, last_evidence: 0.5 });
+const trust = (score: number, level = "high") => ({ score, level, windows: 1 });
 
 describe("TrustChannel", () => {
   beforeEach(() => vi.useFakeTimers());
@@ -55,7 +55,7 @@ describe("TrustChannel", () => {
     });
     expect(channel.getSnapshot().enrollment?.mouse.ratio).toBe(0.25);
 
-    socket.serverSends("trust", { ...trust(62.5, "medium"), modality: "mouse", p_genuine: 0.3, window_size: 10 });
+    socket.serverSends("trust", { ...trust(62.5, "medium"), modality: "mouse", window_size: 10 });
     snap = channel.getSnapshot();
     expect(snap.trust).toMatchObject({ score: 62.5, level: "medium" });
     expect(snap.history).toEqual([100, 95, 62.5]);
@@ -82,6 +82,15 @@ describe("TrustChannel", () => {
     expect(onRestored).toHaveBeenCalledTimes(1);
   });
 
+  it("keeps why the session was challenged until the challenge is answered", () => {
+    const { channel, socket } = setup();
+    socket.serverSends("connect");
+    socket.serverSends("reauth_required", { session_id: "s1", cause: "admin", reason: "asked by the security team" });
+    expect(channel.getSnapshot()).toMatchObject({ challenged: true, challengeCause: "admin" });
+    socket.serverSends("reauth_ok", { session_id: "s1", trust: trust(100) });
+    expect(channel.getSnapshot()).toMatchObject({ challenged: false, challengeCause: null });
+  });
+
   it("sends input batches as one 'input' message", () => {
     const { channel, socket } = setup();
     socket.serverSends("connect");
@@ -96,6 +105,18 @@ describe("TrustChannel", () => {
     expect(onSessionLost).toHaveBeenCalledWith(expect.stringContaining("revoked"));
     expect(channel.getSnapshot().connection).toBe("closed");
     expect(socket.disconnectCalls).toBe(1);
+  });
+
+  it.each([
+    [{ ended_by: "admin", reason: "revoked by administrator" }, "This session was revoked by the security team. Sign in again."],
+    [{ ended_by: "owner", reason: "signed out everywhere" }, "This session was ended from another of your sessions. Sign in again."],
+    [{ ended_by: "system", reason: "secured by the owner's link" }, "This session was revoked (secured by the owner's link). Sign in again."],
+    [{ reason: "session_expired" }, "This session has expired. Sign in again."],
+  ])("says who ended the session: %o", (why, message) => {
+    const { socket, onSessionLost } = setup();
+    socket.serverSends("connect");
+    socket.serverSends("revoked", { session_id: "s1", ...why });
+    expect(onSessionLost).toHaveBeenCalledWith(message);
   });
 
   it.each(["session_revoked", "session_expired", "unauthorized"])(

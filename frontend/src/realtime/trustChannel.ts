@@ -3,7 +3,10 @@ import type { WireEvent } from "../capture/events";
 import { SESSION_LOST_CODES } from "../api/client";
 import { openSocket, refusal, type SocketFactory, defaultSocketFactory } from "./socket";
 import type {
+  ChallengeCause,
   EnrollmentMessage,
+  ReauthRequiredMessage,
+  RevokedMessage,
   ServerError,
   StatusMessage,
   TrustLevel,
@@ -17,6 +20,8 @@ export interface TrustSnapshot {
   connection: ConnectionState;
   sessionId: string | null;
   challenged: boolean;
+  /** Why the open challenge was raised, when the server said. */
+  challengeCause: ChallengeCause | null;
   trust: TrustView | null;
   /** Recent trust scores (0–100), oldest first. */
   history: number[];
@@ -46,6 +51,7 @@ export const INITIAL_SNAPSHOT: TrustSnapshot = {
   connection: "connecting",
   sessionId: null,
   challenged: false,
+  challengeCause: null,
   trust: null,
   history: [],
   enrollment: null,
@@ -132,7 +138,7 @@ export class TrustChannel {
 
   /** The re-challenge was answered over REST; the server confirms with reauth_ok as well. */
   markRestored(): void {
-    if (this.snapshot.challenged) this.update({ challenged: false });
+    if (this.snapshot.challenged) this.update({ challenged: false, challengeCause: null });
   }
 
   /** Mark challenged from outside (a REST call answered 401 reauth_required). */
@@ -223,9 +229,9 @@ export class TrustChannel {
     });
   };
 
-  private onReauthRequired = () => {
+  private onReauthRequired = (msg?: ReauthRequiredMessage) => {
     const was = this.snapshot.challenged;
-    this.update({ challenged: true });
+    this.update({ challenged: true, challengeCause: msg?.cause ?? this.snapshot.challengeCause });
     if (!was) this.options.onChallenged?.();
   };
 
@@ -233,14 +239,15 @@ export class TrustChannel {
     const trust = msg?.trust ? normalizeTrust(msg.trust) : this.snapshot.trust;
     this.update({
       challenged: false,
+      challengeCause: null,
       trust,
       history: trust ? [...this.snapshot.history, trust.score].slice(-this.options.historyLength) : this.snapshot.history,
     });
     this.options.onRestored?.();
   };
 
-  private onRevoked = () => {
-    this.options.onSessionLost?.("This session was revoked by the security team. Sign in again.");
+  private onRevoked = (msg?: RevokedMessage) => {
+    this.options.onSessionLost?.(revokedMessage(msg));
     this.close();
   };
 
@@ -251,5 +258,20 @@ export class TrustChannel {
 
 function normalizeTrust(t: TrustView): TrustView {
   const level = LEVELS.includes(t.level) ? t.level : "medium";
-  return { score: Number(t.score), level, windows: t.windows ?? 0, last_evidence: t.last_evidence ?? 0 };
+  return { score: Number(t.score), level, windows: t.windows ?? 0 };
+}
+
+/** Why the session ended, for the login page. */
+export function revokedMessage(msg?: RevokedMessage): string {
+  if (msg?.reason === "session_expired") return "This session has expired. Sign in again.";
+  switch (msg?.ended_by) {
+    case "admin":
+      return "This session was revoked by the security team. Sign in again.";
+    case "owner":
+      return "This session was ended from another of your sessions. Sign in again.";
+    case "system":
+      return msg.reason ? `This session was revoked (${msg.reason}). Sign in again.` : "This session was revoked. Sign in again.";
+    default:
+      return "This session was revoked. Sign in again.";
+  }
 }

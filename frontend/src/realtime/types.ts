@@ -6,7 +6,6 @@ export interface TrustView {
   score: number;
   level: TrustLevel;
   windows: number;
-  last_evidence: number;
 }
 
 export interface StatusMessage {
@@ -31,8 +30,24 @@ export interface EnrollmentMessage {
 
 export interface TrustMessage extends TrustView {
   modality: "keystroke" | "mouse";
-  p_genuine: number;
+  /** Only some servers send it; the person's own channel does not. */
+  p_genuine?: number;
   window_size: number;
+}
+
+/** Why the session was challenged: its trust fell, the security team asked, or a policy. */
+export type ChallengeCause = "trust" | "admin" | "policy";
+
+export interface ReauthRequiredMessage {
+  session_id: string;
+  cause?: ChallengeCause;
+  reason?: string;
+}
+
+export interface RevokedMessage {
+  session_id: string;
+  ended_by?: "owner" | "admin" | "system" | null;
+  reason?: string;
 }
 
 export interface ServerError {
@@ -54,6 +69,8 @@ export interface AdminSessionRow {
   trust: number | null;
   level: TrustLevel | null;
   history: number[];
+  /** The last window's evidence (log-likelihood ratio); for the security team only. */
+  last_evidence?: number | null;
 }
 
 export interface SessionsMessage {

@@ -1,9 +1,14 @@
 import { vi } from "vitest";
 
-type Route = (body: unknown) => { status: number; body: unknown };
+interface Answer {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+type Route = (body: unknown) => Answer;
 
 /** A fetch stand-in answering per "METHOD /path"; records every call. */
-export function fakeApi(routes: Record<string, Route | { status: number; body: unknown }>) {
+export function fakeApi(routes: Record<string, Route | Answer>) {
   const calls: { method: string; path: string; body: unknown; headers: Record<string, string> }[] = [];
   const fetchMock = vi.fn(async (path: string, init: RequestInit = {}) => {
     const method = init.method ?? "GET";
@@ -12,7 +17,7 @@ export function fakeApi(routes: Record<string, Route | { status: number; body: u
     const route = routes[`${method} ${path}`];
     if (!route) return new Response(JSON.stringify({ code: "not_found" }), { status: 404 });
     const answer = typeof route === "function" ? route(body) : route;
-    return new Response(JSON.stringify(answer.body), { status: answer.status });
+    return new Response(JSON.stringify(answer.body), { status: answer.status, headers: answer.headers });
   });
   vi.stubGlobal("fetch", fetchMock);
   return { calls, fetchMock };
@@ -44,4 +49,33 @@ export function signedIn(user = ALICE) {
     "bbauth.session",
     JSON.stringify({ token: "tok-123", expiresAt: new Date(Date.now() + 3600_000).toISOString(), user }),
   );
+}
+
+/** Answers in turn, the last one for ever after: `inTurn(stepUpRequired(), ok)`. */
+export function inTurn(...answers: Answer[]): Route {
+  let calls = 0;
+  return () => answers[Math.min(calls++, answers.length - 1)];
+}
+
+export const STEP_UP_CHALLENGE = {
+  challenge_id: null,
+  channel: "email",
+  purpose: "step_up",
+  destination: "a***e@example.com",
+  expires_at: new Date(Date.now() + 300_000).toISOString(),
+  resends_left: 3,
+  attempts_left: 5,
+};
+
+/** The 401 of an operation that needs a fresh one-time code on this session. */
+export function stepUpRequired(challenge: Record<string, unknown> = STEP_UP_CHALLENGE): Answer {
+  return {
+    status: 401,
+    body: {
+      code: "step_up_required",
+      detail: "Enter a one-time code first (sent to a***e@example.com); then try again.",
+      challenge,
+      max_age: 300,
+    },
+  };
 }

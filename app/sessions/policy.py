@@ -1,0 +1,181 @@
+"""What each operation needs: one declarative table, enforced by one decorator.
+
+Every REST operation (by its endpoint name) and every Socket.IO command has one requirement:
+
+- ``public``: nothing (sign-in, sign-up, probes);
+- ``session``: a live session token (``admin``: of an administrator; ``allow_challenged``: a
+  challenged session may call it — the re-challenge endpoints, sign-out);
+- ``step_up``: a live session that entered a one-time code within ``max_age`` seconds
+  (default ``BBAUTH_STEP_UP_MAX_AGE_SECONDS``); otherwise 401 ``step_up_required`` with the
+  challenge to answer.
+
+``@guarded`` enforces the table for REST views (an endpoint missing from the table fails the
+app's start: nothing is left open by omission); the OpenAPI document shows each operation's
+requirement as ``x-bbauth-policy``; the Socket.IO namespaces check theirs with ``check``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from functools import wraps
+from typing import Any, Literal, ParamSpec, TypeVar
+
+from quart import Quart, request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import RequestContext
+from app.errors import Forbidden, ReauthRequired
+from app.sessions import step_up
+from app.sessions.service import authenticate
+from app.state import AppState, app_state
+from app.web import bearer_token, bind_session, db, request_context
+from db.tables import LoginSession, Role, SessionState
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+Kind = Literal["public", "session", "step_up"]
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What an operation needs of its caller (see the module docstring)."""
+
+    kind: Kind
+    admin: bool = False
+    allow_challenged: bool = False
+    max_age: int | None = None
+
+    @property
+    def needs_token(self) -> bool:
+        return self.kind != "public"
+
+    def describe(self) -> dict[str, Any]:
+        """The requirement as the OpenAPI document and the README show it."""
+        return {k: v for k, v in asdict(self).items() if v not in (None, False)}
+
+
+def public() -> Requirement:
+    return Requirement("public")
+
+
+def session(*, admin: bool = False, allow_challenged: bool = False) -> Requirement:
+    return Requirement("session", admin=admin, allow_challenged=allow_challenged)
+
+
+def stepped_up(*, max_age: int | None = None, admin: bool = False) -> Requirement:
+    return Requirement("step_up", admin=admin, max_age=max_age)
+
+
+POLICY: dict[str, Requirement] = {
+    # Signing in and up, and the links in security notices.
+    "auth.register": public(),
+    "auth.login": public(),
+    "auth.verify": public(),
+    "auth.resend": public(),
+    "account.use_link": public(),
+    # The signed-in person.
+    "auth.me": session(),
+    "auth.logout": session(allow_challenged=True),
+    "auth.reauth_status": session(allow_challenged=True),
+    "auth.reauth_resend": session(allow_challenged=True),
+    "auth.reauth_verify": session(allow_challenged=True),
+    "auth.step_up_status": session(),
+    "auth.step_up_resend": session(),
+    "auth.step_up_verify": session(),
+    "sessions.mine": session(),
+    "behavior.mine": session(),
+    "account.list_notices": session(),
+    # Changes to how the account is protected: a fresh step-up.
+    "factors.totp_setup": stepped_up(),
+    "factors.totp_confirm": stepped_up(),
+    "factors.totp_disable": stepped_up(),
+    "account.change_password": stepped_up(),
+    "account.change_email": stepped_up(),
+    "account.confirm_email": stepped_up(),
+    "behavior.restart_mine": stepped_up(),
+    "sessions.revoke": stepped_up(),
+    "sessions.revoke_others": stepped_up(),
+    # Administrators.
+    "admin.list_users": session(admin=True),
+    "admin.list_sessions": session(admin=True),
+    "admin.revoke": session(admin=True),
+    "admin.challenge": session(admin=True),
+    "admin.audit": session(admin=True),
+    "admin.reset_factors": stepped_up(admin=True),
+    "admin.unlock": session(admin=True),
+    "behavior.everyone": session(admin=True),
+    "behavior.restart_user": session(admin=True),
+    # Socket.IO: connecting, and the commands of each namespace.
+    "socket:/:connect": session(allow_challenged=True),
+    "socket:/:input": session(allow_challenged=True),
+    "socket:/:ping_trust": session(allow_challenged=True),
+    "socket:/admin:connect": session(admin=True),
+    "socket:/admin:challenge": session(admin=True),
+    "socket:/admin:revoke": session(admin=True),
+}
+"""Every operation's requirement, by REST endpoint name or ``socket:<namespace>:<command>``."""
+
+OUTSIDE_POLICY = frozenset(
+    {"static", "openapi", "swagger_ui", "redoc_ui", "health.healthz", "health.readyz",
+     "metrics.metrics", "frontend.index", "frontend.assets", "docs.page", "docs.start",
+     "frontend.api_docs_assets"}
+)  # fmt: skip
+"""Endpoints that are not operations of the API (probes, documents, the web app's files)."""
+
+GUARDED_ATTRIBUTE = "_bbauth_guarded"
+
+
+async def check(
+    requirement: Requirement,
+    *,
+    state: AppState,
+    db: AsyncSession,
+    session: LoginSession,
+    ctx: RequestContext,
+) -> None:
+    """Raise unless ``session`` (already known live) meets ``requirement``."""
+    if session.state is SessionState.CHALLENGED and not requirement.allow_challenged:
+        raise ReauthRequired("Confirm it is still you with the code we just sent.")
+    if requirement.admin and session.user.role is not Role.ADMIN:
+        raise Forbidden("Administrators only.")
+    if requirement.kind == "step_up":
+        await step_up.require(state, db, session, ctx, max_age=requirement.max_age)
+
+
+def guarded(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Enforce the table's requirement of the view's endpoint before it runs."""
+
+    @wraps(view)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        requirement = POLICY[str(request.endpoint)]
+        if requirement.needs_token:
+            state = app_state()
+            live = await authenticate(
+                state=state, db=db(), token=bearer_token(), allow_challenged=True
+            )
+            bind_session(live)
+            await check(requirement, state=state, db=db(), session=live, ctx=request_context())
+        return await view(*args, **kwargs)
+
+    setattr(wrapper, GUARDED_ATTRIBUTE, True)
+    return wrapper
+
+
+def requirement_of(endpoint: str) -> Requirement | None:
+    """The requirement of a REST endpoint (None for endpoints outside the API)."""
+    return POLICY.get(endpoint)
+
+
+def check_coverage(app: Quart) -> None:
+    """Fail the app's start if an operation has no requirement or is not guarded."""
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in OUTSIDE_POLICY:
+            continue
+        view = app.view_functions[rule.endpoint]
+        if rule.endpoint not in POLICY or not getattr(view, GUARDED_ATTRIBUTE, False):
+            missing.append(rule.endpoint)
+    if missing:
+        raise RuntimeError(f"operations without a guarded policy: {sorted(missing)}")

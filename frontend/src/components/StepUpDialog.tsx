@@ -1,0 +1,149 @@
+import Alert from "@mui/material/Alert";
+import Box from "@mui/material/Box";
+import Button from "@mui/material/Button";
+import Dialog from "@mui/material/Dialog";
+import DialogActions from "@mui/material/DialogActions";
+import DialogContent from "@mui/material/DialogContent";
+import DialogTitle from "@mui/material/DialogTitle";
+import Typography from "@mui/material/Typography";
+import { useEffect, useState, useSyncExternalStore, type FormEvent } from "react";
+import { api, ApiError, configureApi } from "../api/client";
+import { errorMessage } from "../api/messages";
+import { StepUpPrompt } from "../api/stepUp";
+import type { Challenge } from "../api/types";
+import { noCapture } from "../capture/nocapture";
+import { OtpField } from "./OtpField";
+
+/**
+ * Asks for a fresh one-time code when an operation answers 401 step_up_required; the API
+ * client then sends that operation again. Cancelling lets the operation fail with
+ * `step_up_cancelled`, nothing else.
+ */
+export function StepUpDialog() {
+  const [prompt] = useState(() => new StepUpPrompt());
+  const { open, challenge } = useSyncExternalStore(prompt.subscribe, prompt.getSnapshot, prompt.getSnapshot);
+  const [code, setCode] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [message, setMessage] = useState<string | null>(null);
+  const [locked, setLocked] = useState(false);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    configureApi({ onStepUpRequired: prompt.ask });
+    return () => {
+      configureApi({ onStepUpRequired: async () => false });
+      prompt.settle(false);
+    };
+  }, [prompt]);
+
+  useEffect(() => {
+    if (open) return;
+    setCode("");
+    setError(null);
+    setMessage(null);
+    setLocked(false);
+  }, [open]);
+
+  // The problem body normally carries the challenge; without it, ask (this sends the code).
+  useEffect(() => {
+    if (!open || challenge) return;
+    api
+      .get<Challenge>("/api/auth/step-up")
+      .then((next) => prompt.showChallenge(next))
+      .catch((err: unknown) => setError(errorMessage(err)));
+  }, [open, challenge, prompt]);
+
+  const refused = async (err: unknown) => {
+    setCode("");
+    if (!(err instanceof ApiError)) return setError(errorMessage(err));
+    if (err.code === "codes_locked") setLocked(true);
+    if (err.code === "challenge_closed") {
+      // Attempts spent or expired: a new challenge (and code) replaces it.
+      const next = await api.get<Challenge>("/api/auth/step-up");
+      prompt.showChallenge(next);
+      setMessage(next.channel === "email" ? `That code can no longer be used. A new one is on its way to ${next.destination}.` : null);
+      setError(next.channel === "email" ? null : "That code can no longer be used. Enter the app's current code.");
+      return;
+    }
+    setError(errorMessage(err));
+  };
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (code.length !== 6 || busy) return;
+    setBusy(true);
+    setError(null);
+    setMessage(null);
+    try {
+      await api.post("/api/auth/step-up/verify", { code });
+      prompt.settle(true);
+    } catch (err) {
+      await refused(err).catch((again: unknown) => setError(errorMessage(again)));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const resend = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const next = await api.post<Challenge>("/api/auth/step-up/resend");
+      prompt.showChallenge(next);
+      setMessage(`A new code is on its way to ${next.destination}.`);
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const viaApp = challenge?.channel === "totp";
+  return (
+    <Dialog
+      open={open}
+      onClose={busy ? undefined : () => prompt.settle(false)}
+      aria-labelledby="step-up-title"
+      aria-describedby="step-up-destination"
+      data-testid="step-up-dialog"
+    >
+      <Box component="form" onSubmit={submit} {...noCapture}>
+        <DialogTitle id="step-up-title">Confirm it's you</DialogTitle>
+        <DialogContent>
+          <Typography sx={{ mb: 2 }}>
+            This change affects how your account is protected, so it needs a fresh one-time code. It goes ahead
+            as soon as the code is right.
+          </Typography>
+          <Typography variant="body2" color="text.secondary" sx={{ mb: 2 }} id="step-up-destination" data-testid="step-up-destination">
+            {challenge
+              ? viaApp
+                ? "Enter the current code from your authenticator app."
+                : `We sent a 6-digit code to ${challenge.destination}.`
+              : "Preparing your code…"}
+          </Typography>
+          <OtpField id="step-up-code" value={code} onChange={setCode} disabled={busy || locked} autoFocus error={error} />
+          {message && (
+            <Alert severity="info" sx={{ mt: 1 }}>
+              {message}
+            </Alert>
+          )}
+        </DialogContent>
+        <DialogActions sx={{ px: 3, pb: 2, justifyContent: "space-between" }}>
+          <Box>
+            {challenge && !viaApp && (
+              <Button onClick={resend} disabled={busy || locked || challenge.resends_left <= 0} data-testid="step-up-resend">
+                Send a new code ({challenge.resends_left} left)
+              </Button>
+            )}
+            <Button color="inherit" onClick={() => prompt.settle(false)} disabled={busy} data-testid="step-up-cancel">
+              Cancel
+            </Button>
+          </Box>
+          <Button type="submit" variant="contained" disabled={busy || locked || code.length !== 6} data-testid="step-up-submit">
+            Confirm
+          </Button>
+        </DialogActions>
+      </Box>
+    </Dialog>
+  );
+}

@@ -1,0 +1,95 @@
+import Alert from "@mui/material/Alert";
+import Button from "@mui/material/Button";
+import Link from "@mui/material/Link";
+import Stack from "@mui/material/Stack";
+import Typography from "@mui/material/Typography";
+import { useState, type FormEvent } from "react";
+import { api, ApiError } from "../../api/client";
+import { errorMessage } from "../../api/messages";
+import type { Challenge, TokenResponse } from "../../api/types";
+import { noCapture } from "../../capture/nocapture";
+import { OtpField } from "../../components/OtpField";
+
+export interface CodeStepProps {
+  challenge: Challenge;
+  onSignedIn: (response: TokenResponse) => void;
+  /** Back to the first step, with why (the attempt is over) or without. */
+  onStartOver: (why?: string) => void;
+}
+
+/** The one-time code of a sign-in or sign-up (emailed, or from the authenticator app). */
+export function CodeStep({ challenge: initial, onSignedIn, onStartOver }: CodeStepProps) {
+  const [challenge, setChallenge] = useState(initial);
+  const [code, setCode] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [info, setInfo] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const handle = challenge.challenge_id ?? "";
+
+  const verify = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!handle || code.length !== 6) return;
+    setBusy(true);
+    setError(null);
+    try {
+      onSignedIn(await api.post<TokenResponse>("/api/auth/otp/verify", { challenge_id: handle, code }, { auth: false }));
+    } catch (err) {
+      if (err instanceof ApiError && err.code === "challenge_closed") {
+        onStartOver("That attempt is over. Enter your password again.");
+        return;
+      }
+      setError(errorMessage(err));
+      setCode("");
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const resend = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const next = await api.post<Challenge>("/api/auth/otp/resend", { challenge_id: handle }, { auth: false });
+      setChallenge(next);
+      setInfo(`A new code is on its way to ${next.destination}.`);
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const where =
+    challenge.channel === "totp"
+      ? "Enter the current code from your authenticator app."
+      : challenge.purpose === "registration"
+        ? `We sent a 6-digit code to ${challenge.destination}. Enter it to confirm your address.`
+        : `We sent a 6-digit code to ${challenge.destination}.`;
+  return (
+    <Stack component="form" spacing={2} onSubmit={verify} {...noCapture} aria-label="One-time code">
+      {error && (
+        <Alert severity="error" data-testid="login-error">
+          {error}
+        </Alert>
+      )}
+      <Typography data-testid="otp-destination">{where}</Typography>
+      <OtpField value={code} onChange={setCode} disabled={busy} autoFocus />
+      {info && <Alert severity="info">{info}</Alert>}
+      <Button type="submit" variant="contained" size="large" disabled={busy || code.length !== 6} data-testid="otp-submit">
+        Sign in
+      </Button>
+      <Stack direction="row" justifyContent="space-between">
+        {challenge.channel === "email" ? (
+          <Button onClick={resend} disabled={busy || challenge.resends_left <= 0} data-testid="otp-resend">
+            Send a new code ({challenge.resends_left} left)
+          </Button>
+        ) : (
+          <span />
+        )}
+        <Link component="button" type="button" onClick={() => onStartOver()}>
+          Start over
+        </Link>
+      </Stack>
+    </Stack>
+  );
+}

@@ -1,0 +1,89 @@
+import Alert from "@mui/material/Alert";
+import Button from "@mui/material/Button";
+import Link from "@mui/material/Link";
+import Stack from "@mui/material/Stack";
+import TextField from "@mui/material/TextField";
+import { useState, type FormEvent } from "react";
+import { api, ApiError } from "../../api/client";
+import { errorMessage } from "../../api/messages";
+import type { Challenge } from "../../api/types";
+import { deviceTokenFor } from "../../auth/deviceTokens";
+import { noCapture } from "../../capture/nocapture";
+
+export interface SignInFormProps {
+  onChallenge: (challenge: Challenge) => void;
+  onCreateAccount: () => void;
+}
+
+/** Email and password; a browser that signed in to the account before sends its device token. */
+export function SignInForm({ onChallenge, onCreateAccount }: SignInFormProps) {
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const deviceToken = deviceTokenFor(email);
+      const body = deviceToken ? { email, password, device_token: deviceToken } : { email, password };
+      const challenge = await api.post<Challenge>("/api/auth/login", body, { auth: false });
+      setPassword("");
+      onChallenge(challenge);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const problem = error instanceof ApiError ? error : null;
+  const emailError = problem?.fieldError("email") ?? null;
+  const message =
+    error === null || emailError
+      ? null
+      : problem?.code === "invalid_credentials"
+        ? "Wrong email or password."
+        : errorMessage(error);
+
+  return (
+    <Stack component="form" spacing={2} onSubmit={submit} {...noCapture} aria-label="Sign in">
+      {message && (
+        <Alert severity="error" data-testid="login-error">
+          {message}
+        </Alert>
+      )}
+      <TextField
+        id="login-email"
+        label="Email"
+        type="email"
+        autoComplete="username"
+        value={email}
+        onChange={(e) => setEmail(e.target.value)}
+        required
+        autoFocus
+        error={Boolean(emailError)}
+        helperText={emailError}
+        slotProps={{ htmlInput: { "data-testid": "login-email" } }}
+      />
+      <TextField
+        id="login-password"
+        label="Password"
+        type="password"
+        autoComplete="current-password"
+        value={password}
+        onChange={(e) => setPassword(e.target.value)}
+        required
+        slotProps={{ htmlInput: { "data-testid": "login-password" } }}
+      />
+      <Button type="submit" variant="contained" size="large" disabled={busy} data-testid="login-submit">
+        Continue
+      </Button>
+      <Link component="button" type="button" onClick={onCreateAccount} data-testid="show-sign-up">
+        Create an account
+      </Link>
+    </Stack>
+  );
+}
