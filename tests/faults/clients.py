@@ -93,13 +93,15 @@ class Tab:
         where: Callable[[Any], bool] = lambda _: True,
         *,
         after: int = 0,
+        connection: int | None = None,
         within: float = 20.0,
     ) -> Any:
-        """The first ``event`` from index ``after`` on whose payload satisfies ``where``."""
+        """The first ``event`` from index ``after`` on (and on connection number ``connection``,
+        if given) whose payload satisfies ``where``."""
         deadline = time.monotonic() + within
         while True:
-            for _, name, payload in self.events[after:]:
-                if name == event and where(payload):
+            for n, name, payload in self.events[after:]:
+                if name == event and connection in (None, n) and where(payload):
                     return payload
             if time.monotonic() > deadline:
                 seen = [name for _, name, _ in self.events[after:]][-30:]
