@@ -271,6 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--quick", action="store_true", help="2 users, fastest speed, at most 60 s")
     sim.add_argument("--no-progress", action="store_true", help="no progress lines")
     sim.set_defaults(handler=cmd_simulate)
+
+    from app.client.cli import add_parser as add_client_parser
+    from app.client.cli import run as cmd_client
+
+    add_client_parser(sub)
+    sub.choices["client"].set_defaults(handler=cmd_client)
     return parser
 
 

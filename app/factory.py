@@ -81,6 +81,7 @@ def create_app(
     from app.admin.routes import blueprint as admin_bp
     from app.auth.routes import blueprint as auth_bp
     from app.behavior.routes import blueprint as behavior_bp
+    from app.demo.routes import blueprint as demo_bp
     from app.factors.routes import blueprint as factors_bp
     from app.frontend import blueprint as frontend_bp
     from app.frontend import install_spa_fallback
@@ -89,7 +90,7 @@ def create_app(
     from app.users.routes import blueprint as account_bp
 
     for bp in (
-        auth_bp, factors_bp, account_bp, admin_bp, sessions_bp, behavior_bp, health_bp,
+        auth_bp, factors_bp, account_bp, admin_bp, sessions_bp, behavior_bp, demo_bp, health_bp,
         frontend_bp,
     ):  # fmt: skip
         app.register_blueprint(bp)

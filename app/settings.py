@@ -104,6 +104,16 @@ class Settings(BaseSettings):
     """Wrong codes a challenged session may enter, across all its re-challenges, before it is
     revoked and its owner told."""
 
+    dpop_required: bool = True
+    """Sign-ins must bind their token to a key the browser holds (RFC 9449, DPoP): every later
+    use of the token needs a fresh proof signed by that key, so a token copied from a log, a
+    proxy or another machine is useless. Operator tools' sessions (``bbauth simulate``) are
+    unbound; ``bbauth client`` speaks DPoP for trying the API by hand."""
+
+    dpop_max_skew_seconds: int = Field(default=60, ge=5, le=600)
+    """How far a proof's ``iat`` may be from the server's clock; its ``jti`` is remembered (in
+    Redis, across workers) for twice as long, so a captured proof cannot be replayed."""
+
     max_sockets_per_session: int = Field(default=4, ge=1, le=64)
     """Sockets one session may hold open at once (all share one input budget)."""
 
@@ -179,6 +189,37 @@ class Settings(BaseSettings):
 
     trust_decay: float = Field(default=0.95, gt=0, le=1)
     """Share of accumulated suspicion kept from one window to the next."""
+
+    trust_revoke_below: float | None = Field(default=None, ge=0, le=100)
+    """Trust under which a session is revoked outright and its owner told, instead of being
+    re-challenged (off when unset). At or above ``BBAUTH_TRUST_CHALLENGE_BELOW`` it replaces
+    every challenge; below it, it revokes when one window takes trust past both thresholds
+    (a clearly foreign window), and challenges otherwise."""
+
+    trust_prior: float = Field(default=75.0, ge=0, le=100)
+    """Trust a session without evidence drifts down to (never lower): what is known of whoever
+    is at the controls when nothing has been seen of them. 75 is still "high"."""
+
+    evidence_max_age_seconds: float = Field(default=120.0, ge=10, le=3600)
+    """A session with no scored window for this long is unverified: operations that need fresh
+    trust ask for a code. Continuous typing closes a 50-keystroke window every 15–25 s and
+    pointer work a 10-action window every 10–20 s, so 120 s is several windows of a person who
+    is working, and no more than two minutes of someone else at a session left alone."""
+
+    client_clock_check: bool = True
+    """Refuse input whose client timestamps run ahead of the server's clock (more recorded time
+    than has passed): replays at machine speed cannot be windowed faster than real time. Test
+    and evaluation servers that replay recordings faster than real time turn it off."""
+
+    client_clock_tolerance_ms: float = Field(default=2000.0, ge=0)
+    """How far a client's timeline may run ahead of the server's (network jitter, batching)."""
+
+    enrollment_code_max_age_seconds: int = Field(default=300, ge=60)
+    """A modality without a model is learned only from a verified session: one with fresh
+    evidence of the other modality, or a one-time code entered within this many seconds (the
+    step-up age). Learning ~1,000 keystrokes takes about 4–5 minutes of typing: when the code
+    ages out first, learning pauses (``enrollment`` says ``paused: verify``) and the web app
+    asks for a code to go on."""
 
     max_batch_events: int = Field(default=2000, ge=10, le=100_000)
     """Largest accepted input batch (events)."""
@@ -362,6 +403,10 @@ def production_problems(settings: Settings) -> list[str]:
             problems.append(f"BBAUTH_SECRET_KEY: {weakness}")
     if settings.evaluation_scores:
         problems.append("BBAUTH_EVALUATION_SCORES: exposes per-window scores; evaluation only")
+    if not settings.dpop_required:
+        problems.append("BBAUTH_DPOP_REQUIRED: tokens would work without their key; tests only")
+    if not settings.client_clock_check:
+        problems.append("BBAUTH_CLIENT_CLOCK_CHECK: replays faster than real time; tests only")
     if not settings.smtp_host and not settings.mail_to_console:
         problems.append(
             "BBAUTH_SMTP_HOST: production needs an SMTP server for one-time codes "

@@ -75,9 +75,24 @@ def request_context() -> RequestContext:
 
 
 def bearer_token() -> str:
-    """The token of ``Authorization: Bearer <token>``, or ''."""
+    """The token of ``Authorization: DPoP <token>`` (RFC 9449) or ``Bearer <token>``, or ''."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
+    return token.strip() if scheme.lower() in ("bearer", "dpop") else ""
+
+
+def request_urls() -> list[str]:
+    """This request's URL as a client may have addressed it (for DPoP's ``htu``): as the
+    server sees it, and under the public URL (behind a proxy that terminates TLS)."""
+    settings = app_state().settings
+    urls = [request.base_url]
+    if settings.public_url:
+        urls.append(settings.public_url.rstrip("/") + request.path)
+    if settings.trust_proxy_headers:
+        proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip()
+        host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
+        if proto and host:
+            urls.append(f"{proto}://{host}{request.path}")
+    return urls
 
 
 def bind_session(session: LoginSession) -> None:

@@ -365,6 +365,7 @@ class Run:
             "BBAUTH_SCHEDULER": "false",
             "BBAUTH_TRUST_CHALLENGE_BELOW": "0",
             "BBAUTH_EVALUATION_SCORES": "true",
+            "BBAUTH_CLIENT_CLOCK_CHECK": "false",
             "BBAUTH_ARGON2_TIME_COST": "1",
             "BBAUTH_ARGON2_MEMORY_KIB": "1024",
             "BBAUTH_DATABASE_URL": database_url,

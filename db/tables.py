@@ -127,6 +127,9 @@ class LoginSession(Base):
     device_id: Mapped[str | None] = mapped_column(
         ForeignKey("known_devices.id", ondelete="SET NULL"), default=None
     )
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64), default=None)
+    """RFC 7638 thumbprint of the browser key the token is bound to (RFC 9449, DPoP): every use
+    of the token needs a proof signed by that key. None: an operator tool's unbound session."""
 
     user: Mapped[User] = relationship(back_populates="sessions")
 

@@ -24,6 +24,8 @@ function apiDocsAssets(): Plugin {
 
 // The API and the Socket.IO channel live on the Quart app (bbauth serve, port 5001); in
 // development the Vite server forwards to it so the browser sees one origin, as in production.
+// The Host header is passed on as the browser sent it: DPoP proofs name the URL the browser
+// used (htu), and the socket's origin check compares the page's origin with it.
 const backend = process.env.BBAUTH_BACKEND ?? "http://127.0.0.1:5001";
 
 export default defineConfig({
@@ -31,8 +33,8 @@ export default defineConfig({
   server: {
     port: 5173,
     proxy: {
-      "/api": { target: backend, changeOrigin: true },
-      "/socket.io": { target: backend, changeOrigin: true, ws: true },
+      "/api": { target: backend, changeOrigin: false },
+      "/socket.io": { target: backend, changeOrigin: false, ws: true },
     },
   },
   build: {

@@ -1,52 +1,84 @@
-r"""Fusion of keystroke and mouse evidence into a trust score by a sequential test.
+r"""Fusion of keystroke and mouse evidence into a trust score: a sequential test per modality,
+with a time term.
 
-Each window of activity yields, per modality present, a calibrated value ``p`` in [0, 1] from
-that modality's ``UserModel`` (``models.calibration``: a posterior at equal priors, so its logit
-is a log-likelihood ratio). The state carries one number, the *suspicion* ``S`` (in nats): the
-accumulated evidence that someone other than the genuine user is at the controls.
+Each window yields, for its modality ``m``, a calibrated value ``p`` in [0, 1] from that
+modality's ``UserModel`` (``models.calibration``: a posterior at equal priors, so its logit is a
+log-likelihood ratio). The state carries the *suspicion* (nats) that someone other than the
+genuine user is at the controls, in three parts: ``E_k`` and ``E_m``, the evidence against the
+keystrokes and against the pointer, and ``D``, the doubt that comes from time without evidence.
 
-Per window ``t``::
+Per window of modality ``m`` at server time ``t``::
 
-    ℓ_m   = clip(w_m · logit(clip(p_m, ε, 1 − ε)), −c, c)     for each modality m present
-    ℓ_t   = Σ_m ℓ_m                                          (independent modalities add)
-    S_t   = min(S_max, max(0, λ · S_{t−1} − ℓ_t))
-    trust = 100 · (1 − S_t / S_max)
+    D     ← drift(D, t)                                      (the time term, below)
+    ℓ     = clip(w_m · logit(clip(p, ε, 1 − ε)), −c, c)
+    ℓ ≥ 0:  D ← max(0, λ·D − ℓ);  E_m ← max(0, λ·E_m − (ℓ − λ·D)⁺)   (absence is paid first)
+    ℓ < 0:  D ← λ·D;              E_m ← λ·E_m − ℓ
+    S     = min(S_max, max(E_k, E_m) + D)                    (the other modality keeps its E)
+    trust = 100 · (1 − S / S_max)
 
-This is a CUSUM (Page's test) on the impostor-vs-genuine log-likelihood ratio ``−ℓ`` with three
-safeguards: the clip ``c`` bounds what one window can do, so a single odd window (a sneeze, a
-new keyboard) costs at most ``c / S_max`` of the trust; the decay ``λ`` < 1 forgets old evidence,
-so sporadic odd windows never add up over a long session; the cap ``S_max`` bounds how long
-recovery can take. Genuine windows (ℓ > 0) pay suspicion back at once; uninformative windows
-(p = ½, ℓ = 0) only let it decay. With the defaults (c = 3, S_max = 12, λ = 0.95) one maximally
-odd window leaves trust at 75, three consecutive clearly-impostor windows (p ≈ 0.05) bring it to
-about 30, below the challenge threshold of 50, and a steady stream of mildly odd windows
-(p = 0.4) settles near 32.
+Per modality, ``E_m + D`` is a CUSUM (Page's test) on the impostor-vs-genuine log-likelihood
+ratio ``−ℓ`` with three safeguards: the clip ``c`` bounds what one window can do, so a single odd
+window costs at most ``c / S_max`` of the trust; the decay ``λ`` < 1 forgets old evidence, so
+sporadic odd windows never add up; the cap ``S_max`` bounds how long recovery can take. With
+the defaults (c = 3, S_max = 12, λ = 0.95) one maximally odd window leaves trust at 75, three
+consecutive clearly-impostor windows (p ≈ 0.05) bring it to about 30, below the challenge
+threshold of 50, and a steady stream of mildly odd windows (p = 0.4) settles near 32.
 
-The update is monotone: a higher ``p`` in any window never yields a lower trust, then or later.
-Levels: ``high`` (trust ≥ ``high_at``), ``medium`` (≥ ``medium_at``), ``low`` (≥ ``low_at``),
-``critical`` below; a step-up challenge is due below ``medium_at``.
+**Modalities do not pay for each other.** The session is as trusted as its least trusted
+modality (``max(E_k, E_m)``): someone who types like a stranger cannot buy that evidence back
+with pointer movements that pass (a weak mouse model, a replayed pointer trace). Independent
+evidence is not averaged away; a genuine person has two chances to look odd, which costs a
+little in false challenges (``bench/results/evidence.json`` measures it). Only the doubt of
+absence, ``D``, is shared: any genuine window shows the owner is back.
 
-``update`` is a pure function of (state, evidence, params); ``TrustState`` round-trips through
-a JSON-ready dict for storage in Redis.
+**Time: idle is unverified, not suspicious.** A window is evidence about the person at the
+controls *then*. Two terms follow from that:
+
+* *freshness*: ``evidence_at`` is the server time of the last scored window; with no window
+  for longer than ``evidence_max_age`` the session is **unverified** (``is_fresh`` is false):
+  operations that need fresh trust refuse it, the person and the dashboard see it, and the
+  score is kept but says nothing about now;
+* *drift*: without evidence the doubt rises until the suspicion reaches a prior,
+  ``D ← D* + (D − D*)·e^{−Δt/τ}`` while ``D < D*``, with ``D* = (S_p − max(E_k, E_m))⁺``,
+  ``S_p`` the suspicion of ``prior_trust`` (75: still ``high``) and ``τ = drift_seconds``.
+  Whoever sits down at a session left alone inherits a prior, not the owner's full trust, so
+  their first foreign windows challenge sooner (two clearly-impostor windows instead of
+  three); the owner's first genuine window, of either modality, pays the doubt back. Time
+  never lowers trust below the prior (a person back from a break is not challenged for having
+  paused) and never lowers the evidence: waiting buys an impostor nothing.
+
+The update is monotone: a higher ``p`` in any window never yields a lower trust, then or later,
+and drift is monotone in ``D``. Levels: ``high`` (trust ≥ ``high_at``), ``medium``
+(≥ ``medium_at``), ``low`` (≥ ``low_at``), ``critical`` below; a challenge is due below
+``medium_at``.
+
+``update`` and ``at_time`` are pure functions of (state, evidence, params, now); times are
+seconds on the server's clock (never the client's). ``TrustState`` round-trips through a
+JSON-ready dict for storage in Redis.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
 
 TrustLevel = Literal["high", "medium", "low", "critical"]
 LEVELS: Final[tuple[TrustLevel, ...]] = ("high", "medium", "low", "critical")
-STATE_FORMAT: Final = 1
-"""Version of ``TrustState.to_dict``'s layout."""
+Modality = Literal["keystroke", "mouse"]
+STATE_FORMAT: Final = 2
+"""Version of ``TrustState.to_dict``'s layout (1: one suspicion for both modalities)."""
 
 
 def _finite(name: str, value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number, not {value!r}")
     return float(value)
+
+
+def _optional_time(name: str, value: object) -> float | None:
+    return None if value is None else _finite(name, value)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +88,7 @@ class TrustParams:
     clip_llr: float = 3.0
     """c: most evidence (nats) one modality's window can add either way."""
     decay: float = 0.95
-    """λ: share of the suspicion kept from one window to the next, in (0, 1]."""
+    """λ: share of a modality's suspicion kept from one of its windows to the next, in (0, 1]."""
     max_suspicion: float = 12.0
     """S_max: suspicion (nats) at which trust reaches 0."""
     keystroke_weight: float = 1.0
@@ -73,11 +105,19 @@ class TrustParams:
     """Trust from which the level is ``low``; below it ``critical``."""
     initial_trust: float = 100.0
     """Trust of a new session (just past login)."""
+    prior_trust: float = 75.0
+    """Trust that a session without evidence drifts down to (never below): the prior about
+    whoever is at the controls when nothing has been seen of them."""
+    drift_seconds: float = 120.0
+    """τ: time constant (s) of the drift towards the prior."""
+    evidence_max_age: float = 120.0
+    """Seconds after the last scored window until the session is unverified."""
 
     def __post_init__(self) -> None:
         for name in (
             "clip_llr", "decay", "max_suspicion", "keystroke_weight", "mouse_weight", "eps",
-            "high_at", "medium_at", "low_at", "initial_trust",
+            "high_at", "medium_at", "low_at", "initial_trust", "prior_trust", "drift_seconds",
+            "evidence_max_age",
         ):  # fmt: skip
             _finite(name, getattr(self, name))
         if self.clip_llr <= 0 or self.max_suspicion <= 0:
@@ -90,13 +130,19 @@ class TrustParams:
             raise ValueError("eps must be in (0, 0.5)")
         if not 0.0 <= self.low_at <= self.medium_at <= self.high_at <= 100.0:
             raise ValueError("need 0 <= low_at <= medium_at <= high_at <= 100")
-        if not 0.0 <= self.initial_trust <= 100.0:
-            raise ValueError("initial_trust must be in [0, 100]")
+        if not 0.0 <= self.initial_trust <= 100.0 or not 0.0 <= self.prior_trust <= 100.0:
+            raise ValueError("initial_trust and prior_trust must be in [0, 100]")
+        if self.drift_seconds <= 0 or self.evidence_max_age <= 0:
+            raise ValueError("drift_seconds and evidence_max_age must be positive")
 
     @property
     def challenge_below(self) -> float:
         """Trust under which a step-up challenge is due (``medium_at``)."""
         return self.medium_at
+
+    def suspicion_of(self, trust: float) -> float:
+        """The suspicion (nats) at which trust is ``trust``."""
+        return (1.0 - trust / 100.0) * self.max_suspicion
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +163,11 @@ class WindowEvidence:
 class TrustState:
     """Where a session's sequential test stands after ``windows`` windows.
 
-    ``suspicion`` is S (nats, 0..S_max); ``trust`` (0..100) and ``level`` follow from it;
-    ``last_llr`` is the previous window's fused log-likelihood ratio (nats, + = genuine).
+    ``keystroke_suspicion`` and ``mouse_suspicion`` are E_k and E_m, ``doubt`` is D (nats);
+    ``suspicion`` is S = max(E_k, E_m) + D (capped), ``trust`` (0..100) and ``level`` follow from
+    it; ``last_llr`` is the previous window's log-likelihood ratio (nats, + = genuine); ``at``
+    the server time (s) the state refers to, ``evidence_at`` that of the last scored window
+    (None: never, or a state from before times were kept).
     """
 
     suspicion: float
@@ -126,6 +175,11 @@ class TrustState:
     level: TrustLevel
     windows: int = 0
     last_llr: float = 0.0
+    keystroke_suspicion: float = 0.0
+    mouse_suspicion: float = 0.0
+    doubt: float = 0.0
+    at: float | None = None
+    evidence_at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, for Redis."""
@@ -136,13 +190,20 @@ class TrustState:
             "level": self.level,
             "windows": self.windows,
             "last_llr": self.last_llr,
+            "keystroke_suspicion": self.keystroke_suspicion,
+            "mouse_suspicion": self.mouse_suspicion,
+            "doubt": self.doubt,
+            "at": self.at,
+            "evidence_at": self.evidence_at,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrustState:
-        """Inverse of ``to_dict``; malformed input raises ``ValueError``."""
-        if data.get("format") != STATE_FORMAT:
-            raise ValueError(f"unknown trust state format {data.get('format')!r}")
+        """Inverse of ``to_dict`` (a format-1 record reads as one suspicion for both
+        modalities); malformed input raises ``ValueError``."""
+        version = data.get("format")
+        if version not in (1, STATE_FORMAT):
+            raise ValueError(f"unknown trust state format {version!r}")
         level = data.get("level")
         if level not in LEVELS:
             raise ValueError(f"unknown trust level {level!r}")
@@ -153,12 +214,21 @@ class TrustState:
         trust = _finite("trust", data.get("trust"))  # type: ignore[arg-type]
         if suspicion < 0 or not 0.0 <= trust <= 100.0:
             raise ValueError("suspicion must be >= 0 and trust within [0, 100]")
+        parts = {
+            name: _finite(name, data.get(name, suspicion if name != "doubt" else 0.0))
+            for name in ("keystroke_suspicion", "mouse_suspicion", "doubt")
+        }
+        if min(parts.values()) < 0:
+            raise ValueError("a suspicion's parts must not be negative")
         return cls(
             suspicion=suspicion,
             trust=trust,
             level=level,
             windows=windows,
             last_llr=_finite("last_llr", data.get("last_llr", 0.0)),
+            at=_optional_time("at", data.get("at")),
+            evidence_at=_optional_time("evidence_at", data.get("evidence_at")),
+            **parts,
         )
 
 
@@ -168,16 +238,20 @@ def log_likelihood_ratio(p: float, eps: float = 1e-4) -> float:
     return math.log(q) - math.log1p(-q)
 
 
+def modality_llr(p: float, modality: Modality, params: TrustParams) -> float:
+    """Clipped, weighted log-likelihood ratio (nats, + = genuine) of one modality's window."""
+    weight = params.keystroke_weight if modality == "keystroke" else params.mouse_weight
+    llr = weight * log_likelihood_ratio(p, params.eps)
+    return min(max(llr, -params.clip_llr), params.clip_llr)
+
+
 def window_llr(evidence: WindowEvidence, params: TrustParams) -> float:
-    """Fused log-likelihood ratio (nats, + = genuine) of one window: clipped sum over modalities."""
+    """Sum of the modalities' clipped log-likelihood ratios (nats) of one window."""
     total = 0.0
-    for p, weight in (
-        (evidence.keystroke, params.keystroke_weight),
-        (evidence.mouse, params.mouse_weight),
-    ):
-        if p is not None:
-            llr = weight * log_likelihood_ratio(p, params.eps)
-            total += min(max(llr, -params.clip_llr), params.clip_llr)
+    if evidence.keystroke is not None:
+        total += modality_llr(evidence.keystroke, "keystroke", params)
+    if evidence.mouse is not None:
+        total += modality_llr(evidence.mouse, "mouse", params)
     return total
 
 
@@ -192,31 +266,116 @@ def trust_level(trust: float, params: TrustParams) -> TrustLevel:
     return "critical"
 
 
-def _state(suspicion: float, params: TrustParams, windows: int, last_llr: float) -> TrustState:
-    s = min(max(suspicion, 0.0), params.max_suspicion)
-    trust = min(max(100.0 * (1.0 - s / params.max_suspicion), 0.0), 100.0)
+def _state(
+    keystroke: float, mouse: float, doubt: float, params: TrustParams, **rest: Any
+) -> TrustState:
+    cap = params.max_suspicion
+    k, m, d = (min(max(v, 0.0), cap) for v in (keystroke, mouse, doubt))
+    s = min(max(k, m) + d, cap)
+    trust = min(max(100.0 * (1.0 - s / cap), 0.0), 100.0)
     return TrustState(
         suspicion=s,
         trust=trust,
         level=trust_level(trust, params),
-        windows=windows,
-        last_llr=last_llr,
+        keystroke_suspicion=k,
+        mouse_suspicion=m,
+        doubt=d,
+        **rest,
     )
 
 
-def initial_state(params: TrustParams) -> TrustState:
-    """State of a new session: trust ``params.initial_trust``, no windows seen."""
-    suspicion = (1.0 - params.initial_trust / 100.0) * params.max_suspicion
-    return _state(suspicion, params, windows=0, last_llr=0.0)
+def initial_state(params: TrustParams, now: float | None = None) -> TrustState:
+    """State of a new session (or one just past a second factor): trust
+    ``params.initial_trust``, no windows seen, fresh as of ``now``."""
+    s = params.suspicion_of(params.initial_trust)
+    return _state(s, s, 0.0, params, windows=0, last_llr=0.0, at=now, evidence_at=now)
 
 
-def update(state: TrustState, evidence: WindowEvidence, params: TrustParams) -> TrustState:
-    """The state after one more window: ``S ← min(S_max, max(0, λ·S − ℓ))``."""
-    llr = window_llr(evidence, params)
-    suspicion = params.decay * state.suspicion - llr
-    return _state(suspicion, params, windows=state.windows + 1, last_llr=llr)
+def _drift(doubt: float, evidence: float, elapsed: float, params: TrustParams) -> float:
+    """The doubt after ``elapsed`` seconds without evidence: up towards what brings the whole
+    suspicion to the prior's (never beyond it: time adds no evidence)."""
+    target = max(0.0, params.suspicion_of(params.prior_trust) - evidence)
+    if doubt >= target or elapsed <= 0:
+        return doubt
+    return target + (doubt - target) * math.exp(-elapsed / params.drift_seconds)
+
+
+def at_time(state: TrustState, now: float | None, params: TrustParams) -> TrustState:
+    """The state as of ``now`` (server seconds): the doubt drifted towards the prior for the
+    time without evidence. Without times (``now`` or ``state.at`` None) it is ``state``."""
+    if now is None or state.at is None or now <= state.at:
+        return state
+    return _state(
+        state.keystroke_suspicion,
+        state.mouse_suspicion,
+        _drift(
+            state.doubt,
+            max(state.keystroke_suspicion, state.mouse_suspicion),
+            now - state.at,
+            params,
+        ),
+        params,
+        windows=state.windows,
+        last_llr=state.last_llr,
+        at=now,
+        evidence_at=state.evidence_at,
+    )
+
+
+def _absorb(evidence: float, doubt: float, llr: float, decay: float) -> tuple[float, float]:
+    """One window's log-likelihood ratio ``llr`` on a modality's evidence and the shared doubt:
+    genuine evidence pays the doubt first, foreign evidence adds to the modality's."""
+    if llr >= 0:
+        return max(0.0, decay * evidence - max(0.0, llr - decay * doubt)), max(
+            0.0, decay * doubt - llr
+        )
+    return decay * evidence - llr, decay * doubt
+
+
+def update(
+    state: TrustState, evidence: WindowEvidence, params: TrustParams, now: float | None = None
+) -> TrustState:
+    """The state after one more window at ``now`` (see the module docstring)."""
+    current = at_time(state, now, params)
+    k, m, d = current.keystroke_suspicion, current.mouse_suspicion, current.doubt
+    llr = 0.0
+    if evidence.keystroke is not None:
+        ell = modality_llr(evidence.keystroke, "keystroke", params)
+        k, d = _absorb(k, d, ell, params.decay)
+        llr += ell
+    if evidence.mouse is not None:
+        ell = modality_llr(evidence.mouse, "mouse", params)
+        m, d = _absorb(m, d, ell, params.decay)
+        llr += ell
+    has_evidence = evidence.keystroke is not None or evidence.mouse is not None
+    return _state(
+        k,
+        m,
+        d,
+        params,
+        windows=state.windows + 1,
+        last_llr=llr,
+        at=now if now is not None else state.at,
+        evidence_at=now if has_evidence and now is not None else state.evidence_at,
+    )
+
+
+def evidence_age(state: TrustState, now: float) -> float | None:
+    """Seconds since the last scored window (None: the state keeps no time)."""
+    return None if state.evidence_at is None else max(0.0, now - state.evidence_at)
+
+
+def is_fresh(state: TrustState, now: float, params: TrustParams) -> bool:
+    """Whether the session has evidence younger than ``evidence_max_age`` (verified)."""
+    age = evidence_age(state, now)
+    return age is not None and age <= params.evidence_max_age
 
 
 def needs_challenge(state: TrustState, params: TrustParams) -> bool:
     """Whether trust has fallen below the challenge threshold (``params.medium_at``)."""
     return state.trust < params.challenge_below
+
+
+def restarted(state: TrustState, params: TrustParams, now: float | None) -> TrustState:
+    """Full trust again (a passed re-challenge), keeping the count of windows seen."""
+    return replace(initial_state(params, now), windows=state.windows)

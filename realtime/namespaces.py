@@ -20,10 +20,13 @@ from quart import Quart
 from app import metrics
 from app.audit import RequestContext
 from app.errors import ApplicationError
-from app.sessions import rechallenge
+from app.sessions import policy, rechallenge
 from app.sessions import service as sessions
+from app.sessions.evidence import trust_params
+from app.sessions.policy import POLICY, Requirement
 from app.state import AppState, app_state
 from db.tables import LoginSession, Role, SessionState, User
+from models.fusion import TrustParams, TrustState
 from realtime import trust as trust_sm
 from realtime.pipeline import LiveConnection, Pipeline
 from realtime.store import LiveStore
@@ -73,18 +76,60 @@ def refuse(code: str, message: str) -> socketio.exceptions.ConnectionRefusedErro
     return socketio.exceptions.ConnectionRefusedError(message, {"code": code, "message": message})
 
 
-async def _authenticate(state: AppState, auth: object, environ: dict[str, Any]) -> LoginSession:
-    """The session behind the connect payload's token; refuses with the reason."""
+def socket_urls(state: AppState, environ: dict[str, Any]) -> list[str]:
+    """The Socket.IO endpoint as a client may have addressed it (DPoP's ``htu``)."""
+    # A WebSocket's scheme is ws(s); the client signs the http(s) URL it opened.
+    seen = environ.get("wsgi.url_scheme", "http")
+    scheme = "https" if seen in ("https", "wss") else "http"
+    host = environ.get("HTTP_HOST", "")
+    urls = [f"{scheme}://{host}/socket.io/"]
+    settings = state.settings
+    if settings.public_url:
+        urls.append(settings.public_url.rstrip("/") + "/socket.io/")
+    if settings.trust_proxy_headers:
+        proto = environ.get("HTTP_X_FORWARDED_PROTO", "").split(",")[0].strip()
+        forwarded = environ.get("HTTP_X_FORWARDED_HOST", host).split(",")[0].strip()
+        if proto and forwarded:
+            urls.append(f"{proto}://{forwarded}/socket.io/")
+    return urls
+
+
+async def _authenticate(
+    state: AppState, auth: object, environ: dict[str, Any], requirement: Requirement
+) -> LoginSession:
+    """The session behind the connect payload's token (and, for a token bound to a key, its
+    DPoP proof ``dpop``), meeting ``requirement``; refuses with the reason."""
     token = auth.get("token") if isinstance(auth, dict) else None
+    proof = auth.get("dpop") if isinstance(auth, dict) else None
     if not isinstance(token, str) or not token:
         raise refuse("unauthorized", "A session token is required.")
     async with state.sessions() as db:
         try:
-            return await sessions.authenticate(
+            session = await sessions.authenticate(
                 state=state, db=db, token=token, allow_challenged=True
             )
+            if session.dpop_jkt is not None:
+                await policy.require_proof(
+                    state, session, proof if isinstance(proof, str) else None, method="GET",
+                    urls=socket_urls(state, environ), token=token,
+                )  # fmt: skip
+            await policy.check(
+                requirement, state=state, db=db, session=session,
+                ctx=RequestContext(ip=_ip(environ)),
+            )  # fmt: skip
+            return session
         except ApplicationError as exc:
             raise refuse(exc.code, exc.detail) from None
+
+
+def thresholds(params: TrustParams) -> dict[str, float]:
+    """What the person's trust panel draws: the levels' lines and the evidence's max age."""
+    return {
+        "challenge_below": params.challenge_below,
+        "high_at": params.high_at,
+        "low_at": params.low_at,
+        "evidence_max_age_s": params.evidence_max_age,
+    }
 
 
 def _session_id_of(data: object) -> str | None:
@@ -127,7 +172,7 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
         state = app_state(self.app)
         try:
-            session = await _authenticate(state, auth, environ)
+            session = await _authenticate(state, auth, environ, POLICY["socket:/:connect"])
         except socketio.exceptions.ConnectionRefusedError:
             raise
         except Exception:
@@ -187,7 +232,10 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if raw is None:
             # New session, or Redis lost it: this worker may remember its score (another socket).
             raw = await self.store.remembered_trust(session.id)
-        record = trust_sm.SessionTrust.from_dict(raw, params)
+        # A session's first socket starts from its sign-in (or last step-up) code.
+        record = trust_sm.SessionTrust.from_dict(
+            raw, params, since=trust_sm.seconds(session.stepped_up_at)
+        )
         db_challenged = session.state is SessionState.CHALLENGED
         if db_challenged != record.challenged:
             # The database is the authority on the session's state; the store follows it.
@@ -209,9 +257,10 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             {
                 "session_id": session.id,
                 "state": record.state,
-                "trust": trust_sm.public_view(record.trust),
+                "trust": trust_sm.public_view(record.trust, self.pipeline.params, self._now()),
                 "history": await self.store.history(session.id),
                 "model_versions": versions,
+                "thresholds": thresholds(self.pipeline.params),
             },
             to=sid,
         )
@@ -297,7 +346,7 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             await self.emit(event, payload, room=session_room(conn.session_id))
         if outcome.challenge is not None:
             try:
-                await self.pipeline.challenge(conn, outcome.challenge)
+                await self.pipeline.challenge(conn, outcome.challenge, outcome.rule)
             except Exception:
                 # The live store says challenged already (nothing is scored); a socket that
                 # reconnects gets the database's state again.
@@ -309,6 +358,10 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 conn.reported_rate = rate
             except Exception as exc:  # a statistic: its failure must not cost the batch's ack
                 log.warning("live_meta_update_failed", session_id=conn.session_id, error=repr(exc))
+
+    def _now(self) -> float:
+        """The server's time, in the trust records' unit (seconds)."""
+        return app_state(self.app).clock.now().timestamp()
 
     async def on_undecodable(self, sid: str, *_args: object) -> None:
         """A message that could not be decoded (too deep, too long a number, not JSON)."""
@@ -341,7 +394,8 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if await self._cut_if_expired(sid, conn):
             return {"error": "session_expired"}
         record = await self.pipeline.current_trust(conn.session_id)
-        return {"state": record.state, "trust": trust_sm.public_view(record.trust)}
+        view = trust_sm.public_view(record.trust, self.pipeline.params, self._now())
+        return {"state": record.state, "trust": view}
 
 
 class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
@@ -361,11 +415,8 @@ class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
         state = app_state(self.app)
-        session = await _authenticate(state, auth, environ)
-        if session.state is not SessionState.ACTIVE:
-            raise refuse("reauth_required", "Confirm it is you first.")
-        if session.user.role is not Role.ADMIN:
-            raise refuse("forbidden", "Administrators only.")
+        # Administrators only, and not while challenged (the table's requirement).
+        session = await _authenticate(state, auth, environ, POLICY["socket:/admin:connect"])
         self.admins[sid] = session.user_id
         self.admin_sessions[sid] = session.id
         await self.enter_room(sid, self.room)
@@ -416,32 +467,47 @@ class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 await self.cut(sid, reason)
 
     async def snapshot(self) -> dict[str, Any]:
-        """Every live session, on every worker."""
-        sessions = []
-        now = time.time()
+        """Every live session on every worker, with its trust as of now, and the sessions no
+        socket watches (unmonitored: no evidence can come from them)."""
+        state = app_state(self.app)
+        params = trust_params(state.settings)
+        now = state.clock.now().timestamp()
+        listed = []
         for item in await self.store.live_sessions():
-            trust = item.get("trust") or {}
-            inner = trust.get("trust") if isinstance(trust, dict) else None
-            sessions.append(
+            record = item.get("trust") or {}
+            trust = None
+            if isinstance(record.get("trust"), dict):
+                with contextlib.suppress(ValueError):
+                    trust = TrustState.from_dict(record["trust"])
+            view = trust_sm.public_view(trust, params, now) if trust else None
+            listed.append(
                 {
                     "session_id": item["session_id"],
                     "user_id": item.get("user_id"),
                     "email": item.get("email"),
-                    "state": (trust or {}).get("state", item.get("state")),
+                    "state": record.get("state", item.get("state")),
                     "connected_since": item.get("connected_since"),
                     "connected_seconds": round(now - float(item.get("connected_since") or now), 1),
                     "sockets": item.get("sockets", 0),
                     "events_per_second": item.get("events_per_second", 0.0),
                     "model_versions": item.get("model_versions"),
-                    "trust": round(float(inner["trust"]), 1) if inner else None,
+                    "trust": view["score"] if view else None,
+                    "level": view["level"] if view else None,
+                    "verified": view["verified"] if view else False,
+                    "evidence_age_s": view["evidence_age_s"] if view else None,
                     # Administrators see the last window's evidence; the person never does.
-                    "last_evidence": round(float(inner.get("last_llr", 0.0)), 3) if inner else None,
-                    "level": inner.get("level") if inner else None,
+                    "last_evidence": round(trust.last_llr, 3) if trust else None,
+                    "rule": item.get("rule"),
                     "history": item.get("history", []),
                 }
             )
-        sessions.sort(key=lambda s: (s["email"] or "", s["session_id"]))
-        return {"sessions": sessions, "at": now}
+        listed.sort(key=lambda s: (s["email"] or "", s["session_id"]))
+        watched = {s["session_id"] for s in listed if s["sockets"]}
+        unmonitored = [
+            row for row in await sessions.unwatched(state, limit=200) if row["session_id"]
+            not in watched
+        ]  # fmt: skip
+        return {"sessions": listed, "unmonitored": unmonitored, "at": now}
 
     async def _broadcast(self) -> None:
         while self.admins:

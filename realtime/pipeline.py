@@ -10,8 +10,8 @@ import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -27,13 +27,14 @@ from app.sessions import service as sessions
 from app.state import AppState
 from db.tables import BehaviorProfile
 from models.estimators import UserModel
-from models.events import validate_batch
+from models.events import ValidatedBatch, validate_batch
 from models.fusion import TrustParams, WindowEvidence
 from models.schema import FeatureSchema
 from models.store import ModelNotFoundError, ModelStoreError
 from realtime import recovery
 from realtime import trust as trust_sm
 from realtime.store import LiveStore
+from realtime.timeline import Timeline
 from realtime.windows import (
     KEYSTROKE_SCHEMA,
     MOUSE_SCHEMA,
@@ -51,6 +52,9 @@ repeats until it does)."""
 CHALLENGE_RETRY_SECONDS = 600.0
 """How long a re-challenge the database did not take is tried again (trust fell while the
 database was away: the live store holds the session challenged meanwhile)."""
+STEP_UP_REREAD = timedelta(seconds=10)
+"""How often a socket that may enroll re-reads its session's last code from the database."""
+PAUSE_NOTICE = timedelta(seconds=10)
 RATE_STEP_SECONDS = 5.0
 """How often a socket's events per second (the admin view's figure, one Redis write) is renewed."""
 
@@ -122,6 +126,14 @@ class LiveConnection:
     """Batches refused by the worker (``busy`` and ``unavailable`` errors)."""
     used_at: datetime | None = None
     """When this socket's input last counted as use of the session (in the database)."""
+    key_timeline: Timeline | None = None
+    mouse_timeline: Timeline | None = None
+    """The server's clock bounds each stream's client time (None: the check is off)."""
+    stepped_up_at: datetime | None = None
+    stepped_up_read_at: datetime | None = None
+    """The session's last code, as last read from the database, and when it was read."""
+    pause_notice_at: datetime | None = None
+    """When the client was last told that enrollment waits for a verified session."""
 
     def count_events(self, n: int) -> None:
         """Track events per second in steps of ``RATE_STEP_SECONDS``."""
@@ -145,13 +157,15 @@ class PendingRow:
 class Outcome:
     """What the namespace sends back after a batch: events to emit to the caller or session.
 
-    ``challenge`` (a reason) asks the namespace to open the re-challenge once those events are
-    out, so the client sees the trust that fell before ``reauth_required``.
+    ``challenge`` (a reason) asks the namespace to act once those events are out, so the client
+    sees the trust that fell before ``reauth_required``; ``rule`` says which rule fired
+    (``challenge_below`` or ``revoke_below``).
     """
 
     to_caller: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     to_session: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     challenge: str | None = None
+    rule: str | None = None
 
 
 class Pipeline:
@@ -197,11 +211,17 @@ class Pipeline:
             user_id=user_id,
             email=email,
             keys=KeystrokeWindower(
-                size=s.keystroke_window, min_size=max(10, s.keystroke_window // 2)
+                size=s.keystroke_window,
+                min_size=max(10, s.keystroke_window // 2),
+                stale_ms=s.evidence_max_age_seconds * 1000.0,
             ),
             mouse=MouseWindower(size=s.mouse_window),
             batches=batches,
             events=events,
+            key_timeline=Timeline(s.client_clock_tolerance_ms) if s.client_clock_check else None,
+            mouse_timeline=(
+                Timeline(s.client_clock_tolerance_ms) if s.client_clock_check else None
+            ),
         )
 
     def close(self, conn: LiveConnection) -> None:
@@ -295,6 +315,7 @@ class Pipeline:
                     _error("events_dropped", "Some events were not usable.", dropped=batch.dropped),
                 )
             )
+        batch = self._bound_by_server_clock(conn, batch, out)
         if batch.accepted == 0:
             return out
         if not conn.events.take(batch.accepted):
@@ -320,6 +341,31 @@ class Pipeline:
                 for modality, rows, size in windows:
                     await self._window(conn, modality, rows, size, out)
         return out
+
+    def _bound_by_server_clock(
+        self, conn: LiveConnection, batch: ValidatedBatch, out: Outcome
+    ) -> ValidatedBatch:
+        """Drop events whose client time runs ahead of the server's (``realtime.timeline``)."""
+        if conn.key_timeline is None or conn.mouse_timeline is None:
+            return batch
+        now_ms = self.state.clock.now().timestamp() * 1000.0
+        keys, ahead_keys = conn.key_timeline.admit(batch.keys, now_ms)
+        mouse, ahead_mouse = conn.mouse_timeline.admit(batch.mouse, now_ms)
+        ahead = ahead_keys + ahead_mouse
+        if not ahead:
+            return batch
+        metrics.count_refused("ahead_of_server_clock")
+        out.to_caller.append(
+            (
+                "error",
+                _error(
+                    "events_dropped",
+                    "Events timed ahead of the server's clock were dropped.",
+                    dropped={"ahead_of_server_clock": ahead},
+                ),
+            )
+        )
+        return replace(batch, keys=keys, mouse=mouse)
 
     async def _record_use(self, conn: LiveConnection) -> None:
         """Input is use of the session (it does not go idle while its person works here),
@@ -351,6 +397,7 @@ class Pipeline:
         out: Outcome,
     ) -> None:
         conn.windows_total += 1
+        now = self.state.clock.now()
         record = await self.current_trust(conn.session_id)
         if record.challenged:
             return  # the challenged span is neither scored nor learned from
@@ -360,19 +407,23 @@ class Pipeline:
                 # A model exists but cannot be loaded here (logged): learning this window as
                 # enrollment would be wrong, scoring it impossible.
                 return
-            await self._enroll(conn, modality, rows, out)
+            if await self._may_enroll(conn, record, now):
+                await self._enroll(conn, modality, rows, out)
+            else:
+                await self._enrollment_waits(conn, out, now)
             return
         started = time.perf_counter()
         p = model.score_window(rows, schema=SCHEMAS[modality])
         evidence = WindowEvidence(**{modality: p})
-        updated, challenge = trust_sm.apply(record, evidence, self.params)
+        updated, challenge = trust_sm.apply(record, evidence, self.params, now.timestamp())
         scoring_ms = (time.perf_counter() - started) * 1000
-        if challenge:
+        rule = trust_sm.rule_fired(updated.trust, self.state.settings) if challenge else None
+        if rule is not None:
             # Closed at once, for every worker: no later window is scored until the code
-            # comes back, even before the database has the challenge.
+            # comes back (or ever, when revoked), even before the database has it.
             updated = trust_sm.SessionTrust(state=trust_sm.CHALLENGED, trust=updated.trust)
         await self.store.set_trust(conn.session_id, updated.to_dict(), updated.trust.trust)
-        view = trust_sm.public_view(updated.trust)
+        view = trust_sm.public_view(updated.trust, self.params, now.timestamp())
         event = {**view, "modality": modality, "window_size": size}
         if self.state.settings.evaluation_scores:
             event["p_genuine"] = round(p, 4)  # evaluation runs only (refused in production)
@@ -381,7 +432,7 @@ class Pipeline:
             {
                 "@timestamp": self.state.clock.now().isoformat(),
                 "event": "trust_window",
-                "outcome": "challenged" if challenge else "scored",
+                "outcome": rule or "scored",
                 "user_id": conn.user_id,
                 "session_id": conn.session_id,
                 "modality": modality,
@@ -393,8 +444,9 @@ class Pipeline:
                 "scoring_ms": round(scoring_ms, 3),
             }
         )
-        if challenge:
-            out.challenge = f"trust {view['score']} below {self.params.challenge_below}"
+        if rule is not None:
+            out.rule = rule
+            out.challenge = trust_sm.rule_reason(rule, view["score"], self.state.settings)
 
     def _publish(self, event: dict[str, Any]) -> None:
         """Hand a security event to the hub (metrics, log sink)."""
@@ -408,12 +460,17 @@ class Pipeline:
             raw = await recovery.recover_trust(self.state, self.store, session_id, self.params)
         return trust_sm.SessionTrust.from_dict(raw, self.params)
 
-    async def challenge(self, conn: LiveConnection, reason: str) -> None:
-        """Open the re-challenge of ``conn``'s session (code sent, REST refused, sockets told).
+    async def challenge(self, conn: LiveConnection, reason: str, rule: str | None = None) -> None:
+        """Open the re-challenge of ``conn``'s session (code sent, REST refused, sockets told),
+        or revoke it when the revoke rule fired.
 
         If the database does not take it, it is tried again in the background: the live store
         holds the session challenged meanwhile, and the database must end up saying so too.
         """
+        await self.store.update_meta(conn.session_id, rule=rule or trust_sm.CHALLENGE_RULE)
+        if rule == trust_sm.REVOKE_RULE:
+            await self._revoke(conn, reason)
+            return
         try:
             await self._challenge(conn.session_id, conn.sid, reason)
         except Exception:
@@ -422,6 +479,18 @@ class Pipeline:
                 task = asyncio.create_task(self._retry_challenge(conn.session_id, conn.sid, reason))
                 self._challenges[conn.session_id] = task
                 task.add_done_callback(lambda _: self._challenges.pop(conn.session_id, None))
+
+    async def _revoke(self, conn: LiveConnection, reason: str) -> None:
+        """The revoke rule fired: the session ends and its owner is told (the live store holds
+        it challenged meanwhile, so nothing more is scored if the database is away)."""
+        async with self.state.sessions() as db:
+            await rechallenge.revoke_for_trust(
+                state=self.state,
+                db=db,
+                session_id=conn.session_id,
+                reason=reason,
+                ctx=RequestContext(request_id=f"socket:{conn.sid}"),
+            )
 
     async def _challenge(self, session_id: str, sid: str, reason: str) -> None:
         async with self.state.sessions() as db:
@@ -448,6 +517,29 @@ class Pipeline:
             return
 
     # --- enrollment ------------------------------------------------------------------------
+
+    async def _may_enroll(
+        self, conn: LiveConnection, record: trust_sm.SessionTrust, now: datetime
+    ) -> bool:
+        """Whether this session may teach a modality without a model (``trust.may_learn``)."""
+        if conn.stepped_up_read_at is None or now - conn.stepped_up_read_at > STEP_UP_REREAD:
+            conn.stepped_up_at = await sessions.stepped_up_at(self.state, conn.session_id)
+            conn.stepped_up_read_at = now
+        return trust_sm.may_learn(
+            record.trust,
+            self.params,
+            now=now.timestamp(),
+            code_at=trust_sm.seconds(conn.stepped_up_at),
+            code_max_age=self.state.settings.enrollment_code_max_age_seconds,
+        )
+
+    async def _enrollment_waits(self, conn: LiveConnection, out: Outcome, now: datetime) -> None:
+        """Tell the client (at most every ``PAUSE_NOTICE``) that learning waits for a code."""
+        if conn.pause_notice_at is not None and now - conn.pause_notice_at < PAUSE_NOTICE:
+            return
+        conn.pause_notice_at = now
+        progress = await self.enrollment_progress(conn.user_id)
+        out.to_caller.append(("enrollment", {**progress, "paused": "verify"}))
 
     async def _enroll(
         self, conn: LiveConnection, modality: str, rows: NDArray[np.float64], out: Outcome

@@ -170,7 +170,7 @@ def create_socketio(app: Quart) -> socketio.AsyncServer:
         store = create_live_store(settings.redis_url, settings.redis_prefix, worker_id)
         client.store = admin.store = store
         state.live = store
-        state.hub.sessions.append(_session_listener(sio, app, admin, store))
+        state.hub.sessions.append(_session_listener(sio, app, admin, client, store))
         state.hub.models.append(_model_listener(sio, client))
         state.readiness["live_store"] = store.ping
 
@@ -187,7 +187,11 @@ def create_socketio(app: Quart) -> socketio.AsyncServer:
 
 
 def _session_listener(
-    sio: socketio.AsyncServer, app: Quart, admin: AdminNamespace, store: LiveStore
+    sio: socketio.AsyncServer,
+    app: Quart,
+    admin: AdminNamespace,
+    client: ClientNamespace,
+    store: LiveStore,
 ) -> SessionListener:
     """Carry session changes made anywhere (REST, admin, trust) to the live sockets."""
 
@@ -207,14 +211,21 @@ def _session_listener(
                 room=room,
             )
         elif change is SessionChange.RESTORED:
-            fresh = trust_sm.SessionTrust.fresh(params)
+            now = state.clock.now().timestamp()
+            fresh = trust_sm.SessionTrust.fresh(params, now)
             await store.set_trust(session_id, fresh.to_dict(), fresh.trust.trust)
             await store.update_meta(session_id, state=trust_sm.ACTIVE)
             await sio.emit(
                 "reauth_ok",
-                {"session_id": session_id, "trust": trust_sm.public_view(fresh.trust)},
+                {"session_id": session_id, "trust": trust_sm.public_view(fresh.trust, params, now)},
                 room=room,
             )
+        elif change is SessionChange.STEPPED_UP:
+            # A code was just entered: this worker's sockets of the session read it again
+            # before their next window (learning that waited for it goes on at once).
+            for conn in client.connections.values():
+                if conn.session_id == session_id:
+                    conn.stepped_up_read_at = None
         elif change is SessionChange.REVOKED:
             await sio.emit(
                 "revoked",

@@ -2,7 +2,7 @@
 
 A session is ``active`` (windows are scored and move trust) or ``challenged`` (nothing is scored
 until a fresh one-time code restores it). The record kept per session is
-``{"state": ..., "trust": TrustState.to_dict(), "model_versions": {...}}``.
+``{"state": ..., "trust": TrustState.to_dict()}``; times in it are the server's (seconds).
 """
 
 from __future__ import annotations
@@ -10,29 +10,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from app.sessions.evidence import seconds as seconds
+from app.sessions.evidence import trust_params as trust_params
 from app.settings import Settings
 from models.fusion import (
     TrustParams,
     TrustState,
     WindowEvidence,
+    at_time,
+    evidence_age,
     initial_state,
+    is_fresh,
     needs_challenge,
     update,
 )
 
 ACTIVE = "active"
 CHALLENGED = "challenged"
-
-
-def trust_params(settings: Settings) -> TrustParams:
-    """The sequential test's parameters from settings."""
-    below = settings.trust_challenge_below
-    return TrustParams(
-        decay=settings.trust_decay,
-        medium_at=below,
-        high_at=max(70.0, below),
-        low_at=min(25.0, below),
-    )
 
 
 @dataclass(frozen=True)
@@ -46,22 +40,25 @@ class SessionTrust:
         return {"state": self.state, "trust": self.trust.to_dict()}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None, params: TrustParams) -> SessionTrust:
-        """Read a stored record; a missing or unreadable one starts fresh."""
+    def from_dict(
+        cls, data: dict[str, Any] | None, params: TrustParams, *, since: float | None = None
+    ) -> SessionTrust:
+        """Read a stored record; a missing or unreadable one starts fresh as of ``since`` (the
+        session's last code: its sign-in or step-up; None: no evidence yet)."""
         if not isinstance(data, dict) or not data:
-            return cls.fresh(params)
+            return cls.fresh(params, since)
         state = data.get("state", ACTIVE)
         if state not in (ACTIVE, CHALLENGED):
-            return cls.fresh(params)
+            return cls.fresh(params, since)
         try:
             return cls(state=state, trust=TrustState.from_dict(data["trust"]))
         except (AttributeError, KeyError, TypeError, ValueError):
-            return cls.fresh(params)
+            return cls.fresh(params, since)
 
     @classmethod
-    def fresh(cls, params: TrustParams, state: str = ACTIVE) -> SessionTrust:
-        """Full trust, as right after a second factor."""
-        return cls(state=state, trust=initial_state(params))
+    def fresh(cls, params: TrustParams, now: float | None, state: str = ACTIVE) -> SessionTrust:
+        """Full trust, as right after a second factor entered at ``now``."""
+        return cls(state=state, trust=initial_state(params, now))
 
     @property
     def challenged(self) -> bool:
@@ -69,16 +66,62 @@ class SessionTrust:
 
 
 def apply(
-    current: SessionTrust, evidence: WindowEvidence, params: TrustParams
+    current: SessionTrust, evidence: WindowEvidence, params: TrustParams, now: float
 ) -> tuple[SessionTrust, bool]:
-    """Fold one window's evidence in; returns the new record and whether to challenge now."""
+    """Fold one window's evidence in at ``now``; returns the new record and whether to
+    challenge now."""
     if current.challenged:
         return current, False  # nothing is scored while a challenge is open
-    trust = update(current.trust, evidence, params)
+    trust = update(current.trust, evidence, params, now)
     return SessionTrust(state=current.state, trust=trust), needs_challenge(trust, params)
 
 
-def public_view(trust: TrustState) -> dict[str, Any]:
-    """What the person's client sees of a trust state: the score and its level, never the
-    evidence of the last window (a scripted impostor would tune itself on it)."""
-    return {"score": round(trust.trust, 1), "level": trust.level, "windows": trust.windows}
+CHALLENGE_RULE = "challenge_below"
+REVOKE_RULE = "revoke_below"
+
+
+def rule_fired(trust: TrustState, settings: Settings) -> str:
+    """Which rule a trust that needs action fires: revoke (if set, and below it) or challenge."""
+    below = settings.trust_revoke_below
+    return REVOKE_RULE if below is not None and trust.trust < below else CHALLENGE_RULE
+
+
+def rule_reason(rule: str, score: float, settings: Settings) -> str:
+    """The reason recorded (audit, dashboard) for a rule that fired."""
+    if rule == REVOKE_RULE:
+        return f"trust {score} below the revoke threshold {settings.trust_revoke_below}"
+    return f"trust {score} below {settings.trust_challenge_below}"
+
+
+def may_learn(
+    trust: TrustState,
+    params: TrustParams,
+    *,
+    now: float,
+    code_at: float | None,
+    code_max_age: float,
+) -> bool:
+    """Whether a session may teach a modality that has no model yet: only while verified —
+    by fresh evidence of the other modality, or a one-time code entered within
+    ``code_max_age`` s — and never while suspicious (trust below ``high_at``). A thief cannot
+    enroll their own pointer on a keystroke-only account."""
+    current = at_time(trust, now, params)
+    if current.trust < params.high_at:
+        return False
+    by_code = code_at is not None and now - code_at <= code_max_age
+    return by_code or is_fresh(trust, now, params)
+
+
+def public_view(trust: TrustState, params: TrustParams, now: float) -> dict[str, Any]:
+    """What the person's client sees of a trust state at ``now``: the score and its level, and
+    whether it is verified (evidence younger than the maximum age). Never the evidence of the
+    last window: a scripted impostor would tune itself on it."""
+    current = at_time(trust, now, params)
+    age = evidence_age(trust, now)
+    return {
+        "score": round(current.trust, 1),
+        "level": current.level,
+        "windows": current.windows,
+        "verified": is_fresh(trust, now, params),
+        "evidence_age_s": None if age is None else round(age, 1),
+    }

@@ -1,9 +1,13 @@
 """Cutting a live event stream into the windows the models score.
 
 Keystrokes: a window closes after ``size`` keystrokes once no key is held, or after an idle gap
-when it holds at least ``min_size`` keystrokes. Mouse: the stream is segmented into actions
-(move, point-and-click, drag-and-drop) and a window closes every ``size`` completed actions.
-Both buffers are bounded, so a hostile stream cannot grow a worker's memory.
+when it holds at least ``min_size`` keystrokes. Shorter bursts are never thrown away at a pause:
+they add up across pauses into the next window (the flight times across a pause are left out
+of the features, as every pause is, ``models.keystroke.PAUSE_MS``), so typing in short bursts
+is scored like typing in one go. Only keystrokes older than ``stale_ms`` are dropped: they
+describe whoever was at the keyboard then. Mouse: the stream is segmented into actions (move,
+point-and-click, drag-and-drop) and a window closes every ``size`` completed actions. Both
+buffers are bounded, so a hostile stream cannot grow a worker's memory.
 """
 
 from __future__ import annotations
@@ -51,6 +55,8 @@ class KeystrokeWindower:
     size: int = 50
     min_size: int = 20
     idle_ms: float = 5000.0
+    stale_ms: float = 120_000.0
+    """A pause longer than this drops the keystrokes collected before it."""
     max_events: int = 0
     """Most events buffered (0: ``8 * size``); key-ups that never close a window count too."""
     _events: list[KeyEvent] = field(default_factory=list)
@@ -61,11 +67,12 @@ class KeystrokeWindower:
         """Add time-ordered events (ms); return the windows they close."""
         closed: list[KeystrokeWindow] = []
         for event in events:
-            if self._events and event.t - self._events[-1].t > self.idle_ms:
+            gap = event.t - self._events[-1].t if self._events else 0.0
+            if gap > self.idle_ms:
                 if self._downs >= self.min_size:
                     closed.extend(self._close())
-                elif not self._held:
-                    self._reset()  # a few keystrokes and a long pause carry no rhythm
+                elif gap > self.stale_ms:
+                    self._reset()  # typed long ago: maybe by someone else
             if event.type == "down":
                 if event.code in self._held:
                     continue  # auto-repeat of a held key

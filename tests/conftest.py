@@ -42,6 +42,7 @@ import redis.asyncio as aioredis
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.client.dpop import DpopKey
 from app.clock import ManualClock
 from app.factory import create_app
 from app.settings import Settings, load_settings
@@ -270,7 +271,9 @@ def make_settings(
 async def start_app(
     backend: Backend, make_settings: Callable[..., Settings], clock: ManualClock, mailbox: Mailbox
 ) -> AsyncIterator[StartApp]:
-    """Start an app (a worker) with overridden settings; every one is stopped after the test."""
+    """Start an app (a worker) with overridden settings; every one is stopped after the test.
+    The callers of every worker are one browser: they share one DPoP key."""
+    key = DpopKey.generate(clock=lambda: clock.now().timestamp())
     async with AsyncExitStack() as stack:
 
         async def start(**overrides: Any) -> Api:
@@ -278,7 +281,7 @@ async def start_app(
             test_app = app.test_app()
             await test_app.startup()
             stack.push_async_callback(test_app.shutdown)
-            return Api(app, test_app.test_client(), clock, mailbox, backend.name)
+            return Api(app, test_app.test_client(), clock, mailbox, backend.name, key=key)
 
         yield start
 

@@ -202,9 +202,11 @@ async def verify_login(
     handle: str,
     code: str,
     ctx: RequestContext,
+    dpop_jkt: str | None = None,
 ) -> IssuedSession:
-    """Answer a sign-in challenge; on success the session becomes active and gets its token
-    (and the browser a known-device token, if it had none)."""
+    """Answer a sign-in challenge; on success the session becomes active and gets its token,
+    bound to the browser's key ``dpop_jkt`` (and the browser a known-device token, if it had
+    none)."""
     challenge, session = await _sign_in_challenge(state, db, handle, ctx, "otp_verify")
     if session is None:
         await codes.answer_decoy(state, db, challenge, ctx)
@@ -219,6 +221,7 @@ async def verify_login(
         # freeze: whoever froze it is the one who can pass both factors now.
         user.frozen_at = None
         audit.note(state, db, "account_unfrozen", ctx, user_id=user.id, by="fresh_sign_in")
+    session.dpop_jkt = dpop_jkt
     issued = await sessions.activate(state, db, session)
     current = await db.get(KnownDevice, session.device_id) if session.device_id else None
     device, device_token = await devices.remember(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from quart import Blueprint
+from quart import Blueprint, request
 from quart_schema import tag, validate_request, validate_response
 
+from app.auth import dpop, registration
 from app.auth import login as login_service
-from app.auth import registration
 from app.auth.codes import PendingChallenge
 from app.auth.schemas import (
     ChallengeOut,
@@ -24,7 +24,7 @@ from app.sessions import rechallenge, step_up
 from app.sessions import service as sessions
 from app.sessions.policy import guarded
 from app.state import app_state
-from app.web import current_session, current_user, db, request_context
+from app.web import current_session, current_user, db, request_context, request_urls
 from db.tables import LoginSession, User
 
 blueprint = Blueprint("auth", __name__, url_prefix="/api/auth")
@@ -114,10 +114,22 @@ async def login(data: LoginIn) -> tuple[ChallengeOut, int]:
 @validate_request(VerifyIn)
 @validate_response(TokenOut, 200)
 async def verify(data: VerifyIn) -> TokenOut:
-    """Code step. Answers with the session token (and a device token for a new browser)."""
+    """Code step. Answers with the session token (and a device token for a new browser).
+
+    Send a DPoP proof (``DPoP`` header, RFC 9449) of the key this browser keeps: the token is
+    bound to it, and every later request must carry a proof of the same key."""
+    state = app_state()
+    proof = request.headers.get("DPoP")
+    bound = None
+    if proof or state.settings.dpop_required:
+        checked = await dpop.check(
+            state, proof, method=request.method, urls=request_urls(), token=None
+        )
+        bound = checked.jkt
     issued = await login_service.verify_login(
-        state=app_state(), db=db(), handle=data.challenge_id, code=data.code, ctx=request_context()
-    )
+        state=state, db=db(), handle=data.challenge_id, code=data.code, ctx=request_context(),
+        dpop_jkt=bound,
+    )  # fmt: skip
     return TokenOut(
         token=issued.token,
         expires_at=issued.session.expires_at,

@@ -7,7 +7,11 @@ Every REST operation (by its endpoint name) and every Socket.IO command has one 
   challenged session may call it — the re-challenge endpoints, sign-out);
 - ``step_up``: a live session that entered a one-time code within ``max_age`` seconds
   (default ``BBAUTH_STEP_UP_MAX_AGE_SECONDS``); otherwise 401 ``step_up_required`` with the
-  challenge to answer.
+  challenge to answer;
+- ``fresh_trust``: a live session whose behavioral evidence is younger than ``max_age``
+  seconds (default ``BBAUTH_EVIDENCE_MAX_AGE_SECONDS``) at ``min_level`` or higher — or a code
+  entered within that age; otherwise the same ``step_up_required`` (stale, low or unmonitored
+  trust is answered by a code, which is itself the freshest evidence).
 
 ``@guarded`` enforces the table for REST views (an endpoint missing from the table fails the
 app's start: nothing is left open by omission); the OpenAPI document shows each operation's
@@ -25,17 +29,19 @@ from quart import Quart, request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import RequestContext
+from app.auth import dpop
 from app.errors import Forbidden, ReauthRequired
-from app.sessions import step_up
+from app.sessions import evidence, step_up
 from app.sessions.service import authenticate
 from app.state import AppState, app_state
-from app.web import bearer_token, bind_session, db, request_context
+from app.web import bearer_token, bind_session, db, request_context, request_urls
 from db.tables import LoginSession, Role, SessionState
+from models.fusion import TrustLevel
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-Kind = Literal["public", "session", "step_up"]
+Kind = Literal["public", "session", "step_up", "fresh_trust"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,7 @@ class Requirement:
     admin: bool = False
     allow_challenged: bool = False
     max_age: int | None = None
+    min_level: TrustLevel | None = None
 
     @property
     def needs_token(self) -> bool:
@@ -66,6 +73,10 @@ def session(*, admin: bool = False, allow_challenged: bool = False) -> Requireme
 
 def stepped_up(*, max_age: int | None = None, admin: bool = False) -> Requirement:
     return Requirement("step_up", admin=admin, max_age=max_age)
+
+
+def fresh_trust(min_level: TrustLevel = "high", *, max_age: int | None = None) -> Requirement:
+    return Requirement("fresh_trust", max_age=max_age, min_level=min_level)
 
 
 POLICY: dict[str, Requirement] = {
@@ -97,6 +108,8 @@ POLICY: dict[str, Requirement] = {
     "behavior.restart_mine": stepped_up(),
     "sessions.revoke": stepped_up(),
     "sessions.revoke_others": stepped_up(),
+    # Operations of the protected work itself that must be done by the owner, now.
+    "demo.approve_payment": fresh_trust("high"),
     # Administrators.
     "admin.list_users": session(admin=True),
     "admin.list_sessions": session(admin=True),
@@ -142,6 +155,14 @@ async def check(
         raise Forbidden("Administrators only.")
     if requirement.kind == "step_up":
         await step_up.require(state, db, session, ctx, max_age=requirement.max_age)
+    elif requirement.kind == "fresh_trust":
+        level = requirement.min_level or "high"
+        if not await evidence.fresh_enough(
+            state, session, min_level=level, max_age=requirement.max_age
+        ):
+            # A code answers it: ask with the max age the operation needs.
+            age = requirement.max_age or int(state.settings.evidence_max_age_seconds)
+            await step_up.require(state, db, session, ctx, max_age=age)
 
 
 def guarded(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
@@ -152,15 +173,34 @@ def guarded(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         requirement = POLICY[str(request.endpoint)]
         if requirement.needs_token:
             state = app_state()
-            live = await authenticate(
-                state=state, db=db(), token=bearer_token(), allow_challenged=True
-            )
+            token = bearer_token()
+            live = await authenticate(state=state, db=db(), token=token, allow_challenged=True)
+            if live.dpop_jkt is not None:
+                await require_proof(
+                    state, live, request.headers.get("DPoP"), method=request.method,
+                    urls=request_urls(), token=token,
+                )  # fmt: skip
             bind_session(live)
             await check(requirement, state=state, db=db(), session=live, ctx=request_context())
         return await view(*args, **kwargs)
 
     setattr(wrapper, GUARDED_ATTRIBUTE, True)
     return wrapper
+
+
+async def require_proof(
+    state: AppState,
+    session: LoginSession,
+    proof: str | None,
+    *,
+    method: str,
+    urls: list[str],
+    token: str,
+) -> None:
+    """A token bound to a key (DPoP) is refused without a fresh proof of that very key."""
+    checked = await dpop.check(state, proof, method=method, urls=urls, token=token)
+    if checked.jkt != session.dpop_jkt:
+        raise dpop.InvalidDpopProof("The DPoP proof is signed by another key than the token's.")
 
 
 def requirement_of(endpoint: str) -> Requirement | None:

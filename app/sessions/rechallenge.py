@@ -76,6 +76,24 @@ async def challenge_session(
     return replace(opened.pending, handle="")
 
 
+async def revoke_for_trust(
+    *, state: AppState, db: AsyncSession, session_id: str, reason: str, ctx: RequestContext
+) -> None:
+    """The operator's revoke rule fired (trust below ``BBAUTH_TRUST_REVOKE_BELOW``): the
+    session ends and its owner is told, with the link that secures the account."""
+    session = await db.get(LoginSession, session_id, options=[joinedload(LoginSession.user)])
+    if session is None or session.state is SessionState.REVOKED:
+        return
+    await sessions.end(
+        state, db, session, reason=reason, ended_by=EndedBy.SYSTEM, by="trust", ctx=ctx
+    )
+    mail = await notices.record_change(
+        state, db, user=session.user, kind="session_revoked_trust", session_id=session.id, ctx=ctx
+    )
+    await db.commit()
+    notices.send(state, mail)
+
+
 async def challenge_by_admin(
     *,
     state: AppState,

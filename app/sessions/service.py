@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -111,8 +112,8 @@ async def issue_unattended(
     """OPERATOR-ONLY: an ACTIVE session for ``user`` without password or code.
 
     For tools that already hold database access (``bbauth simulate``); it skips both factors,
-    so it must never be reachable over HTTP. Audited as ``simulated_login``. It is never
-    stepped up: it cannot change the account's protection.
+    so it must never be reachable over HTTP. Audited as ``simulated_login``. The operator's
+    tool vouches for the person as a code would (``stepped_up_at``): its session may enroll.
     """
     now = state.clock.now()
     token = new_token()
@@ -125,6 +126,7 @@ async def issue_unattended(
         expires_at=now + timedelta(seconds=state.settings.session_ttl_seconds),
         ip=ctx.ip[:64],
         user_agent=ctx.user_agent[:400],
+        stepped_up_at=now,
     )
     db.add(session)
     await db.flush()
@@ -203,6 +205,49 @@ async def record_use(state: AppState, session_id: str) -> None:
             .execution_options(synchronize_session=False)
         )
         await db.commit()
+
+
+async def stepped_up_at(state: AppState, session_id: str) -> datetime | None:
+    """When a one-time code was last entered on the session (None: never)."""
+    async with state.sessions() as db:
+        return await db.scalar(
+            select(LoginSession.stepped_up_at).where(LoginSession.id == session_id)
+        )
+
+
+async def unwatched(state: AppState, *, limit: int) -> list[dict[str, Any]]:
+    """Live sessions (active or challenged, not expired or idle), most recently used first:
+    the admin view marks those with no socket as unmonitored."""
+    now = state.clock.now()
+    idle_since = now - timedelta(seconds=state.settings.session_idle_seconds)
+    async with state.sessions() as db:
+        rows = await db.execute(
+            select(
+                LoginSession.id,
+                LoginSession.state,
+                LoginSession.last_seen_at,
+                LoginSession.created_at,
+                User.email,
+            )
+            .join(User, User.id == LoginSession.user_id)
+            .where(
+                LoginSession.state.in_(LIVE_STATES),
+                LoginSession.expires_at > now,
+                LoginSession.last_seen_at > idle_since,
+            )
+            .order_by(LoginSession.last_seen_at.desc())
+            .limit(limit)
+        )
+        return [
+            {
+                "session_id": session_id,
+                "state": session_state.value,
+                "email": email,
+                "last_seen_at": last_seen.isoformat(),
+                "created_at": created.isoformat(),
+            }
+            for session_id, session_state, last_seen, created, email in rows.all()
+        ]
 
 
 async def live_session(

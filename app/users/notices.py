@@ -38,6 +38,9 @@ CHANGE_WORDS: dict[str, str] = {
     "enrollment_reset": "Your typing and pointer profile was reset and is being learned again.",
     "factors_reset": "An administrator reset your second factor and your behavioral profile.",
     "session_revoked_codes": "A session of yours was ended after too many wrong one-time codes.",
+    "session_revoked_trust": (
+        "A session of yours was ended because the typing and pointer use in it did not match yours."
+    ),
 }
 """What each notice tells the owner happened."""
 

@@ -2,6 +2,9 @@ import { act, fireEvent, render, screen, waitFor } from "@testing-library/react"
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { App } from "./App";
+import { DpopKey, KEY_SLOT } from "./auth/dpop";
+import { defaultDpopKey } from "./auth/DpopContext";
+import { accessTokenHash, verifiedProof } from "./test/dpop";
 import { ALICE, ADMIN, fakeApi, signedIn, tokenResponse } from "./test/fakeApi";
 import { mockSocketFactory, type MockSocket } from "./test/mockSocket";
 
@@ -25,7 +28,7 @@ describe("the person's app", () => {
     vi.unstubAllGlobals();
   });
 
-  it("signs in with password then code, keeping the token in sessionStorage only", async () => {
+  it("signs in with password then code, keeping the token in sessionStorage only, bound to a key of this tab", async () => {
     const { calls } = fakeApi({
       "POST /api/auth/login": { status: 202, body: CHALLENGE },
       "POST /api/auth/otp/verify": { status: 200, body: tokenResponse() },
@@ -50,11 +53,20 @@ describe("the person's app", () => {
     expect(window.location.pathname).toBe("/work");
     expect(JSON.parse(sessionStorage.getItem("bbauth.session")!).token).toBe("tok-123");
     expect(localStorage.length).toBe(0); // no device token was handed out
-    expect(calls.find((c) => c.path === "/api/auth/otp/verify")?.body).toEqual({
-      challenge_id: CHALLENGE.challenge_id,
-      code: "123456",
-    });
-    expect(sockets[0].options.auth).toEqual({ token: "tok-123" });
+    const verify = calls.find((c) => c.path === "/api/auth/otp/verify")!;
+    expect(verify.body).toEqual({ challenge_id: CHALLENGE.challenge_id, code: "123456" });
+    expect(calls.find((c) => c.path === "/api/auth/login")?.headers.DPoP).toBeUndefined();
+
+    // The code went with a proof of a new key (kept in IndexedDB for this tab); the socket
+    // proves the same key for the token it was given.
+    const bound = await verifiedProof(verify.headers.DPoP);
+    expect(bound.claims).toMatchObject({ htm: "POST", htu: `${window.location.origin}/api/auth/otp/verify` });
+    expect(sessionStorage.getItem(KEY_SLOT)).toBeTruthy();
+    const handshake = await sockets[0].handshake();
+    expect(handshake.token).toBe("tok-123");
+    const connect = await verifiedProof(handshake.dpop as string);
+    expect(connect.claims).toMatchObject({ htm: "GET", htu: `${window.location.origin}/socket.io/`, ath: accessTokenHash("tok-123") });
+    expect(connect.thumbprint).toBe(bound.thumbprint);
   });
 
   it("offers a new code on the second step", async () => {
@@ -217,6 +229,30 @@ describe("the person's app", () => {
     expect(window.location.pathname).toBe("/login");
   });
 
+  it("keeps using the tab's key after a reload", async () => {
+    signedIn();
+    await defaultDpopKey.bind("POST", "/api/auth/otp/verify");
+    const thumbprint = await defaultDpopKey.thumbprint();
+    window.history.replaceState(null, "", "/work");
+    const { calls } = fakeApi({ "GET /api/auth/me": { status: 200, body: ALICE } });
+    // A new page: nothing in memory, the same sessionStorage and IndexedDB.
+    render(<App socketFactory={mockSocketFactory().factory} dpop={new DpopKey()} />);
+    await waitFor(() => expect(calls.find((c) => c.path === "/api/auth/me")).toBeDefined());
+    const me = calls.find((c) => c.path === "/api/auth/me")!;
+    expect((await verifiedProof(me.headers.DPoP)).thumbprint).toBe(thumbprint);
+  });
+
+  it("signs out when this browser no longer holds the session's key", async () => {
+    signedIn(); // a token, but no key (say, the browser's site data was cleared)
+    window.history.replaceState(null, "", "/work");
+    const { calls } = fakeApi({
+      "GET /api/auth/me": { status: 401, body: { code: "invalid_dpop_proof", detail: "This request needs a DPoP proof of the session's key." } },
+    });
+    render(<App socketFactory={mockSocketFactory().factory} />);
+    expect(await screen.findByTestId("login-notice")).toHaveTextContent("This browser no longer holds the key of your session.");
+    expect(calls.find((c) => c.path === "/api/auth/me")?.headers.DPoP).toBeUndefined();
+  });
+
   it("signs out with a message when a REST call says the session is over", async () => {
     signedIn();
     window.history.replaceState(null, "", "/work");
@@ -233,8 +269,9 @@ describe("the person's app", () => {
     expect(window.location.pathname + window.location.search).toBe("/login?next=%2Fadmin");
   });
 
-  it("logs out on request", async () => {
+  it("logs out on request, and forgets the session's key", async () => {
     signedIn();
+    await defaultDpopKey.bind("POST", "/api/auth/otp/verify");
     window.history.replaceState(null, "", "/work");
     const { calls } = fakeApi({
       "GET /api/auth/me": { status: 200, body: ALICE },
@@ -244,8 +281,12 @@ describe("the person's app", () => {
     render(<App socketFactory={mockSocketFactory().factory} />);
     await user.click(screen.getByTestId("logout"));
     expect(await screen.findByTestId("login-notice")).toHaveTextContent("signed out");
-    expect(calls.find((c) => c.path === "/api/auth/logout")?.headers.Authorization).toBe("Bearer tok-123");
+    const logout = calls.find((c) => c.path === "/api/auth/logout")!;
+    expect(logout.headers.Authorization).toBe("DPoP tok-123");
+    expect((await verifiedProof(logout.headers.DPoP)).claims.ath).toBe(accessTokenHash("tok-123"));
     expect(sessionStorage.getItem("bbauth.session")).toBeNull();
+    expect(sessionStorage.getItem(KEY_SLOT)).toBeNull();
+    expect(await defaultDpopKey.thumbprint()).toBeNull();
   });
 
   it("keeps the security dashboard from non-admins", async () => {

@@ -6,6 +6,8 @@ import Toolbar from "@mui/material/Toolbar";
 import Typography from "@mui/material/Typography";
 import { useEffect, type ReactNode } from "react";
 import { AuthProvider, useAuth } from "./auth/AuthContext";
+import type { DpopKey } from "./auth/dpop";
+import { DpopContext, defaultDpopKey } from "./auth/DpopContext";
 import { ReauthDialog } from "./components/ReauthDialog";
 import { StepUpDialog } from "./components/StepUpDialog";
 import { TrustBadge } from "./components/TrustPanel";
@@ -19,12 +21,21 @@ import { defaultSocketFactory, type SocketFactory } from "./realtime/socket";
 import { SocketFactoryContext } from "./realtime/SocketFactoryContext";
 import { navigate, usePathname } from "./routing/router";
 
-export function App({ socketFactory }: { socketFactory?: SocketFactory }) {
+export interface AppProps {
+  /** How sockets are opened (a stand-in in unit tests). */
+  socketFactory?: SocketFactory;
+  /** The tab's DPoP key (IndexedDB by default). */
+  dpop?: DpopKey;
+}
+
+export function App({ socketFactory, dpop }: AppProps) {
   return (
     <SocketFactoryContext.Provider value={socketFactory ?? defaultSocketFactory}>
-      <AuthProvider>
-        <Routes />
-      </AuthProvider>
+      <DpopContext.Provider value={dpop ?? defaultDpopKey}>
+        <AuthProvider>
+          <Routes />
+        </AuthProvider>
+      </DpopContext.Provider>
     </SocketFactoryContext.Provider>
   );
 }

@@ -12,6 +12,7 @@ import asyncio
 import re
 import secrets
 import time
+from collections.abc import Callable
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from sqlalchemy import select
 
 from app.audit import RequestContext
 from app.auth import registration
+from app.client.dpop import DpopKey
 from app.sessions import service as sessions
 from app.state import AppState
 from db.tables import User
@@ -92,6 +94,23 @@ async def _wait_code(outbox: Path, email: str, after: float, wait_s: float = 15.
     raise RuntimeError(f"no code for {email} in {outbox} (is the server's outbox this one?)")
 
 
+KEYS: dict[str, DpopKey] = {}
+"""The DPoP key each token signed in over REST is bound to (a simulated person's browser)."""
+
+
+def socket_auth(token: str, url: str) -> Callable[[], dict[str, str]]:
+    """A socket's connect payload: the token and, for a bound one, a fresh DPoP proof."""
+
+    def auth() -> dict[str, str]:
+        key = KEYS.get(token)
+        payload = {"token": token}
+        if key is not None:
+            payload["dpop"] = key.proof("GET", f"{url.rstrip('/')}/socket.io/", token)
+        return payload
+
+    return auth
+
+
 class RestLogin:
     """Register, log in and answer re-challenges over the public REST API (demo path)."""
 
@@ -102,10 +121,19 @@ class RestLogin:
         self.passwords: dict[str, str] = {}
 
     async def _post(
-        self, http: aiohttp.ClientSession, path: str, body: dict[str, Any], token: str = ""
+        self,
+        http: aiohttp.ClientSession,
+        path: str,
+        body: dict[str, Any],
+        token: str = "",
+        key: DpopKey | None = None,
     ) -> tuple[int, dict[str, Any]]:
+        url = f"{self.base_url}{path}"
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        async with http.post(f"{self.base_url}{path}", json=body, headers=headers) as response:
+        key = key or KEYS.get(token)
+        if key is not None:
+            headers["DPoP"] = key.proof("POST", url, token or None)
+        async with http.post(url, json=body, headers=headers) as response:
             data = await response.json(content_type=None)
             return response.status, data if isinstance(data, dict) else {}
 
@@ -115,6 +143,7 @@ class RestLogin:
         email = simulation_email(dataset, person, self.run)
         password = self.passwords.setdefault(email, secrets.token_urlsafe(18))
         credentials = {"email": email, "password": password}
+        key = DpopKey.generate()
         async with aiohttp.ClientSession() as http:
             for path in ("/api/auth/register", "/api/auth/login"):
                 asked = time.time() - 1.0
@@ -126,8 +155,10 @@ class RestLogin:
                     http,
                     "/api/auth/otp/verify",
                     {"challenge_id": body["challenge_id"], "code": code},
+                    key=key,
                 )
                 if status == 200:
+                    KEYS[str(body["token"])] = key
                     return str(body["token"])
                 # A sign-up of an address that has an account answers like any other, and no
                 # code opens it: sign in instead.

@@ -16,6 +16,7 @@ from typing import Any
 
 import socketio
 
+from realtime.simulation.accounts import socket_auth
 from realtime.simulation.recordings import Recording
 from realtime.simulation.replay import plan_batches, wire_event
 
@@ -140,7 +141,7 @@ class SimulatedClient:
         """Open the socket (websocket transport) with the session token."""
         await self.sio.connect(
             self.url,
-            auth={"token": self.token},
+            auth=socket_auth(self.token, self.url),
             transports=["websocket"],
             wait_timeout=self.connect_timeout,
         )

@@ -14,6 +14,7 @@ from werkzeug.datastructures import Headers
 
 from app.audit import RequestContext
 from app.auth import registration
+from app.client.dpop import DpopKey
 from app.clock import ManualClock
 from app.sessions import rechallenge
 from app.state import AppState, app_state
@@ -97,10 +98,30 @@ class Api:
     """Session id of each token this caller signed in with."""
     device_tokens: dict[str, str] = field(default_factory=dict)
     """The known-device token this caller's "browser" got for each account it signed in to."""
+    key: DpopKey | None = None
+    """The "browser's" DPoP key: every sign-in binds its token to it, every call proves it."""
+    base_url: str = "http://localhost"
+    """Where requests go, as the server sees them (DPoP's ``htu``)."""
+
+    def __post_init__(self) -> None:
+        if self.key is None:
+            self.key = DpopKey.generate(clock=lambda: self.clock.now().timestamp())
 
     @property
     def state(self) -> AppState:
         return app_state(self.app)
+
+    def proof_headers(
+        self, method: str, path: str, token: str | None, dpop: bool | DpopKey
+    ) -> dict[str, str]:
+        """The ``DPoP`` header of a call that carries ``token`` or signs in (none if
+        ``dpop`` is False; another key's if ``dpop`` is one)."""
+        key = dpop if isinstance(dpop, DpopKey) else self.key
+        if dpop is False or key is None:
+            return {}
+        if token is None and path.split("?")[0] != "/api/auth/otp/verify":
+            return {}
+        return {"DPoP": key.proof(method, self.base_url + path, token)}
 
     async def call(
         self,
@@ -112,9 +133,12 @@ class Api:
         token: str | None = None,
         headers: dict[str, str] | None = None,
         ip: str | None = None,
+        dpop: bool | DpopKey = True,
     ) -> Reply:
-        """One request, as a client at ``ip`` sends it."""
+        """One request, as a client at ``ip`` sends it (with a DPoP proof of this caller's key,
+        unless ``dpop`` is False or another key)."""
         sent, kwargs = request_parts(token, headers, json, data)
+        sent.update(self.proof_headers(method, path, token, dpop))
         response = await self.client.open(
             path,
             method=method,

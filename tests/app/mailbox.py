@@ -115,3 +115,10 @@ def code_in(message: EmailMessage) -> str:
     match = CODE_PATTERN.search(body.get_content())
     assert match is not None, "the message carries no 6-digit code"
     return match.group(1)
+
+
+def text_of(message: EmailMessage) -> str:
+    """The plain-text body of a message, decoded."""
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    return str(body.get_content())

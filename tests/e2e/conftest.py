@@ -15,6 +15,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,13 +119,15 @@ def _bbauth(*args: str, env: dict[str, str], log: Path) -> subprocess.Popen[byte
         )
 
 
-@pytest.fixture(scope="session")
-def server(frontend_build: Path, smtp: Mailbox) -> Iterator[Server]:
-    """``bbauth serve`` on a free port: fresh SQLite database, demo accounts, codes by SMTP."""
+@contextmanager
+def running_server(smtp: Mailbox, settings: dict[str, str] | None = None) -> Iterator[Server]:
+    """``bbauth serve`` on a free port: fresh SQLite database, demo accounts, codes by SMTP;
+    ``SERVER_SETTINGS`` with ``settings`` over them. Stopped (and its files removed) on exit."""
     var_dir = Path(tempfile.mkdtemp(prefix="bbauth-e2e-"))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BBAUTH_")}
     env.update(SERVER_SETTINGS)
+    env.update(settings or {})
     env.update(
         {
             "BBAUTH_VAR_DIR": str(var_dir),
@@ -162,6 +165,13 @@ def server(frontend_build: Path, smtp: Mailbox) -> Iterator[Server]:
             process.kill()
             process.wait()
         shutil.rmtree(var_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def server(frontend_build: Path, smtp: Mailbox) -> Iterator[Server]:
+    """The browser tests' shared server."""
+    with running_server(smtp) as started:
+        yield started
 
 
 @pytest.fixture(scope="session")

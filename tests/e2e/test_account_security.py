@@ -29,15 +29,11 @@ SECURE_LINK = re.compile(r"https?://\S+/account/secure\?token=[A-Za-z0-9_-]+")
 
 
 async def me_status(page: Page) -> int:
-    """What ``GET /api/auth/me`` answers with the page's session token (200: still signed in)."""
-    status: int = await page.evaluate(
-        """async () => {
-            const token = JSON.parse(sessionStorage.getItem('bbauth.session') ?? '{}').token;
-            const headers = { Authorization: `Bearer ${token}` };
-            return (await fetch('/api/auth/me', { headers })).status;
-        }"""
-    )
-    return status
+    """What ``GET /api/auth/me`` answers the page after a reload (200: still signed in). The
+    page asks itself: its token is bound to a key only the page can sign with (DPoP)."""
+    async with page.expect_response(lambda r: r.url.endswith("/api/auth/me")) as reply:
+        await page.reload()
+    return (await reply.value).status
 
 
 async def test_totp_setup_asks_for_a_fresh_code_and_the_mailed_link_undoes_it(

@@ -16,6 +16,8 @@ from typing import Any
 
 import socketio
 
+from tests.realtime.harness import socket_auth
+
 
 @dataclass
 class Tab:
@@ -58,7 +60,7 @@ class Tab:
     async def open(self, within: float = 30.0) -> Tab:
         await self.sio.connect(
             self.url,
-            auth={"token": self.token},
+            auth=socket_auth(self.token, self.url),
             namespaces=[self.namespace],
             transports=["websocket"],
             wait_timeout=within,

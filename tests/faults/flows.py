@@ -19,6 +19,7 @@ from models.events import validate_batch
 from realtime.windows import MouseWindower
 from tests.faults.clients import Tab
 from tests.faults.services import count_rows
+from tests.realtime.harness import key_for, sign_with
 from tests.realtime.synthetic import mouse_clicks, typing
 
 CLICKS_PER_BATCH = 10
@@ -120,8 +121,12 @@ class RestLog:
         headers = {"X-Request-ID": request_id}
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        key = key_for(token)
+        hooks = {"request": [sign_with(key, token or None)]} if key else {}
         try:
-            async with httpx.AsyncClient(base_url=base_url, timeout=20.0) as http:
+            async with httpx.AsyncClient(
+                base_url=base_url, timeout=20.0, event_hooks=hooks
+            ) as http:
                 reply = await http.request(method, path, json=json, headers=headers)
         except httpx.HTTPError:
             self.failed.append(0)
@@ -156,13 +161,21 @@ async def scored_trust(typing: Streamer) -> Any:
     return await settled_trust(tab)
 
 
+def held_trust(reply: Any) -> Any:
+    """A ``ping_trust`` answer without what moves with the clock alone (the evidence's age):
+    the state and trust a worker holds for the session."""
+    trust = {k: v for k, v in reply["trust"].items() if k not in ("evidence_age_s", "verified")}
+    return {**reply, "trust": trust}
+
+
 async def settled_trust(tab: Tab, *, quiet: float = 1.0, within: float = 30.0) -> Any:
-    """The session's trust (``ping_trust``) once no window changed it for ``quiet`` seconds."""
+    """The session's trust (``ping_trust``, see ``held_trust``) once no window changed it for
+    ``quiet`` seconds."""
     deadline = asyncio.get_running_loop().time() + within
-    last = await tab.call("ping_trust")
+    last = held_trust(await tab.call("ping_trust"))
     while True:
         await asyncio.sleep(quiet)
-        now = await tab.call("ping_trust")
+        now = held_trust(await tab.call("ping_trust"))
         if now == last:
             return now
         if asyncio.get_running_loop().time() > deadline:

@@ -13,7 +13,10 @@ from models.fusion import (
     TrustParams,
     TrustState,
     WindowEvidence,
+    at_time,
+    evidence_age,
     initial_state,
+    is_fresh,
     log_likelihood_ratio,
     needs_challenge,
     trust_level,
@@ -180,9 +183,134 @@ def test_more_genuine_looking_windows_never_lower_trust(pairs: list[tuple[float,
 
 @given(probability, probability, st.floats(min_value=0.0, max_value=12.0))
 def test_one_update_is_monotone_in_the_evidence(p: float, q: float, suspicion: float) -> None:
-    state = TrustState(suspicion=suspicion, trust=0.0, level="critical")
+    state = TrustState(
+        suspicion=suspicion,
+        trust=0.0,
+        level="critical",
+        keystroke_suspicion=suspicion / 2,
+        mouse_suspicion=suspicion,
+    )
     low, high = sorted((p, q))
     assert (
         update(state, WindowEvidence(mouse=high), PARAMS).trust
         >= update(state, WindowEvidence(mouse=low), PARAMS).trust
+    )
+
+
+# --- modalities --------------------------------------------------------------------------------
+
+
+def test_good_pointer_windows_never_pay_back_foreign_typing() -> None:
+    state = run([IMPOSTOR, IMPOSTOR])
+    for _ in range(20):
+        state = update(state, WindowEvidence(mouse=0.999), PARAMS)
+
+    assert state.trust == pytest.approx(run([IMPOSTOR, IMPOSTOR]).trust)
+    assert needs_challenge(update(state, IMPOSTOR, PARAMS), PARAMS)
+
+
+def test_the_session_is_as_trusted_as_its_least_trusted_modality() -> None:
+    state = run([WindowEvidence(mouse=0.05)] * 2 + [GENUINE] * 3)
+
+    assert state.mouse_suspicion > state.keystroke_suspicion == 0.0
+    assert state.suspicion == state.mouse_suspicion
+
+
+def test_a_stored_single_suspicion_reads_as_both_modalities() -> None:
+    old = {"format": 1, "suspicion": 3.0, "trust": 75.0, "level": "high", "windows": 4}
+
+    state = TrustState.from_dict(old)
+
+    assert (state.keystroke_suspicion, state.mouse_suspicion, state.doubt) == (3.0, 3.0, 0.0)
+    assert state.at is None
+
+
+# --- time -------------------------------------------------------------------------------------
+
+T0 = 1_800_000_000.0
+
+
+def test_evidence_is_fresh_until_its_maximum_age() -> None:
+    state = update(initial_state(PARAMS, T0), GENUINE, PARAMS, T0 + 10)
+
+    assert is_fresh(state, T0 + 10 + PARAMS.evidence_max_age, PARAMS)
+    assert not is_fresh(state, T0 + 11 + PARAMS.evidence_max_age, PARAMS)
+    assert evidence_age(state, T0 + 70) == pytest.approx(60.0)
+
+
+def test_a_new_session_is_fresh_from_its_sign_in() -> None:
+    assert is_fresh(initial_state(PARAMS, T0), T0 + 1, PARAMS)
+    assert not is_fresh(initial_state(PARAMS), T0, PARAMS)  # no time kept: never fresh
+
+
+def test_idle_trust_drifts_to_the_prior_and_never_below() -> None:
+    state = initial_state(PARAMS, T0)
+
+    later = [at_time(state, T0 + dt, PARAMS).trust for dt in (0, 60, 120, 600, 86_400)]
+
+    assert later == sorted(later, reverse=True)
+    assert later[2] == pytest.approx(75.0 + 25.0 * math.exp(-1.0))
+    assert later[-1] == pytest.approx(PARAMS.prior_trust)
+    assert at_time(state, T0 + 86_400, PARAMS).level == "high"  # idle is not suspicious
+
+
+def test_waiting_buys_an_impostor_nothing() -> None:
+    state = initial_state(PARAMS, T0)
+    for n in range(2):
+        state = update(state, IMPOSTOR, PARAMS, T0 + n)
+
+    assert at_time(state, T0 + 86_400, PARAMS).trust == pytest.approx(state.trust)
+
+
+def test_at_an_idle_session_two_foreign_windows_challenge() -> None:
+    fresh = initial_state(PARAMS, T0)
+    idle = initial_state(PARAMS, T0)
+    for n in range(2):
+        fresh = update(fresh, IMPOSTOR, PARAMS, T0 + n)
+        idle = update(idle, IMPOSTOR, PARAMS, T0 + 3600 + n)
+
+    assert not needs_challenge(fresh, PARAMS)
+    assert needs_challenge(idle, PARAMS)
+
+
+def test_the_owners_first_window_after_idling_pays_the_drift_back() -> None:
+    idle = at_time(initial_state(PARAMS, T0), T0 + 3600, PARAMS)
+
+    back = update(idle, WindowEvidence(keystroke=0.99), PARAMS, T0 + 3600)
+
+    assert back.trust == pytest.approx(100.0)
+    assert back.evidence_at == T0 + 3600
+
+
+@given(
+    st.floats(min_value=0.0, max_value=12.0),
+    st.floats(min_value=0.0, max_value=12.0),
+    st.floats(min_value=0.0, max_value=1e6),
+)
+def test_drift_is_monotone_in_doubt(a: float, b: float, elapsed: float) -> None:
+    low, high = sorted((a, b))
+    states = [
+        TrustState(suspicion=s, trust=0.0, level="critical", doubt=s, at=T0) for s in (low, high)
+    ]
+
+    drifted = [at_time(s, T0 + elapsed, PARAMS).suspicion for s in states]
+
+    assert drifted[0] <= drifted[1] + 1e-12
+
+
+@given(probability, probability, st.floats(0.0, 6.0), st.floats(0.0, 6.0))
+def test_the_update_is_monotone_in_the_evidence_whatever_the_doubt(
+    p: float, q: float, evidence: float, doubt: float
+) -> None:
+    state = TrustState(
+        suspicion=evidence + doubt,
+        trust=0.0,
+        level="critical",
+        keystroke_suspicion=evidence,
+        doubt=doubt,
+    )
+    low, high = sorted((p, q))
+    assert (
+        update(state, WindowEvidence(keystroke=high), PARAMS).trust
+        >= update(state, WindowEvidence(keystroke=low), PARAMS).trust - 1e-9
     )

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.policy import default as default_policy
@@ -27,6 +27,8 @@ from typing import Any
 
 import httpx
 import socketio
+
+from app.client.dpop import DpopKey
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET_KEY = "bbauth-realtime-tests-secret-key-0123456789"
@@ -42,6 +44,8 @@ BASE_ENV: dict[str, str] = {
     "BBAUTH_RATE_LIMIT_ACCOUNT_PER_MINUTE": "10000",
     "BBAUTH_SIGN_UPS_PER_IP_PER_HOUR": "10000",
     "BBAUTH_SIGN_UPS_PER_MINUTE": "10000",
+    # Recordings are replayed faster than they were typed (tests/security covers the check).
+    "BBAUTH_CLIENT_CLOCK_CHECK": "false",
     # Small windows, so replayed typing trains and scores within seconds.
     "BBAUTH_KEYSTROKE_WINDOW": "30",
     "BBAUTH_ENROLL_KEYSTROKE_WINDOWS": "8",
@@ -175,6 +179,39 @@ async def start_servers(specs: Sequence[tuple[str, Path, Mapping[str, str]]]) ->
 # --- people ----------------------------------------------------------------------------------
 
 
+KEYS: dict[str, DpopKey] = {}
+"""The DPoP key each signed-in token of these tests is bound to (a person's "browser")."""
+
+
+def key_for(token: str | None) -> DpopKey | None:
+    """The key a token was bound to at its sign-in (None: unbound, or not a token)."""
+    return KEYS.get(token) if token else None
+
+
+def socket_auth(token: str, url: str, key: DpopKey | None = None) -> Callable[[], dict[str, str]]:
+    """The connect payload of a socket: the token and, for a bound one, a fresh DPoP proof at
+    every (re)connect (a proof is good once)."""
+    key = key or key_for(token)
+
+    def auth() -> dict[str, str]:
+        payload = {"token": token}
+        if key is not None:
+            payload["dpop"] = key.proof("GET", f"{url}/socket.io/", token)
+        return payload
+
+    return auth
+
+
+def sign_with(key: DpopKey, token: str | None) -> Callable[[httpx.Request], Awaitable[None]]:
+    """An httpx request hook adding a DPoP proof of ``key`` (for ``token``)."""
+
+    async def sign(request: httpx.Request) -> None:
+        url = str(request.url.copy_with(query=None, fragment=None))
+        request.headers["DPoP"] = key.proof(request.method, url, token)
+
+    return sign
+
+
 def new_email(tag: str = "user") -> str:
     return f"{tag}-{uuid.uuid4().hex[:10]}@example.com"
 
@@ -189,12 +226,18 @@ class Person:
     token: str = ""
     session_id: str = ""
     user_id: str = ""
+    key: DpopKey = field(default_factory=DpopKey.generate)
+    """The person's browser key: sign-ins bind tokens to it, every call proves it (DPoP)."""
 
     def http(self, server: Server | None = None) -> httpx.AsyncClient:
-        """A REST client of ``server`` (default: the one the person signed up on)."""
+        """A REST client of ``server`` (default: the one the person signed up on) that signs
+        every request with the person's key."""
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         return httpx.AsyncClient(
-            base_url=(server or self.server).url, headers=headers, timeout=30.0
+            base_url=(server or self.server).url,
+            headers=headers,
+            timeout=30.0,
+            event_hooks={"request": [sign_with(self.key, self.token or None)]},
         )
 
     async def register(self) -> None:
@@ -216,12 +259,15 @@ class Person:
     def _signed_in(self, body: dict[str, Any]) -> None:
         self.token, self.session_id = body["token"], body["session"]["id"]
         self.user_id = body["user"]["id"]
+        KEYS[self.token] = self.key
 
     async def sign_in(self, server: Server | None = None) -> str:
         """Password and emailed code; the person's token and session become the new ones."""
         server = server or self.server
         seen = len(server.codes(self.email))
-        async with httpx.AsyncClient(base_url=server.url, timeout=30.0) as http:
+        async with httpx.AsyncClient(
+            base_url=server.url, timeout=30.0, event_hooks={"request": [sign_with(self.key, None)]}
+        ) as http:
             reply = await http.post(
                 "/api/auth/login", json={"email": self.email, "password": self.password}
             )
@@ -293,9 +339,12 @@ class Live:
         self.sio.on("connect_error", on_refused, namespace=ns)
         self.sio.on("disconnect", on_disconnect, namespace=ns)
 
-    async def connect(self, token: str | None) -> Live:
-        """Connect with ``{"token": token}`` (no auth at all for None); ``Refused`` if refused."""
-        return await self.connect_with({"token": token} if token is not None else None)
+    async def connect(self, token: str | None, key: DpopKey | None = None) -> Live:
+        """Connect with ``{"token": token}`` and a DPoP proof of ``key`` (no auth at all for
+        None); ``Refused`` if refused."""
+        if token is None:
+            return await self.connect_with(None)
+        return await self.connect_with(socket_auth(token, self.url, key))
 
     async def connect_with(self, auth: Any) -> Live:
         """Connect sending ``auth`` as the handshake's auth payload; ``Refused`` if refused."""
@@ -370,8 +419,14 @@ async def connect(server: Server | str, token: str | None, namespace: str = "/",
 
 
 async def refusal(server: Server, token: str | None, namespace: str = "/") -> Any:
-    """The connect_error payload when connecting with ``token``; fails if accepted."""
-    return await refusal_of(server, {"token": token} if token is not None else None, namespace)
+    """The connect_error payload when connecting with ``token`` (and a proof of its key, if it
+    has one); fails if accepted."""
+    auth = (
+        socket_auth(token, server.url)()
+        if token
+        else ({"token": token} if token is not None else None)
+    )
+    return await refusal_of(server, auth, namespace)
 
 
 async def refusal_of(server: Server, auth: Any, namespace: str = "/") -> Any:

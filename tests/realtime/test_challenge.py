@@ -57,7 +57,13 @@ async def test_a_challenged_session_cannot_escape_by_reconnecting_or_through_res
             assert reply.status_code == 200, reply.text
             ok = await again.wait_for("reauth_ok")
             assert ok["session_id"] == person.session_id
-            assert ok["trust"] == {"score": 100.0, "level": "high", "windows": 0}
+            assert ok["trust"] == {
+                "score": 100.0,
+                "level": "high",
+                "windows": 0,
+                "verified": True,  # the code just entered is fresh evidence
+                "evidence_age_s": 0.0,
+            }
             assert (await person.get("/api/auth/me")).status_code == 200
             mark = len(again.events)
             await again.emit("input", {"events": mouse_clicks(12, t0=50_000.0)})

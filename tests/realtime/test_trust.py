@@ -12,12 +12,13 @@ from realtime import trust as trust_sm
 from realtime.trust import ACTIVE, CHALLENGED, SessionTrust
 
 PARAMS = TrustParams()
+T0 = 1_800_000_000.0
 GENUINE = WindowEvidence(keystroke=0.95)
 IMPOSTOR = WindowEvidence(keystroke=0.02)
 
 
 def test_a_new_session_starts_active_at_full_trust() -> None:
-    fresh = SessionTrust.fresh(PARAMS)
+    fresh = SessionTrust.fresh(PARAMS, T0)
     assert fresh.state == ACTIVE
     assert not fresh.challenged
     assert fresh.trust.trust == 100.0
@@ -25,19 +26,19 @@ def test_a_new_session_starts_active_at_full_trust() -> None:
 
 
 def test_genuine_windows_keep_trust_full() -> None:
-    record = SessionTrust.fresh(PARAMS)
+    record = SessionTrust.fresh(PARAMS, T0)
     for _ in range(10):
-        record, challenge = trust_sm.apply(record, GENUINE, PARAMS)
+        record, challenge = trust_sm.apply(record, GENUINE, PARAMS, T0)
         assert not challenge
     assert record.trust.trust == 100.0
     assert record.trust.windows == 10
 
 
 def test_impostor_windows_lower_trust_until_a_challenge_is_due() -> None:
-    record, challenges = SessionTrust.fresh(PARAMS), []
+    record, challenges = SessionTrust.fresh(PARAMS, T0), []
     scores = []
     for _ in range(4):
-        record, challenge = trust_sm.apply(record, IMPOSTOR, PARAMS)
+        record, challenge = trust_sm.apply(record, IMPOSTOR, PARAMS, T0)
         challenges.append(challenge)
         scores.append(record.trust.trust)
     assert scores == sorted(scores, reverse=True)
@@ -49,15 +50,15 @@ def test_impostor_windows_lower_trust_until_a_challenge_is_due() -> None:
 
 
 def test_a_challenged_session_is_not_scored() -> None:
-    record = SessionTrust(state=CHALLENGED, trust=SessionTrust.fresh(PARAMS).trust)
+    record = SessionTrust(state=CHALLENGED, trust=SessionTrust.fresh(PARAMS, T0).trust)
     for evidence in (IMPOSTOR, GENUINE):
-        after, challenge = trust_sm.apply(record, evidence, PARAMS)
+        after, challenge = trust_sm.apply(record, evidence, PARAMS, T0)
         assert after == record
         assert challenge is False
 
 
 def test_the_record_round_trips_through_its_stored_form() -> None:
-    record, _ = trust_sm.apply(SessionTrust.fresh(PARAMS), IMPOSTOR, PARAMS)
+    record, _ = trust_sm.apply(SessionTrust.fresh(PARAMS, T0), IMPOSTOR, PARAMS, T0)
     challenged = SessionTrust(state=CHALLENGED, trust=record.trust)
     assert SessionTrust.from_dict(challenged.to_dict(), PARAMS) == challenged
 
@@ -70,12 +71,14 @@ def test_the_record_round_trips_through_its_stored_form() -> None:
         {"state": "active"},
         {"state": "active", "trust": {"format": 99}},
         {"trust": 5},
-        {"state": "paused", "trust": SessionTrust.fresh(PARAMS).trust.to_dict()},
+        {"state": "paused", "trust": SessionTrust.fresh(PARAMS, T0).trust.to_dict()},
         ["not", "a", "record"],
     ],
 )
-def test_a_missing_or_unreadable_record_starts_fresh(stored: Any) -> None:
-    assert SessionTrust.from_dict(stored, PARAMS) == SessionTrust.fresh(PARAMS)
+def test_a_missing_or_unreadable_record_starts_fresh_from_the_sessions_last_code(
+    stored: Any,
+) -> None:
+    assert SessionTrust.from_dict(stored, PARAMS, since=T0) == SessionTrust.fresh(PARAMS, T0)
 
 
 def test_the_challenge_threshold_comes_from_settings() -> None:
@@ -88,9 +91,33 @@ def test_the_challenge_threshold_comes_from_settings() -> None:
     assert strict.low_at == 25.0
 
 
-def test_clients_see_rounded_trust_and_never_the_evidence() -> None:
-    record, _ = trust_sm.apply(SessionTrust.fresh(PARAMS), IMPOSTOR, PARAMS)
-    view = trust_sm.public_view(record.trust)
-    assert set(view) == {"score", "level", "windows"}
+def test_clients_see_rounded_trust_and_its_freshness_never_the_evidence() -> None:
+    record, _ = trust_sm.apply(SessionTrust.fresh(PARAMS, T0), IMPOSTOR, PARAMS, T0)
+    view = trust_sm.public_view(record.trust, PARAMS, T0 + 30)
+    assert set(view) == {"score", "level", "windows", "verified", "evidence_age_s"}
     assert view["score"] == round(record.trust.trust, 1)
     assert view["windows"] == 1
+    assert (view["verified"], view["evidence_age_s"]) == (True, 30.0)
+
+
+def test_without_evidence_for_its_maximum_age_a_session_is_unverified() -> None:
+    record = SessionTrust.fresh(PARAMS, T0)
+
+    view = trust_sm.public_view(record.trust, PARAMS, T0 + PARAMS.evidence_max_age + 1)
+
+    assert view["verified"] is False
+    assert view["level"] == "high"  # idle is unverified, not suspicious
+
+
+def test_a_verified_unsuspicious_session_may_teach_a_new_modality() -> None:
+    record = SessionTrust.fresh(PARAMS, T0)
+    stale = T0 + 3600
+
+    def may(now: float, code_at: float | None, trust: Any = record.trust) -> bool:
+        return trust_sm.may_learn(trust, PARAMS, now=now, code_at=code_at, code_max_age=900)
+
+    assert may(T0 + 10, None)  # fresh from the sign-in
+    assert may(stale, stale - 60)  # a code a minute ago
+    assert not may(stale, T0)  # unverified: stale evidence, old code
+    suspicious, _ = trust_sm.apply(record, IMPOSTOR, PARAMS, stale - 1)
+    assert not may(stale, stale - 60, suspicious.trust)  # never while suspicious

@@ -84,12 +84,24 @@ def test_an_idle_gap_closes_a_window_that_has_enough_keystrokes() -> None:
     assert windower.pending == 1
 
 
-def test_an_idle_gap_drops_a_few_keystrokes_without_rhythm() -> None:
+def test_short_bursts_add_up_across_pauses_into_a_window() -> None:
     windower = KeystrokeWindower(size=30, min_size=15, idle_ms=5000.0)
+    t, closed = 0.0, []
+    for _ in range(3):  # bursts of 12 keystrokes, 6 s apart: none reaches a window alone
+        closed += windower.feed(keystrokes(12, t0=t))
+        t += 12 * 250.0 + 6000.0
+
+    [window] = closed
+    assert window.keystrokes >= 15
+    assert window.start_ms == 0.0
+
+
+def test_keystrokes_older_than_the_evidence_age_are_dropped() -> None:
+    windower = KeystrokeWindower(size=30, min_size=15, idle_ms=5000.0, stale_ms=120_000.0)
     assert windower.feed(keystrokes(5)) == []
-    [window] = windower.feed(keystrokes(30, t0=10_000.0))
+    [window] = windower.feed(keystrokes(30, t0=200_000.0))
     assert window.keystrokes == 30
-    assert window.start_ms == 10_000.0
+    assert window.start_ms == 200_000.0
 
 
 def test_auto_repeat_of_a_held_key_counts_once() -> None:

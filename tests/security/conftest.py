@@ -18,6 +18,7 @@ import pytest
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
+from app.client.dpop import DpopKey
 from app.clock import ManualClock
 from app.factory import create_app
 from app.settings import Settings
@@ -39,7 +40,9 @@ from tests.security.live import (
 async def start_server(
     backend: Any, make_settings: Callable[..., Settings], clock: ManualClock, mailbox: Mailbox
 ) -> AsyncIterator[StartServer]:
-    """Serve an app (a worker) over HTTP with overridden settings; all stop after the test."""
+    """Serve an app (a worker) over HTTP with overridden settings; all stop after the test.
+    Their callers are one browser: they share one DPoP key."""
+    key = DpopKey.generate(clock=lambda: clock.now().timestamp())
     async with AsyncExitStack() as stack:
 
         async def start(**overrides: Any) -> Served:
@@ -60,8 +63,11 @@ async def start_server(
             stack.push_async_callback(shutdown)
             url = f"http://127.0.0.1:{port}"
             await wait_healthy(url, task)
-            api = Api(app, app.test_client(), clock, mailbox, backend.name)
-            http = HttpApi(app, app.test_client(), clock, mailbox, backend.name, url=url)
+            api = Api(app, app.test_client(), clock, mailbox, backend.name, key=key)
+            # One "browser": REST in process and over HTTP, and its sockets, share one key.
+            http = HttpApi(
+                app, app.test_client(), clock, mailbox, backend.name, key=api.key, base_url=url
+            )
             return Served(api=api, url=url, app=app, http=http)
 
         yield start

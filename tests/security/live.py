@@ -13,19 +13,23 @@ import httpx
 from quart import Quart
 from werkzeug.datastructures import Headers
 
+from app.client.dpop import DpopKey
 from tests.app.api import NO_JSON, Account, Api, Reply, request_parts
 from tests.realtime.harness import Live, Refused
 
-LIVE_SETTINGS: dict[str, Any] = {"keystroke_window": 10, "enroll_keystroke_windows": 1000}
-"""Sockets never wait for (or start) a model's training unless a test asks for it."""
+LIVE_SETTINGS: dict[str, Any] = {
+    "keystroke_window": 10,
+    "enroll_keystroke_windows": 1000,
+    "client_clock_check": False,
+}
+"""Sockets never wait for (or start) a model's training unless a test asks for it; synthetic
+input is sent faster than it is timed unless a test checks the server's clock bound."""
 
 
 @dataclass
 class HttpApi(Api):
-    """The REST caller over real HTTP to a served app (``ip`` goes as ``X-Forwarded-For``,
-    which the server believes only with ``trust_proxy_headers``)."""
-
-    url: str = ""
+    """The REST caller over real HTTP to a served app at ``base_url`` (``ip`` goes as
+    ``X-Forwarded-For``, which the server believes only with ``trust_proxy_headers``)."""
 
     async def call(
         self,
@@ -37,13 +41,15 @@ class HttpApi(Api):
         token: str | None = None,
         headers: dict[str, str] | None = None,
         ip: str | None = None,
+        dpop: bool | DpopKey = True,
     ) -> Reply:
         sent, kwargs = request_parts(token, headers, json, None)
+        sent.update(self.proof_headers(method, path, token, dpop))
         if ip is not None:
             sent["X-Forwarded-For"] = ip
         if data is not None:
             kwargs["content"] = data
-        async with httpx.AsyncClient(base_url=self.url, timeout=30.0) as http:
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=30.0) as http:
             response = await http.request(method, path, headers=sent, **kwargs)
         mimetype = response.headers.get("content-type", "").split(";")[0].strip()
         body = response.json() if mimetype.endswith("json") and response.content else None
@@ -63,14 +69,15 @@ class Served:
     http: HttpApi
 
     async def socket(self, token: str | None, namespace: str = "/") -> Live:
-        """A connected Socket.IO client (raises ``Refused``)."""
-        return await Live(self.url, namespace).connect(token)
+        """A connected Socket.IO client with a DPoP proof of the caller's key (raises
+        ``Refused``)."""
+        return await Live(self.url, namespace).connect(token, self.http.key)
 
     async def refusal(self, token: str | None, namespace: str = "/") -> dict[str, Any]:
         """The ``connect_error`` data ``{code, message}`` when connecting with ``token``."""
         live = Live(self.url, namespace)
         try:
-            await live.connect(token)
+            await live.connect(token, self.http.key)
         except Refused as exc:
             data = exc.data
             assert isinstance(data, dict), data

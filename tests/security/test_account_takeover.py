@@ -19,17 +19,12 @@ from app.auth.emails import mask_email
 from app.factors.totp import code_for
 from db.tables import Role
 from tests.app.api import Account, wrong_code
+from tests.app.mailbox import text_of
 from tests.realtime.harness import Live
 from tests.security.live import HttpApi, Served, payload_of
 
 STEP_UP_AGE = 300
 LINK = re.compile(r"/account/(secure|unlock)\?token=([A-Za-z0-9_-]+)")
-
-
-def text_of(message: EmailMessage) -> str:
-    body = message.get_body(("plain",))
-    assert body is not None
-    return str(body.get_content())
 
 
 def link_in(message: EmailMessage) -> str:

@@ -58,7 +58,10 @@ async def test_the_person_never_sees_window_scores_and_administrators_see_the_ev
 
     assert "p_genuine" not in trust
     assert "last_evidence" not in trust
-    assert set(trust) <= {"score", "level", "windows", "modality", "window_size", "latency_ms"}
+    assert set(trust) <= {
+        "score", "level", "windows", "verified", "evidence_age_s", "modality", "window_size",
+        "latency_ms",
+    }  # fmt: skip
     [row] = [s for s in listed["sessions"] if s["email"] == owner.email]
     assert isinstance(row["last_evidence"], float)
 

@@ -1,4 +1,4 @@
-"""account integrity: step-up, code counters, known devices, security notices, freeze
+"""account integrity: step-up, code counters, known devices, security notices, freeze, DPoP
 
 Revision ID: 0003
 Revises: 0002
@@ -99,6 +99,7 @@ def upgrade() -> None:
             sa.Column("failed_codes", sa.Integer(), nullable=False, server_default="0")
         )
         batch_op.add_column(sa.Column("device_id", sa.String(length=36), nullable=True))
+        batch_op.add_column(sa.Column("dpop_jkt", sa.String(length=64), nullable=True))
         batch_op.create_foreign_key(
             batch_op.f("fk_login_sessions_device_id_known_devices"),
             "known_devices",
@@ -135,6 +136,7 @@ def downgrade() -> None:
         batch_op.drop_constraint(
             batch_op.f("fk_login_sessions_device_id_known_devices"), type_="foreignkey"
         )
+        batch_op.drop_column("dpop_jkt")
         batch_op.drop_column("device_id")
         batch_op.drop_column("failed_codes")
         batch_op.drop_column("stepped_up_at")

@@ -1,3 +1,4 @@
+import { DpopUnavailable, type DpopProofs } from "../auth/dpop";
 import type { Challenge, Problem } from "./types";
 
 /** An API error: HTTP status, the problem's machine-readable `code` and a sentence for people. */
@@ -27,15 +28,23 @@ export class ApiError extends Error {
   }
 }
 
-/** 401 codes after which the token is worthless: the person signs in again. */
-export const SESSION_LOST_CODES = new Set(["session_revoked", "session_expired", "unauthorized"]);
+/** 401 codes after which the token is worthless here: the person signs in again. */
+export const SESSION_LOST_CODES = new Set(["session_revoked", "session_expired", "unauthorized", "invalid_dpop_proof"]);
+
+/** Why the session is over, for the login page (the server's sentence, or ours where it is technical). */
+export function sessionLostMessage(code: string, detail: string | null | undefined): string {
+  if (code === "invalid_dpop_proof") return "This browser no longer holds the key of your session. Sign in again.";
+  return detail || "Your session has ended; sign in again.";
+}
 
 /** The code of the error thrown when the person declined the step-up an operation needed. */
 export const STEP_UP_CANCELLED = "step_up_cancelled";
 
 export interface ApiHooks {
-  /** The bearer token of the signed-in person, if any. */
+  /** The session token of the signed-in person, if any. */
   getToken: () => string | null;
+  /** Proofs of the key the token is bound to (DPoP); none: requests go without. */
+  dpop: DpopProofs | null;
   /** The session ended (revoked, expired, unknown token). */
   onSessionLost: (message: string) => void;
   /** The session is challenged: every call but the re-challenge ones answers 401 reauth_required. */
@@ -45,11 +54,12 @@ export interface ApiHooks {
    * person for it. Resolves true once the session stepped up (the request is then sent again),
    * false if they declined.
    */
-  onStepUpRequired: (challenge: Challenge | null) => Promise<boolean>;
+  onStepUpRequired: (challenge: Challenge | null, reason?: string) => Promise<boolean>;
 }
 
 let hooks: ApiHooks = {
   getToken: () => null,
+  dpop: null,
   onSessionLost: () => undefined,
   onReauthRequired: () => undefined,
   onStepUpRequired: async () => false,
@@ -61,8 +71,15 @@ export function configureApi(next: Partial<ApiHooks>): void {
 
 export interface RequestOptions {
   body?: unknown;
-  /** Send the bearer token (default) and react to session-level 401s. */
+  /** Send the session token with a DPoP proof (default) and react to session-level 401s. */
   auth?: boolean;
+  /**
+   * Make the tab a new DPoP key and send a proof of it: the token this request answers is
+   * bound to that key (the code step of sign-in and sign-up).
+   */
+  bindKey?: boolean;
+  /** Why the operation needs a fresh code, should it answer step_up_required (the dialog says it). */
+  stepUpReason?: string;
   signal?: AbortSignal;
 }
 
@@ -73,12 +90,27 @@ interface Answer {
   token: string | null;
 }
 
+/** The DPoP header of a request: a proof of a new key, or of the session's key for `token`. */
+async function proofFor(method: string, path: string, token: string | null, bindKey: boolean): Promise<string | null> {
+  const { dpop } = hooks;
+  if (!dpop || (!token && !bindKey)) return null;
+  try {
+    return bindKey ? await dpop.bind(method, path) : await dpop.proof(method, path, token);
+  } catch (err) {
+    const detail = err instanceof DpopUnavailable ? err.message : "This browser could not sign the request. Try again.";
+    throw new ApiError(0, { code: "dpop_unavailable", detail });
+  }
+}
+
 async function send(method: string, path: string, options: RequestOptions): Promise<Answer> {
-  const { body, auth = true, signal } = options;
+  const { body, auth = true, bindKey = false, signal } = options;
   const headers: Record<string, string> = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const token = auth ? hooks.getToken() : null;
-  if (token) headers.Authorization = `Bearer ${token}`;
+  const proof = await proofFor(method, path, token, bindKey);
+  if (proof) headers.DPoP = proof;
+  // RFC 9449: a token bound to a key goes under the DPoP scheme.
+  if (token) headers.Authorization = `${proof ? "DPoP" : "Bearer"} ${token}`;
 
   let response: Response;
   try {
@@ -93,6 +125,7 @@ async function send(method: string, path: string, options: RequestOptions): Prom
     throw new ApiError(0, { code: "network_error", detail: "The server cannot be reached. Check the connection." });
   }
 
+  hooks.dpop?.observeServerDate(response.headers.get("Date"));
   const text = await response.text();
   let data: unknown = null;
   if (text) {
@@ -117,7 +150,7 @@ async function send(method: string, path: string, options: RequestOptions): Prom
 export async function apiRequest<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
   let { data, error, token } = await send(method, path, options);
   if (error?.status === 401 && token && error.code === "step_up_required") {
-    const steppedUp = await hooks.onStepUpRequired(error.problem.challenge ?? null);
+    const steppedUp = await hooks.onStepUpRequired(error.problem.challenge ?? null, options.stepUpReason);
     if (!steppedUp) {
       throw new ApiError(401, {
         code: STEP_UP_CANCELLED,
@@ -129,9 +162,17 @@ export async function apiRequest<T>(method: string, path: string, options: Reque
   if (!error) return data as T;
   if (error.status === 401 && token) {
     if (error.code === "reauth_required") hooks.onReauthRequired();
-    else if (SESSION_LOST_CODES.has(error.code)) hooks.onSessionLost(error.detail);
+    else if (SESSION_LOST_CODES.has(error.code)) hooks.onSessionLost(sessionLostMessage(error.code, error.detail));
   }
   throw error;
+}
+
+/**
+ * Ask for a fresh code now, with no operation held back (learning that waits for a verified
+ * session): the step-up dialog opens and sends the code. Resolves true once it was entered.
+ */
+export function askForStepUp(reason?: string): Promise<boolean> {
+  return hooks.onStepUpRequired(null, reason);
 }
 
 export const api = {

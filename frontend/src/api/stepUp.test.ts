@@ -11,7 +11,7 @@ describe("StepUpPrompt", () => {
     const listener = vi.fn();
     prompt.subscribe(listener);
     void prompt.ask(challenge);
-    expect(prompt.getSnapshot()).toEqual({ open: true, challenge });
+    expect(prompt.getSnapshot()).toEqual({ open: true, challenge, reason: null });
     expect(listener).toHaveBeenCalledTimes(1);
   });
 
@@ -30,10 +30,18 @@ describe("StepUpPrompt", () => {
     prompt.settle(false);
     await expect(declined).resolves.toBe(false);
     const again = prompt.ask(null);
-    expect(prompt.getSnapshot()).toEqual({ open: true, challenge: null });
+    expect(prompt.getSnapshot()).toEqual({ open: true, challenge: null, reason: null });
     prompt.showChallenge(challenge);
     expect(prompt.getSnapshot().challenge).toBe(challenge);
     prompt.settle(true);
     await expect(again).resolves.toBe(true);
+  });
+
+  it("says why the operation that asked needs a code", () => {
+    const prompt = new StepUpPrompt();
+    void prompt.ask(challenge, "Approving a payment needs a fresh code.");
+    expect(prompt.getSnapshot().reason).toBe("Approving a payment needs a fresh code.");
+    prompt.showChallenge({ ...challenge, resends_left: 2 });
+    expect(prompt.getSnapshot().reason).toBe("Approving a payment needs a fresh code.");
   });
 });

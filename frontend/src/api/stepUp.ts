@@ -5,9 +5,11 @@ export interface StepUpSnapshot {
   open: boolean;
   /** The challenge to answer (null until known). */
   challenge: Challenge | null;
+  /** Why a code is needed, when the operation said (null: a change to the account's protection). */
+  reason: string | null;
 }
 
-const CLOSED: StepUpSnapshot = { open: false, challenge: null };
+const CLOSED: StepUpSnapshot = { open: false, challenge: null, reason: null };
 
 /**
  * The question "enter a fresh code" that requests needing a step-up wait on: `ask` opens it
@@ -33,21 +35,21 @@ export class StepUpPrompt {
   }
 
   /** Resolves true once the session stepped up, false if the person declined. */
-  ask = (challenge: Challenge | null): Promise<boolean> => {
+  ask = (challenge: Challenge | null, reason?: string): Promise<boolean> => {
     if (this.answer) {
-      if (challenge && !this.snapshot.challenge) this.update({ open: true, challenge });
+      if (challenge && !this.snapshot.challenge) this.update({ ...this.snapshot, challenge });
       return this.answer;
     }
     this.answer = new Promise<boolean>((resolve) => {
       this.resolve = resolve;
     });
-    this.update({ open: true, challenge });
+    this.update({ open: true, challenge, reason: reason ?? null });
     return this.answer;
   };
 
   /** A new code went out (resend, or a fresh challenge after the old one closed). */
   showChallenge(challenge: Challenge): void {
-    if (this.snapshot.open) this.update({ open: true, challenge });
+    if (this.snapshot.open) this.update({ ...this.snapshot, challenge });
   }
 
   settle(steppedUp: boolean): void {

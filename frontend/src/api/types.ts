@@ -110,6 +110,14 @@ export interface AdminUser extends User {
   active_sessions: number;
 }
 
+/** A payment approved on the work page (`POST /api/demo/payments`). */
+export interface PaymentReceipt {
+  reference: string;
+  payee: string;
+  amount_cents: number;
+  approved_at: string;
+}
+
 export interface FieldError {
   /** Where: "body.password", "query.limit", … */
   field: string;

@@ -2,6 +2,7 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useRef, use
 import { api, ApiError, configureApi } from "../api/client";
 import type { TokenResponse, User } from "../api/types";
 import { navigate } from "../routing/router";
+import { useDpopKey } from "./DpopContext";
 import { clearSession, loadSession, saveSession, type StoredSession } from "./storage";
 
 export interface Notice {
@@ -28,29 +29,43 @@ export interface AuthValue {
 const AuthContext = createContext<AuthValue | null>(null);
 
 export function AuthProvider({ children }: { children: ReactNode }) {
+  const dpop = useDpopKey();
   const [session, setSession] = useState<StoredSession | null>(() => loadSession());
   const [challenged, setChallenged] = useState(false);
   const [notice, setNotice] = useState<Notice | null>(null);
   const sessionRef = useRef(session);
   sessionRef.current = session;
 
-  const endSession = useCallback((message: string) => {
-    if (!sessionRef.current) return;
-    clearSession();
-    sessionRef.current = null;
-    setSession(null);
-    setChallenged(false);
-    setNotice({ severity: "warning", message });
-    navigate("/login", { replace: true });
-  }, []);
+  const endSession = useCallback(
+    (message: string) => {
+      if (!sessionRef.current) return;
+      clearSession();
+      void dpop.forget();
+      sessionRef.current = null;
+      setSession(null);
+      setChallenged(false);
+      setNotice({ severity: "warning", message });
+      navigate("/login", { replace: true });
+    },
+    [dpop],
+  );
 
-  useEffect(() => {
-    configureApi({
+  const hooks = useMemo(
+    () => ({
       getToken: () => sessionRef.current?.token ?? null,
+      dpop,
       onSessionLost: endSession,
       onReauthRequired: () => setChallenged(true),
-    });
-  }, [endSession]);
+    }),
+    [dpop, endSession],
+  );
+  // Configured while rendering, not in an effect: the pages' effects run before this
+  // component's, and their first requests need the token and its key already.
+  const configured = useRef<typeof hooks | null>(null);
+  if (configured.current !== hooks) {
+    configureApi(hooks);
+    configured.current = hooks;
+  }
 
   // A token kept from before a reload may have died meanwhile; /me tells (and refreshes the user).
   useEffect(() => {
@@ -85,15 +100,16 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     try {
       await api.post("/api/auth/logout");
     } catch {
-      // Signing out locally is what matters; the token is dropped either way.
+      // Signing out locally is what matters; the token and its key are dropped either way.
     }
     clearSession();
+    await dpop.forget();
     sessionRef.current = null;
     setSession(null);
     setChallenged(false);
     setNotice({ severity: "info", message: "You are signed out." });
     navigate("/login", { replace: true });
-  }, []);
+  }, [dpop]);
 
   const updateUser = useCallback((user: User) => {
     const current = sessionRef.current;

@@ -8,21 +8,35 @@ export interface SparklineProps {
   height?: number;
   /** A dashed line at this score (the re-challenge threshold). */
   threshold?: number;
+  /** Dotted lines where the levels begin (e.g. "high" at 70), in their colours. */
+  levelLines?: { at: number; level: TrustLevel }[];
   level?: TrustLevel | null;
+  /** Draw the line grey: the score is not backed by recent evidence. */
+  muted?: boolean;
   /** Axis labels and a light grid: the timeline chart rather than a table cell's sparkline. */
   axes?: boolean;
   title?: string;
 }
 
 /** A small hand-drawn SVG line chart of trust scores (0–100). */
-export function Sparkline({ values, width = 120, height = 32, threshold, level, axes = false, title }: SparklineProps) {
+export function Sparkline({
+  values,
+  width = 120,
+  height = 32,
+  threshold,
+  levelLines = [],
+  level,
+  muted = false,
+  axes = false,
+  title,
+}: SparklineProps) {
   const pad = axes ? { left: 26, right: 6, top: 6, bottom: 6 } : { left: 1, right: 3, top: 3, bottom: 3 };
   const w = width - pad.left - pad.right;
   const h = height - pad.top - pad.bottom;
   const y = (v: number) => pad.top + h - (Math.max(0, Math.min(100, v)) / 100) * h;
   const n = values.length;
   const x = (i: number) => pad.left + (n <= 1 ? w : (i / (n - 1)) * w);
-  const color = levelColor(level ?? null);
+  const color = muted ? levelColor(null) : levelColor(level ?? null);
   const points = values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
   const area = n > 1 ? `${pad.left},${pad.top + h} ${points} ${x(n - 1).toFixed(1)},${pad.top + h}` : "";
 
@@ -45,8 +59,26 @@ export function Sparkline({ values, width = 120, height = 32, threshold, level, 
             </text>
           </g>
         ))}
+      {levelLines.map(({ at, level: from }) => (
+        <line
+          key={`${from}-${at}`}
+          x1={pad.left}
+          x2={pad.left + w}
+          y1={y(at)}
+          y2={y(at)}
+          stroke={levelColor(from)}
+          strokeWidth={1}
+          strokeDasharray="1 3"
+          opacity={0.7}
+          data-testid="sparkline-level-line"
+          data-at={at}
+          data-level={from}
+        />
+      ))}
       {threshold !== undefined && (
         <line
+          data-testid="sparkline-threshold"
+          data-at={threshold}
           x1={pad.left}
           x2={pad.left + w}
           y1={y(threshold)}

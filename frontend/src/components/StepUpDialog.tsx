@@ -12,16 +12,21 @@ import { errorMessage } from "../api/messages";
 import { StepUpPrompt } from "../api/stepUp";
 import type { Challenge } from "../api/types";
 import { noCapture } from "../capture/nocapture";
+import { useTrust } from "../realtime/TrustContext";
 import { OtpField } from "./OtpField";
 
+const WHY_BY_DEFAULT =
+  "This change affects how your account is protected, so it needs a fresh one-time code. It goes ahead as soon as the code is right.";
+
 /**
- * Asks for a fresh one-time code when an operation answers 401 step_up_required; the API
- * client then sends that operation again. Cancelling lets the operation fail with
- * `step_up_cancelled`, nothing else.
+ * Asks for a fresh one-time code when an operation answers 401 step_up_required (the API
+ * client then sends that operation again), or when asked to directly (`askForStepUp`).
+ * Cancelling lets the operation fail with `step_up_cancelled`, nothing else.
  */
 export function StepUpDialog() {
   const [prompt] = useState(() => new StepUpPrompt());
-  const { open, challenge } = useSyncExternalStore(prompt.subscribe, prompt.getSnapshot, prompt.getSnapshot);
+  const { open, challenge, reason } = useSyncExternalStore(prompt.subscribe, prompt.getSnapshot, prompt.getSnapshot);
+  const { channel } = useTrust();
   const [code, setCode] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [message, setMessage] = useState<string | null>(null);
@@ -76,6 +81,7 @@ export function StepUpDialog() {
     setMessage(null);
     try {
       await api.post("/api/auth/step-up/verify", { code });
+      channel?.markSteppedUp();
       prompt.settle(true);
     } catch (err) {
       await refused(err).catch((again: unknown) => setError(errorMessage(again)));
@@ -110,9 +116,8 @@ export function StepUpDialog() {
       <Box component="form" onSubmit={submit} {...noCapture}>
         <DialogTitle id="step-up-title">Confirm it's you</DialogTitle>
         <DialogContent>
-          <Typography sx={{ mb: 2 }}>
-            This change affects how your account is protected, so it needs a fresh one-time code. It goes ahead
-            as soon as the code is right.
+          <Typography sx={{ mb: 2 }} data-testid="step-up-why">
+            {reason ?? WHY_BY_DEFAULT}
           </Typography>
           <Typography variant="body2" color="text.secondary" sx={{ mb: 2 }} id="step-up-destination" data-testid="step-up-destination">
             {challenge

@@ -19,6 +19,18 @@ const ROW = {
   trust: 83.2,
   level: "high",
   history: [100, 90, 83.2],
+  verified: true,
+  evidence_age_s: 4.2,
+  last_evidence: 0.52,
+  rule: null,
+};
+
+const UNMONITORED = {
+  session_id: "9d1f3e2a-5b6c-4d7e-8f90-1a2b3c4d5e6f",
+  state: "active",
+  email: "bob@example.com",
+  last_seen_at: "2031-03-04T09:00:05Z",
+  created_at: "2031-03-04T08:55:00Z",
 };
 
 const BEHAVIOR = {
@@ -70,7 +82,7 @@ describe("the security dashboard", () => {
     const { factory, sockets } = mockSocketFactory();
     render(<App socketFactory={factory} />);
     const socket = adminSocket(sockets);
-    expect(socket.options.auth).toEqual({ token: "tok-123" });
+    expect(await socket.handshake()).toEqual({ token: "tok-123" });
     act(() => {
       socket.serverSends("connect");
       socket.serverSends("sessions", { sessions: [ROW], at: 1_700_000_125 });
@@ -89,6 +101,67 @@ describe("the security dashboard", () => {
     expect(within(screen.getByTestId("session-row")).getByTestId("session-state")).toHaveTextContent("challenged");
     act(() => socket.serverSends("sessions", { sessions: [], at: 1_700_000_127 }));
     expect(screen.queryByTestId("session-row")).toBeNull();
+  });
+
+  it("marks sessions without recent evidence as unverified, and says which rule fired", async () => {
+    const { factory, sockets } = mockSocketFactory();
+    render(<App socketFactory={factory} />);
+    const socket = adminSocket(sockets);
+    const stale = { ...ROW, trust: 75, verified: false, evidence_age_s: 200 };
+    const fired = { ...ROW, session_id: "7c0e5a1b-0000-4000-8000-000000000001", email: "carol@example.com", state: "challenged", trust: 31, level: "low", last_evidence: -2.31, rule: "challenge_below" };
+    act(() => {
+      socket.serverSends("connect");
+      socket.serverSends("sessions", { sessions: [stale, fired], unmonitored: [], at: 1 });
+    });
+    const [alice, carol] = screen.getAllByTestId("session-row");
+    expect(alice).toHaveAttribute("data-verified", "false");
+    expect(within(alice).getByTestId("session-unverified")).toHaveTextContent("unverified");
+    expect(within(alice).getByTestId("session-evidence")).toHaveTextContent("last evidence 3 min ago");
+    expect(within(alice).queryByTestId("session-rule")).toBeNull();
+
+    expect(carol).toHaveAttribute("data-verified", "true");
+    expect(within(carol).queryByTestId("session-unverified")).toBeNull();
+    expect(within(carol).getByTestId("session-rule")).toHaveTextContent("challenge rule fired");
+    expect(within(carol).getByTestId("session-evidence")).toHaveTextContent("last window -2.31 nats");
+
+    // The re-challenge line is the server's, as the admin's own channel was told it.
+    const own = sockets.find((s) => s.namespace === "/")!;
+    act(() =>
+      own.serverSends("status", {
+        session_id: "s-admin",
+        state: "active",
+        trust: { score: 100, level: "high", windows: 0, verified: true, evidence_age_s: 0 },
+        history: [],
+        model_versions: { keystroke: null, mouse: null },
+        thresholds: { challenge_below: 45, high_at: 70, low_at: 25, evidence_max_age_s: 120 },
+      }),
+    );
+    expect(within(alice).getByTestId("sparkline-threshold")).toHaveAttribute("data-at", "45");
+  });
+
+  it("lists live sessions that hold no socket on their own, and revokes one after a confirmation", async () => {
+    const { factory, sockets } = mockSocketFactory();
+    const user = userEvent.setup();
+    render(<App socketFactory={factory} />);
+    const socket = adminSocket(sockets);
+    act(() => {
+      socket.serverSends("connect");
+      socket.serverSends("sessions", { sessions: [ROW], unmonitored: [UNMONITORED], at: 1 });
+    });
+    const table = screen.getByTestId("unmonitored-table");
+    expect(screen.getByText("Unmonitored (no socket: no behavioral evidence)")).toBeInTheDocument();
+    const row = within(table).getByTestId("unmonitored-row");
+    expect(row).toHaveAttribute("data-email", "bob@example.com");
+    expect(row).toHaveTextContent("9d1f3e2a");
+    expect(within(screen.getByTestId("sessions-table")).queryByText("bob@example.com")).toBeNull();
+
+    await user.click(within(row).getByTestId("unmonitored-revoke"));
+    await user.click(within(screen.getByTestId("confirm-dialog")).getByRole("button", { name: "Revoke" }));
+    expect(socket.emits("revoke")).toEqual([{ event: "revoke", args: [{ session_id: UNMONITORED.session_id }] }]);
+
+    act(() => socket.serverSends("sessions", { sessions: [ROW], unmonitored: [], at: 2 }));
+    expect(within(screen.getByTestId("unmonitored-table")).queryByTestId("unmonitored-row")).toBeNull();
+    expect(screen.getByTestId("unmonitored-table")).toHaveTextContent("Every live session is watched.");
   });
 
   it("shows each user's model status and measured error rate", async () => {

@@ -19,13 +19,19 @@ import { useAuth } from "../auth/AuthContext";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { LevelChip } from "../components/LevelChip";
 import { Sparkline } from "../components/Sparkline";
-import { CHALLENGE_BELOW } from "../components/TrustPanel";
+import { thresholdLines } from "../components/TrustPanel";
 import { formatDuration } from "../format";
+import { useTrust } from "../realtime/TrustContext";
 import { useAdminSessions } from "../realtime/useAdminSessions";
-import type { AdminSessionRow } from "../realtime/types";
+import type { AdminSessionRow, UnmonitoredSession } from "../realtime/types";
 import { UsersCard } from "./admin/UsersCard";
 
-type Action = { kind: "challenge" | "revoke"; row: AdminSessionRow };
+type Action = { kind: "challenge" | "revoke"; row: Pick<AdminSessionRow, "session_id" | "email"> };
+
+const RULES: Record<NonNullable<AdminSessionRow["rule"]>, string> = {
+  challenge_below: "challenge rule fired",
+  revoke_below: "revoke rule fired",
+};
 
 /** The security team's view: live sessions and their two actions, accounts, model status. */
 export function AdminPage() {
@@ -38,6 +44,7 @@ export function AdminPage() {
   const [busy, setBusy] = useState(false);
   const [toast, setToast] = useState<{ ok: boolean; text: string } | null>(null);
   const models = useBehaviorList(user?.role === "admin");
+  const { thresholds } = useTrust();
 
   useEffect(() => {
     document.title = "Security dashboard · bbauth";
@@ -108,7 +115,15 @@ export function AdminPage() {
                 </TableRow>
               )}
               {live.sessions.map((row) => (
-                <TableRow key={row.session_id} data-testid="session-row" data-email={row.email ?? ""} data-session={row.session_id} data-state={row.state}>
+                <TableRow
+                  key={row.session_id}
+                  data-testid="session-row"
+                  data-email={row.email ?? ""}
+                  data-session={row.session_id}
+                  data-state={row.state}
+                  data-verified={row.verified}
+                  sx={row.verified ? undefined : { bgcolor: "#fff8e1" }}
+                >
                   <TableCell>
                     <Typography variant="body2" sx={{ fontWeight: 600 }}>
                       {row.email ?? "—"}
@@ -125,17 +140,36 @@ export function AdminPage() {
                       variant={row.state === "challenged" ? "filled" : "outlined"}
                       data-testid="session-state"
                     />
+                    {row.rule && (
+                      <Typography variant="caption" color="error" component="div" data-testid="session-rule" data-rule={row.rule} sx={{ mt: 0.5 }}>
+                        {RULES[row.rule] ?? row.rule}
+                      </Typography>
+                    )}
                   </TableCell>
                   <TableCell>
                     <Stack direction="row" spacing={1} alignItems="center">
-                      <Typography variant="body2" sx={{ fontWeight: 700, minWidth: 28 }} data-testid="session-trust">
+                      <Typography
+                        variant="body2"
+                        sx={{ fontWeight: 700, minWidth: 28, color: row.verified ? undefined : "text.disabled" }}
+                        data-testid="session-trust"
+                      >
                         {row.trust != null ? Math.round(row.trust) : "—"}
                       </Typography>
-                      <LevelChip level={row.level} />
+                      <Box sx={{ opacity: row.verified ? 1 : 0.45 }}>
+                        <LevelChip level={row.level} />
+                      </Box>
                     </Stack>
+                    <EvidenceNote row={row} />
                   </TableCell>
                   <TableCell>
-                    <Sparkline values={row.history ?? []} width={120} height={30} level={row.level} threshold={CHALLENGE_BELOW} />
+                    <Sparkline
+                      values={row.history ?? []}
+                      width={120}
+                      height={30}
+                      level={row.level}
+                      muted={!row.verified}
+                      threshold={thresholdLines(thresholds).threshold}
+                    />
                   </TableCell>
                   <TableCell align="right" data-testid="session-eps">
                     {row.events_per_second.toFixed(1)}
@@ -171,6 +205,8 @@ export function AdminPage() {
         </TableContainer>
       </Paper>
 
+      <UnmonitoredCard sessions={live.unmonitored} connected={live.connected} onRevoke={(row) => setAction({ kind: "revoke", row })} />
+
       <UsersCard />
 
       <ModelStatusCard {...models} />
@@ -197,6 +233,92 @@ export function AdminPage() {
         ) : undefined}
       </Snackbar>
     </Stack>
+  );
+}
+
+/** Whether evidence backs the trust now (unverified: none for longer than the maximum age), and the last window's evidence. */
+function EvidenceNote({ row }: { row: AdminSessionRow }) {
+  const age = row.evidence_age_s;
+  const seen = age == null ? "no evidence yet" : `last evidence ${formatDuration(age)} ago`;
+  return (
+    <Stack direction="row" spacing={0.75} alignItems="center" sx={{ mt: 0.5 }}>
+      {!row.verified && <Chip size="small" color="warning" label="unverified" data-testid="session-unverified" />}
+      <Typography variant="caption" color="text.secondary" data-testid="session-evidence">
+        {seen}
+        {row.last_evidence != null && row.history?.length
+          ? ` · last window ${row.last_evidence >= 0 ? "+" : ""}${row.last_evidence.toFixed(2)} nats`
+          : ""}
+      </Typography>
+    </Stack>
+  );
+}
+
+/** Live sessions with no socket: they use the API only, so nothing of their behaviour is ever seen. */
+function UnmonitoredCard({
+  sessions,
+  connected,
+  onRevoke,
+}: {
+  sessions: UnmonitoredSession[];
+  connected: boolean;
+  onRevoke: (row: UnmonitoredSession) => void;
+}) {
+  return (
+    <Paper sx={{ p: 2 }}>
+      <Typography variant="h6" sx={{ mb: 0.5 }}>
+        Unmonitored (no socket: no behavioral evidence)
+      </Typography>
+      <Typography variant="body2" color="text.secondary" sx={{ mb: 1 }}>
+        These sessions call the API without the web app's live channel. Operations that need fresh trust ask them for a
+        one-time code every time.
+      </Typography>
+      <TableContainer>
+        <Table size="small" data-testid="unmonitored-table">
+          <TableHead>
+            <TableRow>
+              <TableCell>User</TableCell>
+              <TableCell>State</TableCell>
+              <TableCell>Last used</TableCell>
+              <TableCell>Signed in</TableCell>
+              <TableCell align="right">Actions</TableCell>
+            </TableRow>
+          </TableHead>
+          <TableBody>
+            {sessions.length === 0 && (
+              <TableRow>
+                <TableCell colSpan={5}>
+                  <Typography color="text.secondary" sx={{ py: 1, textAlign: "center" }}>
+                    {connected ? "Every live session is watched." : "Waiting for the live feed…"}
+                  </Typography>
+                </TableCell>
+              </TableRow>
+            )}
+            {sessions.map((row) => (
+              <TableRow key={row.session_id} data-testid="unmonitored-row" data-email={row.email ?? ""} data-session={row.session_id}>
+                <TableCell>
+                  <Typography variant="body2" sx={{ fontWeight: 600 }}>
+                    {row.email ?? "—"}
+                  </Typography>
+                  <Typography variant="caption" color="text.secondary" sx={{ fontFamily: "monospace" }}>
+                    {row.session_id.slice(0, 8)}
+                  </Typography>
+                </TableCell>
+                <TableCell>
+                  <Chip size="small" variant="outlined" label={row.state} color={row.state === "challenged" ? "error" : "default"} />
+                </TableCell>
+                <TableCell>{new Date(row.last_seen_at).toLocaleTimeString()}</TableCell>
+                <TableCell>{new Date(row.created_at).toLocaleString()}</TableCell>
+                <TableCell align="right">
+                  <Button size="small" color="error" onClick={() => onRevoke(row)} data-testid="unmonitored-revoke">
+                    Revoke
+                  </Button>
+                </TableCell>
+              </TableRow>
+            ))}
+          </TableBody>
+        </Table>
+      </TableContainer>
+    </Paper>
   );
 }
 

@@ -7,8 +7,14 @@ import Stack from "@mui/material/Stack";
 import TextField from "@mui/material/TextField";
 import Typography from "@mui/material/Typography";
 import { useEffect, useRef, useState, type MouseEvent as ReactMouseEvent } from "react";
+import { askForStepUp } from "../api/client";
 import { TrustPanel } from "../components/TrustPanel";
 import { useTrust } from "../realtime/TrustContext";
+import { PaymentCard } from "./work/PaymentCard";
+
+export const ENROLLMENT_STEP_UP_REASON =
+  "bbauth learns how you type and use the pointer only while it is sure it is you. Enter a fresh one-time code " +
+  "and learning goes on by itself.";
 
 const PROMPT =
   "The quick brown fox jumps over the lazy dog while the security team watches the dashboard. " +
@@ -23,7 +29,7 @@ const TASKS = [
   { id: "t6", title: "Prepare the demo slides", tag: "Sales" },
 ];
 
-/** The protected person's workspace: a writing area and things to click and drag. */
+/** The protected person's workspace: a writing area, things to click and drag, and a payment to approve. */
 export function WorkPage() {
   const trust = useTrust();
   const [text, setText] = useState("");
@@ -96,10 +102,16 @@ export function WorkPage() {
         </Paper>
 
         <DragBoard />
+
+        <PaymentCard />
       </Stack>
 
       <Box sx={{ position: { md: "sticky" }, top: { md: 80 } }}>
-        <TrustPanel snapshot={trust} captureActive={trust.capture.active} />
+        <TrustPanel
+          snapshot={trust}
+          captureActive={trust.capture.active}
+          onVerify={() => void askForStepUp(ENROLLMENT_STEP_UP_REASON)}
+        />
       </Box>
     </Box>
   );

@@ -1,5 +1,6 @@
 import { createContext, useContext, useEffect, useMemo, useState, useSyncExternalStore, type ReactNode } from "react";
 import { useAuth } from "../auth/AuthContext";
+import { useDpopKey } from "../auth/DpopContext";
 import { useBehaviorCapture, type CaptureStats } from "../capture/useBehaviorCapture";
 import { INITIAL_SNAPSHOT, TrustChannel, type TrustSnapshot } from "./trustChannel";
 import { useSocketFactory } from "./SocketFactoryContext";
@@ -23,6 +24,7 @@ const noChannel = {
  */
 export function TrustProvider({ children }: { children: ReactNode }) {
   const factory = useSocketFactory();
+  const dpop = useDpopKey();
   const { session, challenged, setChallenged, endSession } = useAuth();
   const token = session?.token ?? null;
   const [channel, setChannel] = useState<TrustChannel | null>(null);
@@ -32,6 +34,7 @@ export function TrustProvider({ children }: { children: ReactNode }) {
     const next = new TrustChannel({
       token,
       factory,
+      dpop,
       onSessionLost: endSession,
       onChallenged: () => setChallenged(true),
       onRestored: () => setChallenged(false),
@@ -42,7 +45,7 @@ export function TrustProvider({ children }: { children: ReactNode }) {
       next.close();
       setChannel(null);
     };
-  }, [token, factory, endSession, setChallenged]);
+  }, [token, factory, dpop, endSession, setChallenged]);
 
   // A REST call can learn of the challenge first (401 reauth_required), and the dialog can
   // clear it: keep the channel in step so input pauses and resumes.

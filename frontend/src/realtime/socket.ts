@@ -1,4 +1,5 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
+import type { DpopProofs } from "../auth/dpop";
 
 /**
  * Reconnection with exponential backoff and jitter: 0.5 s, 1 s, 2 s … capped at 10 s, for ever
@@ -22,8 +23,32 @@ export type SocketFactory = (namespace: string, options: Partial<ManagerOptions 
 
 export const defaultSocketFactory: SocketFactory = (namespace, options) => io(namespace, options);
 
-export function openSocket(namespace: string, token: string, factory: SocketFactory = defaultSocketFactory): Socket {
-  return factory(namespace, { ...SOCKET_OPTIONS, auth: { token } });
+/** The handshake's auth payload: the token, and a DPoP proof of its key when the tab holds one. */
+export interface SocketAuth {
+  token: string;
+  dpop?: string;
+}
+
+/**
+ * Opens a socket on a namespace ("/" or "/admin") with the session token. Every connect and
+ * reconnect asks `auth` afresh, so each handshake carries a new proof (`htm` GET, `htu` the
+ * Socket.IO endpoint; browsers cannot set headers on a WebSocket).
+ */
+export function openSocket(
+  namespace: string,
+  token: string,
+  factory: SocketFactory = defaultSocketFactory,
+  dpop: DpopProofs | null = null,
+): Socket {
+  const auth = (reply: (data: SocketAuth) => void) => {
+    if (!dpop) return reply({ token });
+    dpop.proof("GET", `${SOCKET_OPTIONS.path}/`, token).then(
+      (proof) => reply(proof ? { token, dpop: proof } : { token }),
+      // Without a proof the server refuses the connect, and says why.
+      () => reply({ token }),
+    );
+  };
+  return factory(namespace, { ...SOCKET_OPTIONS, auth });
 }
 
 /** The refusal carried by a `connect_error` from the server's connect handler, if any. */

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { accessTokenHash, ORIGIN, testDpopKey, verifiedProof } from "../test/dpop";
 import { mockSocketFactory, refused } from "../test/mockSocket";
 import { SOCKET_OPTIONS } from "./socket";
-import { TrustChannel } from "./trustChannel";
+import { PAUSE_NOTICE_GRACE_MS, TrustChannel } from "./trustChannel";
 
 function setup(extra: Partial<ConstructorParameters<typeof TrustChannel>[0]> = {}) {
   const { factory, sockets } = mockSocketFactory();
@@ -13,16 +14,21 @@ function setup(extra: Partial<ConstructorParameters<typeof TrustChannel>[0]> = {
   return { channel, socket: sockets[0], sockets, onSessionLost, onChallenged, onRestored };
 }
 
-const trust = (score: number, level = "high") => ({ score, level, windows: 1 });
+const trust = (score: number, level = "high") => ({ score, level, windows: 1, verified: true, evidence_age_s: 3 });
+const THRESHOLDS = { challenge_below: 50, high_at: 70, low_at: 25, evidence_max_age_s: 120 };
+const PROGRESS = {
+  keystroke: { samples: 2, needed: 5, ratio: 0.4, trained: false },
+  mouse: { samples: 30, needed: 30, ratio: 1, trained: true },
+};
 
 describe("TrustChannel", () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
 
-  it("connects to the person's namespace with the token and backoff reconnection", () => {
+  it("connects to the person's namespace with the token and backoff reconnection", async () => {
     const { socket } = setup();
     expect(socket.namespace).toBe("/");
-    expect(socket.options.auth).toEqual({ token: "tok" });
+    expect(await socket.handshake()).toEqual({ token: "tok" });
     expect(socket.options).toMatchObject({
       reconnection: true,
       reconnectionDelay: SOCKET_OPTIONS.reconnectionDelay,
@@ -30,6 +36,76 @@ describe("TrustChannel", () => {
       randomizationFactor: SOCKET_OPTIONS.randomizationFactor,
     });
     expect(SOCKET_OPTIONS.reconnectionDelayMax!).toBeGreaterThan(SOCKET_OPTIONS.reconnectionDelay!);
+  });
+
+  it("proves the session's key afresh at every connect and reconnect", async () => {
+    const dpop = testDpopKey();
+    await dpop.bind("POST", "/api/auth/otp/verify");
+    const { socket } = setup({ dpop });
+
+    const first = await socket.handshake();
+    const reconnect = await socket.handshake();
+    expect(first).toEqual({ token: "tok", dpop: expect.any(String) });
+    const proofs = await Promise.all([first, reconnect].map((auth) => verifiedProof(auth.dpop as string)));
+    for (const { claims, thumbprint } of proofs) {
+      expect(claims).toMatchObject({ htm: "GET", htu: `${ORIGIN}/socket.io/`, ath: accessTokenHash("tok") });
+      expect(thumbprint).toBe(await dpop.thumbprint());
+    }
+    expect(proofs[1].claims.jti).not.toBe(proofs[0].claims.jti);
+  });
+
+  it("connects with the token alone when the tab holds no key (the server says why it refuses)", async () => {
+    const { socket } = setup({ dpop: testDpopKey() });
+    expect(await socket.handshake()).toEqual({ token: "tok" });
+  });
+
+  it("signs the person out when the server refuses the handshake's proof", () => {
+    const { socket, onSessionLost } = setup();
+    socket.active = false;
+    socket.serverSends("connect_error", refused("invalid_dpop_proof", "The DPoP proof is signed by another key."));
+    expect(onSessionLost).toHaveBeenCalledWith("This browser no longer holds the key of your session. Sign in again.");
+  });
+
+  it("keeps the server's thresholds and when each trust view arrived (its evidence age is as of then)", () => {
+    const { channel, socket } = setup();
+    vi.setSystemTime(Date.parse("2031-03-04T09:00:00Z"));
+    socket.serverSends("status", {
+      session_id: "s1",
+      state: "active",
+      trust: { score: 75, level: "high", windows: 0, verified: false, evidence_age_s: 130 },
+      history: [],
+      model_versions: { keystroke: null, mouse: null },
+      thresholds: THRESHOLDS,
+    });
+    expect(channel.getSnapshot()).toMatchObject({
+      thresholds: THRESHOLDS,
+      trust: { score: 75, verified: false, evidence_age_s: 130 },
+      trustAt: Date.parse("2031-03-04T09:00:00Z"),
+    });
+    vi.advanceTimersByTime(5000);
+    socket.serverSends("trust", { ...trust(88), modality: "keystroke", window_size: 30 });
+    expect(channel.getSnapshot()).toMatchObject({
+      trust: { verified: true, evidence_age_s: 3 },
+      trustAt: Date.parse("2031-03-04T09:00:05Z"),
+    });
+  });
+
+  it("says when learning waits for a verified session, until a code is entered", () => {
+    const { channel, socket } = setup();
+    socket.serverSends("enrollment", { mode: "enrollment", progress: PROGRESS, paused: "verify" });
+    expect(channel.getSnapshot()).toMatchObject({ enrollmentPaused: true, enrollment: PROGRESS });
+
+    channel.markSteppedUp();
+    expect(channel.getSnapshot()).toMatchObject({ enrollmentPaused: false, codeAt: Date.now() });
+    // The server re-reads the code every few seconds: a notice sent meanwhile predates it.
+    socket.serverSends("enrollment", { mode: "enrollment", progress: PROGRESS, paused: "verify" });
+    expect(channel.getSnapshot().enrollmentPaused).toBe(false);
+
+    vi.advanceTimersByTime(PAUSE_NOTICE_GRACE_MS);
+    socket.serverSends("enrollment", { mode: "enrollment", progress: PROGRESS });
+    expect(channel.getSnapshot().enrollmentPaused).toBe(false);
+    socket.serverSends("enrollment", { mode: "enrollment", progress: PROGRESS, paused: "verify" });
+    expect(channel.getSnapshot().enrollmentPaused).toBe(true);
   });
 
   it("follows status, enrollment and trust messages", () => {

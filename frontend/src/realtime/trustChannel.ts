@@ -1,6 +1,7 @@
 import type { Socket } from "socket.io-client";
+import { SESSION_LOST_CODES, sessionLostMessage } from "../api/client";
+import type { DpopProofs } from "../auth/dpop";
 import type { WireEvent } from "../capture/events";
-import { SESSION_LOST_CODES } from "../api/client";
 import { openSocket, refusal, type SocketFactory, defaultSocketFactory } from "./socket";
 import type {
   ChallengeCause,
@@ -11,6 +12,7 @@ import type {
   StatusMessage,
   TrustLevel,
   TrustMessage,
+  TrustThresholds,
   TrustView,
 } from "./types";
 
@@ -23,9 +25,17 @@ export interface TrustSnapshot {
   /** Why the open challenge was raised, when the server said. */
   challengeCause: ChallengeCause | null;
   trust: TrustView | null;
+  /** Local time (ms) `trust` arrived (its evidence age is as of then). */
+  trustAt: number | null;
+  /** Local time (ms) a one-time code was last entered on this session here (a step-up). */
+  codeAt: number | null;
+  /** The server's level lines and evidence age (from its status). */
+  thresholds: TrustThresholds | null;
   /** Recent trust scores (0–100), oldest first. */
   history: number[];
   enrollment: EnrollmentMessage["progress"] | null;
+  /** Learning waits for a verified session: a fresh code lets it go on. */
+  enrollmentPaused: boolean;
   /** Modalities scored by a trained model (the rest are still enrolling). */
   trained: { keystroke: boolean; mouse: boolean };
   lastModality: "keystroke" | "mouse" | null;
@@ -36,6 +46,10 @@ export interface TrustSnapshot {
 export interface TrustChannelOptions {
   token: string;
   factory?: SocketFactory;
+  /** Proofs of the key the token is bound to, one per connect. */
+  dpop?: DpopProofs | null;
+  /** The local clock, ms. */
+  now?: () => number;
   /** The token is dead (revoked, expired): sign the person out with this message. */
   onSessionLost?: (message: string) => void;
   /** The session was just challenged (trust too low, or the security team asked). */
@@ -53,8 +67,12 @@ export const INITIAL_SNAPSHOT: TrustSnapshot = {
   challenged: false,
   challengeCause: null,
   trust: null,
+  trustAt: null,
+  codeAt: null,
+  thresholds: null,
   history: [],
   enrollment: null,
+  enrollmentPaused: false,
   trained: { keystroke: false, mouse: false },
   lastModality: null,
   lastError: null,
@@ -62,6 +80,12 @@ export const INITIAL_SNAPSHOT: TrustSnapshot = {
 };
 
 const LEVELS: readonly TrustLevel[] = ["high", "medium", "low", "critical"];
+
+/**
+ * The server re-reads a session's last code every 10 s, so a "learning paused" notice sent
+ * just after a code was entered may predate it: such notices are not shown.
+ */
+export const PAUSE_NOTICE_GRACE_MS = 15_000;
 
 /**
  * The protected person's live channel: sends captured input, follows trust, enrollment and
@@ -75,10 +99,10 @@ export class TrustChannel {
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private retries = 0;
   private closed = false;
-  private readonly options: Required<Pick<TrustChannelOptions, "retryBaseMs" | "historyLength">> & TrustChannelOptions;
+  private readonly options: Required<Pick<TrustChannelOptions, "retryBaseMs" | "historyLength" | "now">> & TrustChannelOptions;
 
   constructor(options: TrustChannelOptions) {
-    this.options = { retryBaseMs: 1000, historyLength: 120, ...options };
+    this.options = { retryBaseMs: 1000, historyLength: 120, now: Date.now, ...options };
   }
 
   // --- store interface (useSyncExternalStore) ---------------------------------------------
@@ -99,7 +123,8 @@ export class TrustChannel {
 
   open(): void {
     if (this.socket || this.closed) return;
-    const socket = openSocket("/", this.options.token, this.options.factory ?? defaultSocketFactory);
+    const { token, factory = defaultSocketFactory, dpop = null } = this.options;
+    const socket = openSocket("/", token, factory, dpop);
     this.socket = socket;
     socket.on("connect", this.onConnect);
     socket.on("disconnect", this.onDisconnect);
@@ -146,6 +171,12 @@ export class TrustChannel {
     if (!this.snapshot.challenged) this.update({ challenged: true });
   }
 
+  /** A fresh one-time code was entered on this session (a step-up): it is evidence of its own,
+   * and what paused learning waits for. */
+  markSteppedUp(): void {
+    this.update({ codeAt: this.options.now(), enrollmentPaused: false });
+  }
+
   // --- socket events -----------------------------------------------------------------------
 
   private onConnect = () => {
@@ -169,7 +200,7 @@ export class TrustChannel {
     if (this.closed) return;
     const why = refusal(err);
     if (why && SESSION_LOST_CODES.has(why.code)) {
-      this.options.onSessionLost?.(why.message || "Your session has ended; sign in again.");
+      this.options.onSessionLost?.(sessionLostMessage(why.code, why.message));
       this.close();
       return;
     }
@@ -198,7 +229,8 @@ export class TrustChannel {
     this.update({
       sessionId: msg.session_id,
       challenged: msg.state === "challenged",
-      trust: msg.trust ? normalizeTrust(msg.trust) : this.snapshot.trust,
+      ...(msg.trust ? { trust: normalizeTrust(msg.trust), trustAt: this.options.now() } : {}),
+      thresholds: msg.thresholds ?? this.snapshot.thresholds,
       history: Array.isArray(msg.history) ? msg.history.slice(-this.options.historyLength) : [],
       trained: {
         keystroke: versions.keystroke != null,
@@ -210,8 +242,11 @@ export class TrustChannel {
 
   private onEnrollment = (msg: EnrollmentMessage) => {
     const p = msg.progress;
+    const { codeAt } = this.snapshot;
+    const justVerified = codeAt !== null && this.options.now() - codeAt < PAUSE_NOTICE_GRACE_MS;
     this.update({
-      enrollment: p,
+      enrollment: p ?? this.snapshot.enrollment,
+      enrollmentPaused: msg.paused === "verify" && !justVerified,
       trained: {
         keystroke: this.snapshot.trained.keystroke || Boolean(p?.keystroke?.trained),
         mouse: this.snapshot.trained.mouse || Boolean(p?.mouse?.trained),
@@ -223,6 +258,7 @@ export class TrustChannel {
     const history = [...this.snapshot.history, msg.score].slice(-this.options.historyLength);
     this.update({
       trust: normalizeTrust(msg),
+      trustAt: this.options.now(),
       history,
       lastModality: msg.modality,
       trained: { ...this.snapshot.trained, [msg.modality]: true },
@@ -241,6 +277,7 @@ export class TrustChannel {
       challenged: false,
       challengeCause: null,
       trust,
+      trustAt: msg?.trust ? this.options.now() : this.snapshot.trustAt,
       history: trust ? [...this.snapshot.history, trust.score].slice(-this.options.historyLength) : this.snapshot.history,
     });
     this.options.onRestored?.();
@@ -258,7 +295,14 @@ export class TrustChannel {
 
 function normalizeTrust(t: TrustView): TrustView {
   const level = LEVELS.includes(t.level) ? t.level : "medium";
-  return { score: Number(t.score), level, windows: t.windows ?? 0 };
+  const age = t.evidence_age_s == null ? null : Number(t.evidence_age_s);
+  return {
+    score: Number(t.score),
+    level,
+    windows: t.windows ?? 0,
+    verified: t.verified === true,
+    evidence_age_s: age !== null && Number.isFinite(age) ? age : null,
+  };
 }
 
 /** Why the session ended, for the login page. */

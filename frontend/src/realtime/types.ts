@@ -6,6 +6,22 @@ export interface TrustView {
   score: number;
   level: TrustLevel;
   windows: number;
+  /** Behavioural evidence (a scored window, or a code) younger than `evidence_max_age_s`. */
+  verified: boolean;
+  /** Seconds since the last evidence, as of when the server sent this; null: none yet. */
+  evidence_age_s: number | null;
+}
+
+/** The server's trust settings: the levels' lines (0–100) and the evidence's maximum age. */
+export interface TrustThresholds {
+  /** A session whose trust falls below this is re-challenged. */
+  challenge_below: number;
+  /** Trust at or above this is "high". */
+  high_at: number;
+  /** Trust below this is "critical"; from here to the challenge line, "low". */
+  low_at: number;
+  /** A session with no evidence for longer than this (s) is unverified. */
+  evidence_max_age_s: number;
 }
 
 export interface StatusMessage {
@@ -14,10 +30,13 @@ export interface StatusMessage {
   trust: TrustView;
   history: number[];
   model_versions: { keystroke: number | null; mouse: number | null };
+  thresholds?: TrustThresholds;
 }
 
 export interface ModalityProgress {
   samples: number;
+  /** Windows waiting for the database (it was away). */
+  pending?: number;
   needed: number;
   ratio: number;
   trained: boolean;
@@ -26,6 +45,8 @@ export interface ModalityProgress {
 export interface EnrollmentMessage {
   mode: "enrollment";
   progress: { keystroke: ModalityProgress; mouse: ModalityProgress };
+  /** "verify": the modality being learned waits for a verified session (a fresh code). */
+  paused?: "verify";
 }
 
 export interface TrustMessage extends TrustView {
@@ -34,6 +55,9 @@ export interface TrustMessage extends TrustView {
   p_genuine?: number;
   window_size: number;
 }
+
+/** The acknowledgement of `ping_trust`: the trust as of now, or why there is none. */
+export type PingTrustAck = { state: "active" | "challenged"; trust: TrustView } | { error: string };
 
 /** Why the session was challenged: its trust fell, the security team asked, or a policy. */
 export type ChallengeCause = "trust" | "admin" | "policy";
@@ -69,11 +93,28 @@ export interface AdminSessionRow {
   trust: number | null;
   level: TrustLevel | null;
   history: number[];
-  /** The last window's evidence (log-likelihood ratio); for the security team only. */
-  last_evidence?: number | null;
+  /** Evidence younger than the maximum age (see TrustView). */
+  verified: boolean;
+  evidence_age_s: number | null;
+  /** The last window's evidence (log-likelihood ratio, nats); for the security team only. */
+  last_evidence: number | null;
+  /** The rule that fired on this session, if one did. */
+  rule: "challenge_below" | "revoke_below" | null;
+}
+
+/** A live session that holds no socket: it uses the API only, so no behaviour is seen of it. */
+export interface UnmonitoredSession {
+  session_id: string;
+  state: string;
+  email: string | null;
+  /** ISO 8601. */
+  last_seen_at: string;
+  created_at: string;
 }
 
 export interface SessionsMessage {
   sessions: AdminSessionRow[];
+  unmonitored?: UnmonitoredSession[];
+  /** Server time, epoch seconds. */
   at: number;
 }

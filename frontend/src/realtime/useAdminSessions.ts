@@ -1,13 +1,16 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { Socket } from "socket.io-client";
-import { SESSION_LOST_CODES } from "../api/client";
+import { SESSION_LOST_CODES, sessionLostMessage } from "../api/client";
+import { useDpopKey } from "../auth/DpopContext";
 import { openSocket, refusal } from "./socket";
 import { useSocketFactory } from "./SocketFactoryContext";
-import type { AdminSessionRow, SessionsMessage } from "./types";
+import type { AdminSessionRow, SessionsMessage, UnmonitoredSession } from "./types";
 
 export interface AdminSessionsState {
   connected: boolean;
   sessions: AdminSessionRow[];
+  /** Live sessions with no socket: no behaviour is seen of them. */
+  unmonitored: UnmonitoredSession[];
   /** Server time of the last snapshot, epoch seconds. */
   at: number | null;
   error: string | null;
@@ -20,15 +23,22 @@ export interface AdminSessionsOptions {
 
 /** The live "sessions" feed of the /admin namespace, and its challenge/revoke commands. */
 export function useAdminSessions(token: string | null, options: AdminSessionsOptions = {}) {
-  const [state, setState] = useState<AdminSessionsState>({ connected: false, sessions: [], at: null, error: null });
+  const [state, setState] = useState<AdminSessionsState>({
+    connected: false,
+    sessions: [],
+    unmonitored: [],
+    at: null,
+    error: null,
+  });
   const socketRef = useRef<Socket | null>(null);
   const optionsRef = useRef(options);
   optionsRef.current = options;
   const factory = useSocketFactory();
+  const dpop = useDpopKey();
 
   useEffect(() => {
     if (!token) return;
-    const socket = openSocket("/admin", token, factory);
+    const socket = openSocket("/admin", token, factory, dpop);
     socketRef.current = socket;
     let retry: ReturnType<typeof setTimeout> | null = null;
     socket.on("connect", () => setState((s) => ({ ...s, connected: true, error: null })));
@@ -39,7 +49,7 @@ export function useAdminSessions(token: string | null, options: AdminSessionsOpt
     socket.on("connect_error", (err: unknown) => {
       const why = refusal(err);
       if (why && SESSION_LOST_CODES.has(why.code)) {
-        optionsRef.current.onSessionLost?.(why.message || "Your session has ended; sign in again.");
+        optionsRef.current.onSessionLost?.(sessionLostMessage(why.code, why.message));
         return;
       }
       if (why?.code === "reauth_required") optionsRef.current.onReauthRequired?.();
@@ -47,7 +57,13 @@ export function useAdminSessions(token: string | null, options: AdminSessionsOpt
       if (!socket.active) retry = setTimeout(() => socket.connect(), why?.code === "forbidden" ? 60_000 : 3000);
     });
     socket.on("sessions", (msg: SessionsMessage) =>
-      setState({ connected: true, sessions: Array.isArray(msg?.sessions) ? msg.sessions : [], at: msg?.at ?? null, error: null }),
+      setState({
+        connected: true,
+        sessions: Array.isArray(msg?.sessions) ? msg.sessions : [],
+        unmonitored: Array.isArray(msg?.unmonitored) ? msg.unmonitored : [],
+        at: msg?.at ?? null,
+        error: null,
+      }),
     );
     return () => {
       if (retry !== null) clearTimeout(retry);
@@ -55,7 +71,7 @@ export function useAdminSessions(token: string | null, options: AdminSessionsOpt
       socket.disconnect();
       socketRef.current = null;
     };
-  }, [token, factory]);
+  }, [token, factory, dpop]);
 
   const command = useCallback(async (event: "challenge" | "revoke", sessionId: string): Promise<{ ok: boolean; error?: string }> => {
     const socket = socketRef.current;

@@ -79,6 +79,13 @@ export class MockSocket {
   emits(event: string) {
     return this.emitted.filter((e) => e.event === event);
   }
+
+  /** The auth payload of a handshake, as socket.io-client asks for it at each (re)connect. */
+  handshake(): Promise<Record<string, unknown>> {
+    const auth = this.options.auth;
+    if (typeof auth !== "function") return Promise.resolve(auth as Record<string, unknown>);
+    return new Promise((resolve) => auth((data: Record<string, unknown>) => resolve(data)));
+  }
 }
 
 /** A factory that hands out MockSockets and remembers them. */

@@ -32,7 +32,7 @@ export function CodeStep({ challenge: initial, onSignedIn, onStartOver }: CodeSt
     setBusy(true);
     setError(null);
     try {
-      onSignedIn(await api.post<TokenResponse>("/api/auth/otp/verify", { challenge_id: handle, code }, { auth: false }));
+      onSignedIn(await api.post<TokenResponse>("/api/auth/otp/verify", { challenge_id: handle, code }, { auth: false, bindKey: true }));
     } catch (err) {
       if (err instanceof ApiError && err.code === "challenge_closed") {
         onStartOver("That attempt is over. Enter your password again.");

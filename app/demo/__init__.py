@@ -1,0 +1,1 @@
+"""The demo's protected work: an action that needs the owner at the controls, now."""

@@ -1,0 +1,69 @@
+"""How fresh and how high a session's behavioral trust is, for the operations that need it.
+
+The trust record lives with the realtime side (``app.state.LiveSessions``); its math is
+``models.fusion``. An operation that needs fresh trust passes when the session has evidence
+younger than its maximum age at a level no lower than its minimum, or a one-time code entered
+within that age (a code is the strongest evidence there is); otherwise it asks for a step-up.
+A session with no socket, or one that never opened one, has no evidence: it is unmonitored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from app.settings import Settings
+from app.state import AppState
+from db.tables import LoginSession
+from models.fusion import LEVELS, TrustLevel, TrustParams, TrustState, at_time
+
+
+def trust_params(settings: Settings) -> TrustParams:
+    """The sequential test's parameters from settings."""
+    below = settings.trust_challenge_below
+    return TrustParams(
+        decay=settings.trust_decay,
+        medium_at=below,
+        high_at=max(70.0, below),
+        low_at=min(25.0, below),
+        prior_trust=settings.trust_prior,
+        drift_seconds=settings.evidence_max_age_seconds,
+        evidence_max_age=settings.evidence_max_age_seconds,
+    )
+
+
+def seconds(when: datetime | None) -> float | None:
+    """A server time as seconds since the epoch (the unit of trust records)."""
+    return None if when is None else when.timestamp()
+
+
+def at_least(level: TrustLevel, minimum: TrustLevel) -> bool:
+    """Whether ``level`` is ``minimum`` or higher (high > medium > low > critical)."""
+    return LEVELS.index(level) <= LEVELS.index(minimum)
+
+
+def trust_of(record: dict[str, Any] | None) -> TrustState | None:
+    """The trust state in a live record (None: no record, or an unreadable one)."""
+    inner = record.get("trust") if isinstance(record, dict) else None
+    if not isinstance(inner, dict) or record is None or record.get("state") == "challenged":
+        return None
+    try:
+        return TrustState.from_dict(inner)
+    except ValueError:
+        return None
+
+
+async def fresh_enough(
+    state: AppState, session: LoginSession, *, min_level: TrustLevel, max_age: float | None
+) -> bool:
+    """Whether ``session`` has behavioral evidence (or a code) fresh and high enough now."""
+    params = trust_params(state.settings)
+    now = state.clock.now().timestamp()
+    age = max_age if max_age is not None else params.evidence_max_age
+    code_at = seconds(session.stepped_up_at)
+    if code_at is not None and now - code_at <= age:
+        return True
+    trust = trust_of(await state.live.get_trust(session.id)) if state.live else None
+    if trust is None or trust.evidence_at is None or now - trust.evidence_at > age:
+        return False
+    return at_least(at_time(trust, now, params).level, min_level)
