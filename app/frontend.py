@@ -37,10 +37,19 @@ async def index() -> Response:
     return await _index()
 
 
+async def _file(folder: Path, path: str) -> Response:
+    """A file of ``folder``; a name the file system cannot even look up (too long, say) is
+    missing like any other."""
+    try:
+        return await send_from_directory(folder, path)
+    except OSError:
+        raise HTTPNotFound() from None
+
+
 @blueprint.get("/assets/<path:path>")
 async def assets(path: str) -> Response:
     """Hashed build assets: cached for a year."""
-    response = await send_from_directory(DIST / "assets", path)
+    response = await _file(DIST / "assets", path)
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return response
 
@@ -49,9 +58,18 @@ async def assets(path: str) -> Response:
 @hide
 async def api_docs_assets(path: str) -> Response:
     """Swagger UI's files for ``/api/docs`` (copied into the build from the pinned package)."""
-    response = await send_from_directory(DIST / "api-docs", path)
+    response = await _file(DIST / "api-docs", path)
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response
+
+
+def _is_build_file(path: str) -> bool:
+    """Whether ``path`` names a file of the build (inside it; a name too long to look up is
+    none)."""
+    try:
+        return (DIST / path).is_file() and DIST.resolve() in (DIST / path).resolve().parents
+    except OSError:
+        return False
 
 
 def install_spa_fallback(app: Quart) -> None:
@@ -62,11 +80,7 @@ def install_spa_fallback(app: Quart) -> None:
         path = request.path.lstrip("/")
         wants_page = request.method == "GET" and "text/html" in request.headers.get("Accept", "")
         if wants_page and has_build() and not path.startswith(("api/", "socket.io")):
-            if (
-                path
-                and (DIST / path).is_file()
-                and DIST.resolve() in (DIST / path).resolve().parents
-            ):
+            if path and _is_build_file(path):
                 return await send_from_directory(DIST, path)
             return await _index()
         return problem(404, "not_found", "Not Found", exc.description or "Not found.")

@@ -233,3 +233,13 @@ async def test_openapi_lists_every_route(api: Api) -> None:
     assert served - documented == set()
     assert ("POST", "/api/auth/login") in documented
     assert reply.body["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+@PARSING_ONLY
+@pytest.mark.parametrize("name", ["Ṱ̺̺̕o͞ ̷i̲̬͇̪͙n̝̗͕v̟" * 40, "a" * 5000])
+async def test_file_names_too_long_to_look_up_are_404_not_500(api: Api, name: str) -> None:
+    for path in (f"/assets/{name}", f"/api-docs/{name}", f"/{name}"):
+        reply = await api.get(path, headers={"Accept": "text/html"})
+
+        assert reply.status in (200, 404), (path[:40], reply.status)
+        assert reply.status != 500
