@@ -324,12 +324,29 @@ def _replay_batches(events: Sequence[Any], max_events: int) -> tuple[list[Any], 
 
 
 def _spawn_client(plan: Path, out: Path) -> subprocess.Popen[bytes]:
-    """One client process: ``python -m bench.load client PLAN OUT``."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "bench.load", "client", str(plan), str(out)],
-        cwd=REPO,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-    )
+    """One client process: ``python -m bench.load client PLAN OUT``; its output goes to
+    ``OUT.log`` (shown if it fails)."""
+    with out.with_suffix(".log").open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bench.load", "client", str(plan), str(out)],
+            cwd=REPO,
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _client_outputs(work: Path, clients: list[subprocess.Popen[bytes]]) -> list[Any]:
+    """Each client's figures; a client that failed is an error with its own log's tail."""
+    outs = []
+    for c, proc in enumerate(clients):
+        out = work / f"out-{c}.json"
+        if proc.returncode != 0 or not out.exists():
+            log = out.with_suffix(".log")
+            tail = log.read_text(errors="replace")[-4000:] if log.exists() else ""
+            raise RuntimeError(f"load client {c} exited with {proc.returncode}:\n{tail}")
+        outs.append(json.loads(out.read_text()))
+    return outs
 
 
 def _fit_slope(samples: list[tuple[float, int]]) -> float | None:
@@ -557,7 +574,7 @@ class Run:
             await asyncio.sleep(3.0)
             self.sample(servers, "after_disconnect", time.monotonic() - t0)
 
-            outs = [json.loads((self.work / f"out-{c}.json").read_text()) for c in range(p.clients)]
+            outs = _client_outputs(self.work, clients)
             result["results"] = self._figures(outs, connect_seconds, cpu_start, cpu_end, servers)
         except BaseException:
             for server in servers:
