@@ -116,7 +116,7 @@ def create_app(
             clock=the_clock,
             engine=engine,
             sessions=session_factory(engine),
-            kv=create_store(settings.redis_url, settings.redis_prefix),
+            kv=create_store(settings.redis_url, settings.redis_prefix, the_clock),
             mail=MailDelivery(mailer or _mailer(settings, the_clock)),
             passwords=Passwords(
                 time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib

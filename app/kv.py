@@ -6,12 +6,13 @@ client managers.
 
 from __future__ import annotations
 
-import time
 from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
+
+from app.clock import Clock, SystemClock
 
 REDIS_RETRIES = 3
 """Attempts after the first for a command whose connection failed (reconnecting each time)."""
@@ -93,9 +94,10 @@ class KeyValueStore(Protocol):
 
 
 class MemoryStore:
-    """Process-local store for a single worker. Expiry uses the monotonic clock."""
+    """Process-local store for a single worker. Expiry uses the clock's monotonic time."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._clock = clock or SystemClock()
         self._data: dict[str, tuple[str, float | None]] = {}
 
     def _live(self, key: str) -> str | None:
@@ -103,7 +105,7 @@ class MemoryStore:
         if item is None:
             return None
         value, expires = item
-        if expires is not None and expires <= time.monotonic():
+        if expires is not None and expires <= self._clock.monotonic():
             del self._data[key]
             return None
         return value
@@ -111,7 +113,7 @@ class MemoryStore:
     async def incr(self, key: str, ttl_seconds: int) -> int:
         current = self._live(key)
         if current is None:
-            self._data[key] = ("1", time.monotonic() + ttl_seconds)
+            self._data[key] = ("1", self._clock.monotonic() + ttl_seconds)
             return 1
         value = int(current) + 1
         self._data[key] = (str(value), self._data[key][1])
@@ -121,7 +123,7 @@ class MemoryStore:
         return self._live(key)
 
     async def set(self, key: str, value: str, ttl_seconds: int | None = None) -> None:
-        expires = time.monotonic() + ttl_seconds if ttl_seconds else None
+        expires = self._clock.monotonic() + ttl_seconds if ttl_seconds else None
         self._data[key] = (value, expires)
 
     async def add(self, key: str, value: str, ttl_seconds: int) -> bool:
@@ -185,6 +187,6 @@ class RedisStore:
         await self.client.aclose()
 
 
-def create_store(redis_url: str, prefix: str) -> KeyValueStore:
-    """Redis when a URL is configured, process memory otherwise."""
-    return RedisStore.from_url(redis_url, prefix) if redis_url else MemoryStore()
+def create_store(redis_url: str, prefix: str, clock: Clock | None = None) -> KeyValueStore:
+    """Redis when a URL is configured, process memory (timed by ``clock``) otherwise."""
+    return RedisStore.from_url(redis_url, prefix) if redis_url else MemoryStore(clock)

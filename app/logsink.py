@@ -20,7 +20,6 @@ import collections
 import contextlib
 import json
 import random
-import time
 import uuid
 from collections.abc import AsyncGenerator, Mapping
 from datetime import UTC, datetime
@@ -34,6 +33,7 @@ from elasticsearch import AsyncElasticsearch
 from quart import Quart
 
 from app import metrics
+from app.clock import Clock, SystemClock
 from app.state import app_state
 
 log = structlog.get_logger(__name__)
@@ -68,8 +68,10 @@ class ElasticsearchSink:
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
         template: Path | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.url = url
+        self.clock = clock or SystemClock()
         self.index_prefix = index_prefix
         self.batch_size = batch_size
         self.flush_seconds = flush_seconds
@@ -121,7 +123,7 @@ class ElasticsearchSink:
     def _drop(self, reason: str, n: int) -> None:
         self.dropped[reason] += n
         metrics.LOG_SINK_DROPPED.labels(reason=reason).inc(n)
-        now = time.monotonic()
+        now = self.clock.monotonic()
         if now - self._last_drop_warning >= DROP_WARNING_SECONDS:
             self._last_drop_warning = now
             log.warning(
@@ -203,11 +205,11 @@ class ElasticsearchSink:
         try:
             day = datetime.fromisoformat(str(stamp)).astimezone(UTC)
         except ValueError:
-            day = datetime.now(UTC)
+            day = self.clock.now()
         return f"{self.index_prefix}-{day:%Y.%m.%d}"
 
     def _lines(self, event: dict[str, Any]) -> bytes:
-        event.setdefault("@timestamp", datetime.now(UTC).isoformat())
+        event.setdefault("@timestamp", self.clock.now().isoformat())
         action = {"create": {"_index": self._index(event), "_id": uuid.uuid4().hex}}
         source = json.dumps(event, default=str, separators=(",", ":"))
         return (json.dumps(action, separators=(",", ":")) + "\n" + source + "\n").encode()
@@ -323,6 +325,7 @@ def install_log_sink(app: Quart) -> None:
             index_prefix=settings.elasticsearch_index_prefix,
             max_buffer=settings.elasticsearch_buffer,
             template=settings.elasticsearch_template,
+            clock=state.clock,
         )
         await sink.start()
         state.log_sink = sink

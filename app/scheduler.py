@@ -39,13 +39,12 @@ from app.auth.emails import normalize_email
 from app.behavior import training
 from app.state import AppState, app_state
 from db.tables import BehaviorProfile, BehaviorSample, Modality, User
+from models.modality import MODALITIES
 from models.schema import FeatureSchema
 from models.store import ModelStore, ModelStoreError
-from realtime.windows import KEYSTROKE_SCHEMA, MOUSE_SCHEMA
 
 log = structlog.get_logger(__name__)
 
-SCHEMAS: dict[str, FeatureSchema] = {"keystroke": KEYSTROKE_SCHEMA, "mouse": MOUSE_SCHEMA}
 MIN_TRAINING_ROWS = 5
 """``training.train`` refuses fewer genuine rows than this."""
 
@@ -90,11 +89,6 @@ class RetrainingReport:
     seconds: float = 0.0
 
 
-def _needed(state: AppState, modality: str) -> int:
-    s = state.settings
-    return s.enroll_keystroke_windows if modality == "keystroke" else s.enroll_mouse_actions
-
-
 async def find_user(state: AppState, who: str) -> str | None:
     """The id of the user whose email or id is ``who``, or None."""
     async with state.sessions() as db:
@@ -135,7 +129,8 @@ async def plan(
         if ids is not None:
             query = query.where(BehaviorProfile.user_id.in_(ids))
         profiles = {p.user_id: p for p in (await db.scalars(query)).all()}
-        for modality, schema in SCHEMAS.items():
+        for modality, spec in MODALITIES.items():
+            schema = spec.schema
             marks = await training.sample_marks(db=db, schema=schema, user_ids=ids)
             for user_id, mark in sorted(marks.items()):
                 if mark.count < MIN_TRAINING_ROWS:
@@ -147,7 +142,7 @@ async def plan(
                 if force:
                     reason = "forced"
                 elif version is None:
-                    if mark.count < _needed(state, modality):
+                    if mark.count < spec.samples_needed(state.settings):
                         continue
                     reason = "enrolled"
                 elif not isinstance(last_id, int):
@@ -191,7 +186,7 @@ async def retire_old_versions(state: AppState, user_ids: Sequence[str] | None = 
     current = [
         (p.user_id, modality, version)
         for p in profiles
-        for modality in SCHEMAS
+        for modality in MODALITIES
         if (version := getattr(p, f"{modality}_model_version")) is not None
     ]
     store = training.model_store(state)
@@ -234,7 +229,7 @@ async def run_retraining(
                 report.skipped.append((item.user_id, item.modality, "up_to_date"))
                 continue
             result = await training.train(
-                state=state, user_id=item.user_id, schema=SCHEMAS[item.modality]
+                state=state, user_id=item.user_id, schema=MODALITIES[item.modality].schema
             )
         except Exception as exc:  # one user's failure must not stop the others
             log.exception("retraining_failed", user_id=item.user_id, modality=item.modality)
@@ -269,11 +264,10 @@ async def run_retraining(
     return report
 
 
-def current_slot(interval_seconds: int, now: float | None = None) -> str:
+def current_slot(interval_seconds: int, now: float) -> str:
     """The slot of a run fired at ``now`` (Unix s): the nearest multiple of the interval, so a
     worker firing a little late or early still names the same slot as the others."""
-    at = time.time() if now is None else now
-    return str(round(at / interval_seconds))
+    return str(round(now / interval_seconds))
 
 
 class PeriodicJobs:
@@ -300,7 +294,8 @@ class PeriodicJobs:
         if task is not None:
             self._running.add(task)
         try:
-            return await run_retraining(self.state, slot=current_slot(self.interval))
+            now = self.state.clock.now().timestamp()
+            return await run_retraining(self.state, slot=current_slot(self.interval, now))
         except Exception:
             log.exception("retraining_run_failed")
             return None

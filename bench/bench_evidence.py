@@ -2,7 +2,7 @@
 
     python -m bench.bench_evidence [--quick] [--people N] [--pointer-people M] [--out DIR]
 
-Offline, with the server's own pieces: the live windowers (``realtime.windows``), the live
+Offline, with the server's own pieces: the live windowers (``models.windows``), the live
 models (``models.live.fit_live_model``, enrolled on each owner's enrollment data) and the
 fusion (``models.fusion``). Each actor's recording is cut into the 250 ms batches a browser
 sends and replayed in recorded time; a window is scored when the batch that closes it arrives
@@ -90,6 +90,7 @@ from models.fusion import (
 )
 from models.live import fit_live_model
 from models.schema import FeatureSchema
+from models.windows import KEYSTROKE_SCHEMA, MOUSE_SCHEMA, KeystrokeWindower, MouseWindower
 from realtime.server import create_asgi
 from realtime.simulation.recordings import (
     AALTO_ARCHIVE,
@@ -98,7 +99,6 @@ from realtime.simulation.recordings import (
     load_aalto_people,
     load_sapimouse_people,
 )
-from realtime.windows import KEYSTROKE_SCHEMA, MOUSE_SCHEMA, KeystrokeWindower, MouseWindower
 
 REPO: Final = Path(__file__).resolve().parent.parent
 SCHEMAS: Final[dict[Modality, FeatureSchema]] = {
@@ -1135,7 +1135,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 PROTOCOL: Final = (
-    "Offline replay through the server's own pieces: realtime.windows (KeystrokeWindower(size=50, "
+    "Offline replay through the server's own pieces: models.windows (KeystrokeWindower(size=50, "
     "min_size=25), MouseWindower(size=10)), models.live.fit_live_model and models.fusion. Each "
     "actor's events go in the 250 ms batches a browser sends, in recorded time; a window is "
     "scored at its closing batch's arrival (the server's clock in a real-speed replay). Owners' "

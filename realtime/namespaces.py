@@ -28,7 +28,8 @@ from app.state import AppState, app_state
 from db.tables import LoginSession, Role, SessionState, User
 from models.fusion import TrustParams, TrustState
 from realtime import trust as trust_sm
-from realtime.pipeline import LiveConnection, Pipeline
+from realtime.connection import LiveConnection
+from realtime.pipeline import Pipeline
 from realtime.store import LiveStore
 
 log = structlog.get_logger(__name__)

@@ -20,7 +20,6 @@ One ``Keeper`` task per worker repairs that every ``interval`` seconds:
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -139,7 +138,7 @@ class Keeper:
         try:
             await part()
         except Exception as exc:
-            now = time.monotonic()
+            now = self.state.clock.monotonic()
             since = self._failing_since.setdefault(name, now)
             if since == now or now - since >= ERROR_LOG_SECONDS:
                 self._failing_since[name] = now

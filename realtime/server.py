@@ -167,7 +167,7 @@ def create_socketio(app: Quart) -> socketio.AsyncServer:
     @app.while_serving
     async def _realtime() -> AsyncGenerator[None, None]:
         state = app_state(app)
-        store = create_live_store(settings.redis_url, settings.redis_prefix, worker_id)
+        store = create_live_store(settings.redis_url, settings.redis_prefix, worker_id, state.clock)
         client.store = admin.store = store
         state.live = store
         state.hub.sessions.append(_session_listener(sio, app, admin, client, store))

@@ -8,7 +8,6 @@ holds the connection, and only derived figures are shared.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections import deque
 from typing import Any, Protocol
@@ -16,6 +15,7 @@ from typing import Any, Protocol
 import redis.asyncio as aioredis
 import structlog
 
+from app.clock import Clock, SystemClock
 from app.kv import redis_client
 
 log = structlog.get_logger(__name__)
@@ -107,8 +107,11 @@ class LiveStore(Protocol):
 class MemoryLiveStore:
     """Live state of a single worker process."""
 
-    def __init__(self, ttl_seconds: float = SESSION_TTL_SECONDS) -> None:
+    def __init__(
+        self, ttl_seconds: float = SESSION_TTL_SECONDS, clock: Clock | None = None
+    ) -> None:
         self.ttl_seconds = ttl_seconds
+        self._clock = clock or SystemClock()
         self._meta: dict[str, dict[str, Any]] = {}
         self._sids: dict[str, set[str]] = {}
         self._trust: dict[str, dict[str, Any]] = {}
@@ -116,11 +119,11 @@ class MemoryLiveStore:
         self._touched: dict[str, float] = {}
 
     def _touch(self, session_id: str) -> None:
-        self._touched[session_id] = time.monotonic()
+        self._touched[session_id] = self._clock.monotonic()
 
     def _expire(self) -> None:
         """Forget sessions nobody touched for ``ttl_seconds`` (as Redis keys expire)."""
-        horizon = time.monotonic() - self.ttl_seconds
+        horizon = self._clock.monotonic() - self.ttl_seconds
         for session_id in [s for s, at in self._touched.items() if at < horizon]:
             for table in (self._meta, self._sids, self._trust, self._history, self._touched):
                 table.pop(session_id, None)
@@ -131,7 +134,7 @@ class MemoryLiveStore:
         self._sids.setdefault(session_id, set()).add(sid)
         current = self._meta.setdefault(session_id, {})
         current.update(meta)
-        current.setdefault("connected_since", time.time())
+        current.setdefault("connected_since", self._clock.now().timestamp())
 
     async def disconnect(self, session_id: str, sid: str) -> None:
         sids = self._sids.get(session_id)
@@ -228,8 +231,15 @@ class RedisLiveStore:
     Redis comes back empty (it keeps nothing across a restart here), ``announce`` puts them back.
     """
 
-    def __init__(self, client: aioredis.Redis, prefix: str, worker_id: str = "") -> None:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        prefix: str,
+        worker_id: str = "",
+        clock: Clock | None = None,
+    ) -> None:
         self.client = client
+        self._clock = clock or SystemClock()
         self.prefix = prefix + "rt:"
         self.worker_id = worker_id or uuid.uuid4().hex[:12]
         self._disconnect = client.register_script(_DISCONNECT)
@@ -241,9 +251,11 @@ class RedisLiveStore:
         """Disconnects Redis did not take (it was away): sent again by ``beat``."""
 
     @classmethod
-    def from_url(cls, url: str, prefix: str, worker_id: str = "") -> RedisLiveStore:
+    def from_url(
+        cls, url: str, prefix: str, worker_id: str = "", clock: Clock | None = None
+    ) -> RedisLiveStore:
         """Connect lazily to ``url``."""
-        return cls(redis_client(url, decode_responses=True), prefix, worker_id)
+        return cls(redis_client(url, decode_responses=True), prefix, worker_id, clock)
 
     def _k(self, kind: str, session_id: str = "") -> str:
         return f"{self.prefix}{kind}:{session_id}" if session_id else f"{self.prefix}{kind}"
@@ -266,7 +278,7 @@ class RedisLiveStore:
             pipe.sadd(wsids, self._member(session_id, sid))
             if meta:
                 pipe.hset(meta_key, mapping={k: json.dumps(v) for k, v in meta.items()})
-            pipe.hsetnx(meta_key, "connected_since", json.dumps(time.time()))
+            pipe.hsetnx(meta_key, "connected_since", json.dumps(self._clock.now().timestamp()))
             for key in (meta_key, self._k("sids", session_id), wsids):
                 pipe.expire(key, SESSION_TTL_SECONDS)
             await pipe.execute()
@@ -437,8 +449,10 @@ class RedisLiveStore:
         await self.client.aclose()
 
 
-def create_live_store(redis_url: str, prefix: str, worker_id: str = "") -> LiveStore:
-    """Redis when configured, process memory otherwise."""
+def create_live_store(
+    redis_url: str, prefix: str, worker_id: str = "", clock: Clock | None = None
+) -> LiveStore:
+    """Redis when configured, process memory (timed by ``clock``) otherwise."""
     if redis_url:
-        return RedisLiveStore.from_url(redis_url, prefix, worker_id)
-    return MemoryLiveStore()
+        return RedisLiveStore.from_url(redis_url, prefix, worker_id, clock)
+    return MemoryLiveStore(clock=clock)

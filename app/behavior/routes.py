@@ -16,6 +16,7 @@ from app.state import AppState, app_state
 from app.users import service as users
 from app.web import current_session, db, request_context
 from db.tables import BehaviorProfile, Modality
+from models.modality import MODALITIES
 
 blueprint = Blueprint("behavior", __name__, url_prefix="/api")
 
@@ -26,7 +27,8 @@ def _status(
     s = state.settings
     measured = prof.measured if prof else {}
 
-    def model(modality: str, needed: int) -> ModelStatus:
+    def model(modality: str) -> ModelStatus:
+        needed = MODALITIES[modality].samples_needed(s)
         version = getattr(prof, f"{modality}_model_version", None) if prof else None
         eer = (measured.get(modality) or {}).get("eer")
         return ModelStatus(version=version, samples=counts.get(modality, 0), needed=needed, eer=eer)
@@ -36,8 +38,8 @@ def _status(
         email=email,
         mode=prof.mode.value if prof else "enrollment",
         last_trained_at=prof.last_trained_at if prof else None,
-        keystroke=model("keystroke", s.enroll_keystroke_windows),
-        mouse=model("mouse", s.enroll_mouse_actions),
+        keystroke=model("keystroke"),
+        mouse=model("mouse"),
     )
 
 

@@ -23,11 +23,9 @@ from app.settings import Settings
 from app.state import AppState
 from db.tables import BehaviorProfile, User
 from models.events import KeyEvent, MouseEvent
+from models.modality import KEYSTROKE, MODALITIES, MOUSE
 from realtime.simulation.recordings import Recording
 from realtime.simulation.replay import plan_batches
-from realtime.windows import KEYSTROKE_SCHEMA, MOUSE_SCHEMA, KeystrokeWindower, MouseWindower
-
-SCHEMAS = {"keystroke": KEYSTROKE_SCHEMA, "mouse": MOUSE_SCHEMA}
 
 
 def enrollment_rows(
@@ -37,21 +35,20 @@ def enrollment_rows(
     rows: list[NDArray[np.float64]] = []
     for recording in recordings:
         if recording.modality == "keystroke":
-            size = settings.keystroke_window
-            keys = KeystrokeWindower(size=size, min_size=max(10, size // 2))
+            keys = KEYSTROKE.keystroke_windower(settings)
             for batch in plan_batches(
                 recording.events, speed=1, batch_ms=batch_ms, max_events=10**9
             ):
                 for kw in keys.feed([e for e in batch.events if isinstance(e, KeyEvent)]):
                     rows.append(kw.features.reshape(1, -1))
         else:
-            mouse = MouseWindower(size=settings.mouse_window)
+            mouse = MOUSE.mouse_windower(settings)
             for batch in plan_batches(
                 recording.events, speed=1, batch_ms=batch_ms, max_events=10**9
             ):
                 for mw in mouse.feed([e for e in batch.events if isinstance(e, MouseEvent)]):
                     rows.append(mw.features)
-    n_features = SCHEMAS[recordings[0].modality].n_features if recordings else 0
+    n_features = MODALITIES[recordings[0].modality].schema.n_features if recordings else 0
     return np.vstack(rows) if rows else np.empty((0, n_features))
 
 
@@ -76,7 +73,7 @@ async def store_enrollment(
             clock=state.clock,
             user_id=user.id,
             session_id=None,
-            schema=SCHEMAS[modality],
+            schema=MODALITIES[modality].schema,
             rows=list(rows),
         )
         await behavior_service.profile(db=db, clock=state.clock, user_id=user.id)
@@ -120,7 +117,9 @@ async def pretrain(
             if deadline is not None and time.monotonic() >= deadline:
                 return Pretrained(user.id, modality, samples, None, 0.0)
             started = time.perf_counter()
-            result = await training.train(state=state, user_id=user.id, schema=SCHEMAS[modality])
+            result = await training.train(
+                state=state, user_id=user.id, schema=MODALITIES[modality].schema
+            )
             version = result.record.version if result is not None else None
             return Pretrained(user.id, modality, samples, version, time.perf_counter() - started)
 

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from models.events import validate_batch
-from realtime.windows import MouseWindower
+from models.windows import MouseWindower
 from tests.faults.clients import Tab
 from tests.faults.services import count_rows
 from tests.realtime.harness import key_for, sign_with

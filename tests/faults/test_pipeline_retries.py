@@ -23,9 +23,11 @@ from app.sessions import service as sessions
 from app.settings import load_settings
 from app.state import AppState, app_state
 from db.tables import BehaviorSample, LoginSession, SessionState, User
-from realtime.pipeline import LiveConnection, Outcome, Pipeline
+from models.windows import MOUSE_SCHEMA
+from realtime.connection import LiveConnection
+from realtime.pipeline import Pipeline
+from realtime.protocol import Outcome
 from realtime.store import MemoryLiveStore
-from realtime.windows import MOUSE_SCHEMA
 from tests.ops.conftest import add_user
 from tests.realtime.services import migrate
 
@@ -104,12 +106,12 @@ async def test_a_failed_enrollment_write_is_kept_and_stored_once(
 ) -> None:
     pipeline, conn, flaky = await _setup(state)
     out = Outcome()
-    await pipeline._enroll(conn, "mouse", _rows(10, 1), out)
+    await pipeline.enrollment.add(conn, "mouse", _rows(10, 1), out)
     assert await _stored(state, conn.user_id) == 10
 
     flaky.fail = fail
     out = Outcome()
-    await pipeline._enroll(conn, "mouse", _rows(10, 2), out)
+    await pipeline.enrollment.add(conn, "mouse", _rows(10, 2), out)
     assert pipeline.pending_rows == 10  # kept, whether or not it committed
     acknowledged = [p for name, p in out.to_caller if name == "enrollment"]
     # What an acknowledgement counts is committed: "samples" never counts the kept rows.

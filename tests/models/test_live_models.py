@@ -11,6 +11,7 @@ import pytest
 from sklearn.base import clone
 
 from app.behavior import fit_process
+from models import windows
 from models.anomaly import BackgroundProjection, CosineVerifier, FixedProjection
 from models.background import (
     KEYSTROKE_FILE,
@@ -37,7 +38,6 @@ from models.live import (
 )
 from models.mouse import actions_matrix, segment_actions
 from models.schema import FeatureSchema
-from realtime import windows
 
 DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 MAX_BYTES = 2_000_000

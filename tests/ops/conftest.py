@@ -18,13 +18,14 @@ from sqlalchemy import delete
 from app.audit import RequestContext
 from app.auth import registration
 from app.behavior import service as behavior_service
+from app.clock import Clock
 from app.factory import create_app
 from app.settings import Settings, load_settings
 from app.state import AppState, app_state
 from db.base import Base
 from db.engine import create_engine
 from db.migrate import upgrade
-from realtime.windows import KEYSTROKE_SCHEMA
+from models.windows import KEYSTROKE_SCHEMA
 from tests.conftest import PG_ADMIN_DSN, REDIS_URL
 from tests.ops.elastic import FakeElasticsearch
 
@@ -93,8 +94,8 @@ async def start_worker(ops_settings: Callable[..., Settings]) -> AsyncIterator[S
     """Start a worker (an app serving, without HTTP) of the deployment; all stop after the test."""
     async with AsyncExitStack() as stack:
 
-        async def start(**overrides: Any) -> AppState:
-            app = create_app(ops_settings(**overrides))
+        async def start(clock: Clock | None = None, **overrides: Any) -> AppState:
+            app = create_app(ops_settings(**overrides), clock=clock)
             serving = app.test_app()
             await serving.startup()
             stack.push_async_callback(serving.shutdown)

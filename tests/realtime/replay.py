@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from models.events import KeyEvent
-from realtime.windows import KeystrokeWindower
+from models.windows import KeystrokeWindower
 from tests.realtime.harness import Live
 
 KEYSTROKE_WINDOW = 30

@@ -17,11 +17,14 @@ from typing import Any
 import pytest
 import redis.exceptions
 
+from app.clock import ManualClock
 from app.factory import create_app
+from models.windows import KeystrokeWindower, MouseWindower
+from realtime.connection import LiveConnection
+from realtime.limits import DropNotices, TokenBucket
 from realtime.namespaces import INFLIGHT_PER_CONNECTION, ClientNamespace
-from realtime.pipeline import LiveConnection, Outcome, TokenBucket
+from realtime.protocol import Outcome
 from realtime.store import MemoryLiveStore
-from realtime.windows import KeystrokeWindower, MouseWindower
 from tests.conftest import embedded_settings
 
 
@@ -70,7 +73,12 @@ async def namespace(tmp_path: Path) -> AsyncIterator[tuple[Namespace, HeldPipeli
     held.release()
 
 
+CLOCK = ManualClock()
+"""The notices' clock: it moves only when a test says so (never, here)."""
+
+
 def connect(ns: Namespace, sid: str) -> None:
+    tick = CLOCK.monotonic
     ns.connections[sid] = LiveConnection(
         sid=sid,
         session_id=f"session-{sid}",
@@ -78,8 +86,11 @@ def connect(ns: Namespace, sid: str) -> None:
         email=f"{sid}@bbauth.test",
         keys=KeystrokeWindower(),
         mouse=MouseWindower(),
-        batches=TokenBucket(1000.0, 1000.0),
-        events=TokenBucket(1e6, 1e6),
+        batches=TokenBucket(1000.0, 1000.0, tick),
+        events=TokenBucket(1e6, 1e6, tick),
+        clock=tick,
+        rate_limited=DropNotices(tick),
+        refused=DropNotices(tick),
     )
 
 
@@ -87,9 +98,14 @@ def _opened(count: int) -> Any:
     return {"events": [{"t": float(count), "type": "down", "code": "KeyA"}]}
 
 
-async def _send(ns: Namespace, sid: str, n: int) -> list[asyncio.Task[None]]:
+async def _send(ns: Namespace, held: HeldPipeline, sid: str, n: int) -> list[asyncio.Task[None]]:
+    """Send ``n`` batches; returns once each has reached the held pipeline or been refused
+    (refused ones are done), by yielding to them, not by waiting for a time."""
+    started = held.started
     tasks = [asyncio.create_task(ns.on_input(sid, _opened(i))) for i in range(n)]
-    await asyncio.sleep(0.05)  # every task has reached the pipeline or been refused
+    # Yield until each task is held or refused (refusals signal nothing an Event could wait on).
+    while held.started - started + sum(t.done() for t in tasks) < n:  # noqa: ASYNC110
+        await asyncio.sleep(0)
     return tasks
 
 
@@ -98,7 +114,7 @@ async def test_one_socket_gets_at_most_its_share_in_flight(
 ) -> None:
     ns, held = namespace
     connect(ns, "a")
-    tasks = await _send(ns, "a", INFLIGHT_PER_CONNECTION + 6)
+    tasks = await _send(ns, held, "a", INFLIGHT_PER_CONNECTION + 6)
 
     assert held.started == INFLIGHT_PER_CONNECTION
     [busy] = ns.errors("a")  # one notice for the six refused, not six
@@ -118,7 +134,11 @@ async def test_the_worker_bound_holds_across_sockets_and_service_resumes(
     ns, held = namespace
     for sid in ("a", "b", "c"):
         connect(ns, sid)
-    tasks = [*await _send(ns, "a", 20), *await _send(ns, "b", 20), *await _send(ns, "c", 3)]
+    tasks = [
+        *await _send(ns, held, "a", 20),
+        *await _send(ns, held, "b", 20),
+        *await _send(ns, held, "c", 3),
+    ]
 
     assert held.started == 40 == ns.max_inflight  # a and b filled the worker: c is refused
     assert [e["code"] for e in ns.errors("c")] == ["busy"]
@@ -126,7 +146,7 @@ async def test_the_worker_bound_holds_across_sockets_and_service_resumes(
 
     held.release()
     await asyncio.gather(*tasks)
-    later = await _send(ns, "c", 1)
+    later = await _send(ns, held, "c", 1)
     await asyncio.gather(*later)
     assert held.finished == 41  # c is served again once the backlog is gone
 
@@ -138,7 +158,7 @@ async def test_a_backing_service_that_fails_a_batch_is_reported_unavailable(
     connect(ns, "a")
     held.fail = redis.exceptions.ConnectionError("No connection available.")
     held.release()
-    await asyncio.gather(*await _send(ns, "a", 1))
+    await asyncio.gather(*await _send(ns, held, "a", 1))
 
     [error] = ns.errors("a")
     assert error["code"] == "unavailable"

@@ -16,12 +16,12 @@ from app.behavior import training
 from app.settings import get_settings
 from models.events import KeyEvent, MouseEvent
 from models.live import KEYSTROKE_SCHEMA, MOUSE_SCHEMA
+from models.windows import KeystrokeWindower, MouseWindower
 from realtime.simulation.recordings import (
     Person,
     load_aalto_people,
     load_sapimouse_people,
 )
-from realtime.windows import KeystrokeWindower, MouseWindower
 from tests.realtime.harness import Live
 from tests.security.live import Served
 

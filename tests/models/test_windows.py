@@ -1,4 +1,4 @@
-"""How live event streams are cut into the windows the models score (realtime.windows)."""
+"""How live event streams are cut into the windows the models score (models.windows)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 from models.events import KeyEvent, MouseEvent
 from models.keystroke import KEYSTROKE_FEATURES
 from models.mouse import MOUSE_FEATURES, actions_matrix, segment_actions
-from realtime.windows import KeystrokeWindower, MouseWindower
+from models.windows import KeystrokeWindower, MouseWindower
 
 
 def keystrokes(
