@@ -36,8 +36,8 @@ class Challenges:
     async def act(self, conn: LiveConnection, reason: str, rule: str | None = None) -> None:
         """Open the re-challenge of ``conn``'s session (code sent, REST refused, sockets told),
         or revoke it when the revoke rule fired; the dashboard shows which rule it was."""
-        await self.store.update_meta(conn.session_id, rule=rule or trust_sm.CHALLENGE_RULE)
         if rule == trust_sm.REVOKE_RULE:
+            await self.store.update_meta(conn.session_id, rule=rule)
             async with self.state.sessions() as db:
                 await rechallenge.revoke_for_trust(
                     state=self.state,
@@ -47,6 +47,11 @@ class Challenges:
                     ctx=RequestContext(request_id=f"socket:{conn.sid}"),
                 )
             return
+        # The pipeline closed the trust record already; the meta (what dashboards read) follows
+        # here, so the relay of the database's change has nothing left to write.
+        await self.store.update_meta(
+            conn.session_id, rule=rule or trust_sm.CHALLENGE_RULE, state=trust_sm.CHALLENGED
+        )
         try:
             await self._challenge(conn.session_id, conn.sid, reason)
         except Exception:

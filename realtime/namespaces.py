@@ -30,6 +30,7 @@ from models.fusion import TrustParams, TrustState
 from realtime import trust as trust_sm
 from realtime.connection import LiveConnection
 from realtime.pipeline import Pipeline
+from realtime.protocol import ack, ack_problem, problem, problem_of, refuse
 from realtime.store import LiveStore
 
 log = structlog.get_logger(__name__)
@@ -65,16 +66,6 @@ def session_room(session_id: str) -> str:
 def user_room(user_id: str) -> str:
     """Room of every socket of one user (all their sessions)."""
     return f"user:{user_id}"
-
-
-def refuse(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
-    """A refusal the client sees as connect_error ``{message, data: {code, message}}``.
-
-    It must be python-socketio's exception: the built-in ``ConnectionRefusedError`` is answered
-    with a generic message and no code. Its first argument becomes the error's ``message``, the
-    second its ``data`` (``err.data`` in socket.io-client).
-    """
-    return socketio.exceptions.ConnectionRefusedError(message, {"code": code, "message": message})
 
 
 def socket_urls(state: AppState, environ: dict[str, Any]) -> list[str]:
@@ -312,9 +303,7 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         metrics.count_refused(code)
         dropped = conn.refused.drop()
         if dropped is not None:
-            await self.emit(
-                "error", {"code": code, "message": message, "dropped_batches": dropped}, to=conn.sid
-            )
+            await self.emit("error", problem(code, message, dropped_batches=dropped), to=conn.sid)
 
     async def _process(self, conn: LiveConnection, data: object, received: float) -> None:
         sid = conn.sid
@@ -332,9 +321,7 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             # A bad batch must never take the worker down or touch another session.
             log.exception("input_failed", sid=sid, session_id=conn.session_id)
             await self.emit(
-                "error",
-                {"code": "internal_error", "message": "The batch could not be processed."},
-                to=sid,
+                "error", problem("internal_error", "The batch could not be processed."), to=sid
             )
             return
         for event, payload in outcome.to_caller:
@@ -366,11 +353,7 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def on_undecodable(self, sid: str, *_args: object) -> None:
         """A message that could not be decoded (too deep, too long a number, not JSON)."""
-        await self.emit(
-            "error",
-            {"code": "bad_batch", "message": "The message could not be decoded."},
-            to=sid,
-        )
+        await self.emit("error", problem("bad_batch", "The message could not be decoded."), to=sid)
 
     async def _cut_if_expired(self, sid: str, conn: LiveConnection) -> bool:
         """Close a socket whose session's lifetime is over (revocations are pushed; expiry is
@@ -391,12 +374,12 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """The current trust of the caller's session (an acknowledgement, for polling clients)."""
         conn = self.connections.get(sid)
         if conn is None:
-            return {"error": "not connected"}
+            return ack_problem("not_connected")
         if await self._cut_if_expired(sid, conn):
-            return {"error": "session_expired"}
+            return ack_problem("session_expired")
         record = await self.pipeline.current_trust(conn.session_id)
         view = trust_sm.public_view(record.trust, self.pipeline.params, self._now())
-        return {"state": record.state, "trust": view}
+        return ack(state=record.state, trust=view)
 
 
 class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
@@ -533,10 +516,10 @@ class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """Force a session into a re-challenge: ``{"session_id": ...}``."""
         admin, reason = await self._admin(sid)
         if admin is None:
-            return {"ok": False, "error": reason}
+            return ack_problem(reason)
         session_id = _session_id_of(data)
         if session_id is None:
-            return {"ok": False, "error": "bad_request"}
+            return ack_problem("bad_request", "A session_id is required.")
         state = app_state(self.app)
         async with state.sessions() as db:
             pending = await rechallenge.challenge_session(
@@ -548,16 +531,20 @@ class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 cause="admin",
                 ctx=RequestContext(request_id=f"admin-socket:{sid}"),
             )
-        return {"ok": pending is not None}
+        if pending is None:
+            return ack_problem(
+                "conflict", "The session is not active (challenged, revoked or ended)."
+            )
+        return ack()
 
     async def on_revoke(self, sid: str, data: object = None) -> dict[str, Any]:
         """Revoke a session: ``{"session_id": ...}``; its client is disconnected at once."""
         admin, reason = await self._admin(sid)
         if admin is None:
-            return {"ok": False, "error": reason}
+            return ack_problem(reason)
         session_id = _session_id_of(data)
         if session_id is None:
-            return {"ok": False, "error": "bad_request"}
+            return ack_problem("bad_request", "A session_id is required.")
         state = app_state(self.app)
         async with state.sessions() as db:
             try:
@@ -570,5 +557,5 @@ class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                     ctx=RequestContext(request_id=f"admin-socket:{sid}"),
                 )
             except ApplicationError as exc:
-                return {"ok": False, "error": exc.code}
-        return {"ok": True}
+                return {"ok": False, "error": problem_of(exc)}
+        return ack()

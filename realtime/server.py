@@ -202,9 +202,12 @@ def _session_listener(
         room = session_room(session_id)
         if change is SessionChange.CHALLENGED:
             current = trust_sm.SessionTrust.from_dict(await store.get_trust(session_id), params)
-            updated = trust_sm.SessionTrust(state=trust_sm.CHALLENGED, trust=current.trust)
-            await store.set_trust(session_id, updated.to_dict(), None)
-            await store.update_meta(session_id, state=trust_sm.CHALLENGED)
+            if not current.challenged:
+                # An admin's or a policy's challenge; one the trust rule fired is closed
+                # already (by the pipeline, before the database heard of it).
+                updated = trust_sm.SessionTrust(state=trust_sm.CHALLENGED, trust=current.trust)
+                await store.set_trust(session_id, updated.to_dict(), None)
+                await store.update_meta(session_id, state=trust_sm.CHALLENGED)
             await sio.emit(
                 "reauth_required",
                 {"session_id": session_id, "cause": event.by or "trust", "reason": event.reason},

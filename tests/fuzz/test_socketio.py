@@ -88,8 +88,9 @@ class Clients:
             self.attacker = self.connect(self.attacker_token)
             return
         assert answer["code"] in ANSWER_CODES, answer
-        assert isinstance(answer["message"], str)
-        assert answer["message"]
+        assert answer["type"] == f"urn:bbauth:problem:{answer['code']}", answer
+        assert isinstance(answer["detail"], str)
+        assert answer["detail"]
         self.answers.append(answer["code"])
 
     def bystander_is_served(self) -> None:

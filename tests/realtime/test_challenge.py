@@ -122,7 +122,9 @@ async def test_an_admin_socket_can_challenge_and_revoke_a_live_session(
             ),
         )
         # Challenging twice is refused: there is no active session to challenge.
-        assert (await watcher.call("challenge", {"session_id": person.session_id})) == {"ok": False}
+        twice = await watcher.call("challenge", {"session_id": person.session_id})
+        assert twice["ok"] is False
+        assert twice["error"]["code"] == "conflict"
         assert (await watcher.call("challenge", "garbage"))["ok"] is False
 
         assert (await watcher.call("revoke", {"session_id": person.session_id})) == {"ok": True}

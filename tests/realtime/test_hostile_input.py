@@ -95,8 +95,9 @@ async def test_malformed_input_is_answered_with_an_error_event(
     await attacker.emit("input", payload)
     error = await next_error(attacker, mark)
     assert error["code"] == code, error
-    assert isinstance(error["message"], str)
-    assert error["message"]
+    assert isinstance(error["detail"], str)
+    assert error["detail"]
+    assert error["type"] == f"urn:bbauth:problem:{code}"
     if code == "events_dropped":
         assert sum(error["dropped"].values()) >= 1
     assert not attacker.disconnected
@@ -109,8 +110,11 @@ async def test_time_running_backwards_is_dropped_across_batches(attacker: Live) 
     await attacker.emit("input", typing(3, t0=10.0))
     error = await next_error(attacker, mark)
     assert error == {
+        "type": "urn:bbauth:problem:events_dropped",
+        "title": "Some events of the batch were dropped",
+        "status": 422,
+        "detail": "Some events were not usable.",
         "code": "events_dropped",
-        "message": "Some events were not usable.",
         "dropped": {"unsorted": 6},
     }
 

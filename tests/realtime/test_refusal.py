@@ -11,14 +11,15 @@ from tests.realtime.services import expire_session, make_admin, sqlite_url
 
 
 def refusal_code(data: Any) -> str:
-    """The reason code of a connect_error payload: ``{message, data: {code, message}}``."""
+    """The reason code of a connect_error payload: ``{message, data: <problem>}``."""
     assert isinstance(data, dict), data
     message = data.get("message")
     assert isinstance(message, str), data
     assert message, data
     inner = data.get("data")
     assert isinstance(inner, dict), data
-    assert inner.get("message") == message, data
+    assert inner.get("detail") == message, data
+    assert inner.get("type") == f"urn:bbauth:problem:{inner.get('code')}", data
     code = inner.get("code")
     assert isinstance(code, str), data
     return code

@@ -106,10 +106,10 @@ async def test_admin_commands_refuse_malformed_session_ids(
 
     for bad in (session_id + "x", session_id + "-" * 8, " " + session_id, session_id.upper() + "0"):
         for command in ("revoke", "challenge"):
-            assert await watcher.call(command, {"session_id": bad}) == {
-                "ok": False,
-                "error": "bad_request",
-            }
+            reply = await watcher.call(command, {"session_id": bad})
+            assert reply["ok"] is False
+            assert reply["error"]["code"] == "bad_request"
+            assert reply["error"]["status"] == 400
 
     async with served.api.state.sessions() as db:
         row = await db.get(LoginSession, session_id)

@@ -64,7 +64,7 @@ export function AdminPage() {
     setToast(
       answer.ok
         ? { ok: true, text: action.kind === "revoke" ? `Session of ${who} revoked.` : `${who} must confirm with a new code.` }
-        : { ok: false, text: `Could not ${action.kind} the session of ${who}${answer.error ? `: ${answer.error}` : ""}.` },
+        : { ok: false, text: `Could not ${action.kind} the session of ${who}${answer.ok ? "" : `: ${answer.error.detail}`}.` },
     );
   };
 

@@ -55,8 +55,8 @@ export function openSocket(
 export function refusal(err: unknown): { code: string; message: string } | null {
   const data = (err as { data?: unknown } | null)?.data;
   if (data && typeof data === "object" && "code" in data) {
-    const { code, message } = data as { code: unknown; message: unknown };
-    return { code: String(code), message: typeof message === "string" ? message : "" };
+    const { code, detail } = data as { code: unknown; detail: unknown };
+    return { code: String(code), message: typeof detail === "string" ? detail : "" };
   }
   return null;
 }

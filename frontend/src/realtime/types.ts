@@ -57,7 +57,7 @@ export interface TrustMessage extends TrustView {
 }
 
 /** The acknowledgement of `ping_trust`: the trust as of now, or why there is none. */
-export type PingTrustAck = { state: "active" | "challenged"; trust: TrustView } | { error: string };
+export type PingTrustAck = Ack<{ state: "active" | "challenged"; trust: TrustView }>;
 
 /** Why the session was challenged: its trust fell, the security team asked, or a policy. */
 export type ChallengeCause = "trust" | "admin" | "policy";
@@ -74,11 +74,24 @@ export interface RevokedMessage {
   reason?: string;
 }
 
-export interface ServerError {
+/** The one problem shape (RFC 9457), as REST answers it: `error` events, refused connections
+ *  and failed acknowledgements carry it too. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
   code: string;
-  message: string;
-  dropped?: Record<string, number>;
 }
+
+/** An `error` event: a problem with the batch, and what was dropped. */
+export interface ServerError extends Problem {
+  dropped?: Record<string, number>;
+  dropped_batches?: number;
+}
+
+/** Every acknowledgement: `{ok: true, ...}` or `{ok: false, error}`. */
+export type Ack<T extends object = object> = ({ ok: true } & T) | { ok: false; error: Problem };
 
 export interface AdminSessionRow {
   session_id: string;

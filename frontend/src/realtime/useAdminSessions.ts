@@ -4,7 +4,7 @@ import { SESSION_LOST_CODES, sessionLostMessage } from "../api/client";
 import { useDpopKey } from "../auth/DpopContext";
 import { openSocket, refusal } from "./socket";
 import { useSocketFactory } from "./SocketFactoryContext";
-import type { AdminSessionRow, SessionsMessage, UnmonitoredSession } from "./types";
+import type { Ack, AdminSessionRow, SessionsMessage, UnmonitoredSession } from "./types";
 
 export interface AdminSessionsState {
   connected: boolean;
@@ -73,15 +73,20 @@ export function useAdminSessions(token: string | null, options: AdminSessionsOpt
     };
   }, [token, factory, dpop]);
 
-  const command = useCallback(async (event: "challenge" | "revoke", sessionId: string): Promise<{ ok: boolean; error?: string }> => {
+  const command = useCallback(async (event: "challenge" | "revoke", sessionId: string): Promise<Ack> => {
     const socket = socketRef.current;
-    if (!socket?.connected) return { ok: false, error: "not connected" };
+    if (!socket?.connected) return localFailure("not_connected", "the live feed is not connected");
     try {
-      return (await socket.timeout(5000).emitWithAck(event, { session_id: sessionId })) as { ok: boolean; error?: string };
+      return (await socket.timeout(5000).emitWithAck(event, { session_id: sessionId })) as Ack;
     } catch {
-      return { ok: false, error: "no answer from the server" };
+      return localFailure("timeout", "no answer from the server");
     }
   }, []);
 
   return { ...state, command };
+}
+
+/** A command that never reached the server, in the acknowledgements' shape. */
+function localFailure(code: string, detail: string): Ack {
+  return { ok: false, error: { type: `urn:bbauth:problem:${code}`, title: detail, status: 0, detail, code } };
 }

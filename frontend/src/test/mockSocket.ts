@@ -101,5 +101,6 @@ export function mockSocketFactory() {
 
 /** A Socket.IO refusal as connect_error carries it. */
 export function refused(code: string, message = "refused"): Error & { data: unknown } {
-  return Object.assign(new Error(message), { data: { code, message } });
+  const data = { type: `urn:bbauth:problem:${code}`, title: code, status: 401, detail: message, code };
+  return Object.assign(new Error(message), { data });
 }
