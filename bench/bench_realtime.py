@@ -162,7 +162,7 @@ class Bench:
         python = sys.executable
         self.server = ServerProcess(
             "bbauth",
-            [python, "-m", "app.cli", "serve"],
+            [python, "-m", "realtime.cli", "serve"],
             server_env,
             self.port,
             "/healthz",

@@ -479,7 +479,7 @@ class Run:
                 servers.append(
                     ServerProcess(
                         name,
-                        [sys.executable, "-m", "app.cli", "serve"],
+                        [sys.executable, "-m", "realtime.cli", "serve"],
                         {
                             **base_env,
                             **env,

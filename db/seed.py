@@ -1,15 +1,11 @@
-"""Demo data: an administrator and two users, for ``make run`` and manual trials."""
+"""Demo data: an administrator and two users, for ``make run`` and manual trials (created by
+``app.demo.seed_demo``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
-from app.audit import RequestContext
-from app.auth import registration
-from app.state import AppState
-from db.tables import Role, User
+from db.tables import Role
 
 
 @dataclass(frozen=True)
@@ -25,23 +21,3 @@ DEMO_LOGINS = (
     DemoLogin("alice@bbauth.local", "alice-demo-pass", Role.USER),
     DemoLogin("bob@bbauth.local", "bob-demo-pass", Role.USER),
 )
-
-
-async def seed_demo(state: AppState) -> list[tuple[DemoLogin, bool]]:
-    """Create the demo accounts that do not exist yet; returns (login, created) pairs."""
-    results = []
-    ctx = RequestContext(ip="127.0.0.1", user_agent="bbauth seed-demo")
-    async with state.sessions() as db:
-        for login in DEMO_LOGINS:
-            exists = await db.scalar(select(User.id).where(User.email == login.email))
-            if exists is None:
-                await registration.create_account(
-                    state=state,
-                    db=db,
-                    email=login.email,
-                    password=login.password,
-                    role=login.role,
-                    ctx=ctx,
-                )
-            results.append((login, exists is None))
-    return results

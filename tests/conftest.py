@@ -63,14 +63,25 @@ StartApp = Callable[..., Awaitable[Api]]
 README_SERVER = pytest.StashKey[ReadmeServer]()
 
 
+README_WANTED = pytest.StashKey[bool]()
+
+
 @pytest.hookimpl(trylast=True)  # after -k/-m deselection: start it only if its test runs
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Start the README quick start now, so it comes up while the other tests run; its test
-    runs last."""
+    """The README quick start's test runs last (its server comes up while the others run)."""
     readme = [item for item in items if "readme_server" in getattr(item, "fixturenames", ())]
-    if not readme:
+    if readme:
+        items[:] = [item for item in items if item not in readme] + readme
+    config.stash[README_WANTED] = bool(readme)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """Start the README quick start before the first test, and only when tests run (never for
+    ``--collect-only``)."""
+    config = session.config
+    if config.option.collectonly or not config.stash.get(README_WANTED, False):
         return
-    items[:] = [item for item in items if item not in readme] + readme
     server = ReadmeServer(Path(tempfile.mkdtemp(prefix="readme-", dir=TEST_VAR_DIR)))
     server.start()
     config.stash[README_SERVER] = server

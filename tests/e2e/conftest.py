@@ -112,7 +112,7 @@ class Server:
 
 def _bbauth(*args: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     exe = Path(sys.executable).with_name("bbauth")
-    command = [str(exe), *args] if exe.exists() else [sys.executable, "-m", "app.cli", *args]
+    command = [str(exe), *args] if exe.exists() else [sys.executable, "-m", "realtime.cli", *args]
     with log.open("ab") as out:
         return subprocess.Popen(
             command, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT

@@ -1,6 +1,6 @@
 """Real ``bbauth serve`` processes and real Socket.IO clients, for end-to-end tests.
 
-A ``Server`` is Hypercorn serving ``app.asgi:application`` in a subprocess on a free port, with
+A ``Server`` is Hypercorn serving ``realtime.asgi:application`` in a subprocess on a free port, with
 its own ``BBAUTH_VAR_DIR`` (database file, outbox of emailed codes, model store). A ``Person``
 signs in over REST with the code read from the outbox; a ``Live`` is a python-socketio client
 that records every event the server sends.
@@ -154,7 +154,7 @@ def launch(name: str, var_dir: Path, env: Mapping[str, str], *, port: int | None
     full_env = server_env({"BBAUTH_VAR_DIR": str(var_dir), "BBAUTH_PORT": str(port), **env})
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve"],
+            [sys.executable, "-m", "realtime.cli", "serve"],
             cwd=REPO,
             env=full_env,
             stdout=log,

@@ -129,7 +129,7 @@ async def test_quick_simulation_streams_and_gets_enrollment_and_trust(
         )
         process = await asyncio.create_subprocess_exec(
             sys.executable,
-            *("-m", "app.cli", "simulate", "--quick", "--enroll", "--unthrottled"),
+            *("-m", "realtime.cli", "simulate", "--quick", "--enroll", "--unthrottled"),
             *("--no-progress", "--report", str(report_path)),
             cwd=REPO,
             env=env,

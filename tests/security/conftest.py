@@ -1,6 +1,6 @@
 """Fixtures of the security tests: the whole service (REST and Socket.IO) served in this process.
 
-``start_server`` serves ``app.asgi``'s composition (Quart + Socket.IO) with Hypercorn on a free
+``start_server`` serves ``realtime.asgi``'s composition (Quart + Socket.IO) with Hypercorn on a free
 loopback port, on the backend under test (PostgreSQL + Redis, or SQLite + process memory, from
 ``tests/conftest.py``), with the test's ``ManualClock`` and SMTP mailbox. REST calls go through the
 app's test client (``served.api``), sockets through real python-socketio clients (``served.url``).

@@ -38,7 +38,7 @@ def serve(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     full = {k: v for k, v in os.environ.items() if not k.startswith("BBAUTH_")}
     full.update({"BBAUTH_VAR_DIR": str(tmp_path / "var"), "BBAUTH_PORT": "1", **env})
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", "serve"],
+        [sys.executable, "-m", "realtime.cli", "serve"],
         cwd=REPO_ROOT,
         env=full,
         capture_output=True,

@@ -1,4 +1,4 @@
-"""The ASGI application Hypercorn serves (``app.asgi:application``): REST and Socket.IO."""
+"""The ASGI application Hypercorn serves (``realtime.asgi:application``): REST and Socket.IO."""
 
 from __future__ import annotations
 

@@ -63,7 +63,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     reset_multiprocess_dir()  # PROMETHEUS_MULTIPROC_DIR: samples of an earlier run go
     config = Config()
-    config.application_path = "app.asgi:application"
+    config.application_path = "realtime.asgi:application"
     config.bind = [f"{args.host or settings.host}:{args.port or settings.port}"]
     config.workers = args.workers or settings.workers
     config.accesslog = None
@@ -83,7 +83,7 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_seed_demo(_args: argparse.Namespace, settings: Settings) -> int:
     """Create the demo accounts."""
-    from db.seed import seed_demo
+    from app.demo.accounts import seed_demo
 
     async def main() -> None:
         async with cli_state(settings) as state:

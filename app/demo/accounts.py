@@ -1,0 +1,31 @@
+"""The demo accounts of ``db.seed``, created by ``bbauth seed-demo`` (``make run``)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.audit import RequestContext
+from app.auth import registration
+from app.state import AppState
+from db.seed import DEMO_LOGINS, DemoLogin
+from db.tables import User
+
+
+async def seed_demo(state: AppState) -> list[tuple[DemoLogin, bool]]:
+    """Create the demo accounts that do not exist yet; returns (login, created) pairs."""
+    results = []
+    ctx = RequestContext(ip="127.0.0.1", user_agent="bbauth seed-demo")
+    async with state.sessions() as db:
+        for login in DEMO_LOGINS:
+            exists = await db.scalar(select(User.id).where(User.email == login.email))
+            if exists is None:
+                await registration.create_account(
+                    state=state,
+                    db=db,
+                    email=login.email,
+                    password=login.password,
+                    role=login.role,
+                    ctx=ctx,
+                )
+            results.append((login, exists is None))
+    return results
