@@ -69,7 +69,7 @@ from app.factory import create_app
 from app.sessions import service as sessions
 from app.settings import get_settings, load_settings
 from app.state import AppState, app_state
-from bench.procs import free_port
+from bench.procs import free_port, wait_healthy
 from db.migrate import upgrade
 from db.tables import LoginSession, User
 from models.estimators import UserModel
@@ -892,19 +892,6 @@ def compared(without: Sequence[float], with_proof: Sequence[float]) -> dict[str,
     }
 
 
-async def _served_until_healthy(url: str, server: asyncio.Task[None]) -> None:
-    async with httpx.AsyncClient(base_url=url, timeout=2.0) as http:
-        for _ in range(300):
-            if server.done():
-                server.result()
-                raise RuntimeError("the server stopped during start-up")
-            with contextlib.suppress(httpx.HTTPError):
-                if (await http.get("/healthz")).status_code == 200:
-                    return
-            await asyncio.sleep(0.05)
-    raise RuntimeError(f"{url} did not come up")
-
-
 async def dpop_cost(repeats: int, connects: int) -> dict[str, Any]:
     """DPoP's cost on one served app (Quart + Socket.IO under Hypercorn, SQLite, state in
     process, in this process): proof signing and checking alone, GET /api/auth/me and Socket.IO
@@ -929,7 +916,7 @@ async def dpop_cost(repeats: int, connects: int) -> dict[str, Any]:
         server = asyncio.create_task(serve(create_asgi(app), config, shutdown_trigger=stop.wait))
         url = f"http://127.0.0.1:{port}"
         try:
-            await _served_until_healthy(url, server)
+            await wait_healthy(url, server)
             return await _dpop_figures(app_state(app), url, repeats, connects)
         finally:
             stop.set()

@@ -16,6 +16,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import httpx
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -132,3 +134,17 @@ class ServerProcess:
         for pid in workers:  # only the worker we started, should it outlive its parent
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+async def wait_healthy(url: str, task: asyncio.Task[None]) -> None:
+    """Wait until ``url/healthz`` answers (fail if the serving task ends first)."""
+    async with httpx.AsyncClient(base_url=url, timeout=2.0) as http:
+        for _ in range(300):
+            if task.done():
+                task.result()
+                raise RuntimeError("the server stopped during start-up")
+            with contextlib.suppress(httpx.HTTPError):
+                if (await http.get("/healthz")).status_code == 200:
+                    return
+            await asyncio.sleep(0.05)
+    raise RuntimeError(f"{url} did not come up")

@@ -379,19 +379,7 @@ def timing_sample(strokes: Sequence[Keystroke]) -> TimingSample:
 # ---------------------------------------------------------------------------------------------
 # Free-text window features.
 
-HOLD_ZONES: tuple[str, ...] = (
-    "L_num",
-    "L_top",
-    "L_home",
-    "L_bottom",
-    "R_num",
-    "R_top",
-    "R_home",
-    "R_bottom",
-    "space",
-    "backspace",
-    "shift",
-)
+HOLD_ZONES: tuple[str, ...] = tuple(z for z in ZONES if z not in ("enter", "modifier", "other"))
 DD_HIST_EDGES_MS: tuple[float, ...] = (0, 80, 120, 160, 200, 250, 300, 400, 550, 800, 1200, 3000)
 HOLD_HIST_EDGES_MS: tuple[float, ...] = (0, 50, 70, 85, 100, 115, 130, 160, 200, 500)
 _SUMMARY = ("median", "iqr", "p10", "p90", "mean")

@@ -512,14 +512,22 @@ class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             await self.cut(sid, reason)
         return admin, reason
 
-    async def on_challenge(self, sid: str, data: object = None) -> dict[str, Any]:
-        """Force a session into a re-challenge: ``{"session_id": ...}``."""
+    async def _target(self, sid: str, data: object) -> tuple[User, str] | dict[str, Any]:
+        """The administrator acting and the session a command names, or the failed ack."""
         admin, reason = await self._admin(sid)
         if admin is None:
             return ack_problem(reason)
         session_id = _session_id_of(data)
         if session_id is None:
             return ack_problem("bad_request", "A session_id is required.")
+        return admin, session_id
+
+    async def on_challenge(self, sid: str, data: object = None) -> dict[str, Any]:
+        """Force a session into a re-challenge: ``{"session_id": ...}``."""
+        target = await self._target(sid, data)
+        if isinstance(target, dict):
+            return target
+        admin, session_id = target
         state = app_state(self.app)
         async with state.sessions() as db:
             pending = await rechallenge.challenge_session(
@@ -539,12 +547,10 @@ class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def on_revoke(self, sid: str, data: object = None) -> dict[str, Any]:
         """Revoke a session: ``{"session_id": ...}``; its client is disconnected at once."""
-        admin, reason = await self._admin(sid)
-        if admin is None:
-            return ack_problem(reason)
-        session_id = _session_id_of(data)
-        if session_id is None:
-            return ack_problem("bad_request", "A session_id is required.")
+        target = await self._target(sid, data)
+        if isinstance(target, dict):
+            return target
+        admin, session_id = target
         state = app_state(self.app)
         async with state.sessions() as db:
             try:

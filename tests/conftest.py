@@ -53,6 +53,7 @@ from db.tables import Role
 from tests.app.api import Account, Api
 from tests.app.mailbox import Mailbox
 from tests.app.readme_server import ReadmeServer
+from tests.realtime.services import delete_redis_prefix
 
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -194,13 +195,7 @@ async def redis_prefix() -> AsyncIterator[str]:
     """A Redis key prefix of this test alone; its keys are deleted afterwards."""
     prefix = f"bbauth-test:{os.getpid()}:{uuid.uuid4().hex[:12]}:"
     yield prefix
-    client = aioredis.Redis.from_url(REDIS_URL)
-    try:
-        keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
+    await delete_redis_prefix(prefix, REDIS_URL)
 
 
 @pytest.fixture

@@ -140,15 +140,8 @@ async def login(
         user.failed_logins = 0
         user.locked_until = None
     now = state.clock.now()
-    session = LoginSession(
-        user_id=user.id,
-        state=SessionState.PENDING_OTP,
-        created_at=now,
-        last_seen_at=now,
-        expires_at=now + timedelta(seconds=state.settings.login_challenge_ttl_seconds),
-        ip=ctx.ip[:64],
-        user_agent=ctx.user_agent[:400],
-        device_id=device.id if device else None,
+    session = sessions.pending(
+        state, user=user, ctx=ctx, now=now, device_id=device.id if device else None
     )
     db.add(session)
     await db.flush()

@@ -10,8 +10,6 @@ hashing, so sign-up cannot be used to exhaust the workers' CPU.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,9 +21,10 @@ from app.auth.codes import PendingChallenge
 from app.auth.emails import checked_email
 from app.auth.password_rules import check_new_password
 from app.errors import Conflict, Forbidden, TooManyAttempts
+from app.sessions import service as sessions
 from app.state import AppState
 from app.users.notices import OutgoingMail
-from db.tables import ChallengePurpose, LoginSession, Role, SessionState, User
+from db.tables import ChallengePurpose, Role, User
 
 
 async def create_account(
@@ -108,15 +107,7 @@ async def sign_up(
         user.password_hash = password_hash
         user.display_name = display_name or user.display_name
     await db.flush()
-    session = LoginSession(
-        user_id=user.id,
-        state=SessionState.PENDING_OTP,
-        created_at=now,
-        last_seen_at=now,
-        expires_at=now + timedelta(seconds=state.settings.login_challenge_ttl_seconds),
-        ip=ctx.ip[:64],
-        user_agent=ctx.user_agent[:400],
-    )
+    session = sessions.pending(state, user=user, ctx=ctx, now=now)
     db.add(session)
     await db.flush()
     opened = await codes.open_challenge(

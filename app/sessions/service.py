@@ -84,6 +84,22 @@ async def transition(
     return getattr(result, "rowcount", 0) == 1
 
 
+def pending(
+    state: AppState, *, user: User, ctx: RequestContext, now: datetime, device_id: str | None = None
+) -> LoginSession:
+    """A new session waiting for its one-time code (sign-in or sign-up), not yet added."""
+    return LoginSession(
+        user_id=user.id,
+        state=SessionState.PENDING_OTP,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(seconds=state.settings.login_challenge_ttl_seconds),
+        ip=ctx.ip[:64],
+        user_agent=ctx.user_agent[:400],
+        device_id=device_id,
+    )
+
+
 async def activate(
     state: AppState, db: AsyncSession, session: LoginSession, *, stepped_up: bool = True
 ) -> IssuedSession:

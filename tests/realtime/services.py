@@ -61,8 +61,9 @@ def new_redis_prefix() -> str:
     return f"bbauth-rt:{os.getpid()}:{uuid.uuid4().hex[:10]}:"
 
 
-async def delete_redis_prefix(prefix: str) -> None:
-    client = aioredis.Redis.from_url(REDIS_URL)
+async def delete_redis_prefix(prefix: str, url: str = REDIS_URL) -> None:
+    """Delete every key under ``prefix`` in the Redis database at ``url``."""
+    client = aioredis.Redis.from_url(url)
     try:
         keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
         if keys:

@@ -22,6 +22,7 @@ from app.client.dpop import DpopKey
 from app.clock import ManualClock
 from app.factory import create_app
 from app.settings import Settings
+from bench.procs import wait_healthy
 from realtime.server import create_asgi
 from tests.app.api import Api
 from tests.app.mailbox import Mailbox, free_port
@@ -32,7 +33,6 @@ from tests.security.live import (
     LogCapture,
     Served,
     StartServer,
-    wait_healthy,
 )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -89,20 +88,6 @@ class Served:
 
 
 StartServer = Callable[..., Awaitable[Served]]
-
-
-async def wait_healthy(url: str, task: asyncio.Task[None]) -> None:
-    """Wait until ``url/healthz`` answers (fail if the serving task ends first)."""
-    async with httpx.AsyncClient(base_url=url, timeout=2.0) as http:
-        for _ in range(300):
-            if task.done():
-                task.result()
-                raise RuntimeError("the server stopped during start-up")
-            with contextlib.suppress(httpx.HTTPError):
-                if (await http.get("/healthz")).status_code == 200:
-                    return
-            await asyncio.sleep(0.05)
-    raise RuntimeError(f"{url} did not come up")
 
 
 @dataclass

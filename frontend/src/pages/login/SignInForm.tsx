@@ -4,11 +4,11 @@ import Link from "@mui/material/Link";
 import Stack from "@mui/material/Stack";
 import TextField from "@mui/material/TextField";
 import { useState, type FormEvent } from "react";
-import { api, ApiError } from "../../api/client";
 import { errorMessage } from "../../api/messages";
 import type { Challenge } from "../../api/types";
 import { deviceTokenFor } from "../../auth/deviceTokens";
 import { noCapture } from "../../capture/nocapture";
+import { useChallengeRequest } from "./useChallengeRequest";
 
 export interface SignInFormProps {
   onChallenge: (challenge: Challenge) => void;
@@ -19,27 +19,15 @@ export interface SignInFormProps {
 export function SignInForm({ onChallenge, onCreateAccount }: SignInFormProps) {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, problem, send } = useChallengeRequest(onChallenge);
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const deviceToken = deviceTokenFor(email);
-      const body = deviceToken ? { email, password, device_token: deviceToken } : { email, password };
-      const challenge = await api.post<Challenge>("/api/auth/login", body, { auth: false });
-      setPassword("");
-      onChallenge(challenge);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    const deviceToken = deviceTokenFor(email);
+    const body = deviceToken ? { email, password, device_token: deviceToken } : { email, password };
+    void send("/api/auth/login", body, () => setPassword(""));
   };
 
-  const problem = error instanceof ApiError ? error : null;
   const emailError = problem?.fieldError("email") ?? null;
   const message =
     error === null || emailError

@@ -4,10 +4,10 @@ import Link from "@mui/material/Link";
 import Stack from "@mui/material/Stack";
 import TextField from "@mui/material/TextField";
 import { useState, type FormEvent } from "react";
-import { api, ApiError } from "../../api/client";
 import { errorMessage } from "../../api/messages";
 import type { Challenge } from "../../api/types";
 import { noCapture } from "../../capture/nocapture";
+import { useChallengeRequest } from "./useChallengeRequest";
 
 export interface SignUpFormProps {
   onChallenge: (challenge: Challenge) => void;
@@ -19,26 +19,14 @@ export function SignUpForm({ onChallenge, onSignIn }: SignUpFormProps) {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [name, setName] = useState("");
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, problem, send } = useChallengeRequest(onChallenge);
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const body = { email, password, ...(name.trim() ? { display_name: name.trim() } : {}) };
-      const challenge = await api.post<Challenge>("/api/auth/register", body, { auth: false });
-      setPassword("");
-      onChallenge(challenge);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    const body = { email, password, ...(name.trim() ? { display_name: name.trim() } : {}) };
+    void send("/api/auth/register", body, () => setPassword(""));
   };
 
-  const problem = error instanceof ApiError ? error : null;
   const fields = {
     email: problem?.fieldError("email") ?? null,
     password: problem?.fieldError("password") ?? null,
