@@ -101,7 +101,9 @@ NAMESPACES: dict[str, tuple[str, str, tuple[Event, ...]]] = {
                 "input",
                 "receive",
                 "InputBatch",
-                "A batch of captured input (no acknowledgement; problems come as `error`).",
+                "A batch of captured input; problems come as `error`. A client that asks for an "
+                "acknowledgement gets an empty one once the batch is processed (the load "
+                "simulator paces itself on it).",
                 command="input",
             ),
             Event(
