@@ -57,6 +57,35 @@ def test_the_asyncapi_document_is_valid_asyncapi_3() -> None:
     assert problems == []
 
 
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [r for value in node.values() for r in _refs(value)]
+    if isinstance(node, list):
+        return [r for value in node for r in _refs(value)]
+    return []
+
+
+def _resolve(document: dict[str, Any], ref: str) -> Any:
+    node: Any = document
+    for part in ref.removeprefix("#/").split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def test_every_asyncapi_reference_resolves_and_stays_in_its_channel() -> None:
+    document = asyncapi.build()
+
+    for ref in _refs(document):
+        assert ref.startswith("#/"), ref
+        _resolve(document, ref)
+    for name, operation in document["operations"].items():
+        channel = _resolve(document, operation["channel"]["$ref"])
+        targets = operation["messages"] + operation.get("reply", {}).get("messages", [])
+        for message in targets:
+            assert _last(message) in channel["messages"], (name, message)
+
+
 def test_the_asyncapi_check_catches_a_broken_document() -> None:
     document = asyncapi.build()
     document["operations"]["personReceiveInput"]["action"] = "emit"
