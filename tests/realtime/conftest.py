@@ -7,15 +7,14 @@ per module. Every test signs up people of its own, so tests sharing a server do 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
 
 from app.settings import get_settings
 from models.evaluation.datasets_keyboard import AaltoParticipant, load_aalto
-from tests.realtime import harness
-from tests.realtime.contract import violations
+from tests.realtime.contract import payloads_follow_the_contract  # noqa: F401 (autouse)
 from tests.realtime.harness import Server, start_servers
 from tests.realtime.services import (
     AALTO_ARCHIVE,
@@ -25,18 +24,6 @@ from tests.realtime.services import (
     new_redis_prefix,
     sqlite_var_dir,
 )
-
-
-@pytest.fixture(autouse=True)
-def payloads_follow_the_contract() -> Iterator[None]:
-    """Every event, acknowledgement and refusal a test's clients received is documented in the
-    AsyncAPI document and matches its schema (checked once the test is over)."""
-    opened: list[harness.Live] = []
-    harness.OPENED = opened
-    yield
-    harness.OPENED = None
-    found = [v for live in opened for v in violations(live)]
-    assert found == [], "payloads the AsyncAPI document does not describe:\n" + "\n".join(found)
 
 
 @pytest.fixture(scope="session")

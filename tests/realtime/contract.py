@@ -1,18 +1,22 @@
 """What a live server sends, checked against the AsyncAPI document (``realtime.asyncapi``).
 
-Every ``Live`` client a real-time test opens is checked after the test: each event it received
+Every ``Live`` client a test opens is checked after the test (``payloads_follow_the_contract``,
+autouse in the real-time, security and fuzz tests): each event it received
 must be documented for its namespace and match its payload's schema, each acknowledgement the
 schema of its command's reply, each refusal a ``ConnectRefusal`` carrying the ``Problem``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
 import jsonschema
+import pytest
 
 from realtime import asyncapi
+from tests.realtime import harness
 from tests.realtime.harness import Live
 
 PSEUDO_EVENTS = frozenset({"disconnect"})
@@ -58,3 +62,15 @@ def violations(live: Live) -> list[str]:
             continue
         found += [f"{live.namespace} {kind} {name!r} {e}" for e in schema_errors(schema, payload)]
     return found
+
+
+@pytest.fixture(autouse=True)
+def payloads_follow_the_contract() -> Iterator[None]:
+    """Every event, acknowledgement and refusal a test's clients received is documented in the
+    AsyncAPI document and matches its schema (checked once the test is over)."""
+    opened: list[Live] = []
+    harness.OPENED = opened
+    yield
+    harness.OPENED = None
+    found = [v for live in opened for v in violations(live)]
+    assert found == [], "payloads the AsyncAPI document does not describe:\n" + "\n".join(found)
