@@ -6,13 +6,15 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/pip --disable-pip-version-check -q
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint typecheck pytest bench services clean help frontend frontend-test browser
+.PHONY: run test lint typecheck pytest bench services clean help frontend frontend-test browser contract
 
 help:
 	@echo "make run    - install, migrate, seed the demo users and serve on http://127.0.0.1:5001"
 	@echo "make test   - install test tools, start PostgreSQL/Redis, run ruff, mypy, vitest and pytest"
 	@echo "              (pytest includes the browser tests in tests/e2e, in Debian's chromium)"
 	@echo "make bench  - run the benchmarks; figures land in bench/results/*.json"
+	@echo "make contract - write the OpenAPI and AsyncAPI documents and regenerate the web app's"
+	@echo "              types from them (frontend/src/contract); make test fails when they drift"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -46,6 +48,12 @@ frontend: $(FRONTEND)/dist/.built
 
 frontend-test: $(FRONTEND)/node_modules/.installed
 	cd $(FRONTEND) && npm test
+
+# The contract: the server's documents, then the web app's types generated from them. Drift is
+# caught by make test (tests/app/test_contract.py and src/contract/contract.test.ts).
+contract: $(VENV)/.dev-installed $(FRONTEND)/node_modules/.installed
+	$(BIN)/bbauth contract
+	cd $(FRONTEND) && npm run contract
 
 # Debian's chromium for the browser tests (Playwright drives it; it downloads no browser).
 browser:

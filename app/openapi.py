@@ -27,6 +27,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "code": {"type": "string", "description": "Stable error code, e.g. invalid_code"},
         "challenge": {
             "type": "object",
+            "additionalProperties": True,
             "description": "step_up_required: the one-time-code challenge to answer first",
         },
         "max_age": {"type": "integer", "description": "step_up_required: seconds a step-up lasts"},
@@ -96,11 +97,17 @@ _OTHER_ROUTES: dict[str, dict[str, Any]] = {
 
 
 class ProblemOpenAPIProvider(OpenAPIProvider):
-    """quart-schema's document plus the ``Problem`` answers, and each operation's requirement
-    from the one policy table (``app.sessions.policy``): ``security`` and ``x-bbauth-policy``."""
+    """quart-schema's document plus the ``Problem`` answers, each operation's requirement from
+    the one policy table (``app.sessions.policy``): ``security`` and ``x-bbauth-policy``, and
+    operation ids unique by endpoint."""
 
     def build_paths(self, rule: Rule) -> tuple[dict[str, Any], dict[str, Any]]:
         paths, components = super().build_paths(rule)
+        for operations in paths.values():
+            for method, operation in operations.items():
+                # quart-schema names an operation after its function, which two blueprints may
+                # share (``mine``); the endpoint is unique, and generated clients need that.
+                operation["operationId"] = f"{method}_{rule.endpoint.replace('.', '_')}"
         requirement = requirement_of(rule.endpoint)
         if requirement is not None:
             for operations in paths.values():

@@ -177,6 +177,25 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(main())
 
 
+def cmd_contract(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the OpenAPI and AsyncAPI documents the web app's types are generated from."""
+    from app.docs import documents, write_documents
+    from app.factory import create_app
+
+    out = Path(args.out)
+    app = create_app(settings.model_copy(update={"scheduler": False}))
+    changed = write_documents(asyncio.run(documents(app)), out, check=args.check)
+    if args.check and changed:
+        print(
+            f"bbauth contract: {', '.join(changed)} in {out} differ from the server's documents "
+            "(run `bbauth contract`, then `npm run contract` in frontend/)",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"{', '.join(changed) or 'nothing'} {'differ' if args.check else 'written'} in {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bbauth", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -271,6 +290,20 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--quick", action="store_true", help="2 users, fastest speed, at most 60 s")
     sim.add_argument("--no-progress", action="store_true", help="no progress lines")
     sim.set_defaults(handler=cmd_simulate)
+
+    contract = sub.add_parser(
+        "contract",
+        help="write the OpenAPI and AsyncAPI documents for the web app's generated types",
+        description="Write /api/openapi.json and /api/asyncapi.json, as this server serves them, "
+        "into the web app's contract folder; `npm run contract` generates its types from them.",
+    )
+    contract.add_argument(
+        "--out", default=str(REPO_ROOT / "frontend" / "src" / "contract"), help="folder"
+    )
+    contract.add_argument(
+        "--check", action="store_true", help="only compare: exit 1 if a file would change"
+    )
+    contract.set_defaults(handler=cmd_contract)
 
     from app.client.cli import add_parser as add_client_parser
     from app.client.cli import run as cmd_client

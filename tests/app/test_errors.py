@@ -222,7 +222,13 @@ async def test_openapi_lists_every_route(api: Api) -> None:
         for method in operations
     }
 
-    docs = {"/api/openapi.json", "/api/docs", "/api/docs/start.js", "/api-docs/<path:path>"}
+    docs = {
+        "/api/openapi.json",
+        "/api/asyncapi.json",
+        "/api/docs",
+        "/api/docs/start.js",
+        "/api-docs/<path:path>",
+    }
     served = {
         (method, re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule))
         for rule in api.app.url_map.iter_rules()

@@ -22,6 +22,7 @@ PUBLIC = {
     "/api/auth/otp/verify",
     "/api/auth/otp/resend",
     "/api/openapi.json",
+    "/api/asyncapi.json",
     "/api/docs",
     "/api/docs/start.js",
     "/api/account/links",

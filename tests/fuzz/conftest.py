@@ -26,6 +26,7 @@ from app.state import app_state
 from db.tables import Role
 from tests.conftest import REDIS_URL, create_pg_database, drop_pg_database, migrate
 from tests.fuzz.service import SPARE_TOKENS, FuzzService
+from tests.realtime.contract import payloads_follow_the_contract  # noqa: F401 (autouse)
 from tests.realtime.harness import Server, create_person, launch
 from tests.realtime.services import sqlite_var_dir
 

@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 
 from app.settings import get_settings
 from models.evaluation.datasets_keyboard import AaltoParticipant, load_aalto
+from tests.realtime.contract import payloads_follow_the_contract  # noqa: F401 (autouse)
 from tests.realtime.harness import Server, start_servers
 from tests.realtime.services import (
     AALTO_ARCHIVE,

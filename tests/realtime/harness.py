@@ -302,6 +302,10 @@ async def create_person(server: Server, tag: str = "user") -> Person:
 # --- Socket.IO clients ------------------------------------------------------------------------
 
 
+OPENED: list[Live] | None = None
+"""Every ``Live`` made while a test records them (``tests.realtime.contract``); None: none."""
+
+
 class Refused(Exception):
     """The server refused the Socket.IO connection; ``data`` is its connect_error payload."""
 
@@ -318,10 +322,14 @@ class Live:
     namespace: str = "/"
     transports: Sequence[str] = ("websocket",)
     events: list[tuple[str, Any]] = field(default_factory=list)
+    acks: list[tuple[str, Any]] = field(default_factory=list)
+    """Every acknowledgement received: (command, reply)."""
     refusal: Any = None
     disconnected: bool = False
 
     def __post_init__(self) -> None:
+        if OPENED is not None:
+            OPENED.append(self)
         self.sio = socketio.AsyncClient(reconnection=False)
         ns = self.namespace
 
@@ -368,7 +376,9 @@ class Live:
         await self.sio.emit(event, data, namespace=self.namespace)
 
     async def call(self, event: str, data: Any = None, within: float = 10.0) -> Any:
-        return await self.sio.call(event, data, namespace=self.namespace, timeout=within)
+        reply = await self.sio.call(event, data, namespace=self.namespace, timeout=within)
+        self.acks.append((event, reply))
+        return reply
 
     def named(self, event: str) -> list[Any]:
         """Payloads of every ``event`` received so far."""

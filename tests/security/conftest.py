@@ -26,6 +26,7 @@ from bench.procs import wait_healthy
 from realtime.server import create_asgi
 from tests.app.api import Api
 from tests.app.mailbox import Mailbox, free_port
+from tests.realtime.contract import payloads_follow_the_contract  # noqa: F401 (autouse)
 from tests.realtime.harness import Live
 from tests.security.live import (
     LIVE_SETTINGS,

@@ -1,22 +1,13 @@
-/** Raw input events as the Socket.IO "input" message carries them (see PROTOCOL.md). */
+/**
+ * Raw input events as the Socket.IO "input" message carries them: the types generated from the
+ * AsyncAPI document (`InputBatch`, in `src/contract/asyncapi.json`).
+ *
+ * A key event: `t` in ms (performance.now()), `code` is KeyboardEvent.code. A pointer event:
+ * `t` in ms, `x`/`y` in CSS px (clientX/Y), wheel deltas in px.
+ */
+import type { KeyWireEvent, MouseWireEvent } from "../contract/socket";
 
-/** A key going down or up; `t` in ms (performance.now()), `code` is KeyboardEvent.code. */
-export interface KeyWireEvent {
-  t: number;
-  type: "down" | "up";
-  code: string;
-}
-
-/** A pointer event; `t` in ms, `x`/`y` in CSS px (clientX/Y), wheel deltas in px. */
-export interface MouseWireEvent {
-  t: number;
-  type: "move" | "down" | "up" | "wheel";
-  x: number;
-  y: number;
-  button?: number;
-  dx?: number;
-  dy?: number;
-}
+export type { KeyWireEvent, MouseWireEvent };
 
 export type WireEvent = KeyWireEvent | MouseWireEvent;
 

@@ -1,5 +1,6 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
 import type { DpopProofs } from "../auth/dpop";
+import type { SocketAuth } from "../contract/socket";
 
 /**
  * Reconnection with exponential backoff and jitter: 0.5 s, 1 s, 2 s … capped at 10 s, for ever
@@ -24,10 +25,7 @@ export type SocketFactory = (namespace: string, options: Partial<ManagerOptions 
 export const defaultSocketFactory: SocketFactory = (namespace, options) => io(namespace, options);
 
 /** The handshake's auth payload: the token, and a DPoP proof of its key when the tab holds one. */
-export interface SocketAuth {
-  token: string;
-  dpop?: string;
-}
+export type { SocketAuth };
 
 /**
  * Opens a socket on a namespace ("/" or "/admin") with the session token. Every connect and

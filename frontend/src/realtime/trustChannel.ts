@@ -2,6 +2,7 @@ import type { Socket } from "socket.io-client";
 import { SESSION_LOST_CODES, sessionLostMessage } from "../api/client";
 import type { DpopProofs } from "../auth/dpop";
 import type { WireEvent } from "../capture/events";
+import { SnapshotStore } from "./snapshotStore";
 import { openSocket, refusal, type SocketFactory, defaultSocketFactory } from "./socket";
 import type {
   ChallengeCause,
@@ -92,31 +93,16 @@ export const PAUSE_NOTICE_GRACE_MS = 15_000;
  * challenges, and reconnects (socket.io's backoff for dropped connections; its own backoff when
  * the server closed or refused the socket for a reason that may pass).
  */
-export class TrustChannel {
+export class TrustChannel extends SnapshotStore<TrustSnapshot> {
   private socket: Socket | null = null;
-  private snapshot: TrustSnapshot = INITIAL_SNAPSHOT;
-  private listeners = new Set<() => void>();
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private retries = 0;
   private closed = false;
   private readonly options: Required<Pick<TrustChannelOptions, "retryBaseMs" | "historyLength" | "now">> & TrustChannelOptions;
 
   constructor(options: TrustChannelOptions) {
+    super(INITIAL_SNAPSHOT);
     this.options = { retryBaseMs: 1000, historyLength: 120, now: Date.now, ...options };
-  }
-
-  // --- store interface (useSyncExternalStore) ---------------------------------------------
-
-  subscribe = (listener: () => void): (() => void) => {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  };
-
-  getSnapshot = (): TrustSnapshot => this.snapshot;
-
-  private update(patch: Partial<TrustSnapshot>): void {
-    this.snapshot = { ...this.snapshot, ...patch };
-    for (const listener of this.listeners) listener();
   }
 
   // --- lifecycle -----------------------------------------------------------------------------
