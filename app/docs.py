@@ -15,7 +15,7 @@ from typing import Any
 from quart import Blueprint, Quart, Response
 from quart_schema import hide
 
-from realtime import asyncapi
+from app import asyncapi
 
 blueprint = Blueprint("docs", __name__)
 
@@ -61,7 +61,7 @@ async def start() -> Response:
 @blueprint.get("/api/asyncapi.json")
 @hide
 async def asyncapi_document() -> dict[str, Any]:
-    """The AsyncAPI 3.0 document of the Socket.IO channel (``realtime.asyncapi``)."""
+    """The AsyncAPI 3.0 document of the Socket.IO channel (``app.asyncapi``)."""
     return asyncapi.build()
 
 

@@ -192,7 +192,10 @@ def cmd_contract(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 1
-    print(f"{', '.join(changed) or 'nothing'} {'differ' if args.check else 'written'} in {out}")
+    if args.check:
+        print(f"the documents in {out} are the server's")
+    else:
+        print(f"{', '.join(changed) or 'nothing changed'}{' written' if changed else ''} in {out}")
     return 0
 
 

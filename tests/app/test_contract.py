@@ -15,12 +15,12 @@ from typing import Any
 import jsonschema
 import pytest
 
+from app import asyncapi
 from app.docs import document_text, documents
 from app.factory import create_app
 from app.sessions.policy import POLICY
 from app.settings import REPO_ROOT, load_settings
 from models.modality import MODALITIES
-from realtime import asyncapi
 from realtime.namespaces import AdminNamespace, ClientNamespace
 from tests.app.api import Api
 

@@ -1,4 +1,4 @@
-"""What a live server sends, checked against the AsyncAPI document (``realtime.asyncapi``).
+"""What a live server sends, checked against the AsyncAPI document (``app.asyncapi``).
 
 Every ``Live`` client a test opens is checked after the test (``payloads_follow_the_contract``,
 autouse in the real-time, security and fuzz tests): each event it received
@@ -15,7 +15,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from realtime import asyncapi
+from app import asyncapi
 from tests.realtime import harness
 from tests.realtime.harness import Live
 

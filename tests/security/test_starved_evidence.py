@@ -45,11 +45,8 @@ def key_bursts(recording: Any, size: int) -> list[list[KeyEvent]]:
     strokes = [s for s in pair_keystrokes(keys(recording)) if math.isfinite(s.up)]
     return [
         sorted(
-            (
-                KeyEvent(t, kind, s.code)
-                for s in strokes[i : i + size]
-                for t, kind in ((s.down, "down"), (s.up, "up"))
-            ),
+            [KeyEvent(s.down, "down", s.code) for s in strokes[i : i + size]]
+            + [KeyEvent(s.up, "up", s.code) for s in strokes[i : i + size]],
             key=lambda e: e.t,
         )
         for i in range(0, len(strokes), size)

@@ -3,7 +3,7 @@
 It describes the server: ``receive`` operations are what a client sends it, ``send`` operations
 what it sends a client. One channel per namespace (its ``address``); a message's ``name`` is its
 Socket.IO event name; a command answered with an acknowledgement has a ``reply``. The payloads'
-schemas are ``realtime.contract``'s; ``Problem`` is the REST API's, shared with the OpenAPI
+schemas are ``app.channel``'s; ``Problem`` is the REST API's, shared with the OpenAPI
 document (``app.openapi``). Each operation carries its requirement from the one policy table
 (``x-bbauth-policy``, as REST operations do).
 """
@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from app import channel as contract
 from app.sessions.policy import POLICY
-from realtime import contract
 
 VERSION = "0.1.0"
 """The channel's version (the API's)."""
@@ -49,7 +49,7 @@ class Event:
     action: Literal["send", "receive"]
     """From the server's side."""
     payload: str | None
-    """Schema name in ``realtime.contract`` (None: no payload)."""
+    """Schema name in ``app.channel`` (None: no payload)."""
     summary: str
     reply: str | None = None
     """Key of the acknowledgement's message."""
