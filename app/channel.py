@@ -1,7 +1,8 @@
 """Every Socket.IO message of bbauth, as pydantic models: the schemas of the AsyncAPI document.
 
-The namespaces still emit plain dicts (built in ``realtime.namespaces``, ``realtime.pipeline``,
-``realtime.enrollment``, ``realtime.server``, ``realtime.recovery``); these models describe them,
+The namespaces still emit plain dicts (built in ``realtime.person_namespace``,
+``realtime.admin_namespace``, ``realtime.pipeline``, ``realtime.enrollment``,
+``realtime.server``, ``realtime.recovery``); these models describe them,
 and the real-time tests check every payload a live server sends against their schemas. What the
 server sends forbids unknown members, so a field added on one side only fails a test.
 

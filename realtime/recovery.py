@@ -36,7 +36,7 @@ from realtime import trust as trust_sm
 from realtime.store import LiveStore
 
 if TYPE_CHECKING:
-    from realtime.namespaces import ClientNamespace
+    from realtime.person_namespace import ClientNamespace
 
 log = structlog.get_logger(__name__)
 

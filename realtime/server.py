@@ -19,13 +19,9 @@ from app.kv import redis_client
 from app.settings import Settings
 from app.state import app_state
 from realtime import trust as trust_sm
-from realtime.namespaces import (
-    UNDECODABLE_EVENT,
-    AdminNamespace,
-    ClientNamespace,
-    session_room,
-    user_room,
-)
+from realtime.admin_namespace import AdminNamespace
+from realtime.handshake import session_room, user_room
+from realtime.person_namespace import UNDECODABLE_EVENT, ClientNamespace
 from realtime.recovery import Keeper
 from realtime.store import LiveStore, MemoryLiveStore, create_live_store
 

@@ -21,7 +21,8 @@ from app.factory import create_app
 from app.sessions.policy import POLICY
 from app.settings import REPO_ROOT, load_settings
 from models.modality import MODALITIES
-from realtime.namespaces import AdminNamespace, ClientNamespace
+from realtime.admin_namespace import AdminNamespace
+from realtime.person_namespace import ClientNamespace
 from tests.app.api import Api
 
 CONTRACT_DIR = REPO_ROOT / "frontend" / "src" / "contract"

@@ -22,7 +22,7 @@ from app.factory import create_app
 from models.windows import KeystrokeWindower, MouseWindower
 from realtime.connection import LiveConnection
 from realtime.limits import DropNotices, TokenBucket
-from realtime.namespaces import INFLIGHT_PER_CONNECTION, ClientNamespace
+from realtime.person_namespace import INFLIGHT_PER_CONNECTION, ClientNamespace
 from realtime.protocol import Outcome
 from realtime.store import MemoryLiveStore
 from tests.conftest import embedded_settings

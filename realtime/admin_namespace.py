@@ -1,0 +1,224 @@
+"""The ``/admin`` namespace: the security team's live view of sessions, and its commands.
+
+Namespaces do no SQL: they call services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import socketio
+import structlog
+from quart import Quart
+
+from app.audit import RequestContext
+from app.errors import ApplicationError
+from app.sessions import rechallenge
+from app.sessions import service as sessions
+from app.sessions.evidence import trust_params
+from app.sessions.policy import POLICY
+from app.state import app_state
+from db.tables import Role, User
+from models.fusion import TrustState
+from realtime import trust as trust_sm
+from realtime.handshake import authenticate
+from realtime.protocol import ack, ack_problem, problem_of
+from realtime.store import LiveStore
+
+log = structlog.get_logger(__name__)
+
+
+def _session_id_of(data: object) -> str | None:
+    """The ``session_id`` of an admin command, if it is a well-formed session id: anything else
+    is refused whole, never cut to fit (a truncated id could name another session)."""
+    session_id = data.get("session_id") if isinstance(data, dict) else None
+    return (
+        session_id if isinstance(session_id, str) and sessions.is_session_id(session_id) else None
+    )
+
+
+class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+    """Live view of every active session and the commands to challenge or revoke one."""
+
+    def __init__(self, app: Quart, store: LiveStore, worker_id: str, interval: float = 1.0) -> None:
+        super().__init__("/admin")
+        self.app = app
+        self.store = store
+        self.room = f"admins@{worker_id}"
+        self.interval = interval
+        self.admins: dict[str, str] = {}
+        """Administrator of each socket: sid → user id."""
+        self.admin_sessions: dict[str, str] = {}
+        """Login session of each socket: sid → session id (re-checked before every act)."""
+        self._broadcaster: asyncio.Task[None] | None = None
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
+        state = app_state(self.app)
+        # Administrators only, and not while challenged (the table's requirement).
+        session = await authenticate(state, auth, environ, POLICY["socket:/admin:connect"])
+        self.admins[sid] = session.user_id
+        self.admin_sessions[sid] = session.id
+        await self.enter_room(sid, self.room)
+        if self._broadcaster is None or self._broadcaster.done():
+            self._broadcaster = asyncio.create_task(self._broadcast())
+
+    async def on_disconnect(self, sid: str, reason: object = None) -> None:
+        self.admins.pop(sid, None)
+        self.admin_sessions.pop(sid, None)
+
+    async def _still_admin(self, sid: str) -> tuple[User | None, str]:
+        """The socket's administrator if their session may still act (active, not revoked or
+        expired) and they are still an administrator; else None and the reason code."""
+        session_id = self.admin_sessions.get(sid)
+        if session_id is None:
+            return None, "unauthorized"
+        state = app_state(self.app)
+        async with state.sessions() as db:
+            try:
+                session = await sessions.live_session(state=state, db=db, session_id=session_id)
+            except ApplicationError as exc:
+                return None, exc.code
+            if session.user.role is not Role.ADMIN:
+                return None, "forbidden"
+            return session.user, ""
+
+    async def cut(self, sid: str, reason: str) -> None:
+        """Tell an administrator's socket its session ended (or is challenged), then close it."""
+        session_id = self.admin_sessions.pop(sid, None)
+        self.admins.pop(sid, None)
+        if reason == "reauth_required":
+            await self.emit("reauth_required", {"session_id": session_id}, to=sid)
+        else:
+            await self.emit("revoked", {"session_id": session_id, "reason": reason}, to=sid)
+        await self.disconnect(sid)
+
+    async def session_revoked(self, session_id: str) -> None:
+        """Cut this worker's administrator sockets of a revoked session at once (other workers
+        find out at their next broadcast or command)."""
+        for sid in [s for s, owner in self.admin_sessions.items() if owner == session_id]:
+            await self.cut(sid, "session_revoked")
+
+    async def _drop_ended(self) -> None:
+        """Cut every socket whose session can no longer act, before anything more is sent."""
+        for sid in list(self.admin_sessions):
+            admin, reason = await self._still_admin(sid)
+            if admin is None:
+                await self.cut(sid, reason)
+
+    async def snapshot(self) -> dict[str, Any]:
+        """Every live session on every worker, with its trust as of now, and the sessions no
+        socket watches (unmonitored: no evidence can come from them)."""
+        state = app_state(self.app)
+        params = trust_params(state.settings)
+        now = state.clock.now().timestamp()
+        listed = []
+        for item in await self.store.live_sessions():
+            record = item.get("trust") or {}
+            trust = None
+            if isinstance(record.get("trust"), dict):
+                with contextlib.suppress(ValueError):
+                    trust = TrustState.from_dict(record["trust"])
+            view = trust_sm.public_view(trust, params, now) if trust else None
+            listed.append(
+                {
+                    "session_id": item["session_id"],
+                    "user_id": item.get("user_id"),
+                    "email": item.get("email"),
+                    "state": record.get("state", item.get("state")),
+                    "connected_since": item.get("connected_since"),
+                    "connected_seconds": round(now - float(item.get("connected_since") or now), 1),
+                    "sockets": item.get("sockets", 0),
+                    "events_per_second": item.get("events_per_second", 0.0),
+                    "model_versions": item.get("model_versions"),
+                    "trust": view["score"] if view else None,
+                    "level": view["level"] if view else None,
+                    "verified": view["verified"] if view else False,
+                    "evidence_age_s": view["evidence_age_s"] if view else None,
+                    # Administrators see the last window's evidence; the person never does.
+                    "last_evidence": round(trust.last_llr, 3) if trust else None,
+                    "rule": item.get("rule"),
+                    "history": item.get("history", []),
+                }
+            )
+        listed.sort(key=lambda s: (s["email"] or "", s["session_id"]))
+        watched = {s["session_id"] for s in listed if s["sockets"]}
+        unmonitored = [
+            row for row in await sessions.unwatched(state, limit=200) if row["session_id"]
+            not in watched
+        ]  # fmt: skip
+        return {"sessions": listed, "unmonitored": unmonitored, "at": now}
+
+    async def _broadcast(self) -> None:
+        while self.admins:
+            try:
+                await self._drop_ended()
+                if not self.admins:
+                    break
+                await self.emit("sessions", await self.snapshot(), room=self.room)
+            except Exception:
+                log.exception("admin_broadcast_failed")
+            await asyncio.sleep(self.interval)
+
+    async def _admin(self, sid: str) -> tuple[User | None, str]:
+        """The administrator behind ``sid`` if they may still act; a socket whose session
+        ended is cut (the reason code is returned)."""
+        admin, reason = await self._still_admin(sid)
+        if admin is None and sid in self.admin_sessions:
+            await self.cut(sid, reason)
+        return admin, reason
+
+    async def _target(self, sid: str, data: object) -> tuple[User, str] | dict[str, Any]:
+        """The administrator acting and the session a command names, or the failed ack."""
+        admin, reason = await self._admin(sid)
+        if admin is None:
+            return ack_problem(reason)
+        session_id = _session_id_of(data)
+        if session_id is None:
+            return ack_problem("bad_request", "A session_id is required.")
+        return admin, session_id
+
+    async def on_challenge(self, sid: str, data: object = None) -> dict[str, Any]:
+        """Force a session into a re-challenge: ``{"session_id": ...}``."""
+        target = await self._target(sid, data)
+        if isinstance(target, dict):
+            return target
+        admin, session_id = target
+        state = app_state(self.app)
+        async with state.sessions() as db:
+            pending = await rechallenge.challenge_session(
+                state=state,
+                db=db,
+                session_id=session_id,
+                reason="challenged by administrator",
+                by=admin.id,
+                cause="admin",
+                ctx=RequestContext(request_id=f"admin-socket:{sid}"),
+            )
+        if pending is None:
+            return ack_problem(
+                "conflict", "The session is not active (challenged, revoked or ended)."
+            )
+        return ack()
+
+    async def on_revoke(self, sid: str, data: object = None) -> dict[str, Any]:
+        """Revoke a session: ``{"session_id": ...}``; its client is disconnected at once."""
+        target = await self._target(sid, data)
+        if isinstance(target, dict):
+            return target
+        admin, session_id = target
+        state = app_state(self.app)
+        async with state.sessions() as db:
+            try:
+                await sessions.revoke_session(
+                    state=state,
+                    db=db,
+                    session_id=session_id,
+                    actor=admin,
+                    reason="revoked by administrator",
+                    ctx=RequestContext(request_id=f"admin-socket:{sid}"),
+                )
+            except ApplicationError as exc:
+                return {"ok": False, "error": problem_of(exc)}
+        return ack()
