@@ -259,6 +259,20 @@ class FingerprintIndex:
         qi = np.repeat(owner, counts)
         offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
         sj = self._positions[np.repeat(left, counts) + offsets]
+        # Most candidates fail on their first values: filter value by value, against the
+        # offset of the run's first flight (aligned) or none, before the exact check.
+        anchor = np.zeros(qi.size)
+        slack = np.zeros(qi.size)
+        if spec.aligned:
+            anchor = (q[qi, 1] - self._codes[sj, 1]).astype(np.float64)
+            slack = tol[qi, 1]
+        for o in range(spec.run):
+            for c in range(spec.channels):
+                d = q[qi + o, c] - self._codes[sj + o, c]
+                keep = np.abs(d - anchor) <= tol[qi + o, c] + slack
+                qi, sj, anchor, slack = qi[keep], sj[keep], anchor[keep], slack[keep]
+        if qi.size == 0:
+            return 0.0
         steps = np.arange(spec.run)
         diff = (q[qi[:, None] + steps] - self._codes[sj[:, None] + steps]).astype(np.float64)
         if spec.aligned:

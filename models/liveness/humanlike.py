@@ -403,10 +403,13 @@ class HumanLikeness(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         """The more likely label per row."""
         return np.asarray(self.classes_[(self.decision_function(X) > 0).astype(int)])
 
+    def logit(self, features: Array) -> float:
+        """Machine log-odds of one feature row, without scikit-learn's validation (live path)."""
+        return float(self._logit(np.asarray(features, dtype=np.float64).reshape(1, -1))[0])
+
     def p_machine(self, features: Array) -> float:
         """p(machine) of one feature row, without scikit-learn's validation (the live path)."""
-        logit = float(self._logit(features.reshape(1, -1))[0])
-        return float(1.0 / (1.0 + np.exp(-np.clip(logit, -50.0, 50.0))))
+        return float(1.0 / (1.0 + np.exp(-np.clip(self.logit(features), -50.0, 50.0))))
 
     def to_arrays(self) -> dict[str, Array]:
         """The fitted state as arrays (for ``np.savez``)."""
