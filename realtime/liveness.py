@@ -36,6 +36,9 @@ class Verdict:
     replay: float
     fingerprint: Fingerprint
     flag: str | None = None
+    evidence: float = 0.0
+    """p(machine) beyond people's usual windows (log-odds less the rule's drift, as a
+    probability): what the trust fusion takes, so a person's 5 % oddest windows cost little."""
     """``replay`` or ``machine`` when this window shows the input is not live."""
 
     @property
@@ -98,7 +101,8 @@ class LivenessGuard:
         mine = self._socket(conn)
         mine.evidence[name], machine = model.rule.step(mine.evidence.get(name, 0.0), logit)
         flag = "replay" if replay >= REPLAY_MATCH else "machine" if machine else None
-        return Verdict(p_machine, replay, window.fingerprint, flag)
+        beyond = float(1.0 / (1.0 + np.exp(-np.clip(logit - model.rule.drift, -50.0, 50.0))))
+        return Verdict(p_machine, replay, window.fingerprint, flag, beyond)
 
     async def remember(self, conn: LiveConnection, name: str, verdict: Verdict, kind: str) -> None:
         """Store the window's fingerprint for later sessions (a failure is logged, not fatal)."""

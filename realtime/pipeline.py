@@ -231,7 +231,7 @@ class Pipeline:
         evidence = WindowEvidence(
             keystroke=p if name == "keystroke" else None,
             mouse=p if name == "mouse" else None,
-            machine=verdict.p_machine if verdict else None,
+            machine=verdict.evidence if verdict else None,
             replay=verdict.is_replay if verdict else False,
         )
         updated, challenge = trust_sm.apply(record, evidence, self.params, now.timestamp())

@@ -104,16 +104,18 @@ def fit(corpus: Corpus, exclude: Sequence[str] = ()) -> HumanLikeness:
 class FlagRule:
     """When windows' machine log-odds add up to a flag: a one-sided CUSUM.
 
-    ``S ← max(0, S + logit − drift)``; a flag when ``S ≥ threshold``, after which ``S = 0``.
-    People's windows sit below ``drift``, so their evidence drains; a bot's add up.
+    ``S ← max(0, S + min(logit − drift, cap))``; a flag when ``S ≥ threshold``, after which
+    ``S = 0``. People's windows sit below ``drift``, so their evidence drains; a bot's add up;
+    the cap keeps one odd window of a person from raising a flag alone.
     """
 
     drift: float
     threshold: float
+    cap: float = 3.0
 
     def step(self, evidence: float, logit: float) -> tuple[float, bool]:
         """The evidence after one more window, and whether it raises a flag."""
-        s = max(0.0, evidence + logit - self.drift)
+        s = max(0.0, evidence + min(logit - self.drift, self.cap))
         return (0.0, True) if s >= self.threshold else (s, False)
 
     def run(self, logits: Array) -> list[int]:
@@ -169,7 +171,7 @@ def save(path: Path, model: LivenessModel) -> int:
     members: dict[str, NDArray[np.generic]] = {
         f"clf_{k}": v for k, v in model.classifier.to_arrays().items()
     }
-    members["rule"] = np.asarray([model.rule.drift, model.rule.threshold])
+    members["rule"] = np.asarray([model.rule.drift, model.rule.threshold, model.rule.cap])
     if model.prior is not None:
         members["prior_flight"] = model.prior.flight
         members["prior_hold"] = model.prior.hold
@@ -187,7 +189,7 @@ def load(path: Path) -> LivenessModel:
     return LivenessModel(
         modality=str(m["modality"]),
         classifier=clf,
-        rule=FlagRule(float(m["rule"][0]), float(m["rule"][1])),
+        rule=FlagRule(*(float(v) for v in m["rule"])),
         prior=prior,
         source=str(m["source"]),
     )
