@@ -206,6 +206,15 @@ class Settings(BaseSettings):
     pointer work a 10-action window every 10–20 s, so 120 s is several windows of a person who
     is working, and no more than two minutes of someone else at a session left alone."""
 
+    liveness_guard: bool = True
+    """Judge every window's liveness (``models.liveness``): replays and machine-made input are
+    impostor evidence, and enrollment refuses them. The test suite turns it off for its
+    synthetic (machine-made by construction) streams; the liveness tests turn it on."""
+
+    replay_memory_days: int = Field(default=30, ge=0, le=3650)
+    """Days the fingerprints of scored windows are kept to catch a replay of an earlier session
+    (enrollment fingerprints are kept while the profile lives)."""
+
     client_clock_check: bool = True
     """Refuse input whose client timestamps run ahead of the server's clock (more recorded time
     than has passed): replays at machine speed cannot be windowed faster than real time. Test

@@ -167,7 +167,10 @@ class NewTrust:
         return cls(initial_state(PARAMS, now))
 
     def window(self, modality: Modality, p: float, now: float) -> bool:
-        self.state = update(self.state, WindowEvidence(**{modality: p}), self.params, now)
+        evidence = (
+            WindowEvidence(keystroke=p) if modality == "keystroke" else WindowEvidence(mouse=p)
+        )
+        self.state = update(self.state, evidence, self.params, now)
         return needs_challenge(self.state, self.params)
 
     def trust(self, now: float) -> float:

@@ -142,6 +142,7 @@ def _bench_env(var_dir: Path, port: int, database_url: str, redis_url: str) -> d
         "BBAUTH_EVALUATION_SCORES": "true",
         # Batches go as fast as the client can send them: this bench measures the path.
         "BBAUTH_CLIENT_CLOCK_CHECK": "false",
+        "BBAUTH_LIVENESS_GUARD": "false",  # synthetic streams (bench_liveness: its cost)
         "BBAUTH_DATABASE_URL": database_url,
         "BBAUTH_REDIS_URL": redis_url,
     }

@@ -383,6 +383,7 @@ class Run:
             "BBAUTH_TRUST_CHALLENGE_BELOW": "0",
             "BBAUTH_EVALUATION_SCORES": "true",
             "BBAUTH_CLIENT_CLOCK_CHECK": "false",
+            "BBAUTH_LIVENESS_GUARD": "false",  # synthetic streams (bench_liveness: its cost)
             "BBAUTH_ARGON2_TIME_COST": "1",
             "BBAUTH_ARGON2_MEMORY_KIB": "1024",
             "BBAUTH_DATABASE_URL": database_url,

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base, UTCDateTime
@@ -128,6 +128,9 @@ class LoginSession(Base):
         ForeignKey("known_devices.id", ondelete="SET NULL"), default=None
     )
     dpop_jkt: Mapped[str | None] = mapped_column(String(64), default=None)
+    liveness: Mapped[str | None] = mapped_column(String(16), default=None)
+    """Why the input of this session was judged not live: ``replay`` or ``machine`` (None: it
+    never was)."""
     """RFC 7638 thumbprint of the browser key the token is bound to (RFC 9449, DPoP): every use
     of the token needs a proof signed by that key. None: an operator tool's unbound session."""
 
@@ -260,4 +263,22 @@ class BehaviorSample(Base):
     schema_version: Mapped[int] = mapped_column(Integer)
     schema_fingerprint: Mapped[str] = mapped_column(String(64))
     features: Mapped[list[float]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReplaySketch(Base):
+    """A window's replay fingerprint (``models.liveness.fingerprint``): quantized log intervals
+    or pixel displacements, no key, no absolute time, no position. ``kind`` is ``enrollment``
+    (kept while the profile lives) or ``scored`` (kept ``replay_memory_days``)."""
+
+    __tablename__ = "replay_sketches"
+    __table_args__ = (
+        Index("ix_replay_sketches_user_modality_at", "user_id", "modality", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    modality: Mapped[Modality] = mapped_column(_enum(Modality, "modality"))
+    kind: Mapped[str] = mapped_column(String(16))
+    sketch: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -47,6 +47,17 @@ controls *then*. Two terms follow from that:
   never lowers trust below the prior (a person back from a break is not challenged for having
   paused) and never lowers the evidence: waiting buys an impostor nothing.
 
+**Liveness: is a person there at all?** A window may also carry ``machine`` (p(machine) from
+the population model, ``models.liveness.humanlike``) and ``replay`` (its fingerprint repeats
+input recorded before, ``models.liveness.fingerprint``). For each modality present::
+
+    ℓ ← ℓ − clip(w_live · logit(machine), 0, c)      (machine-like: negative, never positive)
+    ℓ ← −replay_llr                                    (a replay: strong impostor evidence)
+
+A person's window (machine ≤ ½) is unchanged; a replayed window's ``replay_llr`` (default 8
+nats > S_max − S_challenge) challenges at once whatever the per-user model said about it,
+since a replay of the owner is exactly what that model likes.
+
 The update is monotone: a higher ``p`` in any window never yields a lower trust, then or later,
 and drift is monotone in ``D``. Levels: ``high`` (trust ≥ ``high_at``), ``medium``
 (≥ ``medium_at``), ``low`` (≥ ``low_at``), ``critical`` below; a challenge is due below
@@ -112,12 +123,16 @@ class TrustParams:
     """τ: time constant (s) of the drift towards the prior."""
     evidence_max_age: float = 120.0
     """Seconds after the last scored window until the session is unverified."""
+    machine_weight: float = 1.0
+    """w_live: weight of a window's machine log-odds (0: liveness adds no evidence)."""
+    replay_llr: float = 8.0
+    """Impostor evidence (nats) of a replayed window."""
 
     def __post_init__(self) -> None:
         for name in (
             "clip_llr", "decay", "max_suspicion", "keystroke_weight", "mouse_weight", "eps",
             "high_at", "medium_at", "low_at", "initial_trust", "prior_trust", "drift_seconds",
-            "evidence_max_age",
+            "evidence_max_age", "machine_weight", "replay_llr",
         ):  # fmt: skip
             _finite(name, getattr(self, name))
         if self.clip_llr <= 0 or self.max_suspicion <= 0:
@@ -147,13 +162,16 @@ class TrustParams:
 
 @dataclass(frozen=True, slots=True)
 class WindowEvidence:
-    """Calibrated genuine-likeness in [0, 1] of one window, per modality (None = no data)."""
+    """Calibrated genuine-likeness in [0, 1] of one window, per modality (None = no data), and
+    its liveness: p(machine) in [0, 1] (None = not measured) and whether it is a replay."""
 
     keystroke: float | None = None
     mouse: float | None = None
+    machine: float | None = None
+    replay: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("keystroke", "mouse"):
+        for name in ("keystroke", "mouse", "machine"):
             p = getattr(self, name)
             if p is not None and not 0.0 <= _finite(name, p) <= 1.0:
                 raise ValueError(f"{name} probability must be in [0, 1], not {p!r}")
@@ -243,6 +261,17 @@ def modality_llr(p: float, modality: Modality, params: TrustParams) -> float:
     weight = params.keystroke_weight if modality == "keystroke" else params.mouse_weight
     llr = weight * log_likelihood_ratio(p, params.eps)
     return min(max(llr, -params.clip_llr), params.clip_llr)
+
+
+def liveness_llr(ell: float, evidence: WindowEvidence, params: TrustParams) -> float:
+    """A modality's log-likelihood ratio ``ell`` (nats) after the window's liveness: machine-like
+    input lowers it (never raises it), a replay replaces it with ``−replay_llr``."""
+    if evidence.replay:
+        return -params.replay_llr
+    if evidence.machine is not None:
+        machine = params.machine_weight * log_likelihood_ratio(evidence.machine, params.eps)
+        ell -= min(max(machine, 0.0), params.clip_llr)
+    return ell
 
 
 def window_llr(evidence: WindowEvidence, params: TrustParams) -> float:
@@ -340,11 +369,11 @@ def update(
     k, m, d = current.keystroke_suspicion, current.mouse_suspicion, current.doubt
     llr = 0.0
     if evidence.keystroke is not None:
-        ell = modality_llr(evidence.keystroke, "keystroke", params)
+        ell = liveness_llr(modality_llr(evidence.keystroke, "keystroke", params), evidence, params)
         k, d = _absorb(k, d, ell, params.decay)
         llr += ell
     if evidence.mouse is not None:
-        ell = modality_llr(evidence.mouse, "mouse", params)
+        ell = liveness_llr(modality_llr(evidence.mouse, "mouse", params), evidence, params)
         m, d = _absorb(m, d, ell, params.decay)
         llr += ell
     has_evidence = evidence.keystroke is not None or evidence.mouse is not None

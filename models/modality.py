@@ -12,6 +12,7 @@ from numpy.typing import ArrayLike
 
 from models.estimators import UserModel
 from models.live import KEYSTROKE_SCHEMA, MOUSE_SCHEMA, fit_live_model
+from models.liveness.training import shipped as shipped_liveness
 from models.schema import FeatureSchema, Modality
 from models.windows import KeystrokeWindower, MouseWindower
 
@@ -49,6 +50,7 @@ class ModalitySpec:
             size=size,
             min_size=max(10, size // 2),
             stale_ms=settings.evidence_max_age_seconds * 1000.0,
+            prior=shipped_liveness("keystroke").prior,
         )
 
     def mouse_windower(self, settings: WindowSettings) -> MouseWindower:

@@ -25,27 +25,38 @@ from models.keystroke import pair_keystrokes, window_features
 from models.live import KEYSTROKE_SCHEMA as KEYSTROKE_SCHEMA
 from models.live import MOUSE_SCHEMA as MOUSE_SCHEMA
 from models.live import MOUSE_SCHEMA_VERSION as MOUSE_SCHEMA_VERSION
+from models.liveness.fingerprint import Fingerprint, keystroke_fingerprint, mouse_fingerprint
+from models.liveness.humanlike import (
+    RhythmPrior,
+    keystroke_liveness_features,
+    mouse_liveness_features,
+)
 from models.mouse import DEFAULT_PAUSE_MS, MouseAction, actions_matrix, segment_actions
 
 
 @dataclass(frozen=True)
 class KeystrokeWindow:
-    """A closed keystroke window: its feature vector and how many keystrokes it held."""
+    """A closed keystroke window: its feature vector and how many keystrokes it held, and its
+    liveness: replay fingerprint and human-likeness features (``models.liveness``)."""
 
     features: NDArray[np.float64]
     keystrokes: int
     start_ms: float
     end_ms: float
+    fingerprint: Fingerprint | None = None
+    liveness: NDArray[np.float64] | None = None
 
 
 @dataclass(frozen=True)
 class MouseWindow:
-    """A closed mouse window: one feature row per action."""
+    """A closed mouse window: one feature row per action, and its liveness (as keystrokes)."""
 
     features: NDArray[np.float64]
     actions: int
     start_ms: float
     end_ms: float
+    fingerprint: Fingerprint | None = None
+    liveness: NDArray[np.float64] | None = None
 
 
 @dataclass
@@ -59,6 +70,8 @@ class KeystrokeWindower:
     """A pause longer than this drops the keystrokes collected before it."""
     max_events: int = 0
     """Most events buffered (0: ``8 * size``); key-ups that never close a window count too."""
+    prior: RhythmPrior | None = None
+    """People's typing structure the liveness features compare with (None: not compared)."""
     _events: list[KeyEvent] = field(default_factory=list)
     _held: set[str] = field(default_factory=set)
     _downs: int = 0
@@ -104,6 +117,8 @@ class KeystrokeWindower:
                 keystrokes=len(strokes),
                 start_ms=events[0].t,
                 end_ms=events[-1].t,
+                fingerprint=keystroke_fingerprint(strokes),
+                liveness=keystroke_liveness_features(strokes, self.prior),
             )
         ]
 
@@ -163,6 +178,8 @@ class MouseWindower:
                     actions=len(batch),
                     start_ms=batch[0].start_ms,
                     end_ms=batch[-1].end_ms,
+                    fingerprint=mouse_fingerprint(batch),
+                    liveness=mouse_liveness_features(batch),
                 )
             )
         return closed

@@ -20,14 +20,19 @@ import numpy as np
 import structlog
 from numpy.typing import NDArray
 
+from app.behavior import liveness as liveness_records
 from app.behavior import service as behavior_service
 from app.behavior import training
 from app.sessions import service as sessions
 from app.state import AppState
 from models.fusion import TrustParams
+from models.liveness.quality import window_verdict
+from models.liveness.training import shipped
 from models.modality import MODALITIES, modality
+from models.windows import KeystrokeWindow, MouseWindow
 from realtime import trust as trust_sm
 from realtime.connection import LiveConnection
+from realtime.liveness import Verdict
 from realtime.protocol import Outcome
 from realtime.scoring import ModelCache
 
@@ -101,6 +106,52 @@ class Enrollment:
         out.to_caller.append(
             ("enrollment", {**await self.progress(conn.user_id), "paused": "verify"})
         )
+
+    async def admits(
+        self,
+        conn: LiveConnection,
+        name: str,
+        window: KeystrokeWindow | MouseWindow,
+        verdict: Verdict,
+        out: Outcome,
+    ) -> bool:
+        """The quality gate: whether a window may be learned from. A refused window (machine-
+        like or repeating earlier input) is told to the client and audited; kept or not, it
+        counts in the profile's enrollment quality."""
+        gate = window_verdict(verdict.p_machine, verdict.replay)
+        scale = shipped(name).classifier.scale_
+        async with self.state.sessions() as db:
+            report = await liveness_records.note_quality(
+                db=db,
+                clock=self.state.clock,
+                user_id=conn.user_id,
+                modality=name,
+                p_machine=verdict.p_machine,
+                replay=verdict.replay,
+                features=np.asarray(window.liveness, dtype=np.float64),
+                scale=scale,
+            )
+            if not gate.accepted:
+                liveness_records.refuse_enrollment(
+                    db,
+                    clock=self.state.clock,
+                    hub=self.state.hub,
+                    user_id=conn.user_id,
+                    session_id=conn.session_id,
+                    modality=name,
+                    reason=str(gate.reason),
+                    p_machine=verdict.p_machine,
+                    replay=verdict.replay,
+                )
+            await db.commit()
+        if not gate.accepted:
+            out.error(
+                "enrollment_refused",
+                f"This input was not learned from: {gate.reason}.",
+                modality=name,
+                quality=report.score,
+            )
+        return gate.accepted
 
     # --- storing ---------------------------------------------------------------------------
 

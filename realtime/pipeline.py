@@ -18,17 +18,20 @@ import structlog
 from numpy.typing import NDArray
 
 from app import metrics
+from app.behavior.liveness import ENROLLMENT, SCORED
 from app.sessions import service as sessions
 from app.state import AppState
 from models.events import ValidatedBatch, validate_batch
 from models.fusion import TrustParams, WindowEvidence
 from models.modality import KEYSTROKE, MOUSE, modality
+from models.windows import KeystrokeWindow, MouseWindow
 from realtime import recovery
 from realtime import trust as trust_sm
 from realtime.challenges import Challenges
 from realtime.connection import LiveConnection
 from realtime.enrollment import Enrollment
 from realtime.limits import DropNotices, TokenBucket
+from realtime.liveness import LivenessGuard
 from realtime.protocol import Outcome
 from realtime.scoring import ModelCache
 from realtime.store import LiveStore
@@ -47,6 +50,7 @@ class Pipeline:
         self.models = ModelCache(state)
         self.enrollment = Enrollment(state, self.models, self.params)
         self.challenges = Challenges(state, store)
+        self.liveness = LivenessGuard(state)
         # Batches of one session are handled one at a time (python-socketio runs each message
         # in a task of its own): trust is read, updated and written back without lost updates.
         self._locks: dict[str, asyncio.Lock] = {}
@@ -139,16 +143,16 @@ class Pipeline:
         await self._record_use(conn)
 
         # Windowing stays before the first await, so batches are cut in the order they came.
-        windows: list[tuple[str, NDArray[np.float64], int]] = []
+        windows: list[tuple[str, NDArray[np.float64], int, KeystrokeWindow | MouseWindow]] = []
         for kw in conn.keys.feed(batch.keys):
-            windows.append(("keystroke", kw.features.reshape(1, -1), kw.keystrokes))
+            windows.append(("keystroke", kw.features.reshape(1, -1), kw.keystrokes, kw))
         for mw in conn.mouse.feed(batch.mouse):
-            windows.append(("mouse", mw.features, mw.actions))
+            windows.append(("mouse", mw.features, mw.actions, mw))
         if windows:
             lock = self._locks.setdefault(conn.session_id, asyncio.Lock())
             async with lock:
-                for name, rows, size in windows:
-                    await self._window(conn, name, rows, size, out)
+                for name, rows, size, window in windows:
+                    await self._window(conn, name, rows, size, window, out)
         return out
 
     def _bound_by_server_clock(
@@ -196,6 +200,7 @@ class Pipeline:
         name: str,
         rows: NDArray[np.float64],
         size: int,
+        window: KeystrokeWindow | MouseWindow,
         out: Outcome,
     ) -> None:
         conn.windows_total += 1
@@ -210,16 +215,31 @@ class Pipeline:
                 # enrollment would be wrong, scoring it impossible.
                 return
             if await self.enrollment.may_learn(conn, record, now):
-                await self.enrollment.add(conn, name, rows, out)
+                verdict = await self.liveness.judge(conn, name, window)
+                if verdict is None or await self.enrollment.admits(
+                    conn, name, window, verdict, out
+                ):
+                    await self.enrollment.add(conn, name, rows, out)
+                    if verdict is not None:
+                        await self.liveness.remember(conn, name, verdict, ENROLLMENT)
             else:
                 await self.enrollment.waits(conn, out, now)
             return
         started = time.perf_counter()
+        verdict = await self.liveness.judge(conn, name, window)
         p = model.score_window(rows, schema=modality(name).schema)
-        updated, challenge = trust_sm.apply(
-            record, WindowEvidence(**{name: p}), self.params, now.timestamp()
+        evidence = WindowEvidence(
+            keystroke=p if name == "keystroke" else None,
+            mouse=p if name == "mouse" else None,
+            machine=verdict.evidence if verdict else None,
+            replay=verdict.is_replay if verdict else False,
         )
+        updated, challenge = trust_sm.apply(record, evidence, self.params, now.timestamp())
         scoring_ms = (time.perf_counter() - started) * 1000
+        if verdict is not None:
+            await self.liveness.remember(conn, name, verdict, SCORED)
+            if verdict.flag is not None:
+                await self.liveness.flag(conn, name, verdict)
         rule = trust_sm.rule_fired(updated.trust, self.state.settings) if challenge else None
         if rule is not None:
             # Closed at once, for every worker: no later window is scored until the code
@@ -245,6 +265,15 @@ class Pipeline:
                 "p_genuine": round(p, 4),
                 "window_size": size,
                 "scoring_ms": round(scoring_ms, 3),
+                **(
+                    {
+                        "p_machine": round(verdict.p_machine, 4),
+                        "replay": round(verdict.replay, 4),
+                        "liveness": verdict.flag,
+                    }
+                    if verdict is not None
+                    else {}
+                ),
             }
         )
         if rule is not None:

@@ -19,6 +19,8 @@ TEST_VAR_DIR = tempfile.mkdtemp(prefix="bbauth-tests-")
 os.environ.update(
     {
         "BBAUTH_ENV": "test",
+        # Synthetic test streams are machine-made by construction; liveness tests turn it on.
+        "BBAUTH_LIVENESS_GUARD": "false",
         "BBAUTH_VAR_DIR": TEST_VAR_DIR,
         "BBAUTH_SECRET_KEY": "bbauth-test-suite-secret-key-0123456789",
         "BBAUTH_LOG_LEVEL": "WARNING",

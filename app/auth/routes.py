@@ -59,6 +59,7 @@ def session_out(session: LoginSession) -> SessionOut:
         stepped_up_at=session.stepped_up_at,
         ended_by=session.ended_by.value if session.ended_by else None,
         revoked_reason=session.revoked_reason,
+        liveness=session.liveness,
     )
 
 

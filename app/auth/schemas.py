@@ -116,6 +116,10 @@ class SessionOut(BaseModel):
     )
     ended_by: str | None = Field(default=None, description="owner, admin or system")
     revoked_reason: str | None = None
+    liveness: str | None = Field(
+        default=None,
+        description="replay or machine: this session's input was judged not a live person's",
+    )
 
 
 class TokenOut(BaseModel):

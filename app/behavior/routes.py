@@ -7,8 +7,8 @@ from uuid import UUID
 from quart import Blueprint
 from quart_schema import tag, validate_response
 
-from app.behavior import service
-from app.behavior.schemas import BehaviorList, BehaviorStatus, ModelStatus
+from app.behavior import liveness, service
+from app.behavior.schemas import BehaviorList, BehaviorStatus, EnrollmentQuality, ModelStatus
 from app.behavior.training import version_key
 from app.errors import NotFound
 from app.sessions.policy import guarded
@@ -31,7 +31,14 @@ def _status(
         needed = MODALITIES[modality].samples_needed(s)
         version = getattr(prof, f"{modality}_model_version", None) if prof else None
         eer = (measured.get(modality) or {}).get("eer")
-        return ModelStatus(version=version, samples=counts.get(modality, 0), needed=needed, eer=eer)
+        quality = liveness.quality_of(measured, modality)
+        return ModelStatus(
+            version=version,
+            samples=counts.get(modality, 0),
+            needed=needed,
+            eer=eer,
+            quality=EnrollmentQuality(**quality) if quality else None,
+        )
 
     return BehaviorStatus(
         user_id=user_id,

@@ -7,11 +7,22 @@ from datetime import datetime
 from pydantic import BaseModel
 
 
+class EnrollmentQuality(BaseModel):
+    """How surely a person (not a script, not a replay) produced the enrollment, in [0, 1]."""
+
+    score: float
+    human_likeness: float
+    novelty: float
+    variability: float
+    reasons: list[str]
+
+
 class ModelStatus(BaseModel):
     version: int | None
     samples: int
     needed: int
     eer: float | None = None
+    quality: EnrollmentQuality | None = None
 
 
 class BehaviorStatus(BaseModel):

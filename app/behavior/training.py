@@ -18,10 +18,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import metrics
+from app.behavior import liveness
 from app.behavior import service as behavior_service
 from app.state import AppState
-from db.tables import BehaviorMode, BehaviorSample, Modality
+from db.tables import BehaviorMode, BehaviorProfile, BehaviorSample, Modality
 from models.estimators import UserModel
+from models.liveness.quality import MIN_QUALITY
 from models.schema import FeatureSchema
 from models.store import ModelRecord, ModelStore
 
@@ -143,6 +145,18 @@ async def train(*, state: AppState, user_id: str, schema: FeatureSchema) -> Trai
 async def _train(*, state: AppState, user_id: str, schema: FeatureSchema) -> TrainingResult | None:
     started = time.perf_counter()
     async with state.sessions() as db:
+        prof = await db.get(BehaviorProfile, user_id)
+        quality = liveness.quality_of(prof.measured, schema.name) if prof else None
+        if quality is not None and quality["score"] < MIN_QUALITY:
+            # Bot-like or repeated enrollment: a model of it would vouch for the bot.
+            log.warning(
+                "training_refused_quality",
+                user_id=user_id,
+                modality=schema.name,
+                quality=quality["score"],
+                reasons=quality["reasons"],
+            )
+            return None
         mark = (await sample_marks(db=db, schema=schema, user_ids=[user_id])).get(user_id)
         X_genuine = await behavior_service.feature_matrix(
             db=db, schema=schema, user_id=user_id, limit=MAX_GENUINE_ROWS

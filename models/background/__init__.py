@@ -152,12 +152,17 @@ def save(path: Path, background: Background) -> int:
         "schema": np.array(json.dumps(background.schema.to_dict())),
         "source": np.array(background.source),
     }
+    return write_npz(path, {**header, **background.arrays()})
+
+
+def write_npz(path: Path, members: dict[str, Any]) -> int:
+    """Write arrays to a compressed ``.npz`` readable without pickle; its size in bytes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # np.savez stamps members with the current time; fixed stamps make a rebuild from the same
     # data byte-identical, so git shows a rebuilt file as changed only when its content is.
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, value in {**header, **background.arrays()}.items():
+        for name, value in members.items():
             buffer = io.BytesIO()
             np.lib.format.write_array(buffer, np.asarray(value), allow_pickle=False)
             info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))

@@ -22,6 +22,10 @@ def main(argv: list[str] | None = None) -> int:
     make.add_argument("--data", type=Path, required=True, help="folder holding the data sets")
     make.add_argument("--out", type=Path, default=background.BACKGROUND_DIR)
     make.add_argument("--only", choices=("keystroke", "mouse"), default=None)
+    live = commands.add_parser("build-liveness", help="rebuild the shipped liveness models")
+    live.add_argument("--data", type=Path, required=True, help="folder holding the data sets")
+    live.add_argument("--out", type=Path, default=background.BACKGROUND_DIR)
+    live.add_argument("--only", choices=("keystroke", "mouse"), default=None)
     measure = commands.add_parser("evaluate", help="measure the live models")
     measure.add_argument("--data", type=Path, required=True, help="folder holding the data sets")
     measure.add_argument("--out", type=Path, default=Path("bench/results"))
@@ -37,6 +41,20 @@ def main(argv: list[str] | None = None) -> int:
             path = args.out / "mouse.npz"
             size = background.save(path, build.build_mouse(args.data, progress=True))
             print(f"{path}: {size:,} bytes")
+        return 0
+    if args.command == "build-liveness":
+        from models.background import build_liveness
+        from models.liveness import training
+
+        builders = {
+            "keystroke": build_liveness.build_keystroke,
+            "mouse": build_liveness.build_mouse,
+        }
+        for name, builder in builders.items():
+            if args.only in (None, name):
+                path = args.out / training.FILES[name].name
+                size = training.save(path, builder(args.data))
+                print(f"{path}: {size:,} bytes")
         return 0
     from models.background import evaluate  # needs the shipped files; imported on demand
 

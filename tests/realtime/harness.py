@@ -46,6 +46,8 @@ BASE_ENV: dict[str, str] = {
     "BBAUTH_SIGN_UPS_PER_MINUTE": "10000",
     # Recordings are replayed faster than they were typed (tests/security covers the check).
     "BBAUTH_CLIENT_CLOCK_CHECK": "false",
+    # Synthetic streams are machine-made by construction (see tests/conftest.py).
+    "BBAUTH_LIVENESS_GUARD": "false",
     # Small windows, so replayed typing trains and scores within seconds.
     "BBAUTH_KEYSTROKE_WINDOW": "30",
     "BBAUTH_ENROLL_KEYSTROKE_WINDOWS": "8",

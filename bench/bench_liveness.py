@@ -1,0 +1,158 @@
+"""Cost of liveness per window, as the live path pays it: the fingerprint and human-likeness
+features computed when a window closes, the replay match against the user's memory, and the
+population model's log-odds.
+
+    python -m bench.bench_liveness [--quick] [--out bench/results/liveness_cost.json]
+
+One process, one BLAS thread. Streams are synthetic with fixed seeds (a bot family typing and
+pointing, which costs the same as a person): fine for speed, meaningless for accuracy. The
+memory holds fingerprints of as many earlier windows as a user accumulates: 20 (enrollment),
+200 and 1,000 (weeks of scored windows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # no stubs
+
+from models.events import KeyEvent, MouseEvent
+from models.liveness.bots import KEYBOARD_BOTS, MOUSE_BOTS, KeyboardContext, MouseContext
+from models.liveness.corpus import keystroke_chunks, mouse_chunks
+from models.liveness.fingerprint import FingerprintIndex, keystroke_fingerprint, mouse_fingerprint
+from models.liveness.humanlike import keystroke_liveness_features, mouse_liveness_features
+from models.liveness.training import shipped
+
+REPO = Path(__file__).resolve().parent.parent
+MEMORY_SIZES = (20, 200, 1000)
+
+
+def typing(seed: int, n: int) -> list[KeyEvent]:
+    """A stream of ``n`` keystrokes over the home row at log-normal flights (ms)."""
+    rng = np.random.default_rng(seed)
+    codes = ["KeyA", "KeyS", "KeyD", "KeyF", "KeyJ", "KeyK", "KeyL", "Space", "KeyE", "KeyI"]
+    downs = np.cumsum(rng.lognormal(np.log(180), 0.45, n))
+    holds = rng.lognormal(np.log(95), 0.3, n)
+    events: list[KeyEvent] = []
+    for i, (d, h) in enumerate(zip(downs, holds, strict=True)):
+        code = codes[int(rng.integers(len(codes)))] if i % 7 else "Space"
+        events += [KeyEvent(float(d), "down", code), KeyEvent(float(d + min(h, 150)), "up", code)]
+    return sorted(events, key=lambda e: e.t)
+
+
+def pointing(seed: int) -> list[MouseEvent]:
+    """Minimum-jerk pointer moves and clicks (px, ms)."""
+    rng = np.random.default_rng(seed)
+    targets = [
+        MouseEvent(float(i * 1000), t, float(x), float(y), button=0)
+        for i, (x, y) in enumerate(rng.uniform(50, 1200, (120, 2)))
+        for t in ("down", "up")
+    ]
+    targets.sort(key=lambda e: (e.t, e.type == "up"))
+    return MOUSE_BOTS["minimum_jerk"](MouseContext(targets), rng)
+
+
+def percentiles(ms: list[float]) -> dict[str, float]:
+    a = np.asarray(ms)
+    return {
+        "p50_ms": round(float(np.median(a)), 4),
+        "p90_ms": round(float(np.percentile(a, 90)), 4),
+        "p99_ms": round(float(np.percentile(a, 99)), 4),
+        "mean_ms": round(statistics.fmean(ms), 4),
+    }
+
+
+def measure(modality: str, windows: list[Any], memory: FingerprintIndex) -> dict[str, Any]:
+    """Per-window cost of the liveness steps over ``windows``."""
+    model = shipped(modality)
+    sketch: list[float] = []
+    features: list[float] = []
+    match: list[float] = []
+    logit: list[float] = []
+    total: list[float] = []
+    for w in windows:
+        t0 = time.perf_counter()
+        fp = keystroke_fingerprint(w) if modality == "keystroke" else mouse_fingerprint(w)
+        t1 = time.perf_counter()
+        x = (
+            keystroke_liveness_features(w, model.prior)
+            if modality == "keystroke"
+            else mouse_liveness_features(w)
+        )
+        t2 = time.perf_counter()
+        memory.score(fp)
+        t3 = time.perf_counter()
+        model.classifier.logit(x)
+        t4 = time.perf_counter()
+        for bucket, a, b in (
+            (sketch, t0, t1),
+            (features, t1, t2),
+            (match, t2, t3),
+            (logit, t3, t4),
+        ):
+            bucket.append((b - a) * 1000)
+        total.append((t4 - t0) * 1000)
+    return {
+        "windows": len(windows),
+        "memory_sketches": len(memory),
+        "total": percentiles(total),
+        "fingerprint": percentiles(sketch),
+        "features": percentiles(features),
+        "replay_match": percentiles(match),
+        "p_machine": percentiles(logit),
+    }
+
+
+def run(quick: bool) -> dict[str, Any]:
+    result: dict[str, Any] = {"protocol": __doc__}
+    n = 2000 if quick else 20000
+    with threadpool_limits(limits=1):
+        key_windows = keystroke_chunks(typing(1, n))
+        stored_keys = keystroke_chunks(typing(2, 50 * max(MEMORY_SIZES)))
+        bot = KEYBOARD_BOTS["gaussian_population"](
+            KeyboardContext(typing(3, n)), np.random.default_rng(4)
+        )
+        key_windows += keystroke_chunks(bot)
+        mouse_windows = mouse_chunks(pointing(5))
+        stored_mouse = [
+            w for seed in range(6, 6 + (2 if quick else 12)) for w in mouse_chunks(pointing(seed))
+        ]
+        for size in MEMORY_SIZES:
+            memory = FingerprintIndex(
+                "keystroke", (keystroke_fingerprint(w) for w in stored_keys[:size])
+            )
+            result[f"keystroke_memory_{size}"] = measure("keystroke", key_windows, memory)
+            memory_m = FingerprintIndex(
+                "mouse", (mouse_fingerprint(w) for w in stored_mouse[:size])
+            )
+            result[f"mouse_memory_{size}"] = measure("mouse", mouse_windows, memory_m)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "bench" / "results" / "liveness_cost.json"
+    )
+    args = parser.parse_args()
+    result = run(args.quick)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    for name, figures in result.items():
+        if isinstance(figures, dict):
+            total = figures["total"]
+            print(
+                f"{name:24} memory {figures['memory_sketches']:5}  "
+                f"p50 {total['p50_ms']:.3f} ms  p99 {total['p99_ms']:.3f} ms"
+            )
+
+
+if __name__ == "__main__":
+    main()

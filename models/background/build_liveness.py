@@ -1,0 +1,87 @@
+"""Building the shipped liveness models from the training halves of the public data sets.
+
+The halves are those of `models.background.build`: Aalto participants (with all 15 sentences,
+by id) and SapiMouse users (in numeric order) at odd positions train; the even positions, and
+Balabit, are left for evaluation (`models.evaluation.liveness`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+
+from models.background.build import halves, sapimouse_halves
+from models.evaluation import datasets_mouse as dm
+from models.evaluation.aalto import SENTENCES
+from models.evaluation.datasets_keyboard import load_aalto
+from models.events import KeyEvent, MouseEvent
+from models.liveness import training
+from models.liveness.corpus import join_sentences
+
+SEED: Final = 13
+
+
+def aalto_streams(data: Path) -> tuple[list[list[KeyEvent]], list[list[KeyEvent]]]:
+    """Each Aalto participant's sentences as one stream: (training half, evaluation half)."""
+    people = [p for p in load_aalto(Path(data)) if len(p.sentences) >= SENTENCES]
+    streams = [join_sentences(p.sentences) for p in people]
+    evaluation, background = halves(len(streams))
+    return [streams[i] for i in background], [streams[i] for i in evaluation]
+
+
+def sapimouse_streams(
+    data: Path,
+) -> tuple[
+    list[tuple[list[MouseEvent], list[MouseEvent]]], list[tuple[list[MouseEvent], list[MouseEvent]]]
+]:
+    """Each SapiMouse user's (3-minute, 1-minute) sessions: (training half, evaluation half)."""
+    root, evaluation, background = sapimouse_halves(data)
+
+    def sessions(user: str) -> tuple[list[MouseEvent], list[MouseEvent]]:
+        three, one = dm.sapimouse_sessions(root, user)
+        return three.events, one.events
+
+    return [sessions(u) for u in background], [sessions(u) for u in evaluation]
+
+
+def build_keystroke(data: Path) -> training.LivenessModel:
+    """The keystroke liveness model from the Aalto training half."""
+    train, _ = aalto_streams(data)
+    prior = training.keystroke_prior(train)
+    corpus = training.build_corpus("keystroke", train, train, np.random.default_rng(SEED), prior)
+    return training.fitted(
+        "keystroke",
+        corpus,
+        prior,
+        f"Aalto 136M Keystrokes, the {len(train)} participants at odd positions (windows of "
+        f"50 keystrokes), and bots {sorted(corpus.bots)} imitating them (seed {SEED}).",
+    )
+
+
+def mouse_corpus(
+    sessions: Sequence[tuple[list[MouseEvent], list[MouseEvent]]],
+    pool: Sequence[Sequence[MouseEvent]],
+    rng: np.random.Generator,
+    windows: int | None = None,
+) -> training.Corpus:
+    """People's windows of both sessions; bots imitating each person's 3-minute session."""
+    threes = [three for three, _ in sessions]
+    corpus = training.build_corpus("mouse", threes, pool, rng, windows=windows)
+    ones = training.build_corpus("mouse", [one for _, one in sessions], pool, rng, families=[])
+    return training.Corpus(corpus.people + ones.people, corpus.hours + ones.hours, corpus.bots)
+
+
+def build_mouse(data: Path) -> training.LivenessModel:
+    """The mouse liveness model from the SapiMouse training half."""
+    train, _ = sapimouse_streams(data)
+    corpus = mouse_corpus(train, [three for three, _ in train], np.random.default_rng(SEED))
+    return training.fitted(
+        "mouse",
+        corpus,
+        None,
+        f"SapiMouse, the {len(train)} users at odd positions (both sessions, windows of 10 "
+        f"actions), and bots {sorted(corpus.bots)} imitating them (seed {SEED}).",
+    )

@@ -1,0 +1,457 @@
+"""``bbauth eval liveness``: replays and bots against the liveness models, on unseen people.
+
+Training (models and flag rules): the training halves of `models.background.build_liveness`
+(Aalto participants and SapiMouse users at odd positions) and bots imitating them. Measured on
+people never seen in training: Aalto participants at even positions (keystrokes), SapiMouse
+users at even positions and the 10 Balabit users (mouse; Balabit for false flags only).
+
+* Replays: a person's first half (Aalto: first 8 sentences; SapiMouse: the 3-minute session) is
+  their enrollment; its fingerprints are the memory. The same recording replayed exactly,
+  shifted by a day, scaled ×0.9 and ×1.1, with ±2 ms jitter, with its batches reordered, and
+  a replay of a later session already scored (memory then holds that session). Replays are cut
+  into windows at another place than the enrollment was. Detected: a window scores
+  ≥ `REPLAY_MATCH` among the first 2. False matches: the person's genuine later windows.
+* Bots: each family imitates each unseen person (their text, targets, statistics); windows
+  go through the model and the CUSUM flag rule; windows to detection = first flag (1-based).
+  In distribution (trained with every family) and leave-one-family-out (trained without it).
+* People: machine flags per hour of their activity (gaps over 5 s not counted).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from models.background.build_liveness import SEED, aalto_streams, mouse_corpus, sapimouse_streams
+from models.evaluation import datasets_mouse as dm
+from models.evaluation.report import markdown_table, write_json_atomic
+from models.events import KeyEvent, MouseEvent
+from models.liveness import training
+from models.liveness.corpus import keystroke_chunks, mouse_chunks
+from models.liveness.fingerprint import (
+    FingerprintIndex,
+    keystroke_fingerprint,
+    mouse_fingerprint,
+)
+from models.liveness.humanlike import keystroke_liveness_features, mouse_liveness_features
+from models.liveness.quality import REPLAY_MATCH
+
+Array = NDArray[np.float64]
+REPLAY_WINDOWS: Final = 2
+BOT_WINDOWS: Final = 3
+BOT_EVAL_WINDOWS: Final = 6
+Event = KeyEvent | MouseEvent
+
+
+def _retimed(events: Sequence[Event], f: Callable[[float], float]) -> list[Event]:
+    return [_with_t(e, f(e.t)) for e in events]
+
+
+def _with_t(e: Event, t: float) -> Event:
+    if isinstance(e, KeyEvent):
+        return KeyEvent(t=t, type=e.type, code=e.code)
+    return MouseEvent(t=t, type=e.type, x=e.x, y=e.y, button=e.button, dx=e.dx, dy=e.dy)
+
+
+def replay_variants(events: Sequence[Event], rng: np.random.Generator) -> dict[str, list[Event]]:
+    """The recording replayed in each way an attacker may retime it (ms)."""
+    t0 = events[0].t
+    jitter = rng.uniform(-2.0, 2.0, len(events))
+    jittered = [_with_t(e, e.t + float(j)) for e, j in zip(events, jitter, strict=True)]
+    jittered.sort(key=lambda e: e.t)
+    return {
+        "exact": list(events),
+        "time_shifted": _retimed(events, lambda t: t + 86_400_000.0),
+        "scaled_0.9": _retimed(events, lambda t: t0 + (t - t0) * 0.9),
+        "scaled_1.1": _retimed(events, lambda t: t0 + (t - t0) * 1.1),
+        "jitter_2ms": jittered,
+        "reordered_batches": reorder_batches(events, rng),
+    }
+
+
+def reorder_batches(
+    events: Sequence[Event], rng: np.random.Generator, size: int = 40
+) -> list[Event]:
+    """The recording cut into batches of ``size`` events sent in a shuffled order, each batch
+    moved in time to follow the one sent before it (so time still runs forward)."""
+    batches = [list(events[i : i + size]) for i in range(0, len(events), size)]
+    out: list[Event] = []
+    t = events[0].t
+    for k in rng.permutation(len(batches)):
+        batch = batches[int(k)]
+        base = t - batch[0].t + 300.0
+        out.extend(_with_t(e, e.t + base) for e in batch)
+        t = out[-1].t
+    return out
+
+
+def _windows(modality: str, events: Sequence[Event], start: int = 0) -> list[Any]:
+    if modality == "keystroke":
+        return keystroke_chunks(events, start=start)  # type: ignore[arg-type]
+    return mouse_chunks(events, start=start)  # type: ignore[arg-type]
+
+
+def _fingerprint(modality: str, window: Any) -> Any:
+    return keystroke_fingerprint(window) if modality == "keystroke" else mouse_fingerprint(window)
+
+
+def replay_figures(
+    modality: str,
+    people: Sequence[tuple[Sequence[Event], Sequence[Event]]],
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    """Replay detection and genuine false matches over (enrollment, later) recordings."""
+    detected: dict[str, list[int]] = {}
+    false_matches, genuine = 0, 0
+    for enrollment, later in people:
+        memory = FingerprintIndex(
+            modality, (_fingerprint(modality, w) for w in _windows(modality, enrollment))
+        )
+        for w in _windows(modality, later):
+            genuine += 1
+            false_matches += memory.score(_fingerprint(modality, w)) >= REPLAY_MATCH
+        variants = replay_variants(enrollment, rng)
+        # A later session, scored earlier and kept in memory, replayed.
+        earlier = FingerprintIndex(
+            modality, (_fingerprint(modality, w) for w in _windows(modality, later))
+        )
+        cases = [(name, events, memory) for name, events in variants.items()]
+        cases.append(("earlier_session", list(later), earlier))
+        for name, events, index in cases:
+            start = int(rng.integers(1, 7))
+            windows = _windows(modality, events, start=start)[:REPLAY_WINDOWS]
+            hit = next(
+                (
+                    k + 1
+                    for k, w in enumerate(windows)
+                    if index.score(_fingerprint(modality, w)) >= REPLAY_MATCH
+                ),
+                0,
+            )
+            detected.setdefault(name, []).append(hit)
+    per_variant = {
+        name: {
+            "attacks": len(hits),
+            "detected_share": float(np.mean(np.asarray(hits) > 0)),
+            "mean_windows_to_detection": float(np.mean([h for h in hits if h]))
+            if any(hits)
+            else None,
+        }
+        for name, hits in detected.items()
+    }
+    return {
+        "variants": per_variant,
+        "genuine_windows": genuine,
+        "genuine_false_matches": int(false_matches),
+        "genuine_false_match_rate": false_matches / max(genuine, 1),
+    }
+
+
+def bot_figures(
+    model: training.LivenessModel, rows: Sequence[Array], limit: int = BOT_WINDOWS
+) -> dict[str, Any]:
+    """Share of attacks (one per victim, window rows in order) flagged within ``limit``
+    windows, and the mean windows to detection of those flagged."""
+    first: list[int] = []
+    for X in rows:
+        flags = model.rule.run(model.classifier.decision_function(X)) if X.size else []
+        first.append(flags[0] + 1 if flags else 0)
+    hits = np.asarray(first)
+    within = (hits > 0) & (hits <= limit)
+    return {
+        "attacks": int(hits.size),
+        "detected_share": float(within.mean()) if hits.size else 0.0,
+        "detected_share_any": float((hits > 0).mean()) if hits.size else 0.0,
+        "mean_windows_to_detection": float(hits[within].mean()) if within.any() else None,
+    }
+
+
+def people_figures(
+    model: training.LivenessModel, rows: Sequence[Array], hours: Sequence[float]
+) -> dict[str, Any]:
+    """Machine flags raised on people's window sequences, per hour and per 8 h of activity."""
+    flags = sum(len(model.rule.run(model.classifier.decision_function(X))) for X in rows if X.size)
+    total = float(sum(hours))
+    windows = int(sum(X.shape[0] for X in rows))
+    return {
+        "people": len(rows),
+        "windows": windows,
+        "hours": round(total, 3),
+        "flags": int(flags),
+        "flags_per_hour": flags / total if total else None,
+        "flags_per_8h": 8 * flags / total if total else None,
+        "window_p_machine_over_half": float(
+            np.mean(
+                np.concatenate([model.classifier.predict_proba(X)[:, 1] for X in rows if X.size])
+                > 0.5
+            )
+        ),
+    }
+
+
+def modality_figures(
+    modality: str,
+    train: training.Corpus,
+    test: training.Corpus,
+    prior: Any,
+    extra_people: training.Corpus | None = None,
+) -> dict[str, Any]:
+    """In-distribution and leave-one-family-out detection, and people's false flags."""
+
+    def model_without(exclude: Sequence[str]) -> training.LivenessModel:
+        return training.fitted(modality, train, prior, exclude=exclude)
+
+    full = model_without(())
+    result: dict[str, Any] = {"rule": asdict(full.rule)}
+    result["in_distribution"] = {f: bot_figures(full, rows) for f, rows in test.bots.items()}
+    lofo = {f: model_without([f]) for f in test.bots}
+    result["leave_one_family_out"] = {
+        f: bot_figures(lofo[f], rows) for f, rows in test.bots.items()
+    }
+    result["people"] = people_figures(full, test.people, test.hours)
+    if extra_people is not None:
+        result["people_balabit"] = people_figures(full, extra_people.people, extra_people.hours)
+    # The trade-off: the same models with thresholds that flag after fewer windows.
+    points = []
+    for threshold in (full.rule.threshold, 9.0, 6.0, 4.0):
+
+        def at(model: training.LivenessModel, t: float = threshold) -> training.LivenessModel:
+            return replace(model, rule=replace(model.rule, threshold=t))
+
+        points.append(
+            {
+                "threshold": threshold,
+                "people_flags_per_8h": people_figures(at(full), test.people, test.hours)[
+                    "flags_per_8h"
+                ],
+                "in_distribution": {
+                    f: bot_figures(at(full), rows)["detected_share"]
+                    for f, rows in test.bots.items()
+                },
+                "leave_one_family_out": {
+                    f: bot_figures(at(lofo[f]), rows)["detected_share"]
+                    for f, rows in test.bots.items()
+                },
+            }
+        )
+    result["operating_points"] = points
+    return result
+
+
+def cost_figures(
+    modality: str, windows: Sequence[Any], memory: FingerprintIndex, model: training.LivenessModel
+) -> dict[str, float]:
+    """Milliseconds per window of the liveness work done live: fingerprint, replay match
+    against ``memory``, features and p(machine)."""
+    times = []
+    for w in windows:
+        t = time.perf_counter()
+        fp = _fingerprint(modality, w)
+        memory.score(fp)
+        if modality == "keystroke":
+            x = keystroke_liveness_features(w, model.prior)
+        else:
+            x = mouse_liveness_features(w)
+        model.classifier.p_machine(x)
+        times.append((time.perf_counter() - t) * 1000)
+    a = np.asarray(times)
+    return {
+        "windows": int(a.size),
+        "memory_sketches": len(memory),
+        "p50_ms": float(np.median(a)),
+        "p99_ms": float(np.percentile(a, 99)),
+    }
+
+
+def run(data: Path, out: Path, *, quick: bool = False, progress: bool = True) -> dict[str, Any]:
+    """Run every protocol above; write ``liveness.json``, ``liveness.md`` and plots to ``out``."""
+    rng = np.random.default_rng(SEED)
+    say = print if progress else (lambda *_a, **_k: None)
+    limit = 40 if quick else None
+    result: dict[str, Any] = {"protocol": __doc__.split("\n\n", 1)[1] if __doc__ else ""}
+
+    say("keystrokes: loading Aalto")
+    k_train, k_test = aalto_streams(data)
+    k_train, k_test = k_train[:limit], k_test[:limit]
+    prior = training.keystroke_prior(k_train)
+    say(f"keystrokes: {len(k_train)} training, {len(k_test)} evaluation people; generating bots")
+    train = training.build_corpus("keystroke", k_train, k_train, rng, prior)
+    test = training.build_corpus("keystroke", k_test, k_train, rng, prior, windows=BOT_EVAL_WINDOWS)
+    result["keystroke"] = modality_figures("keystroke", train, test, prior)
+    halves = [(s[: len(s) // 2], s[len(s) // 2 :]) for s in k_test]
+    result["keystroke"]["replay"] = replay_figures("keystroke", halves, rng)
+    shipped_k = training.fitted("keystroke", train, prior)
+    enroll = [w for s in halves[:50] for w in keystroke_chunks(s[1])]
+    memory = FingerprintIndex(
+        "keystroke", (keystroke_fingerprint(w) for s in halves[:20] for w in keystroke_chunks(s[0]))
+    )
+    result["keystroke"]["cost"] = cost_figures("keystroke", enroll, memory, shipped_k)
+
+    say("mouse: loading SapiMouse and Balabit")
+    m_train, m_test = sapimouse_streams(data)
+    m_train, m_test = m_train[: limit and limit // 4], m_test[: limit and limit // 4]
+    threes = [three for three, _ in m_train]
+    train_m = mouse_corpus(m_train, threes, rng)
+    test_m = mouse_corpus(m_test, threes, rng, windows=BOT_EVAL_WINDOWS)
+    balabit = _balabit_people(data, quick)
+    result["mouse"] = modality_figures("mouse", train_m, test_m, None, balabit)
+    result["mouse"]["replay"] = replay_figures("mouse", m_test, rng)
+    shipped_m = training.fitted("mouse", train_m, None)
+    memory_m = FingerprintIndex(
+        "mouse", (mouse_fingerprint(w) for three, _ in m_test[:10] for w in mouse_chunks(three))
+    )
+    windows_m = [w for _, one in m_test for w in mouse_chunks(one)]
+    result["mouse"]["cost"] = cost_figures("mouse", windows_m, memory_m, shipped_m)
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out / "liveness.json", result)
+    (out / "liveness.md").write_text(markdown(result))
+    plot(result, out / "liveness.png")
+    return result
+
+
+def _balabit_people(data: Path, quick: bool) -> training.Corpus:
+    """Balabit users' training sessions as people (never used in training)."""
+    root = dm.resolve_dataset(Path(data), dm.BALABIT_ARCHIVE, "training_files")
+    streams = []
+    for user in dm.balabit_users(root)[: 3 if quick else None]:
+        for session in dm.balabit_training(root, user, max_sessions=2 if quick else None):
+            streams.append(session.events)
+    return training.build_corpus(
+        "mouse", streams, streams, np.random.default_rng(SEED), families=[]
+    )
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The figures as markdown tables."""
+    parts = ["# Liveness: replays and bots on people not used for training", ""]
+    for modality in ("keystroke", "mouse"):
+        r = result[modality]
+        parts += [f"## {modality}", "", "Replays (detected within 2 windows):", ""]
+        rows = [
+            [
+                name,
+                v["attacks"],
+                f"{100 * v['detected_share']:.1f} %",
+                _num(v["mean_windows_to_detection"]),
+            ]
+            for name, v in r["replay"]["variants"].items()
+        ]
+        parts.append(markdown_table(["replay", "attacks", "detected", "mean windows"], rows))
+        parts += [
+            "",
+            f"Genuine later windows matching the enrollment memory: "
+            f"{r['replay']['genuine_false_matches']} of {r['replay']['genuine_windows']}.",
+            "",
+            "Bots (flagged within 3 windows):",
+            "",
+        ]
+        rows = []
+        for family, v in r["in_distribution"].items():
+            lofo = r["leave_one_family_out"][family]
+            rows.append(
+                [
+                    family,
+                    v["attacks"],
+                    f"{100 * v['detected_share']:.1f} %",
+                    _num(v["mean_windows_to_detection"]),
+                    f"{100 * lofo['detected_share']:.1f} %",
+                    _num(lofo["mean_windows_to_detection"]),
+                ]
+            )
+        parts.append(
+            markdown_table(
+                [
+                    "family",
+                    "attacks",
+                    "in distribution",
+                    "windows",
+                    "left out of training",
+                    "windows",
+                ],
+                rows,
+            )
+        )
+        for key in ("people", "people_balabit"):
+            if key in r:
+                p = r[key]
+                parts += [
+                    "",
+                    f"People ({key}): {p['flags']} machine flags in {p['hours']:.2f} h of "
+                    f"activity ({p['windows']} windows, {p['people']} recordings) = "
+                    f"{_num(p['flags_per_8h'])} per 8 h.",
+                ]
+        parts += ["", "Operating points (threshold of the flag rule; bots within 3 windows):", ""]
+        rows = [
+            [
+                f"{p['threshold']:.2f}",
+                _num(p["people_flags_per_8h"]),
+                " / ".join(f"{100 * v:.0f}" for v in p["in_distribution"].values()),
+                " / ".join(f"{100 * v:.0f}" for v in p["leave_one_family_out"].values()),
+            ]
+            for p in r["operating_points"]
+        ]
+        families = " / ".join(r["in_distribution"])
+        parts.append(
+            markdown_table(
+                [
+                    "threshold",
+                    "people flags per 8 h",
+                    f"in distribution % ({families})",
+                    "left out %",
+                ],
+                rows,
+            )
+        )
+        c = r["cost"]
+        parts += [
+            "",
+            f"Cost per window: p50 {c['p50_ms']:.3f} ms, p99 {c['p99_ms']:.3f} ms "
+            f"(memory of {c['memory_sketches']} sketches).",
+            "",
+        ]
+    return "\n".join(parts) + "\n"
+
+
+def _num(v: float | None) -> str:
+    return "—" if v is None else f"{v:.2f}"
+
+
+def plot(result: dict[str, Any], path: Path) -> None:
+    """Bars of detected share per family, in distribution and left out."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, modality in zip(axes, ("keystroke", "mouse"), strict=True):
+        r = result[modality]
+        families = list(r["in_distribution"])
+        x = np.arange(len(families))
+        ax.bar(
+            x - 0.2,
+            [r["in_distribution"][f]["detected_share"] for f in families],
+            0.4,
+            label="in distribution",
+        )
+        ax.bar(
+            x + 0.2,
+            [r["leave_one_family_out"][f]["detected_share"] for f in families],
+            0.4,
+            label="left out",
+        )
+        ax.set_xticks(x, families, rotation=20, ha="right", fontsize=8)
+        ax.axhline(0.95, color="grey", linestyle="--", linewidth=1)
+        ax.set_ylim(0, 1.05)
+        ax.set_title(f"{modality}: bots flagged within 3 windows")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,10 @@
+"""Liveness: is a person producing this input right now?
+
+* `fingerprint` — compact, non-invertible sketches of a window's timings (keystrokes) or
+  displacements (mouse), matched with a tolerance so replays are caught however retimed.
+* `humanlike` — population models (one per modality) giving p(machine) of a window.
+* `bots` — one generator per bot family, for training and attacking the models.
+* `quality` — the enrollment quality score in [0, 1] with its reasons.
+
+Pure functions and scikit-learn estimators only: no I/O, no clock, no web, no database.
+"""

@@ -1,0 +1,61 @@
+"""Bot families: one module per way of scripting input, each a pure generator of events.
+
+Every generator takes the victim's own recording (``reference``: what a bot imitates — the
+victim's text, screen targets or timing statistics), a pool of other people's recordings (for
+the learned generator) and a random generator, and returns a valid, time-ordered event stream
+(`models.events.KeyEvent` or `MouseEvent`, ms and px). They exist to train and to attack the
+liveness models, and for demos; never to make claims about people.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+
+from models.events import KeyEvent, MouseEvent
+from models.liveness.bots import (
+    bezier,
+    constant,
+    gaussian_population,
+    gaussian_victim,
+    linear,
+    minimum_jerk,
+    resample_keys,
+    resample_mouse,
+)
+
+
+@dataclass(frozen=True)
+class KeyboardContext:
+    """What a keystroke bot knows: the victim's recording and other people's (ms)."""
+
+    reference: Sequence[KeyEvent]
+    pool: Sequence[Sequence[KeyEvent]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MouseContext:
+    """What a mouse bot knows: the victim's recording and other people's (ms, px)."""
+
+    reference: Sequence[MouseEvent]
+    pool: Sequence[Sequence[MouseEvent]] = field(default_factory=list)
+
+
+KeyboardBot = Callable[[KeyboardContext, np.random.Generator], list[KeyEvent]]
+MouseBot = Callable[[MouseContext, np.random.Generator], list[MouseEvent]]
+
+KEYBOARD_BOTS: Final[dict[str, KeyboardBot]] = {
+    "constant_timing": lambda c, rng: constant.generate(c.reference, rng),
+    "gaussian_population": lambda c, rng: gaussian_population.generate(c.reference, rng),
+    "gaussian_victim": lambda c, rng: gaussian_victim.generate(c.reference, rng),
+    "resampled_segments": lambda c, rng: resample_keys.generate(c.reference, c.pool, rng),
+}
+MOUSE_BOTS: Final[dict[str, MouseBot]] = {
+    "linear_constant_velocity": lambda c, rng: linear.generate(c.reference, rng),
+    "bezier_jitter": lambda c, rng: bezier.generate(c.reference, rng),
+    "minimum_jerk": lambda c, rng: minimum_jerk.generate(c.reference, rng),
+    "resampled_paths": lambda c, rng: resample_mouse.generate(c.reference, c.pool, rng),
+}

@@ -1,0 +1,447 @@
+"""Human-likeness: a population model per modality giving p(machine) of a window.
+
+Not per user: "does this look like any person?" A person's timing is irregular in structured
+ways that scripted input lacks — flights are skewed and depend on the key pair (digraph
+consistency), holds depend on the key, successive flights correlate, keys roll over; pointer
+paths curve, speed up and slow down in several sub-movements, jerk, pause and are sampled at
+irregular instants. The features below measure those regularities with no key identity kept.
+
+`HumanLikeness` has two parts. A logistic regression on standardized features and their squares
+learns the bot families it is shown; a one-class part, fitted on people only, calls a window
+machine-like when it lies farther from people than `NOVELTY_QUANTILE` of people's own windows
+do — what carries over to a family it was never shown. Its log-odds are the larger of the two.
+Its state is a few arrays (`to_arrays`), so shipped models are ``.npz`` files read without
+pickle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from itertools import pairwise
+from typing import Final, Self
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from models.keystroke import (
+    DIGRAPH_CLASSES,
+    ZONES,
+    Keystroke,
+    digraph_class,
+    finger_relation,
+)
+from models.mouse import MouseAction
+
+Array = NDArray[np.float64]
+
+KEYSTROKE_FEATURES: Final = (
+    "log_median_flight",
+    "flight_cv",
+    "flight_iqr_ratio",
+    "hold_cv",
+    "hold_iqr_ratio",
+    "flight_log_skew",
+    "flight_entropy",
+    "hold_entropy",
+    "flight_autocorr",
+    "hold_autocorr",
+    "flight_repeats",
+    "hold_repeats",
+    "digraph_consistency",
+    "rollover_share",
+    "hold_flight_corr",
+    "distinct_flights",
+    "hold_min_ratio",
+    "flight_outlier_share",
+    "flight_prior_corr",
+    "hold_prior_corr",
+    "flight_prior_residual",
+)
+MOUSE_FEATURES: Final = (
+    "straightness_median",
+    "straightness_spread",
+    "submovements_median",
+    "peak_time_median",
+    "peak_time_spread",
+    "turn_median",
+    "turn_spread",
+    "jerk_median",
+    "interval_cv",
+    "interval_mode_share",
+    "distinct_intervals",
+    "pause_share",
+    "speed_cv_median",
+    "deviation_median",
+    "duration_spread",
+    "accel_changes_median",
+    "step_mode_share",
+    "subpixel_share",
+)
+MIN_KEYSTROKES: Final = 8
+NOVELTY_QUANTILE: Final = 0.995
+"""Share of people's training windows the one-class part accepts."""
+N_FLIGHT_TYPES: Final = len(DIGRAPH_CLASSES) * 4
+"""Digraph class × finger relation (-1..2) of a flight."""
+
+
+def flight_types(strokes: Sequence[Keystroke]) -> NDArray[np.int_]:
+    """The type of each flight between consecutive keystrokes (0..`N_FLIGHT_TYPES` - 1)."""
+    return np.asarray(
+        [
+            digraph_class(a.zone, b.zone, same_key=a.code == b.code) * 4
+            + finger_relation(a.code, b.code)
+            + 1
+            for a, b in pairwise(strokes)
+        ],
+        dtype=np.int_,
+    )
+
+
+class RhythmPrior:
+    """How much slower or faster than a window's median people are, per flight type and per
+    key zone (log ms): the population's typing structure a scripted typist does not have."""
+
+    def __init__(self, flight: Array, hold: Array) -> None:
+        self.flight = np.asarray(flight, dtype=np.float64)
+        self.hold = np.asarray(hold, dtype=np.float64)
+
+    @classmethod
+    def fit(cls, windows: Sequence[Sequence[Keystroke]]) -> RhythmPrior:
+        """Mean log deviation from the window median per type, over people's windows."""
+        fs, fc = np.zeros(N_FLIGHT_TYPES), np.zeros(N_FLIGHT_TYPES)
+        hs, hc = np.zeros(len(ZONES)), np.zeros(len(ZONES))
+        for w in windows:
+            kinds, dev = _flight_deviation(w)
+            np.add.at(fs, kinds, dev)
+            np.add.at(fc, kinds, 1)
+            zones, hdev = _hold_deviation(w)
+            np.add.at(hs, zones, hdev)
+            np.add.at(hc, zones, 1)
+        # Rare types shrink towards 0 (no information).
+        return cls(fs / (fc + 20.0), hs / (hc + 20.0))
+
+
+def _flight_deviation(
+    strokes: Sequence[Keystroke], kinds: NDArray[np.int_] | None = None
+) -> tuple[NDArray[np.int_], Array]:
+    down = np.asarray([s.down for s in strokes])
+    dd = np.diff(down)
+    keep = (dd < 3000.0) & (dd > 0)
+    if keep.sum() < 2:
+        return np.zeros(0, np.int_), np.zeros(0)
+    log = np.log(dd[keep])
+    kinds = flight_types(strokes) if kinds is None else kinds
+    return kinds[keep], log - np.median(log)
+
+
+def _hold_deviation(strokes: Sequence[Keystroke]) -> tuple[NDArray[np.int_], Array]:
+    hold = np.asarray([s.hold for s in strokes])
+    keep = np.isfinite(hold) & (hold > 0)
+    if keep.sum() < 2:
+        return np.zeros(0, np.int_), np.zeros(0)
+    log = np.log(hold[keep])
+    zones = np.asarray([s.zone for s in strokes], dtype=np.int_)[keep]
+    return zones, log - np.median(log)
+
+
+def _prior_features(
+    strokes: Sequence[Keystroke], kinds: NDArray[np.int_], prior: RhythmPrior | None
+) -> list[float]:
+    if prior is None:
+        return [0.0, 0.0, 0.0]
+    kinds, dev = _flight_deviation(strokes, kinds)
+    zones, hdev = _hold_deviation(strokes)
+    expected = prior.flight[kinds]
+    residual = (
+        float(np.var(dev - expected) / np.var(dev)) if dev.size > 2 and np.var(dev) > 0 else 1.0
+    )
+    return [_corr(dev, expected), _corr(hdev, prior.hold[zones]), residual]
+
+
+def _cv(v: Array) -> float:
+    m = float(np.mean(v))
+    return float(np.std(v) / m) if m > 0 else 0.0
+
+
+def _iqr_ratio(v: Array) -> float:
+    q1, q2, q3 = np.percentile(v, [25, 50, 75])
+    return float((q3 - q1) / q2) if q2 > 0 else 0.0
+
+
+def _entropy(v: Array, width: float = 0.1) -> float:
+    """Entropy (nats) of log values in bins of ``width``, per the log of the count."""
+    if v.size < 2:
+        return 0.0
+    _, counts = np.unique(np.floor(np.log(np.maximum(v, 1.0)) / width), return_counts=True)
+    p = counts / counts.sum()
+    return float(-(p * np.log(p)).sum() / np.log(v.size))
+
+
+def _autocorr(v: Array) -> float:
+    return _corr(v[:-1], v[1:])
+
+
+def _repeats(v: Array, tol: float = 1.0) -> float:
+    return float(np.mean(np.abs(np.diff(v)) < tol)) if v.size > 1 else 0.0
+
+
+def _skew(v: Array) -> float:
+    s = float(np.std(v))
+    return float(np.mean(((v - v.mean()) / s) ** 3)) if s > 0 else 0.0
+
+
+def _explained(labels: NDArray[np.int_], v: Array) -> float:
+    """Share of the variance of ``v`` explained by the group means of ``labels``."""
+    total = float(np.var(v))
+    if total == 0 or v.size < 4:
+        return 0.0
+    shifted = labels - labels.min()
+    sums = np.bincount(shifted, weights=v)
+    counts = np.bincount(shifted)
+    means = (sums / np.maximum(counts, 1))[shifted]
+    return float(np.var(means) / total)
+
+
+def keystroke_liveness_features(
+    strokes: Sequence[Keystroke], prior: RhythmPrior | None = None
+) -> Array:
+    """Regularity features (see `KEYSTROKE_FEATURES`) of keystrokes (ms); NaN-free.
+
+    Without a ``prior`` the three features that compare with people's typing structure are 0.
+    """
+    if len(strokes) < MIN_KEYSTROKES:
+        return np.zeros(len(KEYSTROKE_FEATURES))
+    down = np.asarray([s.down for s in strokes])
+    up = np.asarray([s.up for s in strokes])
+    hold = np.nan_to_num(up - down, nan=100.0)
+    dd = np.diff(down)
+    keep = dd < 3000.0  # pauses say nothing about rhythm
+    kinds = flight_types(strokes)
+    rel = kinds % 4 - 1
+    dd_k, rel_k = np.maximum(dd[keep], 1.0), rel[keep]
+    if dd_k.size < 4:
+        return np.zeros(len(KEYSTROKE_FEATURES))
+    ud = down[1:] - up[:-1]
+    median = float(np.median(dd_k))
+    values = [
+        float(np.log(median)),
+        _cv(dd_k),
+        _iqr_ratio(dd_k),
+        _cv(hold),
+        _iqr_ratio(hold),
+        _skew(np.log(dd_k)),
+        _entropy(dd_k),
+        _entropy(hold),
+        _autocorr(dd_k),
+        _autocorr(hold),
+        _repeats(dd_k),
+        _repeats(hold),
+        _explained(rel_k, np.log(dd_k)),
+        float(np.mean(np.nan_to_num(ud, nan=1.0) < 0)),
+        _corr(hold[:-1][keep], dd_k),
+        float(np.unique(np.rint(dd_k)).size / dd_k.size),
+        float(np.min(hold) / max(float(np.median(hold)), 1.0)),
+        float(np.mean(dd_k > 2.5 * median)),
+        *_prior_features(strokes, kinds, prior),
+    ]
+    return np.nan_to_num(np.asarray(values, dtype=np.float64))
+
+
+def _corr(a: Array, b: Array) -> float:
+    if a.size < 4:
+        return 0.0
+    da, db = a - a.mean(), b - b.mean()
+    den = float(np.sqrt((da @ da) * (db @ db)))
+    return float(da @ db / den) if den > 0 else 0.0
+
+
+def _action_features(a: MouseAction) -> list[float] | None:
+    """Per-movement kinematics of one action's trajectory, or None if it barely moves."""
+    t, x, y = a.t, a.x, a.y
+    if t.size < 5:
+        return None
+    dt = np.diff(t)
+    step = np.hypot(np.diff(x), np.diff(y))
+    path = float(step.sum())
+    distance = float(np.hypot(x[-1] - x[0], y[-1] - y[0]))
+    if path < 20 or distance < 10:
+        return None
+    good = dt > 0
+    v = np.where(good, step / np.maximum(dt, 1e-3), 0.0)
+    # Sub-movements: peaks of the lightly smoothed speed above a fifth of its maximum.
+    vs = np.convolve(v, np.ones(3) / 3, mode="same")
+    vmax = float(vs.max()) if vs.size else 0.0
+    inner = vs[1:-1]
+    peaks = (inner > vs[:-2]) & (inner >= vs[2:]) & (inner > 0.2 * vmax)
+    tt = np.cumsum(dt)
+    duration = float(tt[-1]) if tt.size else 0.0
+    peak_time = float(tt[int(np.argmax(vs))] / duration) if duration > 0 else 0.5
+    angles = np.arctan2(np.diff(y), np.diff(x))[step > 0]
+    turn = np.abs(np.angle(np.exp(1j * np.diff(angles)))) if angles.size > 1 else np.zeros(1)
+    acc = np.diff(v) / np.maximum(dt[1:], 1e-3)
+    jerk = np.diff(acc) / np.maximum(dt[2:], 1e-3) if acc.size > 1 else np.zeros(1)
+    # Largest distance of the path from the straight segment, per its length.
+    ux, uy = (x[-1] - x[0]) / distance, (y[-1] - y[0]) / distance
+    deviation = float(np.max(np.abs((x - x[0]) * uy - (y - y[0]) * ux)) / distance)
+    return [
+        distance / path,
+        float(peaks.sum()),
+        peak_time,
+        float(np.mean(turn)),
+        float(np.log1p(np.median(np.abs(jerk)) * duration**3 / max(path, 1.0))),
+        float(np.std(v) / max(float(np.mean(v)), 1e-6)),
+        deviation,
+        float(np.log1p(duration)),
+        float(np.mean(np.diff(np.sign(acc)) != 0)) if acc.size > 1 else 0.0,
+    ]
+
+
+def mouse_liveness_features(actions: Sequence[MouseAction]) -> Array:
+    """Kinematic features (see `MOUSE_FEATURES`) of mouse actions (ms, px); NaN-free."""
+    rows = [r for r in (_action_features(a) for a in actions) if r is not None]
+    dts = [np.diff(a.t) for a in actions if a.t.size > 1]
+    dt = np.concatenate(dts) if dts else np.zeros(0)
+    dt = dt[dt > 0]
+    steps = [np.hypot(np.diff(a.x), np.diff(a.y)) for a in actions if a.t.size > 1]
+    step = np.concatenate(steps) if steps else np.zeros(0)
+    if not rows or dt.size < 5:
+        return np.zeros(len(MOUSE_FEATURES))
+    m = np.asarray(rows)
+    _, counts = np.unique(np.rint(dt), return_counts=True)
+    moving = step[step > 0]
+    _, step_counts = np.unique(np.rint(moving), return_counts=True) if moving.size else (0, [0])
+    pauses = float(np.sum(dt[dt > 100])) / max(float(dt.sum()), 1.0)
+
+    def spread(col: int) -> float:
+        return float(np.std(m[:, col])) if m.shape[0] > 1 else 0.0
+
+    values = [
+        float(np.median(m[:, 0])),
+        spread(0),
+        float(np.median(m[:, 1])),
+        float(np.median(m[:, 2])),
+        spread(2),
+        float(np.median(m[:, 3])),
+        spread(3),
+        float(np.median(m[:, 4])),
+        _cv(dt),
+        float(np.max(counts) / dt.size),
+        float(counts.size / dt.size),
+        pauses,
+        float(np.median(m[:, 5])),
+        float(np.median(m[:, 6])),
+        spread(7),
+        float(np.median(m[:, 8])),
+        float(np.max(step_counts) / max(moving.size, 1)),
+        float(np.mean(np.abs(step - np.rint(step)) > 0.05)) if step.size else 0.0,
+    ]
+    return np.nan_to_num(np.asarray(values, dtype=np.float64), posinf=0.0, neginf=0.0)
+
+
+class HumanLikeness(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """p(machine) of a window's liveness features; labels 0 = person, 1 = machine.
+
+    Logistic regression (``C``, balanced classes) on standardized features and, with
+    ``squares``, on their squares: ``w·z + u·z² + b``; beside it the people-only novelty
+    ``n(x) = Σ max(0, |r| - 3)²`` of robust z-scores ``r`` (median, IQR of people), as log-odds
+    ``sharpness · log((n + 1) / (n₀ + 1))`` with ``n₀`` its `NOVELTY_QUANTILE` on people.
+    """
+
+    def __init__(self, C: float = 1.0, squares: bool = True, sharpness: float = 4.0) -> None:
+        self.C = C
+        self.squares = squares
+        self.sharpness = sharpness
+
+    def _expand(self, X: Array) -> Array:
+        z = np.clip((X - self.mean_) / self.scale_, -50.0, 50.0)
+        return np.hstack([z, z * z]) if self.squares else z
+
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
+        """Learn from feature rows ``X`` and labels ``y`` (0 person, 1 machine)."""
+        X_arr, y_arr = validate_data(self, X, y)
+        X, y = np.asarray(X_arr, dtype=np.float64), np.asarray(y_arr)
+        self.classes_ = np.unique(y)
+        if self.classes_.size != 2:
+            raise ValueError("HumanLikeness needs both people and machines")
+        self.mean_ = X.mean(axis=0)
+        self.scale_ = np.where(X.std(axis=0) > 1e-9, X.std(axis=0), 1.0)
+        lr = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000)
+        lr.fit(self._expand(X), (y == self.classes_[1]).astype(int))
+        self.coef_ = lr.coef_[0].astype(np.float64)
+        self.intercept_ = float(lr.intercept_[0])
+        people = X[y == self.classes_[0]]
+        q1, q2, q3 = np.percentile(people, [25, 50, 75], axis=0)
+        self.center_ = q2
+        self.spread_ = np.where(q3 - q1 > 1e-9, (q3 - q1) / 1.349, self.scale_)
+        self.novelty_ = float(np.quantile(self._novelty(people), NOVELTY_QUANTILE))
+        return self
+
+    def _novelty(self, X: Array) -> Array:
+        r = np.clip(np.abs(X - self.center_) / self.spread_, 0.0, 50.0)
+        return np.asarray(np.sum(np.maximum(r - 3.0, 0.0) ** 2, axis=-1), dtype=np.float64)
+
+    def _logit(self, X: Array) -> Array:
+        supervised = self._expand(X) @ self.coef_ + self.intercept_
+        novel = self.sharpness * np.log((self._novelty(X) + 1.0) / (self.novelty_ + 1.0))
+        return np.asarray(np.maximum(supervised, novel), dtype=np.float64)
+
+    def decision_function(self, X: ArrayLike) -> Array:
+        """Log-odds of machine per row."""
+        check_is_fitted(self)
+        X_arr = validate_data(self, X, reset=False)
+        return self._logit(np.asarray(X_arr, dtype=np.float64))
+
+    def predict_proba(self, X: ArrayLike) -> Array:
+        """(n, 2): p(person), p(machine)."""
+        p = 1.0 / (1.0 + np.exp(-np.clip(self.decision_function(X), -50, 50)))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: ArrayLike) -> NDArray[np.int_]:
+        """The more likely label per row."""
+        return np.asarray(self.classes_[(self.decision_function(X) > 0).astype(int)])
+
+    def logit(self, features: Array) -> float:
+        """Machine log-odds of one feature row, without scikit-learn's validation (live path)."""
+        return float(self._logit(np.asarray(features, dtype=np.float64).reshape(1, -1))[0])
+
+    def p_machine(self, features: Array) -> float:
+        """p(machine) of one feature row, without scikit-learn's validation (the live path)."""
+        return float(1.0 / (1.0 + np.exp(-np.clip(self.logit(features), -50.0, 50.0))))
+
+    def to_arrays(self) -> dict[str, Array]:
+        """The fitted state as arrays (for ``np.savez``)."""
+        check_is_fitted(self)
+        return {
+            "mean": self.mean_,
+            "scale": self.scale_,
+            "coef": self.coef_,
+            "intercept": np.asarray([self.intercept_]),
+            "squares": np.asarray([float(self.squares)]),
+            "C": np.asarray([self.C]),
+            "sharpness": np.asarray([self.sharpness]),
+            "center": self.center_,
+            "spread": self.spread_,
+            "novelty": np.asarray([self.novelty_]),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, NDArray[np.float64]]) -> HumanLikeness:
+        """The inverse of `to_arrays`."""
+        model = cls(
+            C=float(arrays["C"][0]),
+            squares=bool(arrays["squares"][0]),
+            sharpness=float(arrays["sharpness"][0]),
+        )
+        model.mean_ = np.asarray(arrays["mean"], dtype=np.float64)
+        model.scale_ = np.asarray(arrays["scale"], dtype=np.float64)
+        model.coef_ = np.asarray(arrays["coef"], dtype=np.float64)
+        model.intercept_ = float(arrays["intercept"][0])
+        model.center_ = np.asarray(arrays["center"], dtype=np.float64)
+        model.spread_ = np.asarray(arrays["spread"], dtype=np.float64)
+        model.novelty_ = float(arrays["novelty"][0])
+        model.classes_ = np.asarray([0, 1])
+        model.n_features_in_ = model.mean_.size
+        return model

@@ -1,0 +1,220 @@
+"""Training the shipped human-likeness models from people of the public data sets and bots.
+
+People: the background halves the shipped backgrounds already use (`models.background.build`):
+Aalto participants at odd positions (keystrokes) and SapiMouse users at odd positions (mouse).
+The other halves, and Balabit entirely, are never seen in training: evaluations measure on them.
+Machines: every bot family of `models.liveness.bots`, imitating the same training people.
+
+Rebuild the shipped files (``models/background/liveness_{keystroke,mouse}.npz``)::
+
+    python -m models.background build-liveness --data /work/shared/datasets
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from models.background import BACKGROUND_DIR, write_npz
+from models.events import KeyEvent, MouseEvent
+from models.liveness.bots import KEYBOARD_BOTS, MOUSE_BOTS, KeyboardContext, MouseContext
+from models.liveness.corpus import keystroke_chunks, stream_features
+from models.liveness.humanlike import HumanLikeness, RhythmPrior
+
+Array = NDArray[np.float64]
+FILES: Final = {m: BACKGROUND_DIR / f"liveness_{m}.npz" for m in ("keystroke", "mouse")}
+BOT_WINDOWS: Final = {"keystroke": 3, "mouse": 6}
+"""Windows kept per bot attack on one victim."""
+POOL: Final = 5
+"""Other people's recordings a learned generator draws from, per victim."""
+FLAG_RATE_PER_HOUR: Final = 0.03
+"""Machine flags per hour of people's activity the rule is tuned to (on training people)."""
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Feature rows of people (one array per person) and of each bot family (one per victim),
+    with the hours of activity each person's rows cover."""
+
+    people: list[Array]
+    hours: list[float]
+    bots: dict[str, list[Array]]
+
+
+def build_corpus(
+    modality: str,
+    streams: Sequence[Sequence[KeyEvent]] | Sequence[Sequence[MouseEvent]],
+    pool: Sequence[Sequence[KeyEvent]] | Sequence[Sequence[MouseEvent]],
+    rng: np.random.Generator,
+    prior: RhythmPrior | None = None,
+    families: Sequence[str] | None = None,
+    windows: int | None = None,
+) -> Corpus:
+    """People's windows from ``streams``, and bot windows imitating each of them."""
+    people = [stream_features(s, modality, prior=prior) for s in streams]
+    hours = [_hours(s) for s in streams]
+    bots: dict[str, list[Array]] = {}
+    names = list(KEYBOARD_BOTS if modality == "keystroke" else MOUSE_BOTS)
+    for family in names if families is None else families:
+        rows = []
+        for victim in streams:
+            others = [pool[int(i)] for i in rng.integers(len(pool), size=POOL)]
+            events = attack(modality, family, victim, others, rng)  # type: ignore[arg-type]
+            rows.append(stream_features(events, modality, windows or BOT_WINDOWS[modality], prior))
+        bots[family] = rows
+    return Corpus(people, hours, bots)
+
+
+def attack(
+    modality: str,
+    family: str,
+    victim: Sequence[KeyEvent] | Sequence[MouseEvent],
+    pool: Sequence[Sequence[KeyEvent]] | Sequence[Sequence[MouseEvent]],
+    rng: np.random.Generator,
+) -> list[KeyEvent] | list[MouseEvent]:
+    """The event stream of bot ``family`` imitating ``victim``."""
+    if modality == "keystroke":
+        return KEYBOARD_BOTS[family](KeyboardContext(victim, pool), rng)  # type: ignore[arg-type]
+    return MOUSE_BOTS[family](MouseContext(victim, pool), rng)  # type: ignore[arg-type]
+
+
+def _hours(stream: Sequence[KeyEvent] | Sequence[MouseEvent]) -> float:
+    """Active time of a stream (h): gaps over 5 s do not count."""
+    t = np.asarray([e.t for e in stream], dtype=np.float64)
+    gaps = np.diff(t)
+    return float(gaps[gaps <= 5000.0].sum()) / 3_600_000.0 if t.size > 1 else 0.0
+
+
+def fit(corpus: Corpus, exclude: Sequence[str] = ()) -> HumanLikeness:
+    """The human-likeness model of a corpus, without bot families ``exclude``."""
+    X_people = np.vstack(corpus.people)
+    X_bots = np.vstack([np.vstack(v) for f, v in corpus.bots.items() if f not in exclude])
+    X = np.vstack([X_people, X_bots])
+    y = np.r_[np.zeros(X_people.shape[0]), np.ones(X_bots.shape[0])].astype(int)
+    return HumanLikeness().fit(X, y)
+
+
+@dataclass(frozen=True)
+class FlagRule:
+    """When windows' machine log-odds add up to a flag: a one-sided CUSUM.
+
+    ``S ← max(0, S + min(logit − drift, cap))``; a flag when ``S ≥ threshold``, after which
+    ``S = 0``. People's windows sit below ``drift``, so their evidence drains; a bot's add up;
+    the cap keeps one odd window of a person from raising a flag alone.
+    """
+
+    drift: float
+    threshold: float
+    cap: float = 3.0
+
+    def step(self, evidence: float, logit: float) -> tuple[float, bool]:
+        """The evidence after one more window, and whether it raises a flag."""
+        s = max(0.0, evidence + min(logit - self.drift, self.cap))
+        return (0.0, True) if s >= self.threshold else (s, False)
+
+    def run(self, logits: Array) -> list[int]:
+        """Indices (0-based) of the windows that raise a flag."""
+        s, flags = 0.0, []
+        for i, logit in enumerate(logits):
+            s, flagged = self.step(s, float(logit))
+            if flagged:
+                flags.append(i)
+        return flags
+
+
+def tune_rule(logits: Sequence[Array], hours: float, rate: float = FLAG_RATE_PER_HOUR) -> FlagRule:
+    """The rule flagging people's window sequences ``logits`` at most ``rate`` times per hour.
+
+    The drift is people's 95th percentile window; the threshold the lowest on a grid that keeps
+    the flag count within the rate."""
+    drift = float(np.quantile(np.concatenate(logits), 0.95))
+    for threshold in np.arange(0.5, 30.0, 0.25):
+        rule = FlagRule(drift, float(threshold))
+        if sum(len(rule.run(seq)) for seq in logits) <= rate * hours:
+            return rule
+    return FlagRule(drift, 30.0)
+
+
+@dataclass(frozen=True)
+class LivenessModel:
+    """A modality's shipped liveness model: classifier, flag rule and (keystrokes) prior."""
+
+    modality: str
+    classifier: HumanLikeness
+    rule: FlagRule
+    prior: RhythmPrior | None
+    source: str
+
+
+def fitted(
+    modality: str,
+    corpus: Corpus,
+    prior: RhythmPrior | None,
+    source: str = "",
+    exclude: Sequence[str] = (),
+) -> LivenessModel:
+    """The model of ``corpus`` (without bot families ``exclude``) with its out-of-fold rule."""
+    part = Corpus(
+        corpus.people, corpus.hours, {f: v for f, v in corpus.bots.items() if f not in exclude}
+    )
+    return LivenessModel(modality, fit(part), out_of_fold_rule(part), prior, source)
+
+
+def save(path: Path, model: LivenessModel) -> int:
+    """Write a liveness model as a pickle-free ``.npz``; its size in bytes."""
+    members: dict[str, NDArray[np.generic]] = {
+        f"clf_{k}": v for k, v in model.classifier.to_arrays().items()
+    }
+    members["rule"] = np.asarray([model.rule.drift, model.rule.threshold, model.rule.cap])
+    if model.prior is not None:
+        members["prior_flight"] = model.prior.flight
+        members["prior_hold"] = model.prior.hold
+    members["modality"] = np.asarray(model.modality)
+    members["source"] = np.asarray(model.source)
+    return write_npz(path, members)
+
+
+def load(path: Path) -> LivenessModel:
+    """Read a model written by `save`."""
+    with np.load(path, allow_pickle=False) as data:
+        m = {name: np.asarray(data[name]) for name in data.files}
+    clf = HumanLikeness.from_arrays({k[4:]: v for k, v in m.items() if k.startswith("clf_")})
+    prior = RhythmPrior(m["prior_flight"], m["prior_hold"]) if "prior_flight" in m else None
+    return LivenessModel(
+        modality=str(m["modality"]),
+        classifier=clf,
+        rule=FlagRule(*(float(v) for v in m["rule"])),
+        prior=prior,
+        source=str(m["source"]),
+    )
+
+
+@lru_cache(maxsize=4)
+def shipped(modality: str) -> LivenessModel:
+    """The shipped model of ``modality`` (read once)."""
+    return load(FILES[modality])
+
+
+def keystroke_prior(streams: Sequence[Sequence[KeyEvent]]) -> RhythmPrior:
+    """People's typing structure learned from ``streams``."""
+    return RhythmPrior.fit([w for s in streams for w in keystroke_chunks(s)])
+
+
+def out_of_fold_rule(corpus: Corpus) -> FlagRule:
+    """The flag rule tuned on people's out-of-fold log-odds (two folds by person)."""
+    logits: list[Array] = []
+    for k in (0, 1):
+        part = Corpus(
+            corpus.people[1 - k :: 2],
+            [],
+            {family: rows[1 - k :: 2] for family, rows in corpus.bots.items()},
+        )
+        model = fit(part)
+        logits += [model.decision_function(p) for p in corpus.people[k::2] if p.size]
+    return tune_rule(logits, sum(corpus.hours))

@@ -1,0 +1,45 @@
+"""Real people for the liveness tests: only people the shipped liveness models never saw.
+
+Aalto participants outside the shipped keystroke background (which is the liveness training
+half too), and SapiMouse users of the evaluation half. Read once per test run.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from models.background import load_keystroke_background
+from models.background.build import sapimouse_halves
+from models.evaluation import datasets_mouse as dm
+from models.evaluation.datasets_keyboard import AALTO_ARCHIVE, load_aalto
+from models.events import KeyEvent, MouseEvent
+from models.live import KEYSTROKE_SCHEMA
+from models.liveness.corpus import join_sentences
+
+DATASETS = Path(
+    os.environ.get("BBAUTH_DATASETS_DIR", Path(__file__).resolve().parents[3] / "shared/datasets")
+)
+HAVE_AALTO = (DATASETS / AALTO_ARCHIVE).exists()
+HAVE_SAPIMOUSE = (DATASETS / dm.SAPIMOUSE_ARCHIVE).exists()
+
+
+@lru_cache(maxsize=1)
+def unseen_typists(n: int = 12) -> list[list[KeyEvent]]:
+    """Streams of ``n`` Aalto participants outside the training half."""
+    trained = set(load_keystroke_background(KEYSTROKE_SCHEMA).participants.tolist())
+    people = load_aalto(DATASETS, limit=4 * n)
+    unseen = [p for p in people if p.participant_id not in trained and len(p.sentences) >= 15]
+    return [join_sentences(p.sentences) for p in unseen[:n]]
+
+
+@lru_cache(maxsize=1)
+def unseen_mouse_users(n: int = 6) -> list[tuple[list[MouseEvent], list[MouseEvent]]]:
+    """(3-minute, 1-minute) sessions of ``n`` SapiMouse users of the evaluation half."""
+    root, evaluation, _ = sapimouse_halves(DATASETS)
+    out = []
+    for user in evaluation[:n]:
+        three, one = dm.sapimouse_sessions(root, user)
+        out.append((three.events, one.events))
+    return out

@@ -1,0 +1,86 @@
+"""Every bot family writes a valid, time-ordered event stream the live windowers accept."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.events import KeyEvent, MouseEvent, validate_batch
+from models.keystroke import pair_keystrokes
+from models.liveness.bots import KEYBOARD_BOTS, MOUSE_BOTS, KeyboardContext, MouseContext
+from models.liveness.corpus import keystroke_chunks, mouse_chunks
+from models.windows import KeystrokeWindower, MouseWindower
+from tests.models.test_liveness_fingerprint import typing
+
+
+def pointing(seed: int, n: int = 60) -> list[MouseEvent]:
+    """A victim's pointer recording: curved moves with clicks (a stand-in for a person)."""
+    rng = np.random.default_rng(seed)
+    t, x, y = 0.0, 500.0, 400.0
+    events: list[MouseEvent] = []
+    for _ in range(n):
+        tx, ty = rng.uniform(50, 1400), rng.uniform(50, 800)
+        steps = int(rng.integers(15, 40))
+        for k in range(1, steps + 1):
+            s = k / steps
+            t += float(rng.uniform(6, 20))
+            bow = 40 * np.sin(np.pi * s)
+            events.append(
+                MouseEvent(t, "move", round(x + s * (tx - x) + bow), round(y + s * (ty - y)))
+            )
+        x, y = tx, ty
+        t += float(rng.uniform(80, 300))
+        events.append(MouseEvent(t, "down", round(x), round(y), button=0))
+        t += float(rng.uniform(60, 140))
+        events.append(MouseEvent(t, "up", round(x), round(y), button=0))
+        t += float(rng.uniform(200, 800))
+    return events
+
+
+def as_wire(events: list[KeyEvent] | list[MouseEvent]) -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    for e in events:
+        if isinstance(e, KeyEvent):
+            out.append({"t": e.t, "type": e.type, "code": e.code})
+        else:
+            item: dict[str, object] = {"t": e.t, "type": e.type, "x": e.x, "y": e.y}
+            if e.button is not None:
+                item["button"] = e.button
+            out.append(item)
+    return out
+
+
+@pytest.mark.parametrize("family", sorted(KEYBOARD_BOTS))
+def test_each_keystroke_bot_types_the_victims_text_as_valid_events(family: str) -> None:
+    victim = typing(1, n=200)
+    pool = [typing(seed) for seed in (2, 3, 4)]
+    events = KEYBOARD_BOTS[family](KeyboardContext(victim, pool), np.random.default_rng(0))
+    batch = validate_batch(as_wire(events), max_events=10_000)
+    assert batch.dropped_total == 0
+    assert batch.error is None
+    assert [s.code for s in pair_keystrokes(events)] == [s.code for s in pair_keystrokes(victim)]
+    assert all(not np.isnan(s.up) for s in pair_keystrokes(events))
+    windows = KeystrokeWindower(size=50).feed(events)
+    assert len(windows) >= 3
+    assert len(keystroke_chunks(events)) >= 3
+
+
+@pytest.mark.parametrize("family", sorted(MOUSE_BOTS))
+def test_each_mouse_bot_moves_to_the_victims_targets_as_valid_events(family: str) -> None:
+    victim = pointing(1)
+    pool = [pointing(seed) for seed in (2, 3)]
+    events = MOUSE_BOTS[family](MouseContext(victim, pool), np.random.default_rng(0))
+    batch = validate_batch(as_wire(events), max_events=100_000)
+    assert batch.error is None
+    assert batch.dropped.get("unsorted", 0) == 0
+    assert sum(e.type == "down" for e in events) == sum(e.type == "down" for e in victim)
+    assert len(MouseWindower(size=10).feed(events)) >= 3
+    assert len(mouse_chunks(events)) >= 3
+
+
+@pytest.mark.parametrize("family", sorted(KEYBOARD_BOTS))
+def test_a_bot_is_reproducible_from_its_seed(family: str) -> None:
+    context = KeyboardContext(typing(1, n=120), [typing(2)])
+    first = KEYBOARD_BOTS[family](context, np.random.default_rng(9))
+    again = KEYBOARD_BOTS[family](context, np.random.default_rng(9))
+    assert first == again

@@ -1,0 +1,103 @@
+"""Replay fingerprints: a replayed window matches however it is retimed; new input does not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.evaluation.liveness import replay_variants
+from models.events import KeyEvent, MouseEvent
+from models.liveness.corpus import keystroke_chunks, mouse_chunks
+from models.liveness.fingerprint import (
+    Fingerprint,
+    FingerprintIndex,
+    keystroke_fingerprint,
+    mouse_fingerprint,
+    replay_score,
+)
+from models.liveness.quality import REPLAY_MATCH
+from tests.models.liveness_data import (
+    HAVE_AALTO,
+    HAVE_SAPIMOUSE,
+    unseen_mouse_users,
+    unseen_typists,
+)
+
+VARIANTS = ("exact", "time_shifted", "scaled_0.9", "scaled_1.1", "jitter_2ms", "reordered_batches")
+
+
+def typing(seed: int, n: int = 300) -> list[KeyEvent]:
+    """A stream of irregular keystrokes (a stand-in for a person where no data set is needed)."""
+    rng = np.random.default_rng(seed)
+    codes = ["KeyA", "KeyS", "KeyD", "KeyF", "KeyJ", "KeyK", "KeyL", "Space"]
+    downs = np.cumsum(rng.lognormal(np.log(180), 0.45, n))
+    holds = rng.lognormal(np.log(95), 0.3, n)
+    events = []
+    for i, (d, h) in enumerate(zip(downs, holds, strict=True)):
+        code = codes[i % len(codes)]
+        events += [KeyEvent(float(d), "down", code), KeyEvent(float(d + min(h, 150)), "up", code)]
+    return sorted(events, key=lambda e: e.t)
+
+
+def memory_of(windows: list[list[object]], modality: str) -> FingerprintIndex:
+    make = keystroke_fingerprint if modality == "keystroke" else mouse_fingerprint
+    return FingerprintIndex(modality, (make(w) for w in windows))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_a_replayed_typing_window_matches_however_it_is_retimed(variant: str) -> None:
+    recording = typing(1)
+    memory = memory_of(keystroke_chunks(recording), "keystroke")  # type: ignore[arg-type]
+    replayed = replay_variants(recording, np.random.default_rng(2))[variant]
+    # Cut elsewhere than the recording was: the replay does not line up with its windows.
+    for window in keystroke_chunks(replayed, start=7)[:3]:  # type: ignore[arg-type]
+        assert memory.score(keystroke_fingerprint(window)) >= REPLAY_MATCH
+
+
+def test_new_typing_does_not_match_other_typing() -> None:
+    memory = memory_of(keystroke_chunks(typing(1)), "keystroke")  # type: ignore[arg-type]
+    for window in keystroke_chunks(typing(3)):
+        assert memory.score(keystroke_fingerprint(window)) < REPLAY_MATCH
+
+
+def test_a_sketch_survives_storage_and_holds_no_key_identity() -> None:
+    window = keystroke_chunks(typing(1))[0]
+    fp = keystroke_fingerprint(window)
+    again = Fingerprint.from_bytes("keystroke", fp.to_bytes())
+    assert np.array_equal(again.codes, fp.codes)
+    assert b"Key" not in fp.to_bytes()
+    # Retyping the same timings on other keys gives the same sketch: keys are not in it.
+    other = [type(s)(s.down, s.up, "KeyZ") for s in window]
+    assert np.array_equal(keystroke_fingerprint(other).codes, fp.codes)
+
+
+def test_an_empty_memory_matches_nothing() -> None:
+    window = keystroke_chunks(typing(1))[0]
+    assert replay_score(keystroke_fingerprint(window), []) == 0.0
+
+
+@pytest.mark.skipif(not HAVE_AALTO, reason="Aalto archive not available")
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_replays_of_real_people_match_and_their_new_windows_do_not(variant: str) -> None:
+    rng = np.random.default_rng(5)
+    for stream in unseen_typists()[:6]:
+        enrollment, later = stream[: len(stream) // 2], stream[len(stream) // 2 :]
+        memory = memory_of(keystroke_chunks(enrollment), "keystroke")  # type: ignore[arg-type]
+        replayed = replay_variants(enrollment, rng)[variant]
+        windows = keystroke_chunks(replayed, start=11)[:2]  # type: ignore[arg-type]
+        assert max(memory.score(keystroke_fingerprint(w)) for w in windows) >= REPLAY_MATCH
+        for window in keystroke_chunks(later):
+            assert memory.score(keystroke_fingerprint(window)) < REPLAY_MATCH
+
+
+@pytest.mark.skipif(not HAVE_SAPIMOUSE, reason="SapiMouse archive not available")
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_replayed_pointer_paths_match_and_new_ones_do_not(variant: str) -> None:
+    rng = np.random.default_rng(6)
+    for three, one in unseen_mouse_users()[:3]:
+        memory = memory_of(mouse_chunks(three), "mouse")  # type: ignore[arg-type]
+        replayed: list[MouseEvent] = replay_variants(three, rng)[variant]  # type: ignore[assignment]
+        windows = mouse_chunks(replayed, start=3)[:2]
+        assert max(memory.score(mouse_fingerprint(w)) for w in windows) >= REPLAY_MATCH
+        for window in mouse_chunks(one):
+            assert memory.score(mouse_fingerprint(window)) < REPLAY_MATCH

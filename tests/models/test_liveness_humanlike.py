@@ -1,0 +1,110 @@
+"""Human-likeness: the shipped population models tell unseen people from every bot family."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import roc_auc_score
+
+from models.liveness import training
+from models.liveness.bots import KEYBOARD_BOTS, MOUSE_BOTS
+from models.liveness.corpus import stream_features
+from models.liveness.humanlike import KEYSTROKE_FEATURES, HumanLikeness
+from tests.models.liveness_data import (
+    HAVE_AALTO,
+    HAVE_SAPIMOUSE,
+    unseen_mouse_users,
+    unseen_typists,
+)
+
+
+def test_the_estimator_follows_scikit_learn_conventions() -> None:
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (80, 3)), rng.normal(3, 1, (80, 3))])
+    y = np.r_[np.zeros(80), np.ones(80)].astype(int)
+    model = HumanLikeness(C=0.5)
+    assert model.get_params() == {"C": 0.5, "squares": True, "sharpness": 4.0}
+    with pytest.raises(NotFittedError):
+        model.predict_proba(X)
+    assert model.fit(X, y) is model
+    p = model.predict_proba(X)
+    assert p.shape == (160, 2)
+    assert np.allclose(p.sum(axis=1), 1.0)
+    assert (model.predict(X) == y).mean() > 0.9
+    again = HumanLikeness.from_arrays(model.to_arrays())
+    assert np.allclose(again.predict_proba(X), p)
+    assert again.p_machine(X[-1]) == pytest.approx(p[-1, 1])
+
+
+def test_a_window_far_from_every_person_is_machine_like_even_unseen_in_training() -> None:
+    rng = np.random.default_rng(1)
+    people = rng.normal(0, 1, (300, 4))
+    bots = rng.normal([4, 0, 0, 0], 0.3, (100, 4))  # one family, off in feature 0 only
+    model = HumanLikeness().fit(np.vstack([people, bots]), np.r_[np.zeros(300), np.ones(100)])
+    unseen_family = np.array([[0.0, 0.0, -9.0, 0.0]])  # off in another feature
+    assert model.predict_proba(unseen_family)[0, 1] > 0.9
+
+
+def test_shipped_models_read_without_pickle_and_name_their_training_people() -> None:
+    for modality in ("keystroke", "mouse"):
+        model = training.shipped(modality)
+        assert model.modality == modality
+        assert "odd positions" in model.source
+    assert training.shipped("keystroke").classifier.mean_.size == len(KEYSTROKE_FEATURES)
+
+
+def separation(people: np.ndarray, bots: np.ndarray, model: training.LivenessModel) -> float:
+    scores = np.r_[
+        model.classifier.decision_function(people), model.classifier.decision_function(bots)
+    ]
+    return float(roc_auc_score(np.r_[np.zeros(len(people)), np.ones(len(bots))], scores))
+
+
+@pytest.mark.skipif(not HAVE_AALTO, reason="Aalto archive not available")
+@pytest.mark.parametrize("family", sorted(KEYBOARD_BOTS))
+def test_unseen_typists_are_told_from_each_keystroke_bot(family: str) -> None:
+    model = training.shipped("keystroke")
+    typists = unseen_typists()
+    rng = np.random.default_rng(3)
+    people = np.vstack([stream_features(s, "keystroke", prior=model.prior) for s in typists])
+    bots = np.vstack(
+        [
+            stream_features(
+                training.attack("keystroke", family, s, typists[:3], rng),
+                "keystroke",
+                3,
+                model.prior,
+            )
+            for s in typists
+        ]
+    )
+    assert separation(people, bots, model) > 0.95
+    assert np.mean(model.classifier.predict_proba(people)[:, 1] > 0.5) < 0.05
+
+
+@pytest.mark.skipif(not HAVE_SAPIMOUSE, reason="SapiMouse archive not available")
+@pytest.mark.parametrize("family", sorted(MOUSE_BOTS))
+def test_unseen_mouse_users_are_told_from_each_mouse_bot(family: str) -> None:
+    model = training.shipped("mouse")
+    users = unseen_mouse_users()
+    rng = np.random.default_rng(4)
+    people = np.vstack([stream_features(s, "mouse") for pair in users for s in pair])
+    pool = [three for three, _ in users[:2]]
+    bots = np.vstack(
+        [
+            stream_features(training.attack("mouse", family, three, pool, rng), "mouse", 6)
+            for three, _ in users
+        ]
+    )
+    assert separation(people, bots, model) > 0.95
+
+
+@pytest.mark.skipif(not HAVE_AALTO, reason="Aalto archive not available")
+def test_unseen_typists_are_not_flagged_as_machines() -> None:
+    model = training.shipped("keystroke")
+    for stream in unseen_typists():
+        logits = model.classifier.decision_function(
+            stream_features(stream, "keystroke", prior=model.prior)
+        )
+        assert model.rule.run(logits) == []
