@@ -76,6 +76,18 @@ class ChannelProblem(BaseModel):
                             "description": "rate_limited, busy, unavailable: batches dropped "
                             "since the last notice (one notice every few seconds at most)",
                         },
+                        "modality": {
+                            "type": "string",
+                            "enum": ["keystroke", "mouse"],
+                            "description": "enrollment_refused: the modality whose window "
+                            "was not learned from (machine-like, a replay or a near-duplicate)",
+                        },
+                        "quality": {
+                            "type": "number",
+                            "minimum": 0,
+                            "maximum": 1,
+                            "description": "enrollment_refused: the enrollment's quality score",
+                        },
                     },
                 },
             ],

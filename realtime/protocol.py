@@ -23,6 +23,7 @@ CHANNEL_PROBLEMS: dict[str, tuple[int, str]] = {
     "busy": (503, "The server is busy"),
     "too_many_sockets": (429, "Too many sockets for this session"),
     "not_connected": (401, "This socket has no session"),
+    "enrollment_refused": (422, "This input was not learned from"),
 }
 
 

@@ -120,7 +120,7 @@ async def test_a_bot_that_tries_to_enroll_is_refused_and_audited(
 
     refused = errors(live, "enrollment_refused")
     assert refused
-    assert "machine_like" in refused[0]["message"]
+    assert "machine_like" in refused[0]["detail"]
     async with served.api.state.sessions() as db:
         samples = await db.scalar(select(func.count()).where(BehaviorSample.user_id == account.id))
         audited = await db.scalar(

@@ -738,6 +738,12 @@ export interface components {
              */
             last_seen_at: string;
             /**
+             * Liveness
+             * @description replay or machine: this session's input was judged not a live person's
+             * @default null
+             */
+            liveness: string | null;
+            /**
              * Revoked Reason
              * @default null
              */
@@ -838,6 +844,22 @@ export interface components {
             /** User Id */
             user_id: string;
         };
+        /**
+         * EnrollmentQuality
+         * @description How surely a person (not a script, not a replay) produced the enrollment, in [0, 1].
+         */
+        EnrollmentQuality: {
+            /** Human Likeness */
+            human_likeness: number;
+            /** Novelty */
+            novelty: number;
+            /** Reasons */
+            reasons: string[];
+            /** Score */
+            score: number;
+            /** Variability */
+            variability: number;
+        };
         /** ModelStatus */
         ModelStatus: {
             /**
@@ -847,6 +869,8 @@ export interface components {
             eer: number | null;
             /** Needed */
             needed: number;
+            /** @default null */
+            quality: components["schemas"]["EnrollmentQuality"] | null;
             /** Samples */
             samples: number;
             /** Version */
@@ -921,6 +945,12 @@ export interface components {
              */
             last_seen_at: string;
             /**
+             * Liveness
+             * @description replay or machine: this session's input was judged not a live person's
+             * @default null
+             */
+            liveness: string | null;
+            /**
              * Revoked Reason
              * @default null
              */
@@ -984,6 +1014,7 @@ export type AdminSessionOut = components['schemas']['AdminSessionOut'];
 export type AdminUserOut = components['schemas']['AdminUserOut'];
 export type AuditEventOut = components['schemas']['AuditEventOut'];
 export type BehaviorStatus = components['schemas']['BehaviorStatus'];
+export type EnrollmentQuality = components['schemas']['EnrollmentQuality'];
 export type ModelStatus = components['schemas']['ModelStatus'];
 export type NoticeOut = components['schemas']['NoticeOut'];
 export type Problem = components['schemas']['Problem'];
@@ -1587,6 +1618,12 @@ export interface operations {
                          * Format: date-time
                          */
                         last_seen_at: string;
+                        /**
+                         * Liveness
+                         * @description replay or machine: this session's input was judged not a live person's
+                         * @default null
+                         */
+                        liveness: string | null;
                         /**
                          * Revoked Reason
                          * @default null
@@ -2404,6 +2441,12 @@ export interface operations {
                          */
                         last_seen_at: string;
                         /**
+                         * Liveness
+                         * @description replay or machine: this session's input was judged not a live person's
+                         * @default null
+                         */
+                        liveness: string | null;
+                        /**
                          * Revoked Reason
                          * @default null
                          */
@@ -2705,6 +2748,12 @@ export interface operations {
                          * Format: date-time
                          */
                         last_seen_at: string;
+                        /**
+                         * Liveness
+                         * @description replay or machine: this session's input was judged not a live person's
+                         * @default null
+                         */
+                        liveness: string | null;
                         /**
                          * Revoked Reason
                          * @default null
@@ -3247,6 +3296,12 @@ export interface operations {
                          * Format: date-time
                          */
                         last_seen_at: string;
+                        /**
+                         * Liveness
+                         * @description replay or machine: this session's input was judged not a live person's
+                         * @default null
+                         */
+                        liveness: string | null;
                         /**
                          * Revoked Reason
                          * @default null

@@ -51,6 +51,13 @@ export interface components {
             };
             /** @description rate_limited, busy, unavailable: batches dropped since the last notice (one notice every few seconds at most) */
             dropped_batches?: number;
+            /**
+             * @description enrollment_refused: the modality whose window was not learned from (machine-like, a replay or a near-duplicate)
+             * @enum {string}
+             */
+            modality?: "keystroke" | "mouse";
+            /** @description enrollment_refused: the enrollment's quality score */
+            quality?: number;
         };
         /**
          * CommandAck
