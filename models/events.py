@@ -209,9 +209,8 @@ class MouseColumns:
 
     @classmethod
     def empty(cls) -> MouseColumns:
-        """No events."""
-        f = np.empty(0, dtype=np.float64)
-        return cls(f, f, f, np.empty(0, np.int8), np.empty(0, np.int64), f, f, clean=True)
+        """No events (one shared, read-only instance: most batches hold no pointer event)."""
+        return _NO_EVENTS
 
     @classmethod
     def from_events(cls, events: Sequence[MouseEvent]) -> MouseColumns:
@@ -288,6 +287,17 @@ class MouseColumns:
         ]
 
 
+def _no_events() -> MouseColumns:
+    f = np.empty(0, dtype=np.float64)
+    kind, button = np.empty(0, np.int8), np.empty(0, np.int64)
+    for a in (f, kind, button):
+        a.flags.writeable = False
+    return MouseColumns(f, f, f, kind, button, f, f, clean=True)
+
+
+_NO_EVENTS = _no_events()
+
+
 def _of(columns: list[NDArray[Any]], *, clean: bool = False) -> MouseColumns:
     t, x, y, kind, button, dx, dy = columns
     return MouseColumns(t, x, y, kind, button, dx, dy, clean=clean)
@@ -336,7 +346,9 @@ def validate_columns(
     return ColumnBatch(
         keys=batch.keys,
         # validate_batch's events are clean: its rules are what clean means.
-        mouse=replace(MouseColumns.from_events(batch.mouse), clean=True),
+        mouse=replace(MouseColumns.from_events(batch.mouse), clean=True)
+        if batch.mouse
+        else _NO_EVENTS,
         dropped=batch.dropped,
         error=batch.error,
     )
@@ -371,14 +383,15 @@ def _well_formed_mouse(
         and set(buttons) <= _BUTTONS  # after the types: True == 1 and 1.0 == 1 in a set
     ):
         return None
+    coords = xs + ys
     try:
-        if not (all(map(math.isfinite, ts)) and all(map(math.isfinite, xs + ys))):
+        if not (all(map(math.isfinite, ts)) and all(map(math.isfinite, coords))):
             return None
     except OverflowError:  # an int too large for a float
         return None
-    if min(ts) < 0 or max(ts) > MAX_TIME_MS or min(xs + ys) < -MAX_COORD_PX:
+    if min(ts) < 0 or max(ts) > MAX_TIME_MS:
         return None
-    if max(xs + ys) > MAX_COORD_PX:
+    if min(coords) < -MAX_COORD_PX or max(coords) > MAX_COORD_PX:
         return None
     # Time runs forward, and no event repeats the one before it exactly.
     if (last_mouse_t is not None and ts[0] < last_mouse_t) or any(map(gt, ts, ts[1:])):
@@ -396,15 +409,16 @@ def _well_formed_mouse(
     for i in compress(range(1, len(ts)), map(eq, ts, ts[1:])):
         if _parsed(raw[i]) == _parsed(raw[i - 1]):
             return None
-    t = np.array(ts, dtype=np.float64)
+    t, x, y = np.array((ts, xs, ys), dtype=np.float64)  # one call; rows stay contiguous
     dx = np.full(t.size, math.nan)
-    dy = np.full(t.size, math.nan)
+    dy = dx  # never written to: columns are replaced, not changed
     if wheels:
+        dy = dx.copy()
         dx[wheels], dy[wheels] = deltas[0::2], deltas[1::2]
     return MouseColumns(
         t,
-        np.array(xs, dtype=np.float64),
-        np.array(ys, dtype=np.float64),
+        x,
+        y,
         np.array([_KIND_CODE[k] for k in kinds], dtype=np.int8),
         np.array([NO_BUTTON if b is None else b for b in buttons], dtype=np.int64),
         dx,
