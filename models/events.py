@@ -16,7 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import compress
+from itertools import compress, pairwise
 from operator import eq, gt
 from typing import Any, Literal
 
@@ -245,17 +245,16 @@ class MouseColumns:
         """The events from position ``start`` to ``stop`` (as a slice); clean if these were."""
         return _of([c[start:stop] for c in self._columns()], clean=self.clean)
 
-    def concat(self, other: MouseColumns) -> MouseColumns:
-        """These events followed by ``other``'s."""
-        if not len(self):
-            return other
-        if not len(other):
-            return self
-        columns = zip(self._columns(), other._columns(), strict=True)
-        return _of(
-            [np.concatenate((a, b)) for a, b in columns],
-            clean=self.clean and other.clean and not self._runs_into(other),
-        )
+    @staticmethod
+    def join(parts: Sequence[MouseColumns]) -> MouseColumns:
+        """The events of ``parts``, one after the other; clean if each part is and no part
+        runs back in time from, or repeats, the last event of the one before."""
+        parts = [p for p in parts if len(p)]
+        if len(parts) < 2:
+            return parts[0] if parts else _NO_EVENTS
+        clean = all(p.clean for p in parts) and not any(a._runs_into(b) for a, b in pairwise(parts))
+        columns = zip(*(p._columns() for p in parts), strict=True)
+        return _of([np.concatenate(c) for c in columns], clean=clean)
 
     def _runs_into(self, other: MouseColumns) -> bool:
         """Whether ``other``'s first event runs back in time from, or repeats, our last."""

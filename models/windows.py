@@ -130,10 +130,24 @@ class MouseWindower:
     max_buffer: int = 2000
     """Most events kept of the action in progress (16 s of motion at 125 Hz)."""
     pause_ms: float = DEFAULT_PAUSE_MS
-    _events: MouseColumns = field(default_factory=MouseColumns.empty)
+    _chunks: list[MouseColumns] = field(default_factory=list)
+    """The buffer, as fed: joined only when it is segmented or cut (a join per batch would
+    copy the whole buffer each time)."""
+    _buffered: int = 0
     _actions: list[MouseAction] = field(default_factory=list)
     _boundary: bool = False
     _since_pass: int = 0
+
+    @property
+    def _events(self) -> MouseColumns:
+        """The buffer as one block of columns."""
+        if len(self._chunks) > 1:
+            self._chunks = [MouseColumns.join(self._chunks)]
+        return self._chunks[0] if self._chunks else MouseColumns.empty()
+
+    @_events.setter
+    def _events(self, events: MouseColumns) -> None:
+        self._chunks, self._buffered = ([events] if len(events) else []), len(events)
 
     def _may_complete(self, new: MouseColumns, previous: float | None) -> bool:
         """Whether ``new`` can end an action: a press, release or wheel, or a pause."""
@@ -147,13 +161,14 @@ class MouseWindower:
         new = events if isinstance(events, MouseColumns) else MouseColumns.from_events(list(events))
         if not len(new):
             return []
-        previous = float(self._events.t[-1]) if len(self._events) else None
-        self._events = self._events.concat(new)
+        previous = float(self._chunks[-1].t[-1]) if self._chunks else None
+        self._chunks.append(new)
+        self._buffered += len(new)
         self._since_pass += len(new)
         self._boundary = self._boundary or self._may_complete(new, previous)
-        if self._boundary and 4 * self._since_pass >= len(self._events):
+        if self._boundary and 4 * self._since_pass >= self._buffered:
             self._segment()
-        if len(self._events) > self.max_buffer:
+        if self._buffered > self.max_buffer:
             self._events = self._events.span(-self.max_buffer)
         closed: list[MouseWindow] = []
         while len(self._actions) >= self.size:
