@@ -14,8 +14,14 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from itertools import compress, pairwise
+from operator import eq, gt
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
 
 KeyType = Literal["down", "up"]
 MouseType = Literal["move", "down", "up", "wheel"]
@@ -172,3 +178,267 @@ def _out_of_order(
     """Whether ``event`` runs back in time or repeats the one before it exactly."""
     last_t = last.t if last is not None else earlier_t
     return (last_t is not None and event.t < last_t) or event == last
+
+
+MOUSE_KINDS: tuple[MouseType, ...] = ("move", "down", "up", "wheel")
+"""Mouse event types by their code in ``MouseColumns.kind`` (-1: any other type)."""
+_KIND_CODE: dict[object, int] = {k: i for i, k in enumerate(MOUSE_KINDS)}
+NO_BUTTON = -(2**63)
+"""``MouseColumns.button`` of an event without a button (DOM buttons are 0..4; a stream fed
+past validation may hold any other int64)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MouseColumns:
+    """Pointer events as columns: ``t`` ms, ``x``/``y`` px, ``kind`` (index into
+    ``MOUSE_KINDS``), ``button`` (``NO_BUTTON`` when absent), ``dx``/``dy`` px (NaN when absent).
+
+    The same events as a list of ``MouseEvent``, without a Python object per event.
+    """
+
+    t: NDArray[np.float64]
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+    kind: NDArray[np.int8]
+    button: NDArray[np.int64]
+    dx: NDArray[np.float64]
+    dy: NDArray[np.float64]
+    clean: bool = False
+    """Known finite, in range, of known kinds, time-ordered, with no event repeating the one
+    before it exactly (``validate_batch``'s rules): segmentation has nothing to sanitize."""
+
+    @classmethod
+    def empty(cls) -> MouseColumns:
+        """No events (one shared, read-only instance: most batches hold no pointer event)."""
+        return _NO_EVENTS
+
+    @classmethod
+    def from_events(cls, events: Sequence[MouseEvent]) -> MouseColumns:
+        """The columns of ``events``, values as they are (validated or not)."""
+        n = len(events)
+
+        def floats(values: Iterable[float | None]) -> NDArray[np.float64]:
+            return np.fromiter(
+                (math.nan if v is None else v for v in values), dtype=np.float64, count=n
+            )
+
+        return cls(
+            t=floats(e.t for e in events),
+            x=floats(e.x for e in events),
+            y=floats(e.y for e in events),
+            kind=np.fromiter((_KIND_CODE.get(e.type, -1) for e in events), np.int8, count=n),
+            button=np.fromiter(
+                (NO_BUTTON if e.button is None else e.button for e in events), np.int64, count=n
+            ),
+            dx=floats(e.dx for e in events),
+            dy=floats(e.dy for e in events),
+        )
+
+    def __len__(self) -> int:
+        return int(self.t.size)
+
+    def select(self, index: NDArray[np.bool_] | NDArray[np.intp]) -> MouseColumns:
+        """The events at ``index`` (a mask or positions)."""
+        return _of([c[index] for c in self._columns()])
+
+    def span(self, start: int, stop: int | None = None) -> MouseColumns:
+        """The events from position ``start`` to ``stop`` (as a slice); clean if these were."""
+        return _of([c[start:stop] for c in self._columns()], clean=self.clean)
+
+    @staticmethod
+    def join(parts: Sequence[MouseColumns]) -> MouseColumns:
+        """The events of ``parts``, one after the other; clean if each part is and no part
+        runs back in time from, or repeats, the last event of the one before."""
+        parts = [p for p in parts if len(p)]
+        if len(parts) < 2:
+            return parts[0] if parts else _NO_EVENTS
+        clean = all(p.clean for p in parts) and not any(a._runs_into(b) for a, b in pairwise(parts))
+        columns = zip(*(p._columns() for p in parts), strict=True)
+        return _of([np.concatenate(c) for c in columns], clean=clean)
+
+    def _runs_into(self, other: MouseColumns) -> bool:
+        """Whether ``other``'s first event runs back in time from, or repeats, our last."""
+        last = [float(c[-1]) for c in self._columns()]
+        first = [float(c[0]) for c in other._columns()]
+        if first[0] != last[0]:
+            return first[0] < last[0]
+        same_delta = all(
+            a == b or (math.isnan(a) and math.isnan(b)) for a, b in zip(last, first, strict=True)
+        )
+        return same_delta
+
+    def _columns(self) -> tuple[NDArray[Any], ...]:
+        return (self.t, self.x, self.y, self.kind, self.button, self.dx, self.dy)
+
+    def events(self) -> list[MouseEvent]:
+        """The same events as ``MouseEvent`` objects (for tests and offline tools)."""
+        return [
+            MouseEvent(
+                t=t,
+                type=MOUSE_KINDS[k],
+                x=x,
+                y=y,
+                button=None if b == NO_BUTTON else b,
+                dx=None if math.isnan(dx) else dx,
+                dy=None if math.isnan(dy) else dy,
+            )
+            for t, x, y, k, b, dx, dy in zip(*(c.tolist() for c in self._columns()), strict=True)
+        ]
+
+
+def _no_events() -> MouseColumns:
+    f = np.empty(0, dtype=np.float64)
+    kind, button = np.empty(0, np.int8), np.empty(0, np.int64)
+    for a in (f, kind, button):
+        a.flags.writeable = False
+    return MouseColumns(f, f, f, kind, button, f, f, clean=True)
+
+
+_NO_EVENTS = _no_events()
+
+
+def _of(columns: list[NDArray[Any]], *, clean: bool = False) -> MouseColumns:
+    t, x, y, kind, button, dx, dy = columns
+    return MouseColumns(t, x, y, kind, button, dx, dy, clean=clean)
+
+
+@dataclass(frozen=True)
+class ColumnBatch:
+    """``ValidatedBatch`` with the pointer events as columns (the live path)."""
+
+    keys: list[KeyEvent] = field(default_factory=list)
+    mouse: MouseColumns = field(default_factory=MouseColumns.empty)
+    dropped: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def accepted(self) -> int:
+        """Number of events kept."""
+        return len(self.keys) + len(self.mouse)
+
+
+_NUMBER_TYPES = frozenset({int, float})
+_KIND_NAMES = frozenset(MOUSE_KINDS)
+_BUTTON_TYPES = frozenset({int, type(None)})
+_BUTTONS = frozenset({None, 0, 1, 2, 3, 4})
+
+
+def validate_columns(
+    raw: object,
+    *,
+    max_events: int = MAX_BATCH_EVENTS,
+    last_key_t: float | None = None,
+    last_mouse_t: float | None = None,
+) -> ColumnBatch:
+    """``validate_batch``, the pointer events as columns: the same events kept, the same drops.
+
+    A batch of well-formed pointer events (the usual one) is checked column by column, a few
+    vectorized passes instead of a parse per event; any other batch (keys, or a single event
+    the rules would drop) goes through ``validate_batch`` itself, so every rule has one source.
+    """
+    mouse = _well_formed_mouse(raw, max_events, last_mouse_t)
+    if mouse is not None:
+        return ColumnBatch(mouse=mouse)
+    batch = validate_batch(
+        raw, max_events=max_events, last_key_t=last_key_t, last_mouse_t=last_mouse_t
+    )
+    return ColumnBatch(
+        keys=batch.keys,
+        # validate_batch's events are clean: its rules are what clean means.
+        mouse=replace(MouseColumns.from_events(batch.mouse), clean=True)
+        if batch.mouse
+        else _NO_EVENTS,
+        dropped=batch.dropped,
+        error=batch.error,
+    )
+
+
+def _well_formed_mouse(
+    raw: object, max_events: int, last_mouse_t: float | None
+) -> MouseColumns | None:
+    """The columns of a batch of pointer events that ``validate_batch`` keeps whole; None for
+    any batch it would drop something from (or that holds keys).
+
+    Checks run over lists with builtins (``map``, ``min``, ``set``), not per event in Python:
+    a batch holds ~10 events, too few for numpy's per-call cost to pay off.
+    """
+    if not isinstance(raw, list) or not raw or len(raw) > max_events:
+        return None
+    # Exact types: a dict or number subclass (bool, say) takes the reference path.
+    if set(map(type, raw)) != {dict} or any(map(_has_code, raw)):
+        return None
+    ts = [item.get("t") for item in raw]
+    xs = [item.get("x") for item in raw]
+    ys = [item.get("y") for item in raw]
+    kinds = [item.get("type") for item in raw]
+    buttons = [item.get("button") for item in raw]
+    if not (
+        set(map(type, ts)) <= _NUMBER_TYPES
+        and set(map(type, xs)) <= _NUMBER_TYPES
+        and set(map(type, ys)) <= _NUMBER_TYPES
+        and set(map(type, kinds)) == {str}
+        and set(kinds) <= _KIND_NAMES
+        and set(map(type, buttons)) <= _BUTTON_TYPES
+        and set(buttons) <= _BUTTONS  # after the types: True == 1 and 1.0 == 1 in a set
+    ):
+        return None
+    coords = xs + ys
+    try:
+        if not (all(map(math.isfinite, ts)) and all(map(math.isfinite, coords))):
+            return None
+    except OverflowError:  # an int too large for a float
+        return None
+    if min(ts) < 0 or max(ts) > MAX_TIME_MS:
+        return None
+    if min(coords) < -MAX_COORD_PX or max(coords) > MAX_COORD_PX:
+        return None
+    # Time runs forward, and no event repeats the one before it exactly.
+    if (last_mouse_t is not None and ts[0] < last_mouse_t) or any(map(gt, ts, ts[1:])):
+        return None
+    wheels = [i for i, kind in enumerate(kinds) if kind == "wheel"]
+    deltas = [raw[i].get(key, 0.0) for i in wheels for key in ("dx", "dy")]
+    if deltas:
+        if not set(map(type, deltas)) <= _NUMBER_TYPES:
+            return None
+        try:
+            if not all(abs(d) <= MAX_COORD_PX for d in deltas):  # NaN fails too
+                return None
+        except OverflowError:
+            return None
+    for i in compress(range(1, len(ts)), map(eq, ts, ts[1:])):
+        if _parsed(raw[i]) == _parsed(raw[i - 1]):
+            return None
+    t, x, y = np.array((ts, xs, ys), dtype=np.float64)  # one call; rows stay contiguous
+    dx = np.full(t.size, math.nan)
+    dy = dx  # never written to: columns are replaced, not changed
+    if wheels:
+        dy = dx.copy()
+        dx[wheels], dy[wheels] = deltas[0::2], deltas[1::2]
+    return MouseColumns(
+        t,
+        x,
+        y,
+        np.array([_KIND_CODE[k] for k in kinds], dtype=np.int8),
+        np.array([NO_BUTTON if b is None else b for b in buttons], dtype=np.int64),
+        dx,
+        dy,
+        clean=True,
+    )
+
+
+def _has_code(item: dict[str, Any]) -> bool:
+    return "code" in item
+
+
+def _parsed(item: dict[str, Any]) -> tuple[object, ...]:
+    """What ``MouseEvent`` equality compares, of a well-formed pointer event."""
+    wheel = item["type"] == "wheel"
+    return (
+        float(item["t"]),
+        item["type"],
+        float(item["x"]),
+        float(item["y"]),
+        item.get("button"),
+        float(item.get("dx", 0.0)) if wheel else None,
+        float(item.get("dy", 0.0)) if wheel else None,
+    )

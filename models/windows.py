@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from models.events import KeyEvent, MouseEvent
+from models.events import MOUSE_KINDS, KeyEvent, MouseColumns, MouseEvent
 from models.keystroke import pair_keystrokes, window_features
 
 # The live feature schemas are defined beside the live models; re-exported here.
@@ -31,7 +31,9 @@ from models.liveness.humanlike import (
     keystroke_liveness_features,
     mouse_liveness_features,
 )
-from models.mouse import DEFAULT_PAUSE_MS, MouseAction, actions_matrix, segment_actions
+from models.mouse import DEFAULT_PAUSE_MS, MouseAction, actions_matrix, segment_columns
+
+MOVE = MOUSE_KINDS.index("move")
 
 
 @dataclass(frozen=True)
@@ -135,40 +137,54 @@ class MouseWindower:
     The buffer of the action in progress is segmented again only when something may have
     ended an action (a press, release, wheel or pause; see ``_may_complete``), and a pass that
     completes nothing is repeated only after the buffer has grown by a quarter: a stream of
-    small batches costs about one pass over the buffer per action, not per batch.
+    small batches costs about one pass over the buffer per action, not per batch. The buffer
+    is held as columns (``MouseColumns``): no Python object per event.
     """
 
     size: int = 10
     max_buffer: int = 2000
     """Most events kept of the action in progress (16 s of motion at 125 Hz)."""
     pause_ms: float = DEFAULT_PAUSE_MS
-    _events: list[MouseEvent] = field(default_factory=list)
+    _chunks: list[MouseColumns] = field(default_factory=list)
+    """The buffer, as fed: joined only when it is segmented or cut (a join per batch would
+    copy the whole buffer each time)."""
+    _buffered: int = 0
     _actions: list[MouseAction] = field(default_factory=list)
     _boundary: bool = False
     _since_pass: int = 0
 
-    def _may_complete(self, new: list[MouseEvent], previous: float | None) -> bool:
-        """Whether ``new`` can end an action: a press, release or wheel, or a pause."""
-        last = previous
-        for e in new:
-            if e.type != "move" or (last is not None and e.t - last > self.pause_ms):
-                return True
-            last = e.t
-        return False
+    @property
+    def _events(self) -> MouseColumns:
+        """The buffer as one block of columns."""
+        if len(self._chunks) > 1:
+            self._chunks = [MouseColumns.join(self._chunks)]
+        return self._chunks[0] if self._chunks else MouseColumns.empty()
 
-    def feed(self, events: Iterable[MouseEvent]) -> list[MouseWindow]:
+    @_events.setter
+    def _events(self, events: MouseColumns) -> None:
+        self._chunks, self._buffered = ([events] if len(events) else []), len(events)
+
+    def _may_complete(self, new: MouseColumns, previous: float | None) -> bool:
+        """Whether ``new`` can end an action: a press, release or wheel, or a pause."""
+        if (new.kind != MOVE).any():
+            return True
+        t = new.t if previous is None else np.append(previous, new.t)
+        return bool((t[1:] - t[:-1] > self.pause_ms).any())
+
+    def feed(self, events: MouseColumns | Iterable[MouseEvent]) -> list[MouseWindow]:
         """Add time-ordered events (ms, px); return the windows they close."""
-        new = list(events)
-        if not new:
+        new = events if isinstance(events, MouseColumns) else MouseColumns.from_events(list(events))
+        if not len(new):
             return []
-        previous = self._events[-1].t if self._events else None
-        self._events.extend(new)
+        previous = float(self._chunks[-1].t[-1]) if self._chunks else None
+        self._chunks.append(new)
+        self._buffered += len(new)
         self._since_pass += len(new)
         self._boundary = self._boundary or self._may_complete(new, previous)
-        if self._boundary and 4 * self._since_pass >= len(self._events):
+        if self._boundary and 4 * self._since_pass >= self._buffered:
             self._segment()
-        if len(self._events) > self.max_buffer:
-            self._events = self._events[-self.max_buffer :]
+        if self._buffered > self.max_buffer:
+            self._events = self._events.span(-self.max_buffer)
         closed: list[MouseWindow] = []
         while len(self._actions) >= self.size:
             batch, self._actions = self._actions[: self.size], self._actions[self.size :]
@@ -185,7 +201,7 @@ class MouseWindower:
         return closed
 
     def _segment(self) -> None:
-        actions = segment_actions(self._events, pause_ms=self.pause_ms)
+        actions = segment_columns(self._events, pause_ms=self.pause_ms)
         # The last action may still be growing unless the pointer has clearly stopped.
         complete = actions[:-1]
         if not complete:
@@ -193,12 +209,17 @@ class MouseWindower:
             return
         cut = complete[-1].end_ms
         self._actions.extend(complete)
-        self._events = [e for e in self._events if e.t > cut]
+        # Times are ordered in a clean buffer: what is after the cut is a tail.
+        after = self._events.t > cut
+        if self._events.clean:
+            self._events = self._events.span(int(after.argmax()) if after.any() else len(after))
+        else:
+            self._events = self._events.select(after)
         self._since_pass = len(self._events)
         # Left: the last action. A finished click or drag, or events after it, may make it
         # complete without another boundary event; a movement grows until one comes.
         last = actions[-1]
-        trailing = bool(self._events) and self._events[-1].t > last.end_ms
+        trailing = bool(len(self._events)) and float(self._events.t[-1]) > last.end_ms
         self._boundary = last.kind != "MM" or trailing
 
     @property

@@ -21,7 +21,7 @@ from app import metrics
 from app.behavior.liveness import ENROLLMENT, SCORED
 from app.sessions import service as sessions
 from app.state import AppState
-from models.events import ValidatedBatch, validate_batch
+from models.events import ColumnBatch, validate_columns
 from models.fusion import TrustParams, WindowEvidence
 from models.modality import KEYSTROKE, MOUSE, modality
 from models.windows import KeystrokeWindow, MouseWindow
@@ -117,7 +117,7 @@ class Pipeline:
             return out
         events = payload.get("events") if isinstance(payload, dict) else payload
         s = self.state.settings
-        batch = validate_batch(
+        batch = validate_columns(
             events,
             max_events=s.max_batch_events,
             last_key_t=conn.last_key_t,
@@ -136,8 +136,8 @@ class Pipeline:
             return out
         if batch.keys:
             conn.last_key_t = batch.keys[-1].t
-        if batch.mouse:
-            conn.last_mouse_t = batch.mouse[-1].t
+        if len(batch.mouse):
+            conn.last_mouse_t = float(batch.mouse.t[-1])
         conn.count_events(batch.accepted)
         metrics.count_input(keys=len(batch.keys), mouse=len(batch.mouse))
         await self._record_use(conn)
@@ -156,14 +156,14 @@ class Pipeline:
         return out
 
     def _bound_by_server_clock(
-        self, conn: LiveConnection, batch: ValidatedBatch, out: Outcome
-    ) -> ValidatedBatch:
+        self, conn: LiveConnection, batch: ColumnBatch, out: Outcome
+    ) -> ColumnBatch:
         """Drop events whose client time runs ahead of the server's (``realtime.timeline``)."""
         if conn.key_timeline is None or conn.mouse_timeline is None:
             return batch
         now_ms = self.state.clock.now().timestamp() * 1000.0
         keys, ahead_keys = conn.key_timeline.admit(batch.keys, now_ms)
-        mouse, ahead_mouse = conn.mouse_timeline.admit(batch.mouse, now_ms)
+        mouse, ahead_mouse = conn.mouse_timeline.admit_columns(batch.mouse, now_ms)
         ahead = ahead_keys + ahead_mouse
         if not ahead:
             return batch

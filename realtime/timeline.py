@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from models.events import MouseColumns
+
 
 class Timed(Protocol):
     @property
@@ -37,9 +39,27 @@ class Timeline:
         """The events whose client time the server's clock allows, and how many were not."""
         if not events:
             return [], 0
-        if self.anchor is None:
-            self.anchor = (server_ms, events[0].t)
-        server0, client0 = self.anchor
-        latest = client0 + (server_ms - server0) + self.tolerance_ms
+        latest = self._latest(events[0].t, server_ms)
         kept = [e for e in events if e.t <= latest]
         return kept, len(events) - len(kept)
+
+    def admit_columns(self, events: MouseColumns, server_ms: float) -> tuple[MouseColumns, int]:
+        """``admit`` for pointer events held as columns."""
+        if not len(events):
+            return events, 0
+        latest = self._latest(float(events.t[0]), server_ms)
+        allowed = events.t <= latest
+        if allowed.all():
+            return events, 0
+        kept = int(allowed.sum())
+        # Clean events are time-ordered: those allowed are the first ones.
+        return (events.span(0, kept) if events.clean else events.select(allowed)), len(
+            events
+        ) - kept
+
+    def _latest(self, first_t: float, server_ms: float) -> float:
+        """The latest client time (ms) allowed now; the first event anchors the stream."""
+        if self.anchor is None:
+            self.anchor = (server_ms, first_t)
+        server0, client0 = self.anchor
+        return client0 + (server_ms - server0) + self.tolerance_ms
