@@ -41,6 +41,9 @@ CHROMIUM_ARGS = [
 # Small enrollment so a test can enroll a person in well under a minute of typing.
 SERVER_SETTINGS = {
     "BBAUTH_ENV": "test",
+    # The browser tests type synthetic rhythms (machine-made by construction): liveness, which
+    # refuses exactly that, is tested on its own (tests/security/test_liveness.py).
+    "BBAUTH_LIVENESS_GUARD": "false",
     "BBAUTH_SECRET_KEY": "bbauth-e2e-secret-key-0123456789abcdef",
     "BBAUTH_LOG_LEVEL": "INFO",
     "BBAUTH_ARGON2_TIME_COST": "1",
