@@ -49,5 +49,18 @@ def test_quick_ikdd_run_separates_users_and_writes_its_report(tmp_path: Path) ->
     assert result["methods"]["scaled_manhattan_per_user"]["500"]["eer_mean_per_user"] < 0.3
     written = json.loads((tmp_path / "ikdd.json").read_text())
     assert written["eer"] == result["eer"]
+    assert "eer" in written["tuned_people"]
     for suffix in (".md", "_roc.png", "_det.png"):
         assert (tmp_path / f"ikdd{suffix}").stat().st_size > 0
+
+
+def test_ikdd_reports_only_people_no_choice_was_made_on(tmp_path: Path) -> None:
+    result = ikdd.run(ARCHIVE, tmp_path, quick=True, progress=False)
+    folds = json.loads((tmp_path / "ikdd.json").read_text())["people"]["folds"]
+    assert len(folds) == 2
+    for fold in folds:
+        assert fold["tuning"]
+        assert fold["reported"]
+        assert not set(fold["tuning"]) & set(fold["reported"])
+    reported = {p for fold in folds for p in fold["reported"]}
+    assert set(result["per_user_eer"]) <= reported
