@@ -9,6 +9,7 @@ import pytest
 from numpy.typing import NDArray
 
 from models.adaptation import (
+    Adaptation,
     AdaptationGuard,
     adapt,
     newest_within_share,
@@ -55,55 +56,39 @@ def test_new_windows_never_exceed_their_share_and_the_newest_are_kept() -> None:
     assert kept[0, 0] == 70.0
 
 
-def test_windows_without_verification_do_not_adapt_the_model() -> None:
+def attempt(windows: str, trust: float, after_challenge: bool) -> tuple[UserModel, Adaptation]:
+    """The enrollment model, and the outcome of adapting it with 40 windows of ``windows``."""
     data = people()
     fit = partial(fitter, data["background"])
     current = fit(data["enrolled"])
-    n = data["drifted"].shape[0]
+    n = data[windows].shape[0]
     outcome = adapt(
         current,
         data["enrolled"],
-        data["drifted"],
-        trust=np.full(n, 0.5),
-        after_challenge=np.zeros(n, bool),
+        data[windows],
+        trust=np.full(n, trust),
+        after_challenge=np.full(n, after_challenge),
         fit=fit,
     )
+    return current, outcome
+
+
+def test_windows_without_verification_do_not_adapt_the_model() -> None:
+    current, outcome = attempt("drifted", trust=0.5, after_challenge=False)
     assert outcome.accepted is False
     assert outcome.model is current
     assert outcome.reason == "no verified windows"
 
 
 def test_verified_windows_of_the_user_adapt_the_model() -> None:
-    data = people()
-    fit = partial(fitter, data["background"])
-    current = fit(data["enrolled"])
-    n = data["drifted"].shape[0]
-    outcome = adapt(
-        current,
-        data["enrolled"],
-        data["drifted"],
-        trust=np.full(n, 0.95),
-        after_challenge=np.zeros(n, bool),
-        fit=fit,
-    )
+    current, outcome = attempt("drifted", trust=0.95, after_challenge=False)
     assert outcome.accepted is True
     assert outcome.model is not current
     assert 0 < outcome.new_windows <= 40
 
 
 def test_an_impostor_who_reached_high_trust_cannot_steer_the_model() -> None:
-    data = people()
-    fit = partial(fitter, data["background"])
-    current = fit(data["enrolled"])
-    n = data["impostor"].shape[0]
-    outcome = adapt(
-        current,
-        data["enrolled"],
-        data["impostor"],
-        trust=np.full(n, 0.99),
-        after_challenge=np.ones(n, bool),
-        fit=fit,
-    )
+    current, outcome = attempt("impostor", trust=0.99, after_challenge=True)
     assert outcome.accepted is False
     assert outcome.model is current
 
