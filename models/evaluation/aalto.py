@@ -95,6 +95,9 @@ GRID = tuple(
 )
 """Candidates each fold chooses from on its tuning people alone."""
 SELECTION_G = 5
+PREVIOUS = "background_lda_asnorm_previous_constants"
+PREVIOUS_CONFIG = ProjectionConfig(n_components=40, shrinkage=0.05, cohort_top=100)
+"""The constants chosen before the people-disjoint protocol, on all people: the 'before'."""
 
 
 def _projection(
@@ -180,23 +183,35 @@ def run(data: Path, out: Path, *, quick: bool = False, progress: bool = True) ->
         config, err = choose(grid, error)
         chosen.append(config)
         selection_error.append(err)
-    projections = [
-        _projection(F, [row_of[p] for p in f.tuning], c) for f, c in zip(folds, chosen, strict=True)
-    ]
+    configs: dict[str, list[ProjectionConfig]] = {
+        m: chosen for m in ("background_lda_asnorm", "background_lda_cosine")
+    }
+    configs[PREVIOUS] = [PREVIOUS_CONFIG] * len(folds)
+    configs["scaled_manhattan_per_user"] = chosen  # uses no projection
+    projections = {
+        m: [
+            _projection(F, [row_of[p] for p in f.tuning], c) for f, c in zip(folds, cs, strict=True)
+        ]
+        for m, cs in configs.items()
+        if m != "scaled_manhattan_per_user"
+    }
+    projections["scaled_manhattan_per_user"] = projections[METHOD]
 
     results: dict[str, dict[str, Any]] = {}
     tuned: dict[str, Any] = {}
     curves: list[Curve] = []
-    methods = ("background_lda_asnorm", "background_lda_cosine", "scaled_manhattan_per_user")
-    jobs = [(m, g) for m in methods for g in ENROLLMENT_SIZES]
+    jobs = [(m, g) for m in configs for g in ENROLLMENT_SIZES]
     for method, g in tqdm(jobs, desc="aalto protocol", disable=not progress):
         if method == "scaled_manhattan_per_user" and g < 2:
             continue  # a spread needs at least two enrollment samples
         genuine: dict[str, list[float]] = {}
         impostor: dict[str, list[float]] = {}
-        for fold, projection, config in zip(folds, projections, chosen, strict=True):
+        for fold, projection, config in zip(
+            folds, projections[method], configs[method], strict=True
+        ):
             reported = [row_of[p] for p in fold.reported]
-            gen, imp = _scores(F, reported, g, _scorer(method, projection, config), ids)
+            scorer = _scorer(method.removesuffix("_previous_constants"), projection, config)
+            gen, imp = _scores(F, reported, g, scorer, ids)
             genuine |= gen
             impostor |= imp
         results.setdefault(method, {})[f"G{g}"] = per_user_figures(genuine, impostor)

@@ -73,6 +73,9 @@ GRID = tuple(
     ProjectionConfig(c, s, t) for c in (10, 20, 40) for s in (0.2, 0.5, 0.8) for t in (100, 300)
 )
 """Candidates each fold chooses from on its tuning people alone."""
+PREVIOUS = "background_lda_asnorm_previous_constants"
+PREVIOUS_CONFIG = ProjectionConfig(n_components=30, shrinkage=0.2, cohort_top=100)
+"""The constants chosen before the people-disjoint protocol, on all people: the 'before'."""
 
 Samples = dict[tuple[int, int], NDArray[np.float64]]
 Scores = dict[str, list[float]]
@@ -221,20 +224,35 @@ def run(data: Path, out: Path, *, quick: bool = False, progress: bool = True) ->
         tuned_error.append(error)
 
     sizes: list[str] = list(protocol.samples)
-    methods = ("background_lda_asnorm", "background_lda_cosine", "scaled_manhattan_per_user")
-    results: dict[str, dict[str, Any]] = {m: {} for m in methods}
+    configs: dict[str, list[ProjectionConfig]] = {
+        m: chosen for m in ("background_lda_asnorm", "background_lda_cosine")
+    }
+    configs[PREVIOUS] = [PREVIOUS_CONFIG] * len(folds)
+    configs["scaled_manhattan_per_user"] = chosen  # uses no projection
+    results: dict[str, dict[str, Any]] = {m: {} for m in configs}
     curves: list[Curve] = []
     drift: dict[str, Any] = {}
-    projections = [
-        protocol.projection([int(p) for p in f.tuning], c)
-        for f, c in zip(folds, chosen, strict=True)
-    ]
+    projections = {
+        m: [
+            protocol.projection([int(p) for p in f.tuning], c)
+            for f, c in zip(folds, cs, strict=True)
+        ]
+        for m, cs in configs.items()
+        if m != "scaled_manhattan_per_user"
+    }
+    projections["scaled_manhattan_per_user"] = projections[METHOD]
     for method, size in tqdm(
-        [(m, s) for m in methods for s in sizes], desc="ikdd protocol", disable=not progress
+        [(m, s) for m in configs for s in sizes], desc="ikdd protocol", disable=not progress
     ):
         parts = [
-            protocol.scores(method, size, [int(p) for p in f.reported], proj, c.cohort_top)
-            for f, proj, c in zip(folds, projections, chosen, strict=True)
+            protocol.scores(
+                method.removesuffix("_previous_constants"),
+                size,
+                [int(p) for p in f.reported],
+                proj,
+                c.cohort_top,
+            )
+            for f, proj, c in zip(folds, projections[method], configs[method], strict=True)
         ]
         genuine, impostor = _merge([(g, i) for g, i, _ in parts])
         results[method][size] = per_user_figures(genuine, impostor)
