@@ -11,13 +11,14 @@ from pathlib import Path
 
 from app.settings import REPO_ROOT, Settings, SettingsError, get_settings
 
-EVAL_DATASETS = ("balabit", "sapimouse", "aalto", "ikdd", "cmu")
+EVAL_DATASETS = ("balabit", "sapimouse", "aalto", "ikdd", "cmu", "adaptation")
 DEFAULT_EVAL_DATA = {
     "balabit": "balabit-mouse-dynamics-challenge.tar.xz",
     "sapimouse": "sapimouse-users-001-080.tar.xz",
     "aalto": "aalto-136m-keystrokes-participants-first-1000.tar.xz",
     "ikdd": "ikdd-free-text-keystrokes-users-001-082.tar.xz",
     "cmu": "cmu-keystroke-benchmark/DSL-StrongPasswordData.csv",
+    "adaptation": "ikdd-free-text-keystrokes-users-001-082.tar.xz",
 }
 
 

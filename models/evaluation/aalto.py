@@ -90,9 +90,7 @@ def features_by_user(
     return np.stack(rows)
 
 
-GRID = tuple(
-    ProjectionConfig(c, s, t) for c in (40, 60) for s in (0.02, 0.05, 0.2) for t in (50, 200)
-)
+GRID = tuple(ProjectionConfig(c, s, 100) for c in (40, 60) for s in (0.05, 0.2))
 """Candidates each fold chooses from on its tuning people alone."""
 SELECTION_G = 5
 PREVIOUS = "background_lda_asnorm_previous_constants"

@@ -90,7 +90,7 @@ def _first_logfiles(logs: list[IkddLogfile]) -> dict[int, tuple[int, int]]:
     return firsts
 
 
-class _Protocol:
+class IkddProtocol:
     """Features of every logfile, and scoring of any set of people against any background."""
 
     def __init__(self, logs: list[IkddLogfile], *, progress: bool) -> None:
@@ -210,7 +210,7 @@ def run(data: Path, out: Path, *, quick: bool = False, progress: bool = True) ->
     ``out/ikdd.{json,md}`` and ROC/DET plots; return the result dictionary."""
     started = time.monotonic()
     logs = load_ikdd(Path(data), users=range(1, 13) if quick else None)
-    protocol = _Protocol(logs, progress=progress)
+    protocol = IkddProtocol(logs, progress=progress)
     users = sorted({u for u, _ in protocol.keys})
     folds = people_disjoint_folds([str(u) for u in users])
     grid = GRID[:2] if quick else GRID

@@ -1,4 +1,4 @@
-"""IKDD evaluation on a small slice of the real data set: far better than chance."""
+"""IKDD evaluation (and guarded adaptation on it) on a small slice of the real data set."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.evaluation import ikdd
+from models.evaluation import adaptation, ikdd
 from models.evaluation.datasets_keyboard import ikdd_timing_sample, load_ikdd, vk_to_code
 
 DATASETS = Path(
@@ -64,3 +64,16 @@ def test_ikdd_reports_only_people_no_choice_was_made_on(tmp_path: Path) -> None:
         assert not set(fold["tuning"]) & set(fold["reported"])
     reported = {p for fold in folds for p in fold["reported"]}
     assert set(result["per_user_eer"]) <= reported
+
+
+def test_quick_adaptation_run_reports_disjoint_people_and_the_guard_holds(tmp_path: Path) -> None:
+    result = adaptation.run(ARCHIVE, tmp_path, quick=True, progress=False)
+    written = json.loads((tmp_path / "adaptation.json").read_text())
+    for fold in written["people"]["folds"]:
+        assert not set(fold["tuning"]) & set(fold["reported"])
+    assert result["adaptations_accepted"]["adapted"] <= result["people_tested"]
+    conditions = result["conditions"]
+    assert conditions["enrolled_only"]["eer_mean_per_user"] < 0.3
+    # The guard leaves the attacker a harder target than an unguarded refit does.
+    guarded = conditions["attack_guarded"]["eer_mean_per_user"]
+    assert guarded < conditions["attack_unguarded"]["eer_mean_per_user"]
