@@ -69,9 +69,7 @@ PROTOCOL = (
 )
 
 
-GRID = tuple(
-    ProjectionConfig(c, s, t) for c in (10, 20, 40) for s in (0.2, 0.5, 0.8) for t in (100, 300)
-)
+GRID = tuple(ProjectionConfig(c, s, 200) for c in (10, 20, 40) for s in (0.2, 0.5, 0.8))
 """Candidates each fold chooses from on its tuning people alone."""
 PREVIOUS = "background_lda_asnorm_previous_constants"
 PREVIOUS_CONFIG = ProjectionConfig(n_components=30, shrinkage=0.2, cohort_top=100)
