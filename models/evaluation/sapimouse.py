@@ -276,13 +276,16 @@ def run(
             )
         ]
     )
-    # Each fold's choice on the people it was made on (negatives from the other half).
-    tuned = _merge(
-        [
-            _verify(f.tuning, f.reported, enroll, _Windows.of(windows, f.tuning), c)
-            for f, c in zip(folds, chosen, strict=True)
-        ]
-    )
+    # Each fold's choice on the people it was made on (negatives from the other half). With
+    # one choice in both folds these are the reported models themselves: not fitted again.
+    tuned = reported
+    if len(set(chosen)) > 1:
+        tuned = _merge(
+            [
+                _verify(f.tuning, f.reported, enroll, _Windows.of(windows, f.tuning), c)
+                for f, c in zip(folds, chosen, strict=True)
+            ]
+        )
     results = {"people_disjoint": _figures(*reported), "tuned_people": _figures(*tuned)}
 
     drift = _drift(folds, chosen, enroll, enroll_early, windows, same_session)
