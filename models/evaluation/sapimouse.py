@@ -42,6 +42,7 @@ TUNING_TREES = 60
 DRIFT_ENROLL_MS = 120_000.0
 DRIFT_WINDOW_S = 15
 DRIFT_TREES = 100
+DRIFT_MIN_ACTIONS = 10
 
 PROTOCOL = (
     "SapiMouse users 1-80 (this archive). Per user, enrollment = the first 3-minute session, "
@@ -67,7 +68,8 @@ PROTOCOL = (
     "users (negatives from the other half), the optimistic figure. Drift: enrollment on "
     "the first 2 minutes of the 3-minute session, "
     "genuine windows from its last minute ('same_session') or from the 1-minute session "
-    "('next_session'), the same impostor windows, 15 s windows, {drift_trees} trees. "
+    "('next_session'), the same impostor windows, 15 s windows, {drift_trees} trees (people "
+    "with fewer than 10 actions in those 2 minutes left out). "
     "AUC/EER are pooled over all users' "
     "decisions; per-user EERs from each user's own decisions."
 )
@@ -190,6 +192,8 @@ def _drift(
         later = _Windows.of(windows, fold.reported)
         same = _Windows.of(same_session, fold.reported)
         for u in fold.reported:
+            if enroll_early[u].shape[0] < DRIFT_MIN_ACTIONS:
+                continue  # too little in the first 2 minutes to enroll on
             # Fewer trees: drift compares two test sets of one model, not the model with others.
             model = dm.fit_mouse_session_model(
                 enroll_early[u], negatives, replace(config, trees=DRIFT_TREES), SEED
