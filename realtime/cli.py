@@ -11,7 +11,7 @@ from pathlib import Path
 
 from app.settings import REPO_ROOT, Settings, SettingsError, get_settings
 
-EVAL_DATASETS = ("balabit", "sapimouse", "aalto", "ikdd", "cmu", "liveness")
+EVAL_DATASETS = ("balabit", "sapimouse", "aalto", "ikdd", "cmu", "liveness", "adaptation")
 DEFAULT_EVAL_DATA = {
     "balabit": "balabit-mouse-dynamics-challenge.tar.xz",
     "sapimouse": "sapimouse-users-001-080.tar.xz",
@@ -19,6 +19,7 @@ DEFAULT_EVAL_DATA = {
     "ikdd": "ikdd-free-text-keystrokes-users-001-082.tar.xz",
     "cmu": "cmu-keystroke-benchmark/DSL-StrongPasswordData.csv",
     "liveness": ".",
+    "adaptation": "ikdd-free-text-keystrokes-users-001-082.tar.xz",
 }
 
 

@@ -111,7 +111,7 @@ def leave_impostor_out(
             (v, X) for v in group for i, X in enumerate(train[v]) if i % folds == k
         ]
         for variant, bg in (("unseen", unseen_bg), ("seen", seen_bg)):
-            model = dm.fit_user_model(positives, bg, config, seed + k)
+            model = dm.fit_mouse_session_model(positives, bg, config, seed + k)
             user_dec = per_user[variant].setdefault(u, {"genuine": [], "impostor": []})
             for X in held:
                 s = dm.genuine_probability(model, X)
@@ -188,7 +188,7 @@ def run(
     for u in tqdm(users, desc="balabit models", disable=not progress):
         positives = np.vstack(train[u])
         background = {v: np.vstack(train[v]) for v in users if v != u}
-        model = dm.fit_user_model(positives, background, config, SEED)
+        model = dm.fit_mouse_session_model(positives, background, config, SEED)
         for k in keys:
             genuine[k][u], impostor[k][u] = [], []
         for session_id, illegal, X in tests[u]:

@@ -433,6 +433,15 @@ def load_cmu(path: Path) -> CmuData:
 # Figures shared by the keyboard evaluations.
 
 
+@dataclass(frozen=True)
+class ProjectionConfig:
+    """Hyper-parameters of a background projection and its AS-norm cohort, chosen per fold."""
+
+    n_components: int = 30
+    shrinkage: float = 0.2
+    cohort_top: int = 100
+
+
 def per_user_figures(
     genuine: Mapping[str, Sequence[float]], impostor: Mapping[str, Sequence[float]]
 ) -> dict[str, Any]:
@@ -453,4 +462,29 @@ def per_user_figures(
         "genuine_scores": int(g.size),
         "impostor_scores": int(i.size),
         "per_user_eer": {u: round(v, 5) for u, v in per_user.items()},
+    }
+
+
+def headline_figures(
+    reported: Mapping[str, dict[str, Any]],
+    tuned: Mapping[str, dict[str, Any]],
+    head: str,
+    sizes: Mapping[str, str],
+) -> dict[str, Any]:
+    """The top of a keyboard result JSON: people-disjoint ``eer``/``auc`` of the ``head``
+    condition and ``eer_<name>`` of each of ``sizes`` (name -> condition), with the same
+    figures of the tuning people beside them under ``tuned_people``."""
+
+    def top(figures: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "eer": figures[head]["eer_mean_per_user"],
+            "auc": figures[head]["pooled_auc"],
+            **{f"eer_{n}": figures[c]["eer_mean_per_user"] for n, c in sizes.items()},
+            "per_user_eer_gini": figures[head]["per_user_eer_summary"]["gini"],
+        }
+
+    return {
+        **top(reported),
+        "per_user_eer": reported[head]["per_user_eer"],
+        "tuned_people": top(tuned),
     }

@@ -238,7 +238,7 @@ class UserModelConfig:
         )
 
 
-def fit_user_model(
+def fit_mouse_session_model(
     positives: NDArray[np.float64],
     background: dict[str, NDArray[np.float64]],
     config: UserModelConfig,

@@ -45,9 +45,12 @@ def test_quick_aalto_run_separates_users_and_writes_its_report(tmp_path: Path) -
     result = aalto.run(ARCHIVE, tmp_path, quick=True, progress=False)
     assert result["eer_g5"] < 0.3
     assert result["methods"]["scaled_manhattan_per_user"]["G5"]["eer_mean_per_user"] < 0.3
-    assert result["users"] == {"evaluated": 60, "per_half": [30, 30]}
+    assert result["users"] == {"evaluated": 60, "per_fold": [30, 30]}
+    for fold in result["people"]["folds"]:
+        assert not set(fold["tuning"]) & set(fold["reported"])
+    assert "eer" in result["tuned_people"]
     written = json.loads((tmp_path / "aalto.json").read_text())
     assert written["eer"] == result["eer"]
-    assert "leave-impostor-out" in written["protocol"]
+    assert "People-disjoint" in written["protocol"]
     for suffix in (".md", "_roc.png", "_det.png"):
         assert (tmp_path / f"aalto{suffix}").stat().st_size > 0

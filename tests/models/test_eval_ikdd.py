@@ -1,4 +1,4 @@
-"""IKDD evaluation on a small slice of the real data set: far better than chance."""
+"""IKDD evaluation (and guarded adaptation on it) on a small slice of the real data set."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.evaluation import ikdd
+from models.evaluation import adaptation, ikdd
 from models.evaluation.datasets_keyboard import ikdd_timing_sample, load_ikdd, vk_to_code
 
 DATASETS = Path(
@@ -49,5 +49,31 @@ def test_quick_ikdd_run_separates_users_and_writes_its_report(tmp_path: Path) ->
     assert result["methods"]["scaled_manhattan_per_user"]["500"]["eer_mean_per_user"] < 0.3
     written = json.loads((tmp_path / "ikdd.json").read_text())
     assert written["eer"] == result["eer"]
+    assert "eer" in written["tuned_people"]
     for suffix in (".md", "_roc.png", "_det.png"):
         assert (tmp_path / f"ikdd{suffix}").stat().st_size > 0
+
+
+def test_ikdd_reports_only_people_no_choice_was_made_on(tmp_path: Path) -> None:
+    result = ikdd.run(ARCHIVE, tmp_path, quick=True, progress=False)
+    folds = json.loads((tmp_path / "ikdd.json").read_text())["people"]["folds"]
+    assert len(folds) == 2
+    for fold in folds:
+        assert fold["tuning"]
+        assert fold["reported"]
+        assert not set(fold["tuning"]) & set(fold["reported"])
+    reported = {p for fold in folds for p in fold["reported"]}
+    assert set(result["per_user_eer"]) <= reported
+
+
+def test_quick_adaptation_run_reports_disjoint_people_and_the_guard_holds(tmp_path: Path) -> None:
+    result = adaptation.run(ARCHIVE, tmp_path, quick=True, progress=False)
+    written = json.loads((tmp_path / "adaptation.json").read_text())
+    for fold in written["people"]["folds"]:
+        assert not set(fold["tuning"]) & set(fold["reported"])
+    assert result["adaptations_accepted"]["adapted"] <= result["people_tested"]
+    conditions = result["conditions"]
+    assert conditions["enrolled_only"]["eer_mean_per_user"] < 0.3
+    # The guard leaves the attacker a harder target than an unguarded refit does.
+    guarded = conditions["attack_guarded"]["eer_mean_per_user"]
+    assert guarded < conditions["attack_unguarded"]["eer_mean_per_user"]
