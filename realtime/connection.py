@@ -50,6 +50,9 @@ class LiveConnection:
     stepped_up_at: datetime | None = None
     stepped_up_read_at: datetime | None = None
     """The session's last code, as last read from the database, and when it was read."""
+    told_challenged: bool = False
+    """This socket heard ``reauth_required`` for the session's current challenge (from this
+    worker: a relay from another worker may not have reached it; the keeper then tells it)."""
     pause_notice_at: datetime | None = None
     """When the client was last told that enrollment waits for a verified session."""
     notes: dict[str, object] = field(default_factory=dict)

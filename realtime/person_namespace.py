@@ -185,10 +185,18 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             await self.emit(
                 "reauth_required", {"session_id": session.id, "reason": "still challenged"}, to=sid
             )
+            if sid in self.connections:
+                self.connections[sid].told_challenged = True
         if any(v is None for v in versions.values()):
             await self.emit(
                 "enrollment", await self.pipeline.enrollment_progress(session.user_id), to=sid
             )
+
+    def mark_told(self, session_id: str, *, challenged: bool) -> None:
+        """This worker's sockets of the session heard (or no longer need) ``reauth_required``."""
+        for conn in self.connections.values():
+            if conn.session_id == session_id:
+                conn.told_challenged = challenged
 
     async def on_disconnect(self, sid: str, reason: object = None) -> None:
         self.expires.pop(sid, None)

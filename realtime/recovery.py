@@ -121,6 +121,8 @@ class Keeper:
         self.interval = interval
         self.params = trust_sm.trust_params(state.settings)
         self._failing_since: dict[str, float] = {}
+        self._challenged_seen: set[str] = set()
+        """Sessions the database said challenged at the previous reconcile."""
 
     async def run(self) -> None:
         """Repeat ``step`` until cancelled."""
@@ -176,6 +178,7 @@ class Keeper:
         db_view = await session_states(self.state, served)
         now = self.state.clock.now()
         idle = timedelta(seconds=self.state.settings.session_idle_seconds)
+        seen, self._challenged_seen = self._challenged_seen, set()
         for session_id, sids in served.items():
             view = db_view.get(session_id)
             if view is None or view.state is SessionState.REVOKED:
@@ -187,6 +190,11 @@ class Keeper:
                 await self._cut(session_id, sids, "session_expired", "system")
             elif view.state is SessionState.CHALLENGED:
                 await self._hold(session_id, sids)
+                self._challenged_seen.add(session_id)
+                if session_id in seen:
+                    await self._tell(session_id)
+            else:
+                self.client.mark_told(session_id, challenged=False)
 
     async def _cut(
         self, session_id: str, sids: list[str], reason: str, ended_by: str | None
@@ -206,6 +214,30 @@ class Keeper:
             await self.store.forget(session_id)
         except Exception as exc:  # Redis away: the keys expire, the sockets are gone already
             log.warning("live_store_forget_failed", session_id=session_id, error=repr(exc))
+
+    async def _tell(self, session_id: str) -> None:
+        """Sockets here of a session challenged since the last round that never heard it: the
+        relay went out while this worker's subscription was away (a Redis restart), and the
+        live store, written by the relaying worker, already says challenged."""
+        untold = [
+            sid
+            for sid, conn in list(self.client.connections.items())
+            if conn.session_id == session_id and not conn.told_challenged
+        ]
+        if not untold:
+            return
+        log.warning("live_session_told_by_keeper", session_id=session_id, sockets=len(untold))
+        for sid in untold:
+            await self.sio.emit(
+                "reauth_required",
+                {"session_id": session_id, "reason": "still challenged"},
+                to=sid,
+                namespace="/",
+                ignore_queue=True,
+            )
+            conn = self.client.connections.get(sid)
+            if conn is not None:
+                conn.told_challenged = True
 
     async def _hold(self, session_id: str, sids: list[str]) -> None:
         """A session the database has challenged must be challenged in the live store."""
@@ -227,3 +259,4 @@ class Keeper:
                 namespace="/",
                 ignore_queue=True,
             )
+        self.client.mark_told(session_id, challenged=True)

@@ -209,11 +209,13 @@ def _session_listener(
                 {"session_id": session_id, "cause": event.by or "trust", "reason": event.reason},
                 room=room,
             )
+            client.mark_told(session_id, challenged=True)
         elif change is SessionChange.RESTORED:
             now = state.clock.now().timestamp()
             fresh = trust_sm.SessionTrust.fresh(params, now)
             await store.set_trust(session_id, fresh.to_dict(), fresh.trust.trust)
             await store.update_meta(session_id, state=trust_sm.ACTIVE)
+            client.mark_told(session_id, challenged=False)
             await sio.emit(
                 "reauth_ok",
                 {"session_id": session_id, "trust": trust_sm.public_view(fresh.trust, params, now)},
