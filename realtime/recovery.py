@@ -192,7 +192,7 @@ class Keeper:
                 await self._hold(session_id, sids)
                 self._challenged_seen.add(session_id)
                 if session_id in seen:
-                    await self._tell(session_id)
+                    await self._tell(session_id, sids)
             else:
                 self.client.mark_told(session_id, challenged=False)
 
@@ -215,29 +215,15 @@ class Keeper:
         except Exception as exc:  # Redis away: the keys expire, the sockets are gone already
             log.warning("live_store_forget_failed", session_id=session_id, error=repr(exc))
 
-    async def _tell(self, session_id: str) -> None:
+    async def _tell(self, session_id: str, sids: list[str]) -> None:
         """Sockets here of a session challenged since the last round that never heard it: the
         relay went out while this worker's subscription was away (a Redis restart), and the
         live store, written by the relaying worker, already says challenged."""
-        untold = [
-            sid
-            for sid, conn in list(self.client.connections.items())
-            if conn.session_id == session_id and not conn.told_challenged
-        ]
-        if not untold:
-            return
-        log.warning("live_session_told_by_keeper", session_id=session_id, sockets=len(untold))
-        for sid in untold:
-            await self.sio.emit(
-                "reauth_required",
-                {"session_id": session_id, "reason": "still challenged"},
-                to=sid,
-                namespace="/",
-                ignore_queue=True,
-            )
-            conn = self.client.connections.get(sid)
-            if conn is not None:
-                conn.told_challenged = True
+        live = self.client.connections
+        untold = [sid for sid in sids if sid in live and not live[sid].told_challenged]
+        if untold:
+            log.warning("live_session_told_by_keeper", session_id=session_id, sockets=len(untold))
+            await self._remind(session_id, untold)
 
     async def _hold(self, session_id: str, sids: list[str]) -> None:
         """A session the database has challenged must be challenged in the live store."""
@@ -251,6 +237,10 @@ class Keeper:
         await self.store.set_trust(session_id, held.to_dict(), None)
         await self.store.update_meta(session_id, state=trust_sm.CHALLENGED)
         log.warning("live_session_held_by_keeper", session_id=session_id)
+        await self._remind(session_id, sids)
+
+    async def _remind(self, session_id: str, sids: list[str]) -> None:
+        """Tell these sockets (on this worker) that their session is challenged."""
         for sid in sids:
             await self.sio.emit(
                 "reauth_required",
@@ -259,4 +249,6 @@ class Keeper:
                 namespace="/",
                 ignore_queue=True,
             )
-        self.client.mark_told(session_id, challenged=True)
+            conn = self.client.connections.get(sid)
+            if conn is not None:
+                conn.told_challenged = True
