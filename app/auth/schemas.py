@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 # Patterns are documented in the OpenAPI document and checked by pydantic: they must mean the same
 # in ECMA-262 (JSON Schema) and in Rust's regex (pydantic-core), so no ``\s`` (each has its own
@@ -28,6 +35,18 @@ Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{
 Handle = Annotated[
     str, StringConstraints(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
 ]
+
+
+def _integral_float_as_int(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+JSON_INTEGER = BeforeValidator(_integral_float_as_int)
+"""Put after an int's bounds in a strict body: takes 12.0 as JSON Schema's integer 12.
+
+Strict pydantic refuses 12.0 and lax pydantic takes ``true`` as 1; this refuses only what JSON
+Schema does. Placed after ``Field(...)``, the document keeps ``type: integer`` and its bounds.
+"""
 
 
 class NoNulText(BaseModel):

@@ -16,7 +16,7 @@ from quart import Blueprint
 from quart_schema import tag, validate_request, validate_response
 
 from app import audit
-from app.auth.schemas import NO_NUL, StrictBody
+from app.auth.schemas import JSON_INTEGER, NO_NUL, StrictBody
 from app.sessions.policy import guarded
 from app.state import app_state
 from app.web import current_session, db, request_context
@@ -26,9 +26,7 @@ blueprint = Blueprint("demo", __name__, url_prefix="/api/demo")
 
 class PaymentIn(StrictBody):
     payee: Annotated[str, StringConstraints(min_length=1, max_length=120, pattern=NO_NUL)]
-    # JSON Schema's integers include 12.0; strict mode would refuse it (lax mode still refuses
-    # 12.5).
-    amount_cents: Annotated[int, Field(gt=0, le=100_000_000, strict=False)]
+    amount_cents: Annotated[int, Field(gt=0, le=100_000_000), JSON_INTEGER]
 
 
 class PaymentOut(BaseModel):

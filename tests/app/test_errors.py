@@ -162,6 +162,27 @@ async def test_nul_in_paths_and_queries_is_a_4xx_not_a_500(
 
 
 @PARSING_ONLY
+@pytest.mark.parametrize(
+    ("amount", "status"),
+    [("12", 201), ("12.0", 201), ("true", 422), ('"12"', 422), ("12.5", 422)],
+    ids=["integer", "integral-float", "boolean", "string", "fraction"],
+)
+async def test_integers_are_json_schema_integers(
+    api: Api, alice: Account, amount: str, status: int
+) -> None:
+    token = await api.sign_in(alice)  # the code just entered is the evidence the payment needs
+
+    body = f'{{"payee": "Acme", "amount_cents": {amount}}}'
+    reply = await api.post("/api/demo/payments", data=body, headers=JSON, token=token)
+
+    assert reply.status == status, reply.body
+    if status == 201:
+        assert reply.body["amount_cents"] == 12
+    else:
+        assert [e["field"] for e in reply.body["errors"]] == ["body.amount_cents"]
+
+
+@PARSING_ONLY
 @pytest.mark.parametrize("path", ["/api/nothing-here", "/nothing", "/api/auth/login/extra"])
 async def test_unknown_routes_are_404_problems(api: Api, path: str) -> None:
     reply = await api.get(path)
