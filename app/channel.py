@@ -286,6 +286,28 @@ class PingTrustAck(RootModel[PingTrustOk | AckFailure]):
 # --- the security team's channel, "/admin" ---------------------------------------------------
 
 
+class ExplanationReason(Message):
+    """One feature's part in a window's score (``models.explain``): derived features only."""
+
+    feature: str
+    """The feature's name in the model's schema (e.g. ``hold.R_top.tmean``), or
+    ``liveness.replay`` / ``liveness.machine``."""
+    llr: float
+    """Log-likelihood ratio owner : population of this feature's value (negative: away from
+    the owner), treating features as independent: what stood out, not parts of the score."""
+    change: float | None
+    """Relative difference from the owner's median (0.38: 38 % higher), where it means one."""
+    text: str
+    """In words, e.g. "hold times of right-hand top-row keys 38 % longer than usual"."""
+
+
+class WindowExplanation(Message):
+    """The few features that moved a scored window most, toward its verdict."""
+
+    modality: Modality
+    reasons: list[ExplanationReason]
+
+
 class AdminSessionRow(Message):
     """One live session (a socket watches it), as the dashboard lists it."""
 
@@ -309,6 +331,8 @@ class AdminSessionRow(Message):
     rule: Rule | None
     """The rule that fired on this session, if one did."""
     history: list[float]
+    explanation: WindowExplanation | None = None
+    """Why the last scored window moved trust as it did; for the security team only."""
 
 
 class UnmonitoredSession(Message):

@@ -44,6 +44,7 @@ from models.calibration import (
     out_of_fold_scores,
 )
 from models.evaluation.metrics import eer
+from models.explain import FeatureProfile, Reason
 from models.schema import FeatureSchema
 
 
@@ -352,6 +353,18 @@ class UserModel:
     n_background: int
     enrollment_eer: float | None = None
     window_calibrator: ScoreCalibrator | None = None
+    profile: FeatureProfile | None = None
+    """The owner's and the background's feature distributions, for explanations
+    (``models.explain``); None in models fitted before explanations existed."""
+
+    def explain(self, X: ArrayLike, p_genuine: float, *, top: int = 3) -> list[Reason]:
+        """The features that moved a window scored ``p_genuine`` most, toward its verdict: away
+        from the owner when it scored below even odds, toward them otherwise."""
+        # getattr: models pickled before profiles existed lack the attribute.
+        profile: FeatureProfile | None = getattr(self, "profile", None)
+        if profile is None:
+            return []
+        return profile.explain(X, top=top, against=p_genuine < 0.5)
 
     @property
     def kind(self) -> str:

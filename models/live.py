@@ -35,6 +35,7 @@ from models.background import (
 from models.calibration import PlattCalibrator, out_of_fold_scores
 from models.estimators import ForestVerifier, UserModel, genuine_vs_background
 from models.evaluation.metrics import eer
+from models.explain import FeatureProfile
 from models.keystroke import FEATURE_SCHEMA_VERSION, KEYSTROKE_FEATURES
 from models.mouse import MOUSE_FEATURES
 from models.schema import FeatureSchema
@@ -119,6 +120,7 @@ def fit_live_keystroke_model(
         n_genuine=int(Xg.shape[0]),
         n_background=int(impostors.shape[0]),
         enrollment_eer=eer(genuine_scores, impostor_scores),
+        profile=FeatureProfile.fit(schema.feature_names, Xg, impostors),
     )
 
 
@@ -180,6 +182,7 @@ def fit_live_mouse_model(
         n_background=int(y.size - Xg.shape[0]),
         enrollment_eer=eer(genuine, impostor),
         window_calibrator=window_calibrator,
+        profile=FeatureProfile.fit(schema.feature_names, Xg, X[y == 0]),
     )
 
 

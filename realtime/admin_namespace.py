@@ -140,6 +140,7 @@ class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                     "last_evidence": round(trust.last_llr, 3) if trust else None,
                     "rule": item.get("rule"),
                     "history": item.get("history", []),
+                    "explanation": item.get("explanation"),
                 }
             )
         listed.sort(key=lambda s: (s["email"] or "", s["session_id"]))

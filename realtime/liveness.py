@@ -9,6 +9,7 @@ a person raises no flag; a replayed window flags at once.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ import structlog
 
 from app.behavior import liveness as records
 from app.state import AppState
+from models.explain import MAX_TERM, Reason
 from models.liveness.fingerprint import Fingerprint, FingerprintIndex
 from models.liveness.quality import REPLAY_MATCH
 from models.liveness.training import shipped
@@ -45,6 +47,19 @@ class Verdict:
     def is_replay(self) -> bool:
         """Whether the window repeats remembered input."""
         return self.replay >= REPLAY_MATCH
+
+    def reason(self) -> Reason | None:
+        """The explanation's first line when this window shows the input is not live."""
+        if self.is_replay:
+            return Reason(
+                "liveness.replay", -MAX_TERM, None, "timing matches an earlier window: replay"
+            )
+        if self.flag is not None:
+            e = min(max(self.evidence, 1e-6), 1 - 1e-6)
+            return Reason(
+                "liveness.machine", math.log((1 - e) / e), None, "input looks machine-made"
+            )
+        return None
 
 
 @dataclass

@@ -228,6 +228,8 @@ class Pipeline:
         started = time.perf_counter()
         verdict = await self.liveness.judge(conn, name, window)
         p = model.score_window(rows, schema=modality(name).schema)
+        not_live = verdict.reason() if verdict is not None else None
+        reasons = [r.as_dict() for r in ([not_live] if not_live else []) + model.explain(rows, p)]
         evidence = WindowEvidence(
             keystroke=p if name == "keystroke" else None,
             mouse=p if name == "mouse" else None,
@@ -246,6 +248,10 @@ class Pipeline:
             # comes back (or ever, when revoked), even before the database has it.
             updated = trust_sm.SessionTrust(state=trust_sm.CHALLENGED, trust=updated.trust)
         await self.store.set_trust(conn.session_id, updated.to_dict(), updated.trust.trust)
+        # The security team's view: why the last window scored as it did (never the person's).
+        await self.store.update_meta(
+            conn.session_id, explanation={"modality": name, "reasons": reasons}
+        )
         view = trust_sm.public_view(updated.trust, self.params, now.timestamp())
         event = {**view, "modality": name, "window_size": size}
         if self.state.settings.evaluation_scores:
@@ -265,6 +271,7 @@ class Pipeline:
                 "p_genuine": round(p, 4),
                 "window_size": size,
                 "scoring_ms": round(scoring_ms, 3),
+                "explanation": [r["text"] for r in reasons],
                 **(
                     {
                         "p_machine": round(verdict.p_machine, 4),

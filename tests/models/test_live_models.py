@@ -166,6 +166,10 @@ def test_live_keystroke_model_separates_held_out_aalto_windows() -> None:
         genuine_p.extend(model.score(F[u, first_test:]))
         impostor_p.extend(model.score(impostors))
     assert model.kind == "CosineVerifier"
+    low = [w for w, p in zip(impostors, model.score(impostors), strict=True) if p < 0.5]
+    explained = [model.explain(w, 0.0) for w in low]
+    assert explained
+    assert all(reasons and all(r.llr < 0 for r in reasons) for reasons in explained)
     assert float(np.mean(eers)) < 0.12  # chance is 0.5; the full evaluation gives ~0.04
     assert auc(genuine_p, impostor_p) > 0.95
     assert np.median(genuine_p) > 0.5 > np.median(impostor_p)
@@ -193,6 +197,8 @@ def test_live_mouse_model_scores_its_user_above_others() -> None:
     own = window_values(tests[people[0]])
     others = window_values(tests[people[1]]) + window_values(tests[people[2]])
     assert all(0.0 < p < 1.0 for p in own + others)
+    window = tests[people[1]][:MOUSE_WINDOW]
+    assert all(r.feature in MOUSE_SCHEMA.feature_names for r in model.explain(window, 0.1))
     assert auc(own, others) > 0.8
 
 

@@ -13,8 +13,10 @@ from quart import Quart
 from werkzeug.datastructures import Headers
 
 from app.client.dpop import DpopKey
+from db.tables import Role
 from tests.app.api import NO_JSON, Account, Api, Reply, request_parts
 from tests.realtime.harness import Live, Refused
+from tests.realtime.synthetic import typing
 
 LIVE_SETTINGS: dict[str, Any] = {
     "keystroke_window": 10,
@@ -171,3 +173,34 @@ async def next_event(
 async def payload_of(live: Live, name: str, *, after: int = 0, within: float = 15.0) -> Any:
     """The payload of the first ``name`` event from index ``after`` on."""
     return (await next_event(live, name, after=after, within=within))[1]
+
+
+@dataclass
+class Watched:
+    """An owner whose keystroke model is trained on their socket ``tab``, and an
+    administrator's ``watcher`` on ``/admin``; ``t`` is the owner's next free input time."""
+
+    served: Served
+    owner: Account
+    tab: Live
+    watcher: Live
+    t: float
+
+
+async def trained_and_watched(start_server: StartServer, sockets: list[Live]) -> Watched:
+    """A server that trains on 5 windows of 10 keystrokes, an owner who typed them (seeds
+    0–5 of ``typing``), and an administrator watching."""
+    served = await start_server(enroll_keystroke_windows=5)
+    owner = await served.api.create_account()
+    admin = await served.api.create_account(role=Role.ADMIN)
+    tab = await served.socket(await served.http.sign_in(owner))
+    watcher = await served.socket(await served.http.sign_in(admin), "/admin")
+    sockets += [tab, watcher]
+    await payload_of(tab, "status")
+    t = 1000.0
+    for seed in range(6):  # enough windows of 10 keystrokes to train, then one to score
+        await tab.emit("input", {"events": typing(12, t0=t, seed=seed)})
+        t += 5000.0
+        await asyncio.sleep(0.2)
+    await tab.wait_for("enrollment", lambda p: p["progress"]["keystroke"]["trained"], within=60)
+    return Watched(served, owner, tab, watcher, t + 10_000)

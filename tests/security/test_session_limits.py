@@ -10,7 +10,7 @@ import re
 from db.tables import LoginSession, Role, SessionState
 from tests.realtime.harness import Live
 from tests.realtime.synthetic import typing
-from tests.security.live import Served, StartServer, payload_of
+from tests.security.live import Served, StartServer, payload_of, trained_and_watched
 
 
 async def test_a_session_holds_at_most_four_sockets(served: Served, sockets: list[Live]) -> None:
@@ -30,21 +30,10 @@ async def test_a_session_holds_at_most_four_sockets(served: Served, sockets: lis
 async def test_the_person_never_sees_window_scores_and_administrators_see_the_evidence(
     start_server: StartServer, sockets: list[Live]
 ) -> None:
-    served = await start_server(enroll_keystroke_windows=5)
-    owner = await served.api.create_account()
-    admin = await served.api.create_account(role=Role.ADMIN)
-    tab = await served.socket(await served.http.sign_in(owner))
-    watcher = await served.socket(await served.http.sign_in(admin), "/admin")
-    sockets += [tab, watcher]
-    await payload_of(tab, "status")
-    t = 1000.0
-    for _ in range(6):  # enough windows of 10 keystrokes to train, then one to score
-        await tab.emit("input", {"events": typing(12, t0=t)})
-        t += 5000.0
-        await asyncio.sleep(0.2)
-    await tab.wait_for("enrollment", lambda p: p["progress"]["keystroke"]["trained"], within=60)
+    watched = await trained_and_watched(start_server, sockets)
+    tab, watcher, owner = watched.tab, watched.watcher, watched.owner
     mark = len(tab.events)
-    await tab.emit("input", {"events": typing(12, t0=t + 10_000)})
+    await tab.emit("input", {"events": typing(12, t0=watched.t)})
 
     trust = await payload_of(tab, "trust", after=mark, within=30)
     listed = await watcher.wait_for(

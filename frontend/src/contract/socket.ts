@@ -42,6 +42,8 @@ export interface components {
             /** @description The rule that fired on this session, if one did. */
             rule: ("challenge_below" | "revoke_below") | null;
             history: number[];
+            /** @description Why the last scored window moved trust as it did; for the security team only. */
+            explanation?: components["schemas"]["WindowExplanation"] | null;
         };
         /** @description A problem with a message of this socket (the batch was refused, cut or not processed); the socket stays open. */
         ChannelProblem: components["schemas"]["Problem"] & {
@@ -95,6 +97,26 @@ export interface components {
         EnrollmentProgress: {
             keystroke: components["schemas"]["ModalityProgress"];
             mouse: components["schemas"]["ModalityProgress"];
+        };
+        /**
+         * ExplanationReason
+         * @description One feature's part in a window's score (`models.explain`): derived features only.
+         */
+        ExplanationReason: {
+            /**
+             * @description The feature's name in the model's schema (e.g. `hold.R_top.tmean`), or
+             *     `liveness.replay` / `liveness.machine`.
+             */
+            feature: string;
+            /**
+             * @description Log-likelihood ratio owner : population of this feature's value (negative: away from
+             *     the owner), treating features as independent: what stood out, not parts of the score.
+             */
+            llr: number;
+            /** @description Relative difference from the owner's median (0.38: 38 % higher), where it means one. */
+            change: number | null;
+            /** @description In words, e.g. "hold times of right-hand top-row keys 38 % longer than usual". */
+            text: string;
         };
         /**
          * InputBatch
@@ -338,6 +360,15 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        /**
+         * WindowExplanation
+         * @description The few features that moved a scored window most, toward its verdict.
+         */
+        WindowExplanation: {
+            /** @enum {string} */
+            modality: "keystroke" | "mouse";
+            reasons: components["schemas"]["ExplanationReason"][];
+        };
     };
     responses: never;
     parameters: never;
@@ -353,6 +384,7 @@ export type CommandOk = components['schemas']['CommandOk'];
 export type ConnectRefusal = components['schemas']['ConnectRefusal'];
 export type EnrollmentMessage = components['schemas']['EnrollmentMessage'];
 export type EnrollmentProgress = components['schemas']['EnrollmentProgress'];
+export type ExplanationReason = components['schemas']['ExplanationReason'];
 export type InputBatch = components['schemas']['InputBatch'];
 export type KeyWireEvent = components['schemas']['KeyWireEvent'];
 export type ModalityProgress = components['schemas']['ModalityProgress'];
@@ -372,6 +404,7 @@ export type TrustMessage = components['schemas']['TrustMessage'];
 export type TrustThresholds = components['schemas']['TrustThresholds'];
 export type TrustView = components['schemas']['TrustView'];
 export type UnmonitoredSession = components['schemas']['UnmonitoredSession'];
+export type WindowExplanation = components['schemas']['WindowExplanation'];
 export type $defs = Record<string, never>;
 export type operations = Record<string, never>;
 

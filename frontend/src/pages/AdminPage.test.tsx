@@ -92,7 +92,7 @@ describe("the security dashboard", () => {
     render(<App socketFactory={factory} />);
     const socket = adminSocket(sockets);
     const stale = { ...ROW, trust: 75, verified: false, evidence_age_s: 200 };
-    const fired = { ...ROW, session_id: "7c0e5a1b-0000-4000-8000-000000000001", email: "carol@example.com", state: "challenged", trust: 31, level: "low", last_evidence: -2.31, rule: "challenge_below" };
+    const fired = { ...ROW, session_id: "7c0e5a1b-0000-4000-8000-000000000001", email: "carol@example.com", state: "challenged", trust: 31, level: "low", last_evidence: -2.31, rule: "challenge_below", explanation: { modality: "keystroke", reasons: [{ feature: "hold.R_top.tmean", llr: -4.2, change: 0.38, text: "hold times of right-hand top-row keys 38 % longer than usual" }] } };
     act(() => {
       socket.serverSends("connect");
       socket.serverSends("sessions", { sessions: [stale, fired], unmonitored: [], at: 1 });
@@ -107,6 +107,8 @@ describe("the security dashboard", () => {
     expect(within(carol).queryByTestId("session-unverified")).toBeNull();
     expect(within(carol).getByTestId("session-rule")).toHaveTextContent("challenge rule fired");
     expect(within(carol).getByTestId("session-evidence")).toHaveTextContent("last window -2.31 nats");
+    expect(within(carol).getByTestId("session-explanation")).toHaveTextContent("hold times of right-hand top-row keys 38 % longer than usual (-4.2)");
+    expect(within(alice).queryByTestId("session-explanation")).toBeNull();
 
     // The re-challenge line is the server's, as the admin's own channel was told it.
     const own = sockets.find((s) => s.namespace === "/")!;

@@ -241,15 +241,27 @@ function EvidenceNote({ row }: { row: AdminSessionRow }) {
   const age = row.evidence_age_s;
   const seen = age == null ? "no evidence yet" : `last evidence ${formatDuration(age)} ago`;
   return (
-    <Stack direction="row" spacing={0.75} alignItems="center" sx={{ mt: 0.5 }}>
-      {!row.verified && <Chip size="small" color="warning" label="unverified" data-testid="session-unverified" />}
-      <Typography variant="caption" color="text.secondary" data-testid="session-evidence">
-        {seen}
-        {row.last_evidence != null && row.history?.length
-          ? ` · last window ${row.last_evidence >= 0 ? "+" : ""}${row.last_evidence.toFixed(2)} nats`
-          : ""}
-      </Typography>
-    </Stack>
+    <>
+      <Stack direction="row" spacing={0.75} alignItems="center" sx={{ mt: 0.5 }}>
+        {!row.verified && <Chip size="small" color="warning" label="unverified" data-testid="session-unverified" />}
+        <Typography variant="caption" color="text.secondary" data-testid="session-evidence">
+          {seen}
+          {row.last_evidence != null && row.history?.length
+            ? ` · last window ${row.last_evidence >= 0 ? "+" : ""}${row.last_evidence.toFixed(2)} nats`
+            : ""}
+        </Typography>
+      </Stack>
+      {row.explanation?.reasons.length ? (
+        <Typography component="ul" variant="caption" color="text.secondary" data-testid="session-explanation" aria-label="Why the last window scored as it did" sx={{ m: 0, pl: 2 }}>
+          {row.explanation.reasons.map((reason) => (
+            <li key={reason.feature}>
+              {reason.text} ({reason.llr >= 0 ? "+" : ""}
+              {reason.llr.toFixed(1)})
+            </li>
+          ))}
+        </Typography>
+      ) : null}
+    </>
   );
 }
 
