@@ -16,13 +16,14 @@ from sqlalchemy.orm import joinedload
 
 from app import audit
 from app.audit import RequestContext
-from app.auth import codes, devices, limits
+from app.auth import alerts, codes, devices, limits
 from app.auth.codes import PendingChallenge
 from app.auth.emails import normalize_email
 from app.errors import ChallengeClosed, InvalidCredentials, TooManyAttempts
 from app.sessions import service as sessions
 from app.sessions.service import IssuedSession
 from app.state import AppState
+from app.users import notices
 from db.tables import ChallengePurpose, KnownDevice, LoginSession, OtpChallenge, SessionState, User
 
 SIGN_IN_PURPOSES = (ChallengePurpose.LOGIN, ChallengePurpose.REGISTRATION)
@@ -221,12 +222,17 @@ async def verify_login(
         state, db, user=user, device=current, label=ctx.user_agent
     )
     session.device_id = device.id
+    alert = await alerts.sign_in_alert(
+        state, db, user=user, session_id=session.id, ctx=ctx,
+        new_device=device_token is not None, first_sign_in=user.last_login_at is None,
+    )  # fmt: skip
     user.last_login_at = now
     audit.note(
         state, db, "login", ctx, user_id=user.id, session_id=session.id, channel=challenge.channel,
         new_device=device_token is not None,
     )  # fmt: skip
     await db.commit()
+    notices.send(state, alert)
     return IssuedSession(issued.token, session, user, device_token=device_token)
 
 

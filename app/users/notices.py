@@ -38,6 +38,8 @@ CHANGE_WORDS: dict[str, str] = {
     "enrollment_reset": "Your typing and pointer profile was reset and is being learned again.",
     "factors_reset": "An administrator reset your second factor and your behavioral profile.",
     "session_revoked_codes": "A session of yours was ended after too many wrong one-time codes.",
+    "new_device_sign_in": "Your account was signed in to from a browser it had not used before.",
+    "new_network_sign_in": "Your account was signed in to from a network it had not used before.",
     "session_revoked_trust": (
         "A session of yours was ended because the typing and pointer use in it did not match yours."
     ),
@@ -119,6 +121,7 @@ async def record_change(
     previous: dict[str, Any] | None = None,
     profile: dict[str, Any] | None = None,
     to: str | None = None,
+    subject: str = "bbauth: a security change to your account",
 ) -> OutgoingMail:
     """Record a change of the account's protection; returns the notice to mail after commit.
 
@@ -139,7 +142,7 @@ async def record_change(
         "It undoes the change, signs out every session of your account and freezes its "
         "security settings until you sign in again with your own factor.\n"
     )
-    return OutgoingMail(to or user.email, "bbauth: a security change to your account", body)
+    return OutgoingMail(to or user.email, subject, body)
 
 
 async def record_codes_locked(

@@ -203,9 +203,15 @@ class Api:
             "/api/auth/otp/verify", json={"challenge_id": handle, "code": code}, **kw
         )
 
-    async def sign_in(self, account: Account, **kw: Any) -> str:
-        """Password and emailed code; returns the bearer token."""
-        handle = await self.start_login(account, **kw)
+    async def sign_in(
+        self, account: Account, *, device: str | None = None, new_browser: bool = False, **kw: Any
+    ) -> str:
+        """Password and emailed code; returns the bearer token. Like one browser, the caller
+        sends the known-device token its last sign-in of ``account`` got (or ``device``);
+        ``new_browser`` signs in as a browser the account has not used."""
+        if device is None and not new_browser:
+            device = self.device_tokens.get(account.email)
+        handle = await self.start_login(account, device=device, **kw)
         reply = await self.verify(handle, await self.mailbox.code_for(account.email), **kw)
         assert reply.status == 200, reply.body
         token = reply.body["token"]
