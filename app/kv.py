@@ -6,59 +6,12 @@ client managers.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialWithJitterBackoff
 
 from app.clock import Clock, SystemClock
-
-REDIS_RETRIES = 3
-"""Attempts after the first for a command whose connection failed (reconnecting each time)."""
-
-REDIS_CLIENT_OPTIONS: dict[str, Any] = {
-    "socket_connect_timeout": 2.0,
-    "socket_keepalive": True,
-    "health_check_interval": 15,
-}
-"""Options of every Redis client of the app (also the Socket.IO manager's)."""
-
-
-def redis_retry() -> Retry:
-    """Retry a command on a fresh connection when its connection fails.
-
-    Without it, redis-py (``from_url``) tries once: after Redis restarts, every pooled
-    connection is dead and the first command on each fails, even though Redis answers again.
-    Backoff 50 ms doubling up to 0.5 s with jitter: a Redis that is really down costs a caller
-    about one second before the error.
-    """
-    return Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), REDIS_RETRIES)
-
-
-REDIS_MAX_CONNECTIONS = 64
-"""Connections of one client (per worker process and use)."""
-
-REDIS_POOL_WAIT_SECONDS = 10.0
-"""Longest a command waits for a free connection before failing."""
-
-
-def redis_client(url: str, **options: Any) -> aioredis.Redis:
-    """A Redis client (lazy connections) that recovers from a restart of Redis by itself.
-
-    Its pool blocks when all ``REDIS_MAX_CONNECTIONS`` are busy: redis-py's default pool fails
-    at once ("Too many connections") past 100 commands in flight, which a worker serving
-    hundreds of sessions reaches as soon as its event loop falls behind.
-    """
-    pool = aioredis.BlockingConnectionPool.from_url(
-        url,
-        max_connections=REDIS_MAX_CONNECTIONS,
-        timeout=REDIS_POOL_WAIT_SECONDS,
-        retry=redis_retry(),
-        **REDIS_CLIENT_OPTIONS,
-        **options,
-    )
-    return aioredis.Redis.from_pool(pool)
+from app.redis_clients import redis_client
 
 
 class KeyValueStore(Protocol):

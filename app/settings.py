@@ -35,7 +35,9 @@ class Settings(BaseSettings):
     """SQLAlchemy async URL; empty means an SQLite file under ``var_dir``."""
 
     redis_url: str = ""
-    """Redis URL for shared state and the Socket.IO message queue; empty keeps state in process."""
+    """Redis URL for shared state and the Socket.IO message queue; empty keeps state in process.
+    ``redis+sentinel://host:26379,host2:26379/<db>/<service_name>`` finds the primary through
+    Redis Sentinel (and follows it across a failover)."""
 
     redis_prefix: str = "bbauth:"
     """Prefix of every key bbauth writes to Redis."""
@@ -313,9 +315,9 @@ class Settings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _known_redis(cls, value: str) -> str:
-        if value and not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must start with redis://, rediss:// or unix://")
-        return value
+        from app.redis_clients import check_redis_url
+
+        return check_redis_url(value) if value else value
 
     @property
     def effective_database_url(self) -> str:

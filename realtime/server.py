@@ -15,7 +15,7 @@ from engineio import json as engineio_json
 from quart import Quart
 
 from app.events import ModelListener, SessionChange, SessionEvent, SessionListener
-from app.kv import redis_client
+from app.redis_clients import redis_client
 from app.settings import Settings
 from app.state import app_state
 from realtime import trust as trust_sm
@@ -76,7 +76,7 @@ class ResilientRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
     Here the wait is capped at ``MAX_LISTEN_RETRY_SECONDS``, and the listener holds a client
     of its own: upstream's publishing side replaces the shared pubsub object when a publish
     fails, and a pubsub with no subscription ends ``listen()`` at once. Both use the app's
-    Redis clients (``app.kv.redis_client``: retries, a pool that waits when busy).
+    Redis clients (``app.redis_clients.redis_client``: retries, a pool that waits when busy).
     """
 
     MIN_LISTEN_RETRY_SECONDS = 0.25

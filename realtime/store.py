@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 import structlog
 
 from app.clock import Clock, SystemClock
-from app.kv import redis_client
+from app.redis_clients import redis_client
 
 log = structlog.get_logger(__name__)
 

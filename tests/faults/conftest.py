@@ -82,7 +82,7 @@ class Cluster:
 
 FIGURES_ENV = "FAULT_FIGURES"
 """If set, the figures each fault test measured (records before and after, times) are written
-to this JSON file at the end of the run (README, "Reliability")."""
+into this JSON file at the end of the run (README, "Reliability")."""
 
 
 @pytest.fixture(scope="session")
@@ -91,7 +91,10 @@ def _all_figures() -> Iterator[dict[str, Any]]:
     yield found
     path = os.environ.get(FIGURES_ENV)
     if path:
-        Path(path).write_text(json.dumps(found, indent=2) + "\n")
+        # Merged into what the file holds: a run of some fault tests keeps the others' figures.
+        target = Path(path)
+        known = json.loads(target.read_text()) if target.exists() else {}
+        target.write_text(json.dumps({**known, **found}, indent=2) + "\n")
 
 
 @pytest.fixture

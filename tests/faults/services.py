@@ -38,7 +38,8 @@ def _listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _wait_port(port: int, *, up: bool, within: float) -> None:
+def wait_port(port: int, *, up: bool, within: float) -> None:
+    """Wait until ``port`` (on 127.0.0.1) accepts connections (``up``) or refuses them."""
     deadline = time.monotonic() + within
     while _listening(port) != up:
         if time.monotonic() > deadline:
@@ -69,7 +70,7 @@ class PrivateRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        _wait_port(self.port, up=True, within=10.0)
+        wait_port(self.port, up=True, within=10.0)
 
     def stop(self, *, kill: bool = False) -> None:
         """SIGTERM (or SIGKILL) and wait until the port is closed."""
@@ -80,7 +81,7 @@ class PrivateRedis:
                 self.process.terminate()
             self.process.wait(10)
         self.process = None
-        _wait_port(self.port, up=False, within=10.0)
+        wait_port(self.port, up=False, within=10.0)
 
     def restart(self, down_seconds: float = 0.0, *, kill: bool = False) -> None:
         """Stop, stay down ``down_seconds``, start again on the same port (empty)."""
@@ -143,7 +144,7 @@ class PrivatePostgres:
     def stop(self, mode: str = "fast") -> None:
         """``fast``: clients are disconnected, a clean shutdown; ``immediate``: as a crash."""
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
-        _wait_port(self.port, up=False, within=10.0)
+        wait_port(self.port, up=False, within=10.0)
 
     def restart(self, down_seconds: float = 0.0, mode: str = "fast") -> None:
         self.stop(mode)

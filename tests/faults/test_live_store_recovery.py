@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import redis.asyncio as aioredis
 
-from app.kv import redis_client
+from app.redis_clients import redis_client
 from realtime import store as store_module
 from realtime.store import RedisLiveStore
 from tests.faults.services import PrivateRedis
