@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis.exceptions
+import sqlalchemy.exc
 import structlog
 from pydantic import ValidationError
 from quart import Quart, Response, json, request
@@ -219,6 +221,18 @@ async def _body_is_broken_json() -> bool:
     return False
 
 
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    OSError,
+    TimeoutError,
+)
+"""What a backing service that is away or saturated raises (not a fault of the request)."""
+UNAVAILABLE_RETRY_AFTER_SECONDS = 2
+
+
 def register_error_handlers(app: Quart) -> None:
     """Answer every error with a problem-details body; never leak a traceback."""
 
@@ -261,6 +275,19 @@ def register_error_handlers(app: Quart) -> None:
         # Keep the exception's own headers (a 405's Allow, a 429's Retry-After), not its body's.
         headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
         return problem(status, code, exc.name, detail, headers=headers)
+
+    async def _unavailable(exc: Exception) -> Response:
+        # Redis failing over or the database restarting: the request may be retried, and the
+        # client is told so rather than shown a fault of its own or of ours.
+        log.warning("backing_service_unavailable", error_type=type(exc).__name__, error=str(exc))
+        return problem(
+            503, "unavailable", "Service unavailable",
+            "A backing service is unavailable; try again in a moment.",
+            headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)},
+        )  # fmt: skip
+
+    for unavailable in UNAVAILABLE_ERRORS:
+        app.register_error_handler(unavailable, _unavailable)
 
     @app.errorhandler(Exception)
     async def _unexpected(exc: Exception) -> Response:

@@ -11,13 +11,12 @@ import time
 from datetime import datetime
 from typing import Any
 
-import redis.exceptions
 import socketio
-import sqlalchemy.exc
 import structlog
 from quart import Quart
 
 from app import metrics
+from app.errors import UNAVAILABLE_ERRORS
 from app.sessions.policy import POLICY
 from app.state import app_state
 from db.tables import LoginSession, SessionState
@@ -34,16 +33,6 @@ log = structlog.get_logger(__name__)
 INFLIGHT_PER_CONNECTION = 32
 """Batches of one socket processed at once: fairness between sockets when the worker is slow.
 A browser sends one a second, but flushes what it buffered at once after a reconnect."""
-
-UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-    OSError,
-    TimeoutError,
-)
-"""What a backing service that is away or saturated raises (not a fault of the batch)."""
 
 
 UNDECODABLE_EVENT = "undecodable"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import socket
 
 import pytest
 
 from tests.app.api import Account, Api
+from tests.conftest import StartApp
 
 LOGIN = "/api/auth/login"
 JSON = {"Content-Type": "application/json"}
@@ -270,3 +272,17 @@ async def test_file_names_too_long_to_look_up_are_404_not_500(api: Api, name: st
 
         assert reply.status in (200, 404), (path[:40], reply.status)
         assert reply.status != 500
+
+
+@PARSING_ONLY
+async def test_a_backing_service_that_is_away_is_a_503_to_retry(start_app: StartApp) -> None:
+    with socket.socket() as probe:  # a port nothing listens on: Redis is away
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    api = await start_app(redis_url=f"redis://127.0.0.1:{port}/0")
+
+    reply = await api.post(LOGIN, json={"email": "a@example.com", "password": "x" * 12})
+
+    assert reply.is_problem(503, "unavailable")
+    assert reply.headers["Retry-After"] == "2"
+    assert b"Traceback" not in reply.raw
