@@ -30,16 +30,14 @@ import string
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode, urlsplit
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.cors import normalize_origin
 from app.errors import AuthenticationRequired, ClientError, Forbidden
 from app.integrations import cookies
 from app.sessions import evidence
-from app.sessions.service import check_live
+from app.sessions import service as sessions
 from app.settings import Settings
 from app.state import AppState
-from db.tables import LoginSession, SessionState
+from db.tables import SessionState
 from models.fusion import at_time
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -94,14 +92,14 @@ class Target:
 class Passed:
     """A request that may go through, and what the proxy tells the app about its sender."""
 
-    session: LoginSession
+    holder: cookies.Holder
     trust: str
     level: str
 
     def headers(self) -> dict[str, str]:
         return {
-            "X-BBAuth-User": self.session.user.email,
-            "X-BBAuth-Session": self.session.id,
+            "X-BBAuth-User": self.holder.email,
+            "X-BBAuth-Session": self.holder.session_id,
             "X-BBAuth-Trust": self.trust,
             "X-BBAuth-Level": self.level,
         }
@@ -174,9 +172,7 @@ def _same_origin_request(target: Target, headers: dict[str, str]) -> bool:
     return headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
 
 
-async def decide(
-    state: AppState, db: AsyncSession, *, headers: dict[str, str], host: str, cookie: str
-) -> Passed:
+async def decide(state: AppState, *, headers: dict[str, str], host: str, cookie: str) -> Passed:
     """Whether the proxied request may go through (``Passed``), else the error to answer with
     (its ``Location`` the portal). ``headers`` are lower-cased."""
     settings = state.settings
@@ -184,37 +180,41 @@ async def decide(
     if target is None:
         raise UnknownUpstream(headers={"Location": portal_url(settings, None)})
     here = target.url if target.method in SAFE_METHODS else target.origin + "/"
-    session = await cookies.session_of(state, db, cookie)
-    if session is None:
+    holder = await cookies.holder_of(state, cookie)
+    if holder is None:
         raise SignInRequired(headers={"Location": portal_url(settings, here)})
-    try:
-        await check_live(state=state, db=db, session=session, allow_challenged=True)
-    except AuthenticationRequired as exc:
-        exc.headers["Location"] = portal_url(settings, here)
-        raise
-    if session.state is SessionState.CHALLENGED:
+    refusal = sessions.why_not_live(
+        state, status=holder.status, expires_at=holder.expires_at,
+        last_seen_at=holder.last_seen_at, allow_challenged=True,
+    )  # fmt: skip
+    if refusal is not None:
+        refusal.headers["Location"] = portal_url(settings, here)
+        raise refusal
+    if holder.status is SessionState.CHALLENGED:
         raise StepUpNeeded(
             "Confirm it is still you with the code we just sent.",
             headers={"Location": portal_url(settings, here, "reauth_required")},
         )
+    if state.clock.now() - holder.last_seen_at >= sessions.LAST_SEEN_RESOLUTION:
+        await sessions.record_use(state, holder.session_id)  # using the app is using the session
     if target.method not in SAFE_METHODS and not _same_origin_request(target, headers):
         raise CrossSiteRequest(headers={"Location": portal_url(settings, target.origin + "/")})
     minimum = settings.forward_auth_origins[target.origin]
-    if minimum != "session" and not await evidence.fresh_enough(
-        state, session, min_level=minimum, max_age=None
+    if minimum != "session" and not await evidence.fresh_enough_for(
+        state, holder.session_id, holder.stepped_up_at, min_level=minimum, max_age=None
     ):
         raise StepUpNeeded(
             "This app needs fresh behavioral evidence or a code.",
             headers={"Location": portal_url(settings, here, "step_up_required")},
         )
-    return await _passed(state, session)
+    return await _passed(state, holder)
 
 
-async def _passed(state: AppState, session: LoginSession) -> Passed:
+async def _passed(state: AppState, holder: cookies.Holder) -> Passed:
     """The session's trust now, as the headers say it."""
-    record = await state.live.get_trust(session.id) if state.live else None
+    record = await state.live.get_trust(holder.session_id) if state.live else None
     trust = evidence.trust_of(record)
     if trust is None:
-        return Passed(session, "none", "none")
+        return Passed(holder, "none", "none")
     now = at_time(trust, state.clock.now().timestamp(), evidence.trust_params(state.settings))
-    return Passed(session, str(round(now.trust)), now.level)
+    return Passed(holder, str(round(now.trust)), now.level)

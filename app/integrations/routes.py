@@ -30,7 +30,7 @@ async def check(query_args: ForwardAuthQuery) -> Response:
     headers = {name.lower(): value for name, value in request.headers.items()}
     try:
         passed = await forward_auth.decide(
-            state, db(), headers=headers, host=request.host,
+            state, headers=headers, host=request.host,
             cookie=request.cookies.get(cookies.COOKIE_NAME, ""),
         )  # fmt: skip
     except ApplicationError as exc:

@@ -24,6 +24,7 @@ MAX_FORM_BYTES = 64 * 1024
 class NotesApp(BaseHTTPRequestHandler):
     server_version = "notes/1"
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go in separate writes
 
     def _send(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
         self.send_response(status)
