@@ -105,15 +105,23 @@ async def test_a_revoked_session_is_sent_to_the_portal_at_once(guarded_app: Guar
     assert portal_query(reply.headers["location"])["rd"] == [f"{guarded_app.url}/"]
 
 
-async def test_without_fresh_evidence_the_app_asks_for_a_code(guarded_app: GuardedApp) -> None:
-    cookie, _ = await signed_in_cookie(guarded_app)
+async def test_without_fresh_evidence_the_app_and_a_new_cookie_ask_for_a_code(
+    guarded_app: GuardedApp,
+) -> None:
+    api = guarded_app.served.api
+    person = await signed_in(api, await api.create_account())
+    cookie = cookie_of(await guarded_app.mint(person.token))
     assert (await guarded_app.get("/", cookie)).status_code == 200
 
-    guarded_app.served.api.clock.advance(121)  # the sign-in's code is older than the evidence age
+    api.clock.advance(121)  # the sign-in's code is older than the evidence age
     reply = await guarded_app.get("/", cookie)
+    renewal = await guarded_app.mint(person.token)
 
     assert reply.status_code == 403
     assert "reason=step_up_required" in reply.text
+    assert renewal.status_code == 401  # the portal asks for a code before sending them back
+    assert renewal.json()["code"] == "step_up_required"
+    assert "set-cookie" not in renewal.headers
 
 
 async def test_an_app_that_needs_only_a_session_stays_open_without_fresh_evidence(
