@@ -45,6 +45,17 @@ describe("forward-auth portal", () => {
     expect(pendingReturn()).toBeNull();
   });
 
+  it("waits for a challenged session's code before going back", async () => {
+    vi.stubGlobal("fetch", reply(401, { code: "reauth_required", status: 401, detail: "code" }));
+    rememberReturn("?rd=https%3A%2F%2Fapp.example.com%2F");
+    const go = vi.fn();
+
+    expect(await returnToGuardedApp(go)).toBe(false);
+
+    expect(go).not.toHaveBeenCalled();
+    expect(pendingReturn()).toBe("https://app.example.com/");
+  });
+
   it("does nothing without a waiting URL", async () => {
     const fetchMock = reply(200, {});
     vi.stubGlobal("fetch", fetchMock);

@@ -22,8 +22,8 @@ export function pendingReturn(storage: Storage = window.sessionStorage): string 
 }
 
 /**
- * Get the cookie for the waiting URL and go there (`go`: the navigation). The URL is forgotten
- * either way: a refused one (not a guarded app, a declined code) never comes back.
+ * Get the cookie for the waiting URL and go there (`go`: the navigation). A refused URL (not a
+ * guarded app, a declined code) is forgotten; a challenged session's waits for its code.
  */
 export async function returnToGuardedApp(
   go: (url: string) => void = (url) => window.location.assign(url),
@@ -38,7 +38,9 @@ export async function returnToGuardedApp(
     go(issued.return_to);
     return true;
   } catch (err) {
-    if (err instanceof ApiError) return false; // refused URL, declined code: stay in the web app
-    throw err;
+    if (!(err instanceof ApiError)) throw err;
+    // A challenged session answers its code first (the re-challenge dialog), then goes back.
+    if (err.code === "reauth_required") storage.setItem(KEY, returnTo);
+    return false; // a refused URL, a declined code: stay in the web app
   }
 }
