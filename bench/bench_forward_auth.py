@@ -8,7 +8,8 @@ In one run, on one nginx: ``/static/`` (a file, no check), ``/guarded/`` (the sa
 proxying and script injection). bbauth serves with one worker (``bbauth serve``, a process of
 its own); a session of a bench account holds a forward-auth cookie and a code fresh enough for
 the app's minimum level ``high``. Requests go one at a time over one keep-alive connection, the
-three paths in turn. Writes ``bench/results/forward_auth.json``.
+three paths in turn; beside them, bbauth's check and its health probe asked directly (what the
+check costs beyond any request to the worker). Writes ``bench/results/forward_auth.json``.
 """
 
 from __future__ import annotations
@@ -121,25 +122,37 @@ async def bench_cookie(env: dict[str, str]) -> str:
             return (await cookies.issue(state, db, issued.session, ctx)).value
 
 
-def measure(port: int, cookie: str, requests: int, warmup: int) -> dict[str, list[float]]:
-    """Seconds per request of each path, one keep-alive connection, paths in turn."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+def measure(
+    port: int, bbauth_port: int, cookie: str, requests: int, warmup: int
+) -> dict[str, list[float]]:
+    """Seconds per request of each path through nginx, and of bbauth's check and its health
+    probe asked directly (no nginx), one keep-alive connection each, in turn."""
+    proxied = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    direct = http.client.HTTPConnection("127.0.0.1", bbauth_port, timeout=10)
     headers = {"Cookie": f"bbauth_fwd={cookie}"}
-    timings: dict[str, list[float]] = {name: [] for name in PATHS}
-    names = list(PATHS)
+    forwarded = {**headers, "X-Forwarded-Proto": "http", "X-Forwarded-Host": f"127.0.0.1:{port}"}
+    calls = {
+        **{name: (proxied, path, headers) for name, path in PATHS.items()},
+        "bbauth_health": (direct, "/healthz", {}),
+        "bbauth_check": (direct, "/api/forward-auth", forwarded),
+    }
+    timings: dict[str, list[float]] = {name: [] for name in calls}
+    names = list(calls)
     for i in range(warmup + requests):
-        order = names[i % 3 :] + names[: i % 3]  # no path always first
-        for name in order:
+        shift = i % len(names)
+        for name in names[shift:] + names[:shift]:  # no path always first
+            conn, path, sent = calls[name]
             started = time.perf_counter()
-            conn.request("GET", PATHS[name], headers=headers)
+            conn.request("GET", path, headers=sent)
             reply = conn.getresponse()
             reply.read()
             elapsed = time.perf_counter() - started
             if reply.status != 200:
-                raise RuntimeError(f"GET {PATHS[name]} answered {reply.status}")
+                raise RuntimeError(f"GET {path} answered {reply.status}")
             if i >= warmup:
                 timings[name].append(elapsed)
-    conn.close()
+    proxied.close()
+    direct.close()
     return timings
 
 
@@ -190,7 +203,7 @@ def run(backend: str, requests: int, warmup: int) -> dict[str, Any]:
             asyncio.run(server.wait_ready())
             nginx.start()
             started = time.monotonic()
-            timings = measure(nginx_port, cookie, requests, warmup)
+            timings = measure(nginx_port, bbauth_port, cookie, requests, warmup)
             seconds = time.monotonic() - started
         finally:
             nginx.stop()
@@ -200,8 +213,10 @@ def run(backend: str, requests: int, warmup: int) -> dict[str, Any]:
             if pg_name:
                 asyncio.run(drop_database(pg_name))
     figures = {name: percentiles_ms(values) for name, values in timings.items()}
-    added = {
-        q: round(figures["guarded"][q] - figures["static"][q], 3) for q in ("p50", "p90", "p99")
+    quantiles = ("p50", "p90", "p99")
+    added = {q: round(figures["guarded"][q] - figures["static"][q], 3) for q in quantiles}
+    check = {
+        q: round(figures["bbauth_check"][q] - figures["bbauth_health"][q], 3) for q in quantiles
     }
     return {
         "backend": backend,
@@ -209,6 +224,7 @@ def run(backend: str, requests: int, warmup: int) -> dict[str, Any]:
         "seconds": round(seconds, 1),
         "latency_ms": figures,
         "added_by_forward_auth_ms": added,
+        "check_beyond_health_probe_ms": check,
         "goal": {
             "added_p99_ms_below": GOAL_ADDED_P99_MS,
             "met": added["p99"] < GOAL_ADDED_P99_MS,

@@ -4,9 +4,11 @@ Navigations carry no ``Authorization`` header and no DPoP proof, so a guarded ap
 reach bbauth's forward-auth check with a cookie instead. The cookie is a 256-bit random value
 stored as an HMAC and tied to one session: every check reads that session, so revoking or
 challenging it stops its cookies on the very next request. Only a caller holding the session's
-token *and* a proof of its DPoP key gets a cookie (``POST /api/forward-auth/cookie``), each
-call rotating it; a cookie lives ``forward_auth_cookie_ttl_seconds``, so a copied one opens the
-guarded app for that long at most, and a copied token alone mints none.
+token *and* a proof of its DPoP key, with fresh evidence or a code, gets a cookie (``POST
+/api/forward-auth/cookie``, policy ``fresh_trust``), each call rotating it; a cookie lives
+``forward_auth_cookie_ttl_seconds``, so a copied one opens the guarded app for that long at
+most, and a copied token alone mints none. Navigations cannot carry a proof, so this is as
+close to the key as a cookie gets: the key's thumbprint is kept with the cookie for the record.
 """
 
 from __future__ import annotations
