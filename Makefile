@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/pip --disable-pip-version-check -q
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint typecheck pytest bench services clean help frontend frontend-test browser contract
+.PHONY: run test lint typecheck pytest bench services clean help frontend frontend-test browser proxy contract
 
 help:
 	@echo "make run    - install, migrate, seed the demo users and serve on http://127.0.0.1:5001"
@@ -62,6 +62,13 @@ browser:
 		sudo=; [ "$$(id -u)" = 0 ] || sudo="sudo -n"; \
 		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's nginx-light for the forward-auth tests and benchmark (auth_request, sub_filter).
+proxy:
+	@{ command -v nginx || test -x /usr/sbin/nginx; } >/dev/null 2>&1 || { \
+		echo "installing Debian's nginx-light for the forward-auth tests"; \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo="sudo -n"; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq nginx-light >/dev/null; }
+
 run: $(VENV)/.run-installed frontend
 	$(BIN)/bbauth db upgrade
 	$(BIN)/bbauth seed-demo
@@ -78,12 +85,12 @@ lint: $(VENV)/.dev-installed
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy app db models realtime bench tests
 
-pytest: $(VENV)/.dev-installed services frontend browser
+pytest: $(VENV)/.dev-installed services frontend browser proxy
 	E2E_REQUIRE_BROWSER=1 $(BIN)/pytest -q -rs -p no:cacheprovider
 
 test: lint typecheck frontend-test pytest
 
-bench: $(VENV)/.dev-installed
+bench: $(VENV)/.dev-installed proxy
 	$(BIN)/python -m bench
 
 clean:

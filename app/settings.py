@@ -15,6 +15,8 @@ from pydantic_settings import SettingsError as PydanticSettingsError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+ForwardAuthMinimum = Literal["session", "low", "medium", "high"]
+
 
 class SettingsError(RuntimeError):
     """A setting is invalid; the message names the environment variable."""
@@ -257,6 +259,33 @@ class Settings(BaseSettings):
     allow_registration: bool | None = None
     """Whether anyone may register an account; unset means open, except in production."""
 
+    forward_auth_origins: dict[str, ForwardAuthMinimum] = Field(default_factory=dict)
+    """Apps bbauth guards behind a reverse proxy's forward-auth (nginx ``auth_request``,
+    Traefik ForwardAuth, Caddy ``forward_auth``): a JSON object of origin → what their requests
+    need: ``"session"`` (a live, unchallenged session) or ``"low"`` / ``"medium"`` /
+    ``"high"`` (behavioral evidence younger than the evidence age at that level or higher, or a
+    code entered within it). Only these origins are answered, and only their URLs are ever a
+    return URL (no open redirect)."""
+
+    forward_auth_portal_url: str = ""
+    """Where people sign in for a guarded app (``?rd=<return URL>`` is added); empty means the
+    web app at the public URL."""
+
+    forward_auth_cookie_domain: str = ""
+    """``Domain`` of the forward-auth cookie (``example.com`` covers ``app.example.com``);
+    empty: the host that set it only."""
+
+    forward_auth_cookie_secure: bool = True
+    """Mark the forward-auth cookie ``Secure`` (HTTPS only); off only for http://localhost
+    tests, refused off in production."""
+
+    forward_auth_cookie_ttl_seconds: int = Field(default=900, ge=60, le=86400)
+    """Lifetime of a forward-auth cookie. Only the session's key (DPoP) gets a new one, so a
+    copied cookie opens the guarded app for this long at most, and never past its session."""
+
+    forward_auth_cookie_grace_seconds: int = Field(default=30, ge=0, le=300)
+    """How long a rotated-out cookie still works (requests of a page already under way)."""
+
     trust_proxy_headers: bool = False
     """Take the client IP from X-Forwarded-For (only behind a trusted proxy)."""
 
@@ -299,6 +328,15 @@ class Settings(BaseSettings):
         from app.cors import normalize_origin
 
         return [normalize_origin(origin) for origin in value]
+
+    @field_validator("forward_auth_origins")
+    @classmethod
+    def _guarded_origins(
+        cls, value: dict[str, ForwardAuthMinimum]
+    ) -> dict[str, ForwardAuthMinimum]:
+        from app.cors import normalize_origin
+
+        return {normalize_origin(origin): minimum for origin, minimum in value.items()}
 
     @field_validator("database_url", "redis_url", "elasticsearch_url")
     @classmethod
@@ -416,6 +454,8 @@ def production_problems(settings: Settings) -> list[str]:
         problems.append("BBAUTH_EVALUATION_SCORES: exposes per-window scores; evaluation only")
     if not settings.dpop_required:
         problems.append("BBAUTH_DPOP_REQUIRED: tokens would work without their key; tests only")
+    if not settings.forward_auth_cookie_secure:
+        problems.append("BBAUTH_FORWARD_AUTH_COOKIE_SECURE: cookies over plain HTTP; tests only")
     if not settings.client_clock_check:
         problems.append("BBAUTH_CLIENT_CLOCK_CHECK: replays faster than real time; tests only")
     if not settings.smtp_host and not settings.mail_to_console:

@@ -282,3 +282,25 @@ class ReplaySketch(Base):
     kind: Mapped[str] = mapped_column(String(16))
     sketch: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ForwardAuthCookie(Base):
+    """A cookie that lets a session's browser through a reverse proxy's forward-auth check
+    (``app.integrations``). Stored as an HMAC; it opens nothing its session may not: a revoked
+    or challenged session's cookies stop at once. A new one (only with a proof of the session's
+    DPoP key) replaces the older ones, which work ``forward_auth_cookie_grace_seconds`` more."""
+
+    __tablename__ = "forward_auth_cookies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("login_sessions.id", ondelete="CASCADE"), index=True
+    )
+    cookie_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64), default=None)
+    """Thumbprint of the key whose proof asked for this cookie (None: an unbound session)."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    session: Mapped[LoginSession] = relationship()

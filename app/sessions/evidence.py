@@ -57,13 +57,27 @@ async def fresh_enough(
     state: AppState, session: LoginSession, *, min_level: TrustLevel, max_age: float | None
 ) -> bool:
     """Whether ``session`` has behavioral evidence (or a code) fresh and high enough now."""
+    return await fresh_enough_for(
+        state, session.id, session.stepped_up_at, min_level=min_level, max_age=max_age
+    )
+
+
+async def fresh_enough_for(
+    state: AppState,
+    session_id: str,
+    stepped_up_at: datetime | None,
+    *,
+    min_level: TrustLevel,
+    max_age: float | None,
+) -> bool:
+    """``fresh_enough`` of the session ``session_id``, last stepped up at ``stepped_up_at``."""
     params = trust_params(state.settings)
     now = state.clock.now().timestamp()
     age = max_age if max_age is not None else params.evidence_max_age
-    code_at = seconds(session.stepped_up_at)
+    code_at = seconds(stepped_up_at)
     if code_at is not None and now - code_at <= age:
         return True
-    trust = trust_of(await state.live.get_trust(session.id)) if state.live else None
+    trust = trust_of(await state.live.get_trust(session_id)) if state.live else None
     if trust is None or trust.evidence_at is None or now - trust.evidence_at > age:
         return False
     return at_least(at_time(trust, now, params).level, min_level)

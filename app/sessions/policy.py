@@ -108,6 +108,12 @@ POLICY: dict[str, Requirement] = {
     "behavior.restart_mine": stepped_up(),
     "sessions.revoke": stepped_up(),
     "sessions.revoke_others": stepped_up(),
+    # Reverse proxies guarding other apps: the check answers by its own cookie (it needs no
+    # token); a cookie only for the token's session, with a proof of its key, and only with
+    # fresh evidence or a code (else the portal asks for one: it never sends a person back to
+    # an app that would refuse them again).
+    "forward_auth.check": public(),
+    "forward_auth.issue_cookie": fresh_trust("high"),
     # Operations of the protected work itself that must be done by the owner, now.
     "demo.approve_payment": fresh_trust("high"),
     # Administrators.

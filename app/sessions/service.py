@@ -188,17 +188,37 @@ async def check_live(
     """``session`` if it may still act (not revoked, expired, idle or challenged), else the
     error a token of it gets. For holders of a session that was authenticated earlier (a socket),
     which must ask again before each act: the session may have ended since."""
-    now = state.clock.now()
-    if session.state is SessionState.REVOKED:
-        raise SessionRevoked("This session was revoked; sign in again.")
-    if session.expires_at <= now or idle_deadline(state, session) <= now:
-        raise SessionExpired("This session has expired; sign in again.")
-    if session.state is SessionState.CHALLENGED and not allow_challenged:
-        raise ReauthRequired("Confirm it is still you with the code we just sent.")
-    if session.state not in LIVE_STATES:
-        raise AuthenticationRequired("The token is not valid.")
+    refusal = why_not_live(
+        state, status=session.state, expires_at=session.expires_at,
+        last_seen_at=session.last_seen_at, allow_challenged=allow_challenged,
+    )  # fmt: skip
+    if refusal is not None:
+        raise refusal
     await touch(state, db, session)
     return session
+
+
+def why_not_live(
+    state: AppState,
+    *,
+    status: SessionState,
+    expires_at: datetime,
+    last_seen_at: datetime,
+    allow_challenged: bool = False,
+) -> AuthenticationRequired | None:
+    """The error a session in ``status`` gets now (None: it may act): for callers that read
+    only the columns they need (forward-auth's check, on every request of a guarded app)."""
+    now = state.clock.now()
+    if status is SessionState.REVOKED:
+        return SessionRevoked("This session was revoked; sign in again.")
+    idle = timedelta(seconds=state.settings.session_idle_seconds)
+    if expires_at <= now or last_seen_at + idle <= now:
+        return SessionExpired("This session has expired; sign in again.")
+    if status is SessionState.CHALLENGED and not allow_challenged:
+        return ReauthRequired("Confirm it is still you with the code we just sent.")
+    if status not in LIVE_STATES:
+        return AuthenticationRequired("The token is not valid.")
+    return None
 
 
 async def touch(state: AppState, db: AsyncSession, session: LoginSession) -> None:

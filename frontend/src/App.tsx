@@ -4,10 +4,11 @@ import Button from "@mui/material/Button";
 import Container from "@mui/material/Container";
 import Toolbar from "@mui/material/Toolbar";
 import Typography from "@mui/material/Typography";
-import { useEffect, type ReactNode } from "react";
+import { useEffect, useState, type ReactNode } from "react";
 import { AuthProvider, useAuth } from "./auth/AuthContext";
 import type { DpopKey } from "./auth/dpop";
 import { DpopContext, defaultDpopKey } from "./auth/DpopContext";
+import { rememberReturn, returnToGuardedApp } from "./auth/forwardAuth";
 import { ReauthDialog } from "./components/ReauthDialog";
 import { StepUpDialog } from "./components/StepUpDialog";
 import { TrustBadge } from "./components/TrustPanel";
@@ -47,9 +48,15 @@ const LINK_PAGES = new Map<string, LinkKind>([
 ]);
 
 function Routes() {
-  const { session, user } = useAuth();
+  const { session, user, challenged } = useAuth();
   const path = usePathname();
   const linkPage = LINK_PAGES.get(path);
+  // Before the first navigation drops the query: a guarded app's URL to go back to.
+  useState(() => rememberReturn(window.location.search));
+
+  useEffect(() => {
+    if (session && !challenged) void returnToGuardedApp();
+  }, [session, challenged]);
 
   useEffect(() => {
     if (linkPage) return;

@@ -204,3 +204,49 @@ def test_the_kibana_export_is_self_contained() -> None:
         "bbauth · logins by outcome",
     } <= titles
     assert objects[-1]["exportedCount"] == len(saved)
+
+
+def test_the_example_profile_puts_nginx_before_an_unchanged_app_and_the_default_stack_keeps_out(
+    compose: dict[str, Any],
+) -> None:
+    services = _services(compose)
+    example = {name for name, s in services.items() if "example" in s.get("profiles", [])}
+    guard = services["guard"]
+    origins = re.search(r"^BBAUTH_FORWARD_AUTH_ORIGINS='(.*)'$",
+                        (REPO_ROOT / ".env.example").read_text(), flags=re.MULTILINE)  # fmt: skip
+
+    assert example == {"upstream", "guard"}
+    assert all(not s.get("profiles") for name, s in services.items() if name not in example)
+    assert (
+        "./deploy/examples/nginx/protected-app.conf:/etc/nginx/conf.d/default.conf:ro"
+        in (guard["volumes"])
+    )
+    assert _published(guard) == {8080}
+    assert set(guard["depends_on"]) == {"backend", "upstream"}
+    assert origins is not None
+    assert json.loads(origins.group(1)) == {"http://localhost:8080": "high"}
+
+
+def test_the_reference_nginx_configuration_asks_bbauth_before_every_request_of_the_app() -> None:
+    conf = (REPO_ROOT / "deploy" / "examples" / "nginx" / "protected-app.conf").read_text()
+    blocks = dict(re.findall(r"location\s+(?:= )?(\S+)\s*\{(.*?)\n    \}", conf, flags=re.DOTALL))
+
+    app = blocks["/"]
+    assert "auth_request /_bbauth;" in app
+    assert "error_page 401 =302 $bbauth_location;" in app
+    assert "error_page 403 = @bbauth_step_up;" in app
+    assert "sub_filter '</head>' '<script src=\"/sdk/capture.js\" defer></script></head>';" in app
+    for name in ("User", "Session", "Trust", "Level"):
+        assert f"proxy_set_header X-BBAuth-{name} $bbauth_{name.lower()};" in app
+    check = blocks["/_bbauth"]
+    assert "internal;" in check
+    assert "proxy_pass http://bbauth/api/forward-auth;" in check
+    assert "proxy_method GET;" in check
+    for header in (
+        "X-Forwarded-Proto",
+        "X-Forwarded-Host",
+        "X-Forwarded-Uri",
+        "X-Forwarded-Method",
+    ):
+        assert f"proxy_set_header {header} " in check
+    assert "proxy_pass http://bbauth;" in blocks["/sdk/capture.js"]

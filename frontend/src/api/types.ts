@@ -40,6 +40,7 @@ export type AdminUser = Schemas["AdminUserOut"];
 
 /** A payment approved on the work page (`POST /api/demo/payments`). */
 export type PaymentReceipt = ResponseBody<"post_demo_approve_payment", 201>;
+export type ForwardAuthCookie = ResponseBody<"post_forward_auth_issue_cookie", 200>;
 
 export type FieldError = NonNullable<Schemas["Problem"]["errors"]>[number];
 

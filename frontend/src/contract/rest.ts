@@ -585,6 +585,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/forward-auth": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A reverse proxy's question: may the request it holds go to the guarded app? 200 with
+         * @description ``X-BBAuth-*`` headers; 401 (sign in) or 403 (a code first, or refused) with ``Location``,
+         *     or 302 to it with ``redirect=true``.
+         */
+        get: operations["get_forward_auth_check"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/forward-auth/cookie": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set (and rotate) the forward-auth cookie of the caller's session: needs its token and a
+         * @description proof of its DPoP key. ``return_to`` must be a URL of a guarded app (else 400).
+         */
+        post: operations["post_forward_auth_issue_cookie"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/sessions": {
         parameters: {
             query?: never;
@@ -3140,6 +3181,88 @@ export interface operations {
                         payee: string;
                         /** Reference */
                         reference: string;
+                    };
+                };
+            };
+            /** @description Missing, unknown, expired or revoked token, or a session that must answer its re-challenge first (code reauth_required) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_forward_auth_check: {
+        parameters: {
+            query?: {
+                redirect?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_forward_auth_issue_cookie: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Return To
+                     * @default null
+                     */
+                    return_to?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description A forward-auth cookie was set (``Set-Cookie``) for the caller's session. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Expires At
+                         * Format: date-time
+                         */
+                        expires_at: string;
+                        /** Return To */
+                        return_to: string | null;
+                        /** Session Id */
+                        session_id: string;
                     };
                 };
             };

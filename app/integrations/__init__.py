@@ -1,0 +1,1 @@
+"""bbauth for apps it does not own: forward-auth behind a reverse proxy."""
