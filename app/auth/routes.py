@@ -23,6 +23,7 @@ from app.auth.schemas import (
 from app.sessions import rechallenge, step_up
 from app.sessions import service as sessions
 from app.sessions.policy import guarded
+from app.sessions.service import IssuedSession
 from app.state import app_state
 from app.web import current_session, current_user, db, request_context, request_urls
 from db.tables import LoginSession, User
@@ -119,18 +120,25 @@ async def verify(data: VerifyIn) -> TokenOut:
 
     Send a DPoP proof (``DPoP`` header, RFC 9449) of the key this browser keeps: the token is
     bound to it, and every later request must carry a proof of the same key."""
+    issued = await login_service.verify_login(
+        state=app_state(), db=db(), handle=data.challenge_id, code=data.code,
+        ctx=request_context(), dpop_jkt=await key_to_bind(),
+    )  # fmt: skip
+    return token_out(issued)
+
+
+async def key_to_bind() -> str | None:
+    """The thumbprint of the key a sign-in's token is bound to (its ``DPoP`` proof)."""
     state = app_state()
     proof = request.headers.get("DPoP")
-    bound = None
-    if proof or state.settings.dpop_required:
-        checked = await dpop.check(
-            state, proof, method=request.method, urls=request_urls(), token=None
-        )
-        bound = checked.jkt
-    issued = await login_service.verify_login(
-        state=state, db=db(), handle=data.challenge_id, code=data.code, ctx=request_context(),
-        dpop_jkt=bound,
-    )  # fmt: skip
+    if not proof and not state.settings.dpop_required:
+        return None
+    checked = await dpop.check(state, proof, method=request.method, urls=request_urls(), token=None)
+    return checked.jkt
+
+
+def token_out(issued: IssuedSession) -> TokenOut:
+    """A new session's token as the API shows it."""
     return TokenOut(
         token=issued.token,
         expires_at=issued.session.expires_at,
