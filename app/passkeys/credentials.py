@@ -139,6 +139,14 @@ async def remove(
     notices.send(state, mail)
 
 
+async def drop_all(db: AsyncSession, user: User) -> list[dict[str, Any]]:
+    """Remove every passkey of ``user`` (an administrator's recovery); returns them as a
+    notice keeps them, so its link can put them back."""
+    kept = [_as_kept(p) for p in await store.of_user(db, user_id=user.id)]
+    await db.execute(delete(Passkey).where(Passkey.user_id == user.id))
+    return kept
+
+
 async def restore(state: AppState, db: AsyncSession, user: User, kept: dict[str, Any]) -> list[str]:
     """Undo passkey changes for a "this wasn't me" link: drop the added, put back the
     removed; returns what was restored."""

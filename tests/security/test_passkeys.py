@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from app.passkeys import store
 from db.tables import Role
 from tests.app.api import Account
 from tests.app.mailbox import CODE_SUBJECT, text_of
@@ -182,10 +183,30 @@ async def test_a_passkey_added_by_a_walk_up_is_dropped_by_the_owners_link(served
     await add_passkey(http, token, SoftAuthenticator(ORIGIN), name="Thief's key")
     notice = await http.mailbox.notice_for(owner.email)
     assert (await http.post("/api/account/links", json={"token": link_in(notice)})).status == 200
-    async with served.api.state.sessions() as db:
-        from app.passkeys import store
+    assert not await has_passkey(served, owner)
 
-        assert not await store.has_any(db, user_id=owner.id)
+
+async def has_passkey(served: Served, owner: Account) -> bool:
+    async with served.api.state.sessions() as db:
+        return await store.has_any(db, user_id=owner.id)
+
+
+async def test_an_administrators_recovery_removes_passkeys_and_codes_work_again(
+    served: Served,
+) -> None:
+    http = served.http
+    owner, _, _ = await owner_with_passkey(served)
+    admin = await served.api.create_account(role=Role.ADMIN)
+    admin_token = await http.sign_in(admin)
+
+    reset = await http.post(
+        f"/api/admin/users/{owner.id}/reset-factors", json={"reason": "lost laptop"},
+        token=admin_token,
+    )  # fmt: skip
+
+    assert reset.status == 200, reset.body
+    assert not await has_passkey(served, owner)
+    assert await http.sign_in(owner)  # the emailed code answers again
 
 
 async def test_password_and_passkey_sign_in_mails_no_code_and_binds_the_token(
