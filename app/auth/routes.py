@@ -5,7 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, request
 from quart_schema import tag, validate_request, validate_response
 
-from app.auth import dpop, registration
+from app.auth import codes, dpop, registration
 from app.auth import login as login_service
 from app.auth.codes import PendingChallenge
 from app.auth.schemas import (
@@ -213,9 +213,11 @@ async def reauth_resend() -> ChallengeOut:
 @validate_response(SessionOut, 200)
 async def reauth_verify(data: CodeIn) -> SessionOut:
     """Answer the re-challenge; the session is active again on success."""
-    session = await rechallenge.verify(
-        state=app_state(), db=db(), session=current_session(), code=data.code, ctx=request_context()
-    )
+    state, ctx = app_state(), request_context()
+    session = await rechallenge.answer(
+        state=state, db=db(), session=current_session(), ctx=ctx,
+        check=codes.by_code(state, db(), data.code, ctx),
+    )  # fmt: skip
     return session_out(session)
 
 
@@ -250,7 +252,9 @@ async def step_up_resend() -> ChallengeOut:
 @validate_response(SessionOut, 200)
 async def step_up_verify(data: CodeIn) -> SessionOut:
     """Answer the step-up; operations that need one work for the next few minutes."""
-    session = await step_up.verify(
-        state=app_state(), db=db(), session=current_session(), code=data.code, ctx=request_context()
-    )
+    state, ctx = app_state(), request_context()
+    session = await step_up.answer(
+        state=state, db=db(), session=current_session(), ctx=ctx,
+        check=codes.by_code(state, db(), data.code, ctx),
+    )  # fmt: skip
     return session_out(session)

@@ -160,15 +160,6 @@ async def resend(
     return await codes.resend(state, db, challenge, "", session.user, ctx)
 
 
-async def verify(
-    *, state: AppState, db: AsyncSession, session: LoginSession, code: str, ctx: RequestContext
-) -> LoginSession:
-    """Answer the re-challenge with a code (``answer``)."""
-    return await answer(
-        state=state, db=db, session=session, ctx=ctx, check=codes.by_code(state, db, code, ctx)
-    )
-
-
 async def answer(
     *,
     state: AppState,
