@@ -1,4 +1,4 @@
-import { render, screen, within } from "@testing-library/react";
+import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { App } from "../App";
@@ -82,6 +82,34 @@ describe("passkeys", () => {
       await user.click(within(await screen.findByTestId("confirm-dialog")).getByRole("button", { name: "Remove" }));
       expect(await screen.findByText(/Passkey "Laptop" removed/)).toBeInTheDocument();
       expect(screen.queryByTestId("passkey-row")).not.toBeInTheDocument();
+    });
+  });
+
+  it("answers a re-challenge with one touch, offered before any code", async () => {
+    signedIn();
+    window.history.replaceState(null, "", "/work");
+    let challenged = true;
+    const { calls } = fakeApi({
+      "GET /api/auth/me": () =>
+        challenged ? { status: 401, body: { code: "reauth_required", detail: "Confirm" } } : { status: 200, body: ALICE },
+      "GET /api/auth/reauth": { status: 200, body: { ...PASSKEY_FIRST, challenge_id: null, purpose: "reauth" } },
+      "POST /api/auth/reauth/passkey/options": { status: 200, body: OPTIONS },
+      "POST /api/auth/reauth/passkey/verify": () => {
+        challenged = false;
+        return { status: 200, body: { id: "s1", state: "active" } };
+      },
+    });
+    const user = userEvent.setup();
+    render(<App socketFactory={mockSocketFactory().factory} />);
+
+    const dialog = await screen.findByTestId("reauth-dialog", {}, { timeout: 5000 });
+    await within(dialog).findByText(/Confirm with your passkey/, {}, { timeout: 5000 });
+    expect(within(dialog).queryByTestId("reauth-submit")).not.toBeInTheDocument();
+    await user.click(within(dialog).getByTestId("reauth-passkey"));
+
+    await waitFor(() => expect(screen.queryByTestId("reauth-dialog")).not.toBeInTheDocument(), { timeout: 5000 });
+    expect(calls.find((c) => c.path === "/api/auth/reauth/passkey/verify")?.body).toEqual({
+      credential: { id: "credential", response: { signature: "sig" } },
     });
   });
 
