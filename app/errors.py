@@ -95,8 +95,22 @@ class StepUpRequired(AuthenticationRequired):
     code, title = "step_up_required", "Confirm it is you with a one-time code first"
 
 
+class PasskeyRefused(AuthenticationRequired):
+    """A passkey's answer failed a check (origin, RP id, signature, user verification,
+    counter, unknown credential); ``reason`` may say which."""
+
+    code, title = "passkey_refused", "The passkey was refused"
+
+
 class Forbidden(ClientError):
     status, code, title = 403, "forbidden", "Not allowed"
+
+
+class PasskeyRequired(Forbidden):
+    """The deployment (``BBAUTH_REQUIRE_PASSKEY``) takes only the passkey of an account that
+    has one."""
+
+    code, title = "passkey_required", "Answer with your passkey"
 
 
 class AccountFrozen(Forbidden):

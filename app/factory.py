@@ -87,12 +87,13 @@ def create_app(
     from app.frontend import install_spa_fallback
     from app.health import blueprint as health_bp
     from app.integrations.routes import blueprint as forward_auth_bp
+    from app.passkeys.routes import blueprint as passkeys_bp
     from app.sessions.routes import blueprint as sessions_bp
     from app.users.routes import blueprint as account_bp
 
     for bp in (
-        auth_bp, factors_bp, account_bp, admin_bp, sessions_bp, behavior_bp, demo_bp, health_bp,
-        forward_auth_bp, frontend_bp,
+        auth_bp, factors_bp, passkeys_bp, account_bp, admin_bp, sessions_bp, behavior_bp,
+        demo_bp, health_bp, forward_auth_bp, frontend_bp,
     ):  # fmt: skip
         app.register_blueprint(bp)
     install_spa_fallback(app)

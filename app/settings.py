@@ -133,6 +133,27 @@ class Settings(BaseSettings):
     login_challenge_ttl_seconds: int = Field(default=600, ge=60)
     """How long a password login may wait for its second factor."""
 
+    webauthn_rp_id: str = "localhost"
+    """WebAuthn relying-party id: the registrable domain passkeys are bound to (``localhost``
+    for ``make run``; a passkey made for one RP id never answers another)."""
+
+    webauthn_rp_name: str = "bbauth"
+    """The name an authenticator shows for this service."""
+
+    webauthn_origins: list[str] = Field(default_factory=list)
+    """Origins a passkey ceremony may come from (JSON list); empty means the public URL's
+    origin when its host is the RP id (or under it), and ``http://localhost:<port>``."""
+
+    webauthn_challenge_ttl_seconds: int = Field(default=120, ge=10, le=600)
+    """How long a passkey ceremony's challenge may be answered (once, on any worker)."""
+
+    passkey_login: bool = False
+    """Passkey-only sign-in (discoverable credentials, no password); off by default."""
+
+    require_passkey: bool = False
+    """Accounts with a passkey answer re-challenges and step-ups with it only: codes are refused
+    for them (accounts without one keep their codes)."""
+
     lockout_threshold: int = Field(default=5, ge=1)
     """Consecutive wrong passwords from one client before that client waits: a device that
     signed in to the account before counts its own failures, unknown clients share one count
@@ -338,6 +359,13 @@ class Settings(BaseSettings):
 
         return {normalize_origin(origin): minimum for origin, minimum in value.items()}
 
+    @field_validator("webauthn_origins")
+    @classmethod
+    def _webauthn_origins(cls, value: list[str]) -> list[str]:
+        from app.cors import normalize_origin
+
+        return [normalize_origin(origin) for origin in value]
+
     @field_validator("database_url", "redis_url", "elasticsearch_url")
     @classmethod
     def _strip(cls, value: str) -> str:
@@ -366,6 +394,22 @@ class Settings(BaseSettings):
     def effective_public_url(self) -> str:
         """Where people reach the service."""
         return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def effective_webauthn_origins(self) -> list[str]:
+        """Origins whose passkey ceremonies are accepted."""
+        if self.webauthn_origins:
+            return list(self.webauthn_origins)
+        from urllib.parse import urlsplit
+
+        origins = [f"http://localhost:{self.port}"]
+        public = urlsplit(self.effective_public_url)
+        host = public.hostname or ""
+        if host == self.webauthn_rp_id or host.endswith("." + self.webauthn_rp_id):
+            origin = f"{public.scheme}://{public.netloc}"
+            if origin not in origins:
+                origins.insert(0, origin)
+        return origins
 
     @property
     def json_logs(self) -> bool:

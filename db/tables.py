@@ -7,7 +7,18 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base, UTCDateTime
@@ -160,6 +171,9 @@ class OtpChallenge(Base):
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     target: Mapped[str | None] = mapped_column(String(320), default=None)
     """What a code confirms beyond the person: the new address of an email change."""
+    passkey_allowed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """The owner had a passkey when it opened: it answers first, and a code is mailed only
+    when asked for."""
 
 
 class KnownDevice(Base):
@@ -304,3 +318,32 @@ class ForwardAuthCookie(Base):
     replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     session: Mapped[LoginSession] = relationship()
+
+
+class Passkey(Base):
+    """A WebAuthn credential (passkey) of a user: its public key, never a secret.
+
+    ``sign_count`` only grows: an assertion whose counter is not above it comes from a copy of
+    the authenticator (or a replay) and is refused. ``backup_eligible`` is fixed at
+    registration (a credential that changes it is not the one registered); ``backed_up`` follows
+    the authenticator's latest word.
+    """
+
+    __tablename__ = "passkeys"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)
+    """The credential id, base64url (WebAuthn allows up to 1,023 bytes)."""
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    """The COSE public key as the authenticator gave it."""
+    sign_count: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(64))
+    aaguid: Mapped[str] = mapped_column(String(36), default="")
+    attachment: Mapped[str] = mapped_column(String(16), default="")
+    """``platform``, ``cross-platform`` or empty (the browser did not say)."""
+    transports: Mapped[list[str]] = mapped_column(JSON, default=list)
+    backup_eligible: Mapped[bool] = mapped_column(Boolean, default=False)
+    backed_up: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

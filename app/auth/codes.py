@@ -2,10 +2,13 @@
 
 A challenge is answered with an emailed code or, for a user with an authenticator app, its
 current code (sign-in, re-challenge and step-up; a new address is always confirmed by email).
-Each challenge allows ``BBAUTH_OTP_MAX_ATTEMPTS`` tries. Beyond that, wrong codes count per
-account across every challenge (``users.failed_codes``; a right password does not clear it, a
-right code does): at ``BBAUTH_CODE_FAILURE_LIMIT`` codes are refused for the account until the
-owner's emailed link or an administrator unlocks them (``app.users.notices``).
+An account with a passkey answers sign-in, re-challenge and step-up with it first: no code is
+mailed until the person asks for one (``resend``), and with ``BBAUTH_REQUIRE_PASSKEY`` codes are
+refused for it (``app.passkeys``). Each challenge allows ``BBAUTH_OTP_MAX_ATTEMPTS`` tries.
+Beyond that, wrong codes count per account across every challenge (``users.failed_codes``; a
+right password does not clear it, a right code does): at ``BBAUTH_CODE_FAILURE_LIMIT`` codes
+are refused for the account until the owner's emailed link or an administrator unlocks them
+(``app.users.notices``).
 
 Opening a challenge mints the code and returns the message to deliver; the caller decides
 when: before answering (a person waits for it: ``send_now``, 503 if mail is down) or after its
@@ -14,9 +17,10 @@ commit (the server decided: ``send_later``).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,8 +29,17 @@ from app import audit
 from app.audit import RequestContext
 from app.auth import limits
 from app.auth.emails import mask_email
-from app.errors import ChallengeClosed, ClientError, CodesLocked, InvalidCode, TooManyAttempts
+from app.errors import (
+    ChallengeClosed,
+    ClientError,
+    CodesLocked,
+    InvalidCode,
+    PasskeyRefused,
+    PasskeyRequired,
+    TooManyAttempts,
+)
 from app.factors import totp
+from app.passkeys import store as passkey_store
 from app.security import keyed_hash, new_numeric_code, new_token, same
 from app.state import AppState
 from app.users import notices
@@ -37,6 +50,9 @@ TOTP_PURPOSES = frozenset(
     {ChallengePurpose.LOGIN, ChallengePurpose.REAUTH, ChallengePurpose.STEP_UP}
 )
 """Purposes an authenticator app may answer (a new address must get its own code)."""
+
+PASSKEY_PURPOSES = TOTP_PURPOSES
+"""Purposes a passkey may answer: the person, never a new address."""
 
 WHY: dict[ChallengePurpose, str] = {
     ChallengePurpose.LOGIN: "sign in",
@@ -58,6 +74,8 @@ class PendingChallenge:
     destination: str
     resends_left: int
     attempts_left: int
+    passkey: bool = False
+    code_sent: bool = True
 
     def as_json(self) -> dict[str, Any]:
         """The challenge as the API shows it (``ChallengeOut``; also inside problems)."""
@@ -69,6 +87,8 @@ class PendingChallenge:
             "expires_at": self.expires_at.isoformat(),
             "resends_left": self.resends_left,
             "attempts_left": self.attempts_left,
+            "passkey": self.passkey,
+            "code_sent": self.code_sent,
         }
 
 
@@ -120,6 +140,8 @@ def pending_view(
         destination=destination,
         resends_left=max(0, state.settings.otp_max_resends - challenge.resends),
         attempts_left=max(0, state.settings.otp_max_attempts - challenge.attempts),
+        passkey=challenge.passkey_allowed,
+        code_sent=challenge.channel is OtpChannel.TOTP or challenge.code_hash is not None,
     )
 
 
@@ -150,10 +172,16 @@ async def open_challenge(
     target: str | None = None,
 ) -> OpenedChallenge:
     """Create a challenge for ``user`` (flushed, not committed): the authenticator app answers
-    it if set up and the purpose allows, else an emailed code (to ``target`` if given)."""
+    it if set up and the purpose allows, else an emailed code (to ``target`` if given). A
+    passkey answers it first if the user has one: then no code is mailed until asked for."""
     now, settings = state.clock.now(), state.settings
     handle = new_token()
     use_app = user.totp_enabled and purpose in TOTP_PURPOSES and target is None
+    passkey = (
+        purpose in PASSKEY_PURPOSES
+        and target is None
+        and await passkey_store.has_any(db, user_id=user.id)
+    )
     challenge = OtpChallenge(
         id=challenge_id(state, handle),
         session_id=session.id if session else None,
@@ -163,9 +191,10 @@ async def open_challenge(
         created_at=now,
         expires_at=now + timedelta(seconds=settings.login_challenge_ttl_seconds),
         target=target,
+        passkey_allowed=passkey,
     )
     db.add(challenge)
-    mail = None if use_app else _mint(state, challenge, user)
+    mail = None if use_app or passkey else _mint(state, challenge, user)
     await db.flush()
     return OpenedChallenge(challenge, pending_view(state, challenge, handle, user), mail)
 
@@ -185,6 +214,7 @@ async def resend(
     ctx: RequestContext,
 ) -> PendingChallenge:
     """Email a new code for an open challenge (the old one stops working)."""
+    refuse_codes_if_passkey_required(state, challenge)
     if challenge.channel is not OtpChannel.EMAIL:
         raise ClientError("Codes of an authenticator app cannot be resent.")
     await limits.enforce_rate(
@@ -208,6 +238,12 @@ async def resend(
     return pending_view(state, challenge, handle, user)
 
 
+def refuse_codes_if_passkey_required(state: AppState, challenge: OtpChallenge) -> None:
+    """``PasskeyRequired`` when this deployment takes only the passkey of such an account."""
+    if state.settings.require_passkey and challenge.passkey_allowed:
+        raise PasskeyRequired("This account answers with its passkey; codes are not accepted.")
+
+
 async def check_code(
     state: AppState,
     db: AsyncSession,
@@ -221,11 +257,54 @@ async def check_code(
     ``CodesLocked`` while the account's codes are locked, ``ChallengeClosed`` when this
     challenge's attempts are spent, ``InvalidCode`` for a wrong code with attempts left.
     """
+    refuse_codes_if_passkey_required(state, challenge)
+    if challenge.channel is OtpChannel.EMAIL and challenge.code_hash is None:
+        # Passkey first: nothing was mailed, so no code can be right (and none is counted).
+        raise InvalidCode(
+            "No code was sent for this challenge: use your passkey, or ask for a code.",
+            extra={"reason": "no_code_sent"},
+        )
+    await spend_attempt(state, db, challenge, user, ctx, event="otp_verify")
+    now = state.clock.now()
+    if challenge.channel is OtpChannel.EMAIL:
+        expired = challenge.code_expires_at is None or challenge.code_expires_at <= now
+        expected = challenge.code_hash or ""
+        right = same(keyed_hash(state.secret_key, "code", challenge.id, code), expected)
+        ok = right and not expired
+    else:
+        expired = False
+        ok = await totp.accept_code(state, db, user, code)
+    if ok:
+        accept(state, challenge, user)
+        return
+    await count_failure(state, db, challenge, user, ctx, reason="expired" if expired else "wrong")
+
+
+def accept(state: AppState, challenge: OtpChallenge, user: User) -> None:
+    """The challenge was answered (by a code or a passkey): spent, and the account's run of
+    wrong answers over."""
+    challenge.consumed_at = state.clock.now()
+    if user.failed_codes:
+        user.failed_codes = 0
+
+
+async def spend_attempt(
+    state: AppState,
+    db: AsyncSession,
+    challenge: OtpChallenge,
+    user: User,
+    ctx: RequestContext,
+    *,
+    event: str,
+) -> None:
+    """Spend one attempt of ``challenge`` before its answer is checked (codes and passkeys
+    alike): refused while the account's codes are locked, beyond the per-IP rate, and once
+    the challenge's attempts are spent."""
     now, settings = state.clock.now(), state.settings
 
     async def refuse(reason: str, outcome: str = "failure") -> None:
         await audit.commit_note(
-            state, db, "otp_verify", ctx, outcome=outcome, user_id=user.id,
+            state, db, event, ctx, outcome=outcome, user_id=user.id,
             session_id=challenge.session_id, purpose=challenge.purpose, reason=reason,
         )  # fmt: skip
 
@@ -259,31 +338,19 @@ async def check_code(
         raise ChallengeClosed("Too many wrong codes; start again.")
     await db.refresh(challenge)
 
-    if challenge.channel is OtpChannel.EMAIL:
-        expired = challenge.code_expires_at is None or challenge.code_expires_at <= now
-        expected = challenge.code_hash or ""
-        right = same(keyed_hash(state.secret_key, "code", challenge.id, code), expected)
-        ok = right and not expired
-    else:
-        expired = False
-        ok = await totp.accept_code(state, db, user, code)
-    if ok:
-        challenge.consumed_at = now
-        if user.failed_codes:
-            user.failed_codes = 0
-        return
-    await _count_failure(state, db, challenge, user, ctx, expired=expired)
 
-
-async def _count_failure(
+async def count_failure(
     state: AppState,
     db: AsyncSession,
     challenge: OtpChallenge,
     user: User,
     ctx: RequestContext,
     *,
-    expired: bool,
-) -> None:
+    reason: Literal["wrong", "expired", "passkey"],
+    why: str | None = None,
+) -> NoReturn:
+    """One more wrong answer of the account (at the limit its codes lock and the owner is
+    mailed the unlock link); raises what the client is told."""
     settings, now = state.settings, state.clock.now()
     # One atomic increment per wrong code, whichever worker sees it.
     await db.execute(
@@ -307,17 +374,23 @@ async def _count_failure(
         state, db, "otp_verify", ctx, outcome="failure", user_id=user.id,
         session_id=challenge.session_id, purpose=challenge.purpose, channel=challenge.channel,
         attempts=challenge.attempts, account_failures=user.failed_codes,
-        reason="expired" if expired else "wrong_code",
+        reason={"wrong": "wrong_code", "expired": "expired", "passkey": "passkey_refused"}[reason],
+        why=why,
     )  # fmt: skip
     await db.commit()
     notices.send(state, mail)
     if spent:
         raise ChallengeClosed("Too many wrong codes; this challenge is closed.")
     left = settings.otp_max_attempts - challenge.attempts
-    if expired:
+    if reason == "expired":
         raise InvalidCode(
             f"This code has expired; ask for a new one. {left} attempts left.",
             extra={"reason": "expired", "attempts_left": left},
+        )
+    if reason == "passkey":
+        raise PasskeyRefused(
+            f"The passkey was refused ({why or 'refused'}); {left} attempts left.",
+            extra={"reason": why or "refused", "attempts_left": left},
         )
     raise InvalidCode(
         f"Wrong code; {left} attempts left.", extra={"reason": "wrong", "attempts_left": left}
@@ -358,3 +431,18 @@ async def answer_decoy(
     raise InvalidCode(
         f"Wrong code; {left} attempts left.", extra={"reason": "wrong", "attempts_left": left}
     )
+
+
+Answer = Callable[[OtpChallenge, User], Awaitable[str]]
+"""Checks the answer to a challenge (a code, a passkey): returns the channel that answered
+(for the audit log) once the challenge is accepted; raises what the client is told."""
+
+
+def by_code(state: AppState, db: AsyncSession, code: str, ctx: RequestContext) -> Answer:
+    """The answer of a one-time code."""
+
+    async def check(challenge: OtpChallenge, user: User) -> str:
+        await check_code(state, db, challenge, user, code, ctx)
+        return challenge.channel.value
+
+    return check

@@ -159,7 +159,7 @@ async def login(
     return opened.pending
 
 
-async def _sign_in_challenge(
+async def open_sign_in(
     state: AppState, db: AsyncSession, handle: str, ctx: RequestContext, event: str
 ) -> tuple[OtpChallenge, LoginSession | None]:
     """The open sign-in challenge a handle names, and its pending session (None: a decoy)."""
@@ -198,16 +198,50 @@ async def verify_login(
     ctx: RequestContext,
     dpop_jkt: str | None = None,
 ) -> IssuedSession:
-    """Answer a sign-in challenge; on success the session becomes active and gets its token,
-    bound to the browser's key ``dpop_jkt`` (and the browser a known-device token, if it had
-    none)."""
-    challenge, session = await _sign_in_challenge(state, db, handle, ctx, "otp_verify")
+    """Answer a sign-in challenge with a code (``answer_login``)."""
+    return await answer_login(
+        state=state, db=db, handle=handle, ctx=ctx, dpop_jkt=dpop_jkt,
+        check=codes.by_code(state, db, code, ctx),
+    )  # fmt: skip
+
+
+async def answer_login(
+    *,
+    state: AppState,
+    db: AsyncSession,
+    handle: str,
+    ctx: RequestContext,
+    check: codes.Answer,
+    dpop_jkt: str | None = None,
+) -> IssuedSession:
+    """Answer a sign-in challenge (a code or a passkey); on success the session becomes
+    active and gets its token, bound to the browser's key ``dpop_jkt`` (and the browser a
+    known-device token, if it had none)."""
+    challenge, session = await open_sign_in(state, db, handle, ctx, "otp_verify")
     if session is None:
         await codes.answer_decoy(state, db, challenge, ctx)
     user = session.user
-    await codes.check_code(state, db, challenge, user, code, ctx)
+    channel = await check(challenge, user)
+    return await complete_sign_in(
+        state, db, session=session, purpose=challenge.purpose, channel=channel, ctx=ctx,
+        dpop_jkt=dpop_jkt,
+    )  # fmt: skip
+
+
+async def complete_sign_in(
+    state: AppState,
+    db: AsyncSession,
+    *,
+    session: LoginSession,
+    purpose: ChallengePurpose,
+    channel: str,
+    ctx: RequestContext,
+    dpop_jkt: str | None,
+) -> IssuedSession:
+    """A pending session whose second factor was answered: active, with its token."""
+    user = session.user
     now = state.clock.now()
-    if challenge.purpose is ChallengePurpose.REGISTRATION and user.email_confirmed_at is None:
+    if purpose is ChallengePurpose.REGISTRATION and user.email_confirmed_at is None:
         user.email_confirmed_at = now
         audit.note(state, db, "email_confirmed", ctx, user_id=user.id)
     if user.frozen_at is not None:
@@ -228,7 +262,7 @@ async def verify_login(
     )  # fmt: skip
     user.last_login_at = now
     audit.note(
-        state, db, "login", ctx, user_id=user.id, session_id=session.id, channel=challenge.channel,
+        state, db, "login", ctx, user_id=user.id, session_id=session.id, channel=channel,
         new_device=device_token is not None,
     )  # fmt: skip
     await db.commit()
@@ -240,7 +274,7 @@ async def resend_code(
     *, state: AppState, db: AsyncSession, handle: str, ctx: RequestContext
 ) -> PendingChallenge:
     """Email a new code for an open sign-in challenge (the old one stops working)."""
-    challenge, session = await _sign_in_challenge(state, db, handle, ctx, "otp_resend")
+    challenge, session = await open_sign_in(state, db, handle, ctx, "otp_resend")
     if session is None:
         # A decoy "resends" without mailing the address's owner again.
         if challenge.resends >= state.settings.otp_max_resends:

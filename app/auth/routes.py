@@ -5,7 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, request
 from quart_schema import tag, validate_request, validate_response
 
-from app.auth import dpop, registration
+from app.auth import codes, dpop, registration
 from app.auth import login as login_service
 from app.auth.codes import PendingChallenge
 from app.auth.schemas import (
@@ -23,6 +23,7 @@ from app.auth.schemas import (
 from app.sessions import rechallenge, step_up
 from app.sessions import service as sessions
 from app.sessions.policy import guarded
+from app.sessions.service import IssuedSession
 from app.state import app_state
 from app.web import current_session, current_user, db, request_context, request_urls
 from db.tables import LoginSession, User
@@ -119,18 +120,25 @@ async def verify(data: VerifyIn) -> TokenOut:
 
     Send a DPoP proof (``DPoP`` header, RFC 9449) of the key this browser keeps: the token is
     bound to it, and every later request must carry a proof of the same key."""
+    issued = await login_service.verify_login(
+        state=app_state(), db=db(), handle=data.challenge_id, code=data.code,
+        ctx=request_context(), dpop_jkt=await key_to_bind(),
+    )  # fmt: skip
+    return token_out(issued)
+
+
+async def key_to_bind() -> str | None:
+    """The thumbprint of the key a sign-in's token is bound to (its ``DPoP`` proof)."""
     state = app_state()
     proof = request.headers.get("DPoP")
-    bound = None
-    if proof or state.settings.dpop_required:
-        checked = await dpop.check(
-            state, proof, method=request.method, urls=request_urls(), token=None
-        )
-        bound = checked.jkt
-    issued = await login_service.verify_login(
-        state=state, db=db(), handle=data.challenge_id, code=data.code, ctx=request_context(),
-        dpop_jkt=bound,
-    )  # fmt: skip
+    if not proof and not state.settings.dpop_required:
+        return None
+    checked = await dpop.check(state, proof, method=request.method, urls=request_urls(), token=None)
+    return checked.jkt
+
+
+def token_out(issued: IssuedSession) -> TokenOut:
+    """A new session's token as the API shows it."""
     return TokenOut(
         token=issued.token,
         expires_at=issued.session.expires_at,
@@ -205,9 +213,11 @@ async def reauth_resend() -> ChallengeOut:
 @validate_response(SessionOut, 200)
 async def reauth_verify(data: CodeIn) -> SessionOut:
     """Answer the re-challenge; the session is active again on success."""
-    session = await rechallenge.verify(
-        state=app_state(), db=db(), session=current_session(), code=data.code, ctx=request_context()
-    )
+    state, ctx = app_state(), request_context()
+    session = await rechallenge.answer(
+        state=state, db=db(), session=current_session(), ctx=ctx,
+        check=codes.by_code(state, db(), data.code, ctx),
+    )  # fmt: skip
     return session_out(session)
 
 
@@ -242,7 +252,9 @@ async def step_up_resend() -> ChallengeOut:
 @validate_response(SessionOut, 200)
 async def step_up_verify(data: CodeIn) -> SessionOut:
     """Answer the step-up; operations that need one work for the next few minutes."""
-    session = await step_up.verify(
-        state=app_state(), db=db(), session=current_session(), code=data.code, ctx=request_context()
-    )
+    state, ctx = app_state(), request_context()
+    session = await step_up.answer(
+        state=state, db=db(), session=current_session(), ctx=ctx,
+        check=codes.by_code(state, db(), data.code, ctx),
+    )  # fmt: skip
     return session_out(session)

@@ -119,6 +119,14 @@ class ChallengeOut(BaseModel):
     expires_at: datetime
     resends_left: int
     attempts_left: int = Field(description="Wrong codes this challenge still accepts")
+    passkey: bool = Field(
+        default=False,
+        description="The account has a passkey: answer with it (``…/passkey/options``) first",
+    )
+    code_sent: bool = Field(
+        default=True,
+        description="A code went out (false: passkey first; ask for a code with resend)",
+    )
 
 
 class SessionOut(BaseModel):

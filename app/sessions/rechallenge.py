@@ -20,7 +20,14 @@ from app import audit
 from app.audit import RequestContext
 from app.auth import codes
 from app.auth.codes import PendingChallenge
-from app.errors import ChallengeClosed, Conflict, InvalidCode, NotFound, SessionRevoked
+from app.errors import (
+    ChallengeClosed,
+    Conflict,
+    InvalidCode,
+    NotFound,
+    PasskeyRefused,
+    SessionRevoked,
+)
 from app.events import SessionChange, SessionEvent
 from app.sessions import service as sessions
 from app.state import AppState
@@ -153,17 +160,23 @@ async def resend(
     return await codes.resend(state, db, challenge, "", session.user, ctx)
 
 
-async def verify(
-    *, state: AppState, db: AsyncSession, session: LoginSession, code: str, ctx: RequestContext
+async def answer(
+    *,
+    state: AppState,
+    db: AsyncSession,
+    session: LoginSession,
+    ctx: RequestContext,
+    check: codes.Answer,
 ) -> LoginSession:
-    """Answer the re-challenge: a right code restores the session; too many wrong ones (across
-    every re-challenge of the session) end it and tell the owner."""
+    """Answer the re-challenge (a code or a passkey): a right answer restores the session on
+    every worker and socket; too many wrong ones (across every re-challenge of the session)
+    end it and tell the owner."""
     if session.state is not SessionState.CHALLENGED:
         raise Conflict("This session is not challenged.")
     challenge = await _open_reauth(state, db, session)
     try:
-        await codes.check_code(state, db, challenge, session.user, code, ctx)
-    except (InvalidCode, ChallengeClosed):
+        channel = await check(challenge, session.user)
+    except (InvalidCode, ChallengeClosed, PasskeyRefused):
         await _count_failure(state, db, session, ctx)
         raise
     now = state.clock.now()
@@ -179,11 +192,11 @@ async def verify(
         return session
     audit.note(
         state, db, "session_restored", ctx, user_id=session.user_id, session_id=session.id,
-        channel=challenge.channel,
+        channel=channel,
     )  # fmt: skip
     await db.commit()
     await state.hub.session_changed(
-        SessionEvent(SessionChange.RESTORED, session.id, session.user_id, "code", "owner")
+        SessionEvent(SessionChange.RESTORED, session.id, session.user_id, channel, "owner")
     )
     return session
 

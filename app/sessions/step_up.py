@@ -48,8 +48,13 @@ async def require(
         return
     pending = await current(state=state, db=db, session=session, ctx=ctx)
     age = int(max_age if max_age is not None else state.settings.step_up_max_age_seconds)
+    first = (
+        "Confirm with your passkey (or a one-time code) first"
+        if pending.passkey
+        else f"Enter a one-time code first (sent to {pending.destination})"
+    )
     error = StepUpRequired(
-        f"Enter a one-time code first (sent to {pending.destination}); then try again.",
+        f"{first}; then try again.",
         extra={"challenge": pending.as_json(), "max_age": age},
     )
     error.headers["WWW-Authenticate"] = (
@@ -91,14 +96,20 @@ async def resend(
     return await codes.resend(state, db, challenge, "", session.user, ctx)
 
 
-async def verify(
-    *, state: AppState, db: AsyncSession, session: LoginSession, code: str, ctx: RequestContext
+async def answer(
+    *,
+    state: AppState,
+    db: AsyncSession,
+    session: LoginSession,
+    ctx: RequestContext,
+    check: codes.Answer,
 ) -> LoginSession:
-    """Answer the step-up: the session counts as stepped up for the next few minutes."""
+    """Answer the step-up (a code or a passkey): the session counts as stepped up for the
+    next few minutes."""
     challenge = await _open(state, db, session)
     if challenge is None:
         raise ChallengeClosed("No open step-up; ask for one first.")
-    await codes.check_code(state, db, challenge, session.user, code, ctx)
+    channel = await check(challenge, session.user)
     now = state.clock.now()
     # Only a session that is still active steps up: a revoke or a re-challenge meanwhile wins.
     if not await sessions.transition(
@@ -108,10 +119,10 @@ async def verify(
         await sessions.check_live(state=state, db=db, session=session)
     audit.note(
         state, db, "step_up", ctx, user_id=session.user_id, session_id=session.id,
-        channel=challenge.channel,
+        channel=channel,
     )  # fmt: skip
     await db.commit()
     await state.hub.session_changed(
-        SessionEvent(SessionChange.STEPPED_UP, session.id, session.user_id, "code", "owner")
+        SessionEvent(SessionChange.STEPPED_UP, session.id, session.user_id, channel, "owner")
     )
     return session

@@ -37,6 +37,12 @@ CHANGE_WORDS: dict[str, str] = {
     "email_changed": "The email address of your account was changed.",
     "enrollment_reset": "Your typing and pointer profile was reset and is being learned again.",
     "factors_reset": "An administrator reset your second factor and your behavioral profile.",
+    "passkey_added": "A passkey was added to your account.",
+    "passkey_removed": "A passkey was removed from your account.",
+    "passkey_cloned": (
+        "One of your passkeys was used with a signature counter that went backwards: a copy of "
+        "it may exist. The sign-in was refused; remove that passkey if you did not copy it."
+    ),
     "session_revoked_codes": "A session of yours was ended after too many wrong one-time codes.",
     "new_device_sign_in": "Your account was signed in to from a browser it had not used before.",
     "new_network_sign_in": "Your account was signed in to from a network it had not used before.",
@@ -120,15 +126,18 @@ async def record_change(
     ctx: RequestContext,
     previous: dict[str, Any] | None = None,
     profile: dict[str, Any] | None = None,
+    passkeys: dict[str, Any] | None = None,
     to: str | None = None,
     subject: str = "bbauth: a security change to your account",
 ) -> OutgoingMail:
     """Record a change of the account's protection; returns the notice to mail after commit.
 
     ``previous`` holds the user's fields before the change, ``profile`` the behavioral
-    profile's: what "this wasn't me" restores.
+    profile's, ``passkeys`` the passkeys to drop or put back: what "this wasn't me" restores.
     """
     kept: dict[str, Any] = {"user": previous or {}, "profile": profile or {}}
+    if passkeys:
+        kept["passkeys"] = passkeys
     _, token = await _notice(
         state, db, user=user, kind=kind, session_id=session_id, ctx=ctx, previous=kept
     )
@@ -242,6 +251,10 @@ async def _restore(
             restored.append(name)
     if "totp_secret" in restored:
         user.totp_last_step = None
+    if previous.get("passkeys"):
+        from app.passkeys import credentials
+
+        restored += await credentials.restore(state, db, user, previous["passkeys"])
     fields = {
         k: v for k, v in (previous.get("profile") or {}).items() if k in RESTORABLE_PROFILE_FIELDS
     }

@@ -18,6 +18,7 @@ from app.auth.emails import checked_email
 from app.auth.password_rules import check_new_password
 from app.behavior import service as behavior_service
 from app.errors import ChallengeClosed, InvalidCredentials, NotFound
+from app.passkeys import credentials as passkey_credentials
 from app.sessions import service as sessions
 from app.state import AppState
 from app.users import notices
@@ -163,9 +164,9 @@ async def admin_reset_factors(
     *, state: AppState, db: AsyncSession, user_id: str, admin: User, reason: str,
     ctx: RequestContext,
 ) -> User:  # fmt: skip
-    """Recovery by an administrator: the authenticator app is removed (codes go by email to the
-    owner's address), enrollment restarts, locks and the freeze are lifted, every session ends.
-    The owner is told, with the undo link."""
+    """Recovery by an administrator: the authenticator app and passkeys are removed (codes go by
+    email to the owner's address), enrollment restarts, locks and the freeze are lifted, every
+    session ends. The owner is told, with the undo link."""
     user = await db.get(User, user_id)
     if user is None:
         raise NotFound("No such user.")
@@ -183,6 +184,7 @@ async def admin_reset_factors(
     user.totp_enabled = False
     user.totp_secret = None
     user.totp_last_step = None
+    removed_passkeys = await passkey_credentials.drop_all(db, user)
     user.failed_codes = 0
     user.codes_locked_at = None
     user.frozen_at = None
@@ -193,6 +195,7 @@ async def admin_reset_factors(
     mail = await notices.record_change(
         state, db, user=user, kind="factors_reset", session_id=None, ctx=ctx,
         previous=previous_user, profile=previous_profile,
+        passkeys={"restore": removed_passkeys} if removed_passkeys else None,
     )  # fmt: skip
     await sessions.revoke_all(
         state=state, db=db, user_id=user.id, reason="second factor reset by an administrator",

@@ -19,16 +19,17 @@ from tests.app.test_errors import PARSING_ONLY
 async def test_every_operation_shows_its_requirement_in_the_openapi_document(api: Api) -> None:
     document = (await api.get("/api/openapi.json")).body
     rules = {
-        re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule): rule.endpoint
+        (re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method.lower()): rule.endpoint
         for rule in api.app.url_map.iter_rules()
+        for method in rule.methods or ()
     }
 
     shown = 0
     for path, operations in document["paths"].items():
-        if rules[path] in OUTSIDE_POLICY:
-            continue  # probes, the web app's files
         for method, operation in operations.items():
-            requirement = POLICY[rules[path]]
+            if rules[path, method] in OUTSIDE_POLICY:
+                continue  # probes, the web app's files
+            requirement = POLICY[rules[path, method]]
             assert operation["x-bbauth-policy"] == requirement.describe(), (method, path)
             assert bool(operation.get("security")) == requirement.needs_token, (method, path)
             shown += 1

@@ -14,6 +14,8 @@ ALLOWED_WHILE_CHALLENGED = {
     "/api/auth/reauth",
     "/api/auth/reauth/resend",
     "/api/auth/reauth/verify",
+    "/api/auth/reauth/passkey/options",
+    "/api/auth/reauth/passkey/verify",
     "/api/auth/logout",
 }
 PUBLIC = {
@@ -21,6 +23,10 @@ PUBLIC = {
     "/api/auth/login",
     "/api/auth/otp/verify",
     "/api/auth/otp/resend",
+    "/api/auth/passkey/login/options",
+    "/api/auth/passkey/login/verify",
+    "/api/auth/passkey/sign-in/options",
+    "/api/auth/passkey/sign-in/verify",
     "/api/openapi.json",
     "/api/asyncapi.json",
     "/api/docs",

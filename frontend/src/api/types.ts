@@ -16,6 +16,8 @@ export type Challenge = ResponseBody<"post_auth_login", 202>;
 export type SessionInfo = Schemas["SessionOut"] & { email?: string };
 export type TokenResponse = ResponseBody<"post_auth_verify", 200>;
 export type TotpSetup = ResponseBody<"post_factors_totp_setup", 200>;
+export type Passkey = Schemas["PasskeyOut"];
+export type PasskeyList = ResponseBody<"get_passkeys_mine", 200>;
 export type ModelStatus = Schemas["ModelStatus"];
 export type BehaviorStatus = Schemas["BehaviorStatus"];
 export type EndedSessions = ResponseBody<"post_sessions_revoke_others", 200>;
@@ -28,6 +30,9 @@ export type NoticeKind =
   | "enrollment_reset"
   | "factors_reset"
   | "codes_locked"
+  | "passkey_added"
+  | "passkey_removed"
+  | "passkey_cloned"
   | "session_revoked_codes";
 
 /** A security notice mailed to the account's owner (`kind`: a `NoticeKind`). */

@@ -8,7 +8,8 @@ import DialogTitle from "@mui/material/DialogTitle";
 import Typography from "@mui/material/Typography";
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { api, ApiError } from "../api/client";
-import { codeErrorMessage } from "../api/messages";
+import { codeErrorMessage, errorMessage } from "../api/messages";
+import { answerWithPasskey, passkeysAvailable } from "../api/passkeys";
 import type { Challenge } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { noCapture } from "../capture/nocapture";
@@ -77,6 +78,20 @@ export function ReauthDialog() {
     }
   };
 
+  const withPasskey = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await answerWithPasskey("/api/auth/reauth/passkey");
+      setChallenged(false);
+    } catch (err) {
+      setError(errorMessage(err));
+      if (err instanceof ApiError && err.code === "challenge_closed") void loadInfo();
+    } finally {
+      setBusy(false);
+    }
+  };
+
   const resend = async () => {
     setBusy(true);
     setError(null);
@@ -92,6 +107,8 @@ export function ReauthDialog() {
   };
 
   const viaApp = info?.channel === "totp";
+  const offerPasskey = Boolean(info?.passkey) && passkeysAvailable();
+  const codeReady = info?.code_sent !== false;
   return (
     <Dialog
       open={challenged}
@@ -104,16 +121,28 @@ export function ReauthDialog() {
         <DialogTitle id="reauth-title">Confirm it's still you</DialogTitle>
         <DialogContent>
           <Typography sx={{ mb: 2 }} data-testid="reauth-why">
-            {WHY[challengeCause ?? "unknown"]} Your work is kept: enter a fresh code to continue where you were.
+            {WHY[challengeCause ?? "unknown"]} Your work is kept: {offerPasskey ? "confirm it's you" : "enter a fresh code"} to continue
+            where you were.
           </Typography>
           <Typography variant="body2" color="text.secondary" sx={{ mb: 2 }} data-testid="reauth-destination">
             {info
-              ? viaApp
-                ? "Enter the current code from your authenticator app."
-                : `We sent a 6-digit code to ${info.destination}.`
+              ? offerPasskey && !codeReady
+                ? "Confirm with your passkey, or ask for a code."
+                : viaApp
+                  ? "Enter the current code from your authenticator app."
+                  : `We sent a 6-digit code to ${info.destination}.`
               : "Preparing your code…"}
           </Typography>
-          <OtpField id="reauth-code" value={code} onChange={setCode} disabled={busy} autoFocus error={error} />
+          {offerPasskey && (
+            <Button variant="contained" onClick={() => void withPasskey()} disabled={busy} sx={{ mb: 2 }} data-testid="reauth-passkey">
+              Use your passkey
+            </Button>
+          )}
+          {codeReady ? (
+            <OtpField id="reauth-code" value={code} onChange={setCode} disabled={busy} autoFocus={!offerPasskey} error={error} />
+          ) : (
+            error && <Alert severity="error">{error}</Alert>
+          )}
           {message && (
             <Alert severity="info" sx={{ mt: 1 }}>
               {message}
@@ -124,16 +153,18 @@ export function ReauthDialog() {
           <Box>
             {!viaApp && (
               <Button onClick={resend} disabled={busy || !info || info.resends_left <= 0}>
-                Send a new code{info ? ` (${info.resends_left} left)` : ""}
+                {codeReady ? `Send a new code${info ? ` (${info.resends_left} left)` : ""}` : "Send me a code instead"}
               </Button>
             )}
             <Button color="inherit" onClick={() => void logout()} disabled={busy}>
               Sign out
             </Button>
           </Box>
-          <Button type="submit" variant="contained" disabled={busy || code.length !== 6} data-testid="reauth-submit">
-            Continue
-          </Button>
+          {codeReady && (
+            <Button type="submit" variant="contained" disabled={busy || code.length !== 6} data-testid="reauth-submit">
+              Continue
+            </Button>
+          )}
         </DialogActions>
       </Box>
     </Dialog>

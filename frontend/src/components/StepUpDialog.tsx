@@ -9,6 +9,7 @@ import Typography from "@mui/material/Typography";
 import { useEffect, useState, useSyncExternalStore, type FormEvent } from "react";
 import { api, ApiError, configureApi } from "../api/client";
 import { errorMessage } from "../api/messages";
+import { answerWithPasskey, passkeysAvailable } from "../api/passkeys";
 import { StepUpPrompt } from "../api/stepUp";
 import type { Challenge } from "../api/types";
 import { noCapture } from "../capture/nocapture";
@@ -90,6 +91,22 @@ export function StepUpDialog() {
     }
   };
 
+  const withPasskey = async () => {
+    setBusy(true);
+    setError(null);
+    setMessage(null);
+    try {
+      await answerWithPasskey("/api/auth/step-up/passkey");
+      channel?.markSteppedUp();
+      prompt.settle(true);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === "codes_locked") setLocked(true);
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
   const resend = async () => {
     setBusy(true);
     setError(null);
@@ -105,6 +122,8 @@ export function StepUpDialog() {
   };
 
   const viaApp = challenge?.channel === "totp";
+  const offerPasskey = Boolean(challenge?.passkey) && passkeysAvailable();
+  const codeReady = challenge?.code_sent !== false;
   return (
     <Dialog
       open={open}
@@ -121,12 +140,23 @@ export function StepUpDialog() {
           </Typography>
           <Typography variant="body2" color="text.secondary" sx={{ mb: 2 }} id="step-up-destination" data-testid="step-up-destination">
             {challenge
-              ? viaApp
-                ? "Enter the current code from your authenticator app."
-                : `We sent a 6-digit code to ${challenge.destination}.`
+              ? offerPasskey && !codeReady
+                ? "Confirm with your passkey, or ask for a code."
+                : viaApp
+                  ? "Enter the current code from your authenticator app."
+                  : `We sent a 6-digit code to ${challenge.destination}.`
               : "Preparing your code…"}
           </Typography>
-          <OtpField id="step-up-code" value={code} onChange={setCode} disabled={busy || locked} autoFocus error={error} />
+          {offerPasskey && (
+            <Button variant="contained" onClick={() => void withPasskey()} disabled={busy || locked} sx={{ mb: 2 }} data-testid="step-up-passkey">
+              Use your passkey
+            </Button>
+          )}
+          {codeReady ? (
+            <OtpField id="step-up-code" value={code} onChange={setCode} disabled={busy || locked} autoFocus={!offerPasskey} error={error} />
+          ) : (
+            error && <Alert severity="error">{error}</Alert>
+          )}
           {message && (
             <Alert severity="info" sx={{ mt: 1 }}>
               {message}
@@ -137,16 +167,18 @@ export function StepUpDialog() {
           <Box>
             {challenge && !viaApp && (
               <Button onClick={resend} disabled={busy || locked || challenge.resends_left <= 0} data-testid="step-up-resend">
-                Send a new code ({challenge.resends_left} left)
+                {codeReady ? `Send a new code (${challenge.resends_left} left)` : "Send me a code instead"}
               </Button>
             )}
             <Button color="inherit" onClick={() => prompt.settle(false)} disabled={busy} data-testid="step-up-cancel">
               Cancel
             </Button>
           </Box>
-          <Button type="submit" variant="contained" disabled={busy || locked || code.length !== 6} data-testid="step-up-submit">
-            Confirm
-          </Button>
+          {codeReady && (
+            <Button type="submit" variant="contained" disabled={busy || locked || code.length !== 6} data-testid="step-up-submit">
+              Confirm
+            </Button>
+          )}
         </DialogActions>
       </Box>
     </Dialog>

@@ -92,6 +92,62 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/account/passkeys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The signed-in person's passkeys. */
+        get: operations["get_passkeys_mine"];
+        put?: never;
+        /** Keep a new passkey under a name; the owner is mailed a link that undoes it. */
+        post: operations["post_passkeys_register"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/account/passkeys/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Options to make a new passkey (``navigator.credentials.create``); answer them within
+         * @description ``BBAUTH_WEBAUTHN_CHALLENGE_TTL_SECONDS`` at ``POST /api/account/passkeys``.
+         */
+        post: operations["post_passkeys_registration_options"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/account/passkeys/{passkey_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a passkey; the owner is mailed a link that puts it back. */
+        delete: operations["delete_passkeys_remove"];
+        options?: never;
+        head?: never;
+        /** Rename a passkey. */
+        patch: operations["patch_passkeys_rename"];
+        trace?: never;
+    };
     "/api/account/password": {
         parameters: {
             query?: never;
@@ -358,6 +414,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/passkey/login/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Options to answer a pending sign-in (after the password) with a passkey. */
+        post: operations["post_passkeys_login_options"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/passkey/login/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Answer a pending sign-in with a passkey; the token is bound to the ``DPoP`` key. */
+        post: operations["post_passkeys_login_verify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/passkey/sign-in/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Options to sign in with a passkey alone (404 unless ``BBAUTH_PASSKEY_LOGIN``). */
+        post: operations["post_passkeys_sign_in_options"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/passkey/sign-in/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign in with a discoverable passkey alone; the token is bound to the ``DPoP`` key. */
+        post: operations["post_passkeys_sign_in_verify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/reauth": {
         parameters: {
             query?: never;
@@ -369,6 +493,40 @@ export interface paths {
         get: operations["get_auth_reauth_status"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/reauth/passkey/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Options to answer this session's re-challenge with a passkey. */
+        post: operations["post_passkeys_reauth_options"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/reauth/passkey/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Answer the re-challenge with a passkey; the session is active again on every socket. */
+        post: operations["post_passkeys_reauth_verify"];
         delete?: never;
         options?: never;
         head?: never;
@@ -440,6 +598,40 @@ export interface paths {
         get: operations["get_auth_step_up_status"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/step-up/passkey/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Options to step this session up with a passkey. */
+        post: operations["post_passkeys_step_up_options"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/step-up/passkey/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Step this session up with a passkey. */
+        post: operations["post_passkeys_step_up_verify"];
         delete?: never;
         options?: never;
         head?: never;
@@ -933,6 +1125,40 @@ export interface components {
             /** Link Used */
             link_used: boolean;
         };
+        /** PasskeyOut */
+        PasskeyOut: {
+            /**
+             * Authenticator Type
+             * @description platform, cross-platform or unknown
+             */
+            authenticator_type: string;
+            /**
+             * Backed Up
+             * @description The authenticator last said it is backed up
+             */
+            backed_up: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Device Type
+             * @description multi_device (synced, backup eligible) or single_device
+             */
+            device_type: string;
+            /** Id */
+            id: string;
+            /**
+             * Last Used At
+             * @default null
+             */
+            last_used_at: string | null;
+            /** Name */
+            name: string;
+            /** Transports */
+            transports: string[];
+        };
         /** @description RFC 9457 problem details with a stable machine-readable `code`. */
         Problem: {
             /** @description invalid_code: tries left */
@@ -1058,6 +1284,7 @@ export type BehaviorStatus = components['schemas']['BehaviorStatus'];
 export type EnrollmentQuality = components['schemas']['EnrollmentQuality'];
 export type ModelStatus = components['schemas']['ModelStatus'];
 export type NoticeOut = components['schemas']['NoticeOut'];
+export type PasskeyOut = components['schemas']['PasskeyOut'];
 export type Problem = components['schemas']['Problem'];
 export type SessionOut = components['schemas']['SessionOut'];
 export type UserOut = components['schemas']['UserOut'];
@@ -1131,6 +1358,12 @@ export interface operations {
                          */
                         channel: string;
                         /**
+                         * Code Sent
+                         * @description A code went out (false: passkey first; ask for a code with resend)
+                         * @default true
+                         */
+                        code_sent: boolean;
+                        /**
                          * Destination
                          * @description Where the code went (masked email) or 'authenticator app'
                          */
@@ -1140,6 +1373,12 @@ export interface operations {
                          * Format: date-time
                          */
                         expires_at: string;
+                        /**
+                         * Passkey
+                         * @description The account has a passkey: answer with it (``…/passkey/options``) first
+                         * @default false
+                         */
+                        passkey: boolean;
                         /** Purpose */
                         purpose: string;
                         /** Resends Left */
@@ -1308,6 +1547,302 @@ export interface operations {
                     "application/json": {
                         /** Notices */
                         notices: components["schemas"]["NoticeOut"][];
+                    };
+                };
+            };
+            /** @description Missing, unknown, expired or revoked token, or a session that must answer its re-challenge first (code reauth_required) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_passkeys_mine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Passkeys */
+                        passkeys: components["schemas"]["PasskeyOut"][];
+                    };
+                };
+            };
+            /** @description Missing, unknown, expired or revoked token, or a session that must answer its re-challenge first (code reauth_required) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_passkeys_register: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Credential
+                     * @description What the browser's navigator.credentials answered, as JSON (RegistrationResponseJSON or AuthenticationResponseJSON)
+                     */
+                    credential: {
+                        [key: string]: unknown;
+                    };
+                    /** Name */
+                    name: string;
+                };
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Authenticator Type
+                         * @description platform, cross-platform or unknown
+                         */
+                        authenticator_type: string;
+                        /**
+                         * Backed Up
+                         * @description The authenticator last said it is backed up
+                         */
+                        backed_up: boolean;
+                        /**
+                         * Created At
+                         * Format: date-time
+                         */
+                        created_at: string;
+                        /**
+                         * Device Type
+                         * @description multi_device (synced, backup eligible) or single_device
+                         */
+                        device_type: string;
+                        /** Id */
+                        id: string;
+                        /**
+                         * Last Used At
+                         * @default null
+                         */
+                        last_used_at: string | null;
+                        /** Name */
+                        name: string;
+                        /** Transports */
+                        transports: string[];
+                    };
+                };
+            };
+            /** @description No valid session, or no one-time code entered on it recently (code step_up_required, with the `challenge` to answer and `max_age`) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_passkeys_registration_options: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description WebAuthn options for ``navigator.credentials`` (PublicKeyCredential…OptionsJSON). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Options */
+                        options: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description No valid session, or no one-time code entered on it recently (code step_up_required, with the `challenge` to answer and `max_age`) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_passkeys_remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                passkey_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Passkeys */
+                        passkeys: components["schemas"]["PasskeyOut"][];
+                    };
+                };
+            };
+            /** @description No valid session, or no one-time code entered on it recently (code step_up_required, with the `challenge` to answer and `max_age`) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    patch_passkeys_rename: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                passkey_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Name */
+                    name: string;
+                };
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Authenticator Type
+                         * @description platform, cross-platform or unknown
+                         */
+                        authenticator_type: string;
+                        /**
+                         * Backed Up
+                         * @description The authenticator last said it is backed up
+                         */
+                        backed_up: boolean;
+                        /**
+                         * Created At
+                         * Format: date-time
+                         */
+                        created_at: string;
+                        /**
+                         * Device Type
+                         * @description multi_device (synced, backup eligible) or single_device
+                         */
+                        device_type: string;
+                        /** Id */
+                        id: string;
+                        /**
+                         * Last Used At
+                         * @default null
+                         */
+                        last_used_at: string | null;
+                        /** Name */
+                        name: string;
+                        /** Transports */
+                        transports: string[];
                     };
                 };
             };
@@ -1569,6 +2104,12 @@ export interface operations {
                          */
                         channel: string;
                         /**
+                         * Code Sent
+                         * @description A code went out (false: passkey first; ask for a code with resend)
+                         * @default true
+                         */
+                        code_sent: boolean;
+                        /**
                          * Destination
                          * @description Where the code went (masked email) or 'authenticator app'
                          */
@@ -1578,6 +2119,12 @@ export interface operations {
                          * Format: date-time
                          */
                         expires_at: string;
+                        /**
+                         * Passkey
+                         * @description The account has a passkey: answer with it (``…/passkey/options``) first
+                         * @default false
+                         */
+                        passkey: boolean;
                         /** Purpose */
                         purpose: string;
                         /** Resends Left */
@@ -2028,6 +2575,12 @@ export interface operations {
                          */
                         channel: string;
                         /**
+                         * Code Sent
+                         * @description A code went out (false: passkey first; ask for a code with resend)
+                         * @default true
+                         */
+                        code_sent: boolean;
+                        /**
                          * Destination
                          * @description Where the code went (masked email) or 'authenticator app'
                          */
@@ -2037,6 +2590,12 @@ export interface operations {
                          * Format: date-time
                          */
                         expires_at: string;
+                        /**
+                         * Passkey
+                         * @description The account has a passkey: answer with it (``…/passkey/options``) first
+                         * @default false
+                         */
+                        passkey: boolean;
                         /** Purpose */
                         purpose: string;
                         /** Resends Left */
@@ -2208,6 +2767,12 @@ export interface operations {
                          */
                         channel: string;
                         /**
+                         * Code Sent
+                         * @description A code went out (false: passkey first; ask for a code with resend)
+                         * @default true
+                         */
+                        code_sent: boolean;
+                        /**
                          * Destination
                          * @description Where the code went (masked email) or 'authenticator app'
                          */
@@ -2217,6 +2782,12 @@ export interface operations {
                          * Format: date-time
                          */
                         expires_at: string;
+                        /**
+                         * Passkey
+                         * @description The account has a passkey: answer with it (``…/passkey/options``) first
+                         * @default false
+                         */
+                        passkey: boolean;
                         /** Purpose */
                         purpose: string;
                         /** Resends Left */
@@ -2294,6 +2865,207 @@ export interface operations {
             };
         };
     };
+    post_passkeys_login_options: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Challenge Id */
+                    challenge_id: string;
+                };
+            };
+        };
+        responses: {
+            /** @description WebAuthn options for ``navigator.credentials`` (PublicKeyCredential…OptionsJSON). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Options */
+                        options: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_passkeys_login_verify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Challenge Id */
+                    challenge_id: string;
+                    /**
+                     * Credential
+                     * @description What the browser's navigator.credentials answered, as JSON (RegistrationResponseJSON or AuthenticationResponseJSON)
+                     */
+                    credential: {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description The session token: send it as ``Authorization: Bearer <token>``. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Device Token
+                         * @description Keep it and send it at the next sign-in from this browser (new browsers)
+                         * @default null
+                         */
+                        device_token: string | null;
+                        /**
+                         * Expires At
+                         * Format: date-time
+                         */
+                        expires_at: string;
+                        session: components["schemas"]["SessionOut"];
+                        /** Token */
+                        token: string;
+                        /**
+                         * Token Type
+                         * @default Bearer
+                         */
+                        token_type: string;
+                        user: components["schemas"]["UserOut"];
+                    };
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_passkeys_sign_in_options: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description WebAuthn options for ``navigator.credentials`` (PublicKeyCredential…OptionsJSON). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Options */
+                        options: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_passkeys_sign_in_verify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Credential
+                     * @description What the browser's navigator.credentials answered, as JSON (RegistrationResponseJSON or AuthenticationResponseJSON)
+                     */
+                    credential: {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description The session token: send it as ``Authorization: Bearer <token>``. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Device Token
+                         * @description Keep it and send it at the next sign-in from this browser (new browsers)
+                         * @default null
+                         */
+                        device_token: string | null;
+                        /**
+                         * Expires At
+                         * Format: date-time
+                         */
+                        expires_at: string;
+                        session: components["schemas"]["SessionOut"];
+                        /** Token */
+                        token: string;
+                        /**
+                         * Token Type
+                         * @default Bearer
+                         */
+                        token_type: string;
+                        user: components["schemas"]["UserOut"];
+                    };
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_auth_reauth_status: {
         parameters: {
             query?: never;
@@ -2326,6 +3098,12 @@ export interface operations {
                          */
                         channel: string;
                         /**
+                         * Code Sent
+                         * @description A code went out (false: passkey first; ask for a code with resend)
+                         * @default true
+                         */
+                        code_sent: boolean;
+                        /**
                          * Destination
                          * @description Where the code went (masked email) or 'authenticator app'
                          */
@@ -2335,10 +3113,161 @@ export interface operations {
                          * Format: date-time
                          */
                         expires_at: string;
+                        /**
+                         * Passkey
+                         * @description The account has a passkey: answer with it (``…/passkey/options``) first
+                         * @default false
+                         */
+                        passkey: boolean;
                         /** Purpose */
                         purpose: string;
                         /** Resends Left */
                         resends_left: number;
+                    };
+                };
+            };
+            /** @description Missing, unknown, expired or revoked token, or a session that must answer its re-challenge first (code reauth_required) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_passkeys_reauth_options: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description WebAuthn options for ``navigator.credentials`` (PublicKeyCredential…OptionsJSON). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Options */
+                        options: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description Missing, unknown, expired or revoked token, or a session that must answer its re-challenge first (code reauth_required) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_passkeys_reauth_verify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Credential
+                     * @description What the browser's navigator.credentials answered, as JSON (RegistrationResponseJSON or AuthenticationResponseJSON)
+                     */
+                    credential: {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Created At
+                         * Format: date-time
+                         */
+                        created_at: string;
+                        /**
+                         * Ended By
+                         * @description owner, admin or system
+                         * @default null
+                         */
+                        ended_by: string | null;
+                        /**
+                         * Expires At
+                         * Format: date-time
+                         */
+                        expires_at: string;
+                        /** Id */
+                        id: string;
+                        /** Ip */
+                        ip: string;
+                        /**
+                         * Last Seen At
+                         * Format: date-time
+                         */
+                        last_seen_at: string;
+                        /**
+                         * Liveness
+                         * @description replay or machine: this session's input was judged not a live person's
+                         * @default null
+                         */
+                        liveness: string | null;
+                        /**
+                         * Revoked Reason
+                         * @default null
+                         */
+                        revoked_reason: string | null;
+                        /** State */
+                        state: string;
+                        /**
+                         * Stepped Up At
+                         * @description When a one-time code was last entered on this session
+                         * @default null
+                         */
+                        stepped_up_at: string | null;
+                        /** User Agent */
+                        user_agent: string;
+                        /** User Id */
+                        user_id: string;
                     };
                 };
             };
@@ -2396,6 +3325,12 @@ export interface operations {
                          */
                         channel: string;
                         /**
+                         * Code Sent
+                         * @description A code went out (false: passkey first; ask for a code with resend)
+                         * @default true
+                         */
+                        code_sent: boolean;
+                        /**
                          * Destination
                          * @description Where the code went (masked email) or 'authenticator app'
                          */
@@ -2405,6 +3340,12 @@ export interface operations {
                          * Format: date-time
                          */
                         expires_at: string;
+                        /**
+                         * Passkey
+                         * @description The account has a passkey: answer with it (``…/passkey/options``) first
+                         * @default false
+                         */
+                        passkey: boolean;
                         /** Purpose */
                         purpose: string;
                         /** Resends Left */
@@ -2575,6 +3516,12 @@ export interface operations {
                          */
                         channel: string;
                         /**
+                         * Code Sent
+                         * @description A code went out (false: passkey first; ask for a code with resend)
+                         * @default true
+                         */
+                        code_sent: boolean;
+                        /**
                          * Destination
                          * @description Where the code went (masked email) or 'authenticator app'
                          */
@@ -2584,6 +3531,12 @@ export interface operations {
                          * Format: date-time
                          */
                         expires_at: string;
+                        /**
+                         * Passkey
+                         * @description The account has a passkey: answer with it (``…/passkey/options``) first
+                         * @default false
+                         */
+                        passkey: boolean;
                         /** Purpose */
                         purpose: string;
                         /** Resends Left */
@@ -2634,6 +3587,12 @@ export interface operations {
                          */
                         channel: string;
                         /**
+                         * Code Sent
+                         * @description A code went out (false: passkey first; ask for a code with resend)
+                         * @default true
+                         */
+                        code_sent: boolean;
+                        /**
                          * Destination
                          * @description Where the code went (masked email) or 'authenticator app'
                          */
@@ -2643,10 +3602,161 @@ export interface operations {
                          * Format: date-time
                          */
                         expires_at: string;
+                        /**
+                         * Passkey
+                         * @description The account has a passkey: answer with it (``…/passkey/options``) first
+                         * @default false
+                         */
+                        passkey: boolean;
                         /** Purpose */
                         purpose: string;
                         /** Resends Left */
                         resends_left: number;
+                    };
+                };
+            };
+            /** @description Missing, unknown, expired or revoked token, or a session that must answer its re-challenge first (code reauth_required) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_passkeys_step_up_options: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description WebAuthn options for ``navigator.credentials`` (PublicKeyCredential…OptionsJSON). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Options */
+                        options: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            /** @description Missing, unknown, expired or revoked token, or a session that must answer its re-challenge first (code reauth_required) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_passkeys_step_up_verify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Credential
+                     * @description What the browser's navigator.credentials answered, as JSON (RegistrationResponseJSON or AuthenticationResponseJSON)
+                     */
+                    credential: {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Created At
+                         * Format: date-time
+                         */
+                        created_at: string;
+                        /**
+                         * Ended By
+                         * @description owner, admin or system
+                         * @default null
+                         */
+                        ended_by: string | null;
+                        /**
+                         * Expires At
+                         * Format: date-time
+                         */
+                        expires_at: string;
+                        /** Id */
+                        id: string;
+                        /** Ip */
+                        ip: string;
+                        /**
+                         * Last Seen At
+                         * Format: date-time
+                         */
+                        last_seen_at: string;
+                        /**
+                         * Liveness
+                         * @description replay or machine: this session's input was judged not a live person's
+                         * @default null
+                         */
+                        liveness: string | null;
+                        /**
+                         * Revoked Reason
+                         * @default null
+                         */
+                        revoked_reason: string | null;
+                        /** State */
+                        state: string;
+                        /**
+                         * Stepped Up At
+                         * @description When a one-time code was last entered on this session
+                         * @default null
+                         */
+                        stepped_up_at: string | null;
+                        /** User Agent */
+                        user_agent: string;
+                        /** User Id */
+                        user_id: string;
                     };
                 };
             };
@@ -2704,6 +3814,12 @@ export interface operations {
                          */
                         channel: string;
                         /**
+                         * Code Sent
+                         * @description A code went out (false: passkey first; ask for a code with resend)
+                         * @default true
+                         */
+                        code_sent: boolean;
+                        /**
                          * Destination
                          * @description Where the code went (masked email) or 'authenticator app'
                          */
@@ -2713,6 +3829,12 @@ export interface operations {
                          * Format: date-time
                          */
                         expires_at: string;
+                        /**
+                         * Passkey
+                         * @description The account has a passkey: answer with it (``…/passkey/options``) first
+                         * @default false
+                         */
+                        passkey: boolean;
                         /** Purpose */
                         purpose: string;
                         /** Resends Left */

@@ -5,6 +5,7 @@ import { AuthenticatorCard } from "./account/AuthenticatorCard";
 import { BehaviorCard } from "./account/BehaviorCard";
 import { EmailCard } from "./account/EmailCard";
 import { NoticesCard } from "./account/NoticesCard";
+import { PasskeysCard } from "./account/PasskeysCard";
 import { PasswordCard } from "./account/PasswordCard";
 import { SessionsCard } from "./account/SessionsCard";
 
@@ -19,6 +20,7 @@ export function AccountPage() {
   return (
     <Stack spacing={2} sx={{ maxWidth: 900 }}>
       <AccountStatus />
+      <PasskeysCard />
       <AuthenticatorCard />
       <PasswordCard />
       <EmailCard />

@@ -23,6 +23,9 @@ export const NOTICE_WORDS: Record<NoticeKind, string> = {
   factors_reset: "Second factor reset by an administrator",
   codes_locked: "One-time codes locked after too many wrong ones",
   session_revoked_codes: "A session ended after too many wrong codes",
+  passkey_added: "Passkey added",
+  passkey_removed: "Passkey removed",
+  passkey_cloned: "A copy of a passkey was refused",
 };
 
 function describe(kind: string): string {

@@ -6,6 +6,7 @@ import Typography from "@mui/material/Typography";
 import { useState, type FormEvent } from "react";
 import { api, ApiError } from "../../api/client";
 import { errorMessage } from "../../api/messages";
+import { answerWithPasskey, passkeysAvailable } from "../../api/passkeys";
 import type { Challenge, TokenResponse } from "../../api/types";
 import { noCapture } from "../../capture/nocapture";
 import { OtpField } from "../../components/OtpField";
@@ -45,6 +46,24 @@ export function CodeStep({ challenge: initial, onSignedIn, onStartOver }: CodeSt
     }
   };
 
+  const withPasskey = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      onSignedIn(
+        await answerWithPasskey<TokenResponse>("/api/auth/passkey/login", { challenge_id: handle }, { auth: false, bindKey: true }),
+      );
+    } catch (err) {
+      if (err instanceof ApiError && err.code === "challenge_closed" && err.problem.attempts_left === undefined) {
+        setError("That passkey request expired. Try again.");
+        return;
+      }
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
   const resend = async () => {
     setBusy(true);
     setError(null);
@@ -59,8 +78,12 @@ export function CodeStep({ challenge: initial, onSignedIn, onStartOver }: CodeSt
     }
   };
 
+  const offerPasskey = challenge.passkey && passkeysAvailable();
+  const codeReady = challenge.code_sent !== false;
   const where =
-    challenge.channel === "totp"
+    offerPasskey && !codeReady
+      ? "Confirm with your passkey. No passkey at hand? Ask for a code by email."
+      : challenge.channel === "totp"
       ? "Enter the current code from your authenticator app."
       : challenge.purpose === "registration"
         ? `We sent a 6-digit code to ${challenge.destination}. Enter it to confirm your address.`
@@ -73,15 +96,22 @@ export function CodeStep({ challenge: initial, onSignedIn, onStartOver }: CodeSt
         </Alert>
       )}
       <Typography data-testid="otp-destination">{where}</Typography>
-      <OtpField value={code} onChange={setCode} disabled={busy} autoFocus />
+      {offerPasskey && (
+        <Button variant="contained" size="large" onClick={() => void withPasskey()} disabled={busy} data-testid="passkey-sign-in">
+          Use your passkey
+        </Button>
+      )}
+      {codeReady && <OtpField value={code} onChange={setCode} disabled={busy} autoFocus={!offerPasskey} />}
       {info && <Alert severity="info">{info}</Alert>}
-      <Button type="submit" variant="contained" size="large" disabled={busy || code.length !== 6} data-testid="otp-submit">
-        Sign in
-      </Button>
+      {codeReady && (
+        <Button type="submit" variant={offerPasskey ? "outlined" : "contained"} size="large" disabled={busy || code.length !== 6} data-testid="otp-submit">
+          {offerPasskey ? "Sign in with the code" : "Sign in"}
+        </Button>
+      )}
       <Stack direction="row" justifyContent="space-between">
         {challenge.channel === "email" ? (
           <Button onClick={resend} disabled={busy || challenge.resends_left <= 0} data-testid="otp-resend">
-            Send a new code ({challenge.resends_left} left)
+            {codeReady ? `Send a new code (${challenge.resends_left} left)` : "Send me a code instead"}
           </Button>
         ) : (
           <span />
