@@ -1,0 +1,1 @@
+"""Other applications: API keys, the risk API and signed webhooks."""
