@@ -100,7 +100,7 @@ class WebhookDispatcher:
 
     async def round(self) -> int:
         """Store what is buffered, then send what is due; returns messages sent."""
-        await self._store_buffered()
+        await self.store_buffered()
         sent = 0
         while True:
             claimed = await self._claim()
@@ -108,7 +108,8 @@ class WebhookDispatcher:
                 return sent
             sent += await self._send_all(claimed)
 
-    async def _store_buffered(self) -> None:
+    async def store_buffered(self) -> None:
+        """Move the buffered events into the database queue."""
         events: list[WebhookEvent] = []
         while not self._buffer.empty():
             events.append(self._buffer.get_nowait())
@@ -161,6 +162,7 @@ class WebhookDispatcher:
     async def _send_all(self, claimed: list[int]) -> int:
         sent = 0
         failed: set[str] = set()
+        now = self.state.clock.now()
         async with self.state.sessions() as db:
             for delivery_id in claimed:
                 delivery = await db.get(WebhookDelivery, delivery_id)
@@ -171,6 +173,9 @@ class WebhookDispatcher:
                     await db.delete(delivery)
                     await db.commit()
                     continue
+                left = (delivery.claimed_until or now) - self.state.clock.now()
+                if left.total_seconds() < self.settings.webhook_timeout_seconds:
+                    continue  # our claim ran out (or nearly): another worker may send it now
                 if integration.id in failed:
                     # Its receiver just failed: wait with the rest of its queue.
                     delivery.claimed_until = None
@@ -275,3 +280,7 @@ def install_webhooks(app: Quart) -> None:
         yield
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        try:  # events of the last moments wait in the database for any worker
+            await dispatcher.store_buffered()
+        except Exception:
+            log.exception("webhook_buffer_lost_at_shutdown")
