@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final, Literal
 
+import structlog
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -198,6 +199,7 @@ async def authenticate(
         raise InvalidApiKey("The API key is not valid.")
     if integration.revoked_at is not None:
         raise InvalidApiKey("The API key was revoked.")
+    structlog.contextvars.bind_contextvars(integration_id=integration.id)
     now = state.clock.now()
     await enforce_rate(
         state.kv, scope="integration", subject=integration.id,
