@@ -45,6 +45,8 @@ BUFFER_MAX = 10_000
 BATCH = 50
 """Messages one worker claims per round."""
 BACKOFF_CAP_SECONDS = 600.0
+GATHER_SECONDS = 0.02
+"""How long a woken sender waits for more events before storing them."""
 
 
 class WebhookDispatcher:
@@ -91,6 +93,10 @@ class WebhookDispatcher:
             while True:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.settings.webhook_poll_seconds)
+                if self._wake.is_set():
+                    # A burst (revoking every session of a user) is stored in one round, not
+                    # one round per event interleaved with the requests that make them.
+                    await asyncio.sleep(GATHER_SECONDS)
                 self._wake.clear()
                 try:
                     await self.round()

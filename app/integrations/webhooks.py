@@ -94,6 +94,8 @@ async def enqueue(
     """Queue every event for every integration that receives webhooks, then trim each
     integration's queue to its newest ``queue_max`` messages; commits. Returns rows queued."""
     receivers = [i for i in (await db.scalars(select(Integration))).all() if receives_webhooks(i)]
+    if not receivers:
+        return 0
     for integration in receivers:
         for event in events:
             db.add(
