@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from app.clock import ManualClock
+from db.tables import WebhookDelivery
 from tests.app.api import Account, Api
 from tests.app.integrations import create_integration
 from tests.app.webhook_receiver import Receiver
@@ -50,13 +52,28 @@ async def _integration(api: Api, token: str) -> dict[str, Any]:
     return integration
 
 
-async def _settle(api: Api, token: str, *, queued: int, within: float = 5.0) -> dict[str, Any]:
-    """Wait until the integration has ``queued`` messages waiting; returns it."""
+async def _settle(api: Api, token: str, within: float = 10.0, **counts: int) -> dict[str, Any]:
+    """Wait until the integration's delivery counts (``queued``, ``dropped``...) are ``counts``
+    (events are stored by the sender in the background); returns it."""
     deadline = asyncio.get_running_loop().time() + within
-    while (integration := await _integration(api, token))["queued"] != queued:
+    while True:
+        integration = await _integration(api, token)
+        if all(integration[name] == n for name, n in counts.items()):
+            return integration
         assert asyncio.get_running_loop().time() < deadline, integration
         await asyncio.sleep(0.05)
-    return integration
+
+
+async def _tried(api: Api, attempts: int, within: float = 10.0) -> None:
+    """Wait until the queued message was tried ``attempts`` times (and failed)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        async with api.state.sessions() as db:
+            tried = await db.scalar(select(func.max(WebhookDelivery.attempts)))
+        if tried is not None and tried >= attempts:
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"tried {tried} times"
+        await asyncio.sleep(0.05)
 
 
 async def test_challenged_and_revoked_sessions_are_delivered_once_and_signed(
@@ -122,7 +139,7 @@ async def test_a_receiver_that_is_down_gets_the_message_once_it_is_back(
     session_id = api.session_id(await api.sign_in(alice))
 
     await api.challenge(session_id)
-    await asyncio.sleep(0.5)  # tried, refused, waiting for its retry (2 s on the app's clock)
+    await _tried(api, 1)  # refused; waits for its retry (2 s on the app's clock)
     waiting = await _integration(api, token)
     assert (waiting["queued"], waiting["delivered"]) == (1, 0)
 
@@ -147,9 +164,10 @@ async def test_a_message_is_dropped_and_counted_after_its_last_attempt(
     await api.challenge(api.session_id(await api.sign_in(alice)))
 
     # Waits of 2 s and 4 s between the three tries.
-    for wait in (0.0, 2.0, 4.0):
-        api.clock.advance(wait)
-        await asyncio.sleep(0.3)
+    await _tried(api, 1)
+    api.clock.advance(2.0)
+    await _tried(api, 2)
+    api.clock.advance(4.0)
 
     given_up = await _settle(api, token, queued=0)
     assert (given_up["delivered"], given_up["dropped"]) == (0, 1)
@@ -166,8 +184,7 @@ async def test_the_queue_of_a_receiver_that_is_away_keeps_the_newest_messages(
         await api.post(f"/api/admin/sessions/{session_id}/revoke", json={}, token=token)
         await asyncio.sleep(0.1)  # stored (and trimmed) one by one
 
-    full = await _settle(api, token, queued=3)
-    assert full["dropped"] == 2
+    await _settle(api, token, queued=3, dropped=2)
     await receiver.start()
     api.clock.advance(60)
     delivered = await receiver.wait_for(3)
@@ -211,7 +228,7 @@ async def test_a_rotated_secret_signs_every_later_message(
     assert rotated.status == 200, rotated.body
     assert rotated.body["webhook_secret"] != old_secret
     await api.challenge(api.session_id(await api.sign_in(alice)))
-    await asyncio.sleep(0.5)
+    await _tried(api, 1)
     assert receiver.messages == []
     assert receiver.refused == ["No matching signature found"]
 
