@@ -12,6 +12,7 @@ from app.crypto import SecretBox
 from app.docs import install_docs
 from app.errors import register_error_handlers
 from app.factors.totp import seal_plain_secrets
+from app.integrations.delivery import install_webhooks
 from app.kv import create_store
 from app.logging import configure_logging
 from app.logsink import install_log_sink
@@ -71,7 +72,14 @@ def create_app(
                 "Every error is an RFC 9457 problem-details body with a stable `code`."
             ),
         ),
-        security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
+        security_schemes={
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "integrationKey": {
+                "type": "http",
+                "scheme": "bearer",
+                "bearer_format": "bbk_ API key of an integration",
+            },
+        },
         openapi_provider_class=ProblemOpenAPIProvider,
     )
     register_error_handlers(app)
@@ -86,14 +94,16 @@ def create_app(
     from app.frontend import blueprint as frontend_bp
     from app.frontend import install_spa_fallback
     from app.health import blueprint as health_bp
-    from app.integrations.routes import blueprint as forward_auth_bp
+    from app.integrations.admin_routes import blueprint as integration_keys_bp
+    from app.integrations.forward_auth_routes import blueprint as forward_auth_bp
+    from app.integrations.risk_routes import blueprint as integrations_bp
     from app.passkeys.routes import blueprint as passkeys_bp
     from app.sessions.routes import blueprint as sessions_bp
     from app.users.routes import blueprint as account_bp
 
     for bp in (
         auth_bp, factors_bp, passkeys_bp, account_bp, admin_bp, sessions_bp, behavior_bp,
-        demo_bp, health_bp, forward_auth_bp, frontend_bp,
+        demo_bp, health_bp, forward_auth_bp, integration_keys_bp, integrations_bp, frontend_bp,
     ):  # fmt: skip
         app.register_blueprint(bp)
     install_spa_fallback(app)
@@ -103,6 +113,7 @@ def create_app(
     install_log_sink(app)
     install_scheduler(app)
     install_memory_trim(app)
+    install_webhooks(app)
 
     @app.before_serving
     async def _open() -> None:

@@ -109,6 +109,14 @@ LOG_SINK_DROPPED = Counter(
     "Security events not stored in Elasticsearch, by reason (buffer_full, undeliverable, ...)",
     ["reason"],
 )
+WEBHOOKS_DELIVERED = Counter(
+    "bbauth_webhooks_delivered_total", "Webhook messages an integration's receiver accepted"
+)
+WEBHOOKS_DROPPED = Counter(
+    "bbauth_webhooks_dropped_total",
+    "Webhook messages given up on, by reason (queue_full, undeliverable, buffer_full, revoked)",
+    ["reason"],
+)
 
 _OUTCOMES = frozenset({"success", "failure", "refused"})
 

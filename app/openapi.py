@@ -115,6 +115,8 @@ class ProblemOpenAPIProvider(OpenAPIProvider):
                     operation["x-bbauth-policy"] = requirement.describe()
                     if requirement.needs_token:
                         operation["security"] = [{"bearer": []}]
+                    elif requirement.kind == "integration":
+                        operation["security"] = [{"integrationKey": []}]
                     if requirement.kind == "step_up":
                         operation.setdefault("responses", {})["401"] = _problem(
                             "No valid session, or no one-time code entered on it recently (code "

@@ -328,6 +328,26 @@ class Settings(BaseSettings):
     elasticsearch_template: Path = REPO_ROOT / "deploy" / "elasticsearch" / "index-template.json"
     """Index template applied when the sink starts (best effort)."""
 
+    integration_requests_per_minute: int = Field(default=600, ge=1)
+    """Risk API requests one integration key may make per minute (then 429)."""
+
+    webhook_queue_max: int = Field(default=1000, ge=1, le=1_000_000)
+    """Webhook messages kept per integration while its receiver is away; past it the oldest
+    are dropped and counted."""
+
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    """Tries per webhook message before it is dropped and counted (waits double from
+    ``BBAUTH_WEBHOOK_RETRY_SECONDS``, up to ten minutes: 8 tries span about four minutes)."""
+
+    webhook_retry_seconds: float = Field(default=2.0, gt=0, le=600)
+    """Wait after a webhook message's first failed try; each further failure doubles it."""
+
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    """How long one webhook request may take before it counts as failed."""
+
+    webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    """How often a worker looks for due webhook messages (its own events wake it at once)."""
+
     scheduler: bool | None = None
     """Run the periodic jobs (retraining) in this process; unset means yes, except in tests."""
 

@@ -347,3 +347,49 @@ class Passkey(Base):
     backed_up: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class Integration(Base):
+    """An application that asks bbauth about sessions and hears of their changes: its API key
+    (only a SHA-256 of it is kept, found by its public prefix), scopes and webhook."""
+
+    __tablename__ = "integrations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(120))
+    key_prefix: Mapped[str] = mapped_column(String(32), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    webhook_url: Mapped[str | None] = mapped_column(String(2000), default=None)
+    webhook_secret: Mapped[str | None] = mapped_column(String(255), default=None)
+    """``whsec_…``, sealed with ``app.crypto.SecretBox`` (it must be read back to sign)."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str | None] = mapped_column(String(36), default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    secret_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    delivered: Mapped[int] = mapped_column(Integer, default=0)
+    dropped: Mapped[int] = mapped_column(Integer, default=0)
+    """Webhook messages given up on: the queue was full (oldest first) or attempts ran out."""
+
+
+class WebhookDelivery(Base):
+    """One webhook message waiting for its integration's receiver: the queue every worker
+    takes from. A worker claims a row (``claimed_until``) before sending it, so a message is
+    sent by one worker at a time; the row is deleted once the receiver took it."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    integration_id: Mapped[str] = mapped_column(
+        ForeignKey("integrations.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[str] = mapped_column(String(64))
+    event_type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    last_error: Mapped[str | None] = mapped_column(String(200), default=None)

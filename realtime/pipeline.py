@@ -22,7 +22,7 @@ from app.behavior.liveness import ENROLLMENT, SCORED
 from app.sessions import service as sessions
 from app.state import AppState
 from models.events import ColumnBatch, validate_columns
-from models.fusion import TrustParams, WindowEvidence
+from models.fusion import TrustParams, WindowEvidence, at_time
 from models.modality import KEYSTROKE, MOUSE, modality
 from models.windows import KeystrokeWindow, MouseWindow
 from realtime import recovery
@@ -268,6 +268,8 @@ class Pipeline:
                 "model_version": self.models.version(conn.user_id, name),
                 "score": view["score"],
                 "level": view["level"],
+                # What the level was just before this window (webhooks' trust.low).
+                "previous_level": at_time(record.trust, now.timestamp(), self.params).level,
                 "p_genuine": round(p, 4),
                 "window_size": size,
                 "scoring_ms": round(scoring_ms, 3),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from app.sessions.evidence import public_view as public_view
 from app.sessions.evidence import seconds as seconds
 from app.sessions.evidence import trust_params as trust_params
 from app.settings import Settings
@@ -18,7 +19,6 @@ from models.fusion import (
     TrustState,
     WindowEvidence,
     at_time,
-    evidence_age,
     initial_state,
     is_fresh,
     needs_challenge,
@@ -110,18 +110,3 @@ def may_learn(
         return False
     by_code = code_at is not None and now - code_at <= code_max_age
     return by_code or is_fresh(trust, now, params)
-
-
-def public_view(trust: TrustState, params: TrustParams, now: float) -> dict[str, Any]:
-    """What the person's client sees of a trust state at ``now``: the score and its level, and
-    whether it is verified (evidence younger than the maximum age). Never the evidence of the
-    last window: a scripted impostor would tune itself on it."""
-    current = at_time(trust, now, params)
-    age = evidence_age(trust, now)
-    return {
-        "score": round(current.trust, 1),
-        "level": current.level,
-        "windows": current.windows,
-        "verified": is_fresh(trust, now, params),
-        "evidence_age_s": None if age is None else round(age, 1),
-    }

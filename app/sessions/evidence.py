@@ -15,7 +15,15 @@ from typing import Any
 from app.settings import Settings
 from app.state import AppState
 from db.tables import LoginSession
-from models.fusion import LEVELS, TrustLevel, TrustParams, TrustState, at_time
+from models.fusion import (
+    LEVELS,
+    TrustLevel,
+    TrustParams,
+    TrustState,
+    at_time,
+    evidence_age,
+    is_fresh,
+)
 
 
 def trust_params(settings: Settings) -> TrustParams:
@@ -35,6 +43,21 @@ def trust_params(settings: Settings) -> TrustParams:
 def seconds(when: datetime | None) -> float | None:
     """A server time as seconds since the epoch (the unit of trust records)."""
     return None if when is None else when.timestamp()
+
+
+def public_view(trust: TrustState, params: TrustParams, now: float) -> dict[str, Any]:
+    """What the person's client (and an integration) sees of a trust state at ``now``: the
+    score and its level, and whether it is verified (evidence younger than the maximum age).
+    Never the evidence of the last window: a scripted impostor would tune itself on it."""
+    current = at_time(trust, now, params)
+    age = evidence_age(trust, now)
+    return {
+        "score": round(current.trust, 1),
+        "level": current.level,
+        "windows": current.windows,
+        "verified": is_fresh(trust, now, params),
+        "evidence_age_s": None if age is None else round(age, 1),
+    }
 
 
 def at_least(level: TrustLevel, minimum: TrustLevel) -> bool:

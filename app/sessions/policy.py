@@ -11,7 +11,9 @@ Every REST operation (by its endpoint name) and every Socket.IO command has one 
 - ``fresh_trust``: a live session whose behavioral evidence is younger than ``max_age``
   seconds (default ``BBAUTH_EVIDENCE_MAX_AGE_SECONDS``) at ``min_level`` or higher — or a code
   entered within that age; otherwise the same ``step_up_required`` (stale, low or unmonitored
-  trust is answered by a code, which is itself the freshest evidence).
+  trust is answered by a code, which is itself the freshest evidence);
+- ``integration``: an integration's API key with ``scope`` (``app.integrations.keys``); a
+  person's session token is no API key, and an API key opens no other operation.
 
 ``@guarded`` enforces the table for REST views (an endpoint missing from the table fails the
 app's start: nothing is left open by omission); the OpenAPI document shows each operation's
@@ -31,6 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import RequestContext
 from app.auth import dpop
 from app.errors import Forbidden, ReauthRequired
+from app.integrations import keys as integration_keys
+from app.integrations.keys import Scope
 from app.sessions import evidence, step_up
 from app.sessions.service import authenticate
 from app.state import AppState, app_state
@@ -41,7 +45,7 @@ from models.fusion import TrustLevel
 P = ParamSpec("P")
 R = TypeVar("R")
 
-Kind = Literal["public", "session", "step_up", "fresh_trust"]
+Kind = Literal["public", "session", "step_up", "fresh_trust", "integration"]
 
 
 @dataclass(frozen=True)
@@ -53,10 +57,12 @@ class Requirement:
     allow_challenged: bool = False
     max_age: int | None = None
     min_level: TrustLevel | None = None
+    scope: Scope | None = None
 
     @property
     def needs_token(self) -> bool:
-        return self.kind != "public"
+        """Whether the operation needs a person's session token."""
+        return self.kind not in ("public", "integration")
 
     def describe(self) -> dict[str, Any]:
         """The requirement as the OpenAPI document and the README show it."""
@@ -77,6 +83,10 @@ def stepped_up(*, max_age: int | None = None, admin: bool = False) -> Requiremen
 
 def fresh_trust(min_level: TrustLevel = "high", *, max_age: int | None = None) -> Requirement:
     return Requirement("fresh_trust", max_age=max_age, min_level=min_level)
+
+
+def integration(scope: Scope) -> Requirement:
+    return Requirement("integration", scope=scope)
 
 
 POLICY: dict[str, Requirement] = {
@@ -139,6 +149,12 @@ POLICY: dict[str, Requirement] = {
     "admin.unlock": session(admin=True),
     "behavior.everyone": session(admin=True),
     "behavior.restart_user": session(admin=True),
+    "integration_keys.list_integrations": session(admin=True),
+    "integration_keys.create": stepped_up(admin=True),
+    "integration_keys.revoke": stepped_up(admin=True),
+    "integration_keys.rotate_secret": stepped_up(admin=True),
+    # Other applications, with an integration's API key.
+    "integrations.session_trust": integration("sessions:read"),
     # Socket.IO: connecting, and the commands of each namespace.
     "socket:/:connect": session(allow_challenged=True),
     "socket:/:input": session(allow_challenged=True),
@@ -190,7 +206,11 @@ def guarded(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     @wraps(view)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         requirement = POLICY[str(request.endpoint)]
-        if requirement.needs_token:
+        if requirement.kind == "integration" and requirement.scope is not None:
+            await integration_keys.authenticate(
+                state=app_state(), db=db(), api_key=bearer_token(), scope=requirement.scope
+            )
+        elif requirement.needs_token:
             state = app_state()
             token = bearer_token()
             live = await authenticate(state=state, db=db(), token=token, allow_challenged=True)

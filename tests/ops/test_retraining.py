@@ -110,6 +110,7 @@ async def test_new_samples_give_a_new_version_that_another_worker_scores_with_at
     assert [name for name, _ in outcome.to_session] == ["trust"]
     assert [(e["event"], e["model_version"]) for e in events] == [("trust_window", 2)]
     assert events[0]["session_id"] == "session-1"
+    assert events[0]["previous_level"] == "high"  # a new session starts trusted (trust.low)
     assert metric("bbauth_trust_score_count", modality="keystroke") == scored_before + 1
 
 

@@ -39,6 +39,8 @@ async def test_a_challenged_session_cannot_escape_by_reconnecting_or_through_res
             assert status["state"] == "challenged"
             assert status["session_id"] == person.session_id
             await again.wait_for("reauth_required")
+            # The greeting ends with the enrollment progress (no model yet): not an answer.
+            await again.wait_for("enrollment")
             mark = len(again.events)
             await again.emit("input", {"events": mouse_clicks(25, t0=10_000.0)})
             await again.quiet(1.0)

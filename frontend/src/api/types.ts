@@ -54,3 +54,8 @@ export type FieldError = NonNullable<Schemas["Problem"]["errors"]>[number];
  * Partial: the client also reads error bodies a proxy wrote, and makes its own (network errors).
  */
 export type Problem = Partial<Omit<Schemas["Problem"], "challenge">> & { challenge?: Challenge };
+
+export type Integration = Schemas["IntegrationOut"];
+/** A new integration with its API key and webhook secret: the only time either is shown. */
+export type IssuedIntegration = ResponseBody<"post_integration_keys_create", 201>;
+export type RotatedWebhookSecret = ResponseBody<"post_integration_keys_rotate_secret", 200>;

@@ -199,6 +199,67 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/integrations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every integration: its key's prefix, scopes, webhook, last use and delivery counts. */
+        get: operations["get_integration_keys_list_integrations"];
+        put?: never;
+        /**
+         * A new integration. Its API key (and webhook signing secret) are in this answer only:
+         * @description bbauth keeps a hash of the key and cannot show either again. Needs a step-up.
+         */
+        post: operations["post_integration_keys_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/integrations/{integration_id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke the key: refused from the next request on; its queued webhooks are dropped.
+         * @description Needs a step-up.
+         */
+        post: operations["post_integration_keys_revoke"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/integrations/{integration_id}/webhook-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new webhook signing secret, shown once; every message from now on is signed with it.
+         * @description Needs a step-up.
+         */
+        post: operations["post_integration_keys_rotate_secret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/sessions": {
         parameters: {
             query?: never;
@@ -818,6 +879,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/integrations/sessions/{session_id}/trust": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A session's user, state (active, challenged, revoked, expired), behavioral trust now
+         * @description and liveness flags. Needs an API key with the ``sessions:read`` scope; 404 for a session
+         *     that is unknown here.
+         */
+        get: operations["get_integrations_session_trust"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/sessions": {
         parameters: {
             query?: never;
@@ -1093,6 +1175,45 @@ export interface components {
             /** Variability */
             variability: number;
         };
+        /** IntegrationOut */
+        IntegrationOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Delivered */
+            delivered: number;
+            /** Dropped */
+            dropped: number;
+            /** Id */
+            id: string;
+            /** Key Prefix */
+            key_prefix: string;
+            /** Last Used At */
+            last_used_at: string | null;
+            /** Name */
+            name: string;
+            /** Queued */
+            queued: number;
+            /** Revoked At */
+            revoked_at: string | null;
+            /** Scopes */
+            scopes: string[];
+            /** Secret Rotated At */
+            secret_rotated_at: string | null;
+            /** Webhook Url */
+            webhook_url: string | null;
+        };
+        /** LivenessOut */
+        LivenessOut: {
+            /** Flag */
+            flag: string | null;
+            /** Machine */
+            machine: boolean;
+            /** Replay */
+            replay: boolean;
+        };
         /** ModelStatus */
         ModelStatus: {
             /**
@@ -1235,6 +1356,29 @@ export interface components {
             /** User Id */
             user_id: string;
         };
+        /** SessionTrustScore */
+        SessionTrustScore: {
+            /** Evidence Age S */
+            evidence_age_s: number | null;
+            /**
+             * Level
+             * @enum {string}
+             */
+            level: "high" | "medium" | "low" | "critical";
+            /** Score */
+            score: number;
+            /** Verified */
+            verified: boolean;
+            /** Windows */
+            windows: number;
+        };
+        /** SessionUserOut */
+        SessionUserOut: {
+            /** Email */
+            email: string;
+            /** Id */
+            id: string;
+        };
         /** UserOut */
         UserOut: {
             /**
@@ -1282,11 +1426,15 @@ export type AdminUserOut = components['schemas']['AdminUserOut'];
 export type AuditEventOut = components['schemas']['AuditEventOut'];
 export type BehaviorStatus = components['schemas']['BehaviorStatus'];
 export type EnrollmentQuality = components['schemas']['EnrollmentQuality'];
+export type IntegrationOut = components['schemas']['IntegrationOut'];
+export type LivenessOut = components['schemas']['LivenessOut'];
 export type ModelStatus = components['schemas']['ModelStatus'];
 export type NoticeOut = components['schemas']['NoticeOut'];
 export type PasskeyOut = components['schemas']['PasskeyOut'];
 export type Problem = components['schemas']['Problem'];
 export type SessionOut = components['schemas']['SessionOut'];
+export type SessionTrustScore = components['schemas']['SessionTrustScore'];
+export type SessionUserOut = components['schemas']['SessionUserOut'];
 export type UserOut = components['schemas']['UserOut'];
 export type $defs = Record<string, never>;
 export interface operations {
@@ -1990,6 +2138,221 @@ export interface operations {
                 };
             };
             /** @description Missing, unknown, expired or revoked token, or a session that must answer its re-challenge first (code reauth_required) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_integration_keys_list_integrations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Integrations */
+                        integrations: components["schemas"]["IntegrationOut"][];
+                    };
+                };
+            };
+            /** @description Missing, unknown, expired or revoked token, or a session that must answer its re-challenge first (code reauth_required) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_integration_keys_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Name */
+                    name: string;
+                    /** Scopes */
+                    scopes: ("sessions:read" | "webhooks")[];
+                    /**
+                     * Webhook Url
+                     * @default null
+                     */
+                    webhook_url?: string | null;
+                };
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Api Key */
+                        api_key: string;
+                        integration: components["schemas"]["IntegrationOut"];
+                        /** Webhook Secret */
+                        webhook_secret: string | null;
+                    };
+                };
+            };
+            /** @description No valid session, or no one-time code entered on it recently (code step_up_required, with the `challenge` to answer and `max_age`) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_integration_keys_revoke: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                integration_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Created At
+                         * Format: date-time
+                         */
+                        created_at: string;
+                        /** Delivered */
+                        delivered: number;
+                        /** Dropped */
+                        dropped: number;
+                        /** Id */
+                        id: string;
+                        /** Key Prefix */
+                        key_prefix: string;
+                        /** Last Used At */
+                        last_used_at: string | null;
+                        /** Name */
+                        name: string;
+                        /** Queued */
+                        queued: number;
+                        /** Revoked At */
+                        revoked_at: string | null;
+                        /** Scopes */
+                        scopes: string[];
+                        /** Secret Rotated At */
+                        secret_rotated_at: string | null;
+                        /** Webhook Url */
+                        webhook_url: string | null;
+                    };
+                };
+            };
+            /** @description No valid session, or no one-time code entered on it recently (code step_up_required, with the `challenge` to answer and `max_age`) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_integration_keys_rotate_secret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                integration_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        integration: components["schemas"]["IntegrationOut"];
+                        /** Webhook Secret */
+                        webhook_secret: string;
+                    };
+                };
+            };
+            /** @description No valid session, or no one-time code entered on it recently (code step_up_required, with the `challenge` to answer and `max_age`) */
             401: {
                 headers: {
                     /** @description Bearer realm="bbauth" */
@@ -4385,6 +4748,72 @@ export interface operations {
                         return_to: string | null;
                         /** Session Id */
                         session_id: string;
+                    };
+                };
+            };
+            /** @description Missing, unknown, expired or revoked token, or a session that must answer its re-challenge first (code reauth_required) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_integrations_session_trust: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Code Age S */
+                        code_age_s: number | null;
+                        /**
+                         * Created At
+                         * Format: date-time
+                         */
+                        created_at: string;
+                        /**
+                         * Last Seen At
+                         * Format: date-time
+                         */
+                        last_seen_at: string;
+                        liveness: components["schemas"]["LivenessOut"];
+                        /** Revoked Reason */
+                        revoked_reason: string | null;
+                        /** Session Id */
+                        session_id: string;
+                        /**
+                         * State
+                         * @enum {string}
+                         */
+                        state: "active" | "challenged" | "revoked" | "expired";
+                        trust: components["schemas"]["SessionTrustScore"] | null;
+                        user: components["schemas"]["SessionUserOut"];
                     };
                 };
             };

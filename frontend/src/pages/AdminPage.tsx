@@ -24,6 +24,7 @@ import { formatDuration } from "../format";
 import { useTrust } from "../realtime/TrustContext";
 import { useAdminSessions } from "../realtime/useAdminSessions";
 import type { AdminSessionRow, UnmonitoredSession } from "../realtime/types";
+import { IntegrationsCard } from "./admin/IntegrationsCard";
 import { UsersCard } from "./admin/UsersCard";
 
 type Action = { kind: "challenge" | "revoke"; row: Pick<AdminSessionRow, "session_id" | "email"> };
@@ -208,6 +209,8 @@ export function AdminPage() {
       <UnmonitoredCard sessions={live.unmonitored} connected={live.connected} onRevoke={(row) => setAction({ kind: "revoke", row })} />
 
       <UsersCard />
+
+      <IntegrationsCard />
 
       <ModelStatusCard {...models} />
 

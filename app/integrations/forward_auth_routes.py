@@ -10,7 +10,7 @@ from quart_schema import tag, validate_querystring, validate_request, validate_r
 
 from app.errors import ApplicationError
 from app.integrations import cookies, forward_auth
-from app.integrations.schemas import CookieIn, CookieOut, ForwardAuthQuery
+from app.integrations.forward_auth_schemas import CookieIn, CookieOut, ForwardAuthQuery
 from app.sessions.policy import guarded
 from app.state import app_state
 from app.web import current_session, db, request_context
