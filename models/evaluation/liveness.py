@@ -39,7 +39,8 @@ from models.liveness.fingerprint import (
     keystroke_fingerprint,
     mouse_fingerprint,
 )
-from models.liveness.humanlike import keystroke_liveness_features, mouse_liveness_features
+from models.liveness.humanlike import keystroke_liveness_features
+from models.liveness.mouse_features import mouse_liveness_features
 from models.liveness.quality import REPLAY_MATCH
 
 Array = NDArray[np.float64]
