@@ -39,6 +39,7 @@ MOUSE_FEATURES: Final = (
     "accel_changes_median",
     "step_mode_share",
     "subpixel_share",
+    "power_law_slope_median",
 )
 MIN_SAMPLES: Final = 5
 """Samples an action needs for its kinematics to count."""
@@ -88,6 +89,12 @@ class _Segments:
             mask[self.starts + j] = False
         return a[mask]
 
+    def drop_last(self, a: Array) -> Array:
+        """``a`` without the last value of each segment."""
+        mask = np.ones(a.size, dtype=bool)
+        mask[self.ends] = False
+        return a[mask]
+
     def sum(self, a: Array) -> Array:
         return np.bincount(self.ids, weights=a, minlength=self.count).astype(np.float64)
 
@@ -112,7 +119,7 @@ class _Segments:
 
 
 def _action_rows(window: _Segments, x: Array, y: Array, dt: Array, step: Array) -> Array:
-    """Per-action kinematics (actions, 9) of the actions that move enough; see
+    """Per-action kinematics (actions, 10) of the actions that move enough; see
     `mouse_liveness_features`. ``window`` lays out the samples ``x``, ``y`` of the
     window's actions; ``dt`` and ``step`` their differences within actions."""
     whole = window.shorter()
@@ -121,7 +128,7 @@ def _action_rows(window: _Segments, x: Array, y: Array, dt: Array, step: Array) 
     distance = np.hypot(x[last] - x[first], y[last] - y[first])
     keep = (window.lengths >= MIN_SAMPLES) & (path >= MIN_PATH_PX) & (distance >= MIN_DISTANCE_PX)
     if not keep.any():
-        return np.zeros((0, 9))
+        return np.zeros((0, 10))
     points, samples = window.subset(keep), window.members(keep)
     x, y = x[samples], y[samples]
     first, last = points.starts, points.ends
@@ -178,6 +185,15 @@ def _action_rows(window: _Segments, x: Array, y: Array, dt: Array, step: Array) 
     uy = (y[last] - y[first]) / distance
     ids = points.ids
     off = np.abs((x - x[first][ids]) * uy[ids] - (y - y[first][ids]) * ux[ids])
+    # Curvature-speed power law: people slow down in bends (log speed rises with log radius of
+    # curvature); a path traced at a speed chosen apart from its shape lacks that coupling.
+    heading = np.unwrap(np.arctan2(dy, dx))
+    arc = steps.drop_first(step)
+    bend = np.abs(steps.inner(heading)) / np.maximum(arc, 1e-3)
+    speed = steps.drop_first(v)
+    usable = (bend > 1e-3) & (speed > 0) & (steps.drop_last(step) > 0) & (arc > 0)
+    radius = np.log(np.where(usable, 1.0 / np.maximum(bend, 1e-9), 1.0))
+    slope = _slopes(accs, radius, np.log(np.where(usable, speed, 1.0)), usable)
     return np.column_stack(
         [
             distance / path,
@@ -189,8 +205,23 @@ def _action_rows(window: _Segments, x: Array, y: Array, dt: Array, step: Array) 
             points.max(off) / distance,
             np.log1p(duration),
             changes,
+            slope,
         ]
     )
+
+
+def _slopes(layout: _Segments, x: Array, y: Array, use: NDArray[np.bool_]) -> Array:
+    """Least-squares slope of ``y`` on ``x`` per segment over the values where ``use`` (0 with
+    fewer than 4 of them or no spread in ``x``)."""
+    w = use.astype(np.float64)
+    n = layout.sum(w)
+    mx = layout.sum(w * x) / np.maximum(n, 1.0)
+    my = layout.sum(w * y) / np.maximum(n, 1.0)
+    dx = (x - mx[layout.ids]) * w
+    sxx = layout.sum(dx * dx)
+    sxy = layout.sum(dx * (y - my[layout.ids]))
+    ok = (n >= 4) & (sxx > 1e-9)
+    return np.where(ok, sxy / np.where(ok, sxx, 1.0), 0.0)
 
 
 def mouse_liveness_features(actions: Sequence[MouseAction]) -> Array:
@@ -200,7 +231,8 @@ def mouse_liveness_features(actions: Sequence[MouseAction]) -> Array:
     (distance / path), sub-movements (peaks of the 3-sample smoothed speed above a fifth of its
     maximum), time of peak speed per duration, mean turning angle, log size-free jerk, speed
     variation, largest deviation from the straight line per distance, log duration and the
-    share of acceleration sign changes; the window takes medians and spreads of those, with
+    share of acceleration sign changes, and the slope of log speed on log radius of curvature
+    (where the path bends); the window takes medians and spreads of those, with
     the sampling (interval variation, modal interval, distinct intervals, pauses) and step
     sizes (modal step, sub-pixel steps) of all its samples.
     """
@@ -244,5 +276,6 @@ def mouse_liveness_features(actions: Sequence[MouseAction]) -> Array:
         median[8],
         float(step_mode / max(moving.size, 1)),
         float(np.mean(np.abs(step - np.rint(step)) > 0.05)) if step.size else 0.0,
+        median[9],
     ]
     return np.nan_to_num(np.asarray(values, dtype=np.float64), posinf=0.0, neginf=0.0)
