@@ -29,8 +29,8 @@ from models.liveness.fingerprint import Fingerprint, keystroke_fingerprint, mous
 from models.liveness.humanlike import (
     RhythmPrior,
     keystroke_liveness_features,
-    mouse_liveness_features,
 )
+from models.liveness.mouse_features import mouse_liveness_features
 from models.mouse import DEFAULT_PAUSE_MS, MouseAction, actions_matrix, segment_columns
 
 MOVE = MOUSE_KINDS.index("move")

@@ -20,6 +20,7 @@ from models.evaluation.datasets_keyboard import load_aalto
 from models.events import KeyEvent, MouseEvent
 from models.liveness import training
 from models.liveness.corpus import join_sentences
+from models.liveness.humanlike import RhythmPrior
 
 SEED: Final = 13
 
@@ -47,18 +48,24 @@ def sapimouse_streams(
     return [sessions(u) for u in background], [sessions(u) for u in evaluation]
 
 
-def build_keystroke(data: Path) -> training.LivenessModel:
-    """The keystroke liveness model from the Aalto training half."""
-    train, _ = aalto_streams(data)
+def keystroke_training(
+    train: Sequence[Sequence[KeyEvent]],
+) -> tuple[training.Corpus, RhythmPrior, str]:
+    """The keystroke model's training corpus from the training half ``train``
+    (`aalto_streams`), its rhythm prior and the words naming them."""
     prior = training.keystroke_prior(train)
     corpus = training.build_corpus("keystroke", train, train, np.random.default_rng(SEED), prior)
-    return training.fitted(
-        "keystroke",
-        corpus,
-        prior,
+    source = (
         f"Aalto 136M Keystrokes, the {len(train)} participants at odd positions (windows of "
-        f"50 keystrokes), and bots {sorted(corpus.bots)} imitating them (seed {SEED}).",
+        f"50 keystrokes), and bots {sorted(corpus.bots)} imitating them (seed {SEED})."
     )
+    return corpus, prior, source
+
+
+def build_keystroke(data: Path) -> training.LivenessModel:
+    """The keystroke liveness model from the Aalto training half."""
+    corpus, prior, source = keystroke_training(aalto_streams(data)[0])
+    return training.fitted("keystroke", corpus, prior, source)
 
 
 def mouse_corpus(
@@ -74,14 +81,20 @@ def mouse_corpus(
     return training.Corpus(corpus.people + ones.people, corpus.hours + ones.hours, corpus.bots)
 
 
+def mouse_training(
+    train: Sequence[tuple[list[MouseEvent], list[MouseEvent]]],
+) -> tuple[training.Corpus, str]:
+    """The mouse model's training corpus from the training half ``train``
+    (`sapimouse_streams`) and the words naming it."""
+    corpus = mouse_corpus(train, [three for three, _ in train], np.random.default_rng(SEED))
+    source = (
+        f"SapiMouse, the {len(train)} users at odd positions (both sessions, windows of 10 "
+        f"actions), and bots {sorted(corpus.bots)} imitating them (seed {SEED})."
+    )
+    return corpus, source
+
+
 def build_mouse(data: Path) -> training.LivenessModel:
     """The mouse liveness model from the SapiMouse training half."""
-    train, _ = sapimouse_streams(data)
-    corpus = mouse_corpus(train, [three for three, _ in train], np.random.default_rng(SEED))
-    return training.fitted(
-        "mouse",
-        corpus,
-        None,
-        f"SapiMouse, the {len(train)} users at odd positions (both sessions, windows of 10 "
-        f"actions), and bots {sorted(corpus.bots)} imitating them (seed {SEED}).",
-    )
+    corpus, source = mouse_training(sapimouse_streams(data)[0])
+    return training.fitted("mouse", corpus, None, source)

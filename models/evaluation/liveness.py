@@ -1,7 +1,10 @@
 """``bbauth eval liveness``: replays and bots against the liveness models, on unseen people.
 
-Training (models and flag rules): the training halves of `models.background.build_liveness`
-(Aalto participants and SapiMouse users at odd positions) and bots imitating them. Measured on
+In distribution: the shipped models and flag rules (`models.liveness.training.shipped`),
+exactly as the server uses them. Left out: for each family, a model and rule built by the same
+code from the same training corpus (`models.background.build_liveness`: Aalto participants
+and SapiMouse users at odd positions, and bots imitating them, seed 13) without that family.
+``--quick`` builds those from the first few training people only. Measured on
 people never seen in training: Aalto participants at even positions (keystrokes), SapiMouse
 users at even positions and the 10 Balabit users (mouse; Balabit for false flags only).
 
@@ -19,6 +22,7 @@ users at even positions and the 10 Balabit users (mouse; Balabit for false flags
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
@@ -28,7 +32,14 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
-from models.background.build_liveness import SEED, aalto_streams, mouse_corpus, sapimouse_streams
+from models.background.build_liveness import (
+    SEED,
+    aalto_streams,
+    keystroke_training,
+    mouse_corpus,
+    mouse_training,
+    sapimouse_streams,
+)
 from models.evaluation import datasets_mouse as dm
 from models.evaluation.report import markdown_table, write_json_atomic
 from models.events import KeyEvent, MouseEvent
@@ -39,7 +50,8 @@ from models.liveness.fingerprint import (
     keystroke_fingerprint,
     mouse_fingerprint,
 )
-from models.liveness.humanlike import keystroke_liveness_features, mouse_liveness_features
+from models.liveness.humanlike import keystroke_liveness_features
+from models.liveness.mouse_features import mouse_liveness_features
 from models.liveness.quality import REPLAY_MATCH
 
 Array = NDArray[np.float64]
@@ -196,50 +208,49 @@ def people_figures(
 
 
 def modality_figures(
-    modality: str,
+    shipped: training.LivenessModel,
     train: training.Corpus,
     test: training.Corpus,
-    prior: Any,
     extra_people: training.Corpus | None = None,
 ) -> dict[str, Any]:
-    """In-distribution and leave-one-family-out detection, and people's false flags."""
-
-    def model_without(exclude: Sequence[str]) -> training.LivenessModel:
-        return training.fitted(modality, train, prior, exclude=exclude)
-
-    full = model_without(())
-    result: dict[str, Any] = {"rule": asdict(full.rule)}
-    result["in_distribution"] = {f: bot_figures(full, rows) for f, rows in test.bots.items()}
-    lofo = {f: model_without([f]) for f in test.bots}
-    result["leave_one_family_out"] = {
-        f: bot_figures(lofo[f], rows) for f, rows in test.bots.items()
+    """Detection by the ``shipped`` model and rule (in distribution) and by models built the
+    same way from ``train`` without the family under test (left out); people's false flags."""
+    lofo = {
+        f: training.fitted(shipped.modality, train, shipped.prior, exclude=[f]) for f in test.bots
     }
-    result["people"] = people_figures(full, test.people, test.hours)
+    result: dict[str, Any] = {
+        "rule": asdict(shipped.rule),
+        "rules_left_out": {f: asdict(m.rule) for f, m in lofo.items()},
+        "in_distribution": {f: bot_figures(shipped, rows) for f, rows in test.bots.items()},
+        "leave_one_family_out": {f: bot_figures(lofo[f], rows) for f, rows in test.bots.items()},
+        "people": people_figures(shipped, test.people, test.hours),
+    }
     if extra_people is not None:
-        result["people_balabit"] = people_figures(full, extra_people.people, extra_people.hours)
+        result["people_balabit"] = people_figures(shipped, extra_people.people, extra_people.hours)
     # The trade-off: the same models with thresholds that flag after fewer windows.
     points = []
-    for threshold in (full.rule.threshold, 9.0, 6.0, 4.0):
+    for threshold in sorted({shipped.rule.threshold, 9.0, 6.0, 4.0}, reverse=True):
 
         def at(model: training.LivenessModel, t: float = threshold) -> training.LivenessModel:
             return replace(model, rule=replace(model.rule, threshold=t))
 
-        points.append(
-            {
-                "threshold": threshold,
-                "people_flags_per_8h": people_figures(at(full), test.people, test.hours)[
-                    "flags_per_8h"
-                ],
-                "in_distribution": {
-                    f: bot_figures(at(full), rows)["detected_share"]
-                    for f, rows in test.bots.items()
-                },
-                "leave_one_family_out": {
-                    f: bot_figures(at(lofo[f]), rows)["detected_share"]
-                    for f, rows in test.bots.items()
-                },
-            }
-        )
+        point = {
+            "threshold": threshold,
+            "people_flags_per_8h": people_figures(at(shipped), test.people, test.hours)[
+                "flags_per_8h"
+            ],
+            "in_distribution": {
+                f: bot_figures(at(shipped), rows)["detected_share"] for f, rows in test.bots.items()
+            },
+            "leave_one_family_out": {
+                f: bot_figures(at(lofo[f]), rows)["detected_share"] for f, rows in test.bots.items()
+            },
+        }
+        if extra_people is not None:
+            point["balabit_flags_per_8h"] = people_figures(
+                at(shipped), extra_people.people, extra_people.hours
+            )["flags_per_8h"]
+        points.append(point)
     result["operating_points"] = points
     return result
 
@@ -269,51 +280,76 @@ def cost_figures(
     }
 
 
-def run(data: Path, out: Path, *, quick: bool = False, progress: bool = True) -> dict[str, Any]:
-    """Run every protocol above; write ``liveness.json``, ``liveness.md`` and plots to ``out``."""
-    rng = np.random.default_rng(SEED)
+def run(
+    data: Path, out: Path, *, quick: bool = False, progress: bool = True, only: str | None = None
+) -> dict[str, Any]:
+    """Run every protocol above; write ``liveness.json``, ``liveness.md`` and plots to ``out``.
+
+    ``only`` (``keystroke`` or ``mouse``) measures one modality and keeps the other's figures
+    from the ``liveness.json`` already in ``out``: each modality draws its bots from its own
+    seed, so the figures are those of a full run."""
     say = print if progress else (lambda *_a, **_k: None)
     limit = 40 if quick else None
     result: dict[str, Any] = {"protocol": __doc__.split("\n\n", 1)[1] if __doc__ else ""}
-
-    say("keystrokes: loading Aalto")
-    k_train, k_test = aalto_streams(data)
-    k_train, k_test = k_train[:limit], k_test[:limit]
-    prior = training.keystroke_prior(k_train)
-    say(f"keystrokes: {len(k_train)} training, {len(k_test)} evaluation people; generating bots")
-    train = training.build_corpus("keystroke", k_train, k_train, rng, prior)
-    test = training.build_corpus("keystroke", k_test, k_train, rng, prior, windows=BOT_EVAL_WINDOWS)
-    result["keystroke"] = modality_figures("keystroke", train, test, prior)
-    halves = [(s[: len(s) // 2], s[len(s) // 2 :]) for s in k_test]
-    result["keystroke"]["replay"] = replay_figures("keystroke", halves, rng)
-    shipped_k = training.fitted("keystroke", train, prior)
-    enroll = [w for s in halves[:50] for w in keystroke_chunks(s[1])]
-    memory = FingerprintIndex(
-        "keystroke", (keystroke_fingerprint(w) for s in halves[:20] for w in keystroke_chunks(s[0]))
-    )
-    result["keystroke"]["cost"] = cost_figures("keystroke", enroll, memory, shipped_k)
-
-    say("mouse: loading SapiMouse and Balabit")
-    m_train, m_test = sapimouse_streams(data)
-    m_train, m_test = m_train[: limit and limit // 4], m_test[: limit and limit // 4]
-    threes = [three for three, _ in m_train]
-    train_m = mouse_corpus(m_train, threes, rng)
-    test_m = mouse_corpus(m_test, threes, rng, windows=BOT_EVAL_WINDOWS)
-    balabit = _balabit_people(data, quick)
-    result["mouse"] = modality_figures("mouse", train_m, test_m, None, balabit)
-    result["mouse"]["replay"] = replay_figures("mouse", m_test, rng)
-    shipped_m = training.fitted("mouse", train_m, None)
-    memory_m = FingerprintIndex(
-        "mouse", (mouse_fingerprint(w) for three, _ in m_test[:10] for w in mouse_chunks(three))
-    )
-    windows_m = [w for _, one in m_test for w in mouse_chunks(one)]
-    result["mouse"]["cost"] = cost_figures("mouse", windows_m, memory_m, shipped_m)
+    if only is not None:
+        kept = json.loads((out / "liveness.json").read_text())
+        result.update({m: kept[m] for m in ("keystroke", "mouse") if m != only and m in kept})
+    if only in (None, "keystroke"):
+        result["keystroke"] = keystroke_figures(data, limit, say)
+    if only in (None, "mouse"):
+        result["mouse"] = mouse_figures(data, limit, quick, say)
 
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "liveness.json", result)
     (out / "liveness.md").write_text(markdown(result))
     plot(result, out / "liveness.png")
     return result
+
+
+def keystroke_figures(data: Path, limit: int | None, say: Callable[..., None]) -> dict[str, Any]:
+    """The keystroke figures: bots, people, replays and cost (bots drawn from seed `SEED`)."""
+    rng = np.random.default_rng(SEED)
+    say("keystrokes: loading Aalto; rebuilding the shipped model's training corpus")
+    shipped_k = training.shipped("keystroke")
+    k_train, k_test = aalto_streams(data)
+    k_train, k_test = k_train[:limit], k_test[:limit]
+    train, _, _ = keystroke_training(k_train)
+    prior = shipped_k.prior
+    say(f"keystrokes: {len(k_test)} evaluation people; generating bots")
+    test = training.build_corpus("keystroke", k_test, k_train, rng, prior, windows=BOT_EVAL_WINDOWS)
+    figures = modality_figures(shipped_k, train, test)
+    halves = [(s[: len(s) // 2], s[len(s) // 2 :]) for s in k_test]
+    figures["replay"] = replay_figures("keystroke", halves, rng)
+    enroll = [w for s in halves[:50] for w in keystroke_chunks(s[1])]
+    memory = FingerprintIndex(
+        "keystroke", (keystroke_fingerprint(w) for s in halves[:20] for w in keystroke_chunks(s[0]))
+    )
+    figures["cost"] = cost_figures("keystroke", enroll, memory, shipped_k)
+    return figures
+
+
+def mouse_figures(
+    data: Path, limit: int | None, quick: bool, say: Callable[..., None]
+) -> dict[str, Any]:
+    """The mouse figures: bots, people (SapiMouse and Balabit), replays and cost (bots drawn
+    from seed `SEED` + 1)."""
+    rng = np.random.default_rng(SEED + 1)
+    say("mouse: loading SapiMouse and Balabit; rebuilding the shipped model's training corpus")
+    shipped_m = training.shipped("mouse")
+    m_train, m_test = sapimouse_streams(data)
+    m_train, m_test = m_train[: limit and limit // 4], m_test[: limit and limit // 4]
+    train_m, _ = mouse_training(m_train)
+    threes = [three for three, _ in m_train]
+    test_m = mouse_corpus(m_test, threes, rng, windows=BOT_EVAL_WINDOWS)
+    balabit = _balabit_people(data, quick)
+    figures = modality_figures(shipped_m, train_m, test_m, balabit)
+    figures["replay"] = replay_figures("mouse", m_test, rng)
+    memory_m = FingerprintIndex(
+        "mouse", (mouse_fingerprint(w) for three, _ in m_test[:10] for w in mouse_chunks(three))
+    )
+    windows_m = [w for _, one in m_test for w in mouse_chunks(one)]
+    figures["cost"] = cost_figures("mouse", windows_m, memory_m, shipped_m)
+    return figures
 
 
 def _balabit_people(data: Path, quick: bool) -> training.Corpus:
@@ -387,11 +423,21 @@ def markdown(result: dict[str, Any]) -> str:
                     f"activity ({p['windows']} windows, {p['people']} recordings) = "
                     f"{_num(p['flags_per_8h'])} per 8 h.",
                 ]
-        parts += ["", "Operating points (threshold of the flag rule; bots within 3 windows):", ""]
+        rule = r["rule"]
+        parts += [
+            "",
+            f"Shipped rule: cap {rule['cap']:.2f}, drift {rule['drift']:.3f}, threshold "
+            f"{rule['threshold']:.2f}.",
+            "",
+            "Operating points (threshold of the flag rule; bots within 3 windows):",
+            "",
+        ]
+        balabit = "people_balabit" in r
         rows = [
             [
                 f"{p['threshold']:.2f}",
                 _num(p["people_flags_per_8h"]),
+                *([_num(p["balabit_flags_per_8h"])] if balabit else []),
                 " / ".join(f"{100 * v:.0f}" for v in p["in_distribution"].values()),
                 " / ".join(f"{100 * v:.0f}" for v in p["leave_one_family_out"].values()),
             ]
@@ -403,6 +449,7 @@ def markdown(result: dict[str, Any]) -> str:
                 [
                     "threshold",
                     "people flags per 8 h",
+                    *(["Balabit flags per 8 h"] if balabit else []),
                     f"in distribution % ({families})",
                     "left out %",
                 ],

@@ -3,6 +3,7 @@
 * `fingerprint` — compact, non-invertible sketches of a window's timings (keystrokes) or
   displacements (mouse), matched with a tolerance so replays are caught however retimed.
 * `humanlike` — population models (one per modality) giving p(machine) of a window.
+* `mouse_features` — the mouse window's liveness features, over all its samples at once.
 * `bots` — one generator per bot family, for training and attacking the models.
 * `quality` — the enrollment quality score in [0, 1] with its reasons.
 

@@ -18,11 +18,10 @@ from models.events import KeyEvent, MouseEvent
 from models.keystroke import Keystroke, pair_keystrokes
 from models.liveness.humanlike import (
     KEYSTROKE_FEATURES,
-    MOUSE_FEATURES,
     RhythmPrior,
     keystroke_liveness_features,
-    mouse_liveness_features,
 )
+from models.liveness.mouse_features import MOUSE_FEATURES, mouse_liveness_features
 from models.mouse import MouseAction, segment_actions
 
 KEYSTROKE_WINDOW: Final = 50

@@ -74,7 +74,9 @@ MOUSE_SPEC: Final = SketchSpec(
     tol_abs=(0.0, 0.0, 8.0),
     tol_rel=(0.0, 0.0, 0.25),
     run=6,
-    key=((0, 0, 1), (0, 1, 1), (1, 0, 1), (1, 1, 1)),
+    # Displacements match exactly, so three of them key a run (one probe) and leave few
+    # candidates to verify: people repeat short steps like (3, 1) often, three in a row rarely.
+    key=((0, 0, 1), (0, 1, 1), (1, 0, 1), (1, 1, 1), (2, 0, 1), (2, 1, 1)),
 )
 SPECS: Final = {"keystroke": KEYSTROKE_SPEC, "mouse": MOUSE_SPEC}
 
@@ -128,33 +130,65 @@ def _tolerance(spec: SketchSpec, q: NDArray[np.int32]) -> NDArray[np.float64]:
     return np.asarray(tol, dtype=np.float64)
 
 
+def _kept_samples(
+    x: NDArray[np.float64], y: NDArray[np.float64], starts: NDArray[np.bool_]
+) -> NDArray[np.bool_]:
+    """Which samples are kept: each action's first (``starts``), then those at least
+    `MIN_STEP_PX` (either axis) from the last kept one of their action.
+
+    Sequential only where it must be: a sample after a kept one with a step that large is
+    kept, so the loop runs only from each small step until the next kept sample."""
+    keep = np.ones(x.size, dtype=bool)
+    step = np.maximum(np.abs(np.diff(x)), np.abs(np.diff(y)))
+    small = np.flatnonzero((step < MIN_STEP_PX) & ~starts[1:]) + 1
+    if small.size == 0:
+        return keep
+    xs, ys, first = x.tolist(), y.tolist(), starts.tolist()
+    i = int(small[0])
+    last = i - 1
+    while i < x.size:
+        if not first[i] and max(abs(xs[i] - xs[last]), abs(ys[i] - ys[last])) < MIN_STEP_PX:
+            keep[i] = False
+            i += 1
+            continue
+        k = int(np.searchsorted(small, i, side="right"))
+        if k == small.size:
+            break
+        i = int(small[k])
+        last = i - 1
+    return keep
+
+
 def mouse_fingerprint(actions: Sequence[MouseAction]) -> Fingerprint:
     """The sketch of mouse actions (ms, px): displacements between kept samples and their
-    interval per median interval."""
-    rows: list[NDArray[np.float64]] = []
-    for action in actions:
-        kept_t: list[float] = []
-        kept_x: list[float] = []
-        kept_y: list[float] = []
-        for t, x, y in zip(action.t, action.x, action.y, strict=True):
-            if kept_x and max(abs(x - kept_x[-1]), abs(y - kept_y[-1])) < MIN_STEP_PX:
-                continue
-            kept_t.append(t)
-            kept_x.append(x)
-            kept_y.append(y)
-        if len(kept_t) < 2:
-            continue
-        rows.append(np.column_stack([np.diff(kept_x), np.diff(kept_y), np.diff(kept_t)]))
-        # A boundary row that matches nothing keeps runs from crossing actions.
-        rows.append(np.array([[MAX_CODE, MAX_CODE, MAX_CODE]], dtype=np.float64))
-    if not rows:
+    interval per median interval, with a boundary row after each action's."""
+    sampled = [a for a in actions if a.t.size]
+    if not sampled:
         return Fingerprint("mouse", np.zeros((0, 3), np.int16))
-    steps = np.vstack(rows)
+    sizes = np.asarray([a.t.size for a in sampled])
+    action = np.repeat(np.arange(sizes.size), sizes)
+    starts = np.zeros(action.size, dtype=bool)
+    starts[np.cumsum(sizes) - sizes] = True
+    samples = np.column_stack(
+        [np.concatenate([a.x for a in sampled]), np.concatenate([a.y for a in sampled])]
+    )
+    t = np.concatenate([a.t for a in sampled])
+    kept = _kept_samples(samples[:, 0], samples[:, 1], starts)
+    # Actions with one kept sample give no displacement and no boundary.
+    kept &= (np.bincount(action, weights=kept, minlength=sizes.size) >= 2)[action]
+    if not kept.any():
+        return Fingerprint("mouse", np.zeros((0, 3), np.int16))
+    steps = np.diff(np.column_stack([samples[kept], t[kept]]), axis=0)
+    steps = np.vstack([steps, np.full((1, 3), MAX_CODE)])
+    # A boundary row that matches nothing keeps runs from crossing actions.
+    steps[np.flatnonzero(np.diff(action[kept]))] = MAX_CODE
     real = steps[:, 0] < MAX_CODE
     median = float(np.median(steps[real, 2])) if real.any() else 0.0
-    out = steps.copy()
-    out[real, 2] = steps[real, 2] / median * MOUSE_DT_SCALE if median > 0 else 0.0
-    codes = np.clip(np.rint(out), -MAX_CODE, MAX_CODE).astype(np.int16)
+    if median > 0:
+        steps[real, 2] = steps[real, 2] / median * MOUSE_DT_SCALE
+    else:
+        steps[real, 2] = 0.0
+    codes = np.clip(np.rint(steps), -MAX_CODE, MAX_CODE).astype(np.int16)
     return Fingerprint("mouse", codes)
 
 
@@ -245,7 +279,11 @@ class FingerprintIndex:
         if starts.size == 0:
             return 0.0
         dims = len(spec.key)
-        bits = np.asarray(list(product((0, 1), repeat=dims)), dtype=np.int64)  # (probes, dims)
+        # Probe the upper bin only along key dimensions where some value may fall in it
+        # (mouse displacements are matched exactly: one probe per start).
+        wide = np.flatnonzero(np.any(hi[starts] > lo[starts], axis=0))
+        bits = np.zeros((2**wide.size, dims), dtype=np.int64)  # (probes, dims)
+        bits[:, wide] = np.asarray(list(product((0, 1), repeat=wide.size)), dtype=np.int64)
         probe = lo[starts][:, None, :] + bits[None, :, :]
         valid = np.all(probe <= hi[starts][:, None, :], axis=2)
         keys = _hash(probe.reshape(-1, dims))
@@ -289,7 +327,8 @@ class FingerprintIndex:
 
 
 def _hash(bins: NDArray[np.int64]) -> NDArray[np.int64]:
-    """One integer per row of small bin numbers (each within ±2^14)."""
+    """One integer per row of small bin numbers (each within ±2^14). Past four columns it
+    wraps around, so rows may share a key: every candidate is verified anyway."""
     out = np.zeros(bins.shape[0], dtype=np.int64)
     for d in range(bins.shape[1]):
         out = out * 32768 + (np.clip(bins[:, d], -16383, 16383) + 16384)

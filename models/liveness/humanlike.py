@@ -33,7 +33,6 @@ from models.keystroke import (
     digraph_class,
     finger_relation,
 )
-from models.mouse import MouseAction
 
 Array = NDArray[np.float64]
 
@@ -59,26 +58,6 @@ KEYSTROKE_FEATURES: Final = (
     "flight_prior_corr",
     "hold_prior_corr",
     "flight_prior_residual",
-)
-MOUSE_FEATURES: Final = (
-    "straightness_median",
-    "straightness_spread",
-    "submovements_median",
-    "peak_time_median",
-    "peak_time_spread",
-    "turn_median",
-    "turn_spread",
-    "jerk_median",
-    "interval_cv",
-    "interval_mode_share",
-    "distinct_intervals",
-    "pause_share",
-    "speed_cv_median",
-    "deviation_median",
-    "duration_spread",
-    "accel_changes_median",
-    "step_mode_share",
-    "subpixel_share",
 )
 MIN_KEYSTROKES: Final = 8
 NOVELTY_QUANTILE: Final = 0.995
@@ -256,89 +235,6 @@ def _corr(a: Array, b: Array) -> float:
     da, db = a - a.mean(), b - b.mean()
     den = float(np.sqrt((da @ da) * (db @ db)))
     return float(da @ db / den) if den > 0 else 0.0
-
-
-def _action_features(a: MouseAction) -> list[float] | None:
-    """Per-movement kinematics of one action's trajectory, or None if it barely moves."""
-    t, x, y = a.t, a.x, a.y
-    if t.size < 5:
-        return None
-    dt = np.diff(t)
-    step = np.hypot(np.diff(x), np.diff(y))
-    path = float(step.sum())
-    distance = float(np.hypot(x[-1] - x[0], y[-1] - y[0]))
-    if path < 20 or distance < 10:
-        return None
-    good = dt > 0
-    v = np.where(good, step / np.maximum(dt, 1e-3), 0.0)
-    # Sub-movements: peaks of the lightly smoothed speed above a fifth of its maximum.
-    vs = np.convolve(v, np.ones(3) / 3, mode="same")
-    vmax = float(vs.max()) if vs.size else 0.0
-    inner = vs[1:-1]
-    peaks = (inner > vs[:-2]) & (inner >= vs[2:]) & (inner > 0.2 * vmax)
-    tt = np.cumsum(dt)
-    duration = float(tt[-1]) if tt.size else 0.0
-    peak_time = float(tt[int(np.argmax(vs))] / duration) if duration > 0 else 0.5
-    angles = np.arctan2(np.diff(y), np.diff(x))[step > 0]
-    turn = np.abs(np.angle(np.exp(1j * np.diff(angles)))) if angles.size > 1 else np.zeros(1)
-    acc = np.diff(v) / np.maximum(dt[1:], 1e-3)
-    jerk = np.diff(acc) / np.maximum(dt[2:], 1e-3) if acc.size > 1 else np.zeros(1)
-    # Largest distance of the path from the straight segment, per its length.
-    ux, uy = (x[-1] - x[0]) / distance, (y[-1] - y[0]) / distance
-    deviation = float(np.max(np.abs((x - x[0]) * uy - (y - y[0]) * ux)) / distance)
-    return [
-        distance / path,
-        float(peaks.sum()),
-        peak_time,
-        float(np.mean(turn)),
-        float(np.log1p(np.median(np.abs(jerk)) * duration**3 / max(path, 1.0))),
-        float(np.std(v) / max(float(np.mean(v)), 1e-6)),
-        deviation,
-        float(np.log1p(duration)),
-        float(np.mean(np.diff(np.sign(acc)) != 0)) if acc.size > 1 else 0.0,
-    ]
-
-
-def mouse_liveness_features(actions: Sequence[MouseAction]) -> Array:
-    """Kinematic features (see `MOUSE_FEATURES`) of mouse actions (ms, px); NaN-free."""
-    rows = [r for r in (_action_features(a) for a in actions) if r is not None]
-    dts = [np.diff(a.t) for a in actions if a.t.size > 1]
-    dt = np.concatenate(dts) if dts else np.zeros(0)
-    dt = dt[dt > 0]
-    steps = [np.hypot(np.diff(a.x), np.diff(a.y)) for a in actions if a.t.size > 1]
-    step = np.concatenate(steps) if steps else np.zeros(0)
-    if not rows or dt.size < 5:
-        return np.zeros(len(MOUSE_FEATURES))
-    m = np.asarray(rows)
-    _, counts = np.unique(np.rint(dt), return_counts=True)
-    moving = step[step > 0]
-    _, step_counts = np.unique(np.rint(moving), return_counts=True) if moving.size else (0, [0])
-    pauses = float(np.sum(dt[dt > 100])) / max(float(dt.sum()), 1.0)
-
-    def spread(col: int) -> float:
-        return float(np.std(m[:, col])) if m.shape[0] > 1 else 0.0
-
-    values = [
-        float(np.median(m[:, 0])),
-        spread(0),
-        float(np.median(m[:, 1])),
-        float(np.median(m[:, 2])),
-        spread(2),
-        float(np.median(m[:, 3])),
-        spread(3),
-        float(np.median(m[:, 4])),
-        _cv(dt),
-        float(np.max(counts) / dt.size),
-        float(counts.size / dt.size),
-        pauses,
-        float(np.median(m[:, 5])),
-        float(np.median(m[:, 6])),
-        spread(7),
-        float(np.median(m[:, 8])),
-        float(np.max(step_counts) / max(moving.size, 1)),
-        float(np.mean(np.abs(step - np.rint(step)) > 0.05)) if step.size else 0.0,
-    ]
-    return np.nan_to_num(np.asarray(values, dtype=np.float64), posinf=0.0, neginf=0.0)
 
 
 class HumanLikeness(ClassifierMixin, BaseEstimator):  # type: ignore[misc]

@@ -1,0 +1,281 @@
+"""Mouse liveness features of a window, computed over all its actions' samples at once.
+
+A window's actions are laid end to end in flat arrays with a segment id per sample (and per
+difference of samples), so every per-action quantity is one NumPy pass over the window
+instead of a Python loop over actions; per-action reductions (sums, maxima, medians, first
+maxima) use the segment ids. Values are those of the per-action definitions in the docstring
+of `mouse_liveness_features`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from models.mouse import MouseAction
+
+Array = NDArray[np.float64]
+Index = NDArray[np.intp]
+
+MOUSE_FEATURES: Final = (
+    "straightness_median",
+    "straightness_spread",
+    "submovements_median",
+    "peak_time_median",
+    "peak_time_spread",
+    "turn_median",
+    "turn_spread",
+    "jerk_median",
+    "interval_cv",
+    "interval_mode_share",
+    "distinct_intervals",
+    "pause_share",
+    "speed_cv_median",
+    "deviation_median",
+    "duration_spread",
+    "accel_changes_median",
+    "step_mode_share",
+    "subpixel_share",
+    "power_law_slope_median",
+)
+MIN_SAMPLES: Final = 5
+"""Samples an action needs for its kinematics to count."""
+MIN_PATH_PX: Final = 20.0
+MIN_DISTANCE_PX: Final = 10.0
+PAUSE_MS: Final = 100.0
+
+
+class _Segments:
+    """Per-segment reductions over a flat array cut into consecutive segments of ``lengths``."""
+
+    def __init__(self, lengths: Index) -> None:
+        self.lengths = lengths
+        ends = np.cumsum(lengths)
+        self.starts = (ends - lengths).astype(np.intp)
+        self.ends = (ends - 1).astype(np.intp)
+        self.ids = np.repeat(np.arange(lengths.size), lengths)
+        total = int(ends[-1]) if ends.size else 0
+        # Differences of neighbours that lie in one segment: all but each segment's last.
+        self._inner = np.ones(max(total - 1, 0), dtype=bool)
+        self._inner[self.ends[:-1]] = False
+
+    @property
+    def count(self) -> int:
+        return int(self.lengths.size)
+
+    def inner(self, a: Array) -> Array:
+        """Differences of ``a`` within segments (each segment one shorter)."""
+        return np.diff(a)[self._inner]
+
+    def shorter(self) -> _Segments:
+        """The layout of `inner`."""
+        return _Segments(self.lengths - 1)
+
+    def subset(self, keep: NDArray[np.bool_]) -> _Segments:
+        """The layout of the segments where ``keep``."""
+        return _Segments(self.lengths[keep])
+
+    def members(self, keep: NDArray[np.bool_]) -> NDArray[np.bool_]:
+        """Which values belong to the segments where ``keep``."""
+        return np.asarray(keep[self.ids], dtype=np.bool_)
+
+    def drop_first(self, a: Array, k: int = 1) -> Array:
+        """``a`` without the first ``k`` values of each segment."""
+        mask = np.ones(a.size, dtype=bool)
+        for j in range(k):
+            mask[self.starts + j] = False
+        return a[mask]
+
+    def drop_last(self, a: Array) -> Array:
+        """``a`` without the last value of each segment."""
+        mask = np.ones(a.size, dtype=bool)
+        mask[self.ends] = False
+        return a[mask]
+
+    def sum(self, a: Array) -> Array:
+        return np.bincount(self.ids, weights=a, minlength=self.count).astype(np.float64)
+
+    def mean(self, a: Array) -> Array:
+        return self.sum(a) / self.lengths
+
+    def max(self, a: Array) -> Array:
+        return np.asarray(np.maximum.reduceat(a, self.starts), dtype=np.float64)
+
+    def first_max(self, a: Array) -> Index:
+        """Index within its segment of each segment's first maximum."""
+        hits = np.flatnonzero(a == self.max(a)[self.ids])
+        _, first = np.unique(self.ids[hits], return_index=True)
+        return np.asarray(hits[first] - self.starts, dtype=np.intp)
+
+    def median(self, a: Array) -> Array:
+        order = np.lexsort((a, self.ids))
+        s = a[order]
+        lo = self.starts + (self.lengths - 1) // 2
+        hi = self.starts + self.lengths // 2
+        return np.asarray((s[lo] + s[hi]) / 2, dtype=np.float64)
+
+
+def _action_rows(window: _Segments, x: Array, y: Array, dt: Array, step: Array) -> Array:
+    """Per-action kinematics (actions, 10) of the actions that move enough; see
+    `mouse_liveness_features`. ``window`` lays out the samples ``x``, ``y`` of the
+    window's actions; ``dt`` and ``step`` their differences within actions."""
+    whole = window.shorter()
+    path = whole.sum(step)
+    first, last = window.starts, window.ends
+    distance = np.hypot(x[last] - x[first], y[last] - y[first])
+    keep = (window.lengths >= MIN_SAMPLES) & (path >= MIN_PATH_PX) & (distance >= MIN_DISTANCE_PX)
+    if not keep.any():
+        return np.zeros((0, 10))
+    points, samples = window.subset(keep), window.members(keep)
+    x, y = x[samples], y[samples]
+    first, last = points.starts, points.ends
+    distance, path = distance[keep], path[keep]
+    moves = whole.members(keep)
+    dt, step = dt[moves], step[moves]
+    dx, dy = points.inner(x), points.inner(y)
+    steps = points.shorter()
+    v = np.where(dt > 0, step / np.maximum(dt, 1e-3), 0.0)
+
+    # Sub-movements: peaks of the lightly smoothed speed above a fifth of its maximum. A zero
+    # between actions keeps their speeds apart; each action's two ends are the two-term dots
+    # `np.convolve` takes there (a third, zero, term can round differently and move a peak).
+    kernel = np.ones(3) / 3
+    gaps = steps.starts[1:]
+    padded = np.insert(v, gaps, 0.0)
+    vs = np.delete(np.convolve(padded, kernel, mode="same"), gaps + np.arange(gaps.size))
+    for start, end in zip(steps.starts.tolist(), steps.ends.tolist(), strict=True):
+        vs[start] = np.dot(v[start : start + 2], kernel[1:])
+        vs[end] = np.dot(v[end - 1 : end + 1], kernel[:2])
+    vmax = steps.max(vs)
+    inf = np.full(1, np.inf)
+    left, right = np.concatenate([inf, vs[:-1]]), np.concatenate([vs[1:], inf])
+    edge = np.zeros(vs.size, dtype=bool)
+    edge[steps.starts] = True
+    edge[steps.ends] = True
+    peak = ~edge & (vs > left) & (vs >= right) & (vs > 0.2 * vmax[steps.ids])
+    peaks = np.bincount(steps.ids[peak], minlength=steps.count).astype(np.float64)
+
+    elapsed = np.cumsum(dt)
+    before = np.concatenate([np.zeros(1), elapsed])[steps.starts]
+    duration = elapsed[steps.ends] - before
+    at_peak = elapsed[steps.starts + steps.first_max(vs)] - before
+    peak_time = np.where(duration > 0, at_peak / np.where(duration > 0, duration, 1.0), 0.5)
+
+    moved = step > 0
+    angle, angle_ids = np.arctan2(dy, dx)[moved], steps.ids[moved]
+    same = angle_ids[1:] == angle_ids[:-1]
+    turn = np.abs(np.angle(np.exp(1j * np.diff(angle)[same])))
+    turn_ids = angle_ids[1:][same]
+    turns = np.bincount(turn_ids, minlength=steps.count)
+    turn_mean = np.bincount(turn_ids, weights=turn, minlength=steps.count) / np.maximum(turns, 1)
+
+    accs = steps.shorter()
+    acc = steps.inner(v) / np.maximum(steps.drop_first(dt), 1e-3)
+    jerks = accs.shorter()
+    jerk = accs.inner(acc) / np.maximum(steps.drop_first(dt, 2), 1e-3)
+    jerk_median = jerks.median(np.abs(jerk))
+    changes = jerks.mean((accs.inner(np.sign(acc)) != 0).astype(np.float64))
+
+    mean_v = steps.mean(v)
+    std_v = np.sqrt(steps.mean((v - mean_v[steps.ids]) ** 2))
+    ux = (x[last] - x[first]) / distance
+    uy = (y[last] - y[first]) / distance
+    ids = points.ids
+    off = np.abs((x - x[first][ids]) * uy[ids] - (y - y[first][ids]) * ux[ids])
+    # Curvature-speed power law: people slow down in bends (log speed rises with log radius of
+    # curvature); a path traced at a speed chosen apart from its shape lacks that coupling.
+    heading = np.unwrap(np.arctan2(dy, dx))
+    arc = steps.drop_first(step)
+    bend = np.abs(steps.inner(heading)) / np.maximum(arc, 1e-3)
+    speed = steps.drop_first(v)
+    usable = (bend > 1e-3) & (speed > 0) & (steps.drop_last(step) > 0) & (arc > 0)
+    radius = np.log(np.where(usable, 1.0 / np.maximum(bend, 1e-9), 1.0))
+    slope = _slopes(accs, radius, np.log(np.where(usable, speed, 1.0)), usable)
+    return np.column_stack(
+        [
+            distance / path,
+            peaks,
+            peak_time,
+            turn_mean,
+            np.log1p(jerk_median * duration**3 / np.maximum(path, 1.0)),
+            std_v / np.maximum(mean_v, 1e-6),
+            points.max(off) / distance,
+            np.log1p(duration),
+            changes,
+            slope,
+        ]
+    )
+
+
+def _slopes(layout: _Segments, x: Array, y: Array, use: NDArray[np.bool_]) -> Array:
+    """Least-squares slope of ``y`` on ``x`` per segment over the values where ``use`` (0 with
+    fewer than 4 of them or no spread in ``x``)."""
+    w = use.astype(np.float64)
+    n = layout.sum(w)
+    mx = layout.sum(w * x) / np.maximum(n, 1.0)
+    my = layout.sum(w * y) / np.maximum(n, 1.0)
+    dx = (x - mx[layout.ids]) * w
+    sxx = layout.sum(dx * dx)
+    sxy = layout.sum(dx * (y - my[layout.ids]))
+    ok = (n >= 4) & (sxx > 1e-9)
+    return np.where(ok, sxy / np.where(ok, sxx, 1.0), 0.0)
+
+
+def mouse_liveness_features(actions: Sequence[MouseAction]) -> Array:
+    """Kinematic features (see `MOUSE_FEATURES`) of mouse actions (ms, px); NaN-free.
+
+    Per action that moves (≥ 5 samples, path ≥ 20 px, start to end ≥ 10 px): straightness
+    (distance / path), sub-movements (peaks of the 3-sample smoothed speed above a fifth of its
+    maximum), time of peak speed per duration, mean turning angle, log size-free jerk, speed
+    variation, largest deviation from the straight line per distance, log duration and the
+    share of acceleration sign changes, and the slope of log speed on log radius of curvature
+    (where the path bends); the window takes medians and spreads of those, with
+    the sampling (interval variation, modal interval, distinct intervals, pauses) and step
+    sizes (modal step, sub-pixel steps) of all its samples.
+    """
+    sampled = [a for a in actions if a.t.size > 1]
+    if not sampled:
+        return np.zeros(len(MOUSE_FEATURES))
+    window = _Segments(np.asarray([a.t.size for a in sampled], dtype=np.intp))
+    t = np.concatenate([a.t for a in sampled])
+    x = np.concatenate([a.x for a in sampled])
+    y = np.concatenate([a.y for a in sampled])
+    dt_all = window.inner(t)
+    step = np.hypot(window.inner(x), window.inner(y))
+    dt = dt_all[dt_all > 0]
+    if dt.size < 5:
+        return np.zeros(len(MOUSE_FEATURES))
+    rows = _action_rows(window, x, y, dt_all, step)
+    if rows.shape[0] == 0:
+        return np.zeros(len(MOUSE_FEATURES))
+    _, counts = np.unique(np.rint(dt), return_counts=True)
+    moving = step[step > 0]
+    step_mode = np.unique(np.rint(moving), return_counts=True)[1].max() if moving.size else 0
+    pauses = float(np.sum(dt[dt > PAUSE_MS])) / max(float(dt.sum()), 1.0)
+    median = np.median(rows, axis=0)
+    spread = np.std(rows, axis=0) if rows.shape[0] > 1 else np.zeros(rows.shape[1])
+    values = [
+        median[0],
+        spread[0],
+        median[1],
+        median[2],
+        spread[2],
+        median[3],
+        spread[3],
+        median[4],
+        float(np.std(dt) / float(np.mean(dt))),  # dt > 0
+        float(np.max(counts) / dt.size),
+        float(counts.size / dt.size),
+        pauses,
+        median[5],
+        median[6],
+        spread[7],
+        median[8],
+        float(step_mode / max(moving.size, 1)),
+        float(np.mean(np.abs(step - np.rint(step)) > 0.05)) if step.size else 0.0,
+        median[9],
+    ]
+    return np.nan_to_num(np.asarray(values, dtype=np.float64), posinf=0.0, neginf=0.0)

@@ -1,0 +1,117 @@
+"""Mouse liveness features and sketches, computed over whole windows, equal the per-action
+definitions they replaced; the curvature-speed feature added since reads the power law.
+
+``data/mouse_liveness_reference.npz`` holds what the per-action implementation (a Python loop
+over actions and samples) gave on real people's windows: the first 4 SapiMouse users of the
+evaluation half (both sessions) and the first training session of 2 Balabit users (40 windows
+each). The vectorized code must give the same numbers.
+"""
+
+from __future__ import annotations
+
+import warnings
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from models.evaluation import datasets_mouse as dm
+from models.liveness.corpus import mouse_chunks
+from models.liveness.fingerprint import mouse_fingerprint
+from models.liveness.mouse_features import MOUSE_FEATURES, mouse_liveness_features
+from models.mouse import MouseAction
+from tests.models.liveness_data import DATASETS, HAVE_SAPIMOUSE, unseen_mouse_users
+
+REFERENCE = Path(__file__).parent / "data" / "mouse_liveness_reference.npz"
+HAVE_BALABIT = (DATASETS / dm.BALABIT_ARCHIVE).exists()
+
+
+@lru_cache(maxsize=1)
+def reference() -> dict[str, Any]:
+    with np.load(REFERENCE, allow_pickle=False) as data:
+        return {name: data[name] for name in data.files}
+
+
+def windows(source: str) -> list[list[MouseAction]]:
+    if source == "sapimouse":
+        return [w for pair in unseen_mouse_users(4) for s in pair for w in mouse_chunks(s)]
+    root = dm.resolve_dataset(DATASETS, dm.BALABIT_ARCHIVE, "training_files")
+    out: list[list[MouseAction]] = []
+    for user in dm.balabit_users(root)[:2]:
+        for session in dm.balabit_training(root, user, max_sessions=1):
+            out += mouse_chunks(session.events)[:40]
+    return out
+
+
+SOURCES = [
+    pytest.param(
+        "sapimouse", marks=pytest.mark.skipif(not HAVE_SAPIMOUSE, reason="no SapiMouse archive")
+    ),
+    pytest.param(
+        "balabit", marks=pytest.mark.skipif(not HAVE_BALABIT, reason="no Balabit archive")
+    ),
+]
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_features_of_real_windows_equal_the_per_action_implementation(source: str) -> None:
+    expected = reference()[f"{source}_features"]
+    got = np.vstack([mouse_liveness_features(w) for w in windows(source)])
+    assert got.shape == (expected.shape[0], len(MOUSE_FEATURES))
+    # Features added since come after the 18 the reference holds.
+    got = got[:, : expected.shape[1]]
+    # Sums run in another order: equal up to rounding, and counted features exactly.
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+    counted = MOUSE_FEATURES.index("submovements_median")
+    assert np.array_equal(got[:, counted], expected[:, counted])
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_sketches_of_real_windows_equal_the_per_sample_implementation(source: str) -> None:
+    rows = reference()[f"{source}_sketch_rows"]
+    expected = np.split(reference()[f"{source}_sketches"], np.cumsum(rows)[:-1])
+    got = [mouse_fingerprint(w).codes for w in windows(source)]
+    assert len(got) == len(expected)
+    for mine, theirs in zip(got, expected, strict=True):
+        assert np.array_equal(mine, theirs)
+
+
+def action(t: list[float], x: list[float], y: list[float]) -> MouseAction:
+    return MouseAction("MM", np.asarray(t), np.asarray(x), np.asarray(y))
+
+
+def test_windows_without_a_real_movement_give_zeros_without_warnings() -> None:
+    still = action([0, 10, 20, 30, 40, 50], [5] * 6, [5] * 6)
+    short = action([0, 10], [0, 40], [0, 40])
+    single = action([0], [0], [0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for window in ([], [single], [still], [short, single], [still, still, short]):
+            assert np.array_equal(mouse_liveness_features(window), np.zeros(len(MOUSE_FEATURES)))
+            mouse_fingerprint(window)
+
+
+def test_a_straight_constant_speed_reach_has_one_submovement_and_no_turning() -> None:
+    t = np.arange(0.0, 400.0, 10.0)
+    reach = action(list(t), list(2.0 * t / 10), list(np.zeros_like(t)))
+    features = dict(zip(MOUSE_FEATURES, mouse_liveness_features([reach] * 3), strict=True))
+    assert features["submovements_median"] == 1.0
+    assert features["straightness_median"] == pytest.approx(1.0)
+    assert features["turn_median"] == 0.0
+    assert features["deviation_median"] == 0.0
+    assert features["interval_mode_share"] == 1.0
+    assert features["power_law_slope_median"] == 0.0  # it never bends
+
+
+def test_a_reach_slowing_in_its_bends_follows_the_power_law() -> None:
+    # A spiral traced as people do: speed proportional to radius ** (1/3).
+    theta = np.linspace(0.0, 6.0 * np.pi, 240)
+    radius = 40.0 + 30.0 * theta
+    arc = np.cumsum(np.r_[0.0, np.abs(np.diff(theta)) * radius[1:]])
+    speed = 0.05 * radius ** (1.0 / 3.0)
+    t = np.cumsum(np.r_[0.0, np.diff(arc) / speed[1:]])
+    reach = action(list(t), list(radius * np.cos(theta)), list(radius * np.sin(theta)))
+    features = dict(zip(MOUSE_FEATURES, mouse_liveness_features([reach] * 3), strict=True))
+    assert features["power_law_slope_median"] == pytest.approx(1.0 / 3.0, abs=0.05)
