@@ -169,7 +169,9 @@ async def test_trust_and_a_challenge_follow_a_client_to_another_worker(
         assert status["state"] == "active"
         assert status["model_versions"]["keystroke"] == 1
         assert status["trust"]["windows"] == trust[-1]["windows"] == scored
-        assert status["trust"]["score"] == trust[-1]["score"]
+        # Without new evidence trust drifts down toward the prior (``models.fusion.at_time``, 120 s
+        # time constant): the status, read seconds after the last window, may be a little lower.
+        assert trust[-1]["score"] - 3 <= status["trust"]["score"] <= trust[-1]["score"]
         assert status["history"] == [t["score"] for t in trust]
         mark = len(live.events)
         more = await typist.type(live, [next(sentences)])
