@@ -11,7 +11,7 @@ import { api, ApiError, configureApi } from "../api/client";
 import { errorMessage } from "../api/messages";
 import { StepUpPrompt } from "../api/stepUp";
 import type { Challenge } from "../api/types";
-import { noCapture } from "../capture/nocapture";
+import { ignoreCapture } from "@bbauth/capture";
 import { useTrust } from "../realtime/TrustContext";
 import { OtpField } from "./OtpField";
 
@@ -113,7 +113,7 @@ export function StepUpDialog() {
       aria-describedby="step-up-destination"
       data-testid="step-up-dialog"
     >
-      <Box component="form" onSubmit={submit} {...noCapture}>
+      <Box component="form" onSubmit={submit} {...ignoreCapture}>
         <DialogTitle id="step-up-title">Confirm it's you</DialogTitle>
         <DialogContent>
           <Typography sx={{ mb: 2 }} data-testid="step-up-why">
