@@ -1,7 +1,7 @@
 import { PAUSE_NOTICE_GRACE_MS, SOCKET_OPTIONS, TrustChannel } from "@bbauth/capture";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { proofOf } from "../auth/dpop";
-import { accessTokenHash, ORIGIN, testDpopKey, verifiedProof } from "../test/dpop";
+import { accessTokenHash, testDpopKey, verifiedProof } from "../test/dpop";
 import { mockSocketFactory, refused } from "../test/mockSocket";
 
 function setup(extra: Partial<ConstructorParameters<typeof TrustChannel>[0]> = {}) {
@@ -48,7 +48,7 @@ describe("TrustChannel", () => {
     expect(first).toEqual({ token: "tok", dpop: expect.any(String) });
     const proofs = await Promise.all([first, reconnect].map((auth) => verifiedProof(auth.dpop as string)));
     for (const { claims, thumbprint } of proofs) {
-      expect(claims).toMatchObject({ htm: "GET", htu: `${ORIGIN}/socket.io/`, ath: accessTokenHash("tok") });
+      expect(claims).toMatchObject({ htm: "GET", htu: `${location.origin}/socket.io/`, ath: accessTokenHash("tok") });
       expect(thumbprint).toBe(await dpop.thumbprint());
     }
     expect(proofs[1].claims.jti).not.toBe(proofs[0].claims.jti);

@@ -99,7 +99,7 @@ describe("The re-challenge overlay", () => {
     const verify = server.calls.find((c) => c.url.endsWith("/verify"))!;
     expect(verify).toMatchObject({ method: "POST", body: { code: "123456" } });
     expect(verify.headers).toMatchObject({ Authorization: "DPoP tok", DPoP: "proof" });
-    expect(dpop).toHaveBeenCalledWith("POST", "/api/auth/reauth/verify", "tok");
+    expect(dpop).toHaveBeenCalledWith("POST", `${location.origin}/api/auth/reauth/verify`, "tok");
     expect(capture.state.challenged).toBe(false);
     expect(document.activeElement).toBe(document.querySelector('[data-testid="notes"]'));
   });

@@ -1,5 +1,5 @@
 import type { components, operations } from "../../../src/contract/rest";
-import type { DpopProof } from "./dpop";
+import { absoluteUrl, type DpopProof } from "./dpop";
 
 /** The open re-challenge: where its code went and how many resends are left. */
 export type ReauthChallenge =
@@ -50,7 +50,7 @@ export class ReauthApi {
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const { token, dpop = null, origin = "", fetch: send = globalThis.fetch.bind(globalThis) } = this.options;
-    const url = `${origin}${path}`;
+    const url = absoluteUrl(origin, path);
     const headers: Record<string, string> = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const proof = dpop ? await dpop(method, url, token).catch(() => null) : null;

@@ -1,6 +1,6 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
 import type { SocketAuth } from "../../../src/contract/socket";
-import type { DpopProof } from "./dpop";
+import { absoluteUrl, type DpopProof } from "./dpop";
 
 /**
  * Reconnection with exponential backoff and jitter: 0.5 s, 1 s, 2 s … capped at 10 s, for ever
@@ -42,7 +42,7 @@ export function openSocket(
 ): Socket {
   const auth = (reply: (data: SocketAuth) => void) => {
     if (!dpop) return reply({ token });
-    dpop("GET", `${origin}${SOCKET_OPTIONS.path}/`, token).then(
+    dpop("GET", absoluteUrl(origin, `${SOCKET_OPTIONS.path}/`), token).then(
       (proof) => reply(proof ? { token, dpop: proof } : { token }),
       // Without a proof the server refuses the connect, and says why.
       () => reply({ token }),
