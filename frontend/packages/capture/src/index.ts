@@ -10,7 +10,7 @@ export type { DpopProof } from "./dpop";
 export { EventBatcher } from "./batcher";
 export type { BatcherOptions } from "./batcher";
 export type { EventSink, KeyWireEvent, MouseWireEvent, WireEvent } from "./events";
-export { IGNORE_ATTR, ignoreCapture, isIgnoredTarget } from "./ignore";
+export { IGNORE_ATTR, ignoreCapture, isIgnoredEvent, isIgnoredTarget } from "./ignore";
 export { CHALLENGE_REASONS, ReauthOverlay } from "./overlay";
 export { codeErrorMessage, ProblemError, ReauthApi } from "./rest";
 export type { ReauthChallenge, RestProblem } from "./rest";

@@ -71,6 +71,19 @@ describe("captureKeys", () => {
     expect(sink).not.toHaveBeenCalled();
   });
 
+  it("never captures secret fields inside a web component's shadow root", () => {
+    const host = document.createElement("login-box");
+    document.body.append(host);
+    const root = host.attachShadow({ mode: "open" });
+    root.innerHTML = `<input type="password"><div data-bbauth-ignore><input class="card"></div><textarea></textarea>`;
+    const press = (target: Element, code: string) =>
+      target.dispatchEvent(new KeyboardEvent("keydown", { code, bubbles: true, composed: true }));
+    press(root.querySelector("input[type=password]")!, "KeyS");
+    press(root.querySelector(".card")!, "Digit4");
+    press(root.querySelector("textarea")!, "KeyT");
+    expect(sink.mock.calls.map((c) => JSON.stringify(c[0]))).toEqual([expect.stringContaining(`"code":"KeyT"`)]);
+  });
+
   it("skips events without a physical key code (e.g. IME composition)", () => {
     fireEvent.keyDown(byTestId("notes"), { key: "Process" });
     expect(sink).not.toHaveBeenCalled();

@@ -1,5 +1,5 @@
 import type { EventSink } from "./events";
-import { isIgnoredTarget } from "./ignore";
+import { isIgnoredEvent } from "./ignore";
 
 /** Where listeners go, and the clock (ms) events are stamped with. */
 export interface ListenOptions {
@@ -18,7 +18,7 @@ export function captureKeys(sink: EventSink, { target, now }: ListenOptions): ()
   const onKey = (e: Event) => {
     const ke = e as KeyboardEvent;
     const t = now();
-    if (ke.repeat || !ke.code || isIgnoredTarget(ke.target)) return;
+    if (ke.repeat || !ke.code || isIgnoredEvent(ke)) return;
     sink({ t, type: ke.type === "keydown" ? "down" : "up", code: ke.code });
   };
   target.addEventListener("keydown", onKey, LISTENER);

@@ -1,5 +1,5 @@
 import type { EventSink, MouseWireEvent } from "./events";
-import { isIgnoredTarget } from "./ignore";
+import { isIgnoredEvent } from "./ignore";
 import type { ListenOptions } from "./keyboard";
 
 const LISTENER = { capture: true, passive: true } as const;
@@ -39,7 +39,7 @@ export function captureMouse(sink: EventSink, { target, now, throttleMs }: Mouse
   const onMove = (e: Event) => {
     const me = e as MouseEvent;
     const t = now();
-    if (isIgnoredTarget(me.target)) return;
+    if (isIgnoredEvent(me)) return;
     const event: MouseWireEvent = { t, type: "move", x: me.clientX, y: me.clientY };
     if (t - lastMoveAt >= throttleMs) {
       pending = null;
@@ -57,7 +57,7 @@ export function captureMouse(sink: EventSink, { target, now, throttleMs }: Mouse
   const onButton = (e: Event) => {
     const me = e as MouseEvent;
     const t = now();
-    if (isIgnoredTarget(me.target)) return;
+    if (isIgnoredEvent(me)) return;
     emitPending();
     sink({ t, type: me.type === "mousedown" ? "down" : "up", x: me.clientX, y: me.clientY, button: me.button });
   };
@@ -65,7 +65,7 @@ export function captureMouse(sink: EventSink, { target, now, throttleMs }: Mouse
   const onWheel = (e: Event) => {
     const we = e as WheelEvent;
     const t = now();
-    if (isIgnoredTarget(we.target)) return;
+    if (isIgnoredEvent(we)) return;
     emitPending();
     sink({ t, type: "wheel", x: we.clientX, y: we.clientY, ...wheelPixels(we) });
   };
