@@ -70,10 +70,11 @@ async def api_docs_assets(path: str) -> Response:
 
 
 @blueprint.get("/sdk/capture.js")
-@hide
 async def capture_sdk() -> Response:
-    """The capture SDK (``window.BBAuth``) at a stable path, for pages bbauth protects without
-    changing their code: a reverse proxy injects ``<script src="/sdk/capture.js">``."""
+    """The capture SDK as one classic script (``window.BBAuth``), at a stable path.
+
+    Pages bbauth protects without changing their code load it: a reverse proxy injects
+    ``<script src="/sdk/capture.js">``. Cached five minutes, then revalidated by its ETag."""
     if not SDK_SCRIPT.is_file():
         return problem(
             404,
