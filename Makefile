@@ -10,7 +10,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 help:
 	@echo "make run    - install, migrate, seed the demo users and serve on http://127.0.0.1:5001"
-	@echo "make test   - install test tools, start PostgreSQL/Redis, run ruff, mypy, vitest and pytest"
+	@echo "make test   - install test tools, start PostgreSQL/Redis, run ruff, mypy, vitest (app and SDK) and pytest"
 	@echo "              (pytest includes the browser tests in tests/e2e, in Debian's chromium)"
 	@echo "make bench  - run the benchmarks; figures land in bench/results/*.json"
 	@echo "make contract - write the OpenAPI and AsyncAPI documents and regenerate the web app's"
@@ -31,11 +31,15 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	@touch $@ $(VENV)/.run-installed
 
 # The web app (frontend/dist, served by the API): rebuilt when a source is newer than the stamp.
+# Its build starts with the capture SDK's (frontend/packages/capture, an npm workspace), whose
+# single-file script lands in frontend/dist/sdk/capture.js, served at /sdk/capture.js.
 FRONTEND := frontend
-FRONTEND_SOURCES := $(shell find $(FRONTEND)/src -type f 2>/dev/null) \
-	$(addprefix $(FRONTEND)/,index.html package.json package-lock.json vite.config.ts tsconfig.json)
+SDK := $(FRONTEND)/packages/capture
+FRONTEND_SOURCES := $(shell find $(FRONTEND)/src $(SDK)/src -type f 2>/dev/null) \
+	$(addprefix $(FRONTEND)/,index.html package.json package-lock.json vite.config.ts tsconfig.json) \
+	$(addprefix $(SDK)/,package.json vite.config.ts tsconfig.json tsconfig.build.json)
 
-$(FRONTEND)/node_modules/.installed: $(FRONTEND)/package.json $(FRONTEND)/package-lock.json
+$(FRONTEND)/node_modules/.installed: $(FRONTEND)/package.json $(FRONTEND)/package-lock.json $(SDK)/package.json
 	@command -v npm >/dev/null || { echo "the web app needs Node.js 20.19+ and npm"; exit 1; }
 	cd $(FRONTEND) && npm ci --no-audit --no-fund
 	@touch $@
@@ -46,8 +50,9 @@ $(FRONTEND)/dist/.built: $(FRONTEND)/node_modules/.installed $(FRONTEND_SOURCES)
 
 frontend: $(FRONTEND)/dist/.built
 
+# The web app's and the capture SDK's type checks and unit tests (the SDK's include its size budget).
 frontend-test: $(FRONTEND)/node_modules/.installed
-	cd $(FRONTEND) && npm test
+	cd $(FRONTEND) && npm run typecheck && npm test
 
 # The contract: the server's documents, then the web app's types generated from them. Drift is
 # caught by make test (tests/app/test_contract.py and src/contract/contract.test.ts).

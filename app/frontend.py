@@ -1,10 +1,11 @@
-"""Serving the built single-page app (``frontend/dist``) on the API's origin."""
+"""Serving the built single-page app (``frontend/dist``) and the capture SDK's script on the
+API's origin."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from quart import Blueprint, Quart, Response, request, send_from_directory
+from quart import Blueprint, Quart, Response, request, send_file, send_from_directory
 from quart_schema import hide
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
@@ -12,6 +13,11 @@ from app.errors import problem
 from app.settings import REPO_ROOT
 
 DIST = REPO_ROOT / "frontend" / "dist"
+SDK_SCRIPT = DIST / "sdk" / "capture.js"
+"""The capture SDK as one classic script (``frontend/packages/capture``, copied by the build)."""
+SDK_SCRIPT_MAX_AGE_SECONDS = 300
+"""Its path never changes, so caches keep it briefly and revalidate (ETag): a new SDK reaches
+every protected page within five minutes."""
 
 blueprint = Blueprint("frontend", __name__)
 
@@ -60,6 +66,28 @@ async def api_docs_assets(path: str) -> Response:
     """Swagger UI's files for ``/api/docs`` (copied into the build from the pinned package)."""
     response = await _file(DIST / "api-docs", path)
     response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@blueprint.get("/sdk/capture.js")
+async def capture_sdk() -> Response:
+    """The capture SDK as one classic script (``window.BBAuth``), at a stable path.
+
+    Pages bbauth protects without changing their code load it: a reverse proxy injects
+    ``<script src="/sdk/capture.js">``. Cached five minutes, then revalidated by its ETag."""
+    if not SDK_SCRIPT.is_file():
+        return problem(
+            404,
+            "not_built",
+            "Not built",
+            "The capture SDK is not built; `make frontend` builds it.",
+        )
+    response = await send_file(SDK_SCRIPT, mimetype="text/javascript", conditional=True)
+    response.headers["Cache-Control"] = (
+        f"public, max-age={SDK_SCRIPT_MAX_AGE_SECONDS}, must-revalidate"
+    )
+    # Public code with no secret in it: pages of other origins (and behind COEP) may load it.
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response
 
 

@@ -93,6 +93,13 @@ _OTHER_ROUTES: dict[str, dict[str, Any]] = {
     "/assets/{path}": {
         "200": {"description": "A built asset of the web app", "content": {"*/*": {"schema": {}}}},
     },
+    "/sdk/capture.js": {
+        "200": {
+            "description": "The capture SDK as one classic script (window.BBAuth)",
+            "content": {"text/javascript": {"schema": {"type": "string"}}},
+        },
+        "304": {"description": "Not modified since the ETag sent in If-None-Match"},
+    },
 }
 
 

@@ -4,6 +4,8 @@
 FROM node:20 AS build
 WORKDIR /src/frontend
 COPY frontend/package.json frontend/package-lock.json ./
+# The capture SDK is an npm workspace: npm ci needs its manifest before the sources.
+COPY frontend/packages/capture/package.json ./packages/capture/
 RUN npm ci --no-audit --no-fund
 COPY frontend/ ./
 RUN npm run build

@@ -2,24 +2,36 @@
 import { copyFileSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import react from "@vitejs/plugin-react";
 import { defineConfig, type Plugin } from "vite";
+
+/** Copies files into the build: `files` maps a name under `folder` to its source path. */
+function copyIntoBuild(name: string, folder: string, files: Record<string, string>): Plugin {
+  return {
+    name,
+    apply: "build",
+    writeBundle(options) {
+      const target = join(options.dir ?? "dist", folder);
+      mkdirSync(target, { recursive: true });
+      for (const [file, source] of Object.entries(files)) copyFileSync(source, join(target, file));
+    },
+  };
+}
 
 // The API's documentation page (/api/docs, served by the backend) loads Swagger UI from here:
 // the pinned swagger-ui-dist package copied into the build, never a CDN.
 function apiDocsAssets(): Plugin {
   const dist = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
-  return {
-    name: "bbauth-api-docs-assets",
-    apply: "build",
-    writeBundle(options) {
-      const target = join(options.dir ?? "dist", "api-docs");
-      mkdirSync(target, { recursive: true });
-      for (const file of ["swagger-ui-bundle.js", "swagger-ui.css"]) {
-        copyFileSync(join(dist, file), join(target, file));
-      }
-    },
-  };
+  const files = ["swagger-ui-bundle.js", "swagger-ui.css"];
+  return copyIntoBuild("bbauth-api-docs-assets", "api-docs", Object.fromEntries(files.map((f) => [f, join(dist, f)])));
+}
+
+// The capture SDK's single-file build (packages/capture, built first by `npm run build`), copied
+// into the app's build as sdk/capture.js: bbauth serves it at /sdk/capture.js.
+function captureScript(): Plugin {
+  const script = fileURLToPath(new URL("./packages/capture/dist/capture.js", import.meta.url));
+  return copyIntoBuild("bbauth-capture-script", "sdk", { "capture.js": script });
 }
 
 // The API and the Socket.IO channel live on the Quart app (bbauth serve, port 5001); in
@@ -29,7 +41,9 @@ function apiDocsAssets(): Plugin {
 const backend = process.env.BBAUTH_BACKEND ?? "http://127.0.0.1:5001";
 
 export default defineConfig({
-  plugins: [react(), apiDocsAssets()],
+  plugins: [react(), apiDocsAssets(), captureScript()],
+  // The app runs the capture SDK from its sources (one implementation, no build order in dev).
+  resolve: { alias: { "@bbauth/capture": fileURLToPath(new URL("./packages/capture/src/index.ts", import.meta.url)) } },
   server: {
     port: 5173,
     proxy: {

@@ -168,7 +168,7 @@ POLICY: dict[str, Requirement] = {
 OUTSIDE_POLICY = frozenset(
     {"static", "openapi", "swagger_ui", "redoc_ui", "health.healthz", "health.readyz",
      "metrics.metrics", "frontend.index", "frontend.assets", "docs.page", "docs.start",
-     "docs.asyncapi_document", "frontend.api_docs_assets"}
+     "docs.asyncapi_document", "frontend.api_docs_assets", "frontend.capture_sdk"}
 )  # fmt: skip
 """Endpoints that are not operations of the API (probes, documents, the web app's files)."""
 

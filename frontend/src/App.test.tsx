@@ -38,14 +38,14 @@ describe("the person's app", () => {
     render(<App socketFactory={factory} />);
 
     const email = await screen.findByLabelText(/email/i);
-    expect(email.closest("[data-bbauth-nocapture]")).not.toBeNull();
+    expect(email.closest("[data-bbauth-ignore]")).not.toBeNull();
     await user.type(email, "alice@example.com");
     await user.type(screen.getByLabelText(/password/i), "correct horse");
     await user.click(screen.getByRole("button", { name: "Continue" }));
 
     expect(await screen.findByTestId("otp-destination")).toHaveTextContent("a***e@example.com");
     const code = screen.getByTestId("otp-code");
-    expect(code).toHaveAttribute("data-bbauth-nocapture");
+    expect(code).toHaveAttribute("data-bbauth-ignore");
     await user.type(code, "123456");
     await user.click(screen.getByRole("button", { name: "Sign in" }));
 

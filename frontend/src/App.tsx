@@ -18,7 +18,7 @@ import { AdminPage } from "./pages/AdminPage";
 import { LoginPage } from "./pages/LoginPage";
 import { WorkPage } from "./pages/WorkPage";
 import { TrustProvider, useTrust } from "./realtime/TrustContext";
-import { defaultSocketFactory, type SocketFactory } from "./realtime/socket";
+import { defaultSocketFactory, type SocketFactory } from "@bbauth/capture";
 import { SocketFactoryContext } from "./realtime/SocketFactoryContext";
 import { navigate, usePathname } from "./routing/router";
 

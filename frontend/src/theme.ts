@@ -1,5 +1,5 @@
 import { createTheme } from "@mui/material/styles";
-import type { TrustLevel } from "./realtime/types";
+import type { TrustLevel } from "@bbauth/capture";
 
 export const LEVEL_COLORS: Record<TrustLevel, string> = {
   high: "#2e7d32",

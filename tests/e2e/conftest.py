@@ -61,6 +61,7 @@ SERVER_SETTINGS = {
 def _sources_newer_than(target: Path) -> bool:
     built = target.stat().st_mtime
     names = ["src", "index.html", "package.json", "package-lock.json", "vite.config.ts"]
+    names += [f"packages/capture/{name}" for name in ("src", "package.json", "vite.config.ts")]
     sources = [FRONTEND / name for name in [*names, "tsconfig.json"]]
     for source in sources:
         files = source.rglob("*") if source.is_dir() else [source]

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from playwright.async_api import Page, expect
 
+from app.client.dpop import DpopKey
 from tests.app.mailbox import Mailbox, code_in
 from tests.e2e.conftest import Server
 
@@ -42,3 +45,42 @@ async def sign_in(
         await page.screenshot(path=shots / f"{prefix}-code.png")
     await page.get_by_test_id("otp-submit").click()
     await expect(page.get_by_test_id("signed-in-as")).to_have_text(email, timeout=15_000)
+
+
+@dataclass(frozen=True)
+class ApiSession:
+    """A session signed in over the API, its token bound to a key of the caller's."""
+
+    server: Server
+    key: DpopKey
+    token: str
+    session_id: str
+
+    def headers(self, method: str, path: str) -> dict[str, str]:
+        """The token and a fresh proof for one request to ``path``."""
+        proof = self.key.proof(method, f"{self.server.url}{path}", self.token)
+        return {"Authorization": f"DPoP {self.token}", "DPoP": proof}
+
+
+async def sign_in_over_api(server: Server, smtp: Mailbox, who: tuple[str, str]) -> ApiSession:
+    """Password, then the emailed code, over the API alone (a script, no browser: no socket),
+    with a key of its own; the token is checked to open ``/api/auth/me``."""
+    email, password = who
+    key = DpopKey.generate()
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+        seen = len(smtp.messages_to(email))
+        login = await http.post("/api/auth/login", json={"email": email, "password": password})
+        assert login.status_code == 202, login.text
+        code = await next_code(smtp, email, seen)
+        verify_url = f"{server.url}/api/auth/otp/verify"
+        verified = await http.post(
+            verify_url,
+            json={"challenge_id": login.json()["challenge_id"], "code": code},
+            headers={"DPoP": key.proof("POST", verify_url)},
+        )
+        assert verified.status_code == 200, verified.text
+        body = verified.json()
+        session = ApiSession(server, key, body["token"], body["session"]["id"])
+        used = await http.get("/api/auth/me", headers=session.headers("GET", "/api/auth/me"))
+        assert used.status_code == 200, used.text
+        return session

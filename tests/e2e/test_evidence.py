@@ -21,7 +21,7 @@ from app.client.dpop import DpopKey
 from app.settings import REPO_ROOT
 from tests.app.mailbox import Mailbox
 from tests.e2e.conftest import Server, running_server
-from tests.e2e.flows import next_code, sign_in
+from tests.e2e.flows import next_code, sign_in, sign_in_over_api
 
 pytestmark = pytest.mark.slow
 
@@ -167,32 +167,7 @@ async def test_a_copied_token_is_refused_without_the_page_s_key(
 async def api_sign_in(server: Server, smtp: Mailbox, who: tuple[str, str]) -> str:
     """Sign in over the API alone (a script, no browser: no socket), with a key of its own.
     Returns the session's id."""
-    email, password = who
-    key = DpopKey.generate()
-    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
-        seen = len(smtp.messages_to(email))
-        login = await http.post("/api/auth/login", json={"email": email, "password": password})
-        assert login.status_code == 202, login.text
-        code = await next_code(smtp, email, seen)
-        verify_url = f"{server.url}/api/auth/otp/verify"
-        verified = await http.post(
-            verify_url,
-            json={"challenge_id": login.json()["challenge_id"], "code": code},
-            headers={"DPoP": key.proof("POST", verify_url)},
-        )
-        assert verified.status_code == 200, verified.text
-        body = verified.json()
-        me = f"{server.url}/api/auth/me"
-        used = await http.get(
-            me,
-            headers={
-                "Authorization": f"DPoP {body['token']}",
-                "DPoP": key.proof("GET", me, body["token"]),
-            },
-        )
-        assert used.status_code == 200, used.text
-        session_id: str = body["session"]["id"]
-        return session_id
+    return (await sign_in_over_api(server, smtp, who)).session_id
 
 
 async def test_the_security_team_sees_sessions_without_a_socket_as_unmonitored(

@@ -1,3 +1,4 @@
+import { SESSION_LOST_CODES, sessionLostMessage } from "@bbauth/capture";
 import { DpopUnavailable, type DpopProofs } from "../auth/dpop";
 import type { Challenge, Problem } from "./types";
 
@@ -26,15 +27,6 @@ export class ApiError extends Error {
     const found = this.problem.errors?.find((e) => e.field === `body.${name}` || e.field === name);
     return found?.message ?? null;
   }
-}
-
-/** 401 codes after which the token is worthless here: the person signs in again. */
-export const SESSION_LOST_CODES = new Set(["session_revoked", "session_expired", "unauthorized", "invalid_dpop_proof"]);
-
-/** Why the session is over, for the login page (the server's sentence, or ours where it is technical). */
-export function sessionLostMessage(code: string, detail: string | null | undefined): string {
-  if (code === "invalid_dpop_proof") return "This browser no longer holds the key of your session. Sign in again.";
-  return detail || "Your session has ended; sign in again.";
 }
 
 /** The code of the error thrown when the person declined the step-up an operation needed. */

@@ -1,3 +1,4 @@
+import type { DpopProof } from "@bbauth/capture";
 import { base64url, calculateJwkThumbprint, exportJWK, SignJWT, type JWK } from "jose";
 
 /**
@@ -37,6 +38,11 @@ export interface DpopProofs {
   bind(method: string, url: string): Promise<string>;
   /** Read the server's clock off a response's Date header: a proof's `iat` is in its time. */
   observeServerDate(date: string | null): void;
+}
+
+/** The capture SDK's shape of `proof`: a function of the key's holder. */
+export function proofOf(key: DpopProofs): DpopProof {
+  return (method, url, token) => key.proof(method, url, token);
 }
 
 /** This browser cannot make or keep the key (no WebCrypto: the page is not on https). */

@@ -1,6 +1,6 @@
 import Chip from "@mui/material/Chip";
 import { LEVEL_LABELS, levelColor } from "../theme";
-import type { TrustLevel } from "../realtime/types";
+import type { TrustLevel } from "@bbauth/capture";
 
 export function LevelChip({ level, size = "small" }: { level: TrustLevel | null | undefined; size?: "small" | "medium" }) {
   return (

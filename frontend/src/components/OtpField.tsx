@@ -1,5 +1,5 @@
 import TextField from "@mui/material/TextField";
-import { noCapture } from "../capture/nocapture";
+import { ignoreCapture } from "@bbauth/capture";
 
 export interface OtpFieldProps {
   value: string;
@@ -11,7 +11,7 @@ export interface OtpFieldProps {
   id?: string;
 }
 
-/** A 6-digit one-time code; never captured (data-bbauth-nocapture). */
+/** A 6-digit one-time code; never captured (data-bbauth-ignore). */
 export function OtpField({ value, onChange, disabled, autoFocus, label = "6-digit code", error, id = "otp-code" }: OtpFieldProps) {
   return (
     <TextField
@@ -27,7 +27,7 @@ export function OtpField({ value, onChange, disabled, autoFocus, label = "6-digi
       fullWidth
       slotProps={{
         htmlInput: {
-          ...noCapture,
+          ...ignoreCapture,
           inputMode: "numeric",
           pattern: "[0-9]{6}",
           maxLength: 6,

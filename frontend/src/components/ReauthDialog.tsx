@@ -12,18 +12,9 @@ import { codeErrorMessage, errorMessage } from "../api/messages";
 import { answerWithPasskey, passkeysAvailable } from "../api/passkeys";
 import type { Challenge } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
-import { noCapture } from "../capture/nocapture";
-import type { ChallengeCause } from "../realtime/types";
+import { CHALLENGE_REASONS, ignoreCapture } from "@bbauth/capture";
 import { useTrust } from "../realtime/TrustContext";
 import { OtpField } from "./OtpField";
-
-const WHY: Record<ChallengeCause | "unknown", string> = {
-  trust: "The way this session is being used no longer matches your usual typing and mouse behaviour.",
-  admin: "Your security team asked you to confirm it's you.",
-  policy: "This session needs a fresh check.",
-  unknown:
-    "The way this session is being used no longer matches your usual typing and mouse behaviour, or the security team asked for a check.",
-};
 
 /**
  * The forced re-challenge: while the session is challenged this modal blocks the page until a
@@ -117,11 +108,11 @@ export function ReauthDialog() {
       data-testid="reauth-dialog"
       slotProps={{ backdrop: { sx: { backdropFilter: "blur(3px)", bgcolor: "rgba(20, 30, 45, 0.55)" } } }}
     >
-      <Box component="form" onSubmit={submit} {...noCapture}>
+      <Box component="form" onSubmit={submit} {...ignoreCapture}>
         <DialogTitle id="reauth-title">Confirm it's still you</DialogTitle>
         <DialogContent>
           <Typography sx={{ mb: 2 }} data-testid="reauth-why">
-            {WHY[challengeCause ?? "unknown"]} Your work is kept: {offerPasskey ? "confirm it's you" : "enter a fresh code"} to continue
+            {CHALLENGE_REASONS[challengeCause ?? "unknown"]} Your work is kept: {offerPasskey ? "confirm it's you" : "enter a fresh code"} to continue
             where you were.
           </Typography>
           <Typography variant="body2" color="text.secondary" sx={{ mb: 2 }} data-testid="reauth-destination">

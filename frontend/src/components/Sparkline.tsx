@@ -1,5 +1,5 @@
 import { levelColor } from "../theme";
-import type { TrustLevel } from "../realtime/types";
+import type { TrustLevel } from "@bbauth/capture";
 
 export interface SparklineProps {
   /** Scores 0–100, oldest first. */

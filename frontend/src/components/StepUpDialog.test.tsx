@@ -36,7 +36,7 @@ describe("the step-up", () => {
     const dialog = await screen.findByTestId("step-up-dialog");
     expect(within(dialog).getByTestId("step-up-destination")).toHaveTextContent("We sent a 6-digit code to a***e@example.com");
     const code = within(dialog).getByTestId("step-up-code");
-    expect(code).toHaveAttribute("data-bbauth-nocapture");
+    expect(code).toHaveAttribute("data-bbauth-ignore");
 
     await user.type(code, "111111");
     await user.click(within(dialog).getByTestId("step-up-submit"));

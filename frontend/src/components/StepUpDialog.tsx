@@ -12,7 +12,7 @@ import { errorMessage } from "../api/messages";
 import { answerWithPasskey, passkeysAvailable } from "../api/passkeys";
 import { StepUpPrompt } from "../api/stepUp";
 import type { Challenge } from "../api/types";
-import { noCapture } from "../capture/nocapture";
+import { ignoreCapture } from "@bbauth/capture";
 import { useTrust } from "../realtime/TrustContext";
 import { OtpField } from "./OtpField";
 
@@ -132,7 +132,7 @@ export function StepUpDialog() {
       aria-describedby="step-up-destination"
       data-testid="step-up-dialog"
     >
-      <Box component="form" onSubmit={submit} {...noCapture}>
+      <Box component="form" onSubmit={submit} {...ignoreCapture}>
         <DialogTitle id="step-up-title">Confirm it's you</DialogTitle>
         <DialogContent>
           <Typography sx={{ mb: 2 }} data-testid="step-up-why">

@@ -1,7 +1,7 @@
 import { act, render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { INITIAL_SNAPSHOT, type TrustSnapshot } from "../realtime/trustChannel";
+import { INITIAL_SNAPSHOT, type TrustSnapshot } from "@bbauth/capture";
 import { TrustBadge, TrustPanel } from "./TrustPanel";
 
 const NOW = Date.parse("2031-03-04T09:00:00Z");

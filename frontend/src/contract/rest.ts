@@ -1019,6 +1019,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sdk/capture.js": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The capture SDK as one classic script (``window.BBAuth``), at a stable path.
+         * @description Pages bbauth protects without changing their code load it: a reverse proxy injects
+         *     ``<script src="/sdk/capture.js">``. Cached five minutes, then revalidated by its ETag.
+         */
+        get: operations["get_frontend_capture_sdk"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -5135,6 +5156,42 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_frontend_capture_sdk: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The capture SDK as one classic script (window.BBAuth) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": string;
+                };
+            };
+            /** @description Not modified since the ETag sent in If-None-Match */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Any refused request; 429 carries Retry-After (seconds) */
             "4XX": {

@@ -8,7 +8,7 @@ import { api, ApiError } from "../api/client";
 import { errorMessage } from "../api/messages";
 import type { LinkOutcome } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
-import { noCapture } from "../capture/nocapture";
+import { ignoreCapture } from "@bbauth/capture";
 import { navigate } from "../routing/router";
 
 export type LinkKind = "secure" | "unlock";
@@ -91,7 +91,7 @@ export function AccountLinkPage({ kind }: { kind: LinkKind }) {
 
   return (
     <Box sx={{ minHeight: "100vh", display: "grid", placeItems: "center", p: 2 }}>
-      <Paper sx={{ p: 4, width: "100%", maxWidth: 560 }} {...noCapture} data-testid="link-page" data-kind={kind}>
+      <Paper sx={{ p: 4, width: "100%", maxWidth: 560 }} {...ignoreCapture} data-testid="link-page" data-kind={kind}>
         <Typography variant="h5" component="h1" gutterBottom>
           {page.title}
         </Typography>

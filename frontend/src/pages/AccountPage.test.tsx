@@ -45,7 +45,7 @@ describe("the account page", () => {
     expect(await screen.findByTestId("totp-qr")).toHaveAttribute("src", QR);
     expect(screen.getByTestId("totp-secret")).toHaveTextContent("JBSWY3DPEHPK3PXP");
     const code = screen.getByTestId("totp-code");
-    expect(code).toHaveAttribute("data-bbauth-nocapture");
+    expect(code).toHaveAttribute("data-bbauth-ignore");
     await user.type(code, "123456");
     await user.click(screen.getByRole("button", { name: "Turn on" }));
     expect(await screen.findByText(/Authenticator app is on/)).toBeInTheDocument();
@@ -76,7 +76,7 @@ describe("the account page", () => {
     const user = userEvent.setup();
     render(<App socketFactory={mockSocketFactory().factory} />);
     const form = await screen.findByRole("form", { name: "Change password" });
-    expect(form).toHaveAttribute("data-bbauth-nocapture");
+    expect(form).toHaveAttribute("data-bbauth-ignore");
     await user.type(within(form).getByLabelText(/current password/i), "old secret");
     await user.type(within(form).getByLabelText(/^new password\W*$/i), "a brand new passphrase");
     await user.type(within(form).getByLabelText(/new password again/i), "a brand new passphrase");

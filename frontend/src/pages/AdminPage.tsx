@@ -23,7 +23,7 @@ import { thresholdLines } from "../components/TrustPanel";
 import { formatDuration } from "../format";
 import { useTrust } from "../realtime/TrustContext";
 import { useAdminSessions } from "../realtime/useAdminSessions";
-import type { AdminSessionRow, UnmonitoredSession } from "../realtime/types";
+import type { AdminSessionRow, UnmonitoredSession } from "@bbauth/capture";
 import { IntegrationsCard } from "./admin/IntegrationsCard";
 import { UsersCard } from "./admin/UsersCard";
 

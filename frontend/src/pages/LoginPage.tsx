@@ -6,7 +6,7 @@ import { useEffect, useState } from "react";
 import type { Challenge, TokenResponse } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { rememberDeviceToken } from "../auth/deviceTokens";
-import { noCapture } from "../capture/nocapture";
+import { ignoreCapture } from "@bbauth/capture";
 import { navigate } from "../routing/router";
 import { CodeStep } from "./login/CodeStep";
 import { SignInForm } from "./login/SignInForm";
@@ -53,7 +53,7 @@ export function LoginPage() {
       : "Sign in to your workspace";
   return (
     <Box sx={{ minHeight: "100vh", display: "grid", placeItems: "center", p: 2 }}>
-      <Paper sx={{ p: 4, width: "100%", maxWidth: 420 }} {...noCapture}>
+      <Paper sx={{ p: 4, width: "100%", maxWidth: 420 }} {...ignoreCapture}>
         <Typography variant="h5" component="h1" gutterBottom>
           bbauth
         </Typography>

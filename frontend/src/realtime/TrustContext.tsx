@@ -1,13 +1,23 @@
+import {
+  INITIAL_SNAPSHOT,
+  start,
+  type Capture,
+  type CaptureStats,
+  type TrustChannel,
+  type TrustSnapshot,
+} from "@bbauth/capture";
 import { createContext, useContext, useEffect, useMemo, useState, useSyncExternalStore, type ReactNode } from "react";
 import { useAuth } from "../auth/AuthContext";
 import { useDpopKey } from "../auth/DpopContext";
-import { useBehaviorCapture, type CaptureStats } from "../capture/useBehaviorCapture";
-import { INITIAL_SNAPSHOT, TrustChannel, type TrustSnapshot } from "./trustChannel";
+import { proofOf } from "../auth/dpop";
 import { useSocketFactory } from "./SocketFactoryContext";
+
+/** What the pages show of capture. */
+export type CaptureView = Pick<CaptureStats, "active" | "sent">;
 
 export interface TrustValue extends TrustSnapshot {
   channel: TrustChannel | null;
-  capture: CaptureStats;
+  capture: CaptureView;
 }
 
 const TrustContext = createContext<TrustValue | null>(null);
@@ -17,36 +27,47 @@ const noChannel = {
   getSnapshot: () => INITIAL_SNAPSHOT,
 };
 
+const IDLE: CaptureView = { active: false, sent: 0 };
+
 /**
- * While someone is signed in: one live channel to the server, and capture of their typing and
- * pointer behaviour on every page (never of secrets; paused while the tab is hidden or a
- * re-challenge is open).
+ * While someone is signed in: the capture SDK runs for their session (one live channel, capture
+ * of their typing and pointer behaviour on every page, never of secrets, paused while the tab is
+ * hidden or a re-challenge is open). The app draws its own re-challenge dialog, so the SDK's
+ * overlay is off.
  */
 export function TrustProvider({ children }: { children: ReactNode }) {
   const factory = useSocketFactory();
   const dpop = useDpopKey();
   const { session, challenged, setChallenged, endSession } = useAuth();
   const token = session?.token ?? null;
-  const [channel, setChannel] = useState<TrustChannel | null>(null);
+  const [capture, setCapture] = useState<Capture | null>(null);
+  const [stats, setStats] = useState<CaptureView>(IDLE);
 
   useEffect(() => {
     if (!token) return;
-    const next = new TrustChannel({
-      token,
-      factory,
-      dpop,
-      onSessionLost: endSession,
-      onChallenged: () => setChallenged(true),
-      onRestored: () => setChallenged(false),
-    });
-    next.open();
-    setChannel(next);
+    const next = start({ token, dpop: proofOf(dpop), socketFactory: factory, overlay: false });
+    const off = [
+      next.on("ended", endSession),
+      next.on("challenged", () => setChallenged(true)),
+      next.on("restored", () => setChallenged(false)),
+    ];
+    setCapture(next);
+    // The counter for the UI moves once a second, not once per batch.
+    const read = () => setStats((was) => sameStats(was, next.stats) ?? { active: next.stats.active, sent: next.stats.sent });
+    read();
+    const tick = setInterval(read, 1000);
+    const offChange = next.on("change", read);
     return () => {
-      next.close();
-      setChannel(null);
+      clearInterval(tick);
+      offChange();
+      for (const stop of off) stop();
+      next.stop();
+      setCapture(null);
+      setStats(IDLE);
     };
   }, [token, factory, dpop, endSession, setChallenged]);
 
+  const channel = capture?.channel ?? null;
   // A REST call can learn of the challenge first (401 reauth_required), and the dialog can
   // clear it: keep the channel in step so input pauses and resumes.
   useEffect(() => {
@@ -57,10 +78,13 @@ export function TrustProvider({ children }: { children: ReactNode }) {
 
   const store = channel ?? noChannel;
   const snapshot = useSyncExternalStore(store.subscribe, store.getSnapshot, store.getSnapshot);
-  const capture = useBehaviorCapture(channel, Boolean(token) && !challenged && !snapshot.challenged);
-
-  const value = useMemo<TrustValue>(() => ({ ...snapshot, channel, capture }), [snapshot, channel, capture]);
+  const value = useMemo<TrustValue>(() => ({ ...snapshot, channel, capture: stats }), [snapshot, channel, stats]);
   return <TrustContext.Provider value={value}>{children}</TrustContext.Provider>;
+}
+
+/** `was` when `now` shows the same, so React skips a render. */
+function sameStats(was: CaptureView, now: CaptureStats): CaptureView | null {
+  return was.active === now.active && was.sent === now.sent ? was : null;
 }
 
 export function useTrust(): TrustValue {

@@ -1,10 +1,17 @@
 import type { Socket } from "socket.io-client";
-import { SESSION_LOST_CODES, sessionLostMessage } from "../api/client";
-import type { DpopProofs } from "../auth/dpop";
+import {
+  defaultSocketFactory,
+  openSocket,
+  refusal,
+  SESSION_LOST_CODES,
+  sessionLostMessage,
+  SnapshotStore,
+  type AdminSessionRow,
+  type SocketFactory,
+  type UnmonitoredSession,
+} from "@bbauth/capture";
+import { proofOf, type DpopProofs } from "../auth/dpop";
 import type { AdminClientEvents, AdminServerEvents, CommandAck } from "../contract/socket";
-import { SnapshotStore } from "./snapshotStore";
-import { defaultSocketFactory, openSocket, refusal, type SocketFactory } from "./socket";
-import type { AdminSessionRow, UnmonitoredSession } from "./types";
 
 export interface AdminSnapshot {
   connected: boolean;
@@ -71,7 +78,7 @@ export class AdminChannel extends SnapshotStore<AdminSnapshot> {
   open(): void {
     if (this.socket || this.closed) return;
     const { token, factory = defaultSocketFactory, dpop = null } = this.options;
-    const socket = openSocket("/admin", token, factory, dpop);
+    const socket = openSocket("/admin", token, factory, dpop && proofOf(dpop));
     this.socket = socket;
     socket.on("connect", this.onConnect);
     socket.on("disconnect", this.onDisconnect);

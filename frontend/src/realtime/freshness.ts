@@ -1,5 +1,5 @@
 import { useEffect, useReducer } from "react";
-import type { TrustThresholds, TrustView } from "./types";
+import type { TrustThresholds, TrustView } from "@bbauth/capture";
 
 /** What the trust channel knows of a session's last evidence. */
 export interface EvidenceSeen {

@@ -1,8 +1,8 @@
+import { PAUSE_NOTICE_GRACE_MS, SOCKET_OPTIONS, TrustChannel } from "@bbauth/capture";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { accessTokenHash, ORIGIN, testDpopKey, verifiedProof } from "../test/dpop";
+import { proofOf } from "../auth/dpop";
+import { accessTokenHash, testDpopKey, verifiedProof } from "../test/dpop";
 import { mockSocketFactory, refused } from "../test/mockSocket";
-import { SOCKET_OPTIONS } from "./socket";
-import { PAUSE_NOTICE_GRACE_MS, TrustChannel } from "./trustChannel";
 
 function setup(extra: Partial<ConstructorParameters<typeof TrustChannel>[0]> = {}) {
   const { factory, sockets } = mockSocketFactory();
@@ -41,21 +41,21 @@ describe("TrustChannel", () => {
   it("proves the session's key afresh at every connect and reconnect", async () => {
     const dpop = testDpopKey();
     await dpop.bind("POST", "/api/auth/otp/verify");
-    const { socket } = setup({ dpop });
+    const { socket } = setup({ dpop: proofOf(dpop) });
 
     const first = await socket.handshake();
     const reconnect = await socket.handshake();
     expect(first).toEqual({ token: "tok", dpop: expect.any(String) });
     const proofs = await Promise.all([first, reconnect].map((auth) => verifiedProof(auth.dpop as string)));
     for (const { claims, thumbprint } of proofs) {
-      expect(claims).toMatchObject({ htm: "GET", htu: `${ORIGIN}/socket.io/`, ath: accessTokenHash("tok") });
+      expect(claims).toMatchObject({ htm: "GET", htu: `${location.origin}/socket.io/`, ath: accessTokenHash("tok") });
       expect(thumbprint).toBe(await dpop.thumbprint());
     }
     expect(proofs[1].claims.jti).not.toBe(proofs[0].claims.jti);
   });
 
   it("connects with the token alone when the tab holds no key (the server says why it refuses)", async () => {
-    const { socket } = setup({ dpop: testDpopKey() });
+    const { socket } = setup({ dpop: proofOf(testDpopKey()) });
     expect(await socket.handshake()).toEqual({ token: "tok" });
   });
 

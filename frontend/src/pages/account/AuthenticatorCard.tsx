@@ -8,7 +8,7 @@ import { useState, type FormEvent } from "react";
 import { api } from "../../api/client";
 import type { TotpSetup, User } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
-import { noCapture } from "../../capture/nocapture";
+import { ignoreCapture } from "@bbauth/capture";
 import { OtpField } from "../../components/OtpField";
 import { ActionAlerts } from "./ActionAlerts";
 import { useAction } from "./useAction";
@@ -61,7 +61,7 @@ export function AuthenticatorCard() {
         </Button>
       )}
       {!enabled && setup && (
-        <Box component="form" onSubmit={confirm} {...noCapture} sx={{ display: "flex", gap: 3, flexWrap: "wrap", alignItems: "flex-start" }}>
+        <Box component="form" onSubmit={confirm} {...ignoreCapture} sx={{ display: "flex", gap: 3, flexWrap: "wrap", alignItems: "flex-start" }}>
           <Box
             component="img"
             src={setup.qr_png}
@@ -91,7 +91,7 @@ export function AuthenticatorCard() {
         </Box>
       )}
       {enabled && (
-        <Stack component="form" onSubmit={disable} {...noCapture} spacing={1.5} sx={{ maxWidth: 320 }}>
+        <Stack component="form" onSubmit={disable} {...ignoreCapture} spacing={1.5} sx={{ maxWidth: 320 }}>
           <Typography>To turn it off, enter a current code from the app.</Typography>
           <OtpField id="totp-disable-code" value={code} onChange={setCode} disabled={action.busy} />
           <Button type="submit" variant="outlined" color="error" disabled={action.busy || code.length !== 6}>

@@ -7,7 +7,7 @@ import { useState, type FormEvent } from "react";
 import { api, ApiError } from "../../api/client";
 import type { Challenge, User } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
-import { noCapture } from "../../capture/nocapture";
+import { ignoreCapture } from "@bbauth/capture";
 import { OtpField } from "../../components/OtpField";
 import { ActionAlerts } from "./ActionAlerts";
 import { useAction } from "./useAction";
@@ -67,7 +67,7 @@ export function EmailCard() {
       </Typography>
       <ActionAlerts action={action} testId="email" />
       {!sent ? (
-        <Stack component="form" onSubmit={start} {...noCapture} direction="row" spacing={1} alignItems="flex-start" aria-label="Change email">
+        <Stack component="form" onSubmit={start} {...ignoreCapture} direction="row" spacing={1} alignItems="flex-start" aria-label="Change email">
           <TextField
             id="new-email"
             label="New email address"
@@ -86,7 +86,7 @@ export function EmailCard() {
           </Button>
         </Stack>
       ) : (
-        <Stack component="form" onSubmit={confirm} {...noCapture} spacing={1.5} sx={{ maxWidth: 360 }} aria-label="Confirm new email">
+        <Stack component="form" onSubmit={confirm} {...ignoreCapture} spacing={1.5} sx={{ maxWidth: 360 }} aria-label="Confirm new email">
           <Typography data-testid="email-destination">
             We sent a 6-digit code to {sent.destination}. Enter it to move your account there.
           </Typography>

@@ -13,7 +13,7 @@ import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { api } from "../../api/client";
 import { passkeysAvailable, registerPasskey } from "../../api/passkeys";
 import type { Passkey, PasskeyList } from "../../api/types";
-import { noCapture } from "../../capture/nocapture";
+import { ignoreCapture } from "@bbauth/capture";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { formatTime } from "../../format";
 import { ActionAlerts } from "./ActionAlerts";
@@ -103,7 +103,7 @@ export function PasskeysCard() {
         </Table>
       )}
       {supported ? (
-        <Stack component="form" direction="row" spacing={1} onSubmit={add} {...noCapture} sx={{ maxWidth: 520 }}>
+        <Stack component="form" direction="row" spacing={1} onSubmit={add} {...ignoreCapture} sx={{ maxWidth: 520 }}>
           <TextField
             size="small"
             label="Name"

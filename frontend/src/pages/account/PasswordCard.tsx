@@ -6,7 +6,7 @@ import Typography from "@mui/material/Typography";
 import { useState, type FormEvent } from "react";
 import { api, ApiError } from "../../api/client";
 import type { EndedSessions } from "../../api/types";
-import { noCapture } from "../../capture/nocapture";
+import { ignoreCapture } from "@bbauth/capture";
 import { formatEndedSessions } from "../../format";
 import { ActionAlerts } from "./ActionAlerts";
 import { useAction } from "./useAction";
@@ -56,7 +56,7 @@ export function PasswordCard() {
         Password
       </Typography>
       <ActionAlerts action={action} testId="password" />
-      <Stack component="form" onSubmit={submit} {...noCapture} spacing={2} sx={{ maxWidth: 360 }} aria-label="Change password">
+      <Stack component="form" onSubmit={submit} {...ignoreCapture} spacing={2} sx={{ maxWidth: 360 }} aria-label="Change password">
         <TextField
           id="current-password"
           label="Current password"

@@ -8,7 +8,7 @@ import { api, ApiError } from "../../api/client";
 import { errorMessage } from "../../api/messages";
 import { answerWithPasskey, passkeysAvailable } from "../../api/passkeys";
 import type { Challenge, TokenResponse } from "../../api/types";
-import { noCapture } from "../../capture/nocapture";
+import { ignoreCapture } from "@bbauth/capture";
 import { OtpField } from "../../components/OtpField";
 
 export interface CodeStepProps {
@@ -89,7 +89,7 @@ export function CodeStep({ challenge: initial, onSignedIn, onStartOver }: CodeSt
         ? `We sent a 6-digit code to ${challenge.destination}. Enter it to confirm your address.`
         : `We sent a 6-digit code to ${challenge.destination}.`;
   return (
-    <Stack component="form" spacing={2} onSubmit={verify} {...noCapture} aria-label="One-time code">
+    <Stack component="form" spacing={2} onSubmit={verify} {...ignoreCapture} aria-label="One-time code">
       {error && (
         <Alert severity="error" data-testid="login-error">
           {error}

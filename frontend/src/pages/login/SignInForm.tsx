@@ -7,7 +7,7 @@ import { useState, type FormEvent } from "react";
 import { errorMessage } from "../../api/messages";
 import type { Challenge } from "../../api/types";
 import { deviceTokenFor } from "../../auth/deviceTokens";
-import { noCapture } from "../../capture/nocapture";
+import { ignoreCapture } from "@bbauth/capture";
 import { useChallengeRequest } from "./useChallengeRequest";
 
 export interface SignInFormProps {
@@ -37,7 +37,7 @@ export function SignInForm({ onChallenge, onCreateAccount }: SignInFormProps) {
         : errorMessage(error);
 
   return (
-    <Stack component="form" spacing={2} onSubmit={submit} {...noCapture} aria-label="Sign in">
+    <Stack component="form" spacing={2} onSubmit={submit} {...ignoreCapture} aria-label="Sign in">
       {message && (
         <Alert severity="error" data-testid="login-error">
           {message}

@@ -6,7 +6,7 @@ import TextField from "@mui/material/TextField";
 import { useState, type FormEvent } from "react";
 import { errorMessage } from "../../api/messages";
 import type { Challenge } from "../../api/types";
-import { noCapture } from "../../capture/nocapture";
+import { ignoreCapture } from "@bbauth/capture";
 import { useChallengeRequest } from "./useChallengeRequest";
 
 export interface SignUpFormProps {
@@ -36,7 +36,7 @@ export function SignUpForm({ onChallenge, onSignIn }: SignUpFormProps) {
   const message = error === null || onFields ? null : errorMessage(error);
 
   return (
-    <Stack component="form" spacing={2} onSubmit={submit} {...noCapture} aria-label="Create an account">
+    <Stack component="form" spacing={2} onSubmit={submit} {...ignoreCapture} aria-label="Create an account">
       {message && (
         <Alert severity="error" data-testid="login-error">
           {message}

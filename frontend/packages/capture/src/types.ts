@@ -8,7 +8,7 @@ import type {
   Problem,
   ReauthRequiredMessage,
   TrustView,
-} from "../contract/socket";
+} from "../../../src/contract/socket";
 
 export type {
   AdminSessionRow,
@@ -26,7 +26,7 @@ export type {
   TrustThresholds,
   TrustView,
   UnmonitoredSession,
-} from "../contract/socket";
+} from "../../../src/contract/socket";
 
 export type TrustLevel = TrustView["level"];
 

@@ -1,6 +1,6 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
-import type { DpopProofs } from "../auth/dpop";
-import type { SocketAuth } from "../contract/socket";
+import type { SocketAuth } from "../../../src/contract/socket";
+import { absoluteUrl, type DpopProof } from "./dpop";
 
 /**
  * Reconnection with exponential backoff and jitter: 0.5 s, 1 s, 2 s … capped at 10 s, for ever
@@ -19,10 +19,10 @@ export const SOCKET_OPTIONS: Partial<ManagerOptions & SocketOptions> = {
   timeout: 10_000,
 };
 
-/** Opens a socket on a namespace ("/" or "/admin") with the session token. */
+/** Opens a socket on a namespace: "/" or "/admin" on this origin, or that path on another one. */
 export type SocketFactory = (namespace: string, options: Partial<ManagerOptions & SocketOptions>) => Socket;
 
-export const defaultSocketFactory: SocketFactory = (namespace, options) => io(namespace, options);
+export const defaultSocketFactory: SocketFactory = (url, options) => io(url, options);
 
 /** The handshake's auth payload: the token, and a DPoP proof of its key when the tab holds one. */
 export type { SocketAuth };
@@ -30,23 +30,25 @@ export type { SocketAuth };
 /**
  * Opens a socket on a namespace ("/" or "/admin") with the session token. Every connect and
  * reconnect asks `auth` afresh, so each handshake carries a new proof (`htm` GET, `htu` the
- * Socket.IO endpoint; browsers cannot set headers on a WebSocket).
+ * Socket.IO endpoint; browsers cannot set headers on a WebSocket). `origin` is bbauth's when it
+ * is not the page's ("https://bbauth.example"), empty for the page's own.
  */
 export function openSocket(
   namespace: string,
   token: string,
   factory: SocketFactory = defaultSocketFactory,
-  dpop: DpopProofs | null = null,
+  dpop: DpopProof | null = null,
+  origin = "",
 ): Socket {
   const auth = (reply: (data: SocketAuth) => void) => {
     if (!dpop) return reply({ token });
-    dpop.proof("GET", `${SOCKET_OPTIONS.path}/`, token).then(
+    dpop("GET", absoluteUrl(origin, `${SOCKET_OPTIONS.path}/`), token).then(
       (proof) => reply(proof ? { token, dpop: proof } : { token }),
       // Without a proof the server refuses the connect, and says why.
       () => reply({ token }),
     );
   };
-  return factory(namespace, { ...SOCKET_OPTIONS, auth });
+  return factory(`${origin}${namespace}`, { ...SOCKET_OPTIONS, auth });
 }
 
 /** The refusal carried by a `connect_error` from the server's connect handler, if any. */

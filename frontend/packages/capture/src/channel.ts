@@ -1,9 +1,9 @@
 import type { Socket } from "socket.io-client";
-import { SESSION_LOST_CODES, sessionLostMessage } from "../api/client";
-import type { DpopProofs } from "../auth/dpop";
-import type { WireEvent } from "../capture/events";
-import { SnapshotStore } from "./snapshotStore";
+import type { DpopProof } from "./dpop";
+import type { WireEvent } from "./events";
+import { SESSION_LOST_CODES, sessionLostMessage } from "./session";
 import { openSocket, refusal, type SocketFactory, defaultSocketFactory } from "./socket";
+import { SnapshotStore } from "./store";
 import type {
   ChallengeCause,
   EnrollmentMessage,
@@ -48,7 +48,9 @@ export interface TrustChannelOptions {
   token: string;
   factory?: SocketFactory;
   /** Proofs of the key the token is bound to, one per connect. */
-  dpop?: DpopProofs | null;
+  dpop?: DpopProof | null;
+  /** bbauth's origin when it is not the page's ("https://bbauth.example"); the page's by default. */
+  origin?: string;
   /** The local clock, ms. */
   now?: () => number;
   /** The token is dead (revoked, expired): sign the person out with this message. */
@@ -109,8 +111,8 @@ export class TrustChannel extends SnapshotStore<TrustSnapshot> {
 
   open(): void {
     if (this.socket || this.closed) return;
-    const { token, factory = defaultSocketFactory, dpop = null } = this.options;
-    const socket = openSocket("/", token, factory, dpop);
+    const { token, factory = defaultSocketFactory, dpop = null, origin = "" } = this.options;
+    const socket = openSocket("/", token, factory, dpop, origin);
     this.socket = socket;
     socket.on("connect", this.onConnect);
     socket.on("disconnect", this.onDisconnect);

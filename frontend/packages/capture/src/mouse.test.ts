@@ -1,40 +1,35 @@
-import { fireEvent, render, screen } from "@testing-library/react";
+import { fireEvent } from "@testing-library/dom";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { setVisibility } from "../test/visibility";
+import { byTestId, page } from "../test/dom";
 import type { WireEvent } from "./events";
-import { noCapture } from "./nocapture";
-import { useMouseCapture } from "./useMouseCapture";
+import { captureMouse } from "./mouse";
+
+const PAGE = `
+  <div data-testid="board" style="width: 500px; height: 500px"></div>
+  <input data-testid="password" type="password">
+  <input data-testid="otp" autocomplete="one-time-code">
+  <div data-bbauth-ignore><button data-testid="secret-button">x</button></div>
+`;
 
 let fakeNow = 0;
-const now = () => fakeNow;
 
-function Page({ sink }: { sink: (e: WireEvent) => void }) {
-  useMouseCapture(sink, { now, throttleMs: 16 });
-  return (
-    <div>
-      <div data-testid="board" style={{ width: 500, height: 500 }} />
-      <input data-testid="password" type="password" />
-      <div {...noCapture}>
-        <button data-testid="secret-button">x</button>
-      </div>
-    </div>
-  );
-}
-
-describe("useMouseCapture", () => {
+describe("captureMouse", () => {
+  let stop: () => void = () => undefined;
+  let sink: ReturnType<typeof vi.fn<(e: WireEvent) => void>>;
   beforeEach(() => {
     vi.useFakeTimers();
     fakeNow = 1000;
+    page(PAGE);
+    sink = vi.fn<(e: WireEvent) => void>();
+    stop = captureMouse(sink, { target: document, now: () => fakeNow, throttleMs: 16 });
   });
   afterEach(() => {
+    stop();
     vi.useRealTimers();
-    setVisibility("visible");
   });
 
   it("coalesces moves to at most one per 16 ms and keeps the last position", () => {
-    const sink = vi.fn();
-    render(<Page sink={sink} />);
-    const board = screen.getByTestId("board");
+    const board = byTestId("board");
     for (let i = 0; i < 10; i++) {
       fakeNow = 1000 + i; // ten moves within 10 ms
       fireEvent.mouseMove(board, { clientX: i, clientY: 2 * i });
@@ -47,9 +42,7 @@ describe("useMouseCapture", () => {
   });
 
   it("records moves spaced by the throttle gap at once", () => {
-    const sink = vi.fn();
-    render(<Page sink={sink} />);
-    const board = screen.getByTestId("board");
+    const board = byTestId("board");
     for (let i = 0; i < 5; i++) {
       fakeNow = 1000 + 20 * i;
       fireEvent.mouseMove(board, { clientX: i, clientY: i });
@@ -58,9 +51,7 @@ describe("useMouseCapture", () => {
   });
 
   it("records presses and releases with their button, after the pending move", () => {
-    const sink = vi.fn();
-    render(<Page sink={sink} />);
-    const board = screen.getByTestId("board");
+    const board = byTestId("board");
     fireEvent.mouseMove(board, { clientX: 1, clientY: 1 });
     fakeNow = 1005;
     fireEvent.mouseMove(board, { clientX: 7, clientY: 8 }); // pending (throttled)
@@ -77,9 +68,7 @@ describe("useMouseCapture", () => {
   });
 
   it("records wheel turns in pixels whatever the delta mode", () => {
-    const sink = vi.fn();
-    render(<Page sink={sink} />);
-    const board = screen.getByTestId("board");
+    const board = byTestId("board");
     fireEvent.wheel(board, { clientX: 3, clientY: 4, deltaX: 0, deltaY: 120, deltaMode: 0 });
     fireEvent.wheel(board, { clientX: 3, clientY: 4, deltaX: 1, deltaY: 3, deltaMode: 1 });
     expect(sink.mock.calls.map((c) => c[0])).toEqual([
@@ -88,23 +77,21 @@ describe("useMouseCapture", () => {
     ]);
   });
 
-  it("never captures over password fields or data-bbauth-nocapture elements", () => {
-    const sink = vi.fn();
-    render(<Page sink={sink} />);
-    fireEvent.mouseDown(screen.getByTestId("password"), { button: 0 });
-    fireEvent.mouseMove(screen.getByTestId("secret-button"), { clientX: 1, clientY: 1 });
-    fireEvent.mouseDown(screen.getByTestId("secret-button"), { button: 0 });
+  it("never captures over password or one-time-code fields or data-bbauth-ignore elements", () => {
+    fireEvent.mouseDown(byTestId("password"), { button: 0 });
+    fireEvent.wheel(byTestId("otp"), { deltaY: 10 });
+    fireEvent.mouseMove(byTestId("secret-button"), { clientX: 1, clientY: 1 });
+    fireEvent.mouseDown(byTestId("secret-button"), { button: 0 });
     expect(sink).not.toHaveBeenCalled();
   });
 
-  it("pauses while the tab is hidden", () => {
-    const sink = vi.fn();
-    render(<Page sink={sink} />);
-    setVisibility("hidden");
-    fireEvent.mouseDown(screen.getByTestId("board"), { button: 0 });
-    expect(sink).not.toHaveBeenCalled();
-    setVisibility("visible");
-    fireEvent.mouseDown(screen.getByTestId("board"), { button: 0 });
+  it("drops a move still held back by the throttle when capture stops", () => {
+    const board = byTestId("board");
+    fireEvent.mouseMove(board, { clientX: 1, clientY: 1 });
+    fakeNow = 1004;
+    fireEvent.mouseMove(board, { clientX: 2, clientY: 2 });
+    stop();
+    vi.advanceTimersByTime(50);
     expect(sink).toHaveBeenCalledTimes(1);
   });
 });

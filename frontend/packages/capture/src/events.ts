@@ -5,7 +5,7 @@
  * A key event: `t` in ms (performance.now()), `code` is KeyboardEvent.code. A pointer event:
  * `t` in ms, `x`/`y` in CSS px (clientX/Y), wheel deltas in px.
  */
-import type { KeyWireEvent, MouseWireEvent } from "../contract/socket";
+import type { KeyWireEvent, MouseWireEvent } from "../../../src/contract/socket";
 
 export type { KeyWireEvent, MouseWireEvent };
 
@@ -23,5 +23,5 @@ export function roundMs(t: number): number {
   return Math.round(t * 1000) / 1000;
 }
 
-/** The clock every capture hook uses: high-resolution, monotonic, ms. */
+/** The clock capture uses: high-resolution, monotonic, ms. */
 export const now = (): number => performance.now();
