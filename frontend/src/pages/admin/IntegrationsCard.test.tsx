@@ -88,7 +88,8 @@ describe("the integrations on the security dashboard", () => {
     );
     expect(await screen.findByTestId("integration-row")).toHaveAttribute("data-name", "shop");
 
-    await user.click(within(shown).getByRole("button", { name: /close/i }));
+    // The step-up dialog hides the page from assistive technology until it has closed.
+    await user.click(await within(shown).findByRole("button", { name: /close/i }));
     expect(screen.queryByTestId("integration-secret")).toBeNull();
     expect(card()).not.toHaveTextContent(API_KEY);
   });
