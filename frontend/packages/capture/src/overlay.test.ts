@@ -5,6 +5,14 @@ import { mockSocketFactory, type MockSocket } from "../test/mockSocket";
 import { start, type Capture } from "./capture";
 import { isIgnoredTarget } from "./ignore";
 
+// jsdom has no authenticator: the WebAuthn ceremony is the browser's (tested in Chromium by
+// tests/e2e); here only what the overlay does around it.
+const webauthn = vi.hoisted(() => ({ supported: true, startAuthentication: vi.fn() }));
+vi.mock("@simplewebauthn/browser", () => ({
+  browserSupportsWebAuthn: () => webauthn.supported,
+  startAuthentication: webauthn.startAuthentication,
+}));
+
 const CHALLENGE = {
   attempts_left: 5,
   challenge_id: "c1",
@@ -172,5 +180,56 @@ describe("The re-challenge overlay", () => {
     running.push(start({ token: "tok", socketFactory: factory, overlay: false }));
     sockets[0].serverSends("reauth_required", { session_id: "s1" });
     expect(dialog()).toBeNull();
+  });
+
+  describe("for a person with a passkey", () => {
+    const PASSKEY_FIRST = { ...CHALLENGE, passkey: true, code_sent: false };
+    const ASSERTION = { id: "cred", type: "public-key", response: { signature: "sig" } };
+
+    it("offers the passkey first, sends its assertion, and restores the session", async () => {
+      webauthn.startAuthentication.mockResolvedValueOnce(ASSERTION);
+      const { server, capture } = challenged({
+        "GET /api/auth/reauth": () => [200, PASSKEY_FIRST],
+        "POST /api/auth/reauth/passkey/options": () => [200, { options: { challenge: "abc", rpId: "localhost" } }],
+        "POST /api/auth/reauth/passkey/verify": () => [200, { state: "active" }],
+      });
+      await waitFor(() => expect(button(/Use your passkey/).hidden).toBe(false));
+      expect(dialog()!.textContent).toContain("Confirm with your passkey, or ask for a code.");
+      expect(button(/Send me a code instead/)).toBeDefined();
+
+      fireEvent.click(button(/Use your passkey/));
+
+      await waitFor(() => expect(dialog()).toBeNull());
+      expect(webauthn.startAuthentication).toHaveBeenCalledWith({ optionsJSON: { challenge: "abc", rpId: "localhost" } });
+      const verify = server.calls.find((c) => c.url.endsWith("/passkey/verify"))!;
+      expect(verify.body).toEqual({ credential: ASSERTION });
+      expect(capture.state.challenged).toBe(false);
+    });
+
+    it("announces a passkey the person did not use, and keeps the code as a way out", async () => {
+      webauthn.startAuthentication.mockRejectedValueOnce(new DOMException("cancelled", "NotAllowedError"));
+      challenged({
+        "GET /api/auth/reauth": () => [200, PASSKEY_FIRST],
+        "POST /api/auth/reauth/passkey/options": () => [200, { options: { challenge: "abc" } }],
+      });
+      await waitFor(() => expect(button(/Use your passkey/).hidden).toBe(false));
+
+      fireEvent.click(button(/Use your passkey/));
+
+      await waitFor(() => expect(alertText()).toBe("The passkey was not used. Try again, or ask for a code."));
+      expect(dialog()).not.toBeNull();
+      expect(button(/Send me a code instead/).disabled).toBe(false);
+    });
+
+    it("asks for a code where this browser cannot use passkeys", async () => {
+      webauthn.supported = false;
+      try {
+        challenged({ "GET /api/auth/reauth": () => [200, PASSKEY_FIRST] });
+        await waitFor(() => expect(dialog()!.textContent).toContain("Ask for a code to confirm it's you."));
+        expect(button(/Use your passkey/).hidden).toBe(true);
+      } finally {
+        webauthn.supported = true;
+      }
+    });
   });
 });

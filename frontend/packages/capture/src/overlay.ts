@@ -1,3 +1,4 @@
+import { browserSupportsWebAuthn, startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/browser";
 import type { TrustChannel } from "./channel";
 import { IGNORE_ATTR } from "./ignore";
 import { codeErrorMessage, ProblemError, type ReauthApi, type ReauthChallenge } from "./rest";
@@ -13,7 +14,7 @@ export const CHALLENGE_REASONS: Record<ChallengeCause | "unknown", string> = {
 };
 
 const CODE_LENGTH = 6;
-const FOCUSABLE = "input:not([disabled]), button:not([disabled])";
+const FOCUSABLE = "input:not([disabled]), button:not([disabled]):not([hidden])";
 
 type Style = Partial<CSSStyleDeclaration>;
 
@@ -90,6 +91,7 @@ export class ReauthOverlay {
     status: HTMLElement;
     resend: HTMLButtonElement;
     submit: HTMLButtonElement;
+    passkey: HTMLButtonElement;
   };
 
   constructor(
@@ -132,6 +134,9 @@ export class ReauthOverlay {
     const title = element(doc, "h2", { margin: "0 0 12px", fontSize: "20px" }, { id: "bbauth-reauth-title" }, "Confirm it's still you");
     const why = element(doc, "p", { margin: "0 0 12px" }, { id: "bbauth-reauth-why" });
     const destination = element(doc, "p", { margin: "0 0 12px", color: "#4a5568", fontSize: "14px" }, {}, "Preparing your code…");
+    // Offered first when the person has a passkey (no code is mailed until they ask for one).
+    const passkey = element(doc, "button", { ...PRIMARY, marginBottom: "12px" }, { type: "button" }, "Use your passkey");
+    passkey.hidden = true;
     const form = element(doc, "form", {}, { novalidate: "" });
     const label = element(doc, "label", { fontSize: "14px" }, { for: "bbauth-reauth-code" }, "One-time code");
     const input = element(doc, "input", INPUT, {
@@ -152,7 +157,7 @@ export class ReauthOverlay {
     const submit = element(doc, "button", PRIMARY, { type: "submit" }, "Continue");
     actions.append(resend, submit);
     form.append(label, input, error, status, actions);
-    dialog.append(title, why, destination, form);
+    dialog.append(title, why, destination, passkey, form);
     root.append(dialog);
 
     input.addEventListener("input", () => {
@@ -164,11 +169,12 @@ export class ReauthOverlay {
       void this.verify();
     });
     resend.addEventListener("click", () => void this.resend());
+    passkey.addEventListener("click", () => void this.withPasskey());
     root.addEventListener("keydown", this.trapKeys);
     doc.addEventListener("focusin", this.keepFocus);
 
     this.root = root;
-    this.parts = { destination, why, input, error, status, resend, submit };
+    this.parts = { destination, why, input, error, status, resend, submit, passkey };
     this.info = null;
     doc.body.append(root);
     input.focus();
@@ -213,16 +219,24 @@ export class ReauthOverlay {
 
   private render(): void {
     if (!this.root) return;
-    const { destination, input, resend, submit } = this.parts;
+    const { destination, input, resend, submit, passkey } = this.parts;
     const info = this.info;
     const viaApp = info?.channel === "totp";
-    destination.textContent = info
-      ? viaApp
-        ? "Enter the current code from your authenticator app."
-        : `We sent a 6-digit code to ${info.destination}.`
-      : "Preparing your code…";
-    resend.hidden = viaApp;
-    resend.textContent = `Send a new code${info ? ` (${info.resends_left} left)` : ""}`;
+    const offerPasskey = Boolean(info?.passkey) && browserSupportsWebAuthn();
+    const noCodeYet = Boolean(info?.passkey) && info?.code_sent === false;
+    destination.textContent = !info
+      ? "Preparing your code…"
+      : noCodeYet
+        ? offerPasskey
+          ? "Confirm with your passkey, or ask for a code."
+          : "Ask for a code to confirm it's you."
+        : viaApp
+          ? "Enter the current code from your authenticator app."
+          : `We sent a 6-digit code to ${info.destination}.`;
+    passkey.hidden = !offerPasskey;
+    passkey.disabled = this.busy;
+    resend.hidden = viaApp && !noCodeYet;
+    resend.textContent = noCodeYet ? "Send me a code instead" : `Send a new code${info ? ` (${info.resends_left} left)` : ""}`;
     resend.disabled = this.busy || !info || info.resends_left <= 0;
     submit.disabled = this.busy || input.value.length !== CODE_LENGTH;
     input.disabled = this.busy;
@@ -266,6 +280,30 @@ export class ReauthOverlay {
         input.value = "";
         this.render();
         input.focus();
+      }
+    }
+  }
+
+  private async withPasskey(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    this.say(null);
+    this.render();
+    try {
+      const options = await this.api.passkeyOptions();
+      const credential = await startAuthentication({ optionsJSON: options as unknown as PublicKeyCredentialRequestOptionsJSON });
+      await this.api.passkeyVerify(credential);
+      this.channel.markRestored();
+    } catch (err) {
+      if (!this.root) return;
+      // A refusal of the server's, or the person closing the browser's passkey prompt.
+      this.say(err instanceof ProblemError ? err.message : "The passkey was not used. Try again, or ask for a code.");
+      if (err instanceof ProblemError && err.code === "challenge_closed") void this.load();
+    } finally {
+      if (this.root) {
+        this.busy = false;
+        this.render();
+        this.parts.passkey.focus();
       }
     }
   }

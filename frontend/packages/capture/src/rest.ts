@@ -48,6 +48,17 @@ export class ReauthApi {
     await this.call("POST", "/api/auth/reauth/verify", { code });
   }
 
+  /** WebAuthn options for answering the challenge with a passkey (when it offers one). */
+  async passkeyOptions(): Promise<Record<string, unknown>> {
+    const { options } = await this.call<{ options: Record<string, unknown> }>("POST", "/api/auth/reauth/passkey/options", {});
+    return options;
+  }
+
+  /** Answer the challenge with the authenticator's signed assertion. */
+  async passkeyVerify(credential: unknown): Promise<void> {
+    await this.call("POST", "/api/auth/reauth/passkey/verify", { credential });
+  }
+
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const { token, dpop = null, origin = "", fetch: send = globalThis.fetch.bind(globalThis) } = this.options;
     const url = absoluteUrl(origin, path);
