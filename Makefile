@@ -91,7 +91,7 @@ typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy app db models realtime bench tests
 
 pytest: $(VENV)/.dev-installed services frontend browser proxy
-	E2E_REQUIRE_BROWSER=1 $(BIN)/pytest -q -rs -p no:cacheprovider
+	E2E_REQUIRE_BROWSER=1 $(BIN)/pytest -q -rs -p no:cacheprovider --durations=25
 
 test: lint typecheck frontend-test pytest
 

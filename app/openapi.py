@@ -93,6 +93,16 @@ _OTHER_ROUTES: dict[str, dict[str, Any]] = {
     "/assets/{path}": {
         "200": {"description": "A built asset of the web app", "content": {"*/*": {"schema": {}}}},
     },
+    "/api/forward-auth": {
+        "200": {
+            "description": "The guarded request may pass; X-BBAuth-User, -Session, -Trust and "
+            "-Level name the session for the upstream",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
+        "302": {
+            "description": "With redirect=true, a refusal as a redirect to the portal (Location)"
+        },
+    },
     "/sdk/capture.js": {
         "200": {
             "description": "The capture SDK as one classic script (window.BBAuth)",

@@ -6,8 +6,6 @@ them: each needs the administrator's fresh step-up, as other security changes do
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from quart import Blueprint
 from quart_schema import tag, validate_request, validate_response
 
@@ -74,29 +72,29 @@ async def create(data: IntegrationIn) -> tuple[IssuedIntegrationOut, int]:
     return out, 201
 
 
-@blueprint.post("/<uuid:integration_id>/revoke")
+@blueprint.post("/<integration_id>/revoke")
 @tag(["admin"])
 @guarded
 @validate_response(IntegrationOut, 200)
-async def revoke(integration_id: UUID) -> IntegrationOut:
+async def revoke(integration_id: str) -> IntegrationOut:
     """Revoke the key: refused from the next request on; its queued webhooks are dropped.
     Needs a step-up."""
     integration = await keys.revoke(
-        state=app_state(), db=db(), integration_id=str(integration_id), admin=current_user(),
+        state=app_state(), db=db(), integration_id=integration_id, admin=current_user(),
         ctx=request_context(),
     )  # fmt: skip
     return integration_out(integration)
 
 
-@blueprint.post("/<uuid:integration_id>/webhook-secret")
+@blueprint.post("/<integration_id>/webhook-secret")
 @tag(["admin"])
 @guarded
 @validate_response(WebhookSecretOut, 200)
-async def rotate_secret(integration_id: UUID) -> WebhookSecretOut:
+async def rotate_secret(integration_id: str) -> WebhookSecretOut:
     """A new webhook signing secret, shown once; every message from now on is signed with it.
     Needs a step-up."""
     integration, secret = await keys.rotate_secret(
-        state=app_state(), db=db(), integration_id=str(integration_id), admin=current_user(),
+        state=app_state(), db=db(), integration_id=integration_id, admin=current_user(),
         ctx=request_context(),
     )  # fmt: skip
     return WebhookSecretOut(integration=integration_out(integration), webhook_secret=secret)

@@ -72,7 +72,12 @@ class UnknownUpstream(Forbidden):
 class ReturnUrlRefused(ClientError):
     """A return URL outside the guarded apps (an open redirect)."""
 
-    code, title = "return_url_refused", "This return URL is not one of the guarded apps"
+    # 403, not 400: the request is well formed; bbauth refuses to send anyone there.
+    status, code, title = (
+        403,
+        "return_url_refused",
+        "This return URL is not one of the guarded apps",
+    )
 
 
 @dataclass(frozen=True)

@@ -140,6 +140,9 @@ async def list_all(*, db: AsyncSession) -> list[tuple[Integration, int]]:
 
 
 async def _get(db: AsyncSession, integration_id: str) -> Integration:
+    # Ids are UUIDs: anything else (NUL, which PostgreSQL text cannot hold) is simply unknown.
+    if len(integration_id) != 36 or "\x00" in integration_id:
+        raise NotFound("No such integration.")
     integration = await db.get(Integration, integration_id)
     if integration is None:
         raise NotFound("No such integration.")

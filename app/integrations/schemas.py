@@ -12,7 +12,15 @@ from app.auth.schemas import NO_NUL, StrictBody
 from app.integrations.keys import Scope
 from models.fusion import TrustLevel
 
-WebhookUrl = Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://\S+$")]
+# A host name or IPv4 address (no user info, no IPv6 literal), an optional port, then anything
+# without blanks: what the pattern admits, urlsplit reads (the schema never promises more).
+WebhookUrl = Annotated[
+    str,
+    StringConstraints(
+        max_length=2000,
+        pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][^\x00-\x20\x7f]*)?$",
+    ),
+]
 
 
 class IntegrationIn(StrictBody):

@@ -135,7 +135,9 @@ def run_operation(
             case.headers["Authorization"] = f"Bearer {service.fresh_token()}"
         report.cases += 1
         report.per_operation[label] += 1
-        response = case.call()
+        # A redirect is the operation's answer (forward-auth's refusals with redirect=true), not
+        # a page to fetch.
+        response = case.call(allow_redirects=False)
         report.statuses[response.status_code] += 1
         try:
             case.validate_response(response, additional_checks=[problem_details])

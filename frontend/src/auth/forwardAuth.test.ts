@@ -35,7 +35,7 @@ describe("forward-auth portal", () => {
   });
 
   it("stays and forgets a return URL the server refuses", async () => {
-    vi.stubGlobal("fetch", reply(400, { code: "return_url_refused", status: 400, detail: "no" }));
+    vi.stubGlobal("fetch", reply(403, { code: "return_url_refused", status: 403, detail: "no" }));
     rememberReturn("?rd=https%3A%2F%2Fevil.example%2F");
     const go = vi.fn();
 

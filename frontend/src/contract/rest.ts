@@ -4723,6 +4723,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The guarded request may pass; X-BBAuth-User, -Session, -Trust and -Level name the session for the upstream */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description With redirect=true, a refusal as a redirect to the portal (Location) */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Any refused request; 429 carries Retry-After (seconds) */
             "4XX": {
                 headers: {
