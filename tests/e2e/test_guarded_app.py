@@ -6,13 +6,16 @@ opening the app is sent to the portal (the bbauth web app), signs in with passwo
 code and lands back on the app's page, where the script nginx injected trades the HttpOnly
 forward-auth cookie for a channel credential and streams. When the security team challenges the
 session, the SDK's dialog appears inside the app's page and the app answers 403 until the
-emailed code is entered there; a revoke sends the next request back to the portal.
+emailed code is entered there; a revoke sends the next request back to the portal. A person
+enrolled by typing in the app's own form keeps it open; someone else at their keyboard is
+challenged there.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -26,10 +29,12 @@ from bench.nginx import Nginx, example_server
 from tests.app.mailbox import Mailbox, free_port
 from tests.e2e.conftest import Server, running_server
 from tests.e2e.flows import ApiSession, next_code, sign_in_over_api
+from tests.e2e.test_continuous_auth import GENUINE, IMPOSTOR, WINDOW, type_rhythm
 
 pytestmark = pytest.mark.slow
 
 ALICE = ("alice@bbauth.local", "alice-demo-pass")
+BOB = ("bob@bbauth.local", "bob-demo-pass")
 ADMIN = ("admin@bbauth.local", "admin-demo-pass")
 
 
@@ -89,9 +94,11 @@ async def app_status(page: Page, path: str = "/headers") -> int:
     return status
 
 
-async def sign_in_at_the_portal(page: Page, guarded: Guarded, smtp: Mailbox, shots: Path) -> None:
+async def sign_in_at_the_portal(
+    page: Page, guarded: Guarded, smtp: Mailbox, shots: Path, who: tuple[str, str] = ALICE
+) -> None:
     """Open the app, be sent to the portal, sign in there and be sent back to the app."""
-    email, password = ALICE
+    email, password = who
     await page.goto(f"{guarded.url}/")
     await expect(page.get_by_test_id("login-email")).to_be_visible(timeout=15_000)
     assert page.url.startswith(guarded.bbauth.url), page.url
@@ -101,7 +108,8 @@ async def sign_in_at_the_portal(page: Page, guarded: Guarded, smtp: Mailbox, sho
     await page.get_by_test_id("login-submit").click()
     code = await next_code(smtp, email, seen)
     await page.get_by_test_id("otp-code").press_sequentially(code, delay=40)
-    await page.screenshot(path=shots / "40-guarded-portal.png")
+    if who == ALICE:
+        await page.screenshot(path=shots / "40-guarded-portal.png")
     await page.get_by_test_id("otp-submit").click()
     await page.wait_for_url(f"{guarded.url}/", timeout=15_000)
     await expect(page.get_by_role("heading", name="Notes")).to_be_visible()
@@ -192,3 +200,59 @@ async def protected_steps(
     await expect(page.get_by_test_id("login-email")).to_be_visible(timeout=15_000)
     assert page.url.startswith(guarded.bbauth.url), page.url
     await page.screenshot(path=shots / "44-guarded-revoked.png")
+
+
+async def test_the_owner_s_typing_keeps_the_app_open_and_someone_else_s_is_challenged(
+    visitor: BrowserContext, guarded: Guarded, smtp: Mailbox, screenshots: Path
+) -> None:
+    rng = random.Random(7)
+    page = await visitor.new_page()
+    try:
+        await owner_then_impostor(page, guarded, smtp, screenshots, rng)
+    except BaseException:
+        print("server:", guarded.bbauth.log_tail(), sep="\n")
+        raise
+
+
+async def owner_then_impostor(
+    page: Page, guarded: Guarded, smtp: Mailbox, shots: Path, rng: random.Random
+) -> None:
+    """Enroll by typing in the app's own form, then type as the owner, then as someone else."""
+    await sign_in_at_the_portal(page, guarded, smtp, shots, BOB)
+
+    async def state(expression: str) -> object:
+        return await page.evaluate(f"BBAuth.auto?.state.{expression}")
+
+    async def connected() -> bool:
+        return await state("connection") == "connected"
+
+    await eventually(connected, "the injected script connects")
+    await page.locator("textarea[name=body]").click()
+    at = 0
+    for _ in range(16):
+        at = await type_rhythm(page, WINDOW, GENUINE, rng, at)
+        if await state("trained.keystroke"):
+            break
+    assert await state("trained.keystroke"), "a keystroke model was trained from the app's page"
+
+    windows = await state("trust?.windows") or 0
+    at = await type_rhythm(page, WINDOW, GENUINE, rng, at)
+
+    async def scored() -> bool:
+        return (await state("trust?.windows") or 0) != windows
+
+    await eventually(scored, "the owner's next window is scored")
+    assert await state("trust?.level") == "high"
+    assert await state("challenged") is False
+    assert await app_status(page) == 200
+    await page.screenshot(path=shots / "45-guarded-owner.png")
+
+    dialog = page.get_by_role("dialog", name="Confirm it's still you")
+    for _ in range(8):
+        at = await type_rhythm(page, WINDOW, IMPOSTOR, rng, at)
+        if await dialog.is_visible():
+            break
+    await expect(dialog).to_be_visible(timeout=15_000)
+    await expect(dialog).to_contain_text("no longer matches your usual typing")
+    assert await app_status(page) == 403
+    await page.screenshot(path=shots / "46-guarded-impostor.png")
