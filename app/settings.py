@@ -307,6 +307,10 @@ class Settings(BaseSettings):
     forward_auth_cookie_grace_seconds: int = Field(default=30, ge=0, le=300)
     """How long a rotated-out cookie still works (requests of a page already under way)."""
 
+    forward_auth_channel_ttl_seconds: int = Field(default=300, ge=30, le=900)
+    """Lifetime of a channel credential: what a guarded app's page gets for its cookie to open
+    the capture channel and answer its re-challenge (``POST /api/forward-auth/channel``)."""
+
     trust_proxy_headers: bool = False
     """Take the client IP from X-Forwarded-For (only behind a trusted proxy)."""
 

@@ -8,7 +8,6 @@ from typing import Any
 from app.audit import RequestContext
 from app.errors import ApplicationError
 from app.sessions import policy
-from app.sessions import service as sessions
 from app.sessions.policy import Requirement
 from app.state import AppState
 from db.tables import LoginSession
@@ -47,21 +46,18 @@ async def authenticate(
     state: AppState, auth: object, environ: dict[str, Any], requirement: Requirement
 ) -> LoginSession:
     """The session behind the connect payload's token (and, for a token bound to a key, its
-    DPoP proof ``dpop``), meeting ``requirement``; refuses with the reason."""
+    DPoP proof ``dpop``) or channel credential, meeting ``requirement``; refuses with the
+    reason."""
     token = auth.get("token") if isinstance(auth, dict) else None
     proof = auth.get("dpop") if isinstance(auth, dict) else None
     if not isinstance(token, str) or not token:
         raise refuse("unauthorized", "A session token is required.")
     async with state.sessions() as db:
         try:
-            session = await sessions.authenticate(
-                state=state, db=db, token=token, allow_challenged=True
-            )
-            if session.dpop_jkt is not None:
-                await policy.require_proof(
-                    state, session, proof if isinstance(proof, str) else None, method="GET",
-                    urls=socket_urls(state, environ), token=token,
-                )  # fmt: skip
+            session = await policy.caller(
+                state, db, token, requirement, proof=proof if isinstance(proof, str) else None,
+                method="GET", urls=socket_urls(state, environ),
+            )  # fmt: skip
             await policy.check(
                 requirement, state=state, db=db, session=session,
                 ctx=RequestContext(ip=client_ip(environ)),

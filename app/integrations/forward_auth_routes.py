@@ -1,7 +1,8 @@
-"""Forward-auth for reverse proxies: ``GET /api/forward-auth`` (the proxy's check) and
-``POST /api/forward-auth/cookie`` (a signed-in browser gets the cookie its navigations carry).
-See ``app.integrations.forward_auth`` for the answers and ``app.integrations.cookies`` for the
-cookie."""
+"""Forward-auth for reverse proxies: ``GET /api/forward-auth`` (the proxy's check), ``POST
+/api/forward-auth/cookie`` (a signed-in browser gets the cookie its navigations carry) and
+``POST /api/forward-auth/channel`` (a guarded app's page trades the cookie for a channel
+credential). See ``app.integrations.forward_auth`` for the answers, ``cookies`` for the cookie
+and ``channel_credentials`` for the credential."""
 
 from __future__ import annotations
 
@@ -9,8 +10,13 @@ from quart import Blueprint, Response, request
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
 from app.errors import ApplicationError
-from app.integrations import cookies, forward_auth
-from app.integrations.forward_auth_schemas import CookieIn, CookieOut, ForwardAuthQuery
+from app.integrations import channel_credentials, cookies, forward_auth
+from app.integrations.forward_auth_schemas import (
+    ChannelOut,
+    CookieIn,
+    CookieOut,
+    ForwardAuthQuery,
+)
 from app.sessions.policy import guarded
 from app.state import app_state
 from app.web import current_session, db, request_context
@@ -63,3 +69,22 @@ async def issue_cookie(data: CookieIn) -> tuple[CookieOut, int, dict[str, str]]:
     out = CookieOut(session_id=session.id, expires_at=issued.expires_at, return_to=return_to)
     header = cookies.set_cookie_header(state.settings, issued.value, max_age)
     return out, 200, {"Set-Cookie": header}
+
+
+@blueprint.post("/channel")
+@tag(["forward-auth"])
+@guarded
+@validate_response(ChannelOut, 200)
+async def channel_credential() -> ChannelOut:
+    """A short-lived channel credential for the session behind the ``bbauth_fwd`` cookie, for
+    the capture script on a guarded app's page: it opens the socket and the session's
+    re-challenge, nothing else. Same-origin requests of a guarded app only (403
+    ``cross_site_request``); 401 without a live session's cookie."""
+    state = app_state()
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    minted = await channel_credentials.for_cookie(
+        state, cookie=request.cookies.get(cookies.COOKIE_NAME, ""), headers=headers,
+        host=request.host,
+    )  # fmt: skip
+    expires_in = channel_credentials.expires_in(state, minted)
+    return ChannelOut(token=minted.value, session_id=minted.session_id, expires_in=expires_in)

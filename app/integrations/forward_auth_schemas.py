@@ -33,3 +33,13 @@ class CookieOut(BaseModel):
     expires_at: datetime
     return_to: str | None
     """The return URL, checked (None when none was asked for)."""
+
+
+class ChannelOut(BaseModel):
+    """A channel credential for the session behind the forward-auth cookie: for the capture
+    socket's handshake and the session's re-challenge only (``Authorization: Bearer``)."""
+
+    token: str
+    session_id: str
+    expires_in: int
+    """Seconds it stays valid; ask for a new one before then."""

@@ -4,7 +4,9 @@ Every REST operation (by its endpoint name) and every Socket.IO command has one 
 
 - ``public``: nothing (sign-in, sign-up, probes);
 - ``session``: a live session token (``admin``: of an administrator; ``allow_challenged``: a
-  challenged session may call it — the re-challenge endpoints, sign-out);
+  challenged session may call it — the re-challenge endpoints, sign-out; ``channel``: a
+  guarded app's channel credential opens it too — the capture socket and the re-challenge,
+  see ``app.integrations.channel_credentials``);
 - ``step_up``: a live session that entered a one-time code within ``max_age`` seconds
   (default ``BBAUTH_STEP_UP_MAX_AGE_SECONDS``); otherwise 401 ``step_up_required`` with the
   challenge to answer;
@@ -32,11 +34,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import RequestContext
 from app.auth import dpop
-from app.errors import Forbidden, ReauthRequired
+from app.errors import AuthenticationRequired, Forbidden, ReauthRequired
+from app.integrations import channel_credentials
 from app.integrations import keys as integration_keys
 from app.integrations.keys import Scope
 from app.sessions import evidence, step_up
-from app.sessions.service import authenticate
+from app.sessions.service import authenticate, live_session
 from app.state import AppState, app_state
 from app.web import bearer_token, bind_session, db, request_context, request_urls
 from db.tables import LoginSession, Role, SessionState
@@ -55,6 +58,7 @@ class Requirement:
     kind: Kind
     admin: bool = False
     allow_challenged: bool = False
+    channel: bool = False
     max_age: int | None = None
     min_level: TrustLevel | None = None
     scope: Scope | None = None
@@ -73,8 +77,10 @@ def public() -> Requirement:
     return Requirement("public")
 
 
-def session(*, admin: bool = False, allow_challenged: bool = False) -> Requirement:
-    return Requirement("session", admin=admin, allow_challenged=allow_challenged)
+def session(
+    *, admin: bool = False, allow_challenged: bool = False, channel: bool = False
+) -> Requirement:
+    return Requirement("session", admin=admin, allow_challenged=allow_challenged, channel=channel)
 
 
 def stepped_up(*, max_age: int | None = None, admin: bool = False) -> Requirement:
@@ -99,9 +105,9 @@ POLICY: dict[str, Requirement] = {
     # The signed-in person.
     "auth.me": session(),
     "auth.logout": session(allow_challenged=True),
-    "auth.reauth_status": session(allow_challenged=True),
-    "auth.reauth_resend": session(allow_challenged=True),
-    "auth.reauth_verify": session(allow_challenged=True),
+    "auth.reauth_status": session(allow_challenged=True, channel=True),
+    "auth.reauth_resend": session(allow_challenged=True, channel=True),
+    "auth.reauth_verify": session(allow_challenged=True, channel=True),
     "auth.step_up_status": session(),
     "auth.step_up_resend": session(),
     "auth.step_up_verify": session(),
@@ -137,6 +143,8 @@ POLICY: dict[str, Requirement] = {
     # an app that would refuse them again).
     "forward_auth.check": public(),
     "forward_auth.issue_cookie": fresh_trust("high"),
+    # A guarded app's page trades its cookie (same origin only) for a channel credential.
+    "forward_auth.channel_credential": public(),
     # Operations of the protected work itself that must be done by the owner, now.
     "demo.approve_payment": fresh_trust("high"),
     # Administrators.
@@ -156,9 +164,9 @@ POLICY: dict[str, Requirement] = {
     # Other applications, with an integration's API key.
     "integrations.session_trust": integration("sessions:read"),
     # Socket.IO: connecting, and the commands of each namespace.
-    "socket:/:connect": session(allow_challenged=True),
-    "socket:/:input": session(allow_challenged=True),
-    "socket:/:ping_trust": session(allow_challenged=True),
+    "socket:/:connect": session(allow_challenged=True, channel=True),
+    "socket:/:input": session(allow_challenged=True, channel=True),
+    "socket:/:ping_trust": session(allow_challenged=True, channel=True),
     "socket:/admin:connect": session(admin=True),
     "socket:/admin:challenge": session(admin=True),
     "socket:/admin:revoke": session(admin=True),
@@ -212,19 +220,43 @@ def guarded(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             )
         elif requirement.needs_token:
             state = app_state()
-            token = bearer_token()
-            live = await authenticate(state=state, db=db(), token=token, allow_challenged=True)
-            if live.dpop_jkt is not None:
-                await require_proof(
-                    state, live, request.headers.get("DPoP"), method=request.method,
-                    urls=request_urls(), token=token,
-                )  # fmt: skip
+            live = await caller(
+                state, db(), bearer_token(), requirement, proof=request.headers.get("DPoP"),
+                method=request.method, urls=request_urls(),
+            )  # fmt: skip
             bind_session(live)
             await check(requirement, state=state, db=db(), session=live, ctx=request_context())
         return await view(*args, **kwargs)
 
     setattr(wrapper, GUARDED_ATTRIBUTE, True)
     return wrapper
+
+
+async def caller(
+    state: AppState,
+    db: AsyncSession,
+    token: str,
+    requirement: Requirement,
+    *,
+    proof: str | None,
+    method: str,
+    urls: list[str],
+) -> LoginSession:
+    """The live session (challenged or not) behind a session token and its DPoP proof, or
+    behind a channel credential where ``requirement`` takes one; else the error to answer."""
+    if channel_credentials.is_credential(token):
+        if not requirement.channel:
+            raise channel_credentials.ChannelOnly(
+                "A channel credential opens the capture channel and its re-challenge only."
+            )
+        session_id = channel_credentials.session_id_of(state, token)
+        if session_id is None:
+            raise AuthenticationRequired("The channel credential is not valid or has expired.")
+        return await live_session(state=state, db=db, session_id=session_id, allow_challenged=True)
+    live = await authenticate(state=state, db=db, token=token, allow_challenged=True)
+    if live.dpop_jkt is not None:
+        await require_proof(state, live, proof, method=method, urls=urls, token=token)
+    return live
 
 
 async def require_proof(

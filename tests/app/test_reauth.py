@@ -34,6 +34,7 @@ PUBLIC = {
     "/api/docs/start.js",
     "/api/account/links",
     "/api/forward-auth",  # answers by its own cookie, whatever bearer comes with it
+    "/api/forward-auth/channel",  # the same: the cookie, from the guarded app's own pages
 }
 ANY_UUID = "00000000-0000-4000-8000-000000000000"
 

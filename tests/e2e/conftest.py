@@ -24,6 +24,9 @@ from playwright.async_api import Browser, async_playwright
 
 from app.settings import REPO_ROOT
 from tests.app.mailbox import Mailbox, free_port
+from tests.integrations.proxy import nginx_binary, upstream_app
+
+__all__ = ["nginx_binary", "upstream_app"]
 
 FRONTEND = REPO_ROOT / "frontend"
 DIST_INDEX = FRONTEND / "dist" / "index.html"

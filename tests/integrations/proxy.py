@@ -28,7 +28,7 @@ from tests.app.mailbox import free_port
 from tests.security.live import Served, StartServer
 
 UPSTREAM_APP = REPO_ROOT / "deploy" / "examples" / "upstream" / "server.py"
-CAPTURE_SCRIPT = '<script src="/sdk/capture.js" defer></script></head>'
+CAPTURE_SCRIPT = '<script src="/sdk/capture.js" data-bbauth-auto defer></script></head>'
 
 
 @pytest.fixture(scope="session")

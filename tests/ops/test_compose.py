@@ -235,7 +235,8 @@ def test_the_reference_nginx_configuration_asks_bbauth_before_every_request_of_t
     assert "auth_request /_bbauth;" in app
     assert "error_page 401 =302 $bbauth_location;" in app
     assert "error_page 403 = @bbauth_step_up;" in app
-    assert "sub_filter '</head>' '<script src=\"/sdk/capture.js\" defer></script></head>';" in app
+    script = '<script src="/sdk/capture.js" data-bbauth-auto defer></script>'
+    assert f"sub_filter '</head>' '{script}</head>';" in app
     for name in ("User", "Session", "Trust", "Level"):
         assert f"proxy_set_header X-BBAuth-{name} $bbauth_{name.lower()};" in app
     check = blocks["/_bbauth"]

@@ -859,6 +859,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/forward-auth/channel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A short-lived channel credential for the session behind the ``bbauth_fwd`` cookie, for
+         * @description the capture script on a guarded app's page: it opens the socket and the session's
+         *     re-challenge, nothing else. Same-origin requests of a guarded app only (403
+         *     ``cross_site_request``); 401 without a live session's cookie.
+         */
+        post: operations["post_forward_auth_channel_credential"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/forward-auth/cookie": {
         parameters: {
             query?: never;
@@ -4738,6 +4760,45 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_forward_auth_channel_credential: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /**
+             * @description A channel credential for the session behind the forward-auth cookie: for the capture
+             *     socket's handshake and the session's re-challenge only (``Authorization: Bearer``).
+             */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Expires In */
+                        expires_in: number;
+                        /** Session Id */
+                        session_id: string;
+                        /** Token */
+                        token: string;
+                    };
+                };
             };
             /** @description Any refused request; 429 carries Retry-After (seconds) */
             "4XX": {

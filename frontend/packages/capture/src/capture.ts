@@ -1,6 +1,6 @@
 import { EventBatcher } from "./batcher";
 import { TrustChannel, type TrustSnapshot } from "./channel";
-import type { DpopProof } from "./dpop";
+import type { DpopProof, TokenSource } from "./dpop";
 import { now as performanceNow } from "./events";
 import { captureKeys } from "./keyboard";
 import { captureMouse } from "./mouse";
@@ -10,8 +10,8 @@ import type { SocketFactory } from "./socket";
 import type { ChallengeCause, TrustView } from "./types";
 
 export interface StartOptions {
-  /** The session's token (what sign-in answered). */
-  token: string;
+  /** The session's token (what sign-in answered), or a function giving a current one. */
+  token: TokenSource;
   /** Signs a DPoP proof of the key the token is bound to; without it the token goes alone. */
   dpop?: DpopProof | null;
   /** bbauth's origin when it is not the page's ("https://bbauth.example"). */

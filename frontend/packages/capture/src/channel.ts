@@ -1,5 +1,5 @@
 import type { Socket } from "socket.io-client";
-import type { DpopProof } from "./dpop";
+import type { DpopProof, TokenSource } from "./dpop";
 import type { WireEvent } from "./events";
 import { SESSION_LOST_CODES, sessionLostMessage } from "./session";
 import { openSocket, refusal, type SocketFactory, defaultSocketFactory } from "./socket";
@@ -45,7 +45,7 @@ export interface TrustSnapshot {
 }
 
 export interface TrustChannelOptions {
-  token: string;
+  token: TokenSource;
   factory?: SocketFactory;
   /** Proofs of the key the token is bound to, one per connect. */
   dpop?: DpopProof | null;

@@ -2,11 +2,14 @@
  * bbauth's capture SDK: keyboard and pointer behaviour of a page streamed to bbauth, live trust
  * back, and the re-challenge when trust falls. Framework-free; see README.md.
  */
+import { autoStart } from "./auto";
+
 export { start, Capture } from "./capture";
+export { AUTO_ATTR, CHANNEL_PATH, autoStart, channelCredentials } from "./auto";
 export type { CaptureEvents, CaptureEventName, CaptureListener, CaptureStats, StartOptions } from "./capture";
 export { TrustChannel, INITIAL_SNAPSHOT, PAUSE_NOTICE_GRACE_MS, revokedMessage } from "./channel";
 export type { ConnectionState, TrustChannelOptions, TrustSnapshot } from "./channel";
-export type { DpopProof } from "./dpop";
+export type { DpopProof, TokenSource } from "./dpop";
 export { EventBatcher } from "./batcher";
 export type { BatcherOptions } from "./batcher";
 export type { EventSink, KeyWireEvent, MouseWireEvent, WireEvent } from "./events";
@@ -19,3 +22,6 @@ export { defaultSocketFactory, openSocket, refusal, SOCKET_OPTIONS } from "./soc
 export type { SocketFactory } from "./socket";
 export { SnapshotStore } from "./store";
 export type * from "./types";
+
+/** The capture a guarded app's injected script started by itself (null on other pages). */
+export const auto = autoStart();

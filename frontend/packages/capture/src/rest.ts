@@ -1,5 +1,5 @@
 import type { components, operations } from "../../../src/contract/rest";
-import { absoluteUrl, type DpopProof } from "./dpop";
+import { absoluteUrl, currentToken, type DpopProof, type TokenSource } from "./dpop";
 
 /** The open re-challenge: where its code went and how many resends are left. */
 export type ReauthChallenge =
@@ -24,7 +24,7 @@ export class ProblemError extends Error {
 }
 
 export interface ReauthApiOptions {
-  token: string;
+  token: TokenSource;
   dpop?: DpopProof | null;
   /** bbauth's origin when it is not the page's; empty for the page's own. */
   origin?: string;
@@ -60,7 +60,8 @@ export class ReauthApi {
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const { token, dpop = null, origin = "", fetch: send = globalThis.fetch.bind(globalThis) } = this.options;
+    const { dpop = null, origin = "", fetch: send = globalThis.fetch.bind(globalThis) } = this.options;
+    const token = await currentToken(this.options.token);
     const url = absoluteUrl(origin, path);
     const headers: Record<string, string> = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";

@@ -1,6 +1,6 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
 import type { SocketAuth } from "../../../src/contract/socket";
-import { absoluteUrl, type DpopProof } from "./dpop";
+import { absoluteUrl, currentToken, type DpopProof, type TokenSource } from "./dpop";
 
 /**
  * Reconnection with exponential backoff and jitter: 0.5 s, 1 s, 2 s … capped at 10 s, for ever
@@ -35,18 +35,22 @@ export type { SocketAuth };
  */
 export function openSocket(
   namespace: string,
-  token: string,
+  source: TokenSource,
   factory: SocketFactory = defaultSocketFactory,
   dpop: DpopProof | null = null,
   origin = "",
 ): Socket {
-  const auth = (reply: (data: SocketAuth) => void) => {
+  const withToken = (token: string, reply: (data: SocketAuth) => void) => {
     if (!dpop) return reply({ token });
     dpop("GET", absoluteUrl(origin, `${SOCKET_OPTIONS.path}/`), token).then(
       (proof) => reply(proof ? { token, dpop: proof } : { token }),
       // Without a proof the server refuses the connect, and says why.
       () => reply({ token }),
     );
+  };
+  const auth = (reply: (data: SocketAuth) => void) => {
+    if (typeof source === "string") return withToken(source, reply);
+    void currentToken(source).then((token) => withToken(token, reply));
   };
   return factory(`${origin}${namespace}`, { ...SOCKET_OPTIONS, auth });
 }
