@@ -142,6 +142,71 @@ describe("passkeys", () => {
       expect(verify?.headers.DPoP).toBeTruthy();
     });
 
+    it("signs in with a passkey alone where the deployment allows it, bound to this tab's key", async () => {
+      const { calls } = fakeApi({
+        "GET /api/auth/options": { status: 200, body: { passkey_login: true } },
+        "POST /api/auth/passkey/sign-in/options": { status: 200, body: OPTIONS },
+        "POST /api/auth/passkey/sign-in/verify": { status: 200, body: tokenResponse() },
+      });
+      const user = userEvent.setup();
+      render(<App socketFactory={mockSocketFactory().factory} />);
+
+      await user.click(await screen.findByRole("button", { name: "Sign in with a passkey" }));
+
+      expect(await screen.findByTestId("work-text")).toBeInTheDocument();
+      expect(webauthn.startAuthentication).toHaveBeenCalledWith({ optionsJSON: OPTIONS.options });
+      expect(calls.find((c) => c.path === "/api/auth/passkey/sign-in/options")?.body).toEqual({});
+      const verify = calls.find((c) => c.path === "/api/auth/passkey/sign-in/verify");
+      expect(verify?.body).toEqual({ credential: { id: "credential", response: { signature: "sig" } } });
+      expect(verify?.headers.DPoP).toBeTruthy();
+      expect(calls.some((c) => c.path === "/api/auth/login")).toBe(false);
+    });
+
+    it("offers no passkey alone where the deployment does not allow it", async () => {
+      fakeApi({ "GET /api/auth/options": { status: 200, body: { passkey_login: false } } });
+      render(<App socketFactory={mockSocketFactory().factory} />);
+
+      await waitFor(() => expect(screen.getByTestId("login-card")).toHaveAttribute("data-sign-in-options", "known"));
+      expect(screen.queryByRole("button", { name: "Sign in with a passkey" })).not.toBeInTheDocument();
+      expect(screen.getByRole("button", { name: "Continue" })).toBeInTheDocument();
+    });
+
+    it("says so when no passkey was used, and puts the focus back on the form", async () => {
+      fakeApi({
+        "GET /api/auth/options": { status: 200, body: { passkey_login: true } },
+        "POST /api/auth/passkey/sign-in/options": { status: 200, body: OPTIONS },
+      });
+      webauthn.startAuthentication.mockImplementationOnce(async () => {
+        throw Object.assign(new Error("The operation either timed out or was not allowed."), { name: "NotAllowedError" });
+      });
+      const user = userEvent.setup();
+      render(<App socketFactory={mockSocketFactory().factory} />);
+
+      await user.click(await screen.findByRole("button", { name: "Sign in with a passkey" }));
+
+      expect(await screen.findByRole("alert")).toHaveTextContent("No passkey was used");
+      expect(screen.getByTestId("login-email")).toHaveFocus();
+      expect(screen.queryByTestId("work-text")).not.toBeInTheDocument();
+    });
+
+    it("says so when the server refuses the passkey", async () => {
+      fakeApi({
+        "GET /api/auth/options": { status: 200, body: { passkey_login: true } },
+        "POST /api/auth/passkey/sign-in/options": { status: 200, body: OPTIONS },
+        "POST /api/auth/passkey/sign-in/verify": {
+          status: 401,
+          body: { code: "passkey_refused", detail: "The passkey's answer was refused." },
+        },
+      });
+      const user = userEvent.setup();
+      render(<App socketFactory={mockSocketFactory().factory} />);
+
+      await user.click(await screen.findByRole("button", { name: "Sign in with a passkey" }));
+
+      expect(await screen.findByRole("alert")).toHaveTextContent("That passkey was not accepted");
+      expect(screen.getByTestId("login-email")).toHaveFocus();
+    });
+
     it("sends a code instead when asked, and takes it", async () => {
       const { calls } = fakeApi({
         "POST /api/auth/login": { status: 202, body: PASSKEY_FIRST },
