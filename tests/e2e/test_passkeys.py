@@ -1,7 +1,8 @@
 """Passkeys in a real browser: Chromium's virtual authenticator (a platform authenticator with
 user verification and resident keys, driven over CDP) registers a passkey on the Account page,
 signs in with it after the password, and answers a re-challenge the security team forced;
-where the deployment allows it (``BBAUTH_PASSKEY_LOGIN``), the passkey alone signs in.
+where the deployment allows it (``BBAUTH_PASSKEY_LOGIN``), a passkey renamed in place then
+signs in alone.
 
 The page runs on ``http://localhost:<port>``: a secure context whose host is the default RP id.
 """
@@ -219,7 +220,12 @@ async def test_a_discoverable_passkey_alone_signs_in_where_the_deployment_allows
         url, email = local(server), ALICE[0]
 
         await sign_in_with_code(page, url, smtp, ALICE)
-        await add_passkey(page, "Discoverable")
+        row = await add_passkey(page, "Discoverable")
+        await row.get_by_test_id("passkey-rename").click()
+        await row.get_by_test_id("passkey-rename-name").fill("Kept on this laptop")
+        await row.get_by_test_id("passkey-rename-name").press("Enter")
+        await expect(row).to_contain_text("Kept on this laptop")
+        await expect(row.get_by_test_id("passkey-rename-name")).to_have_count(0)
         stored = await authenticator["cdp"].send(
             "WebAuthn.getCredentials", {"authenticatorId": authenticator["id"]}
         )

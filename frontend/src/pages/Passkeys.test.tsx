@@ -83,6 +83,38 @@ describe("passkeys", () => {
       expect(await screen.findByText(/Passkey "Laptop" removed/)).toBeInTheDocument();
       expect(screen.queryByTestId("passkey-row")).not.toBeInTheDocument();
     });
+
+    it("renames a passkey in place, and leaves it as it was when the edit is cancelled", async () => {
+      const { calls } = fakeApi({
+        "GET /api/auth/me": { status: 200, body: ALICE },
+        "GET /api/sessions": { status: 200, body: { sessions: [], total: 0 } },
+        "GET /api/account/passkeys": { status: 200, body: { passkeys: [PASSKEY] } },
+        [`PATCH /api/account/passkeys/${PASSKEY.id}`]: (body) => ({
+          status: 200,
+          body: { ...PASSKEY, ...(body as { name: string }) },
+        }),
+      });
+      const user = userEvent.setup();
+      render(<App socketFactory={mockSocketFactory().factory} />);
+
+      const row = await screen.findByTestId("passkey-row");
+      await user.click(within(row).getByRole("button", { name: "Rename Laptop" }));
+      const field = within(row).getByLabelText(/new name/i);
+      expect(field).toHaveFocus();
+      await user.type(field, " (old){Escape}");
+      expect(within(row).queryByLabelText(/new name/i)).not.toBeInTheDocument();
+      expect(row).toHaveTextContent("Laptop");
+      expect(calls.some((c) => c.method === "PATCH")).toBe(false);
+
+      await user.click(within(row).getByRole("button", { name: "Rename Laptop" }));
+      await user.clear(within(row).getByLabelText(/new name/i));
+      await user.type(within(row).getByLabelText(/new name/i), "Work laptop{Enter}");
+
+      expect(await screen.findByText(/Passkey renamed to "Work laptop"/)).toBeInTheDocument();
+      expect(within(row).queryByLabelText(/new name/i)).not.toBeInTheDocument();
+      expect(row).toHaveTextContent("Work laptop");
+      expect(calls.find((c) => c.method === "PATCH")?.body).toEqual({ name: "Work laptop" });
+    });
   });
 
   it("answers a re-challenge with one touch, offered before any code", async () => {
