@@ -105,6 +105,7 @@ describe("passkeys", () => {
       expect(within(row).queryByLabelText(/new name/i)).not.toBeInTheDocument();
       expect(row).toHaveTextContent("Laptop");
       expect(calls.some((c) => c.method === "PATCH")).toBe(false);
+      expect(within(row).getByRole("button", { name: "Rename Laptop" })).toHaveFocus();
 
       await user.click(within(row).getByRole("button", { name: "Rename Laptop" }));
       await user.clear(within(row).getByLabelText(/new name/i));
@@ -114,6 +115,7 @@ describe("passkeys", () => {
       expect(within(row).queryByLabelText(/new name/i)).not.toBeInTheDocument();
       expect(row).toHaveTextContent("Work laptop");
       expect(calls.find((c) => c.method === "PATCH")?.body).toEqual({ name: "Work laptop" });
+      await waitFor(() => expect(within(row).getByRole("button", { name: "Rename Work laptop" })).toHaveFocus());
     });
   });
 

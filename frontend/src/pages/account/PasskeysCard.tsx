@@ -9,7 +9,7 @@ import TableHead from "@mui/material/TableHead";
 import TableRow from "@mui/material/TableRow";
 import TextField from "@mui/material/TextField";
 import Typography from "@mui/material/Typography";
-import { useCallback, useEffect, useState, type FormEvent, type KeyboardEvent } from "react";
+import { useCallback, useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 import { api } from "../../api/client";
 import { passkeysAvailable, registerPasskey } from "../../api/passkeys";
 import type { Passkey, PasskeyList } from "../../api/types";
@@ -27,6 +27,8 @@ export function PasskeysCard() {
   const [name, setName] = useState("");
   const [removing, setRemoving] = useState<Passkey | null>(null);
   const [renaming, setRenaming] = useState<{ id: string; name: string } | null>(null);
+  const renameButtons = useRef(new Map<string, HTMLButtonElement>());
+  const refocus = useRef<string | null>(null);
   const action = useAction();
   const supported = passkeysAvailable();
 
@@ -57,13 +59,23 @@ export function PasskeysCard() {
     return action.run(async () => {
       const renamed = await api.patch<Passkey>(`/api/account/passkeys/${target.id}`, { name: target.name.trim() });
       setPasskeys((all) => all.map((p) => (p.id === renamed.id ? renamed : p)));
-      setRenaming(null);
+      stopRenaming();
       return `Passkey renamed to "${renamed.name}".`;
     });
   };
-  const cancelOnEscape = (e: KeyboardEvent) => {
-    if (e.key === "Escape") setRenaming(null);
+  const stopRenaming = () => {
+    refocus.current = renaming?.id ?? null;
+    setRenaming(null);
   };
+  const cancelOnEscape = (e: KeyboardEvent) => {
+    if (e.key === "Escape") stopRenaming();
+  };
+  // The edit closed: the focus goes back to the row's Rename button (once it is enabled again).
+  useEffect(() => {
+    if (renaming !== null || action.busy || refocus.current === null) return;
+    renameButtons.current.get(refocus.current)?.focus();
+    refocus.current = null;
+  }, [renaming, action.busy]);
   const remove = async () => {
     const target = removing;
     setRemoving(null);
@@ -118,7 +130,7 @@ export function PasskeysCard() {
                       <Button type="submit" size="small" disabled={action.busy || !renaming.name.trim()} data-testid="passkey-rename-save">
                         Save
                       </Button>
-                      <Button size="small" onClick={() => setRenaming(null)} disabled={action.busy}>
+                      <Button size="small" onClick={stopRenaming} disabled={action.busy}>
                         Cancel
                       </Button>
                     </Stack>
@@ -135,6 +147,10 @@ export function PasskeysCard() {
                     <Button
                       size="small"
                       onClick={() => setRenaming({ id: p.id, name: p.name })}
+                      ref={(button: HTMLButtonElement | null) => {
+                        if (button) renameButtons.current.set(p.id, button);
+                        else renameButtons.current.delete(p.id);
+                      }}
                       disabled={action.busy}
                       aria-label={`Rename ${p.name}`}
                       data-testid="passkey-rename"
