@@ -9,6 +9,7 @@ from app.auth import codes, dpop, registration
 from app.auth import login as login_service
 from app.auth.codes import PendingChallenge
 from app.auth.schemas import (
+    AuthOptionsOut,
     ChallengeOut,
     CodeIn,
     LoginIn,
@@ -64,9 +65,26 @@ def session_out(session: LoginSession) -> SessionOut:
     )
 
 
+OPTIONS_MAX_AGE_SECONDS = 300
+"""How long a browser may keep ``GET /api/auth/options`` (settings change with a restart)."""
+
+
 def challenge_out(pending: PendingChallenge) -> ChallengeOut:
     """A pending challenge as the API shows it."""
     return ChallengeOut.model_validate(pending.as_json())
+
+
+@blueprint.get("/options")
+@tag(["auth"])
+@guarded
+@validate_response(AuthOptionsOut, 200)
+async def options() -> tuple[AuthOptionsOut, int, dict[str, str]]:
+    """How people may sign in here: a passkey alone or not (``BBAUTH_PASSKEY_LOGIN``).
+
+    For the sign-in page; no secret in it, so anyone may read it and keep it five minutes."""
+    settings = app_state().settings
+    cache = f"public, max-age={OPTIONS_MAX_AGE_SECONDS}"
+    return AuthOptionsOut(passkey_login=settings.passkey_login), 200, {"Cache-Control": cache}
 
 
 @blueprint.post("/register")

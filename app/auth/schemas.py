@@ -207,3 +207,11 @@ class TotpSetupOut(BaseModel):
 
 class MessageOut(BaseModel):
     message: str
+
+
+class AuthOptionsOut(BaseModel):
+    """How this deployment lets people sign in (public: no secret in it)."""
+
+    passkey_login: bool = Field(
+        description="A discoverable passkey alone signs in (``/api/auth/passkey/sign-in/*``)"
+    )

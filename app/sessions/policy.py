@@ -97,6 +97,7 @@ def integration(scope: Scope) -> Requirement:
 
 POLICY: dict[str, Requirement] = {
     # Signing in and up, and the links in security notices.
+    "auth.options": public(),
     "auth.register": public(),
     "auth.login": public(),
     "auth.verify": public(),

@@ -1,27 +1,34 @@
 """Passkeys in a real browser: Chromium's virtual authenticator (a platform authenticator with
 user verification and resident keys, driven over CDP) registers a passkey on the Account page,
-signs in with it after the password, and answers a re-challenge the security team forced.
+signs in with it after the password, and answers a re-challenge the security team forced;
+where the deployment allows it (``BBAUTH_PASSKEY_LOGIN``), a passkey renamed in place then
+signs in alone.
 
 The page runs on ``http://localhost:<port>``: a secure context whose host is the default RP id.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, expect
+from playwright.async_api import Browser, BrowserContext, Locator, Page, ViewportSize, expect
 
 from app.client.dpop import DpopKey
 from app.settings import REPO_ROOT
-from tests.app.mailbox import Mailbox
-from tests.e2e.conftest import Server
+from tests.app.mailbox import CODE_SUBJECT, Mailbox
+from tests.e2e.conftest import Server, running_server
 from tests.e2e.flows import next_code
 from tests.realtime.harness import sign_with
 
 pytestmark = pytest.mark.slow
+
+SIGN_IN_OFFERS = "[data-sign-in-options=known]"
+"""The login card once the page has read how this deployment lets people sign in."""
 
 ALICE = ("alice@bbauth.local", "alice-demo-pass")
 ADMIN = ("admin@bbauth.local", "admin-demo-pass")
@@ -54,6 +61,53 @@ async def virtual_authenticator(context: BrowserContext, page: Page) -> dict[str
         "WebAuthn.getCredentials", {"authenticatorId": added["authenticatorId"]}
     )
     return {"cdp": cdp, "id": added["authenticatorId"], "credentials": credentials}
+
+
+@asynccontextmanager
+async def browsing(
+    browser: Browser, server: Server, name: str
+) -> AsyncIterator[tuple[BrowserContext, Page]]:
+    """A browser (context) and page of its own; on failure the page is kept (in var/, ignored
+    by git) and the server's last lines printed."""
+    context = await browser.new_context(viewport=VIEWPORT, reduced_motion="reduce")
+    page = await context.new_page()
+    try:
+        yield context, page
+    except BaseException:
+        failure = REPO_ROOT / "var" / f"e2e-{name}-failure.png"
+        failure.parent.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=failure)
+        print(server.log_tail())
+        raise
+    finally:
+        await context.close()
+
+
+async def sign_in_with_code(page: Page, url: str, smtp: Mailbox, who: tuple[str, str]) -> None:
+    """Sign in on the login page with the password and the emailed code."""
+    email, password = who
+    await page.goto(f"{url}/login")
+    await page.get_by_test_id("login-email").fill(email)
+    await page.get_by_test_id("login-password").fill(password)
+    seen = len(smtp.messages_to(email))
+    await page.get_by_test_id("login-submit").click()
+    await expect(page.get_by_test_id("otp-destination")).to_contain_text("We sent a 6-digit code")
+    code = await next_code(smtp, email, seen)
+    await page.get_by_test_id("otp-code").press_sequentially(code, delay=40)
+    await page.get_by_test_id("otp-submit").click()
+    await expect(page.get_by_test_id("signed-in-as")).to_have_text(email, timeout=15_000)
+
+
+async def add_passkey(page: Page, name: str) -> Locator:
+    """Register a passkey of this device on the Account page (the sign-in's code is fresh);
+    returns its row."""
+    await page.get_by_role("link", name="Account").click()
+    await page.get_by_test_id("passkey-name").fill(name)
+    await page.get_by_test_id("passkey-add").click()
+    row = page.get_by_test_id("passkey-row")
+    await expect(row).to_have_count(1, timeout=15_000)
+    await expect(row).to_contain_text(name)
+    return row
 
 
 async def admin_challenge(server: Server, smtp: Mailbox, email: str) -> None:
@@ -90,18 +144,8 @@ async def admin_challenge(server: Server, smtp: Mailbox, email: str) -> None:
 async def test_register_sign_in_and_answer_a_rechallenge_with_a_passkey(
     browser: Browser, server: Server, smtp: Mailbox, screenshots: Path
 ) -> None:
-    context = await browser.new_context(viewport=VIEWPORT, reduced_motion="reduce")
-    page = await context.new_page()
-    try:
+    async with browsing(browser, server, "passkeys") as (context, page):
         await story(context, page, server, smtp, screenshots)
-    except BaseException:
-        failure = REPO_ROOT / "var" / "e2e-passkeys-failure.png"
-        failure.parent.mkdir(parents=True, exist_ok=True)
-        await page.screenshot(path=failure)
-        print(server.log_tail())
-        raise
-    finally:
-        await context.close()
 
 
 async def story(
@@ -112,23 +156,14 @@ async def story(
     email, password = ALICE
     url = local(server)
 
-    # 1. Password and emailed code, then a passkey on the Account page (the code is fresh).
+    # 0. This deployment keeps passkeys a second step: the login page offers none alone.
     await page.goto(f"{url}/login")
-    await page.get_by_test_id("login-email").fill(email)
-    await page.get_by_test_id("login-password").fill(password)
-    seen = len(smtp.messages_to(email))
-    await page.get_by_test_id("login-submit").click()
-    await expect(page.get_by_test_id("otp-destination")).to_contain_text("We sent a 6-digit code")
-    code = await next_code(smtp, email, seen)
-    await page.get_by_test_id("otp-code").press_sequentially(code, delay=40)
-    await page.get_by_test_id("otp-submit").click()
-    await expect(page.get_by_test_id("signed-in-as")).to_have_text(email, timeout=15_000)
-    await page.get_by_role("link", name="Account").click()
-    await page.get_by_test_id("passkey-name").fill("This laptop")
-    await page.get_by_test_id("passkey-add").click()
-    row = page.get_by_test_id("passkey-row")
-    await expect(row).to_have_count(1, timeout=15_000)
-    await expect(row).to_contain_text("This laptop")
+    await expect(page.locator(SIGN_IN_OFFERS)).to_be_visible()
+    await expect(page.get_by_test_id("passkey-only-sign-in")).to_have_count(0)
+
+    # 1. Password and emailed code, then a passkey on the Account page (the code is fresh).
+    await sign_in_with_code(page, url, smtp, ALICE)
+    row = await add_passkey(page, "This laptop")
     await expect(row).to_contain_text("This device")
     await expect(row).to_contain_text("never")
     await page.get_by_test_id("passkeys-card").screenshot(path=shots / "31-passkey-registered.png")
@@ -167,3 +202,48 @@ async def story(
     await expect(dialog).to_be_hidden(timeout=15_000)
     await expect(page.get_by_test_id("work-text")).to_have_value("kept across the check")
     await page.screenshot(path=shots / "34-passkey-restored.png")
+
+
+@pytest.fixture(scope="module")
+def passkey_login_server(frontend_build: Path, smtp: Mailbox) -> Iterator[Server]:
+    """A server of its own where a passkey alone signs in (``BBAUTH_PASSKEY_LOGIN``)."""
+    with running_server(smtp, {"BBAUTH_PASSKEY_LOGIN": "true"}) as started:
+        yield started
+
+
+async def test_a_discoverable_passkey_alone_signs_in_where_the_deployment_allows_it(
+    browser: Browser, passkey_login_server: Server, smtp: Mailbox, screenshots: Path
+) -> None:
+    server = passkey_login_server
+    async with browsing(browser, server, "passkey-alone") as (context, page):
+        authenticator = await virtual_authenticator(context, page)
+        url, email = local(server), ALICE[0]
+
+        await sign_in_with_code(page, url, smtp, ALICE)
+        row = await add_passkey(page, "Discoverable")
+        await row.get_by_test_id("passkey-rename").click()
+        await row.get_by_test_id("passkey-rename-name").fill("Kept on this laptop")
+        await row.get_by_test_id("passkey-rename-name").press("Enter")
+        await expect(row).to_contain_text("Kept on this laptop")
+        await expect(row.get_by_test_id("passkey-rename-name")).to_have_count(0)
+        stored = await authenticator["cdp"].send(
+            "WebAuthn.getCredentials", {"authenticatorId": authenticator["id"]}
+        )
+        assert [c["isResidentCredential"] for c in stored["credentials"]] == [True]
+        await page.get_by_test_id("logout").click()
+
+        # No email, no password: the button alone, and one touch of the passkey.
+        await expect(page.locator(SIGN_IN_OFFERS)).to_be_visible()
+        button = page.get_by_role("button", name="Sign in with a passkey")
+        await expect(button).to_be_visible()
+        await expect(page.get_by_test_id("login-email")).to_have_value("")
+        await page.screenshot(path=screenshots / "35-passkey-alone.png")
+        seen = len(smtp.messages_to(email))
+        await button.click()
+        await expect(page.get_by_test_id("signed-in-as")).to_have_text(email, timeout=15_000)
+        since = smtp.messages_to(email)[seen:]  # a notice may come (a new device): no code
+        assert not [m for m in since if str(m["Subject"]).startswith(CODE_SUBJECT)]
+        stored = await authenticator["cdp"].send(
+            "WebAuthn.getCredentials", {"authenticatorId": authenticator["id"]}
+        )
+        assert stored["credentials"][0]["signCount"] >= 1

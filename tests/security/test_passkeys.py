@@ -426,6 +426,10 @@ async def test_require_passkey_refuses_codes_for_accounts_with_one(
 
 async def test_passkey_only_sign_in_is_off_unless_configured(served: Served) -> None:
     assert (await served.http.post("/api/auth/passkey/sign-in/options")).is_problem(404)
+    options = await served.http.get("/api/auth/options")
+    assert options.status == 200, options.body
+    assert options.body == {"passkey_login": False}
+    assert options.headers["Cache-Control"] == "public, max-age=300"
 
 
 async def test_passkey_only_sign_in_with_a_discoverable_credential(
@@ -433,6 +437,7 @@ async def test_passkey_only_sign_in_with_a_discoverable_credential(
 ) -> None:
     served = await start_server(**PASSKEY_SETTINGS, passkey_login=True)
     http = served.http
+    assert (await http.get("/api/auth/options")).body == {"passkey_login": True}
     owner, _, device = await owner_with_passkey(served)
     path = "/api/auth/passkey/sign-in/verify"
     assert http.key is not None

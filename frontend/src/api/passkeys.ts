@@ -5,8 +5,9 @@ import {
   type PublicKeyCredentialCreationOptionsJSON,
   type PublicKeyCredentialRequestOptionsJSON,
 } from "@simplewebauthn/browser";
-import { api, type RequestOptions } from "./client";
-import type { Passkey } from "./types";
+import { api, ApiError, type RequestOptions } from "./client";
+import { errorMessage } from "./messages";
+import type { Passkey, TokenResponse } from "./types";
 
 /** Whether this browser can use passkeys at all (WebAuthn in a secure context). */
 export function passkeysAvailable(): boolean {
@@ -37,4 +38,23 @@ export async function answerWithPasskey<T>(
   const asked = await api.post<OptionsOut>(`${base}/options`, Object.keys(body).length ? body : undefined, { auth });
   const credential = await startAuthentication({ optionsJSON: asked.options as unknown as PublicKeyCredentialRequestOptionsJSON });
   return api.post<T>(`${base}/verify`, { ...body, credential }, options);
+}
+
+/** Sign in with a discoverable passkey alone (no password); the token is bound to this tab's key. */
+export function signInWithPasskey(): Promise<TokenResponse> {
+  return answerWithPasskey<TokenResponse>("/api/auth/passkey/sign-in", {}, { auth: false, bindKey: true });
+}
+
+/** Why a passkey sign-in did not happen, in words (the browser's refusal or the server's). */
+export function passkeySignInError(err: unknown): string {
+  if (err instanceof ApiError) {
+    if (err.status === 404) return "Signing in with a passkey alone is not available here. Use your password.";
+    if (err.code === "passkey_refused") return "That passkey was not accepted. Try another one, or use your password.";
+    if (err.code === "challenge_closed") return "That passkey request expired. Try again.";
+    return errorMessage(err);
+  }
+  if (err instanceof Error && err.name === "NotAllowedError") {
+    return "No passkey was used (it was cancelled or timed out). Try again, or use your password.";
+  }
+  return "This browser could not use a passkey. Use your password.";
 }

@@ -12,6 +12,7 @@ export type ResponseBody<Op extends keyof operations, Status extends keyof opera
   operations[Op]["responses"][Status] extends { content: { "application/json": infer Body } } ? Body : never;
 
 export type User = Schemas["UserOut"];
+export type AuthOptions = ResponseBody<"get_auth_options", 200>;
 export type Challenge = ResponseBody<"post_auth_login", 202>;
 export type SessionInfo = Schemas["SessionOut"] & { email?: string };
 export type TokenResponse = ResponseBody<"post_auth_verify", 200>;

@@ -437,6 +437,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How people may sign in here: a passkey alone or not (``BBAUTH_PASSKEY_LOGIN``).
+         * @description For the sign-in page; no secret in it, so anyone may read it and keep it five minutes.
+         */
+        get: operations["get_auth_options"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/otp/resend": {
         parameters: {
             query?: never;
@@ -3121,6 +3141,41 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_auth_options: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How this deployment lets people sign in (public: no secret in it). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Passkey Login
+                         * @description A discoverable passkey alone signs in (``/api/auth/passkey/sign-in/*``)
+                         */
+                        passkey_login: boolean;
+                    };
                 };
             };
             /** @description Any refused request; 429 carries Retry-After (seconds) */

@@ -11,6 +11,7 @@ import { navigate } from "../routing/router";
 import { CodeStep } from "./login/CodeStep";
 import { SignInForm } from "./login/SignInForm";
 import { SignUpForm } from "./login/SignUpForm";
+import { PASSWORD_ONLY, useAuthOptions } from "./login/useAuthOptions";
 
 type Mode = "sign-in" | "sign-up";
 
@@ -20,6 +21,8 @@ export function LoginPage() {
   const [mode, setMode] = useState<Mode>("sign-in");
   const [challenge, setChallenge] = useState<Challenge | null>(null);
   const [startOver, setStartOver] = useState<string | null>(null);
+  const options = useAuthOptions();
+  const ways = options ?? PASSWORD_ONLY;
 
   useEffect(() => {
     document.title = mode === "sign-up" ? "Create an account · bbauth" : "Sign in · bbauth";
@@ -53,7 +56,12 @@ export function LoginPage() {
       : "Sign in to your workspace";
   return (
     <Box sx={{ minHeight: "100vh", display: "grid", placeItems: "center", p: 2 }}>
-      <Paper sx={{ p: 4, width: "100%", maxWidth: 420 }} {...ignoreCapture}>
+      <Paper
+        sx={{ p: 4, width: "100%", maxWidth: 420 }}
+        {...ignoreCapture}
+        data-testid="login-card"
+        data-sign-in-options={options ? "known" : "unknown"}
+      >
         <Typography variant="h5" component="h1" gutterBottom>
           bbauth
         </Typography>
@@ -82,7 +90,12 @@ export function LoginPage() {
         ) : mode === "sign-up" ? (
           <SignUpForm onChallenge={challenged} onSignIn={() => switchTo("sign-in")} />
         ) : (
-          <SignInForm onChallenge={challenged} onCreateAccount={() => switchTo("sign-up")} />
+          <SignInForm
+            onChallenge={challenged}
+            onCreateAccount={() => switchTo("sign-up")}
+            passkeyLogin={ways.passkey_login}
+            onSignedIn={signedIn}
+          />
         )}
       </Paper>
     </Box>

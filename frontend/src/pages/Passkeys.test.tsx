@@ -83,6 +83,40 @@ describe("passkeys", () => {
       expect(await screen.findByText(/Passkey "Laptop" removed/)).toBeInTheDocument();
       expect(screen.queryByTestId("passkey-row")).not.toBeInTheDocument();
     });
+
+    it("renames a passkey in place, and leaves it as it was when the edit is cancelled", async () => {
+      const { calls } = fakeApi({
+        "GET /api/auth/me": { status: 200, body: ALICE },
+        "GET /api/sessions": { status: 200, body: { sessions: [], total: 0 } },
+        "GET /api/account/passkeys": { status: 200, body: { passkeys: [PASSKEY] } },
+        [`PATCH /api/account/passkeys/${PASSKEY.id}`]: (body) => ({
+          status: 200,
+          body: { ...PASSKEY, ...(body as { name: string }) },
+        }),
+      });
+      const user = userEvent.setup();
+      render(<App socketFactory={mockSocketFactory().factory} />);
+
+      const row = await screen.findByTestId("passkey-row");
+      await user.click(within(row).getByRole("button", { name: "Rename Laptop" }));
+      const field = within(row).getByLabelText(/new name/i);
+      expect(field).toHaveFocus();
+      await user.type(field, " (old){Escape}");
+      expect(within(row).queryByLabelText(/new name/i)).not.toBeInTheDocument();
+      expect(row).toHaveTextContent("Laptop");
+      expect(calls.some((c) => c.method === "PATCH")).toBe(false);
+      expect(within(row).getByRole("button", { name: "Rename Laptop" })).toHaveFocus();
+
+      await user.click(within(row).getByRole("button", { name: "Rename Laptop" }));
+      await user.clear(within(row).getByLabelText(/new name/i));
+      await user.type(within(row).getByLabelText(/new name/i), "Work laptop{Enter}");
+
+      expect(await screen.findByText(/Passkey renamed to "Work laptop"/)).toBeInTheDocument();
+      expect(within(row).queryByLabelText(/new name/i)).not.toBeInTheDocument();
+      expect(row).toHaveTextContent("Work laptop");
+      expect(calls.find((c) => c.method === "PATCH")?.body).toEqual({ name: "Work laptop" });
+      await waitFor(() => expect(within(row).getByRole("button", { name: "Rename Work laptop" })).toHaveFocus());
+    });
   });
 
   it("answers a re-challenge with one touch, offered before any code", async () => {
@@ -140,6 +174,71 @@ describe("passkeys", () => {
       const verify = calls.find((c) => c.path === "/api/auth/passkey/login/verify");
       expect(verify?.body).toEqual({ challenge_id: PASSKEY_FIRST.challenge_id, credential: { id: "credential", response: { signature: "sig" } } });
       expect(verify?.headers.DPoP).toBeTruthy();
+    });
+
+    it("signs in with a passkey alone where the deployment allows it, bound to this tab's key", async () => {
+      const { calls } = fakeApi({
+        "GET /api/auth/options": { status: 200, body: { passkey_login: true } },
+        "POST /api/auth/passkey/sign-in/options": { status: 200, body: OPTIONS },
+        "POST /api/auth/passkey/sign-in/verify": { status: 200, body: tokenResponse() },
+      });
+      const user = userEvent.setup();
+      render(<App socketFactory={mockSocketFactory().factory} />);
+
+      await user.click(await screen.findByRole("button", { name: "Sign in with a passkey" }));
+
+      expect(await screen.findByTestId("work-text")).toBeInTheDocument();
+      expect(webauthn.startAuthentication).toHaveBeenCalledWith({ optionsJSON: OPTIONS.options });
+      expect(calls.find((c) => c.path === "/api/auth/passkey/sign-in/options")?.body).toEqual({});
+      const verify = calls.find((c) => c.path === "/api/auth/passkey/sign-in/verify");
+      expect(verify?.body).toEqual({ credential: { id: "credential", response: { signature: "sig" } } });
+      expect(verify?.headers.DPoP).toBeTruthy();
+      expect(calls.some((c) => c.path === "/api/auth/login")).toBe(false);
+    });
+
+    it("offers no passkey alone where the deployment does not allow it", async () => {
+      fakeApi({ "GET /api/auth/options": { status: 200, body: { passkey_login: false } } });
+      render(<App socketFactory={mockSocketFactory().factory} />);
+
+      await waitFor(() => expect(screen.getByTestId("login-card")).toHaveAttribute("data-sign-in-options", "known"));
+      expect(screen.queryByRole("button", { name: "Sign in with a passkey" })).not.toBeInTheDocument();
+      expect(screen.getByRole("button", { name: "Continue" })).toBeInTheDocument();
+    });
+
+    it("says so when no passkey was used, and puts the focus back on the form", async () => {
+      fakeApi({
+        "GET /api/auth/options": { status: 200, body: { passkey_login: true } },
+        "POST /api/auth/passkey/sign-in/options": { status: 200, body: OPTIONS },
+      });
+      webauthn.startAuthentication.mockImplementationOnce(async () => {
+        throw Object.assign(new Error("The operation either timed out or was not allowed."), { name: "NotAllowedError" });
+      });
+      const user = userEvent.setup();
+      render(<App socketFactory={mockSocketFactory().factory} />);
+
+      await user.click(await screen.findByRole("button", { name: "Sign in with a passkey" }));
+
+      expect(await screen.findByRole("alert")).toHaveTextContent("No passkey was used");
+      expect(screen.getByTestId("login-email")).toHaveFocus();
+      expect(screen.queryByTestId("work-text")).not.toBeInTheDocument();
+    });
+
+    it("says so when the server refuses the passkey", async () => {
+      fakeApi({
+        "GET /api/auth/options": { status: 200, body: { passkey_login: true } },
+        "POST /api/auth/passkey/sign-in/options": { status: 200, body: OPTIONS },
+        "POST /api/auth/passkey/sign-in/verify": {
+          status: 401,
+          body: { code: "passkey_refused", detail: "The passkey's answer was refused." },
+        },
+      });
+      const user = userEvent.setup();
+      render(<App socketFactory={mockSocketFactory().factory} />);
+
+      await user.click(await screen.findByRole("button", { name: "Sign in with a passkey" }));
+
+      expect(await screen.findByRole("alert")).toHaveTextContent("That passkey was not accepted");
+      expect(screen.getByTestId("login-email")).toHaveFocus();
     });
 
     it("sends a code instead when asked, and takes it", async () => {

@@ -9,7 +9,7 @@ import TableHead from "@mui/material/TableHead";
 import TableRow from "@mui/material/TableRow";
 import TextField from "@mui/material/TextField";
 import Typography from "@mui/material/Typography";
-import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { useCallback, useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 import { api } from "../../api/client";
 import { passkeysAvailable, registerPasskey } from "../../api/passkeys";
 import type { Passkey, PasskeyList } from "../../api/types";
@@ -21,11 +21,14 @@ import { useAction } from "./useAction";
 
 const KIND: Record<string, string> = { platform: "This device", "cross-platform": "Security key", unknown: "Passkey" };
 
-/** The person's passkeys: add one on this device (after a fresh step-up), see and remove them. */
+/** The person's passkeys: add one on this device (after a fresh step-up), see, rename and remove them. */
 export function PasskeysCard() {
   const [passkeys, setPasskeys] = useState<Passkey[]>([]);
   const [name, setName] = useState("");
   const [removing, setRemoving] = useState<Passkey | null>(null);
+  const [renaming, setRenaming] = useState<{ id: string; name: string } | null>(null);
+  const renameButtons = useRef(new Map<string, HTMLButtonElement>());
+  const refocus = useRef<string | null>(null);
   const action = useAction();
   const supported = passkeysAvailable();
 
@@ -49,6 +52,30 @@ export function PasskeysCard() {
       return `Passkey "${made.name}" added: it now answers sign-ins and re-checks first.`;
     });
   };
+  const rename = (e: FormEvent) => {
+    e.preventDefault();
+    const target = renaming;
+    if (!target || !target.name.trim()) return;
+    return action.run(async () => {
+      const renamed = await api.patch<Passkey>(`/api/account/passkeys/${target.id}`, { name: target.name.trim() });
+      setPasskeys((all) => all.map((p) => (p.id === renamed.id ? renamed : p)));
+      stopRenaming();
+      return `Passkey renamed to "${renamed.name}".`;
+    });
+  };
+  const stopRenaming = () => {
+    refocus.current = renaming?.id ?? null;
+    setRenaming(null);
+  };
+  const cancelOnEscape = (e: KeyboardEvent) => {
+    if (e.key === "Escape") stopRenaming();
+  };
+  // The edit closed: the focus goes back to the row's Rename button (once it is enabled again).
+  useEffect(() => {
+    if (renaming !== null || action.busy || refocus.current === null) return;
+    renameButtons.current.get(refocus.current)?.focus();
+    refocus.current = null;
+  }, [renaming, action.busy]);
   const remove = async () => {
     const target = removing;
     setRemoving(null);
@@ -87,12 +114,50 @@ export function PasskeysCard() {
           <TableBody>
             {passkeys.map((p) => (
               <TableRow key={p.id} data-testid="passkey-row">
-                <TableCell>{p.name}</TableCell>
+                <TableCell>
+                  {renaming?.id === p.id ? (
+                    <Stack component="form" direction="row" spacing={1} onSubmit={rename} {...ignoreCapture} aria-label={`Rename ${p.name}`}>
+                      <TextField
+                        size="small"
+                        label="New name"
+                        value={renaming.name}
+                        onChange={(e) => setRenaming({ id: p.id, name: e.target.value })}
+                        onKeyDown={cancelOnEscape}
+                        autoFocus
+                        required
+                        slotProps={{ htmlInput: { maxLength: 64, "data-testid": "passkey-rename-name" } }}
+                      />
+                      <Button type="submit" size="small" disabled={action.busy || !renaming.name.trim()} data-testid="passkey-rename-save">
+                        Save
+                      </Button>
+                      <Button size="small" onClick={stopRenaming} disabled={action.busy}>
+                        Cancel
+                      </Button>
+                    </Stack>
+                  ) : (
+                    p.name
+                  )}
+                </TableCell>
                 <TableCell>{KIND[p.authenticator_type] ?? p.authenticator_type}</TableCell>
                 <TableCell>{formatTime(p.created_at)}</TableCell>
                 <TableCell>{p.last_used_at ? formatTime(p.last_used_at) : "never"}</TableCell>
                 <TableCell>{p.device_type === "multi_device" ? (p.backed_up ? "synced" : "not yet backed up") : "this device only"}</TableCell>
-                <TableCell align="right">
+                <TableCell align="right" sx={{ whiteSpace: "nowrap" }}>
+                  {renaming?.id !== p.id && (
+                    <Button
+                      size="small"
+                      onClick={() => setRenaming({ id: p.id, name: p.name })}
+                      ref={(button: HTMLButtonElement | null) => {
+                        if (button) renameButtons.current.set(p.id, button);
+                        else renameButtons.current.delete(p.id);
+                      }}
+                      disabled={action.busy}
+                      aria-label={`Rename ${p.name}`}
+                      data-testid="passkey-rename"
+                    >
+                      Rename
+                    </Button>
+                  )}
                   <Button size="small" color="error" onClick={() => setRemoving(p)} disabled={action.busy} data-testid="passkey-remove">
                     Remove
                   </Button>

@@ -3,9 +3,11 @@ import Button from "@mui/material/Button";
 import Link from "@mui/material/Link";
 import Stack from "@mui/material/Stack";
 import TextField from "@mui/material/TextField";
-import { useState, type FormEvent } from "react";
+import Divider from "@mui/material/Divider";
+import { useRef, useState, type FormEvent } from "react";
 import { errorMessage } from "../../api/messages";
-import type { Challenge } from "../../api/types";
+import { passkeySignInError, passkeysAvailable, signInWithPasskey } from "../../api/passkeys";
+import type { Challenge, TokenResponse } from "../../api/types";
 import { deviceTokenFor } from "../../auth/deviceTokens";
 import { ignoreCapture } from "@bbauth/capture";
 import { useChallengeRequest } from "./useChallengeRequest";
@@ -13,16 +15,41 @@ import { useChallengeRequest } from "./useChallengeRequest";
 export interface SignInFormProps {
   onChallenge: (challenge: Challenge) => void;
   onCreateAccount: () => void;
+  /** The deployment lets a passkey alone sign in (`BBAUTH_PASSKEY_LOGIN`): offer it. */
+  passkeyLogin?: boolean;
+  onSignedIn?: (response: TokenResponse) => void;
 }
 
-/** Email and password; a browser that signed in to the account before sends its device token. */
-export function SignInForm({ onChallenge, onCreateAccount }: SignInFormProps) {
+/**
+ * Email and password; a browser that signed in to the account before sends its device token.
+ * Where the deployment allows it, a passkey alone signs in instead (a discoverable credential).
+ */
+export function SignInForm({ onChallenge, onCreateAccount, passkeyLogin = false, onSignedIn }: SignInFormProps) {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
+  const [passkeyError, setPasskeyError] = useState<string | null>(null);
+  const [passkeyBusy, setPasskeyBusy] = useState(false);
+  const emailRef = useRef<HTMLInputElement>(null);
   const { busy, error, problem, send } = useChallengeRequest(onChallenge);
+  const offerPasskey = passkeyLogin && onSignedIn !== undefined && passkeysAvailable();
+
+  const withPasskey = async () => {
+    if (!onSignedIn) return;
+    setPasskeyBusy(true);
+    setPasskeyError(null);
+    try {
+      onSignedIn(await signInWithPasskey());
+    } catch (err) {
+      setPasskeyError(passkeySignInError(err));
+      emailRef.current?.focus(); // back to the form: the password is the other way in
+    } finally {
+      setPasskeyBusy(false);
+    }
+  };
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
+    setPasskeyError(null);
     const deviceToken = deviceTokenFor(email);
     const body = deviceToken ? { email, password, device_token: deviceToken } : { email, password };
     void send("/api/auth/login", body, () => setPassword(""));
@@ -30,11 +57,12 @@ export function SignInForm({ onChallenge, onCreateAccount }: SignInFormProps) {
 
   const emailError = problem?.fieldError("email") ?? null;
   const message =
-    error === null || emailError
+    passkeyError ??
+    (error === null || emailError
       ? null
       : problem?.code === "invalid_credentials"
         ? "Wrong email or password."
-        : errorMessage(error);
+        : errorMessage(error));
 
   return (
     <Stack component="form" spacing={2} onSubmit={submit} {...ignoreCapture} aria-label="Sign in">
@@ -52,6 +80,7 @@ export function SignInForm({ onChallenge, onCreateAccount }: SignInFormProps) {
         onChange={(e) => setEmail(e.target.value)}
         required
         autoFocus
+        inputRef={emailRef}
         error={Boolean(emailError)}
         helperText={emailError}
         slotProps={{ htmlInput: { "data-testid": "login-email" } }}
@@ -66,9 +95,23 @@ export function SignInForm({ onChallenge, onCreateAccount }: SignInFormProps) {
         required
         slotProps={{ htmlInput: { "data-testid": "login-password" } }}
       />
-      <Button type="submit" variant="contained" size="large" disabled={busy} data-testid="login-submit">
+      <Button type="submit" variant="contained" size="large" disabled={busy || passkeyBusy} data-testid="login-submit">
         Continue
       </Button>
+      {offerPasskey && (
+        <>
+          <Divider>or</Divider>
+          <Button
+            variant="outlined"
+            size="large"
+            onClick={() => void withPasskey()}
+            disabled={busy || passkeyBusy}
+            data-testid="passkey-only-sign-in"
+          >
+            Sign in with a passkey
+          </Button>
+        </>
+      )}
       <Link component="button" type="button" onClick={onCreateAccount} data-testid="show-sign-up">
         Create an account
       </Link>
