@@ -28,6 +28,7 @@ PUBLIC = {
     "/api/auth/passkey/login/verify",
     "/api/auth/passkey/sign-in/options",
     "/api/auth/passkey/sign-in/verify",
+    "/api/auth/options",  # what the login page may offer: the same for everyone
     "/api/openapi.json",
     "/api/asyncapi.json",
     "/api/docs",
