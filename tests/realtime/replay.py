@@ -67,6 +67,7 @@ async def count_events(live: Live, event: str, n: int, *, after: int, within: fl
         if len(found) >= n:
             return found
         if asyncio.get_running_loop().time() > deadline:
-            seen = [name for name, _ in live.events[after:]]
+            # Payloads too: an enrollment notice may say learning paused, an error why.
+            seen = [(name, payload) for name, payload in live.events[after:]]
             raise AssertionError(f"{len(found)} of {n} {event!r} within {within} s; got {seen}")
         await asyncio.sleep(0.02)
