@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from email.message import EmailMessage
 from typing import Any
 
 import httpx
@@ -204,3 +206,15 @@ async def trained_and_watched(start_server: StartServer, sockets: list[Live]) ->
         await asyncio.sleep(0.2)
     await tab.wait_for("enrollment", lambda p: p["progress"]["keystroke"]["trained"], within=60)
     return Watched(served, owner, tab, watcher, t + 10_000)
+
+
+NOTICE_LINK = re.compile(r"/account/(secure|unlock)\?token=([A-Za-z0-9_-]+)")
+"""The link of a security notice ("this wasn't me") or of a codes lock ("unlock")."""
+
+
+def link_in(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    assert body is not None
+    match = NOTICE_LINK.search(body.get_content())
+    assert match is not None, "the notice carries no link"
+    return match.group(2)

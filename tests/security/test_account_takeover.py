@@ -9,8 +9,6 @@ factor. Through a live server, over HTTP and Socket.IO, on both back ends.
 
 from __future__ import annotations
 
-import re
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -21,18 +19,9 @@ from db.tables import Role
 from tests.app.api import Account, wrong_code
 from tests.app.mailbox import text_of
 from tests.realtime.harness import Live
-from tests.security.live import HttpApi, Served, payload_of
+from tests.security.live import HttpApi, Served, link_in, payload_of
 
 STEP_UP_AGE = 300
-LINK = re.compile(r"/account/(secure|unlock)\?token=([A-Za-z0-9_-]+)")
-
-
-def link_in(message: EmailMessage) -> str:
-    body = message.get_body(("plain",))
-    assert body is not None
-    match = LINK.search(body.get_content())
-    assert match is not None, "the notice carries no link"
-    return match.group(2)
 
 
 async def stolen_token(http: HttpApi, owner: Account) -> str:

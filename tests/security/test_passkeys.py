@@ -20,8 +20,7 @@ from tests.app.api import Account
 from tests.app.mailbox import CODE_SUBJECT, text_of
 from tests.realtime.harness import Live
 from tests.security.authenticator import SoftAuthenticator, b64url
-from tests.security.live import HttpApi, Served, StartServer, payload_of
-from tests.security.test_account_takeover import link_in
+from tests.security.live import HttpApi, Served, StartServer, link_in, payload_of
 
 RP_ID = "bbauth.test"
 ORIGIN = "https://bbauth.test"

@@ -5,8 +5,7 @@ Through a live server, on both back ends."""
 from __future__ import annotations
 
 from tests.app.mailbox import text_of
-from tests.security.live import StartServer
-from tests.security.test_account_takeover import link_in
+from tests.security.live import StartServer, link_in
 
 ALERT = "a new sign-in"
 HOME = {"X-Forwarded-For": "203.0.113.7"}
