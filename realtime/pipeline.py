@@ -140,14 +140,15 @@ class Pipeline:
             conn.last_mouse_t = float(batch.mouse.t[-1])
         conn.count_events(batch.accepted)
         metrics.count_input(keys=len(batch.keys), mouse=len(batch.mouse))
-        await self._record_use(conn)
 
-        # Windowing stays before the first await, so batches are cut in the order they came.
+        # Windowing stays before the first await: python-socketio handles each message in a
+        # task of its own, and a batch that waited (for the database) would be overtaken.
         windows: list[tuple[str, NDArray[np.float64], int, KeystrokeWindow | MouseWindow]] = []
         for kw in conn.keys.feed(batch.keys):
             windows.append(("keystroke", kw.features.reshape(1, -1), kw.keystrokes, kw))
         for mw in conn.mouse.feed(batch.mouse):
             windows.append(("mouse", mw.features, mw.actions, mw))
+        await self._record_use(conn)
         if windows:
             lock = self._locks.setdefault(conn.session_id, asyncio.Lock())
             async with lock:

@@ -1,8 +1,10 @@
-"""Database writes of the live pipeline that fail are tried again until they hold.
+"""Database writes of the live pipeline that fail are tried again until they hold, and one
+that stalls reorders nothing.
 
 In process, on an SQLite file: the database's answers are broken on purpose (a commit that
-fails, a commit whose answer is lost after it committed). Enrollment windows are kept until
-committed and never stored twice; a re-challenge the database did not take is opened later.
+fails, a commit whose answer is lost after it committed, a write that hangs). Enrollment windows
+are kept until committed and never stored twice; a re-challenge the database did not take is
+opened later; batches are cut into windows in the order they came, whatever a write waits for.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from app.sessions import service as sessions
 from app.settings import load_settings
 from app.state import AppState, app_state
 from db.tables import BehaviorSample, LoginSession, SessionState, User
+from models.events import KeyEvent
 from models.windows import MOUSE_SCHEMA
 from realtime.connection import LiveConnection
 from realtime.pipeline import Pipeline
@@ -144,4 +147,50 @@ async def test_a_challenge_the_database_did_not_take_is_opened_later(state: AppS
     while not await challenged():
         assert asyncio.get_running_loop().time() < deadline, "the challenge was never stored"
         await asyncio.sleep(0.1)
+    await pipeline.drain()
+
+
+def _keys(start_ms: float, n: int) -> list[dict[str, Any]]:
+    """``n`` keystrokes (down, then up 60 ms later) every 100 ms from ``start_ms``."""
+    events = []
+    for i in range(n):
+        t = start_ms + 100.0 * i
+        events += [
+            {"t": t, "type": "down", "code": "KeyA"},
+            {"t": t + 60, "type": "up", "code": "KeyA"},
+        ]
+    return events
+
+
+async def test_a_batch_waiting_for_the_database_is_not_overtaken_by_the_next(
+    state: AppState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # python-socketio handles every message in a task of its own: a batch that waits for a
+    # database write (the session's last use) must not let the next batch be windowed first.
+    pipeline, conn, _ = await _setup(state)
+    writing, stalled = asyncio.Event(), asyncio.Event()
+
+    async def slow_record_use(state: AppState, session_id: str) -> None:
+        writing.set()
+        await stalled.wait()
+
+    monkeypatch.setattr(sessions, "record_use", slow_record_use)
+    cut: list[float] = []
+    feed = conn.keys.feed
+
+    def watched_feed(events: list[KeyEvent]) -> Any:
+        cut.extend(e.t for e in events)
+        return feed(events)
+
+    monkeypatch.setattr(conn.keys, "feed", watched_feed)
+
+    first = asyncio.create_task(pipeline.handle(conn, {"events": _keys(1000.0, 5)}))
+    await writing.wait()  # the first batch waits for its database write
+    second = await pipeline.handle(conn, {"events": _keys(1500.0, 5)})  # the next one goes by
+    stalled.set()
+    outs = [await first, second]
+
+    assert [o.to_caller for o in outs] == [[], []]  # nothing refused
+    assert cut == sorted(cut)  # cut in the order sent
+    assert len(cut) == 20
     await pipeline.drain()
