@@ -8,6 +8,8 @@ Every 4xx/5xx answer is ``application/problem+json``::
 
 from __future__ import annotations
 
+import errno
+import socket
 from typing import Any
 
 import redis.exceptions
@@ -241,9 +243,36 @@ UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
     sqlalchemy.exc.OperationalError,
     sqlalchemy.exc.InterfaceError,
     OSError,
-    TimeoutError,
 )
-"""What a backing service that is away or saturated raises (not a fault of the request)."""
+"""What a backing service that is away or saturated may raise; ``unavailable`` decides."""
+NETWORK_ERRNOS = frozenset(
+    {
+        errno.ECONNREFUSED,
+        errno.ECONNRESET,
+        errno.ECONNABORTED,
+        errno.EPIPE,
+        errno.ETIMEDOUT,
+        errno.EHOSTUNREACH,
+        errno.EHOSTDOWN,
+        errno.ENETUNREACH,
+        errno.ENETDOWN,
+        errno.EADDRNOTAVAIL,
+    }
+)
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says a backing service (Redis, the database, a socket) is away or
+    saturated: a 503 to retry. A local ``OSError`` (a file missing, a permission) is a fault."""
+    if not isinstance(exc, UNAVAILABLE_ERRORS):
+        return False
+    if not isinstance(exc, OSError):
+        return True
+    return isinstance(exc, ConnectionError | TimeoutError | socket.gaierror) or (
+        exc.errno in NETWORK_ERRNOS
+    )
+
+
 UNAVAILABLE_RETRY_AFTER_SECONDS = 2
 
 
@@ -293,6 +322,8 @@ def register_error_handlers(app: Quart) -> None:
     async def _unavailable(exc: Exception) -> Response:
         # Redis failing over or the database restarting: the request may be retried, and the
         # client is told so rather than shown a fault of its own or of ours.
+        if not unavailable(exc):
+            return await _unexpected(exc)
         log.warning("backing_service_unavailable", error_type=type(exc).__name__, error=str(exc))
         return problem(
             503, "unavailable", "Service unavailable",

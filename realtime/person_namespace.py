@@ -16,7 +16,7 @@ import structlog
 from quart import Quart
 
 from app import metrics
-from app.errors import UNAVAILABLE_ERRORS
+from app.errors import unavailable
 from app.sessions.policy import POLICY
 from app.state import app_state
 from db.tables import LoginSession, SessionState
@@ -231,19 +231,19 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         sid = conn.sid
         try:
             outcome = await self.pipeline.handle(conn, data)
-        except UNAVAILABLE_ERRORS as exc:
+        except Exception as exc:
+            if not unavailable(exc):
+                # A bad batch must never take the worker down or touch another session.
+                log.exception("input_failed", sid=sid, session_id=conn.session_id)
+                await self.emit(
+                    "error", problem("internal_error", "The batch could not be processed."), to=sid
+                )
+                return
             # Redis or the database is away or saturated: nothing acknowledged is lost (the
             # batch's windows were neither stored nor scored), and the client is told.
             log.warning("input_unavailable", session_id=conn.session_id, error=repr(exc))
             await self._refuse(
                 conn, "unavailable", "A backing service is unavailable; batch not processed."
-            )
-            return
-        except Exception:
-            # A bad batch must never take the worker down or touch another session.
-            log.exception("input_failed", sid=sid, session_id=conn.session_id)
-            await self.emit(
-                "error", problem("internal_error", "The batch could not be processed."), to=sid
             )
             return
         for event, payload in outcome.to_caller:

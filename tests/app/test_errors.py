@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import re
 import socket
 
 import pytest
+import redis.exceptions
 
+from app.errors import unavailable
 from tests.app.api import Account, Api
 from tests.conftest import StartApp
 
@@ -286,3 +289,24 @@ async def test_a_backing_service_that_is_away_is_a_503_to_retry(start_app: Start
     assert reply.is_problem(503, "unavailable")
     assert reply.headers["Retry-After"] == "2"
     assert b"Traceback" not in reply.raw
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (ConnectionRefusedError(errno.ECONNREFUSED, "refused"), True),
+        (OSError(errno.EHOSTUNREACH, "No route to host"), True),
+        (socket.gaierror(socket.EAI_NONAME, "Name or service not known"), True),
+        (TimeoutError(), True),
+        (redis.exceptions.ConnectionError("Redis is loading"), True),
+        (FileNotFoundError(errno.ENOENT, "No such file", "model.joblib"), False),
+        (PermissionError(errno.EACCES, "Permission denied"), False),
+        (OSError(errno.ENOSPC, "No space left on device"), False),
+        (ValueError("a bug"), False),
+    ],
+)
+def test_only_a_backing_service_away_is_unavailable_not_a_local_file_error(
+    error: Exception, expected: bool
+) -> None:
+    # A 503 says "try again in a moment": true of a network peer away, never of a local fault.
+    assert unavailable(error) is expected
