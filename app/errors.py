@@ -240,8 +240,8 @@ async def _body_is_broken_json() -> bool:
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.DBAPIError,
+    sqlalchemy.exc.TimeoutError,
     OSError,
 )
 """What a backing service that is away or saturated may raise; ``unavailable`` decides."""
@@ -259,13 +259,24 @@ NETWORK_ERRNOS = frozenset(
         errno.EADDRNOTAVAIL,
     }
 )
+SERVICE_SQLSTATE_CLASSES = frozenset({"08", "53", "57"})
+"""PostgreSQL's error classes of a server away or saturated: connection exception, insufficient
+resources, operator intervention (shutting down, not yet accepting connections)."""
 
 
 def unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` says a backing service (Redis, the database, a socket) is away or
-    saturated: a 503 to retry. A local ``OSError`` (a file missing, a permission) is a fault."""
+    saturated: a 503 to retry. A local ``OSError`` (a file missing, a permission) or a
+    statement the database refused (a constraint) is a fault."""
     if not isinstance(exc, UNAVAILABLE_ERRORS):
         return False
+    if isinstance(exc, sqlalchemy.exc.DBAPIError):
+        if exc.connection_invalidated or isinstance(
+            exc, sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError
+        ):
+            return True
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        return isinstance(sqlstate, str) and sqlstate[:2] in SERVICE_SQLSTATE_CLASSES
     if not isinstance(exc, OSError):
         return True
     return isinstance(exc, ConnectionError | TimeoutError | socket.gaierror) or (

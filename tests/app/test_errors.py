@@ -8,6 +8,7 @@ import socket
 
 import pytest
 import redis.exceptions
+import sqlalchemy.exc
 
 from app.errors import unavailable
 from tests.app.api import Account, Api
@@ -291,6 +292,13 @@ async def test_a_backing_service_that_is_away_is_a_503_to_retry(start_app: Start
     assert b"Traceback" not in reply.raw
 
 
+def _database_error(sqlstate: str, message: str) -> sqlalchemy.exc.DBAPIError:
+    """What SQLAlchemy raises for a PostgreSQL error of ``sqlstate`` (the driver's own class)."""
+    orig = Exception(message)
+    orig.sqlstate = sqlstate  # type: ignore[attr-defined]
+    return sqlalchemy.exc.DBAPIError("SELECT 1", {}, orig)
+
+
 @pytest.mark.parametrize(
     ("error", "expected"),
     [
@@ -299,6 +307,9 @@ async def test_a_backing_service_that_is_away_is_a_503_to_retry(start_app: Start
         (socket.gaierror(socket.EAI_NONAME, "Name or service not known"), True),
         (TimeoutError(), True),
         (redis.exceptions.ConnectionError("Redis is loading"), True),
+        (_database_error("57P03", "the database system is not yet accepting connections"), True),
+        (_database_error("53300", "sorry, too many clients already"), True),
+        (_database_error("23505", "duplicate key value violates unique constraint"), False),
         (FileNotFoundError(errno.ENOENT, "No such file", "model.joblib"), False),
         (PermissionError(errno.EACCES, "Permission denied"), False),
         (OSError(errno.ENOSPC, "No space left on device"), False),
