@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -123,11 +124,14 @@ class Tab:
 
 
 async def wait_until(check: Callable[[], Any], *, within: float, what: str = "") -> Any:
-    """Poll the coroutine function ``check`` until it returns a truthy value; returns it."""
+    """Poll ``check`` (a function or a coroutine function) until it returns a truthy value;
+    returns it."""
     deadline = time.monotonic() + within
     last: Any = None
     while time.monotonic() < deadline:
-        last = await check()
+        last = check()
+        if inspect.isawaitable(last):
+            last = await last
         if last:
             return last
         await asyncio.sleep(0.2)

@@ -19,7 +19,7 @@ from models.events import validate_batch
 from models.windows import MouseWindower
 from tests.faults.clients import Tab
 from tests.faults.services import count_rows
-from tests.realtime.harness import key_for, sign_with
+from tests.realtime.harness import Person, key_for, sign_with
 from tests.realtime.synthetic import mouse_clicks, typing
 
 CLICKS_PER_BATCH = 10
@@ -181,3 +181,22 @@ async def settled_trust(tab: Tab, *, quiet: float = 1.0, within: float = 30.0) -
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"trust still moving after {within} s: {now}")
         last = now
+
+
+def listed(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The sessions of an admin ``sessions`` view, by id."""
+    return {s["session_id"]: s for s in view["sessions"]}
+
+
+async def open_with_one_challenged(
+    tabs: dict[str, Tab], watcher: Tab, admin: Person, held: Person
+) -> None:
+    """Open every tab and the admin's ``watcher``; once each tab has its status, the admin
+    challenges ``held``'s session (its tab is ``tabs["held"]``) and that tab hears it."""
+    for tab in (*tabs.values(), watcher):
+        await tab.open()
+    for tab in tabs.values():
+        await tab.wait_for("status")
+    reply = await admin.post(f"/api/admin/sessions/{held.session_id}/challenge")
+    assert reply.status_code == 200, reply.text
+    await tabs["held"].wait_for("reauth_required")

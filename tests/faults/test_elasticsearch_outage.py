@@ -71,7 +71,7 @@ async def test_logins_and_scoring_do_not_wait_for_the_log_store(
             json={"email": person.email, "password": person.password},
         )
         await wait_until(
-            lambda: _true(bool(_delivered(cluster, rest.acknowledged))), within=20, what="delivery"
+            lambda: bool(_delivered(cluster, rest.acknowledged)), within=20, what="delivery"
         )
 
         if fault == "gone":
@@ -94,7 +94,7 @@ async def test_logins_and_scoring_do_not_wait_for_the_log_store(
         # Back: what was buffered during the outage is delivered (the sink retried).
         back = time.monotonic()
         await wait_until(
-            lambda: _true(_delivered(cluster, rest.acknowledged) == set(rest.acknowledged)),
+            lambda: _delivered(cluster, rest.acknowledged) == set(rest.acknowledged),
             within=45,
             what="delivery of the outage's audit events",
         )
@@ -109,7 +109,3 @@ async def test_logins_and_scoring_do_not_wait_for_the_log_store(
         )
     finally:
         await tab.close()
-
-
-async def _true(value: bool) -> bool:
-    return value

@@ -18,15 +18,19 @@ import pytest
 
 from tests.faults.clients import Tab, wait_until
 from tests.faults.conftest import Cluster
-from tests.faults.flows import RestLog, Streamer, acknowledged, held_trust, scored_trust
+from tests.faults.flows import (
+    RestLog,
+    Streamer,
+    acknowledged,
+    held_trust,
+    listed,
+    open_with_one_challenged,
+    scored_trust,
+)
 from tests.faults.services import count_rows
 from tests.realtime.harness import Person, create_person
 
 pytestmark = pytest.mark.timeout(240)
-
-
-def _listed(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {s["session_id"]: s for s in view["sessions"]}
 
 
 async def test_live_sessions_survive_a_redis_restart(
@@ -46,15 +50,8 @@ async def test_live_sessions_survive_a_redis_restart(
     watcher = Tab(cluster.via_a.url, cluster.admin.token, "/admin")
     streams: list[Streamer] = []
     try:
-        for tab in (*tabs.values(), watcher):
-            await tab.open()
-        for tab in tabs.values():
-            await tab.wait_for("status")
-
         # Before: one session challenged, one scored, one enrolling.
-        reply = await cluster.admin.post(f"/api/admin/sessions/{held.session_id}/challenge")
-        assert reply.status_code == 200, reply.text
-        await tabs["held"].wait_for("reauth_required")
+        await open_with_one_challenged(tabs, watcher, cluster.admin, held)
         typing = Streamer(tabs["typist"], kind="typing", interval=0.3, seed=100)
         before = await scored_trust(typing)
         assert 0 < before["trust"]["score"] < 100  # a trust of its own, not a fresh one
@@ -62,11 +59,9 @@ async def test_live_sessions_survive_a_redis_restart(
         assert before["trust"]["windows"] >= 3
         learning = Streamer(tabs["learner"], kind="mouse", seed=7).start()
         streams.append(learning)
-        await wait_until(
-            lambda: _async(acknowledged(tabs["learner"]) >= 20), within=60, what="enrollment"
-        )
+        await wait_until(lambda: acknowledged(tabs["learner"]) >= 20, within=60, what="enrollment")
         sessions = {p.session_id for p in (held, typist, learner, remote)}
-        await watcher.wait_for("sessions", lambda v: sessions <= set(_listed(v)))
+        await watcher.wait_for("sessions", lambda v: sessions <= set(listed(v)))
         audit_before = await count_rows(cluster.dsn, "audit_log")
 
         # The fault: Redis goes away for 2 s and comes back empty, during input and logins.
@@ -83,12 +78,12 @@ async def test_live_sessions_survive_a_redis_restart(
 
         # Every session is listed again, with its state and (scored session) its trust.
         def restored(view: dict[str, Any]) -> bool:
-            listed = _listed(view)
+            rows = listed(view)
             return (
-                sessions <= set(listed)
-                and listed[held.session_id]["state"] == "challenged"
-                and listed[typist.session_id]["trust"] == before["trust"]["score"]
-                and all(listed[s]["sockets"] == 1 for s in sessions)
+                sessions <= set(rows)
+                and rows[held.session_id]["state"] == "challenged"
+                and rows[typist.session_id]["trust"] == before["trust"]["score"]
+                and all(rows[s]["sockets"] == 1 for s in sessions)
             )
 
         await watcher.wait_for("sessions", restored, after=mark, within=30)
@@ -132,7 +127,7 @@ async def test_live_sessions_survive_a_redis_restart(
         # Enrollment goes on; nothing acknowledged is lost.
         acked = acknowledged(tabs["learner"])
         await wait_until(
-            lambda: _async(acknowledged(tabs["learner"]) > acked), within=30, what="enrollment"
+            lambda: acknowledged(tabs["learner"]) > acked, within=30, what="enrollment"
         )
         await learning.stop()
         await asyncio.sleep(1.0)
@@ -163,10 +158,6 @@ async def test_live_sessions_survive_a_redis_restart(
             await stream.stop()
         for tab in (*tabs.values(), watcher):
             await tab.close()
-
-
-async def _async(value: bool) -> bool:
-    return value
 
 
 async def _keep_logging_in(rest: RestLog, url: str, person: Person) -> None:

@@ -22,7 +22,7 @@ import pytest
 from tests.faults.balancer import Listener
 from tests.faults.clients import Tab, wait_until
 from tests.faults.conftest import DATABASE, ENV_EXTRA
-from tests.faults.flows import RestLog, Streamer, acknowledged
+from tests.faults.flows import RestLog, Streamer, acknowledged, listed, open_with_one_challenged
 from tests.faults.sentinels import DOWN_AFTER_MS, SentinelGroup
 from tests.faults.services import PrivatePostgres, count_rows
 from tests.realtime.harness import Person, Server, create_person, start_servers
@@ -134,10 +134,6 @@ class Probe:
         return sum(1 for seen in series for t, ok in seen if t >= mark and not ok)
 
 
-def _listed(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {s["session_id"]: s for s in view["sessions"]}
-
-
 async def test_sentinel_failover_promotes_the_replica_and_both_workers_follow_it(
     sentinel_cluster: SentinelCluster, figures: dict[str, Any]
 ) -> None:
@@ -155,23 +151,14 @@ async def test_sentinel_failover_promotes_the_replica_and_both_workers_follow_it
     learning = Streamer(tabs["learner"], seed=900)
     probe = Probe([cluster.a, cluster.b], prober)
     try:
-        for tab in (*tabs.values(), watcher):
-            await tab.open()
-        for tab in tabs.values():
-            await tab.wait_for("status")
-
         # Before: one session challenged (through worker a, its socket on a), one enrolling.
-        reply = await cluster.admin.post(f"/api/admin/sessions/{held.session_id}/challenge")
-        assert reply.status_code == 200, reply.text
-        await tabs["held"].wait_for("reauth_required")
+        await open_with_one_challenged(tabs, watcher, cluster.admin, held)
         learning.start()
-        await wait_until(
-            lambda: _true(acknowledged(tabs["learner"]) >= 5), within=30, what="enrollment"
-        )
+        await wait_until(lambda: acknowledged(tabs["learner"]) >= 5, within=30, what="enrollment")
         sessions = {held.session_id, learner.session_id, remote.session_id}
-        await watcher.wait_for("sessions", lambda v: sessions <= set(_listed(v)))
+        await watcher.wait_for("sessions", lambda v: sessions <= set(listed(v)))
         probe.start()
-        await wait_until(lambda: _true(probe.back_after(0.0) is not None), within=15, what="probe")
+        await wait_until(lambda: probe.back_after(0.0) is not None, within=15, what="probe")
         audit_before = await count_rows(cluster.dsn, "audit_log")
         samples_before = await count_rows(cluster.dsn, "behavior_samples")
         acked_before = acknowledged(tabs["learner"])
@@ -188,7 +175,7 @@ async def test_sentinel_failover_promotes_the_replica_and_both_workers_follow_it
 
         # The workers follow by themselves: ready again, logins answered.
         back_after = await wait_until(
-            lambda: _value(probe.back_after(killed)), within=30, what="workers back"
+            lambda: probe.back_after(killed), within=30, what="workers back"
         )
         await probe.stop()
         failed_probes = probe.failed_after(killed)
@@ -216,7 +203,7 @@ async def test_sentinel_failover_promotes_the_replica_and_both_workers_follow_it
         await watcher.wait_for(
             "sessions",
             lambda v: (
-                sessions <= set(_listed(v)) and _listed(v)[held.session_id]["state"] == "challenged"
+                sessions <= set(listed(v)) and listed(v)[held.session_id]["state"] == "challenged"
             ),
             after=mark,
             within=15,
@@ -225,7 +212,7 @@ async def test_sentinel_failover_promotes_the_replica_and_both_workers_follow_it
         # Enrollment goes on over the socket; nothing acknowledged is lost.
         acked = acknowledged(tabs["learner"])
         await wait_until(
-            lambda: _true(acknowledged(tabs["learner"]) > acked), within=15, what="enrollment"
+            lambda: acknowledged(tabs["learner"]) > acked, within=15, what="enrollment"
         )
         await learning.stop()
         # An acknowledgement is sent once its samples are stored: read acks before rows.
@@ -256,11 +243,3 @@ async def test_sentinel_failover_promotes_the_replica_and_both_workers_follow_it
         await learning.stop()
         for tab in (*tabs.values(), watcher):
             await tab.close()
-
-
-async def _true(value: bool) -> bool:
-    return value
-
-
-async def _value(value: float | None) -> float | None:
-    return value

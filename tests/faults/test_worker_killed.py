@@ -85,7 +85,7 @@ async def test_clients_of_a_killed_worker_carry_on_at_the_other(
         for stream in streams:
             stream.start()
         await wait_until(
-            lambda: _true(acknowledged(on_b["mover"]) >= 20 and acknowledged(on_a) >= 20),
+            lambda: acknowledged(on_b["mover"]) >= 20 and acknowledged(on_a) >= 20,
             within=60,
             what="enrollment acknowledged",
         )
@@ -179,10 +179,6 @@ async def test_clients_of_a_killed_worker_carry_on_at_the_other(
             await tab.close()
         if not cluster.b.alive():
             await cluster.revive(cluster.b)
-
-
-async def _true(value: bool) -> bool:
-    return value
 
 
 async def _stored(cluster: Cluster, person: Person, rows: int) -> bool:
