@@ -9,7 +9,11 @@ irregular instants. The features below measure those regularities with no key id
 `HumanLikeness` has two parts. A logistic regression on standardized features and their squares
 learns the bot families it is shown; a one-class part, fitted on people only, calls a window
 machine-like when it lies farther from people than `NOVELTY_QUANTILE` of people's own windows
-do — what carries over to a family it was never shown. Its log-odds are the larger of the two.
+do — what carries over to a family it was never shown. Far means, per feature, beyond people's
+usual range (``marginal``) or, with ``joint``, unlike how people's features vary together
+(a Mahalanobis distance): a generator may keep each feature in range and still break their
+relations, as independent Gaussian timing keeps the flight spread but not its link to holds,
+rollover and key pairs. Its log-odds are the larger of the two parts.
 Its state is a few arrays (`to_arrays`), so shipped models are ``.npz`` files read without
 pickle.
 """
@@ -23,6 +27,7 @@ from typing import Final, Self
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.covariance import LedoitWolf
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -62,6 +67,8 @@ KEYSTROKE_FEATURES: Final = (
 MIN_KEYSTROKES: Final = 8
 NOVELTY_QUANTILE: Final = 0.995
 """Share of people's training windows the one-class part accepts."""
+NOVELTY_KINDS: Final = ("marginal", "joint")
+"""How the one-class part measures distance from people (see `HumanLikeness`)."""
 N_FLIGHT_TYPES: Final = len(DIGRAPH_CLASSES) * 4
 """Digraph class × finger relation (-1..2) of a flight."""
 
@@ -241,15 +248,24 @@ class HumanLikeness(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """p(machine) of a window's liveness features; labels 0 = person, 1 = machine.
 
     Logistic regression (``C``, balanced classes) on standardized features and, with
-    ``squares``, on their squares: ``w·z + u·z² + b``; beside it the people-only novelty
-    ``n(x) = Σ max(0, |r| - 3)²`` of robust z-scores ``r`` (median, IQR of people), as log-odds
-    ``sharpness · log((n + 1) / (n₀ + 1))`` with ``n₀`` its `NOVELTY_QUANTILE` on people.
+    ``squares``, on their squares: ``w·z + u·z² + b``; beside it a people-only novelty ``n(x)``
+    of robust z-scores ``r`` (median, IQR of people): ``marginal`` ``Σ max(0, |r| - 3)²``, or
+    ``joint`` ``(r - m)ᵀ Σ⁻¹ (r - m)`` with ``m``, ``Σ`` people's mean and Ledoit-Wolf shrunk
+    covariance of ``r``; as log-odds ``sharpness · log((n + 1) / (n₀ + 1))`` with ``n₀`` its
+    `NOVELTY_QUANTILE` on people.
     """
 
-    def __init__(self, C: float = 1.0, squares: bool = True, sharpness: float = 4.0) -> None:
+    def __init__(
+        self,
+        C: float = 1.0,
+        squares: bool = True,
+        sharpness: float = 4.0,
+        novelty: str = "marginal",
+    ) -> None:
         self.C = C
         self.squares = squares
         self.sharpness = sharpness
+        self.novelty = novelty
 
     def _expand(self, X: Array) -> Array:
         z = np.clip((X - self.mean_) / self.scale_, -50.0, 50.0)
@@ -262,6 +278,8 @@ class HumanLikeness(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.classes_ = np.unique(y)
         if self.classes_.size != 2:
             raise ValueError("HumanLikeness needs both people and machines")
+        if self.novelty not in NOVELTY_KINDS:
+            raise ValueError(f"novelty must be one of {NOVELTY_KINDS}")
         self.mean_ = X.mean(axis=0)
         self.scale_ = np.where(X.std(axis=0) > 1e-9, X.std(axis=0), 1.0)
         lr = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000)
@@ -272,12 +290,23 @@ class HumanLikeness(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         q1, q2, q3 = np.percentile(people, [25, 50, 75], axis=0)
         self.center_ = q2
         self.spread_ = np.where(q3 - q1 > 1e-9, (q3 - q1) / 1.349, self.scale_)
+        if self.novelty == "joint":
+            r = self._robust(people)
+            self.location_ = r.mean(axis=0)
+            covariance = LedoitWolf().fit(r).covariance_
+            self.precision_ = np.linalg.inv(covariance + 1e-6 * np.eye(r.shape[1]))
         self.novelty_ = float(np.quantile(self._novelty(people), NOVELTY_QUANTILE))
         return self
 
+    def _robust(self, X: Array) -> Array:
+        return np.asarray(np.clip((X - self.center_) / self.spread_, -50.0, 50.0), np.float64)
+
     def _novelty(self, X: Array) -> Array:
-        r = np.clip(np.abs(X - self.center_) / self.spread_, 0.0, 50.0)
-        return np.asarray(np.sum(np.maximum(r - 3.0, 0.0) ** 2, axis=-1), dtype=np.float64)
+        r = self._robust(X)
+        if self.novelty == "joint":
+            d = r - self.location_
+            return np.asarray(np.sum((d @ self.precision_) * d, axis=-1), dtype=np.float64)
+        return np.asarray(np.sum(np.maximum(np.abs(r) - 3.0, 0.0) ** 2, axis=-1), dtype=np.float64)
 
     def _logit(self, X: Array) -> Array:
         supervised = self._expand(X) @ self.coef_ + self.intercept_
@@ -310,6 +339,11 @@ class HumanLikeness(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     def to_arrays(self) -> dict[str, Array]:
         """The fitted state as arrays (for ``np.savez``)."""
         check_is_fitted(self)
+        joint = (
+            {"location": self.location_, "precision": self.precision_}
+            if self.novelty == "joint"
+            else {}
+        )
         return {
             "mean": self.mean_,
             "scale": self.scale_,
@@ -321,16 +355,21 @@ class HumanLikeness(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             "center": self.center_,
             "spread": self.spread_,
             "novelty": np.asarray([self.novelty_]),
+            **joint,
         }
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, NDArray[np.float64]]) -> HumanLikeness:
-        """The inverse of `to_arrays`."""
+        """The inverse of `to_arrays` (a model without a covariance is ``marginal``)."""
         model = cls(
             C=float(arrays["C"][0]),
             squares=bool(arrays["squares"][0]),
             sharpness=float(arrays["sharpness"][0]),
+            novelty="joint" if "precision" in arrays else "marginal",
         )
+        if "precision" in arrays:
+            model.location_ = np.asarray(arrays["location"], dtype=np.float64)
+            model.precision_ = np.asarray(arrays["precision"], dtype=np.float64)
         model.mean_ = np.asarray(arrays["mean"], dtype=np.float64)
         model.scale_ = np.asarray(arrays["scale"], dtype=np.float64)
         model.coef_ = np.asarray(arrays["coef"], dtype=np.float64)

@@ -224,6 +224,25 @@ def _slopes(layout: _Segments, x: Array, y: Array, use: NDArray[np.bool_]) -> Ar
     return np.where(ok, sxy / np.where(ok, sxx, 1.0), 0.0)
 
 
+def _distinct_times(
+    lengths: Index, t: Array, x: Array, y: Array
+) -> tuple[_Segments, Array, Array, Array]:
+    """The samples laid out in segments of ``lengths`` with each run of samples at one instant
+    reduced to its last (the position the pointer reached then), and segments left with one
+    sample dropped. A coarse system timer (15.6 ms on Windows, remote desktops) stamps several
+    samples alike; kept, each would be a zero interval: a stop, a jerk and a sub-movement that
+    the hand never made."""
+    ids = np.repeat(np.arange(lengths.size), lengths)
+    repeated = np.zeros(t.size, dtype=bool)
+    repeated[:-1] = (t[1:] == t[:-1]) & (ids[1:] == ids[:-1])
+    if repeated.any():
+        keep = ~repeated
+        lengths = np.bincount(ids[keep], minlength=lengths.size).astype(np.intp)
+        keep &= (lengths > 1)[ids]
+        t, x, y, lengths = t[keep], x[keep], y[keep], lengths[lengths > 1]
+    return _Segments(lengths), t, x, y
+
+
 def mouse_liveness_features(actions: Sequence[MouseAction]) -> Array:
     """Kinematic features (see `MOUSE_FEATURES`) of mouse actions (ms, px); NaN-free.
 
@@ -234,15 +253,20 @@ def mouse_liveness_features(actions: Sequence[MouseAction]) -> Array:
     share of acceleration sign changes, and the slope of log speed on log radius of curvature
     (where the path bends); the window takes medians and spreads of those, with
     the sampling (interval variation, modal interval, distinct intervals, pauses) and step
-    sizes (modal step, sub-pixel steps) of all its samples.
+    sizes (modal step, sub-pixel steps) of all its samples. Samples stamped at one instant
+    count once, at the last of their positions.
     """
     sampled = [a for a in actions if a.t.size > 1]
     if not sampled:
         return np.zeros(len(MOUSE_FEATURES))
-    window = _Segments(np.asarray([a.t.size for a in sampled], dtype=np.intp))
-    t = np.concatenate([a.t for a in sampled])
-    x = np.concatenate([a.x for a in sampled])
-    y = np.concatenate([a.y for a in sampled])
+    window, t, x, y = _distinct_times(
+        np.asarray([a.t.size for a in sampled], dtype=np.intp),
+        np.concatenate([a.t for a in sampled]),
+        np.concatenate([a.x for a in sampled]),
+        np.concatenate([a.y for a in sampled]),
+    )
+    if window.count == 0:
+        return np.zeros(len(MOUSE_FEATURES))
     dt_all = window.inner(t)
     step = np.hypot(window.inner(x), window.inner(y))
     dt = dt_all[dt_all > 0]

@@ -43,6 +43,11 @@ DRIFT_QUANTILES: Final = (0.9, 0.95, 0.99)
 THRESHOLDS: Final = np.arange(0.5, 30.0, 0.25)
 MIN_FLAGS: Final = 3
 """Flags on held-out people below which a count is extrapolated rather than read."""
+NOVELTY: Final = {"keystroke": "joint", "mouse": "marginal"}
+"""The one-class part of each modality's model (`HumanLikeness`). Keystrokes: joint, chosen by
+leave-one-family-out on the training people alone (two folds by person). The mouse keeps the
+marginal part: its training people are 40 users of one browser task, and a covariance learned
+from them calls other devices' pointers (Balabit's remote desktops) novel."""
 
 
 @dataclass(frozen=True)
@@ -99,13 +104,14 @@ def _hours(stream: Sequence[KeyEvent] | Sequence[MouseEvent]) -> float:
     return float(gaps[gaps <= 5000.0].sum()) / 3_600_000.0 if t.size > 1 else 0.0
 
 
-def fit(corpus: Corpus, exclude: Sequence[str] = ()) -> HumanLikeness:
-    """The human-likeness model of a corpus, without bot families ``exclude``."""
+def fit(corpus: Corpus, exclude: Sequence[str] = (), novelty: str = "marginal") -> HumanLikeness:
+    """The human-likeness model of a corpus, without bot families ``exclude``, with the
+    one-class part ``novelty``."""
     X_people = np.vstack(corpus.people)
     X_bots = np.vstack([np.vstack(v) for f, v in corpus.bots.items() if f not in exclude])
     X = np.vstack([X_people, X_bots])
     y = np.r_[np.zeros(X_people.shape[0]), np.ones(X_bots.shape[0])].astype(int)
-    return HumanLikeness().fit(X, y)
+    return HumanLikeness(novelty=novelty).fit(X, y)
 
 
 @dataclass(frozen=True)
@@ -240,7 +246,10 @@ def fitted(
     part = Corpus(
         corpus.people, corpus.hours, {f: v for f, v in corpus.bots.items() if f not in exclude}
     )
-    return LivenessModel(modality, fit(part), out_of_fold_rule(part), prior, source)
+    novelty = NOVELTY.get(modality, "marginal")
+    return LivenessModel(
+        modality, fit(part, novelty=novelty), out_of_fold_rule(part, novelty), prior, source
+    )
 
 
 def save(path: Path, model: LivenessModel) -> int:
@@ -283,7 +292,7 @@ def keystroke_prior(streams: Sequence[Sequence[KeyEvent]]) -> RhythmPrior:
     return RhythmPrior.fit([w for s in streams for w in keystroke_chunks(s)])
 
 
-def out_of_fold_rule(corpus: Corpus) -> FlagRule:
+def out_of_fold_rule(corpus: Corpus, novelty: str = "marginal") -> FlagRule:
     """The flag rule tuned on people's and bots' out-of-fold log-odds (two folds by person)."""
     logits: list[Array] = []
     bots: dict[str, list[Array]] = {family: [] for family in corpus.bots}
@@ -293,7 +302,7 @@ def out_of_fold_rule(corpus: Corpus) -> FlagRule:
             [],
             {family: rows[1 - k :: 2] for family, rows in corpus.bots.items()},
         )
-        model = fit(part)
+        model = fit(part, novelty=novelty)
         logits += [model.decision_function(p) for p in corpus.people[k::2] if p.size]
         for family, rows in corpus.bots.items():
             bots[family] += [model.decision_function(r) for r in rows[k::2] if r.size]

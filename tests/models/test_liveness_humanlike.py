@@ -24,7 +24,12 @@ def test_the_estimator_follows_scikit_learn_conventions() -> None:
     X = np.vstack([rng.normal(0, 1, (80, 3)), rng.normal(3, 1, (80, 3))])
     y = np.r_[np.zeros(80), np.ones(80)].astype(int)
     model = HumanLikeness(C=0.5)
-    assert model.get_params() == {"C": 0.5, "squares": True, "sharpness": 4.0}
+    assert model.get_params() == {
+        "C": 0.5,
+        "squares": True,
+        "sharpness": 4.0,
+        "novelty": "marginal",
+    }
     with pytest.raises(NotFittedError):
         model.predict_proba(X)
     assert model.fit(X, y) is model
@@ -35,6 +40,12 @@ def test_the_estimator_follows_scikit_learn_conventions() -> None:
     again = HumanLikeness.from_arrays(model.to_arrays())
     assert np.allclose(again.predict_proba(X), p)
     assert again.p_machine(X[-1]) == pytest.approx(p[-1, 1])
+    joint = HumanLikeness(novelty="joint").fit(X, y)
+    again = HumanLikeness.from_arrays(joint.to_arrays())
+    assert again.novelty == "joint"
+    assert np.allclose(again.decision_function(X), joint.decision_function(X))
+    with pytest.raises(ValueError, match="novelty"):
+        HumanLikeness(novelty="other").fit(X, y)
 
 
 def test_a_window_far_from_every_person_is_machine_like_even_unseen_in_training() -> None:
@@ -44,6 +55,17 @@ def test_a_window_far_from_every_person_is_machine_like_even_unseen_in_training(
     model = HumanLikeness().fit(np.vstack([people, bots]), np.r_[np.zeros(300), np.ones(100)])
     unseen_family = np.array([[0.0, 0.0, -9.0, 0.0]])  # off in another feature
     assert model.predict_proba(unseen_family)[0, 1] > 0.9
+
+
+def test_a_window_breaking_how_people_features_vary_together_is_novel_to_the_joint_part() -> None:
+    rng = np.random.default_rng(2)
+    a = rng.normal(0, 1, 400)
+    people = np.column_stack([a, a + rng.normal(0, 0.1, 400), rng.normal(0, 1, (400, 2))])
+    bots = rng.normal([4, 4, 0, 0], 0.3, (100, 4))  # the family seen in training
+    X, y = np.vstack([people, bots]), np.r_[np.zeros(400), np.ones(100)]
+    unseen_family = np.array([[1.5, -1.5, 0.0, 0.0]])  # each feature within people's range
+    assert HumanLikeness(novelty="marginal").fit(X, y).predict_proba(unseen_family)[0, 1] <= 0.5
+    assert HumanLikeness(novelty="joint").fit(X, y).predict_proba(unseen_family)[0, 1] > 0.9
 
 
 def test_shipped_models_read_without_pickle_and_name_their_training_people() -> None:
