@@ -96,6 +96,7 @@ async def test_a_revoked_session_is_sent_to_the_portal_at_once(guarded_app: Guar
     api = guarded_app.served.api
     cookie, session_id = await signed_in_cookie(guarded_app)
     admin = await signed_in(api, await api.create_account(role=Role.ADMIN))
+    assert (await guarded_app.get("/", cookie)).status_code == 200  # its record is written
 
     done = await api.post(f"/api/admin/sessions/{session_id}/revoke", json={}, token=admin.token)
     reply = await guarded_app.get("/", cookie)
