@@ -4,18 +4,12 @@ tells the app who is there. Every request goes nginx â†’ bbauth (auth_request) â
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
-
 from app.client.dpop import DpopKey
 from app.settings import ForwardAuthMinimum
 from db.tables import Role
 from tests.app.api import Account
-from tests.integrations.proxy import CAPTURE_SCRIPT, GuardedApp, cookie_of, guarding
+from tests.integrations.proxy import CAPTURE_SCRIPT, GuardedApp, cookie_of, guarding, portal_query
 from tests.security.live import StartServer, signed_in
-
-
-def portal_query(location: str) -> dict[str, list[str]]:
-    return parse_qs(urlsplit(location).query)
 
 
 async def signed_in_cookie(guarded: GuardedApp, account: Account | None = None) -> tuple[str, str]:
