@@ -21,7 +21,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from werkzeug.http import dump_cookie
 
@@ -32,7 +32,7 @@ from app.integrations.cookie_records import CookieRecord, CookieRecords, Holder
 from app.security import keyed_hash, new_token
 from app.settings import Settings
 from app.state import AppState
-from db.tables import ForwardAuthCookie, LoginSession, User
+from db.tables import ForwardAuthCookie, LoginSession, SessionState, User
 
 log = structlog.get_logger(__name__)
 
@@ -106,7 +106,14 @@ async def issue(
     return IssuedCookie(value=value, expires_at=expires_at)
 
 
-def _holder_query(key: str) -> Any:
+HolderQuery = Select[
+    datetime, datetime | None, str, str, str, SessionState, datetime, datetime, datetime | None
+]
+"""A cookie's expiry and rotation, then its session's columns in the order ``Holder`` has."""
+
+
+def _holder_query(key: str) -> HolderQuery:
+    """The columns a check needs of the cookie whose HMAC is ``key`` and of its session."""
     return (
         select(
             ForwardAuthCookie.expires_at, ForwardAuthCookie.replaced_at, LoginSession.id,
@@ -177,14 +184,16 @@ async def held_by(state: AppState, value: str, *, from_record: bool = True) -> H
 
 async def _read_and_record(state: AppState, records: CookieRecords, key: str) -> Held | None:
     """The database's word on cookie ``key``, recorded under its session's generation read
-    before it (a change committed in between leaves the record unused)."""
+    before it (a change committed in between leaves the record unused). The word is read in a
+    transaction begun after the generation: it sees every change committed before."""
     async with state.engine.connect() as conn:
         session_id = await conn.scalar(
             select(ForwardAuthCookie.session_id).where(ForwardAuthCookie.cookie_hash == key)
         )
-        if session_id is None:
-            return None
-        generation = await records.generation(session_id)
+    if session_id is None:
+        return None
+    generation = await records.generation(session_id)
+    async with state.engine.connect() as conn:
         row = (await conn.execute(_holder_query(key))).first()
     if row is None or not _usable(state, row[0], row[1]):
         return None
