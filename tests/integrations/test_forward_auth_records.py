@@ -99,6 +99,27 @@ async def test_a_pass_is_answered_from_the_record_without_sql(served_guarding: S
     assert [q for q in sql if "login_sessions" in q or "forward_auth_cookies" in q] == []
 
 
+async def test_using_the_app_keeps_the_session_from_idling_out_and_idle_it_ends(
+    start_server: StartServer,
+) -> None:
+    served = await start_server(
+        forward_auth_origins={APP: "session"}, forward_auth_cookie_secure=False,
+        forward_auth_cookie_ttl_seconds=7200, session_idle_seconds=1800,
+    )  # fmt: skip
+    _, person, cookie = await admin_and_person(served)
+
+    used = []
+    for _ in range(3):  # an hour in all, never 30 minutes without a request of the app
+        served.api.clock.advance(20 * 60)
+        used.append((await check(served, cookie)).status)
+    served.api.clock.advance(31 * 60)
+    idle = await check(served, cookie)
+
+    assert used == [200, 200, 200]
+    assert idle.is_problem(401, "session_expired")
+    assert (await served.api.get("/api/auth/me", token=person.token)).status == 401
+
+
 async def test_a_revoked_session_gets_401_at_the_very_next_request_on_every_worker(
     workers: tuple[Served, Served],
 ) -> None:
