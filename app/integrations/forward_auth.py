@@ -203,6 +203,7 @@ async def _judge(
     state: AppState, target: Target, headers: dict[str, str], cookie: str,
     held: cookies.Held | None,
 ) -> Passed:  # fmt: skip
+    """The answer about ``target`` on what ``held`` says of the cookie's session."""
     settings = state.settings
     here = target.url if target.method in SAFE_METHODS else target.origin + "/"
     if held is None:
