@@ -67,12 +67,17 @@ browser:
 		sudo=; [ "$$(id -u)" = 0 ] || sudo="sudo -n"; \
 		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null; }
 
-# Debian's nginx-light for the forward-auth tests and benchmark (auth_request, sub_filter).
+# Debian's nginx-light (auth_request, sub_filter) and caddy (forward_auth) for the forward-auth
+# tests and benchmark.
 proxy:
 	@{ command -v nginx || test -x /usr/sbin/nginx; } >/dev/null 2>&1 || { \
 		echo "installing Debian's nginx-light for the forward-auth tests"; \
 		sudo=; [ "$$(id -u)" = 0 ] || sudo="sudo -n"; \
 		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq nginx-light >/dev/null; }
+	@command -v caddy >/dev/null 2>&1 || { \
+		echo "installing Debian's caddy for the forward-auth tests"; \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo="sudo -n"; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq caddy >/dev/null; }
 
 run: $(VENV)/.run-installed frontend
 	$(BIN)/bbauth db upgrade

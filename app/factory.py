@@ -12,7 +12,10 @@ from app.crypto import SecretBox
 from app.docs import install_docs
 from app.errors import register_error_handlers
 from app.factors.totp import seal_plain_secrets
+from app.integrations import cookies as forward_auth_cookies
+from app.integrations.cookie_records import create_cookie_records
 from app.integrations.delivery import install_webhooks
+from app.integrations.forward_auth_asgi import install_forward_auth_pass
 from app.kv import create_store
 from app.logging import configure_logging
 from app.logsink import install_log_sink
@@ -107,6 +110,7 @@ def create_app(
     ):  # fmt: skip
         app.register_blueprint(bp)
     install_spa_fallback(app)
+    install_forward_auth_pass(app)
     install_docs(app)
     # Started after the state exists and stopped before it closes (``while_serving``).
     install_metrics(app)
@@ -137,6 +141,8 @@ def create_app(
             secret_key=secret_key,
             box=SecretBox(secret_key),
         )
+        state.cookie_records = create_cookie_records(settings, state.kv, the_clock)
+        forward_auth_cookies.install(state)
         app.extensions["bbauth"] = state
         await seal_plain_secrets(state)
 

@@ -18,6 +18,7 @@ from app.security import Passwords
 from app.settings import Settings
 
 if TYPE_CHECKING:
+    from app.integrations.cookie_records import CookieRecords
     from app.logsink import ElasticsearchSink
     from app.scheduler import PeriodicJobs
     from models.store import ModelStore
@@ -54,6 +55,8 @@ class AppState:
     hub: EventHub = field(default_factory=EventHub)
     readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
     """Extra readiness checks by name (the live store), run by ``/readyz``."""
+    cookie_records: CookieRecords | None = None
+    """What forward-auth cookies stand for, for the check (None: it asks the database)."""
     live: LiveSessions | None = None
     """The live-session store, once the realtime side serves."""
     model_store: ModelStore | None = None

@@ -9,7 +9,10 @@ proxying and script injection). bbauth serves with one worker (``bbauth serve``,
 its own); a session of a bench account holds a forward-auth cookie and a code fresh enough for
 the app's minimum level ``high``. Requests go one at a time over one keep-alive connection, the
 three paths in turn; beside them, bbauth's check and its health probe asked directly (what the
-check costs beyond any request to the worker). Writes ``bench/results/forward_auth.json``.
+check costs beyond any request to the worker). Before the server starts, the check's own time in
+a process like the server's (same database and Redis, no HTTP): ``decide`` alone, and the
+worker's whole answer to a pass (``check_in_process_ms``). Writes
+``bench/results/forward_auth.json``.
 """
 
 from __future__ import annotations
@@ -26,20 +29,22 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import numpy as np
+from quart import Quart
 
 from app.audit import RequestContext
 from app.auth import registration
 from app.factory import create_app
-from app.integrations import cookies
+from app.integrations import cookies, forward_auth
 from app.sessions import service as sessions
 from app.settings import load_settings
-from app.state import app_state
+from app.state import AppState, app_state
 from bench.nginx import Nginx, ensure_nginx, example_server
 from bench.procs import ServerProcess, free_port, load_average
 
@@ -98,14 +103,17 @@ async def drop_database(name: str) -> None:
         await conn.close()
 
 
-async def bench_cookie(env: dict[str, str]) -> str:
+async def bench_cookie(env: dict[str, str], host: str, requests: int, warmup: int) -> Checked:
     """A forward-auth cookie of a new bench session (written straight to the database the
-    server reads; its code counts as fresh evidence for two minutes)."""
+    server reads; its code counts as fresh evidence for two minutes), and the check's own time
+    in a process like the server's, without HTTP: ``decide`` alone, and the whole pass as the
+    worker answers it in front of Quart (``app.asgi_app``, headers parsed, answer sent)."""
     settings = load_settings(
         env="development", var_dir=Path(env["BBAUTH_VAR_DIR"]),
         database_url=env["BBAUTH_DATABASE_URL"], redis_url=env["BBAUTH_REDIS_URL"],
         redis_prefix=env["BBAUTH_REDIS_PREFIX"], secret_key=SECRET, log_level="WARNING",
         argon2_time_cost=1, argon2_memory_kib=1024, scheduler=False,
+        forward_auth_origins=json.loads(env["BBAUTH_FORWARD_AUTH_ORIGINS"]),
     )  # fmt: skip
     app = create_app(settings)
     async with app.test_app():
@@ -119,7 +127,51 @@ async def bench_cookie(env: dict[str, str]) -> str:
             issued = await sessions.issue_unattended(
                 state=state, db=db, user=user, ctx=ctx, purpose="bench"
             )
-            return (await cookies.issue(state, db, issued.session, ctx)).value
+            cookie = (await cookies.issue(state, db, issued.session, ctx)).value
+        return Checked(cookie, await time_in_process(app, state, host, cookie, requests, warmup))
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The bench session's cookie, and the check's own time in process (seconds per call)."""
+
+    cookie: str
+    in_process: dict[str, list[float]]
+
+
+async def time_in_process(
+    app: Quart, state: AppState, host: str, cookie: str, requests: int, warmup: int
+) -> dict[str, list[float]]:
+    """Seconds per pass of ``decide``, and of the worker's answer in front of Quart."""
+    headers = {"host": host, "x-forwarded-proto": "http", "cookie": f"bbauth_fwd={cookie}"}
+    scope: dict[str, Any] = {
+        "type": "http", "method": "GET", "path": "/api/forward-auth", "query_string": b"",
+        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+        "http_version": "1.1", "scheme": "http", "root_path": "", "raw_path": b"",
+        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 2), "extensions": {},
+    }  # fmt: skip
+    answers: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        answers.append(message)
+
+    timings: dict[str, list[float]] = {"decide": [], "worker_pass": []}
+    for i in range(warmup + requests):
+        started = time.perf_counter()
+        await forward_auth.decide(state, headers=headers, host=host, cookie=cookie)
+        decided = time.perf_counter()
+        await app.asgi_app(scope, receive, send)  # type: ignore[arg-type]
+        answered = time.perf_counter()
+        if answers[0].get("status") != 200:
+            raise RuntimeError(f"the worker answered {answers[0]}")
+        answers.clear()
+        if i >= warmup:
+            timings["decide"].append(decided - started)
+            timings["worker_pass"].append(answered - decided)
+    return timings
 
 
 def measure(
@@ -182,7 +234,8 @@ def run(backend: str, requests: int, warmup: int) -> dict[str, Any]:
         })  # fmt: skip
         bbauth = [str(Path(sys.executable).with_name("bbauth"))]
         subprocess.run([*bbauth, "db", "upgrade"], env=env, check=True, capture_output=True)
-        cookie = asyncio.run(bench_cookie(env))
+        checked = asyncio.run(bench_cookie(env, f"127.0.0.1:{nginx_port}", requests, warmup))
+        cookie = checked.cookie
         server = ServerProcess(
             "bbauth", [*bbauth, "serve"], env, bbauth_port, "/healthz", work / "bbauth.log"
         )
@@ -213,6 +266,7 @@ def run(backend: str, requests: int, warmup: int) -> dict[str, Any]:
             if pg_name:
                 asyncio.run(drop_database(pg_name))
     figures = {name: percentiles_ms(values) for name, values in timings.items()}
+    in_process = {name: percentiles_ms(values) for name, values in checked.in_process.items()}
     quantiles = ("p50", "p90", "p99")
     added = {q: round(figures["guarded"][q] - figures["static"][q], 3) for q in quantiles}
     check = {
@@ -225,6 +279,7 @@ def run(backend: str, requests: int, warmup: int) -> dict[str, Any]:
         "latency_ms": figures,
         "added_by_forward_auth_ms": added,
         "check_beyond_health_probe_ms": check,
+        "check_in_process_ms": in_process,
         "goal": {
             "added_p99_ms_below": GOAL_ADDED_P99_MS,
             "met": added["p99"] < GOAL_ADDED_P99_MS,
@@ -266,6 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for r in runs:
         print(f"{r['backend']}: {json.dumps(r['latency_ms'])}")
         print(f"  added by forward-auth (ms): {r['added_by_forward_auth_ms']}, goal {r['goal']}")
+        print(f"  the check in process (ms): {r['check_in_process_ms']}")
     return 0
 
 

@@ -42,17 +42,26 @@ def find_nginx() -> str | None:
     return None
 
 
+def apt_install(package: str) -> str:
+    """Install Debian's ``package`` with apt-get (as root, else with ``sudo -n``): '' when it
+    went well, else what failed."""
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for step in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", package]):
+        done = subprocess.run([*sudo, *step], env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            return f"{' '.join(step)} failed: {done.stderr.strip()[-400:]}"
+    return ""
+
+
 def ensure_nginx() -> str:
     """The nginx binary, installing Debian's nginx-light first when it is missing."""
     found = find_nginx()
     if found:
         return found
-    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for step in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "nginx-light"]):
-        done = subprocess.run([*sudo, *step], env=env, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise NginxMissing(f"{' '.join(step)} failed: {done.stderr.strip()[-400:]}")
+    failed = apt_install("nginx-light")
+    if failed:
+        raise NginxMissing(failed)
     found = find_nginx()
     if not found:
         raise NginxMissing("nginx-light was installed but has no usable nginx binary")
@@ -94,52 +103,68 @@ http {{
 """
 
 
-class Nginx:
-    """One nginx serving ``server`` (a server block) from a prefix of its own."""
+class ForegroundProxy:
+    """A reverse proxy run in the foreground as our child, from a folder of its own (its
+    configuration, logs and state), on 127.0.0.1:``port``."""
 
-    def __init__(self, binary: str, server: str, port: int) -> None:
-        self.binary, self.port = binary, port
-        self.prefix = Path(tempfile.mkdtemp(prefix="bbauth-nginx-"))
+    name = "proxy"
+    log_name = "error.log"
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.prefix = Path(tempfile.mkdtemp(prefix=f"bbauth-{self.name}-"))
         # Run as root, nginx's workers are "nobody": they must reach the prefix.
         self.prefix.chmod(0o755)
-        self.config = self.prefix / "nginx.conf"
-        self.config.write_text(main_config(self.prefix, server))
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _command(self, *extra: str) -> list[str]:
-        prefix, error_log = str(self.prefix), str(self.prefix / "error.log")
-        return [self.binary, "-p", prefix, "-c", str(self.config), "-e", error_log, *extra]
+    def check_command(self) -> list[str]:
+        """The command that checks the configuration."""
+        raise NotImplementedError
+
+    def run_command(self) -> list[str]:
+        """The command that serves in the foreground."""
+        raise NotImplementedError
+
+    def environment(self) -> dict[str, str] | None:
+        """The proxy's environment (None: ours)."""
+        return None
 
     def start(self, within_s: float = 15.0) -> None:
-        """Check the configuration, start nginx and wait until it accepts connections."""
-        checked = subprocess.run(self._command("-t"), capture_output=True, text=True, check=False)
+        """Check the configuration, start the proxy and wait until it accepts connections."""
+        checked = subprocess.run(
+            self.check_command(), capture_output=True, text=True, check=False,
+            env=self.environment(),
+        )  # fmt: skip
         if checked.returncode != 0:
-            raise RuntimeError(f"nginx refuses the configuration:\n{checked.stderr}")
-        self.process = subprocess.Popen(self._command(), stderr=subprocess.DEVNULL)
+            raise RuntimeError(f"{self.name} refuses the configuration:\n{checked.stderr}")
+        with (self.prefix / self.log_name).open("ab") as log:
+            self.process = subprocess.Popen(
+                self.run_command(), stdout=subprocess.DEVNULL, stderr=log, env=self.environment()
+            )
         deadline = time.monotonic() + within_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"nginx stopped at start:\n{self.log()}")
+                raise RuntimeError(f"{self.name} stopped at start:\n{self.log()}")
             try:
-                urllib.request.urlopen(f"{self.url}/_nginx_started", timeout=1)  # noqa: S310
+                urllib.request.urlopen(f"{self.url}/_proxy_started", timeout=1)  # noqa: S310
             except urllib.error.HTTPError:
                 return  # any HTTP answer: it is serving
             except OSError:
                 time.sleep(0.05)
                 continue
             return
-        raise RuntimeError(f"nginx did not start within {within_s} s:\n{self.log()}")
+        raise RuntimeError(f"{self.name} did not start within {within_s} s:\n{self.log()}")
 
     def log(self) -> str:
-        path = self.prefix / "error.log"
+        path = self.prefix / self.log_name
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self) -> None:
-        """Stop nginx (it is our child: terminate it by its own process) and remove its prefix."""
+        """Stop the proxy (our child: terminated by its own process) and remove its folder."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -148,3 +173,25 @@ class Nginx:
                 self.process.kill()
                 self.process.wait(timeout=5)
         shutil.rmtree(self.prefix, ignore_errors=True)
+
+
+class Nginx(ForegroundProxy):
+    """One nginx serving ``server`` (a server block) from a prefix of its own."""
+
+    name = "nginx"
+
+    def __init__(self, binary: str, server: str, port: int) -> None:
+        super().__init__(port)
+        self.binary = binary
+        self.config = self.prefix / "nginx.conf"
+        self.config.write_text(main_config(self.prefix, server))
+
+    def _command(self, *extra: str) -> list[str]:
+        prefix, error_log = str(self.prefix), str(self.prefix / "error.log")
+        return [self.binary, "-p", prefix, "-c", str(self.config), "-e", error_log, *extra]
+
+    def check_command(self) -> list[str]:
+        return self._command("-t")
+
+    def run_command(self) -> list[str]:
+        return self._command()

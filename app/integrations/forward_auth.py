@@ -28,11 +28,13 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from app.cors import normalize_origin
-from app.errors import AuthenticationRequired, ClientError, Forbidden
+from app.errors import ApplicationError, AuthenticationRequired, ClientError, Forbidden
 from app.integrations import cookies
+from app.integrations.cookie_records import Holder
 from app.sessions import evidence
 from app.sessions import service as sessions
 from app.settings import Settings
@@ -97,7 +99,7 @@ class Target:
 class Passed:
     """A request that may go through, and what the proxy tells the app about its sender."""
 
-    holder: cookies.Holder
+    holder: Holder
     trust: str
     level: str
 
@@ -179,15 +181,34 @@ def _same_origin_request(target: Target, headers: dict[str, str]) -> bool:
 
 async def decide(state: AppState, *, headers: dict[str, str], host: str, cookie: str) -> Passed:
     """Whether the proxied request may go through (``Passed``), else the error to answer with
-    (its ``Location`` the portal). ``headers`` are lower-cased."""
+    (its ``Location`` the portal). ``headers`` are lower-cased.
+
+    The cookie's session comes from its record (``cookies.held_by``) when it is still current:
+    no SQL. Only a pass is taken from a record: a refusal is judged again on the database's
+    word, which is what answers."""
     settings = state.settings
     target = target_of(settings, headers, host)
     if target is None:
         raise UnknownUpstream(headers={"Location": portal_url(settings, None)})
+    held = await cookies.held_by(state, cookie)
+    if held is not None and held.from_record:
+        try:
+            return await _judge(state, target, headers, cookie, held)
+        except ApplicationError:
+            held = await cookies.held_by(state, cookie, from_record=False)
+    return await _judge(state, target, headers, cookie, held)
+
+
+async def _judge(
+    state: AppState, target: Target, headers: dict[str, str], cookie: str,
+    held: cookies.Held | None,
+) -> Passed:  # fmt: skip
+    """The answer about ``target`` on what ``held`` says of the cookie's session."""
+    settings = state.settings
     here = target.url if target.method in SAFE_METHODS else target.origin + "/"
-    holder = await cookies.holder_of(state, cookie)
-    if holder is None:
+    if held is None:
         raise SignInRequired(headers={"Location": portal_url(settings, here)})
+    holder = held.holder
     refusal = sessions.why_not_live(
         state, status=holder.status, expires_at=holder.expires_at,
         last_seen_at=holder.last_seen_at, allow_challenged=True,
@@ -200,24 +221,31 @@ async def decide(state: AppState, *, headers: dict[str, str], host: str, cookie:
             "Confirm it is still you with the code we just sent.",
             headers={"Location": portal_url(settings, here, "reauth_required")},
         )
-    if state.clock.now() - holder.last_seen_at >= sessions.LAST_SEEN_RESOLUTION:
+    now = state.clock.now()
+    if now - holder.last_seen_at >= sessions.LAST_SEEN_RESOLUTION:
         await sessions.record_use(state, holder.session_id)  # using the app is using the session
+        await cookies.seen(state, cookie, held, now)
     if target.method not in SAFE_METHODS and not _same_origin_request(target, headers):
         raise CrossSiteRequest(headers={"Location": portal_url(settings, target.origin + "/")})
+    if held.trust_read:
+        record = held.trust
+    else:
+        record = await state.live.get_trust(holder.session_id) if state.live else None
     minimum = settings.forward_auth_origins[target.origin]
-    if minimum != "session" and not await evidence.fresh_enough_for(
-        state, holder.session_id, holder.stepped_up_at, min_level=minimum, max_age=None
+    if (
+        minimum != "session"
+        and not evidence.code_fresh_enough(state, holder.stepped_up_at, max_age=None)
+        and not evidence.trust_fresh_enough(state, record, min_level=minimum, max_age=None)
     ):
         raise StepUpNeeded(
             "This app needs fresh behavioral evidence or a code.",
             headers={"Location": portal_url(settings, here, "step_up_required")},
         )
-    return await _passed(state, holder)
+    return _passed(state, holder, record)
 
 
-async def _passed(state: AppState, holder: cookies.Holder) -> Passed:
-    """The session's trust now, as the headers say it."""
-    record = await state.live.get_trust(holder.session_id) if state.live else None
+def _passed(state: AppState, holder: Holder, record: dict[str, Any] | None) -> Passed:
+    """The session's trust now (from its live ``record``), as the headers say it."""
     trust = evidence.trust_of(record)
     if trust is None:
         return Passed(holder, "none", "none")

@@ -2,7 +2,9 @@
 /api/forward-auth/cookie`` (a signed-in browser gets the cookie its navigations carry) and
 ``POST /api/forward-auth/channel`` (a guarded app's page trades the cookie for a channel
 credential). See ``app.integrations.forward_auth`` for the answers, ``cookies`` for the cookie
-and ``channel_credentials`` for the credential."""
+and ``channel_credentials`` for the credential. The check's passes are answered in front of
+Quart (``forward_auth_asgi``); ``check`` answers the rest, refusals above all, by the same
+decision."""
 
 from __future__ import annotations
 

@@ -94,13 +94,31 @@ async def fresh_enough_for(
     max_age: float | None,
 ) -> bool:
     """``fresh_enough`` of the session ``session_id``, last stepped up at ``stepped_up_at``."""
+    if code_fresh_enough(state, stepped_up_at, max_age=max_age):
+        return True
+    record = await state.live.get_trust(session_id) if state.live else None
+    return trust_fresh_enough(state, record, min_level=min_level, max_age=max_age)
+
+
+def code_fresh_enough(
+    state: AppState, stepped_up_at: datetime | None, *, max_age: float | None
+) -> bool:
+    """Whether a code entered at ``stepped_up_at`` is younger than ``max_age`` (default: the
+    evidence age) seconds."""
+    age = max_age if max_age is not None else state.settings.evidence_max_age_seconds
+    code_at = seconds(stepped_up_at)
+    return code_at is not None and state.clock.now().timestamp() - code_at <= age
+
+
+def trust_fresh_enough(
+    state: AppState, record: dict[str, Any] | None, *, min_level: TrustLevel, max_age: float | None
+) -> bool:
+    """Whether the live trust ``record`` holds evidence younger than ``max_age`` (default: the
+    evidence age) seconds at ``min_level`` or higher now."""
     params = trust_params(state.settings)
     now = state.clock.now().timestamp()
     age = max_age if max_age is not None else params.evidence_max_age
-    code_at = seconds(stepped_up_at)
-    if code_at is not None and now - code_at <= age:
-        return True
-    trust = trust_of(await state.live.get_trust(session_id)) if state.live else None
+    trust = trust_of(record)
     if trust is None or trust.evidence_at is None or now - trust.evidence_at > age:
         return False
     return at_least(at_time(trust, now, params).level, min_level)

@@ -18,6 +18,7 @@ from app.auth.emails import checked_email
 from app.auth.password_rules import check_new_password
 from app.behavior import service as behavior_service
 from app.errors import ChallengeClosed, InvalidCredentials, NotFound
+from app.integrations import cookies as forward_auth_cookies
 from app.passkeys import credentials as passkey_credentials
 from app.sessions import service as sessions
 from app.state import AppState
@@ -116,6 +117,7 @@ async def confirm_email_change(
         previous={"email": old_email}, to=old_email,
     )  # fmt: skip
     await db.commit()
+    await forward_auth_cookies.forget_user(state, db, user.id)  # the app hears the new email
     notices.send(state, mail)
     return user
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from app.client.dpop import DpopKey
 from tests.app.mailbox import Mailbox, code_in
@@ -45,6 +45,18 @@ async def sign_in(
         await page.screenshot(path=shots / f"{prefix}-code.png")
     await page.get_by_test_id("otp-submit").click()
     await expect(page.get_by_test_id("signed-in-as")).to_have_text(email, timeout=15_000)
+
+
+async def revoke_on_the_dashboard(admin: Page, row: Locator, shot: Path) -> None:
+    """Revoke the session of ``row`` on the security dashboard: its Revoke action, then the
+    confirmation (screenshot ``shot``); returns once the dashboard says so and the row is gone."""
+    await row.get_by_test_id("action-revoke").click()
+    confirm = admin.get_by_test_id("confirm-dialog")
+    await expect(confirm).to_contain_text("Revoke this session?")
+    await admin.screenshot(path=shot)
+    await confirm.get_by_role("button", name="Revoke").click()
+    await expect(admin.get_by_test_id("admin-toast")).to_contain_text("revoked")
+    await expect(row).to_be_hidden(timeout=10_000)
 
 
 @dataclass(frozen=True)

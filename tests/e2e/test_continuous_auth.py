@@ -18,7 +18,7 @@ from playwright.async_api import Browser, Page, ViewportSize, WebSocket, expect
 from app.settings import REPO_ROOT
 from tests.app.mailbox import Mailbox
 from tests.e2e.conftest import Server
-from tests.e2e.flows import next_code, sign_in
+from tests.e2e.flows import next_code, revoke_on_the_dashboard, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -213,13 +213,7 @@ async def run_story(
         await expect(model_row).to_contain_text("v1", timeout=15_000)
         await admin.screenshot(path=shots / "07-admin-dashboard.png")
 
-        await row.get_by_test_id("action-revoke").click()
-        confirm = admin.get_by_test_id("confirm-dialog")
-        await expect(confirm).to_contain_text("Revoke this session?")
-        await admin.screenshot(path=shots / "08-admin-confirm-revoke.png")
-        await confirm.get_by_role("button", name="Revoke").click()
-        await expect(admin.get_by_test_id("admin-toast")).to_contain_text("revoked")
-        await expect(row).to_be_hidden(timeout=10_000)
+        await revoke_on_the_dashboard(admin, row, shots / "08-admin-confirm-revoke.png")
 
         # 7. The person is signed out at once, with the reason.
         await expect(page.get_by_test_id("login-notice")).to_contain_text("revoked", timeout=10_000)

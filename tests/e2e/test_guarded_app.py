@@ -6,9 +6,10 @@ opening the app is sent to the portal (the bbauth web app), signs in with passwo
 code and lands back on the app's page, where the script nginx injected trades the HttpOnly
 forward-auth cookie for a channel credential and streams. When the security team challenges the
 session, the SDK's dialog appears inside the app's page and the app answers 403 until the
-emailed code is entered there; a revoke sends the next request back to the portal. A person
-enrolled by typing in the app's own form keeps it open; someone else at their keyboard is
-challenged there.
+emailed code is entered there; an administrator revoking the session on the security dashboard,
+in a browser of their own, sends the app's next request back to the portal (bbauth answers
+nginx 401 ``session_revoked``). A person enrolled by typing in the app's own form keeps it open;
+someone else at their keyboard is challenged there.
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 from bench.nginx import Nginx, example_server
 from tests.app.mailbox import Mailbox, free_port
 from tests.e2e.conftest import Server, running_server
-from tests.e2e.flows import ApiSession, next_code, sign_in_over_api
+from tests.e2e.flows import (
+    ApiSession,
+    next_code,
+    revoke_on_the_dashboard,
+    sign_in,
+    sign_in_over_api,
+)
 from tests.e2e.test_continuous_auth import GENUINE, IMPOSTOR, WINDOW, type_rhythm
 
 pytestmark = pytest.mark.slow
@@ -122,8 +129,28 @@ async def admin_command(guarded: Guarded, admin: ApiSession, session_id: str, wh
         assert reply.status_code == 200, reply.text
 
 
+async def revoke_as_the_security_team(
+    browser: Browser, guarded: Guarded, smtp: Mailbox, shots: Path, session_id: str
+) -> None:
+    """An administrator, in a browser of their own, signs in to bbauth, finds the session's row
+    on the security dashboard and revokes it after the confirmation."""
+    team = await browser.new_context(
+        viewport={"width": 1280, "height": 760}, reduced_motion="reduce"
+    )
+    try:
+        admin = await team.new_page()
+        await sign_in(admin, guarded.bbauth, smtp, ADMIN, shots)
+        await expect(admin).to_have_url(f"{guarded.bbauth.url}/admin")
+        row = admin.locator(f'[data-testid=session-row][data-session="{session_id}"]')
+        await expect(row).to_be_visible(timeout=15_000)
+        await expect(row).to_have_attribute("data-email", ALICE[0])
+        await revoke_on_the_dashboard(admin, row, shots / "47-guarded-dashboard-revoke.png")
+    finally:
+        await team.close()
+
+
 async def test_an_unmodified_app_is_protected_end_to_end(
-    visitor: BrowserContext, guarded: Guarded, smtp: Mailbox, screenshots: Path
+    browser: Browser, visitor: BrowserContext, guarded: Guarded, smtp: Mailbox, screenshots: Path
 ) -> None:
     page = await visitor.new_page()
     frames: list[str] = []
@@ -137,13 +164,14 @@ async def test_an_unmodified_app_is_protected_end_to_end(
     console: list[str] = []
     page.on("console", lambda m: console.append(m.text))
     try:
-        await protected_steps(page, guarded, smtp, screenshots, frames, received)
+        await protected_steps(browser, page, guarded, smtp, screenshots, frames, received)
     except BaseException:
         print("console:", *console, "\nserver:", guarded.bbauth.log_tail(), sep="\n")
         raise
 
 
 async def protected_steps(
+    browser: Browser,
     page: Page,
     guarded: Guarded,
     smtp: Mailbox,
@@ -194,8 +222,13 @@ async def protected_steps(
     assert await app_status(page) == 200
     await page.screenshot(path=shots / "43-guarded-restored.png")
 
-    await admin_command(guarded, admin, session_id, "revoke")
+    await revoke_as_the_security_team(browser, guarded, smtp, shots, session_id)
     assert await app_status(page) == 0  # a redirect (opaque to the page): to the portal
+    # nginx turns bbauth's answer into that redirect; asked directly, with the page's cookie:
+    check = await page.evaluate(
+        "fetch('/api/forward-auth').then(async (r) => [r.status, (await r.json()).code])"
+    )
+    assert check == [401, "session_revoked"]
     await page.goto(f"{guarded.url}/")
     await expect(page.get_by_test_id("login-email")).to_be_visible(timeout=15_000)
     assert page.url.startswith(guarded.bbauth.url), page.url

@@ -14,16 +14,18 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
 from app.client.dpop import DpopKey
 from app.settings import REPO_ROOT, ForwardAuthMinimum
-from bench.nginx import Nginx, NginxMissing, ensure_nginx, example_server
+from bench.caddy import Caddy, CaddyMissing, ensure_caddy, example_caddyfile
+from bench.nginx import ForegroundProxy, Nginx, NginxMissing, ensure_nginx, example_server
 from tests.app.mailbox import free_port
 from tests.security.live import Served, StartServer
 
@@ -31,13 +33,29 @@ UPSTREAM_APP = REPO_ROOT / "deploy" / "examples" / "upstream" / "server.py"
 CAPTURE_SCRIPT = '<script src="/sdk/capture.js" data-bbauth-auto defer></script></head>'
 
 
+def installed(ensure: Callable[[], str], what: str) -> str:
+    """The binary ``ensure`` finds (or installs); the test fails naming ``what`` it needs."""
+    try:
+        return ensure()
+    except (NginxMissing, CaddyMissing) as exc:
+        pytest.fail(f"{what} is needed for the forward-auth tests: {exc}")
+
+
 @pytest.fixture(scope="session")
 def nginx_binary() -> str:
     """nginx with auth_request and sub_filter (Debian's nginx-light, installed if missing)."""
-    try:
-        return ensure_nginx()
-    except NginxMissing as exc:
-        pytest.fail(f"nginx-light is needed for the forward-auth tests: {exc}")
+    return installed(ensure_nginx, "nginx-light")
+
+
+@pytest.fixture(scope="session")
+def caddy_binary() -> str:
+    """Caddy (Debian's package, installed if missing)."""
+    return installed(ensure_caddy, "caddy")
+
+
+def portal_query(location: str) -> dict[str, list[str]]:
+    """The query of a redirect to the portal (``rd``, ``reason``)."""
+    return parse_qs(urlsplit(location).query)
 
 
 def _wait_listening(port: int, process: subprocess.Popen[bytes], within_s: float = 10) -> None:
@@ -75,7 +93,7 @@ class GuardedApp:
 
     url: str
     served: Served
-    nginx: Nginx
+    proxy: ForegroundProxy
     http: httpx.AsyncClient
 
     @property
@@ -123,15 +141,26 @@ async def guarded_app(
         yield guarded
 
 
+@pytest.fixture
+async def caddy_guarded_app(
+    start_server: StartServer, caddy_binary: str, upstream_app: str
+) -> AsyncIterator[GuardedApp]:
+    """bbauth guarding the example app (minimum level ``high``) through Caddy."""
+    async with guarding(start_server, caddy_binary, upstream_app, "high", "caddy") as guarded:
+        yield guarded
+
+
 class guarding:  # noqa: N801 (an async context manager used like a function)
-    """Start bbauth, then nginx in front of it and the app; stop nginx on exit (bbauth stops
-    with ``start_server``)."""
+    """Start bbauth, then nginx (or Caddy, with ``binary`` a caddy) in front of it and the app;
+    stop the proxy on exit (bbauth stops with ``start_server``)."""
 
     def __init__(
-        self, start: StartServer, binary: str, app: str, minimum: ForwardAuthMinimum
-    ) -> None:
+        self, start: StartServer, binary: str, app: str, minimum: ForwardAuthMinimum,
+        kind: Literal["nginx", "caddy"] = "nginx",
+    ) -> None:  # fmt: skip
         self.start, self.binary, self.app, self.minimum = start, binary, app, minimum
-        self.nginx: Nginx | None = None
+        self.kind = kind
+        self.proxy: ForegroundProxy | None = None
         self.http: httpx.AsyncClient | None = None
 
     async def __aenter__(self) -> GuardedApp:
@@ -142,14 +171,19 @@ class guarding:  # noqa: N801 (an async context manager used like a function)
             forward_auth_cookie_secure=False,
             public_url=origin,
         )
-        server = example_server(port=port, bbauth=served.url.removeprefix("http://"), app=self.app)
-        self.nginx = Nginx(self.binary, server, port)
-        await asyncio.to_thread(self.nginx.start)
+        bbauth = served.url.removeprefix("http://")
+        if self.kind == "caddy":
+            caddyfile = example_caddyfile(port=port, bbauth=bbauth, app=self.app)
+            self.proxy = Caddy(self.binary, caddyfile, port)
+        else:
+            server = example_server(port=port, bbauth=bbauth, app=self.app)
+            self.proxy = Nginx(self.binary, server, port)
+        await asyncio.to_thread(self.proxy.start)
         self.http = httpx.AsyncClient(base_url=origin, timeout=15.0, follow_redirects=False)
-        return GuardedApp(url=origin, served=served, nginx=self.nginx, http=self.http)
+        return GuardedApp(url=origin, served=served, proxy=self.proxy, http=self.http)
 
     async def __aexit__(self, *exc: object) -> None:
         if self.http is not None:
             await self.http.aclose()
-        if self.nginx is not None:
-            await asyncio.to_thread(self.nginx.stop)
+        if self.proxy is not None:
+            await asyncio.to_thread(self.proxy.stop)

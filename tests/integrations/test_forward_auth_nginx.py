@@ -4,18 +4,12 @@ tells the app who is there. Every request goes nginx â†’ bbauth (auth_request) â
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
-
 from app.client.dpop import DpopKey
 from app.settings import ForwardAuthMinimum
 from db.tables import Role
 from tests.app.api import Account
-from tests.integrations.proxy import CAPTURE_SCRIPT, GuardedApp, cookie_of, guarding
+from tests.integrations.proxy import CAPTURE_SCRIPT, GuardedApp, cookie_of, guarding, portal_query
 from tests.security.live import StartServer, signed_in
-
-
-def portal_query(location: str) -> dict[str, list[str]]:
-    return parse_qs(urlsplit(location).query)
 
 
 async def signed_in_cookie(guarded: GuardedApp, account: Account | None = None) -> tuple[str, str]:
@@ -96,6 +90,7 @@ async def test_a_revoked_session_is_sent_to_the_portal_at_once(guarded_app: Guar
     api = guarded_app.served.api
     cookie, session_id = await signed_in_cookie(guarded_app)
     admin = await signed_in(api, await api.create_account(role=Role.ADMIN))
+    assert (await guarded_app.get("/", cookie)).status_code == 200  # its record is written
 
     done = await api.post(f"/api/admin/sessions/{session_id}/revoke", json={}, token=admin.token)
     reply = await guarded_app.get("/", cookie)
