@@ -9,6 +9,7 @@ import { errorMessage } from "../../api/messages";
 import { answerWithPasskey, passkeysAvailable } from "../../api/passkeys";
 import type { Challenge, TokenResponse } from "../../api/types";
 import { ignoreCapture } from "@bbauth/capture";
+import { LoginError } from "./LoginError";
 import { OtpField } from "../../components/OtpField";
 import { useAttempt } from "../../components/useAttempt";
 
@@ -77,11 +78,7 @@ export function CodeStep({ challenge: initial, onSignedIn, onStartOver }: CodeSt
         : `We sent a 6-digit code to ${challenge.destination}.`;
   return (
     <Stack component="form" spacing={2} onSubmit={verify} {...ignoreCapture} aria-label="One-time code">
-      {error && (
-        <Alert severity="error" data-testid="login-error">
-          {error}
-        </Alert>
-      )}
+      <LoginError message={error} />
       <Typography data-testid="otp-destination">{where}</Typography>
       {offerPasskey && (
         <Button variant="contained" size="large" onClick={() => void withPasskey()} disabled={busy} data-testid="passkey-sign-in">
