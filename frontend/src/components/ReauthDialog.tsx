@@ -1,4 +1,3 @@
-import Alert from "@mui/material/Alert";
 import Box from "@mui/material/Box";
 import Button from "@mui/material/Button";
 import Dialog from "@mui/material/Dialog";
@@ -9,12 +8,13 @@ import Typography from "@mui/material/Typography";
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { api, ApiError } from "../api/client";
 import { codeErrorMessage, errorMessage } from "../api/messages";
-import { answerWithPasskey, passkeysAvailable } from "../api/passkeys";
+import { answerWithPasskey } from "../api/passkeys";
 import type { Challenge } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { CHALLENGE_REASONS, ignoreCapture } from "@bbauth/capture";
 import { useTrust } from "../realtime/TrustContext";
-import { OtpField } from "./OtpField";
+import { answerWays, ChallengeAnswer } from "./ChallengeAnswer";
+import { useAttempt } from "./useAttempt";
 
 /**
  * The forced re-challenge: while the session is challenged this modal blocks the page until a
@@ -26,9 +26,8 @@ export function ReauthDialog() {
   const { challengeCause } = useTrust();
   const [info, setInfo] = useState<Challenge | null>(null);
   const [code, setCode] = useState("");
-  const [error, setError] = useState<string | null>(null);
   const [message, setMessage] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, attempt } = useAttempt();
 
   const loadInfo = useCallback(async () => {
     try {
@@ -37,7 +36,7 @@ export function ReauthDialog() {
       if (err instanceof ApiError && err.status === 409) setChallenged(false); // already answered
       else if (err instanceof ApiError) setError(err.detail);
     }
-  }, [setChallenged]);
+  }, [setChallenged, setError]);
 
   useEffect(() => {
     if (!challenged) {
@@ -48,58 +47,51 @@ export function ReauthDialog() {
       return;
     }
     void loadInfo();
-  }, [challenged, loadInfo]);
+  }, [challenged, loadInfo, setError]);
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
     if (code.length !== 6 || busy) return;
-    setBusy(true);
-    setError(null);
-    try {
-      await api.post("/api/auth/reauth/verify", { code });
-      setChallenged(false);
-    } catch (err) {
-      if (err instanceof ApiError) {
-        setError(err.code === "invalid_code" ? codeErrorMessage(err) : err.detail);
-        if (err.code === "challenge_closed") void loadInfo();
-      }
-      setCode("");
-    } finally {
-      setBusy(false);
-    }
+    return attempt(
+      async () => {
+        await api.post("/api/auth/reauth/verify", { code });
+        setChallenged(false);
+      },
+      (err) => {
+        if (err instanceof ApiError) {
+          setError(err.code === "invalid_code" ? codeErrorMessage(err) : err.detail);
+          if (err.code === "challenge_closed") void loadInfo();
+        }
+        setCode("");
+      },
+    );
   };
 
-  const withPasskey = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      await answerWithPasskey("/api/auth/reauth/passkey");
-      setChallenged(false);
-    } catch (err) {
-      setError(errorMessage(err));
-      if (err instanceof ApiError && err.code === "challenge_closed") void loadInfo();
-    } finally {
-      setBusy(false);
-    }
-  };
+  const withPasskey = () =>
+    attempt(
+      async () => {
+        await answerWithPasskey("/api/auth/reauth/passkey");
+        setChallenged(false);
+      },
+      (err) => {
+        setError(errorMessage(err));
+        if (err instanceof ApiError && err.code === "challenge_closed") void loadInfo();
+      },
+    );
 
-  const resend = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      const next = await api.post<Challenge>("/api/auth/reauth/resend");
-      setInfo(next);
-      setMessage(`A new code is on its way to ${next.destination}.`);
-    } catch (err) {
-      if (err instanceof ApiError) setError(err.detail);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const resend = () =>
+    attempt(
+      async () => {
+        const next = await api.post<Challenge>("/api/auth/reauth/resend");
+        setInfo(next);
+        setMessage(`A new code is on its way to ${next.destination}.`);
+      },
+      (err) => {
+        if (err instanceof ApiError) setError(err.detail);
+      },
+    );
 
-  const viaApp = info?.channel === "totp";
-  const offerPasskey = Boolean(info?.passkey) && passkeysAvailable();
-  const codeReady = info?.code_sent !== false;
+  const { viaApp, offerPasskey, codeReady } = answerWays(info);
   return (
     <Dialog
       open={challenged}
@@ -115,35 +107,13 @@ export function ReauthDialog() {
             {CHALLENGE_REASONS[challengeCause ?? "unknown"]} Your work is kept: {offerPasskey ? "confirm it's you" : "enter a fresh code"} to continue
             where you were.
           </Typography>
-          <Typography variant="body2" color="text.secondary" sx={{ mb: 2 }} data-testid="reauth-destination">
-            {info
-              ? offerPasskey && !codeReady
-                ? "Confirm with your passkey, or ask for a code."
-                : viaApp
-                  ? "Enter the current code from your authenticator app."
-                  : `We sent a 6-digit code to ${info.destination}.`
-              : "Preparing your code…"}
-          </Typography>
-          {offerPasskey && (
-            <Button variant="contained" onClick={() => void withPasskey()} disabled={busy} sx={{ mb: 2 }} data-testid="reauth-passkey">
-              Use your passkey
-            </Button>
-          )}
-          {codeReady ? (
-            <OtpField id="reauth-code" value={code} onChange={setCode} disabled={busy} autoFocus={!offerPasskey} error={error} />
-          ) : (
-            error && <Alert severity="error">{error}</Alert>
-          )}
-          {message && (
-            <Alert severity="info" sx={{ mt: 1 }}>
-              {message}
-            </Alert>
-          )}
+          <ChallengeAnswer name="reauth" challenge={info} code={code} onCodeChange={setCode} error={error} message={message}
+            onPasskey={() => void withPasskey()} disabled={busy} />
         </DialogContent>
         <DialogActions sx={{ px: 3, pb: 2, justifyContent: "space-between" }}>
           <Box>
             {!viaApp && (
-              <Button onClick={resend} disabled={busy || !info || info.resends_left <= 0}>
+              <Button onClick={() => void resend()} disabled={busy || !info || info.resends_left <= 0}>
                 {codeReady ? `Send a new code${info ? ` (${info.resends_left} left)` : ""}` : "Send me a code instead"}
               </Button>
             )}

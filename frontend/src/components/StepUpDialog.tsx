@@ -1,4 +1,3 @@
-import Alert from "@mui/material/Alert";
 import Box from "@mui/material/Box";
 import Button from "@mui/material/Button";
 import Dialog from "@mui/material/Dialog";
@@ -9,12 +8,13 @@ import Typography from "@mui/material/Typography";
 import { useEffect, useState, useSyncExternalStore, type FormEvent } from "react";
 import { api, ApiError, configureApi } from "../api/client";
 import { errorMessage } from "../api/messages";
-import { answerWithPasskey, passkeysAvailable } from "../api/passkeys";
+import { answerWithPasskey } from "../api/passkeys";
 import { StepUpPrompt } from "../api/stepUp";
 import type { Challenge } from "../api/types";
 import { ignoreCapture } from "@bbauth/capture";
 import { useTrust } from "../realtime/TrustContext";
-import { OtpField } from "./OtpField";
+import { answerWays, ChallengeAnswer } from "./ChallengeAnswer";
+import { useAttempt } from "./useAttempt";
 
 const WHY_BY_DEFAULT =
   "This change affects how your account is protected, so it needs a fresh one-time code. It goes ahead as soon as the code is right.";
@@ -29,10 +29,9 @@ export function StepUpDialog() {
   const { open, challenge, reason } = useSyncExternalStore(prompt.subscribe, prompt.getSnapshot, prompt.getSnapshot);
   const { channel } = useTrust();
   const [code, setCode] = useState("");
-  const [error, setError] = useState<string | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   const [locked, setLocked] = useState(false);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, attempt } = useAttempt();
 
   useEffect(() => {
     configureApi({ onStepUpRequired: prompt.ask });
@@ -48,7 +47,7 @@ export function StepUpDialog() {
     setError(null);
     setMessage(null);
     setLocked(false);
-  }, [open]);
+  }, [open, setError]);
 
   // The problem body normally carries the challenge; without it, ask (this sends the code).
   useEffect(() => {
@@ -57,7 +56,7 @@ export function StepUpDialog() {
       .get<Challenge>("/api/auth/step-up")
       .then((next) => prompt.showChallenge(next))
       .catch((err: unknown) => setError(errorMessage(err)));
-  }, [open, challenge, prompt]);
+  }, [open, challenge, prompt, setError]);
 
   const refused = async (err: unknown) => {
     setCode("");
@@ -74,56 +73,43 @@ export function StepUpDialog() {
     setError(errorMessage(err));
   };
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
     if (code.length !== 6 || busy) return;
-    setBusy(true);
-    setError(null);
     setMessage(null);
-    try {
-      await api.post("/api/auth/step-up/verify", { code });
-      channel?.markSteppedUp();
-      prompt.settle(true);
-    } catch (err) {
-      await refused(err).catch((again: unknown) => setError(errorMessage(again)));
-    } finally {
-      setBusy(false);
-    }
+    return attempt(
+      async () => {
+        await api.post("/api/auth/step-up/verify", { code });
+        channel?.markSteppedUp();
+        prompt.settle(true);
+      },
+      (err) => refused(err).catch((again: unknown) => setError(errorMessage(again))),
+    );
   };
 
-  const withPasskey = async () => {
-    setBusy(true);
-    setError(null);
+  const withPasskey = () => {
     setMessage(null);
-    try {
-      await answerWithPasskey("/api/auth/step-up/passkey");
-      channel?.markSteppedUp();
-      prompt.settle(true);
-    } catch (err) {
-      if (err instanceof ApiError && err.code === "codes_locked") setLocked(true);
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
+    return attempt(
+      async () => {
+        await answerWithPasskey("/api/auth/step-up/passkey");
+        channel?.markSteppedUp();
+        prompt.settle(true);
+      },
+      (err) => {
+        if (err instanceof ApiError && err.code === "codes_locked") setLocked(true);
+        setError(errorMessage(err));
+      },
+    );
   };
 
-  const resend = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+  const resend = () =>
+    attempt(async () => {
       const next = await api.post<Challenge>("/api/auth/step-up/resend");
       prompt.showChallenge(next);
       setMessage(`A new code is on its way to ${next.destination}.`);
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
-  const viaApp = challenge?.channel === "totp";
-  const offerPasskey = Boolean(challenge?.passkey) && passkeysAvailable();
-  const codeReady = challenge?.code_sent !== false;
+  const { viaApp, codeReady } = answerWays(challenge);
   return (
     <Dialog
       open={open}
@@ -138,35 +124,13 @@ export function StepUpDialog() {
           <Typography sx={{ mb: 2 }} data-testid="step-up-why">
             {reason ?? WHY_BY_DEFAULT}
           </Typography>
-          <Typography variant="body2" color="text.secondary" sx={{ mb: 2 }} id="step-up-destination" data-testid="step-up-destination">
-            {challenge
-              ? offerPasskey && !codeReady
-                ? "Confirm with your passkey, or ask for a code."
-                : viaApp
-                  ? "Enter the current code from your authenticator app."
-                  : `We sent a 6-digit code to ${challenge.destination}.`
-              : "Preparing your code…"}
-          </Typography>
-          {offerPasskey && (
-            <Button variant="contained" onClick={() => void withPasskey()} disabled={busy || locked} sx={{ mb: 2 }} data-testid="step-up-passkey">
-              Use your passkey
-            </Button>
-          )}
-          {codeReady ? (
-            <OtpField id="step-up-code" value={code} onChange={setCode} disabled={busy || locked} autoFocus={!offerPasskey} error={error} />
-          ) : (
-            error && <Alert severity="error">{error}</Alert>
-          )}
-          {message && (
-            <Alert severity="info" sx={{ mt: 1 }}>
-              {message}
-            </Alert>
-          )}
+          <ChallengeAnswer name="step-up" challenge={challenge} code={code} onCodeChange={setCode} error={error} message={message}
+            onPasskey={() => void withPasskey()} disabled={busy || locked} />
         </DialogContent>
         <DialogActions sx={{ px: 3, pb: 2, justifyContent: "space-between" }}>
           <Box>
             {challenge && !viaApp && (
-              <Button onClick={resend} disabled={busy || locked || challenge.resends_left <= 0} data-testid="step-up-resend">
+              <Button onClick={() => void resend()} disabled={busy || locked || challenge.resends_left <= 0} data-testid="step-up-resend">
                 {codeReady ? `Send a new code (${challenge.resends_left} left)` : "Send me a code instead"}
               </Button>
             )}

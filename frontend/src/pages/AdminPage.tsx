@@ -5,20 +5,19 @@ import Chip from "@mui/material/Chip";
 import Paper from "@mui/material/Paper";
 import Snackbar from "@mui/material/Snackbar";
 import Stack from "@mui/material/Stack";
-import Table from "@mui/material/Table";
-import TableBody from "@mui/material/TableBody";
 import TableCell from "@mui/material/TableCell";
-import TableContainer from "@mui/material/TableContainer";
-import TableHead from "@mui/material/TableHead";
 import TableRow from "@mui/material/TableRow";
 import Typography from "@mui/material/Typography";
-import { useCallback, useEffect, useState } from "react";
+import { useEffect, useState } from "react";
 import { api } from "../api/client";
 import type { BehaviorStatus, ModelStatus } from "../api/types";
+import { useLoaded, type Loaded } from "../api/useLoaded";
 import { useAuth } from "../auth/AuthContext";
+import { CardTitle } from "../components/CardTitle";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { LevelChip } from "../components/LevelChip";
 import { Sparkline } from "../components/Sparkline";
+import { DataTable, EmptyRow } from "../components/DataTable";
 import { thresholdLines } from "../components/TrustPanel";
 import { formatDuration } from "../format";
 import { useTrust } from "../realtime/TrustContext";
@@ -28,6 +27,24 @@ import { IntegrationsCard } from "./admin/IntegrationsCard";
 import { UsersCard } from "./admin/UsersCard";
 
 type Action = { kind: "challenge" | "revoke"; row: Pick<AdminSessionRow, "session_id" | "email"> };
+
+const SESSION_COLUMNS = [
+  "User",
+  "State",
+  "Trust",
+  "Recent trust",
+  { label: "Events/s", align: "right" },
+  "Connected since",
+  "Models",
+  { label: "Actions", align: "right" },
+] as const;
+const UNMONITORED_COLUMNS = ["User", "State", "Last used", "Signed in", { label: "Actions", align: "right" }] as const;
+const MODEL_COLUMNS = ["User", "Mode", "Keystroke model", "Mouse model", "Last trained"] as const;
+
+/** GET /api/admin/behavior. */
+async function loadBehavior(): Promise<BehaviorStatus[]> {
+  return (await api.get<{ users: BehaviorStatus[] }>("/api/admin/behavior")).users;
+}
 
 const RULES: Record<NonNullable<AdminSessionRow["rule"]>, string> = {
   challenge_below: "challenge rule fired",
@@ -44,7 +61,7 @@ export function AdminPage() {
   const [action, setAction] = useState<Action | null>(null);
   const [busy, setBusy] = useState(false);
   const [toast, setToast] = useState<{ ok: boolean; text: string } | null>(null);
-  const models = useBehaviorList(user?.role === "admin");
+  const models = useLoaded(loadBehavior, { enabled: user?.role === "admin", everyMs: 10_000 });
   const { thresholds } = useTrust();
 
   useEffect(() => {
@@ -91,119 +108,99 @@ export function AdminPage() {
             {live.error}
           </Alert>
         )}
-        <TableContainer>
-          <Table size="small" data-testid="sessions-table">
-            <TableHead>
-              <TableRow>
-                <TableCell>User</TableCell>
-                <TableCell>State</TableCell>
-                <TableCell>Trust</TableCell>
-                <TableCell>Recent trust</TableCell>
-                <TableCell align="right">Events/s</TableCell>
-                <TableCell>Connected since</TableCell>
-                <TableCell>Models</TableCell>
-                <TableCell align="right">Actions</TableCell>
-              </TableRow>
-            </TableHead>
-            <TableBody>
-              {live.sessions.length === 0 && (
-                <TableRow>
-                  <TableCell colSpan={8}>
-                    <Typography color="text.secondary" sx={{ py: 2, textAlign: "center" }}>
-                      {live.connected ? "No one is connected right now." : "Waiting for the live feed…"}
-                    </Typography>
-                  </TableCell>
-                </TableRow>
-              )}
-              {live.sessions.map((row) => (
-                <TableRow
-                  key={row.session_id}
-                  data-testid="session-row"
-                  data-email={row.email ?? ""}
-                  data-session={row.session_id}
-                  data-state={row.state}
-                  data-verified={row.verified}
-                  sx={row.verified ? undefined : { bgcolor: "#fff8e1" }}
+        <DataTable columns={SESSION_COLUMNS} testId="sessions-table">
+          {live.sessions.length === 0 && (
+            <EmptyRow colSpan={SESSION_COLUMNS.length} sx={{ py: 2, textAlign: "center" }}>
+              {live.connected ? "No one is connected right now." : "Waiting for the live feed…"}
+            </EmptyRow>
+          )}
+          {live.sessions.map((row) => (
+            <TableRow
+              key={row.session_id}
+              data-testid="session-row"
+              data-email={row.email ?? ""}
+              data-session={row.session_id}
+              data-state={row.state}
+              data-verified={row.verified}
+              sx={row.verified ? undefined : { bgcolor: "#fff8e1" }}
+            >
+              <TableCell>
+                <Typography variant="body2" sx={{ fontWeight: 600 }}>
+                  {row.email ?? "—"}
+                </Typography>
+                <Typography variant="caption" color="text.secondary" sx={{ fontFamily: "monospace" }}>
+                  {row.session_id.slice(0, 8)} · {row.sockets} tab{row.sockets === 1 ? "" : "s"}
+                </Typography>
+              </TableCell>
+              <TableCell>
+                <Chip
+                  size="small"
+                  label={row.state}
+                  color={row.state === "challenged" ? "error" : "default"}
+                  variant={row.state === "challenged" ? "filled" : "outlined"}
+                  data-testid="session-state"
+                />
+                {row.rule && (
+                  <Typography variant="caption" color="error" component="div" data-testid="session-rule" data-rule={row.rule} sx={{ mt: 0.5 }}>
+                    {RULES[row.rule] ?? row.rule}
+                  </Typography>
+                )}
+              </TableCell>
+              <TableCell>
+                <Stack direction="row" spacing={1} alignItems="center">
+                  <Typography
+                    variant="body2"
+                    sx={{ fontWeight: 700, minWidth: 28, color: row.verified ? undefined : "text.disabled" }}
+                    data-testid="session-trust"
+                  >
+                    {row.trust != null ? Math.round(row.trust) : "—"}
+                  </Typography>
+                  <Box sx={{ opacity: row.verified ? 1 : 0.45 }}>
+                    <LevelChip level={row.level} />
+                  </Box>
+                </Stack>
+                <EvidenceNote row={row} />
+              </TableCell>
+              <TableCell>
+                <Sparkline
+                  values={row.history ?? []}
+                  width={120}
+                  height={30}
+                  level={row.level}
+                  muted={!row.verified}
+                  threshold={thresholdLines(thresholds).threshold}
+                />
+              </TableCell>
+              <TableCell align="right" data-testid="session-eps">
+                {row.events_per_second.toFixed(1)}
+              </TableCell>
+              <TableCell>
+                <Typography variant="body2" sx={{ whiteSpace: "nowrap" }}>
+                  {row.connected_since ? new Date(row.connected_since * 1000).toLocaleTimeString() : "—"}
+                </Typography>
+                <Typography variant="caption" color="text.secondary">
+                  {formatDuration(row.connected_seconds)} ago
+                </Typography>
+              </TableCell>
+              <TableCell>
+                <ModelChips versions={row.model_versions} status={models.data?.find((u) => u.user_id === row.user_id)} />
+              </TableCell>
+              <TableCell align="right" sx={{ whiteSpace: "nowrap" }}>
+                <Button
+                  size="small"
+                  onClick={() => setAction({ kind: "challenge", row })}
+                  disabled={row.state === "challenged"}
+                  data-testid="action-challenge"
                 >
-                  <TableCell>
-                    <Typography variant="body2" sx={{ fontWeight: 600 }}>
-                      {row.email ?? "—"}
-                    </Typography>
-                    <Typography variant="caption" color="text.secondary" sx={{ fontFamily: "monospace" }}>
-                      {row.session_id.slice(0, 8)} · {row.sockets} tab{row.sockets === 1 ? "" : "s"}
-                    </Typography>
-                  </TableCell>
-                  <TableCell>
-                    <Chip
-                      size="small"
-                      label={row.state}
-                      color={row.state === "challenged" ? "error" : "default"}
-                      variant={row.state === "challenged" ? "filled" : "outlined"}
-                      data-testid="session-state"
-                    />
-                    {row.rule && (
-                      <Typography variant="caption" color="error" component="div" data-testid="session-rule" data-rule={row.rule} sx={{ mt: 0.5 }}>
-                        {RULES[row.rule] ?? row.rule}
-                      </Typography>
-                    )}
-                  </TableCell>
-                  <TableCell>
-                    <Stack direction="row" spacing={1} alignItems="center">
-                      <Typography
-                        variant="body2"
-                        sx={{ fontWeight: 700, minWidth: 28, color: row.verified ? undefined : "text.disabled" }}
-                        data-testid="session-trust"
-                      >
-                        {row.trust != null ? Math.round(row.trust) : "—"}
-                      </Typography>
-                      <Box sx={{ opacity: row.verified ? 1 : 0.45 }}>
-                        <LevelChip level={row.level} />
-                      </Box>
-                    </Stack>
-                    <EvidenceNote row={row} />
-                  </TableCell>
-                  <TableCell>
-                    <Sparkline
-                      values={row.history ?? []}
-                      width={120}
-                      height={30}
-                      level={row.level}
-                      muted={!row.verified}
-                      threshold={thresholdLines(thresholds).threshold}
-                    />
-                  </TableCell>
-                  <TableCell align="right" data-testid="session-eps">
-                    {row.events_per_second.toFixed(1)}
-                  </TableCell>
-                  <TableCell>
-                    <Typography variant="body2" sx={{ whiteSpace: "nowrap" }}>
-                      {row.connected_since ? new Date(row.connected_since * 1000).toLocaleTimeString() : "—"}
-                    </Typography>
-                    <Typography variant="caption" color="text.secondary">
-                      {formatDuration(row.connected_seconds)} ago
-                    </Typography>
-                  </TableCell>
-                  <TableCell>
-                    <ModelChips versions={row.model_versions} status={models.users?.find((u) => u.user_id === row.user_id)} />
-                  </TableCell>
-                  <TableCell align="right" sx={{ whiteSpace: "nowrap" }}>
-                    <Button
-                      size="small"
-                      onClick={() => setAction({ kind: "challenge", row })}
-                      disabled={row.state === "challenged"}
-                      data-testid="action-challenge"
-                    >
-                      Re-challenge
-                    </Button>
-                    <Button size="small" color="error" onClick={() => setAction({ kind: "revoke", row })} data-testid="action-revoke">
-                      Revoke
-                    </Button>
-                  </TableCell>
-                </TableRow>
-              ))}
-            </TableBody>
-          </Table>
-        </TableContainer>
+                  Re-challenge
+                </Button>
+                <Button size="small" color="error" onClick={() => setAction({ kind: "revoke", row })} data-testid="action-revoke">
+                  Revoke
+                </Button>
+              </TableCell>
+            </TableRow>
+          ))}
+        </DataTable>
       </Paper>
 
       <UnmonitoredCard sessions={live.unmonitored} connected={live.connected} onRevoke={(row) => setAction({ kind: "revoke", row })} />
@@ -212,7 +209,7 @@ export function AdminPage() {
 
       <IntegrationsCard />
 
-      <ModelStatusCard {...models} />
+      <ModelStatusCard models={models} />
 
       <ConfirmDialog
         open={action !== null}
@@ -287,52 +284,35 @@ function UnmonitoredCard({
         These sessions call the API without the web app's live channel. Operations that need fresh trust ask them for a
         one-time code every time.
       </Typography>
-      <TableContainer>
-        <Table size="small" data-testid="unmonitored-table">
-          <TableHead>
-            <TableRow>
-              <TableCell>User</TableCell>
-              <TableCell>State</TableCell>
-              <TableCell>Last used</TableCell>
-              <TableCell>Signed in</TableCell>
-              <TableCell align="right">Actions</TableCell>
-            </TableRow>
-          </TableHead>
-          <TableBody>
-            {sessions.length === 0 && (
-              <TableRow>
-                <TableCell colSpan={5}>
-                  <Typography color="text.secondary" sx={{ py: 1, textAlign: "center" }}>
-                    {connected ? "Every live session is watched." : "Waiting for the live feed…"}
-                  </Typography>
-                </TableCell>
-              </TableRow>
-            )}
-            {sessions.map((row) => (
-              <TableRow key={row.session_id} data-testid="unmonitored-row" data-email={row.email ?? ""} data-session={row.session_id}>
-                <TableCell>
-                  <Typography variant="body2" sx={{ fontWeight: 600 }}>
-                    {row.email ?? "—"}
-                  </Typography>
-                  <Typography variant="caption" color="text.secondary" sx={{ fontFamily: "monospace" }}>
-                    {row.session_id.slice(0, 8)}
-                  </Typography>
-                </TableCell>
-                <TableCell>
-                  <Chip size="small" variant="outlined" label={row.state} color={row.state === "challenged" ? "error" : "default"} />
-                </TableCell>
-                <TableCell>{new Date(row.last_seen_at).toLocaleTimeString()}</TableCell>
-                <TableCell>{new Date(row.created_at).toLocaleString()}</TableCell>
-                <TableCell align="right">
-                  <Button size="small" color="error" onClick={() => onRevoke(row)} data-testid="unmonitored-revoke">
-                    Revoke
-                  </Button>
-                </TableCell>
-              </TableRow>
-            ))}
-          </TableBody>
-        </Table>
-      </TableContainer>
+      <DataTable columns={UNMONITORED_COLUMNS} testId="unmonitored-table">
+        {sessions.length === 0 && (
+          <EmptyRow colSpan={UNMONITORED_COLUMNS.length} sx={{ py: 1, textAlign: "center" }}>
+            {connected ? "Every live session is watched." : "Waiting for the live feed…"}
+          </EmptyRow>
+        )}
+        {sessions.map((row) => (
+          <TableRow key={row.session_id} data-testid="unmonitored-row" data-email={row.email ?? ""} data-session={row.session_id}>
+            <TableCell>
+              <Typography variant="body2" sx={{ fontWeight: 600 }}>
+                {row.email ?? "—"}
+              </Typography>
+              <Typography variant="caption" color="text.secondary" sx={{ fontFamily: "monospace" }}>
+                {row.session_id.slice(0, 8)}
+              </Typography>
+            </TableCell>
+            <TableCell>
+              <Chip size="small" variant="outlined" label={row.state} color={row.state === "challenged" ? "error" : "default"} />
+            </TableCell>
+            <TableCell>{new Date(row.last_seen_at).toLocaleTimeString()}</TableCell>
+            <TableCell>{new Date(row.created_at).toLocaleString()}</TableCell>
+            <TableCell align="right">
+              <Button size="small" color="error" onClick={() => onRevoke(row)} data-testid="unmonitored-revoke">
+                Revoke
+              </Button>
+            </TableCell>
+          </TableRow>
+        ))}
+      </DataTable>
     </Paper>
   );
 }
@@ -359,77 +339,29 @@ function ModelChips({ versions, status }: { versions: AdminSessionRow["model_ver
   );
 }
 
-interface BehaviorList {
-  users: BehaviorStatus[] | null;
-  error: string | null;
-  reload: () => Promise<void>;
-}
-
-/** GET /api/admin/behavior, refreshed every 10 s. */
-function useBehaviorList(enabled: boolean): BehaviorList {
-  const [users, setUsers] = useState<BehaviorStatus[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  const reload = useCallback(async () => {
-    try {
-      setUsers((await api.get<{ users: BehaviorStatus[] }>("/api/admin/behavior")).users);
-      setError(null);
-    } catch (err) {
-      setError((err as Error).message);
-    }
-  }, []);
-
-  useEffect(() => {
-    if (!enabled) return;
-    void reload();
-    const timer = setInterval(() => void reload(), 10_000);
-    return () => clearInterval(timer);
-  }, [enabled, reload]);
-
-  return { users, error, reload };
-}
-
-function ModelStatusCard({ users, error, reload }: BehaviorList) {
+/** Each user's behavioural models: how far learning got, and their measured error rates. */
+function ModelStatusCard({ models }: { models: Loaded<BehaviorStatus[]> }) {
   return (
     <Paper sx={{ p: 2 }}>
-      <Stack direction="row" alignItems="center" sx={{ mb: 1 }}>
-        <Typography variant="h6">Behavioural models</Typography>
-        <Box sx={{ flexGrow: 1 }} />
-        <Button size="small" onClick={() => void reload()}>
-          Refresh
-        </Button>
-      </Stack>
-      {error && <Alert severity="warning">{error}</Alert>}
-      <TableContainer>
-        <Table size="small" data-testid="models-table">
-          <TableHead>
-            <TableRow>
-              <TableCell>User</TableCell>
-              <TableCell>Mode</TableCell>
-              <TableCell>Keystroke model</TableCell>
-              <TableCell>Mouse model</TableCell>
-              <TableCell>Last trained</TableCell>
-            </TableRow>
-          </TableHead>
-          <TableBody>
-            {(users ?? []).map((u) => (
-              <TableRow key={u.user_id} data-testid="model-row" data-email={u.email}>
-                <TableCell>{u.email}</TableCell>
-                <TableCell>
-                  <Chip size="small" label={u.mode} color={u.mode === "verification" ? "success" : "default"} variant="outlined" />
-                </TableCell>
-                <TableCell>
-                  <ModelCell model={u.keystroke} unit="windows" />
-                </TableCell>
-                <TableCell>
-                  <ModelCell model={u.mouse} unit="actions" />
-                </TableCell>
-                <TableCell>{u.last_trained_at ? new Date(u.last_trained_at).toLocaleString() : "never"}</TableCell>
-              </TableRow>
-            ))}
-          </TableBody>
-        </Table>
-      </TableContainer>
+      <CardTitle title="Behavioural models" onRefresh={models.reload} component="h6" />
+      {models.error && <Alert severity="warning">{models.error}</Alert>}
+      <DataTable columns={MODEL_COLUMNS} testId="models-table">
+        {(models.data ?? []).map((u) => (
+          <TableRow key={u.user_id} data-testid="model-row" data-email={u.email}>
+            <TableCell>{u.email}</TableCell>
+            <TableCell>
+              <Chip size="small" label={u.mode} color={u.mode === "verification" ? "success" : "default"} variant="outlined" />
+            </TableCell>
+            <TableCell>
+              <ModelCell model={u.keystroke} unit="windows" />
+            </TableCell>
+            <TableCell>
+              <ModelCell model={u.mouse} unit="actions" />
+            </TableCell>
+            <TableCell>{u.last_trained_at ? new Date(u.last_trained_at).toLocaleString() : "never"}</TableCell>
+          </TableRow>
+        ))}
+      </DataTable>
     </Paper>
   );
 }

@@ -4,11 +4,13 @@ import {
   openSocket,
   refusal,
   SESSION_LOST_CODES,
+  sessionLostBy,
   sessionLostMessage,
   SnapshotStore,
   type AdminSessionRow,
   type SocketFactory,
   type UnmonitoredSession,
+  wire,
 } from "@bbauth/capture";
 import { proofOf, type DpopProofs } from "../auth/dpop";
 import type { AdminClientEvents, AdminServerEvents, CommandAck } from "../contract/socket";
@@ -78,14 +80,14 @@ export class AdminChannel extends SnapshotStore<AdminSnapshot> {
   open(): void {
     if (this.socket || this.closed) return;
     const { token, factory = defaultSocketFactory, dpop = null } = this.options;
-    const socket = openSocket("/admin", token, factory, dpop && proofOf(dpop));
-    this.socket = socket;
-    socket.on("connect", this.onConnect);
-    socket.on("disconnect", this.onDisconnect);
-    socket.on("connect_error", this.onConnectError);
-    socket.on("sessions", this.onSessions);
-    socket.on("reauth_required", this.onReauthRequired);
-    socket.on("revoked", this.onRevoked);
+    this.socket = wire(openSocket("/admin", token, factory, dpop && proofOf(dpop)), {
+      connect: this.onConnect,
+      disconnect: this.onDisconnect,
+      connect_error: this.onConnectError,
+      sessions: this.onSessions,
+      reauth_required: this.onReauthRequired,
+      revoked: this.onRevoked,
+    });
   }
 
   close(): void {
@@ -129,12 +131,9 @@ export class AdminChannel extends SnapshotStore<AdminSnapshot> {
 
   private onConnectError = (err: unknown) => {
     if (this.closed) return;
+    const lost = sessionLostBy(err);
+    if (lost !== null) return this.end(lost);
     const why = refusal(err);
-    if (why && SESSION_LOST_CODES.has(why.code)) {
-      this.options.onSessionLost?.(sessionLostMessage(why.code, why.message));
-      this.close();
-      return;
-    }
     if (why?.code === "reauth_required") this.options.onReauthRequired?.();
     this.update({ connected: false, error: why?.message || UNREACHABLE });
     // A refusal by the server is final for socket.io (socket.active is false): retry ourselves.
@@ -161,9 +160,14 @@ export class AdminChannel extends SnapshotStore<AdminSnapshot> {
   /** The administrator's own session ended; the server closes the socket next. */
   private onRevoked = (msg?: AdminServerEvents["revoked"]) => {
     const code = msg?.reason && SESSION_LOST_CODES.has(msg.reason) ? msg.reason : "session_revoked";
-    this.options.onSessionLost?.(sessionLostMessage(code, null));
-    this.close();
+    this.end(sessionLostMessage(code, null));
   };
+
+  /** The administrator's own session is over: sign them out with why, and stop. */
+  private end(message: string): void {
+    this.options.onSessionLost?.(message);
+    this.close();
+  }
 
   private retry(delay: number) {
     if (this.retryTimer !== null || this.closed) return;

@@ -1,8 +1,7 @@
 import type { Socket } from "socket.io-client";
 import type { DpopProof, TokenSource } from "./dpop";
 import type { WireEvent } from "./events";
-import { SESSION_LOST_CODES, sessionLostMessage } from "./session";
-import { openSocket, refusal, type SocketFactory, defaultSocketFactory } from "./socket";
+import { openSocket, sessionLostBy, type SocketFactory, defaultSocketFactory, wire } from "./socket";
 import { SnapshotStore } from "./store";
 import type {
   ChallengeCause,
@@ -112,18 +111,19 @@ export class TrustChannel extends SnapshotStore<TrustSnapshot> {
   open(): void {
     if (this.socket || this.closed) return;
     const { token, factory = defaultSocketFactory, dpop = null, origin = "" } = this.options;
-    const socket = openSocket("/", token, factory, dpop, origin);
+    const socket = wire(openSocket("/", token, factory, dpop, origin), {
+      connect: this.onConnect,
+      disconnect: this.onDisconnect,
+      connect_error: this.onConnectError,
+      status: this.onStatus,
+      enrollment: this.onEnrollment,
+      trust: this.onTrust,
+      reauth_required: this.onReauthRequired,
+      reauth_ok: this.onReauthOk,
+      revoked: this.onRevoked,
+      error: this.onServerError,
+    });
     this.socket = socket;
-    socket.on("connect", this.onConnect);
-    socket.on("disconnect", this.onDisconnect);
-    socket.on("connect_error", this.onConnectError);
-    socket.on("status", this.onStatus);
-    socket.on("enrollment", this.onEnrollment);
-    socket.on("trust", this.onTrust);
-    socket.on("reauth_required", this.onReauthRequired);
-    socket.on("reauth_ok", this.onReauthOk);
-    socket.on("revoked", this.onRevoked);
-    socket.on("error", this.onServerError);
     socket.io?.on?.("reconnect_attempt", this.onReconnectAttempt);
   }
 
@@ -186,12 +186,8 @@ export class TrustChannel extends SnapshotStore<TrustSnapshot> {
 
   private onConnectError = (err: unknown) => {
     if (this.closed) return;
-    const why = refusal(err);
-    if (why && SESSION_LOST_CODES.has(why.code)) {
-      this.options.onSessionLost?.(sessionLostMessage(why.code, why.message));
-      this.close();
-      return;
-    }
+    const lost = sessionLostBy(err);
+    if (lost !== null) return this.end(lost);
     this.update({ connection: "reconnecting" });
     // A refusal by the server is final for socket.io (socket.active is false): retry ourselves.
     if (this.socket && !this.socket.active) this.scheduleRetry();
@@ -272,9 +268,14 @@ export class TrustChannel extends SnapshotStore<TrustSnapshot> {
   };
 
   private onRevoked = (msg?: RevokedMessage) => {
-    this.options.onSessionLost?.(revokedMessage(msg));
-    this.close();
+    this.end(revokedMessage(msg));
   };
+
+  /** The token is dead: tell the page why, and stop. */
+  private end(message: string): void {
+    this.options.onSessionLost?.(message);
+    this.close();
+  }
 
   private onServerError = (err: ServerError) => {
     this.update({ lastError: err });

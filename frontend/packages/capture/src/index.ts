@@ -18,8 +18,8 @@ export { CHALLENGE_REASONS, ReauthOverlay } from "./overlay";
 export { codeErrorMessage, ProblemError, ReauthApi } from "./rest";
 export type { ReauthChallenge, RestProblem } from "./rest";
 export { SESSION_LOST_CODES, sessionLostMessage } from "./session";
-export { defaultSocketFactory, openSocket, refusal, SOCKET_OPTIONS } from "./socket";
-export type { SocketFactory } from "./socket";
+export { defaultSocketFactory, openSocket, refusal, sessionLostBy, SOCKET_OPTIONS, wire } from "./socket";
+export type { SocketFactory, SocketHandlers } from "./socket";
 export { SnapshotStore } from "./store";
 export type * from "./types";
 

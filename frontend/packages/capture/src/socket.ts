@@ -1,6 +1,7 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
 import type { SocketAuth } from "../../../src/contract/socket";
 import { absoluteUrl, currentToken, type DpopProof, type TokenSource } from "./dpop";
+import { SESSION_LOST_CODES, sessionLostMessage } from "./session";
 
 /**
  * Reconnection with exponential backoff and jitter: 0.5 s, 1 s, 2 s … capped at 10 s, for ever
@@ -55,6 +56,15 @@ export function openSocket(
   return factory(`${origin}${namespace}`, { ...SOCKET_OPTIONS, auth });
 }
 
+/** Listeners by event name; each takes that event's payload. */
+export type SocketHandlers = Readonly<Record<string, (...args: never[]) => void>>;
+
+/** Registers each of `handlers` on `socket` (the same listener objects, so `off` still finds them). */
+export function wire(socket: Socket, handlers: SocketHandlers): Socket {
+  for (const [event, handler] of Object.entries(handlers)) socket.on(event, handler as (...args: unknown[]) => void);
+  return socket;
+}
+
 /** The refusal carried by a `connect_error` from the server's connect handler, if any. */
 export function refusal(err: unknown): { code: string; message: string } | null {
   const data = (err as { data?: unknown } | null)?.data;
@@ -63,4 +73,10 @@ export function refusal(err: unknown): { code: string; message: string } | null 
     return { code: String(code), message: typeof detail === "string" ? detail : "" };
   }
   return null;
+}
+
+/** Why the session is over, for people, when a `connect_error` is a refusal that ends it; null when it may pass. */
+export function sessionLostBy(err: unknown): string | null {
+  const why = refusal(err);
+  return why && SESSION_LOST_CODES.has(why.code) ? sessionLostMessage(why.code, why.message) : null;
 }

@@ -1,7 +1,6 @@
 import Button from "@mui/material/Button";
 import Paper from "@mui/material/Paper";
 import Stack from "@mui/material/Stack";
-import TextField from "@mui/material/TextField";
 import Typography from "@mui/material/Typography";
 import { useState, type FormEvent } from "react";
 import { api, ApiError } from "../../api/client";
@@ -9,6 +8,7 @@ import type { Challenge, User } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
 import { ignoreCapture } from "@bbauth/capture";
 import { OtpField } from "../../components/OtpField";
+import { FormField } from "../../components/FormField";
 import { ActionAlerts } from "./ActionAlerts";
 import { useAction } from "./useAction";
 
@@ -68,17 +68,16 @@ export function EmailCard() {
       <ActionAlerts action={action} testId="email" />
       {!sent ? (
         <Stack component="form" onSubmit={start} {...ignoreCapture} direction="row" spacing={1} alignItems="flex-start" aria-label="Change email">
-          <TextField
+          <FormField
             id="new-email"
             label="New email address"
             type="email"
             autoComplete="email"
             value={email}
-            onChange={(e) => setEmail(e.target.value)}
+            onValue={setEmail}
             required
             size="small"
-            error={Boolean(emailError)}
-            helperText={emailError}
+            problem={emailError}
             sx={{ minWidth: 280 }}
           />
           <Button type="submit" variant="outlined" disabled={action.busy}>

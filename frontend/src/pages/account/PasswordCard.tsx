@@ -1,13 +1,13 @@
 import Button from "@mui/material/Button";
 import Paper from "@mui/material/Paper";
 import Stack from "@mui/material/Stack";
-import TextField from "@mui/material/TextField";
 import Typography from "@mui/material/Typography";
 import { useState, type FormEvent } from "react";
 import { api, ApiError } from "../../api/client";
 import type { EndedSessions } from "../../api/types";
 import { ignoreCapture } from "@bbauth/capture";
 import { formatEndedSessions } from "../../format";
+import { FormField } from "../../components/FormField";
 import { ActionAlerts } from "./ActionAlerts";
 import { useAction } from "./useAction";
 
@@ -57,39 +57,37 @@ export function PasswordCard() {
       </Typography>
       <ActionAlerts action={action} testId="password" />
       <Stack component="form" onSubmit={submit} {...ignoreCapture} spacing={2} sx={{ maxWidth: 360 }} aria-label="Change password">
-        <TextField
+        <FormField
           id="current-password"
           label="Current password"
           type="password"
           autoComplete="current-password"
           value={current}
-          onChange={(e) => setCurrent(e.target.value)}
+          onValue={setCurrent}
           required
-          error={Boolean(fields.current)}
-          helperText={fields.current}
+          problem={fields.current}
         />
-        <TextField
+        <FormField
           id="new-password"
           label="New password"
           type="password"
           autoComplete="new-password"
           value={next}
-          onChange={(e) => setNext(e.target.value)}
+          onValue={setNext}
           required
-          error={Boolean(fields.next)}
-          helperText={fields.next ?? "At least 8 characters; a passphrase is best."}
+          problem={fields.next}
+          hint="At least 8 characters; a passphrase is best."
           slotProps={{ htmlInput: { minLength: 8 } }}
         />
-        <TextField
+        <FormField
           id="repeat-password"
           label="New password again"
           type="password"
           autoComplete="new-password"
           value={repeat}
-          onChange={(e) => setRepeat(e.target.value)}
+          onValue={setRepeat}
           required
-          error={Boolean(fields.repeat)}
-          helperText={fields.repeat}
+          problem={fields.repeat}
         />
         <Button type="submit" variant="contained" disabled={action.busy} sx={{ alignSelf: "flex-start" }}>
           Change password

@@ -6,19 +6,18 @@ import Chip from "@mui/material/Chip";
 import FormControlLabel from "@mui/material/FormControlLabel";
 import Paper from "@mui/material/Paper";
 import Stack from "@mui/material/Stack";
-import Table from "@mui/material/Table";
-import TableBody from "@mui/material/TableBody";
 import TableCell from "@mui/material/TableCell";
-import TableContainer from "@mui/material/TableContainer";
-import TableHead from "@mui/material/TableHead";
 import TableRow from "@mui/material/TableRow";
 import TextField from "@mui/material/TextField";
 import Typography from "@mui/material/Typography";
-import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { api } from "../../api/client";
 import { errorMessage } from "../../api/messages";
 import type { Integration, IssuedIntegration, RotatedWebhookSecret } from "../../api/types";
+import { useLoaded } from "../../api/useLoaded";
+import { CardTitle } from "../../components/CardTitle";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { DataTable, EmptyRow } from "../../components/DataTable";
 import { formatTime } from "../../format";
 
 const SCOPES = [
@@ -35,6 +34,13 @@ interface Shown {
 }
 
 type IntegrationAction = { kind: "revoke" | "rotate"; integration: Integration };
+
+const COLUMNS = ["Integration", "Scopes", "Webhook", "Created · last used", { label: "Actions", align: "right" }] as const;
+
+/** GET /api/admin/integrations. */
+async function loadIntegrations(): Promise<Integration[]> {
+  return (await api.get<{ integrations: Integration[] }>("/api/admin/integrations")).integrations;
+}
 
 /** One secret with a copy button. */
 function SecretLine({ label, value, testId }: { label: string; value: string; testId: string }) {
@@ -60,7 +66,7 @@ function SecretLine({ label, value, testId }: { label: string; value: string; te
 
 /** Other applications: their API keys (created, listed, revoked) and webhook secrets. */
 export function IntegrationsCard() {
-  const [integrations, setIntegrations] = useState<Integration[] | null>(null);
+  const integrations = useLoaded(loadIntegrations);
   const [name, setName] = useState("");
   const [scopes, setScopes] = useState<Scope[]>(["sessions:read"]);
   const [webhookUrl, setWebhookUrl] = useState("");
@@ -69,16 +75,8 @@ export function IntegrationsCard() {
   const [busy, setBusy] = useState(false);
   const [failure, setFailure] = useState<string | null>(null);
 
-  const load = useCallback(async () => {
-    try {
-      setIntegrations((await api.get<{ integrations: Integration[] }>("/api/admin/integrations")).integrations);
-    } catch (err) {
-      setFailure(errorMessage(err));
-    }
-  }, []);
-  useEffect(() => {
-    void load();
-  }, [load]);
+  // Why the last change failed, or else why the list could not be loaded.
+  const problem = failure ?? integrations.error;
 
   const hooks = scopes.includes("webhooks");
   const toggle = (scope: Scope) => setScopes((now) => (now.includes(scope) ? now.filter((s) => s !== scope) : [...now, scope]));
@@ -97,7 +95,7 @@ export function IntegrationsCard() {
       setFailure(errorMessage(err));
     } finally {
       setBusy(false);
-      void load();
+      void integrations.reload();
     }
   };
 
@@ -118,24 +116,24 @@ export function IntegrationsCard() {
     } finally {
       setBusy(false);
       setAction(null);
-      void load();
+      void integrations.reload();
     }
   };
 
   return (
     <Paper sx={{ p: 2 }}>
-      <Stack direction="row" alignItems="center" sx={{ mb: 1 }}>
-        <Typography variant="h6" component="h2">
-          Integrations
-        </Typography>
-        <Box sx={{ flexGrow: 1 }} />
-        <Button size="small" onClick={() => void load()}>
-          Refresh
-        </Button>
-      </Stack>
-      {failure && (
-        <Alert severity="error" sx={{ mb: 1 }} onClose={() => setFailure(null)} data-testid="integrations-error">
-          {failure}
+      <CardTitle title="Integrations" onRefresh={integrations.reload} />
+      {problem && (
+        <Alert
+          severity="error"
+          sx={{ mb: 1 }}
+          onClose={() => {
+            setFailure(null);
+            integrations.dismiss();
+          }}
+          data-testid="integrations-error"
+        >
+          {problem}
         </Alert>
       )}
       {shown && (
@@ -170,79 +168,62 @@ export function IntegrationsCard() {
           </Button>
         </Stack>
       </Box>
-      <TableContainer>
-        <Table size="small" data-testid="integrations-table">
-          <TableHead>
-            <TableRow>
-              <TableCell>Integration</TableCell>
-              <TableCell>Scopes</TableCell>
-              <TableCell>Webhook</TableCell>
-              <TableCell>Created · last used</TableCell>
-              <TableCell align="right">Actions</TableCell>
-            </TableRow>
-          </TableHead>
-          <TableBody>
-            {integrations?.length === 0 && (
-              <TableRow>
-                <TableCell colSpan={5}>
-                  <Typography variant="body2" color="text.secondary">
-                    No integration yet.
+      <DataTable columns={COLUMNS} testId="integrations-table">
+        {integrations.data?.length === 0 && (
+          <EmptyRow colSpan={COLUMNS.length} variant="body2">
+            No integration yet.
+          </EmptyRow>
+        )}
+        {(integrations.data ?? []).map((i) => (
+          <TableRow key={i.id} data-testid="integration-row" data-name={i.name}>
+            <TableCell>
+              <Typography variant="body2" component="div" sx={{ fontWeight: 600 }}>
+                {i.name} {i.revoked_at && <Chip size="small" color="default" label="Revoked" data-testid="integration-revoked" />}
+              </Typography>
+              <Typography variant="caption" color="text.secondary" sx={{ fontFamily: "monospace" }}>
+                {i.key_prefix}…
+              </Typography>
+            </TableCell>
+            <TableCell>
+              <Stack direction="row" spacing={0.5}>
+                {i.scopes.map((s) => (
+                  <Chip key={s} size="small" variant="outlined" label={s} />
+                ))}
+              </Stack>
+            </TableCell>
+            <TableCell>
+              {i.webhook_url ? (
+                <>
+                  <Typography variant="body2" sx={{ wordBreak: "break-all" }}>
+                    {i.webhook_url}
                   </Typography>
-                </TableCell>
-              </TableRow>
-            )}
-            {(integrations ?? []).map((i) => (
-              <TableRow key={i.id} data-testid="integration-row" data-name={i.name}>
-                <TableCell>
-                  <Typography variant="body2" component="div" sx={{ fontWeight: 600 }}>
-                    {i.name} {i.revoked_at && <Chip size="small" color="default" label="Revoked" data-testid="integration-revoked" />}
+                  <Typography variant="caption" color="text.secondary" data-testid="integration-deliveries">
+                    {i.delivered} delivered · {i.queued} queued · {i.dropped} dropped
                   </Typography>
-                  <Typography variant="caption" color="text.secondary" sx={{ fontFamily: "monospace" }}>
-                    {i.key_prefix}…
-                  </Typography>
-                </TableCell>
-                <TableCell>
-                  <Stack direction="row" spacing={0.5}>
-                    {i.scopes.map((s) => (
-                      <Chip key={s} size="small" variant="outlined" label={s} />
-                    ))}
-                  </Stack>
-                </TableCell>
-                <TableCell>
-                  {i.webhook_url ? (
-                    <>
-                      <Typography variant="body2" sx={{ wordBreak: "break-all" }}>
-                        {i.webhook_url}
-                      </Typography>
-                      <Typography variant="caption" color="text.secondary" data-testid="integration-deliveries">
-                        {i.delivered} delivered · {i.queued} queued · {i.dropped} dropped
-                      </Typography>
-                    </>
-                  ) : (
-                    "—"
-                  )}
-                </TableCell>
-                <TableCell>
-                  <Typography variant="body2">{formatTime(i.created_at)}</Typography>
-                  <Typography variant="caption" color="text.secondary">
-                    {i.last_used_at ? `used ${formatTime(i.last_used_at)}` : "never used"}
-                  </Typography>
-                </TableCell>
-                <TableCell align="right" sx={{ whiteSpace: "nowrap" }}>
-                  {i.webhook_url && (
-                    <Button size="small" disabled={Boolean(i.revoked_at)} onClick={() => setAction({ kind: "rotate", integration: i })} data-testid="integration-rotate">
-                      New webhook secret
-                    </Button>
-                  )}
-                  <Button size="small" color="error" disabled={Boolean(i.revoked_at)} onClick={() => setAction({ kind: "revoke", integration: i })} data-testid="integration-revoke">
-                    Revoke
-                  </Button>
-                </TableCell>
-              </TableRow>
-            ))}
-          </TableBody>
-        </Table>
-      </TableContainer>
+                </>
+              ) : (
+                "—"
+              )}
+            </TableCell>
+            <TableCell>
+              <Typography variant="body2">{formatTime(i.created_at)}</Typography>
+              <Typography variant="caption" color="text.secondary">
+                {i.last_used_at ? `used ${formatTime(i.last_used_at)}` : "never used"}
+              </Typography>
+            </TableCell>
+            <TableCell align="right" sx={{ whiteSpace: "nowrap" }}>
+              {i.webhook_url && (
+                <Button size="small" disabled={Boolean(i.revoked_at)} onClick={() => setAction({ kind: "rotate", integration: i })} data-testid="integration-rotate">
+                  New webhook secret
+                </Button>
+              )}
+              <Button size="small" color="error" disabled={Boolean(i.revoked_at)} onClick={() => setAction({ kind: "revoke", integration: i })} data-testid="integration-revoke">
+                Revoke
+              </Button>
+            </TableCell>
+          </TableRow>
+        ))}
+      </DataTable>
       <ConfirmDialog
         open={action !== null}
         title={action?.kind === "revoke" ? "Revoke this key?" : "Replace the webhook secret?"}

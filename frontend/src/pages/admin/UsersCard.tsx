@@ -1,24 +1,29 @@
 import Alert from "@mui/material/Alert";
-import Box from "@mui/material/Box";
 import Button from "@mui/material/Button";
 import Chip from "@mui/material/Chip";
 import Paper from "@mui/material/Paper";
 import Stack from "@mui/material/Stack";
-import Table from "@mui/material/Table";
-import TableBody from "@mui/material/TableBody";
 import TableCell from "@mui/material/TableCell";
-import TableContainer from "@mui/material/TableContainer";
-import TableHead from "@mui/material/TableHead";
 import TableRow from "@mui/material/TableRow";
 import TextField from "@mui/material/TextField";
 import Typography from "@mui/material/Typography";
-import { useCallback, useEffect, useState } from "react";
+import { useState } from "react";
 import { api } from "../../api/client";
 import { errorMessage } from "../../api/messages";
 import type { AdminUser } from "../../api/types";
+import { useLoaded } from "../../api/useLoaded";
+import { CardTitle } from "../../components/CardTitle";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { DataTable } from "../../components/DataTable";
 
 type UserAction = { kind: "unlock" | "reset"; user: AdminUser };
+
+const COLUMNS = ["User", "Second factor", "Status", { label: "Sessions", align: "right" }, { label: "Actions", align: "right" }] as const;
+
+/** GET /api/admin/users. */
+async function loadUsers(): Promise<AdminUser[]> {
+  return (await api.get<{ users: AdminUser[] }>("/api/admin/users")).users;
+}
 
 /** Whether an account has anything for "Unlock" to lift: a code lock, password wait or freeze. */
 function isHeld(user: AdminUser): boolean {
@@ -31,22 +36,14 @@ function waitsForPassword(user: AdminUser): boolean {
 
 /** Accounts and their recovery: unlock (codes, password waits, freeze), reset the second factor. */
 export function UsersCard() {
-  const [users, setUsers] = useState<AdminUser[] | null>(null);
+  const users = useLoaded(loadUsers);
   const [action, setAction] = useState<UserAction | null>(null);
   const [reason, setReason] = useState("");
   const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
 
-  const load = useCallback(async () => {
-    try {
-      setUsers((await api.get<{ users: AdminUser[] }>("/api/admin/users")).users);
-    } catch (err) {
-      setOutcome({ ok: false, text: errorMessage(err) });
-    }
-  }, []);
-  useEffect(() => {
-    void load();
-  }, [load]);
+  // What an action came to, or else why the list could not be loaded.
+  const notice = outcome ?? (users.error ? { ok: false, text: users.error } : null);
 
   const run = async () => {
     if (!action) return;
@@ -65,76 +62,63 @@ export function UsersCard() {
       setBusy(false);
       setAction(null);
       setReason("");
-      void load();
+      void users.reload();
     }
   };
 
   return (
     <Paper sx={{ p: 2 }}>
-      <Stack direction="row" alignItems="center" sx={{ mb: 1 }}>
-        <Typography variant="h6" component="h2">
-          Accounts
-        </Typography>
-        <Box sx={{ flexGrow: 1 }} />
-        <Button size="small" onClick={() => void load()}>
-          Refresh
-        </Button>
-      </Stack>
-      {outcome && (
-        <Alert severity={outcome.ok ? "success" : "error"} sx={{ mb: 1 }} onClose={() => setOutcome(null)} data-testid="users-outcome">
-          {outcome.text}
+      <CardTitle title="Accounts" onRefresh={users.reload} />
+      {notice && (
+        <Alert
+          severity={notice.ok ? "success" : "error"}
+          sx={{ mb: 1 }}
+          onClose={() => {
+            setOutcome(null);
+            users.dismiss();
+          }}
+          data-testid="users-outcome"
+        >
+          {notice.text}
         </Alert>
       )}
-      <TableContainer>
-        <Table size="small" data-testid="users-table">
-          <TableHead>
-            <TableRow>
-              <TableCell>User</TableCell>
-              <TableCell>Second factor</TableCell>
-              <TableCell>Status</TableCell>
-              <TableCell align="right">Sessions</TableCell>
-              <TableCell align="right">Actions</TableCell>
-            </TableRow>
-          </TableHead>
-          <TableBody>
-            {(users ?? []).map((u) => (
-              <TableRow key={u.id} data-testid="user-row" data-email={u.email}>
-                <TableCell>
-                  <Typography variant="body2" sx={{ fontWeight: 600 }}>
-                    {u.email}
+      <DataTable columns={COLUMNS} testId="users-table">
+        {(users.data ?? []).map((u) => (
+          <TableRow key={u.id} data-testid="user-row" data-email={u.email}>
+            <TableCell>
+              <Typography variant="body2" sx={{ fontWeight: 600 }}>
+                {u.email}
+              </Typography>
+              <Typography variant="caption" color="text.secondary">
+                {u.display_name} · {u.role}
+              </Typography>
+            </TableCell>
+            <TableCell>{u.totp_enabled ? "Authenticator app" : "Email codes"}</TableCell>
+            <TableCell>
+              <Stack direction="row" spacing={0.5} flexWrap="wrap" useFlexGap>
+                {u.frozen && <Chip size="small" color="warning" label="Frozen" />}
+                {u.codes_locked && <Chip size="small" color="error" label="Codes locked" />}
+                {u.failed_codes > 0 && <Chip size="small" variant="outlined" label={`${u.failed_codes} wrong codes`} />}
+                {waitsForPassword(u) && <Chip size="small" variant="outlined" label="Password wait" />}
+                {!isHeld(u) && (
+                  <Typography variant="body2" color="text.secondary">
+                    OK
                   </Typography>
-                  <Typography variant="caption" color="text.secondary">
-                    {u.display_name} · {u.role}
-                  </Typography>
-                </TableCell>
-                <TableCell>{u.totp_enabled ? "Authenticator app" : "Email codes"}</TableCell>
-                <TableCell>
-                  <Stack direction="row" spacing={0.5} flexWrap="wrap" useFlexGap>
-                    {u.frozen && <Chip size="small" color="warning" label="Frozen" />}
-                    {u.codes_locked && <Chip size="small" color="error" label="Codes locked" />}
-                    {u.failed_codes > 0 && <Chip size="small" variant="outlined" label={`${u.failed_codes} wrong codes`} />}
-                    {waitsForPassword(u) && <Chip size="small" variant="outlined" label="Password wait" />}
-                    {!isHeld(u) && (
-                      <Typography variant="body2" color="text.secondary">
-                        OK
-                      </Typography>
-                    )}
-                  </Stack>
-                </TableCell>
-                <TableCell align="right">{u.active_sessions}</TableCell>
-                <TableCell align="right" sx={{ whiteSpace: "nowrap" }}>
-                  <Button size="small" onClick={() => setAction({ kind: "unlock", user: u })} disabled={!isHeld(u)} data-testid="user-unlock">
-                    Unlock
-                  </Button>
-                  <Button size="small" color="error" onClick={() => setAction({ kind: "reset", user: u })} data-testid="user-reset">
-                    Reset second factor
-                  </Button>
-                </TableCell>
-              </TableRow>
-            ))}
-          </TableBody>
-        </Table>
-      </TableContainer>
+                )}
+              </Stack>
+            </TableCell>
+            <TableCell align="right">{u.active_sessions}</TableCell>
+            <TableCell align="right" sx={{ whiteSpace: "nowrap" }}>
+              <Button size="small" onClick={() => setAction({ kind: "unlock", user: u })} disabled={!isHeld(u)} data-testid="user-unlock">
+                Unlock
+              </Button>
+              <Button size="small" color="error" onClick={() => setAction({ kind: "reset", user: u })} data-testid="user-reset">
+                Reset second factor
+              </Button>
+            </TableCell>
+          </TableRow>
+        ))}
+      </DataTable>
       <ConfirmDialog
         open={action !== null}
         title={action?.kind === "unlock" ? "Unlock this account?" : "Reset the second factor?"}

@@ -9,7 +9,9 @@ import { errorMessage } from "../../api/messages";
 import { answerWithPasskey, passkeysAvailable } from "../../api/passkeys";
 import type { Challenge, TokenResponse } from "../../api/types";
 import { ignoreCapture } from "@bbauth/capture";
+import { LoginError } from "./LoginError";
 import { OtpField } from "../../components/OtpField";
+import { useAttempt } from "../../components/useAttempt";
 
 export interface CodeStepProps {
   challenge: Challenge;
@@ -22,61 +24,47 @@ export interface CodeStepProps {
 export function CodeStep({ challenge: initial, onSignedIn, onStartOver }: CodeStepProps) {
   const [challenge, setChallenge] = useState(initial);
   const [code, setCode] = useState("");
-  const [error, setError] = useState<string | null>(null);
   const [info, setInfo] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, attempt } = useAttempt();
   const handle = challenge.challenge_id ?? "";
 
-  const verify = async (e: FormEvent) => {
+  const verify = (e: FormEvent) => {
     e.preventDefault();
     if (!handle || code.length !== 6) return;
-    setBusy(true);
-    setError(null);
-    try {
-      onSignedIn(await api.post<TokenResponse>("/api/auth/otp/verify", { challenge_id: handle, code }, { auth: false, bindKey: true }));
-    } catch (err) {
-      if (err instanceof ApiError && err.code === "challenge_closed") {
-        onStartOver("That attempt is over. Enter your password again.");
-        return;
-      }
-      setError(errorMessage(err));
-      setCode("");
-    } finally {
-      setBusy(false);
-    }
+    return attempt(
+      async () => {
+        onSignedIn(await api.post<TokenResponse>("/api/auth/otp/verify", { challenge_id: handle, code }, { auth: false, bindKey: true }));
+      },
+      (err) => {
+        if (err instanceof ApiError && err.code === "challenge_closed") {
+          onStartOver("That attempt is over. Enter your password again.");
+          return;
+        }
+        setError(errorMessage(err));
+        setCode("");
+      },
+    );
   };
 
-  const withPasskey = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      onSignedIn(
-        await answerWithPasskey<TokenResponse>("/api/auth/passkey/login", { challenge_id: handle }, { auth: false, bindKey: true }),
-      );
-    } catch (err) {
-      if (err instanceof ApiError && err.code === "challenge_closed" && err.problem.attempts_left === undefined) {
-        setError("That passkey request expired. Try again.");
-        return;
-      }
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const withPasskey = () =>
+    attempt(
+      async () => {
+        onSignedIn(
+          await answerWithPasskey<TokenResponse>("/api/auth/passkey/login", { challenge_id: handle }, { auth: false, bindKey: true }),
+        );
+      },
+      (err) => {
+        const expired = err instanceof ApiError && err.code === "challenge_closed" && err.problem.attempts_left === undefined;
+        setError(expired ? "That passkey request expired. Try again." : errorMessage(err));
+      },
+    );
 
-  const resend = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+  const resend = () =>
+    attempt(async () => {
       const next = await api.post<Challenge>("/api/auth/otp/resend", { challenge_id: handle }, { auth: false });
       setChallenge(next);
       setInfo(`A new code is on its way to ${next.destination}.`);
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
   const offerPasskey = challenge.passkey && passkeysAvailable();
   const codeReady = challenge.code_sent !== false;
@@ -90,11 +78,7 @@ export function CodeStep({ challenge: initial, onSignedIn, onStartOver }: CodeSt
         : `We sent a 6-digit code to ${challenge.destination}.`;
   return (
     <Stack component="form" spacing={2} onSubmit={verify} {...ignoreCapture} aria-label="One-time code">
-      {error && (
-        <Alert severity="error" data-testid="login-error">
-          {error}
-        </Alert>
-      )}
+      <LoginError message={error} />
       <Typography data-testid="otp-destination">{where}</Typography>
       {offerPasskey && (
         <Button variant="contained" size="large" onClick={() => void withPasskey()} disabled={busy} data-testid="passkey-sign-in">
@@ -110,7 +94,7 @@ export function CodeStep({ challenge: initial, onSignedIn, onStartOver }: CodeSt
       )}
       <Stack direction="row" justifyContent="space-between">
         {challenge.channel === "email" ? (
-          <Button onClick={resend} disabled={busy || challenge.resends_left <= 0} data-testid="otp-resend">
+          <Button onClick={() => void resend()} disabled={busy || challenge.resends_left <= 0} data-testid="otp-resend">
             {codeReady ? `Send a new code (${challenge.resends_left} left)` : "Send me a code instead"}
           </Button>
         ) : (

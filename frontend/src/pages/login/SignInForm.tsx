@@ -1,8 +1,6 @@
-import Alert from "@mui/material/Alert";
 import Button from "@mui/material/Button";
 import Link from "@mui/material/Link";
 import Stack from "@mui/material/Stack";
-import TextField from "@mui/material/TextField";
 import Divider from "@mui/material/Divider";
 import { useRef, useState, type FormEvent } from "react";
 import { errorMessage } from "../../api/messages";
@@ -10,7 +8,9 @@ import { passkeySignInError, passkeysAvailable, signInWithPasskey } from "../../
 import type { Challenge, TokenResponse } from "../../api/types";
 import { deviceTokenFor } from "../../auth/deviceTokens";
 import { ignoreCapture } from "@bbauth/capture";
+import { LoginError } from "./LoginError";
 import { useChallengeRequest } from "./useChallengeRequest";
+import { FormField } from "../../components/FormField";
 
 export interface SignInFormProps {
   onChallenge: (challenge: Challenge) => void;
@@ -66,32 +66,27 @@ export function SignInForm({ onChallenge, onCreateAccount, passkeyLogin = false,
 
   return (
     <Stack component="form" spacing={2} onSubmit={submit} {...ignoreCapture} aria-label="Sign in">
-      {message && (
-        <Alert severity="error" data-testid="login-error">
-          {message}
-        </Alert>
-      )}
-      <TextField
+      <LoginError message={message} />
+      <FormField
         id="login-email"
         label="Email"
         type="email"
         autoComplete="username"
         value={email}
-        onChange={(e) => setEmail(e.target.value)}
+        onValue={setEmail}
         required
         autoFocus
         inputRef={emailRef}
-        error={Boolean(emailError)}
-        helperText={emailError}
+        problem={emailError}
         slotProps={{ htmlInput: { "data-testid": "login-email" } }}
       />
-      <TextField
+      <FormField
         id="login-password"
         label="Password"
         type="password"
         autoComplete="current-password"
         value={password}
-        onChange={(e) => setPassword(e.target.value)}
+        onValue={setPassword}
         required
         slotProps={{ htmlInput: { "data-testid": "login-password" } }}
       />

@@ -1,13 +1,13 @@
-import Alert from "@mui/material/Alert";
 import Button from "@mui/material/Button";
 import Link from "@mui/material/Link";
 import Stack from "@mui/material/Stack";
-import TextField from "@mui/material/TextField";
 import { useState, type FormEvent } from "react";
 import { errorMessage } from "../../api/messages";
 import type { Challenge } from "../../api/types";
 import { ignoreCapture } from "@bbauth/capture";
+import { LoginError } from "./LoginError";
 import { useChallengeRequest } from "./useChallengeRequest";
+import { FormField } from "../../components/FormField";
 
 export interface SignUpFormProps {
   onChallenge: (challenge: Challenge) => void;
@@ -37,44 +37,38 @@ export function SignUpForm({ onChallenge, onSignIn }: SignUpFormProps) {
 
   return (
     <Stack component="form" spacing={2} onSubmit={submit} {...ignoreCapture} aria-label="Create an account">
-      {message && (
-        <Alert severity="error" data-testid="login-error">
-          {message}
-        </Alert>
-      )}
-      <TextField
+      <LoginError message={message} />
+      <FormField
         id="sign-up-email"
         label="Email"
         type="email"
         autoComplete="email"
         value={email}
-        onChange={(e) => setEmail(e.target.value)}
+        onValue={setEmail}
         required
         autoFocus
-        error={Boolean(fields.email)}
-        helperText={fields.email}
+        problem={fields.email}
         slotProps={{ htmlInput: { "data-testid": "sign-up-email" } }}
       />
-      <TextField
+      <FormField
         id="sign-up-password"
         label="Password"
         type="password"
         autoComplete="new-password"
         value={password}
-        onChange={(e) => setPassword(e.target.value)}
+        onValue={setPassword}
         required
-        error={Boolean(fields.password)}
-        helperText={fields.password ?? "At least 8 characters; a passphrase is best."}
+        problem={fields.password}
+        hint="At least 8 characters; a passphrase is best."
         slotProps={{ htmlInput: { "data-testid": "sign-up-password", minLength: 8 } }}
       />
-      <TextField
+      <FormField
         id="sign-up-name"
         label="Name (optional)"
         autoComplete="name"
         value={name}
-        onChange={(e) => setName(e.target.value)}
-        error={Boolean(fields.name)}
-        helperText={fields.name}
+        onValue={setName}
+        problem={fields.name}
         slotProps={{ htmlInput: { "data-testid": "sign-up-name", maxLength: 120 } }}
       />
       <Button type="submit" variant="contained" size="large" disabled={busy} data-testid="sign-up-submit">
