@@ -1,6 +1,6 @@
 """The web app's weight: what the login page costs a browser, in bytes and on a slow network.
 
-    python -m bench.bench_frontend [--runs N] [--out FILE] [--quick]
+    python -m bench.bench_frontend [--runs N] [--out FILE] [--baseline FILE] [--quick]
 
 A ``bbauth serve`` of its own (SQLite, no Redis) serves the built app (``make frontend``).
 Debian's chromium (Playwright, through its executable path) opens ``/login`` with the cache
@@ -183,8 +183,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="page loads under slow 4G")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--quick", action="store_true", help="one slow-4G load")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="an earlier run's JSON (another build): its headline figures go beside this run's",
+    )
     args = parser.parse_args(argv)
     result = run(1 if args.quick else args.runs)
+    if args.baseline:
+        before = json.loads(args.baseline.read_text())
+        headline = ("login_page_gzip_bytes", "transferred_bytes", "slow_4g_seconds_to_login_form")
+        result["baseline"] = {"at": before["at"], **{k: before[k] for k in headline}}
+        result["ratio_to_baseline"] = {
+            "login_page_gzip_bytes": round(
+                result["login_page_gzip_bytes"] / before["login_page_gzip_bytes"], 3
+            ),
+            "slow_4g_seconds_to_login_form": round(
+                result["slow_4g_seconds_to_login_form"]["median"]
+                / before["slow_4g_seconds_to_login_form"]["median"],
+                3,
+            ),
+        }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     print(
