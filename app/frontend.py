@@ -3,9 +3,10 @@ API's origin."""
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import Path
 
-from quart import Blueprint, Quart, Response, request, send_file, send_from_directory
+from quart import Blueprint, Quart, Response, request, send_from_directory
 from quart_schema import hide
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
@@ -22,14 +23,34 @@ every protected page within five minutes."""
 blueprint = Blueprint("frontend", __name__)
 
 
+PRECOMPRESSED = (("br", ".br"), ("gzip", ".gz"))
+"""Encodings the build writes beside its text files (``name.br``, ``name.gz``), best first."""
+
+
 def has_build(dist: Path = DIST) -> bool:
     """Whether a frontend build is present."""
     return (dist / "index.html").exists()
 
 
 async def _index() -> Response:
-    response = await send_from_directory(DIST, "index.html")
+    response = await _send(DIST, "index.html")
     response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+async def _send(folder: Path, path: str) -> Response:
+    """``folder/path``, as the compressed copy the build wrote beside it when the client
+    accepts its encoding (nothing is compressed per request)."""
+    accepted = request.accept_encodings
+    for encoding, suffix in PRECOMPRESSED:
+        if accepted[encoding] and (folder / (path + suffix)).is_file():
+            mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"
+            response = await send_from_directory(folder, path + suffix, mimetype=mimetype)
+            response.headers["Content-Encoding"] = encoding
+            break
+    else:
+        response = await send_from_directory(folder, path)
+    response.vary.add("Accept-Encoding")
     return response
 
 
@@ -47,7 +68,7 @@ async def _file(folder: Path, path: str) -> Response:
     """A file of ``folder``; a name the file system cannot even look up (too long, say) is
     missing like any other."""
     try:
-        return await send_from_directory(folder, path)
+        return await _send(folder, path)
     except OSError:
         raise HTTPNotFound() from None
 
@@ -82,7 +103,7 @@ async def capture_sdk() -> Response:
             "Not built",
             "The capture SDK is not built; `make frontend` builds it.",
         )
-    response = await send_file(SDK_SCRIPT, mimetype="text/javascript", conditional=True)
+    response = await _send(SDK_SCRIPT.parent, SDK_SCRIPT.name)
     response.headers["Cache-Control"] = (
         f"public, max-age={SDK_SCRIPT_MAX_AGE_SECONDS}, must-revalidate"
     )
@@ -109,6 +130,6 @@ def install_spa_fallback(app: Quart) -> None:
         wants_page = request.method == "GET" and "text/html" in request.headers.get("Accept", "")
         if wants_page and has_build() and not path.startswith(("api/", "socket.io")):
             if path and _is_build_file(path):
-                return await send_from_directory(DIST, path)
+                return await _file(DIST, path)
             return await _index()
         return problem(404, "not_found", "Not Found", exc.description or "Not found.")

@@ -1,8 +1,9 @@
 /// <reference types="vitest/config" />
-import { copyFileSync, mkdirSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { brotliCompressSync, constants as zlib, gzipSync } from "node:zlib";
 import react from "@vitejs/plugin-react";
 import { defineConfig, type Plugin } from "vite";
 
@@ -34,6 +35,33 @@ function captureScript(): Plugin {
   return copyIntoBuild("bbauth-capture-script", "sdk", { "capture.js": script });
 }
 
+/** Every file of `dir` below it, as paths. */
+function filesBelow(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesBelow(path) : [path];
+  });
+}
+
+// Text files of the build are also written compressed (name.br, name.gz) once the build is
+// complete (the copied files included): the backend sends the variant a browser accepts,
+// so nothing is compressed per request.
+function precompress(): Plugin {
+  const compressible = /\.(js|css|html|json|svg|map)$/;
+  return {
+    name: "bbauth-precompress",
+    apply: "build",
+    closeBundle() {
+      for (const path of filesBelow("dist")) {
+        if (!compressible.test(path) || statSync(path).size < 1024) continue;
+        const data = readFileSync(path);
+        writeFileSync(`${path}.gz`, gzipSync(data, { level: 9 }));
+        writeFileSync(`${path}.br`, brotliCompressSync(data, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11 } }));
+      }
+    },
+  };
+}
+
 // The API and the Socket.IO channel live on the Quart app (bbauth serve, port 5001); in
 // development the Vite server forwards to it so the browser sees one origin, as in production.
 // The Host header is passed on as the browser sent it: DPoP proofs name the URL the browser
@@ -41,7 +69,7 @@ function captureScript(): Plugin {
 const backend = process.env.BBAUTH_BACKEND ?? "http://127.0.0.1:5001";
 
 export default defineConfig({
-  plugins: [react(), apiDocsAssets(), captureScript()],
+  plugins: [react(), apiDocsAssets(), captureScript(), precompress()],
   // The app runs the capture SDK from its sources (one implementation, no build order in dev).
   resolve: { alias: { "@bbauth/capture": fileURLToPath(new URL("./packages/capture/src/index.ts", import.meta.url)) } },
   server: {

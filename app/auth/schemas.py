@@ -20,6 +20,9 @@ from pydantic import (
 _BLANK = r"\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 NO_NUL = r"^[^\x00]*$"
 """Text without NUL, which PostgreSQL text cannot hold."""
+NOT_BLANK = rf"^[^\x00]*[^{_BLANK}][^\x00]*$"
+"""Text without NUL with something besides blanks in it: what stripping leaves is never empty
+(for a field that strips its blanks and must not be empty, its schema says so)."""
 
 Email = Annotated[
     str,

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from app.auth.schemas import NO_NUL, Handle, StrictBody
+from app.auth.schemas import NOT_BLANK, Handle, StrictBody
 
 PasskeyName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=NO_NUL)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=NOT_BLANK)
 ]
 Credential = Annotated[
     dict[str, Any],

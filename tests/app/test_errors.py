@@ -9,8 +9,11 @@ import socket
 import pytest
 import redis.exceptions
 import sqlalchemy.exc
+from pydantic import TypeAdapter, ValidationError
 
+from app.auth.schemas import NOT_BLANK
 from app.errors import unavailable
+from app.passkeys.schemas import PasskeyName
 from tests.app.api import Account, Api
 from tests.conftest import StartApp
 
@@ -321,3 +324,19 @@ def test_only_a_backing_service_away_is_unavailable_not_a_local_file_error(
 ) -> None:
     # A 503 says "try again in a moment": true of a network peer away, never of a local fault.
     assert unavailable(error) is expected
+
+
+@pytest.mark.parametrize(
+    "name", ["\u0085", " \t ", "\u3000\u2028", "\ufeff", "a", "  Laptop  ", "x\u0085"]
+)
+def test_a_name_the_document_allows_is_a_name_the_server_takes(name: str) -> None:
+    # Blank-only text passes a bare length check but strips to nothing: the documented pattern
+    # refuses it, so what the document allows (the fuzzer's examples) is never a 422.
+    allowed_by_document = re.search(NOT_BLANK, name) is not None
+    try:
+        TypeAdapter(PasskeyName).validate_python(name)
+        taken = True
+    except ValidationError:
+        taken = False
+
+    assert taken is allowed_by_document

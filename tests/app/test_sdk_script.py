@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,33 @@ async def test_only_that_one_file_is_served_under_sdk(api: Api, built_script: by
     for path in ("/sdk/", "/sdk/../api/openapi.json", "/sdk/capture.mjs", "/sdk/capture.js/x"):
         reply = await api.get(path)
         assert reply.is_problem(404), (path, reply.status)
+
+
+@ONE_BACKEND
+@pytest.mark.parametrize("encoding", ["gzip", "br"])
+async def test_it_goes_out_compressed_as_the_build_wrote_it_when_the_browser_accepts_that(
+    api: Api, built_script: bytes, encoding: str
+) -> None:
+    suffix = {"gzip": ".gz", "br": ".br"}[encoding]
+    written = frontend.SDK_SCRIPT.with_name(frontend.SDK_SCRIPT.name + suffix).read_bytes()
+
+    reply = await api.get(SCRIPT, headers={"Accept-Encoding": f"{encoding}, identity"})
+
+    assert reply.status == 200
+    assert reply.headers["Content-Encoding"] == encoding
+    assert reply.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    assert "Accept-Encoding" in reply.headers["Vary"]
+    assert reply.raw == written
+    if encoding == "gzip":
+        assert gzip.decompress(reply.raw) == built_script
+
+
+@ONE_BACKEND
+async def test_a_client_that_accepts_no_compression_gets_the_file_itself(
+    api: Api, built_script: bytes
+) -> None:
+    reply = await api.get(SCRIPT, headers={"Accept-Encoding": "identity"})
+
+    assert "Content-Encoding" not in reply.headers
+    assert reply.raw == built_script
+    assert "Accept-Encoding" in reply.headers["Vary"]

@@ -1,18 +1,15 @@
-import {
-  browserSupportsWebAuthn,
-  startAuthentication,
-  startRegistration,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-} from "@simplewebauthn/browser";
+import type { PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/browser";
 import { api, ApiError, type RequestOptions } from "./client";
 import { errorMessage } from "./messages";
 import type { Passkey, TokenResponse } from "./types";
 
 /** Whether this browser can use passkeys at all (WebAuthn in a secure context). */
 export function passkeysAvailable(): boolean {
-  return browserSupportsWebAuthn();
+  return typeof window !== "undefined" && typeof window.PublicKeyCredential === "function";
 }
+
+// The WebAuthn helpers are fetched when a passkey is first used, not with the login page.
+const webauthn = () => import("@simplewebauthn/browser");
 
 interface OptionsOut {
   options: Record<string, unknown>;
@@ -21,6 +18,7 @@ interface OptionsOut {
 /** Make a passkey on this device and keep it under `name` (the account page; needs a step-up). */
 export async function registerPasskey(name: string): Promise<Passkey> {
   const { options } = await api.post<OptionsOut>("/api/account/passkeys/options");
+  const { startRegistration } = await webauthn();
   const credential = await startRegistration({ optionsJSON: options as unknown as PublicKeyCredentialCreationOptionsJSON });
   return api.post<Passkey>("/api/account/passkeys", { name, credential });
 }
@@ -36,6 +34,7 @@ export async function answerWithPasskey<T>(
 ): Promise<T> {
   const { auth } = options;
   const asked = await api.post<OptionsOut>(`${base}/options`, Object.keys(body).length ? body : undefined, { auth });
+  const { startAuthentication } = await webauthn();
   const credential = await startAuthentication({ optionsJSON: asked.options as unknown as PublicKeyCredentialRequestOptionsJSON });
   return api.post<T>(`${base}/verify`, { ...body, credential }, options);
 }

@@ -1,5 +1,5 @@
 import type { DpopProof } from "@bbauth/capture";
-import { base64url, calculateJwkThumbprint, exportJWK, SignJWT, type JWK } from "jose";
+import type { JWK } from "jose";
 
 /**
  * DPoP (RFC 9449): the session token is bound to a key this tab holds, and every use of the
@@ -10,7 +10,8 @@ import { base64url, calculateJwkThumbprint, exportJWK, SignJWT, type JWK } from 
  * sign with it but no script can read it out. It is kept in IndexedDB (a CryptoKey survives
  * there as an opaque handle) under an id kept in sessionStorage, so it lives exactly as long
  * as the tab's session: a reload keeps it, another tab has its own, signing out forgets it.
- * Proofs are signed by `jose`; nothing here writes JWS by hand.
+ * Proofs are signed by `jose` (fetched with the first proof, not with the login page); nothing
+ * here writes JWS by hand.
  */
 
 const ALG = "ES256";
@@ -122,7 +123,9 @@ export class DpopKey implements DpopProofs {
   /** The RFC 7638 thumbprint of the public key (what the server binds the token to), or null. */
   async thumbprint(): Promise<string | null> {
     const key = await this.current();
-    return key ? calculateJwkThumbprint(key.jwk) : null;
+    if (!key) return null;
+    const { calculateJwkThumbprint } = await jose();
+    return calculateJwkThumbprint(key.jwk);
   }
 
   private current(): Promise<HeldKey | null> {
@@ -136,6 +139,7 @@ export class DpopKey implements DpopProofs {
   private async sign(key: HeldKey, method: string, url: string, token: string | null): Promise<string> {
     const claims: Record<string, string> = { htm: method.toUpperCase(), htu: this.target(url) };
     if (token) claims.ath = await tokenHash(token);
+    const { base64url, SignJWT } = await jose();
     return new SignJWT(claims)
       .setProtectedHeader({ alg: ALG, typ: PROOF_TYPE, jwk: key.jwk })
       .setIssuedAt(Math.floor((this.now() + this.offsetMs) / 1000))
@@ -150,7 +154,10 @@ export class DpopKey implements DpopProofs {
   }
 }
 
+const jose = () => import("jose");
+
 async function held(pair: CryptoKeyPair): Promise<HeldKey> {
+  const { exportJWK } = await jose();
   const { kty, crv, x, y } = await exportJWK(pair.publicKey);
   return { privateKey: pair.privateKey, jwk: { kty, crv, x, y } };
 }
@@ -163,6 +170,7 @@ function generateKeyPair(): Promise<CryptoKeyPair> {
 /** `ath`: base64url (unpadded) of the SHA-256 of the access token. */
 export async function tokenHash(token: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
+  const { base64url } = await jose();
   return base64url.encode(new Uint8Array(digest));
 }
 

@@ -1,4 +1,4 @@
-import TextField, { type TextFieldProps } from "@mui/material/TextField";
+import { TextField, type TextFieldProps } from "./TextField";
 
 type Passed = Pick<TextFieldProps, "id" | "label" | "type" | "autoComplete" | "required" | "autoFocus" | "inputRef" | "size" | "sx" | "slotProps">;
 

@@ -1,4 +1,4 @@
-import TextField from "@mui/material/TextField";
+import { TextField } from "./TextField";
 import { ignoreCapture } from "@bbauth/capture";
 
 export interface OtpFieldProps {

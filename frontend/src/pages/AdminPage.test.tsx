@@ -1,8 +1,9 @@
-import { act, render, screen, waitFor, within } from "@testing-library/react";
+import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { App } from "../App";
 import { ADMIN, fakeApi, inTurn, signedIn, stepUpRequired } from "../test/fakeApi";
+import { renderApp } from "../test/renderApp";
 import { mockSocketFactory, refused, type MockSocket } from "../test/mockSocket";
 import { formatDuration } from "../format";
 import { SESSION_ROW } from "../test/adminFeed";
@@ -64,7 +65,7 @@ describe("the security dashboard", () => {
 
   it("shows the live sessions of the /admin feed, updating without reload", async () => {
     const { factory, sockets } = mockSocketFactory();
-    render(<App socketFactory={factory} />);
+    await renderApp(<App socketFactory={factory} />);
     const socket = adminSocket(sockets);
     expect(await socket.handshake()).toEqual({ token: "tok-123" });
     act(() => {
@@ -89,7 +90,7 @@ describe("the security dashboard", () => {
 
   it("marks sessions without recent evidence as unverified, and says which rule fired", async () => {
     const { factory, sockets } = mockSocketFactory();
-    render(<App socketFactory={factory} />);
+    await renderApp(<App socketFactory={factory} />);
     const socket = adminSocket(sockets);
     const stale = { ...ROW, trust: 75, verified: false, evidence_age_s: 200 };
     const fired = { ...ROW, session_id: "7c0e5a1b-0000-4000-8000-000000000001", email: "carol@example.com", state: "challenged", trust: 31, level: "low", last_evidence: -2.31, rule: "challenge_below", explanation: { modality: "keystroke", reasons: [{ feature: "hold.R_top.tmean", llr: -4.2, change: 0.38, text: "hold times of right-hand top-row keys 38 % longer than usual" }] } };
@@ -128,7 +129,7 @@ describe("the security dashboard", () => {
   it("lists live sessions that hold no socket on their own, and revokes one after a confirmation", async () => {
     const { factory, sockets } = mockSocketFactory();
     const user = userEvent.setup();
-    render(<App socketFactory={factory} />);
+    await renderApp(<App socketFactory={factory} />);
     const socket = adminSocket(sockets);
     act(() => {
       socket.serverSends("connect");
@@ -151,7 +152,7 @@ describe("the security dashboard", () => {
   });
 
   it("shows each user's model status and measured error rate", async () => {
-    render(<App socketFactory={mockSocketFactory().factory} />);
+    await renderApp(<App socketFactory={mockSocketFactory().factory} />);
     const row = await screen.findByTestId("model-row");
     expect(row).toHaveTextContent("verification");
     expect(row).toHaveTextContent("v1 · 22/20 windows");
@@ -164,7 +165,7 @@ describe("the security dashboard", () => {
   ])("asks for confirmation before %s, then sends the command with an acknowledgement", async (button, confirmLabel, event, toast) => {
     const { factory, sockets } = mockSocketFactory();
     const user = userEvent.setup();
-    render(<App socketFactory={factory} />);
+    await renderApp(<App socketFactory={factory} />);
     const socket = adminSocket(sockets);
     act(() => {
       socket.serverSends("connect");
@@ -181,7 +182,7 @@ describe("the security dashboard", () => {
   it("does nothing when the confirmation is cancelled", async () => {
     const { factory, sockets } = mockSocketFactory();
     const user = userEvent.setup();
-    render(<App socketFactory={factory} />);
+    await renderApp(<App socketFactory={factory} />);
     const socket = adminSocket(sockets);
     act(() => {
       socket.serverSends("connect");
@@ -195,7 +196,7 @@ describe("the security dashboard", () => {
   it("reports a refused command", async () => {
     const { factory, sockets } = mockSocketFactory();
     const user = userEvent.setup();
-    render(<App socketFactory={factory} />);
+    await renderApp(<App socketFactory={factory} />);
     const socket = adminSocket(sockets);
     socket.ackReply = { ok: false, error: "not_found" };
     act(() => {
@@ -209,7 +210,7 @@ describe("the security dashboard", () => {
 
   it("signs the admin out when the feed refuses a revoked session", async () => {
     const { factory, sockets } = mockSocketFactory();
-    render(<App socketFactory={factory} />);
+    await renderApp(<App socketFactory={factory} />);
     act(() => adminSocket(sockets).serverSends("connect_error", refused("session_revoked", "This session was revoked.")));
     expect(await screen.findByTestId("login-notice")).toHaveTextContent("revoked");
   });
@@ -234,7 +235,7 @@ describe("the accounts on the security dashboard", () => {
       "POST /api/admin/users/3f0e6a52-8d0c-4c1e-9d7b-0a4c2f1e5b6d/unlock": { status: 200, body: { ...ACCOUNT, codes_locked: false, failed_codes: 0 } },
     });
     const user = userEvent.setup();
-    render(<App socketFactory={mockSocketFactory().factory} />);
+    await renderApp(<App socketFactory={mockSocketFactory().factory} />);
     const row = await screen.findByTestId("user-row");
     expect(row).toHaveTextContent("Codes locked");
     expect(row).toHaveTextContent("10 wrong codes");
@@ -254,7 +255,7 @@ describe("the accounts on the security dashboard", () => {
       "POST /api/auth/step-up/verify": { status: 200, body: { id: "s1", state: "active" } },
     });
     const user = userEvent.setup();
-    render(<App socketFactory={mockSocketFactory().factory} />);
+    await renderApp(<App socketFactory={mockSocketFactory().factory} />);
     await user.click(within(await screen.findByTestId("user-row")).getByTestId("user-reset"));
     const confirm = screen.getByTestId("confirm-dialog");
     await user.type(within(confirm).getByLabelText(/reason/i), "lost phone, ticket 4711");

@@ -2,16 +2,19 @@ import Alert from "@mui/material/Alert";
 import Box from "@mui/material/Box";
 import Paper from "@mui/material/Paper";
 import Typography from "@mui/material/Typography";
-import { useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useState } from "react";
 import type { Challenge, TokenResponse } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { rememberDeviceToken } from "../auth/deviceTokens";
 import { ignoreCapture } from "@bbauth/capture";
 import { navigate } from "../routing/router";
-import { CodeStep } from "./login/CodeStep";
+import { Loading } from "../components/Loading";
 import { SignInForm } from "./login/SignInForm";
-import { SignUpForm } from "./login/SignUpForm";
 import { PASSWORD_ONLY, useAuthOptions } from "./login/useAuthOptions";
+
+// The first download holds the sign-in form only; the code step and sign-up come when needed.
+const CodeStep = lazy(() => import("./login/CodeStep").then((m) => ({ default: m.CodeStep })));
+const SignUpForm = lazy(() => import("./login/SignUpForm").then((m) => ({ default: m.SignUpForm })));
 
 type Mode = "sign-in" | "sign-up";
 
@@ -78,25 +81,27 @@ export function LoginPage() {
             {startOver}
           </Alert>
         )}
-        {challenge ? (
-          <CodeStep
-            challenge={challenge}
-            onSignedIn={signedIn}
-            onStartOver={(why) => {
-              setChallenge(null);
-              setStartOver(why ?? null);
-            }}
-          />
-        ) : mode === "sign-up" ? (
-          <SignUpForm onChallenge={challenged} onSignIn={() => switchTo("sign-in")} />
-        ) : (
-          <SignInForm
-            onChallenge={challenged}
-            onCreateAccount={() => switchTo("sign-up")}
-            passkeyLogin={ways.passkey_login}
-            onSignedIn={signedIn}
-          />
-        )}
+        <Suspense fallback={<Loading />}>
+          {challenge ? (
+            <CodeStep
+              challenge={challenge}
+              onSignedIn={signedIn}
+              onStartOver={(why) => {
+                setChallenge(null);
+                setStartOver(why ?? null);
+              }}
+            />
+          ) : mode === "sign-up" ? (
+            <SignUpForm onChallenge={challenged} onSignIn={() => switchTo("sign-in")} />
+          ) : (
+            <SignInForm
+              onChallenge={challenged}
+              onCreateAccount={() => switchTo("sign-up")}
+              passkeyLogin={ways.passkey_login}
+              onSignedIn={signedIn}
+            />
+          )}
+        </Suspense>
       </Paper>
     </Box>
   );

@@ -10,7 +10,7 @@ const webauthn = vi.hoisted(() => ({
   startRegistration: vi.fn(async () => ({ id: "new-credential", response: { attestationObject: "att" } })),
   startAuthentication: vi.fn(async () => ({ id: "credential", response: { signature: "sig" } })),
 }));
-vi.mock("@simplewebauthn/browser", () => ({ ...webauthn, browserSupportsWebAuthn: () => true }));
+vi.mock("@simplewebauthn/browser", () => webauthn);
 
 const PASSKEY = {
   id: "11111111-2222-3333-4444-555555555555",
@@ -36,6 +36,10 @@ const PASSKEY_FIRST = {
 const OPTIONS = { options: { challenge: "abc", allowCredentials: [] } };
 
 describe("passkeys", () => {
+  beforeEach(() => {
+    // A browser with WebAuthn (jsdom has none).
+    vi.stubGlobal("PublicKeyCredential", function PublicKeyCredential() {});
+  });
   afterEach(() => {
     vi.unstubAllGlobals();
     webauthn.startRegistration.mockClear();

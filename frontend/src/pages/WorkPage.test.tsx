@@ -1,9 +1,10 @@
-import { act, render, screen, waitFor, within } from "@testing-library/react";
+import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { App } from "../App";
 import { accessTokenHash, testDpopKey, verifiedProof } from "../test/dpop";
 import { ALICE, fakeApi, inTurn, signedIn, STEP_UP_CHALLENGE, stepUpRequired } from "../test/fakeApi";
+import { renderApp } from "../test/renderApp";
 import { mockSocketFactory, type MockSocket } from "../test/mockSocket";
 
 const RECEIPT = { reference: "PAY-1A2B3C4D", payee: "ACME Ltd", amount_cents: 1250, approved_at: "2031-03-04T09:00:00Z" };
@@ -48,7 +49,7 @@ describe("approving a payment", () => {
     await dpop.bind("POST", "/api/auth/otp/verify");
     const { factory, sockets } = mockSocketFactory();
     const user = userEvent.setup();
-    render(<App socketFactory={factory} dpop={dpop} />);
+    await renderApp(<App socketFactory={factory} dpop={dpop} />);
     greetUnverified(sockets[0]);
     expect(screen.getByTestId("trust-freshness")).toHaveTextContent("Unverified — no recent typing or pointer use");
 
@@ -81,7 +82,7 @@ describe("approving a payment", () => {
       "POST /api/demo/payments": { status: 201, body: { ...RECEIPT, payee: "Bob", amount_cents: 99_900 } },
     });
     const user = userEvent.setup();
-    render(<App socketFactory={mockSocketFactory().factory} />);
+    await renderApp(<App socketFactory={mockSocketFactory().factory} />);
     await fillPayment(user, "Bob", "999");
     expect(await screen.findByTestId("payment-receipt")).toHaveTextContent("999.00 to Bob");
     expect(screen.queryByTestId("step-up-dialog")).toBeNull();
@@ -94,7 +95,7 @@ describe("approving a payment", () => {
       "POST /api/demo/payments": stepUpRequired(),
     });
     const user = userEvent.setup();
-    render(<App socketFactory={mockSocketFactory().factory} />);
+    await renderApp(<App socketFactory={mockSocketFactory().factory} />);
     await fillPayment(user, "ACME Ltd", "5");
     await user.click(await screen.findByTestId("step-up-cancel"));
     expect(await screen.findByTestId("payment-error")).toHaveTextContent("Not approved: the payment needs a one-time code first.");
@@ -109,7 +110,7 @@ describe("approving a payment", () => {
   ])("refuses the amount %s before asking the server", async (amount, message) => {
     const { calls } = fakeApi({ "GET /api/auth/me": { status: 200, body: ALICE } });
     const user = userEvent.setup();
-    render(<App socketFactory={mockSocketFactory().factory} />);
+    await renderApp(<App socketFactory={mockSocketFactory().factory} />);
     await fillPayment(user, "ACME Ltd", amount);
     expect(await screen.findByText(new RegExp(message))).toBeInTheDocument();
     expect(calls.filter((c) => c.path === "/api/demo/payments")).toHaveLength(0);
@@ -131,7 +132,7 @@ describe("learning that waits for a verified session", () => {
     });
     const { factory, sockets } = mockSocketFactory();
     const user = userEvent.setup();
-    render(<App socketFactory={factory} />);
+    await renderApp(<App socketFactory={factory} />);
     const progress = {
       keystroke: { samples: 12, needed: 40, ratio: 0.3, trained: false },
       mouse: { samples: 0, needed: 200, ratio: 0, trained: false },

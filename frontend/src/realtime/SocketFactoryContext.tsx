@@ -1,9 +1,6 @@
-import { createContext, useContext } from "react";
-import { defaultSocketFactory, type SocketFactory } from "@bbauth/capture";
+import { createContext } from "react";
+import type { SocketFactory } from "@bbauth/capture";
 
-/** How sockets are opened: socket.io-client in the app, a stand-in in unit tests. */
-export const SocketFactoryContext = createContext<SocketFactory>(defaultSocketFactory);
-
-export function useSocketFactory(): SocketFactory {
-  return useContext(SocketFactoryContext);
-}
+/** How sockets are opened: a stand-in in unit tests; null for socket.io-client (see
+ * `useSocketFactory`, kept apart so the login page's download does not carry the client). */
+export const SocketFactoryContext = createContext<SocketFactory | null>(null);

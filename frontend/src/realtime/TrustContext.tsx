@@ -10,7 +10,7 @@ import { createContext, useContext, useEffect, useMemo, useState, useSyncExterna
 import { useAuth } from "../auth/AuthContext";
 import { useDpopKey } from "../auth/DpopContext";
 import { proofOf } from "../auth/dpop";
-import { useSocketFactory } from "./SocketFactoryContext";
+import { useSocketFactory } from "./useSocketFactory";
 
 /** What the pages show of capture. */
 export type CaptureView = Pick<CaptureStats, "active" | "sent">;

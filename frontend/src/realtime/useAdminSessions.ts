@@ -2,7 +2,7 @@ import { useEffect, useRef, useState, useSyncExternalStore } from "react";
 import { useDpopKey } from "../auth/DpopContext";
 import type { CommandAck } from "../contract/socket";
 import { AdminChannel, INITIAL_ADMIN_SNAPSHOT, localFailure, type AdminCommand, type AdminSnapshot } from "./adminChannel";
-import { useSocketFactory } from "./SocketFactoryContext";
+import { useSocketFactory } from "./useSocketFactory";
 
 export interface AdminSessionsOptions {
   onSessionLost?: (message: string) => void;

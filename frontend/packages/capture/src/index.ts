@@ -24,4 +24,5 @@ export { SnapshotStore } from "./store";
 export type * from "./types";
 
 /** The capture a guarded app's injected script started by itself (null on other pages). */
-export const auto = autoStart();
+// Pure for bundlers: an app that imports the SDK but not `auto` does not pull in (or run) it.
+export const auto = /* @__PURE__ */ autoStart();
