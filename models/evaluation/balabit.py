@@ -1,10 +1,15 @@
 """Balabit Mouse Dynamics Challenge: per-user two-class models on mouse actions.
 
 Protocol (Antal & Egyed-Zsigmond 2019): each user's training sessions are segmented into actions
-(``models.mouse``); a per-user classifier learns the user's actions against an equal number of
-actions drawn evenly from the other nine users' training sessions. Each of the 816 labeled test
-sessions (``public_labels.csv``) is scored by the model of the account it was recorded under; a
-decision on n consecutive actions is the mean of their per-action probabilities.
+(``models.mouse``); a per-user classifier learns the user's actions against actions drawn evenly
+from other users' training sessions. Each of the 816 labeled test sessions
+(``public_labels.csv``) is scored by the model of the account it was recorded under; a decision
+on n consecutive actions is the mean of their per-action probabilities.
+
+People-disjoint as far as the data allow (``models.evaluation.splits``): half of the ten users
+choose the hyper-parameters and are the only source of negatives; only the other half's
+accounts are reported, then the reverse. The owners of illegal test sessions are not published,
+so an impostor may still be one of the tuning users.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from tqdm import tqdm
 
 from models.evaluation import datasets_mouse as dm
 from models.evaluation.report import Curve, markdown_table, write_report
+from models.evaluation.splits import PeopleSplit, choose, people_disjoint_folds, protocol_record
 from models.mouse import DEFAULT_MIN_POINTS, DEFAULT_PAUSE_MS, actions_matrix, segment_actions
 
 NAME = "balabit"
@@ -31,26 +37,45 @@ PUBLISHED = {
 }
 SEED = 7
 MODEL = dm.UserModelConfig(trees=300, max_features=0.5, negative_ratio=1.0)
+"""The model chosen before the people-disjoint protocol (with every user in view)."""
+MODEL_TREES = 300
+TUNING_TREES = 40
+GRID = tuple(
+    dm.UserModelConfig(trees=TUNING_TREES, max_features=0.5, negative_ratio=r) for r in (1.0, 3.0)
+)
+"""Candidates each fold chooses from on its tuning users alone (fewer trees while tuning)."""
+SELECTION_ACTIONS = 10
+"""Decisions the choice is made on: blocks of this many actions of held-out sessions."""
 
 PROTOCOL = (
     "Balabit Mouse Dynamics Challenge, 10 users. Events: client timestamps (s→ms), pointer rows at "
     "the (65535, 65535) off-screen sentinel dropped, rows validated as live browser events. "
     "Actions (MM/PC/DD) segmented with a {pause:g} ms rest threshold; mouse moves need at least "
-    "{min_points} samples. Per user: {model}; positives are the user's actions from all training "
-    "sessions, negatives are drawn evenly from the other 9 users' training sessions. "
-    "Hyper-parameters (rest threshold, features, model) were chosen by session-disjoint 3-fold "
-    "cross-validation on the training sessions only. Test: the 816 labeled test sessions of "
-    "public_labels.csv (411 genuine, 405 illegal), each scored by the model of the account whose "
-    "folder holds it; unlabeled test sessions are not used. A decision on n actions is the mean "
+    "{min_points} samples. People-disjoint 2-fold by user (models.evaluation.splits; both sets "
+    "listed under 'people'): the first 5 users in numeric order make every choice and only the "
+    "other 5 accounts are reported, then the reverse. Per fold, the model's hyper-parameters "
+    "({grid} candidates: background actions per user action; fitted with "
+    "{tuning_trees} trees) are chosen by session-disjoint 3-fold cross-validation among the "
+    "tuning users' training sessions alone (held-out sessions of a tuning user as genuine, the "
+    "other tuning users' held-out sessions as impostors, AUC on blocks of {selection} actions). "
+    "Per reported user: ExtraTrees ({trees} trees); positives are the user's actions from all "
+    "training sessions, negatives are drawn evenly from the tuning users' training sessions only. "
+    "Test: the reported accounts' labeled test sessions of public_labels.csv (816 over both "
+    "folds: 411 genuine, 405 illegal), each scored by the model of the account whose folder "
+    "holds it; unlabeled test sessions are not used. A decision on n actions is the mean "
     "per-action probability of a non-overlapping block of n consecutive actions inside one test "
-    "session (shorter tails dropped); 'session' averages all actions of the session. AUC/EER are "
-    "pooled over all users' decisions (the challenge scored one global AUC); per-user EERs are "
-    "computed from each account's own decisions. Attack model: illegal sessions are other users' "
-    "recordings, very probably from the same 9 users whose training data are the negatives, so "
-    "impostors are seen in training (the challenge's protocol). A leave-impostor-out figure is "
-    "impossible on the test sessions because the owner of an illegal session is not published; "
-    "it is given instead on the training sessions (see leave_impostor_out). No hyper-parameter "
-    "was chosen on test data."
+    "session (shorter tails dropped); 'session' averages all actions of the session. 'auc' / "
+    "'eer' are each fold's own (one deployed system), averaged; pooled over both folds beside "
+    "(the challenge scored one global AUC); per-user EERs from each account's own decisions. "
+    "Attack model: illegal sessions are other users' recordings whose owners are not published, "
+    "so an impostor may be a tuning user whose training sessions were negatives: the split keeps "
+    "reported people out of every choice and out of every other model's training, but cannot "
+    "keep every impostor unseen (see leave_impostor_out, on training sessions, for unseen "
+    "impostors). 'tuned_people': each fold's choice on its tuning users' test sessions "
+    "(negatives from the other half), the optimistic figure; 'previous_constants' (when "
+    "measured): the model chosen before with all 10 users in view ({previous}), negatives from "
+    "the other 9 users. "
+    "No hyper-parameter was chosen on test data."
 )
 
 LIO_PROTOCOL = (
@@ -147,49 +172,56 @@ def leave_impostor_out(
     return result
 
 
-def run(
-    data: Path,
-    out: Path,
+Sessions = dict[str, list[tuple[str, bool, NDArray[np.float64]]]]
+Scores = dict[str, dict[str, list[float]]]
+DECISION_KEYS = (*(str(n) for n in WINDOWS), "session")
+
+
+def selection_auc(
+    train: dict[str, list[NDArray[np.float64]]],
+    tuning: tuple[str, ...],
+    config: dm.UserModelConfig,
     *,
-    quick: bool = False,
-    progress: bool = True,
-    pause_ms: float = DEFAULT_PAUSE_MS,
-    min_points: int = DEFAULT_MIN_POINTS,
-    config: dm.UserModelConfig = MODEL,
-    with_leave_impostor_out: bool = True,
-) -> dict[str, Any]:
-    """Run the Balabit protocol on ``data`` (archive, its folder, or extracted folder); write
-    ``out/balabit.{json,md}`` and ROC/DET plots; return the result dictionary."""
-    started = time.monotonic()
-    root = dm.resolve_dataset(Path(data), dm.BALABIT_ARCHIVE, "training_files")
-    users = dm.balabit_users(root)
-    max_train = max_test = max_events = None
-    if quick:
-        users, max_train, max_test, max_events = users[:4], 2, 10, 12_000
-        config = replace(config, trees=40)
-    labels = dm.balabit_labels(root)
+    seed: int = SEED,
+) -> float:
+    """AUC on blocks of `SELECTION_ACTIONS` actions of held-out training sessions, by 3-fold
+    session-disjoint cross-validation among the ``tuning`` users alone: in fold k a user's
+    sessions with index ≡ k (mod 3) are genuine, the other tuning users' such sessions impostors,
+    and every model learns from sessions with index ≢ k (mod 3) only."""
+    folds = 3
+    genuine: list[float] = []
+    impostor: list[float] = []
+    for k in range(folds):
+        kept = {v: [X for i, X in enumerate(train[v]) if i % folds != k] for v in tuning}
+        held = {v: [X for i, X in enumerate(train[v]) if i % folds == k] for v in tuning}
+        for u in tuning:
+            if not kept[u] or not held[u]:
+                continue
+            background = {v: np.vstack(kept[v]) for v in tuning if v != u and kept[v]}
+            model = dm.fit_mouse_session_model(np.vstack(kept[u]), background, config, seed + k)
+            for v in tuning:
+                for X in held[v]:
+                    blocks = dm.block_means(dm.genuine_probability(model, X), SELECTION_ACTIONS)
+                    (genuine if v == u else impostor).extend(blocks.tolist())
+    return float(dm.verification_figures({"all": genuine}, {"all": impostor}).get("auc", 0.0))
 
-    train: dict[str, list[NDArray[np.float64]]] = {}
-    tests: dict[str, list[tuple[str, bool, NDArray[np.float64]]]] = {}
-    for u in tqdm(users, desc="balabit features", disable=not progress):
-        train[u] = [
-            _session_matrix(s.events, pause_ms, min_points)
-            for s in dm.balabit_training(root, u, max_train, max_events)
-        ]
-        tests[u] = [
-            (s.session_id, illegal, _session_matrix(s.events, pause_ms, min_points))
-            for s, illegal in dm.balabit_labeled_tests(root, u, labels, max_test)
-        ]
 
-    keys = [*(str(n) for n in WINDOWS), "session"]
-    genuine: dict[str, dict[str, list[float]]] = {k: {} for k in keys}
-    impostor: dict[str, dict[str, list[float]]] = {k: {} for k in keys}
+def _score_accounts(
+    accounts: tuple[str, ...] | list[str],
+    negatives_from: tuple[str, ...] | list[str],
+    train: dict[str, list[NDArray[np.float64]]],
+    tests: Sessions,
+    config: dm.UserModelConfig,
+) -> tuple[Scores, Scores, list[dict[str, Any]]]:
+    """Decisions on each account's labeled test sessions by its model, whose negatives come
+    from the ``negatives_from`` users' training sessions only."""
+    genuine: Scores = {k: {} for k in DECISION_KEYS}
+    impostor: Scores = {k: {} for k in DECISION_KEYS}
     session_scores: list[dict[str, Any]] = []
-    for u in tqdm(users, desc="balabit models", disable=not progress):
-        positives = np.vstack(train[u])
-        background = {v: np.vstack(train[v]) for v in users if v != u}
-        model = dm.fit_mouse_session_model(positives, background, config, SEED)
-        for k in keys:
+    for u in accounts:
+        background = {v: np.vstack(train[v]) for v in negatives_from if v != u}
+        model = dm.fit_mouse_session_model(np.vstack(train[u]), background, config, SEED)
+        for k in DECISION_KEYS:
             genuine[k][u], impostor[k][u] = [], []
         for session_id, illegal, X in tests[u]:
             s = dm.genuine_probability(model, X)
@@ -204,28 +236,147 @@ def run(
                     "score": float(s.mean()) if s.size else None,
                 }
             )
+    return genuine, impostor, session_scores
 
-    windows = {k: dm.verification_figures(genuine[k], impostor[k]) for k in keys}
+
+def _merged(parts: list[tuple[Scores, Scores, list[dict[str, Any]]]]) -> tuple[Scores, Scores]:
+    genuine: Scores = {k: {} for k in DECISION_KEYS}
+    impostor: Scores = {k: {} for k in DECISION_KEYS}
+    for g, i, _ in parts:
+        for k in DECISION_KEYS:
+            genuine[k] |= g[k]
+            impostor[k] |= i[k]
+    return genuine, impostor
+
+
+def _windows_figures(genuine: Scores, impostor: Scores) -> dict[str, dict[str, Any]]:
+    return {k: dm.verification_figures(genuine[k], impostor[k]) for k in DECISION_KEYS}
+
+
+def run(
+    data: Path,
+    out: Path,
+    *,
+    quick: bool = False,
+    progress: bool = True,
+    pause_ms: float = DEFAULT_PAUSE_MS,
+    min_points: int = DEFAULT_MIN_POINTS,
+    trees: int = MODEL_TREES,
+    with_leave_impostor_out: bool = True,
+    with_previous_constants: bool = True,
+) -> dict[str, Any]:
+    """Run the Balabit protocol on ``data`` (archive, its folder, or extracted folder); write
+    ``out/balabit.{json,md}`` and ROC/DET plots; return the result dictionary. The two figures
+    on the side (leave-impostor-out on training sessions, the model chosen before on all users)
+    cost more than the protocol itself and may be left out."""
+    started = time.monotonic()
+    root = dm.resolve_dataset(Path(data), dm.BALABIT_ARCHIVE, "training_files")
+    users = dm.balabit_users(root)
+    max_train = max_test = max_events = None
+    grid: tuple[dm.UserModelConfig, ...] = GRID
+    previous = MODEL
+    if quick:
+        users, max_train, max_test, max_events = users[:6], 2, 8, 12_000
+        trees, grid, previous = (
+            40,
+            tuple(replace(c, trees=20) for c in GRID[:2]),
+            replace(MODEL, trees=40),
+        )
+    labels = dm.balabit_labels(root)
+
+    train: dict[str, list[NDArray[np.float64]]] = {}
+    tests: Sessions = {}
+    for u in tqdm(users, desc="balabit features", disable=not progress):
+        train[u] = [
+            _session_matrix(s.events, pause_ms, min_points)
+            for s in dm.balabit_training(root, u, max_train, max_events)
+        ]
+        tests[u] = [
+            (s.session_id, illegal, _session_matrix(s.events, pause_ms, min_points))
+            for s, illegal in dm.balabit_labeled_tests(root, u, labels, max_test)
+        ]
+
+    folds = people_disjoint_folds(users)
+    chosen: list[dm.UserModelConfig] = []
+    selection: list[float] = []
+    for fold in tqdm(folds, desc="balabit tuning", disable=not progress):
+
+        def error(config: dm.UserModelConfig, tuning: tuple[str, ...] = fold.tuning) -> float:
+            return 1.0 - selection_auc(train, tuning, config)
+
+        config, err = choose(grid, error)
+        chosen.append(replace(config, trees=trees))
+        selection.append(1.0 - err)
+
+    def fold_parts(
+        side: str, configs: list[dm.UserModelConfig]
+    ) -> list[tuple[Scores, Scores, list[dict[str, Any]]]]:
+        return [
+            _score_accounts(*_sides(f, side), train, tests, c)
+            for f, c in zip(folds, configs, strict=True)
+        ]
+
+    reported_parts = fold_parts("reported", chosen)
+    # With one choice in both folds the tuning users' models are the other fold's reported ones.
+    tuned_parts = reported_parts[::-1] if len(set(chosen)) == 1 else fold_parts("tuning", chosen)
+    genuine, impostor = _merged(reported_parts)
+    windows = _windows_figures(genuine, impostor)
+    by_fold = [_windows_figures(g, i) for g, i, _ in reported_parts]
+    tuned_by_fold = [_windows_figures(g, i) for g, i, _ in tuned_parts]
+    session_scores = [r for _, _, rows in reported_parts for r in rows]
+
+    def fold_mean(figures: list[dict[str, dict[str, Any]]], key: str) -> float:
+        return float(np.mean([f["session"].get(key, np.nan) for f in figures]))
+
     # A session with no action at all gets no score: count it as undecided, not as a guess.
     undecided = sum(1 for r in session_scores if r["score"] is None)
     headline = windows["session"]
     result: dict[str, Any] = {
         "name": NAME,
         "quick": quick,
-        "protocol": PROTOCOL.format(pause=pause_ms, min_points=min_points, model=config.describe()),
+        "protocol": PROTOCOL.format(
+            pause=pause_ms,
+            min_points=min_points,
+            grid=len(grid),
+            tuning_trees=grid[0].trees,
+            selection=SELECTION_ACTIONS,
+            trees=trees,
+            previous=previous.describe(),
+        ),
         "published": PUBLISHED,
-        "auc": headline.get("auc"),
-        "eer": headline.get("eer"),
+        "auc": fold_mean(by_fold, "auc"),
+        "eer": fold_mean(by_fold, "eer"),
+        "auc_pooled_across_folds": headline.get("auc"),
+        "eer_pooled_across_folds": headline.get("eer"),
+        "per_fold": [
+            {"auc": f["session"].get("auc"), "eer": f["session"].get("eer")} for f in by_fold
+        ],
         "per_user_eer": headline.get("per_user_eer", {}),
         "per_user_eer_summary": headline.get("per_user_eer_summary", {}),
+        "tuned_people": {
+            "auc": fold_mean(tuned_by_fold, "auc"),
+            "eer": fold_mean(tuned_by_fold, "eer"),
+            "selection_auc": selection,
+        },
+        "people": protocol_record(folds),
+        "chosen": [asdict(c) for c in chosen],
         "windows": windows,
+        "windows_by_fold": by_fold,
         "sessions_scored": len(session_scores) - undecided,
         "sessions_without_actions": undecided,
-        "config": {"pause_ms": pause_ms, "min_points": min_points, **asdict(config), "seed": SEED},
+        "config": {"pause_ms": pause_ms, "min_points": min_points, "seed": SEED},
     }
+    if with_previous_constants:
+        before = _windows_figures(*_merged([_score_accounts(users, users, train, tests, previous)]))
+        result["previous_constants"] = {
+            "auc": before["session"].get("auc"),
+            "eer": before["session"].get("eer"),
+            "per_user_eer_summary": before["session"].get("per_user_eer_summary", {}),
+            "protocol": "all 10 users at once, negatives from the other 9 (the figure before)",
+        }
     if with_leave_impostor_out:
         result["leave_impostor_out"] = leave_impostor_out(
-            train, replace(config, trees=max(config.trees // 3, 20)), progress=progress
+            train, replace(previous, trees=max(previous.trees // 3, 20)), progress=progress
         )
     result["runtime_s"] = round(time.monotonic() - started, 1)
     result["session_scores"] = session_scores
@@ -238,6 +389,11 @@ def run(
     ]
     write_report(NAME, Path(out), result, markdown=_markdown(result), curves=curves)
     return result
+
+
+def _sides(fold: PeopleSplit, side: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(accounts scored, users whose training sessions are their negatives) of one fold."""
+    return (fold.reported, fold.tuning) if side == "reported" else (fold.tuning, fold.reported)
 
 
 def _markdown(result: dict[str, Any]) -> str:
@@ -255,10 +411,22 @@ def _markdown(result: dict[str, Any]) -> str:
                 summary.get("gini", float("nan")),
             ]
         )
+    folds = ", ".join(f"{f['auc']:.4f}" for f in result["per_fold"])
+    previous = result.get("previous_constants")
+    before = (
+        f"the model chosen before with every user in view, all 10 at once: AUC "
+        f"{previous['auc']:.4f}"
+        if previous
+        else "the model chosen before: not measured in this run"
+    )
     text = [
         "# Balabit Mouse Dynamics Challenge — mouse actions, per-user ExtraTrees\n",
         f"Published: {PUBLISHED['source']}.\n",
-        "## Labeled test sessions (challenge protocol)\n",
+        "## Labeled test sessions of the reported accounts (people-disjoint, both folds)\n",
+        f"Whole session: AUC {result['auc']:.4f} (fold mean; folds {folds}), EER "
+        f"{result['eer']:.4f}; tuned people {result['tuned_people']['auc']:.4f}; {before}. "
+        f"Chosen per fold: {result['chosen']}.\n",
+        "Pooled over both folds:\n",
         markdown_table(
             ["decision on", "genuine", "impostor", "AUC", "EER", "mean user EER", "Gini"], rows
         ),

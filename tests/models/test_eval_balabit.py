@@ -23,13 +23,19 @@ pytestmark = [
 ]
 
 
-def test_quick_balabit_run_separates_users_and_writes_its_report(tmp_path: Path) -> None:
+def test_quick_balabit_run_reports_each_account_once_people_disjoint_and_separates_users(
+    tmp_path: Path,
+) -> None:
     result = balabit.run(DATASETS, tmp_path, quick=True, progress=False)
     assert result["auc"] > 0.7
     assert result["windows"]["10"]["auc"] > 0.7
     assert result["leave_impostor_out"]["unseen_impostors"]["windows"]["10"]["auc"] > 0.7
     written = json.loads((tmp_path / "balabit.json").read_text())
     assert written["protocol"] == result["protocol"]
-    assert set(result["per_user_eer"]) == {"user7", "user9", "user12", "user15"}
+    assert set(result["per_user_eer"]) == {"user7", "user9", "user12", "user15", "user16", "user20"}
+    for fold in written["people"]["folds"]:
+        assert not set(fold["tuning"]) & set(fold["reported"])
+    reported = [p for fold in written["people"]["folds"] for p in fold["reported"]]
+    assert sorted(reported) == sorted(result["per_user_eer"])
     for suffix in (".md", "_roc.png", "_det.png"):
         assert (tmp_path / f"balabit{suffix}").stat().st_size > 0
