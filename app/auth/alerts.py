@@ -6,6 +6,9 @@ is how the owner learns of it. The link is the one every security notice carries
 (``app.users.notices``): it signs out every session of the account and freezes its security
 settings until a fresh sign-in with the owner's own factor, so the intruder cannot bind their
 own factor in the meantime. The first sign-in of an account (registration) alerts nobody.
+Each alert is also an audit event (``new_device_sign_in`` or ``new_network_sign_in``): the
+security team's log and Elasticsearch hear of it, and integrations' webhooks
+(``sign_in.unfamiliar``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import ipaddress
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import audit
 from app.audit import RequestContext
 from app.state import AppState
 from app.users import notices
@@ -69,6 +73,7 @@ async def sign_in_alert(
     if not (new_device or new_network):
         return None
     kind = "new_device_sign_in" if new_device else "new_network_sign_in"
+    audit.note(state, db, kind, ctx, user_id=user.id, session_id=session_id)
     return await notices.record_change(
         state, db, user=user, kind=kind, session_id=session_id, ctx=ctx,
         subject="bbauth: a new sign-in to your account",

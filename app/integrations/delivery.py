@@ -77,6 +77,12 @@ class WebhookDispatcher:
         if webhook is not None:
             self.publish(webhook)
 
+    def on_audit_record(self, record: dict[str, Any]) -> None:
+        """Audit listener: liveness flags and unfamiliar sign-ins."""
+        webhook = webhooks.from_audit_record(record, self.state.clock.now())
+        if webhook is not None:
+            self.publish(webhook)
+
     def on_security_event(self, record: dict[str, Any]) -> None:
         """Security-event listener: a scored window that took trust out of ``high``."""
         webhook = webhooks.from_trust_window(record, self.state.clock.now())
@@ -273,8 +279,8 @@ class WebhookDispatcher:
 
 
 def install_webhooks(app: Quart) -> None:
-    """Run the worker's webhook dispatcher while serving, hearing the hub's session changes
-    and scored windows."""
+    """Run the worker's webhook dispatcher while serving, hearing the hub's session changes,
+    scored windows and audit records."""
 
     @app.while_serving
     async def _webhooks() -> AsyncGenerator[None, None]:
@@ -282,6 +288,7 @@ def install_webhooks(app: Quart) -> None:
         dispatcher = WebhookDispatcher(state)
         state.hub.sessions.append(dispatcher.on_session_change)
         state.hub.security.append(dispatcher.on_security_event)
+        state.hub.audit.append(dispatcher.on_audit_record)
         task = asyncio.create_task(dispatcher.run(), name="bbauth-webhooks")
         yield
         task.cancel()

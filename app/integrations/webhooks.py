@@ -8,7 +8,11 @@ Events (Standard Webhooks payloads ``{"type", "timestamp", "data"}``):
 - ``trust.low``: a scored window took a session's trust out of the ``high`` level (below 70):
   the early warning, before any challenge. One per fall: the session must climb back to
   ``high`` before it fires again. A window that falls straight past the challenge threshold
-  sends ``trust.low`` and then ``session.challenged``.
+  sends ``trust.low`` and then ``session.challenged``;
+- ``session.liveness``: a session's input was found not live (``replay`` of earlier input, or
+  ``machine``-made), once per session;
+- ``sign_in.unfamiliar``: a sign-in from a browser (``new_device``) or a network
+  (``new_network``) the account had not used; its owner is mailed a "this wasn't me" link too.
 
 The queue is the database (``webhook_deliveries``): one row per message and integration, so
 every worker takes from it and a message survives a restart. Each integration keeps at most
@@ -33,7 +37,20 @@ from db.tables import Integration, WebhookDelivery
 SESSION_CHALLENGED: Final = "session.challenged"
 SESSION_REVOKED: Final = "session.revoked"
 TRUST_LOW: Final = "trust.low"
-EVENT_TYPES: Final = (SESSION_CHALLENGED, SESSION_REVOKED, TRUST_LOW)
+SESSION_LIVENESS: Final = "session.liveness"
+SIGN_IN_UNFAMILIAR: Final = "sign_in.unfamiliar"
+EVENT_TYPES: Final = (
+    SESSION_CHALLENGED,
+    SESSION_REVOKED,
+    TRUST_LOW,
+    SESSION_LIVENESS,
+    SIGN_IN_UNFAMILIAR,
+)
+UNFAMILIAR_SIGN_INS: Final = {
+    "new_device_sign_in": "new_device",
+    "new_network_sign_in": "new_network",
+}
+"""Audit events of sign-in alerts (``app.auth.alerts``) and what made each sign-in unfamiliar."""
 WARNED_FROM: Final = "high"
 
 
@@ -57,6 +74,20 @@ def from_session_change(event: SessionEvent, at: datetime) -> WebhookEvent | Non
         return WebhookEvent(SESSION_CHALLENGED, at, {**base, "cause": event.by or "trust"})
     if event.change is SessionChange.REVOKED:
         return WebhookEvent(SESSION_REVOKED, at, {**base, "ended_by": event.by})
+    return None
+
+
+def from_audit_record(record: dict[str, Any], at: datetime) -> WebhookEvent | None:
+    """``session.liveness`` for a session flagged as not live, ``sign_in.unfamiliar`` for a
+    sign-in alert; None for every other audit record."""
+    base = {"session_id": record.get("session_id"), "user_id": record.get("user_id")}
+    event = record.get("event")
+    if event == "liveness_flagged":
+        data = {**base, "liveness": record.get("liveness"), "modality": record.get("modality")}
+        return WebhookEvent(SESSION_LIVENESS, at, data)
+    if event in UNFAMILIAR_SIGN_INS:
+        data = {**base, "reason": UNFAMILIAR_SIGN_INS[event], "ip": record.get("ip")}
+        return WebhookEvent(SIGN_IN_UNFAMILIAR, at, data)
     return None
 
 

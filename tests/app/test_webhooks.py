@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from app.behavior.liveness import flag_session
 from app.clock import ManualClock
 from db.tables import WebhookDelivery
 from tests.app.api import Account, Api
@@ -129,6 +130,54 @@ async def test_trust_falling_out_of_high_is_a_trust_low_event(
     assert first["data"]["previous_level"] == "high"
     await asyncio.sleep(0.3)
     assert len(receiver.messages) == 2
+
+
+async def test_a_sign_in_from_a_new_browser_is_a_sign_in_unfamiliar_event(
+    start_app: StartApp, admin: Account, alice: Account, receiver: Receiver
+) -> None:
+    api = await start_app(**FAST)
+    await receiver.start()
+    await _hooked(api, admin, receiver)
+    await api.sign_in(alice)  # the account's first sign-in alerts nobody
+    await api.sign_in(alice)  # the same browser again: nothing new
+
+    session_id = api.session_id(await api.sign_in(alice, new_browser=True))
+
+    [message] = await receiver.wait_for(1)
+    assert message["type"] == "sign_in.unfamiliar"
+    assert message["data"] == {
+        "session_id": session_id, "user_id": alice.id, "reason": "new_device",
+        "ip": message["data"]["ip"],
+    }  # fmt: skip
+    await asyncio.sleep(0.3)
+    assert len(receiver.messages) == 1
+
+
+async def test_a_session_flagged_as_not_live_is_a_session_liveness_event(
+    start_app: StartApp, admin: Account, alice: Account, receiver: Receiver
+) -> None:
+    api = await start_app(**FAST)
+    await receiver.start()
+    await _hooked(api, admin, receiver)
+    session_id = api.session_id(await api.sign_in(alice))
+
+    # As the live pipeline flags a replay: once per session, the second call changes nothing.
+    for _ in range(2):
+        async with api.state.sessions() as db:
+            await flag_session(
+                db=db, clock=api.state.clock, hub=api.state.hub, user_id=alice.id,
+                session_id=session_id, kind="replay", modality="keystroke",
+            )  # fmt: skip
+            await db.commit()
+
+    [message] = await receiver.wait_for(1)
+    assert message["type"] == "session.liveness"
+    assert message["data"] == {
+        "session_id": session_id, "user_id": alice.id, "liveness": "replay",
+        "modality": "keystroke",
+    }  # fmt: skip
+    await asyncio.sleep(0.3)
+    assert len(receiver.messages) == 1
 
 
 async def test_a_receiver_that_is_down_gets_the_message_once_it_is_back(
