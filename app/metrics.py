@@ -118,6 +118,17 @@ WEBHOOKS_DROPPED = Counter(
     ["reason"],
 )
 
+QUEUE_PUBLISHED = Counter(
+    "bbauth_queue_published_total",
+    "Messages this worker published on the Socket.IO queue (Redis), by event (or method)",
+    ["event"],
+)
+QUEUE_RECEIVED = Counter(
+    "bbauth_queue_received_total",
+    "Messages this worker received from the Socket.IO queue (its own included), by event",
+    ["event"],
+)
+
 _OUTCOMES = frozenset({"success", "failure", "refused"})
 
 
@@ -203,6 +214,23 @@ def count_input(*, keys: int, mouse: int) -> None:
 def count_refused(reason: str) -> None:
     """Count one input batch refused for ``reason`` (``busy`` or ``unavailable``)."""
     INPUT_BATCHES_REFUSED.labels(reason=reason).inc()
+
+
+def queue_label(message: Mapping[str, Any]) -> str:
+    """What a queue message carries: the event of an ``emit``, else its method (``disconnect``,
+    ``callback``, ...)."""
+    method = str(message.get("method", "?"))
+    return str(message.get("event", method)) if method == "emit" else method
+
+
+def count_queue_published(message: Mapping[str, Any]) -> None:
+    """Count one message published on the Socket.IO queue."""
+    QUEUE_PUBLISHED.labels(event=queue_label(message)).inc()
+
+
+def count_queue_received(message: Mapping[str, Any]) -> None:
+    """Count one message received from the Socket.IO queue."""
+    QUEUE_RECEIVED.labels(event=queue_label(message)).inc()
 
 
 async def _refresh_gauges() -> None:

@@ -49,6 +49,7 @@ sys.path.insert(0, str(REPO))
 
 from app.settings import Settings, load_settings  # noqa: E402
 from app.state import AppState  # noqa: E402
+from bench import procs  # noqa: E402
 from bench.procs import (  # noqa: E402
     ServerProcess,
     cpu_seconds,
@@ -843,10 +844,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 print("detection ...", flush=True)
                 result["detection"] = await bench.detection()
     except BaseException:
-        for server in (bench.server, bench.echo):
-            if server.log.exists():
-                tail = server.log.read_text(errors="replace")[-3000:]
-                print(f"--- {server.name} log ({server.log}):\n{tail}", file=sys.stderr)
+        procs.show_logs((bench.server, bench.echo))
         raise
     finally:
         bench.server.stop()

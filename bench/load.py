@@ -54,6 +54,7 @@ import redis as redis_sync
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench import procs  # noqa: E402
 from bench.procs import ServerProcess, cpu_seconds, free_port, load_average, rss_kib  # noqa: E402
 
 SECRET = "bbauth-bench-load-secret-0123456789abcdef"  # noqa: S105  (a throwaway database)
@@ -359,6 +360,28 @@ def _fit_slope(samples: list[tuple[float, int]]) -> float | None:
     return round(float(slope), 1)
 
 
+def server_env(var_dir: Path, database_url: str, redis_url: str) -> dict[str, str]:
+    """BBAUTH_* settings of the benchmark's workers (and of its own services)."""
+    return {
+        "BBAUTH_ENV": "development",
+        "BBAUTH_VAR_DIR": str(var_dir),
+        "BBAUTH_HOST": "127.0.0.1",
+        "BBAUTH_WORKERS": "1",
+        "BBAUTH_SECRET_KEY": SECRET,
+        "BBAUTH_LOG_LEVEL": "WARNING",
+        "BBAUTH_SCHEDULER": "false",
+        "BBAUTH_TRUST_CHALLENGE_BELOW": "0",
+        "BBAUTH_EVALUATION_SCORES": "true",
+        "BBAUTH_CLIENT_CLOCK_CHECK": "false",
+        "BBAUTH_LIVENESS_GUARD": "false",  # synthetic streams (bench_liveness: its cost)
+        "BBAUTH_ARGON2_TIME_COST": "1",
+        "BBAUTH_ARGON2_MEMORY_KIB": "1024",
+        "BBAUTH_DATABASE_URL": database_url,
+        "BBAUTH_REDIS_URL": redis_url,
+        "BBAUTH_REDIS_PREFIX": "bbauth-load:",
+    }
+
+
 class Run:
     """One load or soak run: services, servers, sessions, clients, samples."""
 
@@ -372,24 +395,7 @@ class Run:
         """A client of the run's Redis that counts the connections held to it."""
 
     def _env(self, database_url: str, redis_url: str) -> dict[str, str]:
-        return {
-            "BBAUTH_ENV": "development",
-            "BBAUTH_VAR_DIR": str(self.work / "var"),
-            "BBAUTH_HOST": "127.0.0.1",
-            "BBAUTH_WORKERS": "1",
-            "BBAUTH_SECRET_KEY": SECRET,
-            "BBAUTH_LOG_LEVEL": "WARNING",
-            "BBAUTH_SCHEDULER": "false",
-            "BBAUTH_TRUST_CHALLENGE_BELOW": "0",
-            "BBAUTH_EVALUATION_SCORES": "true",
-            "BBAUTH_CLIENT_CLOCK_CHECK": "false",
-            "BBAUTH_LIVENESS_GUARD": "false",  # synthetic streams (bench_liveness: its cost)
-            "BBAUTH_ARGON2_TIME_COST": "1",
-            "BBAUTH_ARGON2_MEMORY_KIB": "1024",
-            "BBAUTH_DATABASE_URL": database_url,
-            "BBAUTH_REDIS_URL": redis_url,
-            "BBAUTH_REDIS_PREFIX": "bbauth-load:",
-        }
+        return server_env(self.work / "var", database_url, redis_url)
 
     def sample(self, servers: list[ServerProcess], phase: str, at: float) -> dict[str, Any]:
         row: dict[str, Any] = {"t": round(at, 1), "phase": phase, "load": load_average()[0]}
@@ -578,10 +584,7 @@ class Run:
             outs = _client_outputs(self.work, clients)
             result["results"] = self._figures(outs, connect_seconds, cpu_start, cpu_end, servers)
         except BaseException:
-            for server in servers:
-                if server.log.exists():
-                    tail = server.log.read_text(errors="replace")[-3000:]
-                    print(f"--- {server.name} log ({server.log}):\n{tail}", file=sys.stderr)
+            procs.show_logs(servers)
             raise
         finally:
             for proc in clients:

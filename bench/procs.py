@@ -11,9 +11,11 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterable
 from pathlib import Path
 
 import httpx
@@ -134,6 +136,14 @@ class ServerProcess:
         for pid in workers:  # only the worker we started, should it outlive its parent
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def show_logs(servers: Iterable[ServerProcess]) -> None:
+    """Print the end of each server's log to stderr (a run failed)."""
+    for server in servers:
+        if server.log.exists():
+            tail = server.log.read_text(errors="replace")[-3000:]
+            print(f"--- {server.name} log ({server.log}):\n{tail}", file=sys.stderr)
 
 
 async def wait_healthy(url: str, task: asyncio.Task[None]) -> None:

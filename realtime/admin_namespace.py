@@ -88,10 +88,14 @@ class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """Tell an administrator's socket its session ended (or is challenged), then close it."""
         session_id = self.admin_sessions.pop(sid, None)
         self.admins.pop(sid, None)
+        # The socket is this worker's: the queue would only carry it to the others to drop.
         if reason == "reauth_required":
-            await self.emit("reauth_required", {"session_id": session_id}, to=sid)
+            await self.emit(
+                "reauth_required", {"session_id": session_id}, to=sid, ignore_queue=True
+            )
         else:
-            await self.emit("revoked", {"session_id": session_id, "reason": reason}, to=sid)
+            payload = {"session_id": session_id, "reason": reason}
+            await self.emit("revoked", payload, to=sid, ignore_queue=True)
         await self.disconnect(sid)
 
     async def session_revoked(self, session_id: str) -> None:
@@ -157,7 +161,10 @@ class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 await self._drop_ended()
                 if not self.admins:
                     break
-                await self.emit("sessions", await self.snapshot(), room=self.room)
+                # Each worker sends its own administrators the view it read from the live store:
+                # the queue would carry every worker's view to every other worker, to drop it.
+                view = await self.snapshot()
+                await self.emit("sessions", view, room=self.room, ignore_queue=True)
             except Exception:
                 log.exception("admin_broadcast_failed")
             await asyncio.sleep(self.interval)

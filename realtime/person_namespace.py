@@ -14,6 +14,7 @@ from typing import Any
 import socketio
 import structlog
 from quart import Quart
+from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from app import metrics
 from app.errors import unavailable
@@ -158,7 +159,7 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         record: trust_sm.SessionTrust,
         versions: dict[str, int | None],
     ) -> None:
-        await self.emit(
+        await self.emit_here(
             "status",
             {
                 "session_id": session.id,
@@ -168,18 +169,41 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 "model_versions": versions,
                 "thresholds": thresholds(self.pipeline.params),
             },
-            to=sid,
+            sid,
         )
         if record.challenged:
-            await self.emit(
-                "reauth_required", {"session_id": session.id, "reason": "still challenged"}, to=sid
+            await self.emit_here(
+                "reauth_required", {"session_id": session.id, "reason": "still challenged"}, sid
             )
             if sid in self.connections:
                 self.connections[sid].told_challenged = True
         if any(v is None for v in versions.values()):
-            await self.emit(
-                "enrollment", await self.pipeline.enrollment_progress(session.user_id), to=sid
+            await self.emit_here(
+                "enrollment", await self.pipeline.enrollment_progress(session.user_id), sid
             )
+
+    async def emit_here(self, event: str, payload: Any, sid: str) -> None:
+        """Send to one socket of this worker: the namespace answers only its own sockets, so
+        the message never goes through the queue (where every worker would decode it)."""
+        await self.emit(event, payload, to=sid, ignore_queue=True)
+
+    async def emit_to_session(self, event: str, payload: Any, session_id: str) -> None:
+        """Send to every socket of a session: through the queue only when another worker holds
+        one of them (the live store lists them all)."""
+        here = await self._all_sockets_here(session_id)
+        await self.emit(event, payload, room=session_room(session_id), ignore_queue=here)
+
+    async def _all_sockets_here(self, session_id: str) -> bool:
+        if not isinstance(self.server.manager, AsyncPubSubManager):
+            return True  # one worker: there is no queue
+        try:
+            sids = await self.store.sids(session_id)
+        except Exception as exc:  # Redis away: the queue is the safe way (it retries)
+            log.warning("live_sids_unavailable", session_id=session_id, error=repr(exc))
+            return False
+        # A socket that registers after this read reads the trust stored before it (greeting).
+        # None listed (Redis lost them): the queue, so sockets elsewhere are not left out.
+        return bool(sids) and all(sid in self.connections for sid in sids)
 
     def mark_told(self, session_id: str, *, challenged: bool) -> None:
         """This worker's sockets of the session heard (or no longer need) ``reauth_required``."""
@@ -225,7 +249,7 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         metrics.count_refused(code)
         dropped = conn.refused.drop()
         if dropped is not None:
-            await self.emit("error", problem(code, message, dropped_batches=dropped), to=conn.sid)
+            await self.emit_here("error", problem(code, message, dropped_batches=dropped), conn.sid)
 
     async def _process(self, conn: LiveConnection, data: object, received: float) -> None:
         sid = conn.sid
@@ -235,8 +259,8 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             if not unavailable(exc):
                 # A bad batch must never take the worker down or touch another session.
                 log.exception("input_failed", sid=sid, session_id=conn.session_id)
-                await self.emit(
-                    "error", problem("internal_error", "The batch could not be processed."), to=sid
+                await self.emit_here(
+                    "error", problem("internal_error", "The batch could not be processed."), sid
                 )
                 return
             # Redis or the database is away or saturated: nothing acknowledged is lost (the
@@ -247,13 +271,13 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             )
             return
         for event, payload in outcome.to_caller:
-            await self.emit(event, payload, to=sid)
+            await self.emit_here(event, payload, sid)
         for event, payload in outcome.to_session:
             if event == "trust":
                 # Batch receipt to this emit, so load tests read the server's own delay.
                 latency_ms = round((time.perf_counter() - received) * 1000.0, 3)
                 payload = {**payload, "latency_ms": latency_ms}
-            await self.emit(event, payload, room=session_room(conn.session_id))
+            await self.emit_to_session(event, payload, conn.session_id)
         if outcome.challenge is not None:
             try:
                 await self.pipeline.challenge(conn, outcome.challenge, outcome.rule)
@@ -275,7 +299,8 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def on_undecodable(self, sid: str, *_args: object) -> None:
         """A message that could not be decoded (too deep, too long a number, not JSON)."""
-        await self.emit("error", problem("bad_batch", "The message could not be decoded."), to=sid)
+        refusal = problem("bad_batch", "The message could not be decoded.")
+        await self.emit_here("error", refusal, sid)
 
     async def _cut_if_expired(self, sid: str, conn: LiveConnection) -> bool:
         """Close a socket whose session's lifetime is over (revocations are pushed; expiry is
@@ -284,10 +309,10 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if expires is None or app_state(self.app).clock.now() < expires:
             return False
         self.expires.pop(sid, None)
-        await self.emit(
+        await self.emit_here(
             "revoked",
             {"session_id": conn.session_id, "reason": "session_expired", "ended_by": "system"},
-            to=sid,
+            sid,
         )
         await self.disconnect(sid)
         return True

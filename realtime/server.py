@@ -14,6 +14,7 @@ import structlog
 from engineio import json as engineio_json
 from quart import Quart
 
+from app import metrics
 from app.events import ModelListener, SessionChange, SessionEvent, SessionListener
 from app.redis_clients import redis_client
 from app.settings import Settings
@@ -77,6 +78,8 @@ class ResilientRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
     of its own: upstream's publishing side replaces the shared pubsub object when a publish
     fails, and a pubsub with no subscription ends ``listen()`` at once. Both use the app's
     Redis clients (``app.redis_clients.redis_client``: retries, a pool that waits when busy).
+    What it publishes and receives is counted (``bbauth_queue_published_total``,
+    ``bbauth_queue_received_total``): every worker receives every message published.
     """
 
     MIN_LISTEN_RETRY_SECONDS = 0.25
@@ -87,6 +90,18 @@ class ResilientRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         self.redis = redis_client(self.redis_url)
         self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         self.connected = True
+
+    async def _publish(self, data: Any) -> Any:
+        metrics.count_queue_published(data)
+        return await super()._publish(data)
+
+    async def _listen(self) -> AsyncIterator[Any]:
+        # Decoded here, once, to count by event: the manager takes a decoded message as it is.
+        async for raw in super()._listen():
+            message = self.json.loads(raw)
+            if isinstance(message, dict):
+                metrics.count_queue_received(message)
+            yield message
 
     async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
         retry_sleep = self.MIN_LISTEN_RETRY_SECONDS

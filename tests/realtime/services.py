@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import redis.asyncio as aioredis
@@ -105,3 +109,27 @@ async def expire_session(database_url: str, session_id: str) -> None:
 def sqlite_url(var_dir: Path) -> str:
     """The database URL of a server whose var dir holds the default SQLite file."""
     return f"sqlite+aiosqlite:///{var_dir / 'bbauth.sqlite3'}"
+
+
+@contextlib.asynccontextmanager
+async def queue_tap(prefix: str, url: str = REDIS_URL) -> AsyncIterator[list[dict[str, Any]]]:
+    """Every message the workers of ``prefix`` publish on their Socket.IO queue while inside,
+    decoded (``{"method": "emit", "event": ..., "room": ...}``), in order."""
+    client = aioredis.from_url(url)
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(f"{prefix}socketio")
+    seen: list[dict[str, Any]] = []
+
+    async def collect() -> None:
+        async for message in pubsub.listen():
+            if message["type"] == "message":
+                seen.append(json.loads(message["data"]))
+
+    task = asyncio.create_task(collect())
+    try:
+        yield seen
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await pubsub.aclose()
+        await client.aclose()

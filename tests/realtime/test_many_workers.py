@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -24,12 +25,15 @@ from tests.realtime.services import (
     drop_pg_database,
     make_admin,
     new_redis_prefix,
+    queue_tap,
 )
 
 pytestmark = pytest.mark.timeout(240)
 
 TYPIST = 3
 """Position (in id order) of the Aalto participant whose model follows them across workers."""
+LEARNER = 4
+"""Position of the Aalto participant who enrolls on one worker only."""
 
 
 @dataclass
@@ -41,6 +45,8 @@ class Cluster:
     pooled: Server
     pair_database: str
     pooled_database: str
+    pair_prefix: str
+    """The Redis prefix of ``one`` and ``two`` (their Socket.IO queue is ``<prefix>socketio``)."""
 
 
 async def _shared_env() -> tuple[str, dict[str, str]]:
@@ -69,7 +75,12 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clu
     )
     try:
         yield Cluster(
-            one, two, pooled, pair_env["BBAUTH_DATABASE_URL"], pooled_env["BBAUTH_DATABASE_URL"]
+            one,
+            two,
+            pooled,
+            pair_env["BBAUTH_DATABASE_URL"],
+            pooled_env["BBAUTH_DATABASE_URL"],
+            pair_env["BBAUTH_REDIS_PREFIX"],
         )
     finally:
         for server in (one, two, pooled):
@@ -137,6 +148,33 @@ async def test_a_revoke_issued_on_one_worker_disconnects_a_client_on_the_other(
             await client.close()
 
 
+def _emitted(queue: list[dict[str, Any]]) -> set[str]:
+    return {m["event"] for m in queue if m.get("method") == "emit"}
+
+
+async def test_a_session_served_by_one_worker_sends_nothing_through_the_queue(
+    cluster: Cluster, aalto: list[AaltoParticipant]
+) -> None:
+    participant = aalto[LEARNER]
+    person = await create_person(cluster.one, f"learner{participant.participant_id}")
+    sentences = iter(participant.sentences)
+    typist = Typist()
+    async with queue_tap(cluster.pair_prefix) as queue:
+        sockets = await _sockets(cluster.one, person, 2)
+        try:
+            windows, mark = 0, len(sockets[0].events)
+            while windows < 2:
+                windows += await typist.type(sockets[0], [next(sentences)])
+            await count_events(sockets[0], "enrollment", windows, after=mark, within=60)
+            await sockets[1].emit("input", {"events": "not a list"})
+            await sockets[1].wait_for("error")
+        finally:
+            for client in sockets:
+                await client.close()
+    # Greetings, enrollment progress and errors went to this worker's own sockets only.
+    assert not _emitted(queue) & {"status", "enrollment", "error", "trust"}, queue
+
+
 async def test_trust_and_a_challenge_follow_a_client_to_another_worker(
     cluster: Cluster, aalto: list[AaltoParticipant]
 ) -> None:
@@ -155,11 +193,13 @@ async def test_trust_and_a_challenge_follow_a_client_to_another_worker(
     await count_events(live, "enrollment", windows, after=mark, within=60)
     await live.wait_for("enrollment", lambda p: p["progress"]["keystroke"]["trained"], within=120)
 
-    # Scored windows on worker one move trust.
-    mark, scored = len(live.events), 0
-    while scored < 2:
-        scored += await typist.type(live, [next(sentences)])
-    trust = await count_events(live, "trust", scored, after=mark, within=60)
+    # Scored windows on worker one move trust, without a word through the queue.
+    async with queue_tap(cluster.pair_prefix) as queue:
+        mark, scored = len(live.events), 0
+        while scored < 2:
+            scored += await typist.type(live, [next(sentences)])
+        trust = await count_events(live, "trust", scored, after=mark, within=60)
+    assert "trust" not in _emitted(queue), queue
     await live.close()
 
     # Worker two picks the session up where worker one left it, and loads the same model.
@@ -173,11 +213,19 @@ async def test_trust_and_a_challenge_follow_a_client_to_another_worker(
         # time constant): the status, read seconds after the last window, may be a little lower.
         assert trust[-1]["score"] - 3 <= status["trust"]["score"] <= trust[-1]["score"]
         assert status["history"] == [t["score"] for t in trust]
-        mark = len(live.events)
-        more = await typist.type(live, [next(sentences)])
-        assert more >= 1
-        later = await count_events(live, "trust", more, after=mark, within=60)
-        assert later[0]["windows"] == scored + 1
+        # A second socket of the session, on worker one, hears the trust scored on worker two.
+        other = await connect(cluster.one, person.token)
+        try:
+            await other.wait_for("status")
+            mark, other_mark = len(live.events), len(other.events)
+            more = await typist.type(live, [next(sentences)])
+            assert more >= 1
+            later = await count_events(live, "trust", more, after=mark, within=60)
+            assert later[0]["windows"] == scored + 1
+            heard = await count_events(other, "trust", more, after=other_mark, within=30)
+            assert [t["windows"] for t in heard] == [t["windows"] for t in later]
+        finally:
+            await other.close()
 
         # Challenged through worker one's REST: the socket on worker two hears it.
         seen = len(cluster.one.codes(person.email))
