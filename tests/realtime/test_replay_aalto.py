@@ -252,6 +252,9 @@ async def _challenged_session_stays_closed_until_the_code(
         assert (await person.get("/api/auth/me")).status_code == 200
         pinged = await second.call("ping_trust")
         assert pinged["state"] == "active"
-        assert pinged["trust"]["score"] == 100.0
+        assert pinged["trust"]["windows"] == 0  # nothing scored since the restore
+        # Read a moment after the restore: only the idle drift (towards 75, τ = 120 s) moved
+        # it, a fraction of a point per second, however busy the machine is.
+        assert 95.0 < pinged["trust"]["score"] <= 100.0
     finally:
         await second.close()
