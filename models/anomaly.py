@@ -30,6 +30,8 @@ from sklearn.svm import OneClassSVM
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from models.rows import fitted_rows
+
 Array = NDArray[np.float64]
 
 # Floor for per-feature spreads, relative to the largest spread: a constant feature must not
@@ -74,7 +76,7 @@ class _Detector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
     def score_samples(self, X: ArrayLike) -> Array:
         """Similarity to the training data: higher means more likely the genuine user."""
         check_is_fitted(self)
-        Xv: Array = validate_data(self, X, dtype=np.float64, reset=False)
+        Xv: Array = fitted_rows(self, X, np.float64)
         return self._score(Xv)
 
     def decision_function(self, X: ArrayLike) -> Array:

@@ -45,6 +45,7 @@ from models.calibration import (
 )
 from models.evaluation.metrics import eer
 from models.explain import FeatureProfile, Reason
+from models.rows import fitted_rows
 from models.schema import FeatureSchema
 
 
@@ -258,7 +259,7 @@ class ForestVerifier(_TwoClassVerifier):
     def score_samples(self, X: ArrayLike) -> NDArray[np.float64]:
         """Logit of the genuine vote share, per window."""
         check_is_fitted(self)
-        X_arr = validate_data(self, X, reset=False, dtype=np.float32, order="C")
+        X_arr = fitted_rows(self, X, np.float32, order="C")
         # The trees' mean probability, as ExtraTreesClassifier.predict_proba computes it, but
         # without its per-call thread pool and per-tree validation: ~10× faster on the
         # one-window calls of live scoring (test_forest_scores_... pins the equality).

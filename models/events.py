@@ -258,6 +258,9 @@ class MouseColumns:
 
     def _runs_into(self, other: MouseColumns) -> bool:
         """Whether ``other``'s first event runs back in time from, or repeats, our last."""
+        last_t, first_t = float(self.t[-1]), float(other.t[0])
+        if first_t != last_t:  # the usual case: told by the times alone
+            return first_t < last_t
         last = [float(c[-1]) for c in self._columns()]
         first = [float(c[0]) for c in other._columns()]
         if first[0] != last[0]:

@@ -34,6 +34,7 @@ from models.liveness.mouse_features import mouse_liveness_features
 from models.mouse import DEFAULT_PAUSE_MS, MouseAction, actions_matrix, segment_columns
 
 MOVE = MOUSE_KINDS.index("move")
+assert MOVE == 0, "MouseWindower._may_complete reads any non-zero kind as not a move"
 
 
 @dataclass(frozen=True)
@@ -166,10 +167,12 @@ class MouseWindower:
 
     def _may_complete(self, new: MouseColumns, previous: float | None) -> bool:
         """Whether ``new`` can end an action: a press, release or wheel, or a pause."""
-        if (new.kind != MOVE).any():
+        if new.kind.any():  # any kind but a move (MOVE is 0)
             return True
-        t = new.t if previous is None else np.append(previous, new.t)
-        return bool((t[1:] - t[:-1] > self.pause_ms).any())
+        t = new.t
+        if previous is not None and float(t[0]) - previous > self.pause_ms:
+            return True
+        return t.size > 1 and bool((t[1:] - t[:-1] > self.pause_ms).any())
 
     def feed(self, events: MouseColumns | Iterable[MouseEvent]) -> list[MouseWindow]:
         """Add time-ordered events (ms, px); return the windows they close."""

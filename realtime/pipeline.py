@@ -248,10 +248,13 @@ class Pipeline:
             # Closed at once, for every worker: no later window is scored until the code
             # comes back (or ever, when revoked), even before the database has it.
             updated = trust_sm.SessionTrust(state=trust_sm.CHALLENGED, trust=updated.trust)
-        await self.store.set_trust(conn.session_id, updated.to_dict(), updated.trust.trust)
-        # The security team's view: why the last window scored as it did (never the person's).
-        await self.store.update_meta(
-            conn.session_id, explanation={"modality": name, "reasons": reasons}
+        # With the trust, in one write: the security team's view of why the last window scored
+        # as it did (never the person's).
+        await self.store.set_trust(
+            conn.session_id,
+            updated.to_dict(),
+            updated.trust.trust,
+            meta={"explanation": {"modality": name, "reasons": reasons}},
         )
         view = trust_sm.public_view(updated.trust, self.params, now.timestamp())
         event = {**view, "modality": name, "window_size": size}

@@ -234,8 +234,9 @@ class Keeper:
             raw = await self.store.remembered_trust(session_id)
         record = trust_sm.SessionTrust.from_dict(raw, self.params)
         held = trust_sm.SessionTrust(state=trust_sm.CHALLENGED, trust=record.trust)
-        await self.store.set_trust(session_id, held.to_dict(), None)
-        await self.store.update_meta(session_id, state=trust_sm.CHALLENGED)
+        await self.store.set_trust(
+            session_id, held.to_dict(), None, meta={"state": trust_sm.CHALLENGED}
+        )
         log.warning("live_session_held_by_keeper", session_id=session_id)
         await self._remind(session_id, sids)
 

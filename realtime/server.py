@@ -217,8 +217,9 @@ def _session_listener(
                 # An admin's or a policy's challenge; one the trust rule fired is closed
                 # already (by the pipeline, before the database heard of it).
                 updated = trust_sm.SessionTrust(state=trust_sm.CHALLENGED, trust=current.trust)
-                await store.set_trust(session_id, updated.to_dict(), None)
-                await store.update_meta(session_id, state=trust_sm.CHALLENGED)
+                await store.set_trust(
+                    session_id, updated.to_dict(), None, meta={"state": trust_sm.CHALLENGED}
+                )
             await sio.emit(
                 "reauth_required",
                 {"session_id": session_id, "cause": event.by or "trust", "reason": event.reason},
@@ -228,8 +229,9 @@ def _session_listener(
         elif change is SessionChange.RESTORED:
             now = state.clock.now().timestamp()
             fresh = trust_sm.SessionTrust.fresh(params, now)
-            await store.set_trust(session_id, fresh.to_dict(), fresh.trust.trust)
-            await store.update_meta(session_id, state=trust_sm.ACTIVE)
+            await store.set_trust(
+                session_id, fresh.to_dict(), fresh.trust.trust, meta={"state": trust_sm.ACTIVE}
+            )
             client.mark_told(session_id, challenged=False)
             await sio.emit(
                 "reauth_ok",

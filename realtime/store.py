@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 import structlog
+from redis.asyncio.client import Pipeline
 
 from app.clock import Clock, SystemClock
 from app.redis_clients import redis_client
@@ -51,8 +52,16 @@ class LiveStore(Protocol):
         """The session's trust state, as stored by ``set_trust``."""
         ...
 
-    async def set_trust(self, session_id: str, trust: dict[str, Any], score: float | None) -> None:
-        """Store the trust state; a new ``score`` (0–100) is appended to the history."""
+    async def set_trust(
+        self,
+        session_id: str,
+        trust: dict[str, Any],
+        score: float | None,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        """Store the trust state; a new ``score`` (0–100) is appended to the history and
+        ``meta``'s fields (the session's state, the last window's explanation) change the
+        session's meta in the same write."""
         ...
 
     async def update_meta(self, session_id: str, **fields: Any) -> None:
@@ -161,12 +170,20 @@ class MemoryLiveStore:
     async def get_trust(self, session_id: str) -> dict[str, Any] | None:
         return self._trust.get(session_id)
 
-    async def set_trust(self, session_id: str, trust: dict[str, Any], score: float | None) -> None:
+    async def set_trust(
+        self,
+        session_id: str,
+        trust: dict[str, Any],
+        score: float | None,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
         self._touch(session_id)
         self._trust[session_id] = trust
         if score is not None:
             history = self._history.setdefault(session_id, deque(maxlen=HISTORY_LENGTH))
             history.append(round(score, 1))
+        if meta:
+            self._meta.setdefault(session_id, {}).update(meta)
 
     async def update_meta(self, session_id: str, **fields: Any) -> None:
         self._touch(session_id)
@@ -347,7 +364,13 @@ class RedisLiveStore:
         self._remember(session_id, trust)
         return trust
 
-    async def set_trust(self, session_id: str, trust: dict[str, Any], score: float | None) -> None:
+    async def set_trust(
+        self,
+        session_id: str,
+        trust: dict[str, Any],
+        score: float | None,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.set(self._k("trust", session_id), json.dumps(trust), ex=SESSION_TTL_SECONDS)
             if score is not None:
@@ -355,19 +378,25 @@ class RedisLiveStore:
                 pipe.rpush(hist, round(score, 1))
                 pipe.ltrim(hist, -HISTORY_LENGTH, -1)
                 pipe.expire(hist, SESSION_TTL_SECONDS)
+            if meta:
+                self._queue_meta(pipe, session_id, meta)
             await pipe.execute()
         self._remember(session_id, trust)
 
     async def update_meta(self, session_id: str, **fields: Any) -> None:
         if fields:
-            if session_id in self._local_meta:
-                self._local_meta[session_id].update(fields)
-            key = self._k("meta", session_id)
             async with self.client.pipeline(transaction=True) as pipe:
-                pipe.hset(key, mapping={k: json.dumps(v) for k, v in fields.items()})
-                # An update after ``forget`` (a batch in flight at revocation) must not leak.
-                pipe.expire(key, SESSION_TTL_SECONDS)
+                self._queue_meta(pipe, session_id, fields)
                 await pipe.execute()
+
+    def _queue_meta(self, pipe: Pipeline, session_id: str, fields: dict[str, Any]) -> None:
+        """Add the change of meta ``fields`` to ``pipe`` (and to what this worker announced)."""
+        if session_id in self._local_meta:
+            self._local_meta[session_id].update(fields)
+        key = self._k("meta", session_id)
+        pipe.hset(key, mapping={k: json.dumps(v) for k, v in fields.items()})
+        # An update after ``forget`` (a batch in flight at revocation) must not leak.
+        pipe.expire(key, SESSION_TTL_SECONDS)
 
     async def history(self, session_id: str) -> list[float]:
         return [float(x) for x in await self.client.lrange(self._k("hist", session_id), 0, -1)]

@@ -38,6 +38,7 @@ from models.keystroke import (
     digraph_class,
     finger_relation,
 )
+from models.quantiles import percentiles
 
 Array = NDArray[np.float64]
 
@@ -153,7 +154,7 @@ def _cv(v: Array) -> float:
 
 
 def _iqr_ratio(v: Array) -> float:
-    q1, q2, q3 = np.percentile(v, [25, 50, 75])
+    q1, q2, q3 = percentiles(v, (25, 50, 75))
     return float((q3 - q1) / q2) if q2 > 0 else 0.0
 
 

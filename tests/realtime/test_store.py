@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 
 from realtime.store import (
     HISTORY_LENGTH,
@@ -105,6 +107,49 @@ async def test_meta_fields_can_be_updated(store: LiveStore) -> None:
     assert session["state"] == "challenged"
     assert session["events_per_second"] == 12.5
     assert session["model_versions"] == {"keystroke": None}
+
+
+async def test_trust_and_meta_fields_are_written_together(store: LiveStore) -> None:
+    await store.connect("s1", "sid-a", {"state": "active", "email": "a@example.com"})
+    explanation = {"modality": "mouse", "reasons": [{"feature": "v_mean", "text": "fast"}]}
+    await store.set_trust("s1", TRUST, 61.25, meta={"explanation": explanation})
+    await store.set_trust("s1", TRUST, None, meta={"state": "challenged"})
+    await store.set_trust("s1", TRUST, 60.0, meta={})  # nothing to change
+    [session] = await store.live_sessions()
+    assert session["trust"] == TRUST
+    assert session["history"] == [61.2, 60.0]
+    assert session["explanation"] == explanation
+    assert session["state"] == "challenged"
+    assert session["email"] == "a@example.com"
+
+
+async def test_trust_written_with_meta_is_one_redis_round_trip(
+    redis_prefix: str, redis_client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = RedisLiveStore.from_url(REDIS_URL, redis_prefix)
+    try:
+        await store.connect("s1", "sid-a", {})
+        trips: list[str] = []
+        execute = Pipeline.execute
+        command: Callable[..., Awaitable[Any]] = aioredis.Redis.execute_command  # untyped there
+
+        async def pipeline_trip(self: Pipeline, raise_on_error: bool = True) -> list[Any]:
+            trips.append("pipeline")
+            return await execute(self, raise_on_error)
+
+        async def command_trip(self: aioredis.Redis, *args: Any, **options: Any) -> Any:
+            trips.append(str(args[0]))
+            return await command(self, *args, **options)
+
+        monkeypatch.setattr(Pipeline, "execute", pipeline_trip)
+        monkeypatch.setattr(aioredis.Redis, "execute_command", command_trip)
+        await store.set_trust("s1", TRUST, 55.0, meta={"explanation": {"modality": "keystroke"}})
+        monkeypatch.undo()
+        assert trips == ["pipeline"]  # trust, history and meta in one write
+        assert (await store.live_sessions())[0]["explanation"] == {"modality": "keystroke"}
+        assert 0 < await redis_client.ttl(f"{redis_prefix}rt:meta:s1") <= SESSION_TTL_SECONDS
+    finally:
+        await store.close()
 
 
 async def test_forgetting_a_session_drops_everything_about_it(store: LiveStore) -> None:
