@@ -193,6 +193,8 @@ async def test_a_flood_is_rate_limited_and_another_session_is_still_served(
     assert all(e["dropped_batches"] >= 1 for e in limited)
     assert not attacker.disconnected
     assert single_server.alive()
-    # The bystander was served all along, within a bound far above its quiet delay.
-    assert max(delays) < max(3.0, 10 * quiet_delay), (delays, quiet_delay)
+    # The bystander was served all along: every window answered during the flood, none held
+    # back for long. A liveness bound, not a speed figure (the realtime bench measures delay):
+    # it holds on a machine busy with other work, which slows the quiet and flood alike.
+    assert max(delays) < max(10.0, 10 * quiet_delay), (delays, quiet_delay)
     assert "input_failed" not in single_server.log()
