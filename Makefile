@@ -100,7 +100,7 @@ pytest: $(VENV)/.dev-installed services frontend browser proxy
 
 test: lint typecheck frontend-test pytest
 
-bench: $(VENV)/.dev-installed proxy
+bench: $(VENV)/.dev-installed proxy frontend browser
 	$(BIN)/python -m bench
 
 clean:
