@@ -1,4 +1,4 @@
-import { lazy, Suspense, useEffect, useState } from "react";
+import { Suspense, useEffect, useState } from "react";
 import type { SocketFactory } from "@bbauth/capture";
 import { AuthProvider, useAuth } from "./auth/AuthContext";
 import type { DpopKey } from "./auth/dpop";
@@ -9,6 +9,7 @@ import { LoginPage } from "./pages/LoginPage";
 import { SocketFactoryContext } from "./realtime/SocketFactoryContext";
 import { Loading } from "./components/Loading";
 import { navigate, usePathname } from "./routing/router";
+import { lazyPage } from "./routing/lazyPage";
 
 export interface AppProps {
   /** How sockets are opened (a stand-in in unit tests). */
@@ -31,8 +32,8 @@ export function App({ socketFactory, dpop }: AppProps) {
 
 // Only the login page is in the first download: the signed-in app (its pages, the live channel)
 // and the notice links' pages are fetched when first shown.
-const AccountLinkPage = lazy(() => import("./pages/AccountLinkPage").then((m) => ({ default: m.AccountLinkPage })));
-const SignedIn = lazy(() => import("./SignedIn").then((m) => ({ default: m.SignedIn })));
+const AccountLinkPage = lazyPage(() => import("./pages/AccountLinkPage"), "AccountLinkPage");
+const SignedIn = lazyPage(() => import("./SignedIn"), "SignedIn");
 
 /** Pages of the links in security notices: open to anyone, signed in or not. */
 const LINK_PAGES = new Map<string, LinkKind>([

@@ -4,7 +4,7 @@ import Button from "@mui/material/Button";
 import Container from "@mui/material/Container";
 import Toolbar from "@mui/material/Toolbar";
 import Typography from "@mui/material/Typography";
-import { lazy, Suspense, type ReactNode } from "react";
+import { Suspense, type ReactNode } from "react";
 import { useAuth } from "./auth/AuthContext";
 import { Loading } from "./components/Loading";
 import { ReauthDialog } from "./components/ReauthDialog";
@@ -12,11 +12,12 @@ import { StepUpDialog } from "./components/StepUpDialog";
 import { TrustBadge } from "./components/TrustPanel";
 import { TrustProvider, useTrust } from "./realtime/TrustContext";
 import { navigate } from "./routing/router";
+import { lazyPage } from "./routing/lazyPage";
 
 // Each page is fetched when first shown.
-const AccountPage = lazy(() => import("./pages/AccountPage").then((m) => ({ default: m.AccountPage })));
-const AdminPage = lazy(() => import("./pages/AdminPage").then((m) => ({ default: m.AdminPage })));
-const WorkPage = lazy(() => import("./pages/WorkPage").then((m) => ({ default: m.WorkPage })));
+const AccountPage = lazyPage(() => import("./pages/AccountPage"), "AccountPage");
+const AdminPage = lazyPage(() => import("./pages/AdminPage"), "AdminPage");
+const WorkPage = lazyPage(() => import("./pages/WorkPage"), "WorkPage");
 
 /** The app of a signed-in person: the live trust channel, the page at `path`, its dialogs. */
 export function SignedIn({ path }: { path: string }) {

@@ -2,7 +2,7 @@ import Alert from "@mui/material/Alert";
 import Box from "@mui/material/Box";
 import Paper from "@mui/material/Paper";
 import Typography from "@mui/material/Typography";
-import { lazy, Suspense, useEffect, useState } from "react";
+import { Suspense, useEffect, useState } from "react";
 import type { Challenge, TokenResponse } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { rememberDeviceToken } from "../auth/deviceTokens";
@@ -11,10 +11,11 @@ import { navigate } from "../routing/router";
 import { Loading } from "../components/Loading";
 import { SignInForm } from "./login/SignInForm";
 import { PASSWORD_ONLY, useAuthOptions } from "./login/useAuthOptions";
+import { lazyPage } from "../routing/lazyPage";
 
 // The first download holds the sign-in form only; the code step and sign-up come when needed.
-const CodeStep = lazy(() => import("./login/CodeStep").then((m) => ({ default: m.CodeStep })));
-const SignUpForm = lazy(() => import("./login/SignUpForm").then((m) => ({ default: m.SignUpForm })));
+const CodeStep = lazyPage(() => import("./login/CodeStep"), "CodeStep");
+const SignUpForm = lazyPage(() => import("./login/SignUpForm"), "SignUpForm");
 
 type Mode = "sign-in" | "sign-up";
 
