@@ -192,6 +192,20 @@ class KnownDevice(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
+class RecoveryCode(Base):
+    """A single-use code that answers an authenticator-app challenge when the app is lost.
+
+    Stored as an HMAC only; a new set replaces the old one, and removing the app drops them."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
 class AccountNotice(Base):
     """A security notice mailed to an account's owner, with what it can undo.
 

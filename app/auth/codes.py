@@ -38,7 +38,7 @@ from app.errors import (
     PasskeyRequired,
     TooManyAttempts,
 )
-from app.factors import totp
+from app.factors import recovery, totp
 from app.passkeys import store as passkey_store
 from app.security import keyed_hash, new_numeric_code, new_token, same
 from app.state import AppState
@@ -274,10 +274,31 @@ async def check_code(
     else:
         expired = False
         ok = await totp.accept_code(state, db, user, code)
+        if not ok and await recovery.spend(state, db, user, code):
+            accept(state, challenge, user)
+            await _tell_recovery_used(state, db, challenge, user, ctx)
+            return
     if ok:
         accept(state, challenge, user)
         return
     await count_failure(state, db, challenge, user, ctx, reason="expired" if expired else "wrong")
+
+
+async def _tell_recovery_used(
+    state: AppState, db: AsyncSession, challenge: OtpChallenge, user: User, ctx: RequestContext
+) -> None:
+    """A recovery code answered: audited, and the owner mailed with a "this wasn't me" link
+    (someone holding a leaked code is found out by the owner's mailbox)."""
+    left = await recovery.remaining(db, user)
+    audit.note(
+        state, db, "recovery_code_used", ctx, user_id=user.id, session_id=challenge.session_id,
+        purpose=challenge.purpose, remaining=left,
+    )  # fmt: skip
+    mail = await notices.record_change(
+        state, db, user=user, kind="recovery_code_used", session_id=challenge.session_id, ctx=ctx
+    )
+    await db.commit()
+    notices.send(state, mail)
 
 
 def accept(state: AppState, challenge: OtpChallenge, user: User) -> None:

@@ -34,7 +34,14 @@ Email = Annotated[
     ),
 ]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=1024, pattern=NO_NUL)]
-Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{6}$")]
+Code = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        # Six digits, or a recovery code of an authenticator-app account (``app.factors.recovery``).
+        pattern=r"^(?:[0-9]{6}|[A-Za-z2-7]{5}-?[A-Za-z2-7]{5})$",
+    ),
+]
 Handle = Annotated[
     str, StringConstraints(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
 ]
@@ -206,6 +213,15 @@ class TotpSetupOut(BaseModel):
     secret: str
     otpauth_uri: str
     qr_png: str = Field(description="The otpauth URI as a QR code, a data:image/png URI")
+
+
+class RecoveryCodesOut(BaseModel):
+    codes: list[str] = Field(description="Shown once: only their hashes are kept")
+    remaining: int
+
+
+class RecoveryStatusOut(BaseModel):
+    remaining: int = Field(description="Unused recovery codes (0 without an authenticator app)")
 
 
 class MessageOut(BaseModel):

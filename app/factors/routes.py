@@ -1,4 +1,4 @@
-"""Second factors: ``/api/auth/totp/*`` (each needs a fresh step-up; the owner is mailed)."""
+"""Second factors: ``/api/auth/totp/*`` (each change needs a fresh step-up; the owner is mailed)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from quart import Blueprint
 from quart_schema import tag, validate_request, validate_response
 
 from app.auth.routes import user_out
-from app.auth.schemas import CodeIn, TotpSetupOut, UserOut
-from app.factors import totp
+from app.auth.schemas import CodeIn, RecoveryCodesOut, RecoveryStatusOut, TotpSetupOut, UserOut
+from app.factors import recovery, totp
 from app.sessions.policy import guarded
 from app.state import app_state
 from app.web import current_session, current_user, db, request_context
@@ -59,3 +59,26 @@ async def totp_disable(data: CodeIn) -> UserOut:
         ctx=request_context(),
     )  # fmt: skip
     return user_out(session.user)
+
+
+@blueprint.get("/recovery-codes")
+@tag(["auth"])
+@guarded
+@validate_response(RecoveryStatusOut, 200)
+async def recovery_status() -> RecoveryStatusOut:
+    """How many recovery codes of the authenticator app are left unused."""
+    return RecoveryStatusOut(remaining=await recovery.remaining(db(), current_user()))
+
+
+@blueprint.post("/recovery-codes")
+@tag(["auth"])
+@guarded
+@validate_response(RecoveryCodesOut, 200)
+async def recovery_replace() -> RecoveryCodesOut:
+    """A new set of recovery codes, shown once; the earlier set stops working."""
+    session = current_session()
+    codes = await recovery.replace(
+        state=app_state(), db=db(), user=session.user, session_id=session.id,
+        ctx=request_context(),
+    )  # fmt: skip
+    return RecoveryCodesOut(codes=codes, remaining=len(codes))

@@ -21,6 +21,7 @@ from app import audit
 from app.audit import RequestContext
 from app.auth import limits
 from app.errors import Conflict, InvalidCode, TooManyAttempts
+from app.factors import recovery
 from app.security import same
 from app.state import AppState
 from app.users import notices
@@ -108,9 +109,17 @@ async def setup(
 
 
 async def _check_own_code(
-    state: AppState, db: AsyncSession, user: User, code: str, event: str, ctx: RequestContext
+    state: AppState,
+    db: AsyncSession,
+    user: User,
+    code: str,
+    event: str,
+    ctx: RequestContext,
+    *,
+    recovery_too: bool = False,
 ) -> None:
-    """A code from the app being set up or removed (proof the person holds it)."""
+    """A code from the app being set up or removed (proof the person holds it); with
+    ``recovery_too`` a recovery code proves it as well (the app was lost)."""
     try:
         await limits.enforce_rate(
             state.kv,
@@ -124,9 +133,13 @@ async def _check_own_code(
             state, db, event, ctx, outcome="refused", user_id=user.id, reason="rate_limited"
         )
         raise
-    if not await accept_code(state, db, user, code):
-        await audit.commit_note(state, db, event, ctx, outcome="failure", user_id=user.id)
-        raise InvalidCode("Wrong code from the authenticator app.")
+    if await accept_code(state, db, user, code):
+        return
+    if recovery_too and await recovery.spend(state, db, user, code):
+        audit.note(state, db, "recovery_code_used", ctx, user_id=user.id, purpose=event)
+        return
+    await audit.commit_note(state, db, event, ctx, outcome="failure", user_id=user.id)
+    raise InvalidCode("Wrong code from the authenticator app.")
 
 
 async def confirm(
@@ -146,6 +159,7 @@ async def confirm(
         raise Conflict("Start the authenticator setup first.")
     await _check_own_code(state, db, user, code, "totp_confirm", ctx)
     user.totp_enabled = True
+    await recovery.drop(db, user)  # codes of an earlier app must not answer for this one
     audit.note(state, db, "totp_confirm", ctx, user_id=user.id, session_id=session_id)
     mail = await notices.record_change(
         state, db, user=user, kind="totp_enabled", session_id=session_id, ctx=ctx,
@@ -168,10 +182,11 @@ async def disable(
     notices.ensure_not_frozen(user)
     if not user.totp_enabled:
         raise Conflict("No authenticator app is active.")
-    await _check_own_code(state, db, user, code, "totp_disable", ctx)
+    await _check_own_code(state, db, user, code, "totp_disable", ctx, recovery_too=True)
     previous = {"totp_enabled": True, "totp_secret": user.totp_secret}
     user.totp_enabled = False
     user.totp_secret = None
+    await recovery.drop(db, user)
     audit.note(state, db, "totp_disable", ctx, user_id=user.id, session_id=session_id)
     mail = await notices.record_change(
         state, db, user=user, kind="totp_disabled", session_id=session_id, ctx=ctx,

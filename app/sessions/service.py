@@ -364,14 +364,42 @@ async def revoke_all(
     ctx: RequestContext,
     keep: str | None = None,
 ) -> int:
-    """Revoke every live session of ``user_id`` (but ``keep``); commits. Returns how many."""
-    query = select(LoginSession).where(
-        LoginSession.user_id == user_id,
-        LoginSession.state.in_((SessionState.PENDING_OTP, *LIVE_STATES)),
+    """Revoke every live session of ``user_id`` (but ``keep``); commits. Returns how many.
+
+    One guarded UPDATE and one commit whatever the count: an account can hold hundreds of
+    sessions waiting for their codes (anyone who knows the password opens one per attempt), and
+    ending them one commit at a time kept "sign out everywhere" busy for seconds."""
+    revoked = {
+        "state": SessionState.REVOKED,
+        "revoked_at": state.clock.now(),
+        "revoked_reason": reason[:200],
+        "ended_by": ended_by,
+    }
+    ended = (
+        (
+            await db.execute(
+                update(LoginSession)
+                .where(
+                    LoginSession.user_id == user_id,
+                    LoginSession.state.in_((SessionState.PENDING_OTP, *LIVE_STATES)),
+                    LoginSession.id != (keep or ""),
+                )
+                .values(**revoked)
+                .returning(LoginSession.id)
+                .execution_options(synchronize_session="fetch")
+            )
+        )
+        .scalars()
+        .all()
     )
-    sessions = [s for s in (await db.scalars(query)).all() if s.id != keep]
-    for session in sessions:
-        await end(state, db, session, reason=reason, ended_by=ended_by, by=user_id, ctx=ctx)
-    if not sessions:
-        await db.commit()  # the caller's own changes (a restored factor, a freeze)
-    return len(sessions)
+    for session_id in ended:
+        audit.note(
+            state, db, "session_revoked", ctx, user_id=user_id, session_id=session_id,
+            by=user_id, reason=reason, ended_by=ended_by,
+        )  # fmt: skip
+    await db.commit()  # with the caller's own changes (a restored factor, a freeze)
+    for session_id in ended:
+        await state.hub.session_changed(
+            SessionEvent(SessionChange.REVOKED, session_id, user_id, reason, ended_by)
+        )
+    return len(ended)

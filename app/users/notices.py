@@ -43,6 +43,12 @@ CHANGE_WORDS: dict[str, str] = {
         "One of your passkeys was used with a signature counter that went backwards: a copy of "
         "it may exist. The sign-in was refused; remove that passkey if you did not copy it."
     ),
+    "recovery_codes_made": (
+        "New recovery codes were made for your authenticator app; the earlier ones no longer work."
+    ),
+    "recovery_code_used": (
+        "A recovery code was used instead of your authenticator app to answer a sign-in or check."
+    ),
     "session_revoked_codes": "A session of yours was ended after too many wrong one-time codes.",
     "new_device_sign_in": "Your account was signed in to from a browser it had not used before.",
     "new_network_sign_in": "Your account was signed in to from a network it had not used before.",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import event
+
 from tests.app.api import Account, Api
 
 PROTECTED = [("GET", "/api/auth/me"), ("GET", "/api/sessions"), ("POST", "/api/auth/totp/setup")]
@@ -119,3 +121,36 @@ async def test_unknown_and_missing_tokens_are_unauthorized(api: Api) -> None:
     basic = await api.get("/api/auth/me", headers={"Authorization": "Basic YTpi"})
     assert basic.is_problem(401, "unauthorized")
     assert basic.headers["WWW-Authenticate"] == 'Bearer realm="bbauth"'
+
+
+async def test_signing_out_everywhere_ends_every_other_session_in_one_write(
+    api: Api, alice: Account
+) -> None:
+    laptop = await api.sign_in(alice)
+    phone = await api.sign_in(alice)
+    for _ in range(30):  # sign-ins waiting for their codes: anyone with the password opens one
+        await api.start_login(alice)
+    bob = await api.create_account()
+    bobs = await api.sign_in(bob)
+    writes: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("UPDATE LOGIN_SESSIONS"):
+            writes.append(statement)
+
+    engine = api.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        reply = await api.post("/api/sessions/revoke-others", token=laptop)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    assert reply.status == 200
+    assert reply.body["ended_sessions"] == 31
+    assert len(writes) == 1
+    assert (await api.get("/api/auth/me", token=phone)).is_problem(401, "session_revoked")
+    assert (await api.get("/api/auth/me", token=laptop)).status == 200
+    assert (await api.get("/api/auth/me", token=bobs)).status == 200
+    ended = [e for e in await api.audit_events("session_revoked") if e["user_id"] == alice.id]
+    assert len(ended) == 31
+    assert {e["ended_by"] for e in ended} == {"owner"}

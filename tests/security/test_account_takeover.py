@@ -37,6 +37,7 @@ def protected_operations(other_session: str) -> list[tuple[str, str, dict[str, A
         ("POST", "/api/auth/totp/setup", None),
         ("POST", "/api/auth/totp/confirm", {"code": "123456"}),
         ("POST", "/api/auth/totp/disable", {"code": "123456"}),
+        ("POST", "/api/auth/totp/recovery-codes", None),
         (
             "POST",
             "/api/account/password",

@@ -17,6 +17,8 @@ export type Challenge = ResponseBody<"post_auth_login", 202>;
 export type SessionInfo = Schemas["SessionOut"] & { email?: string };
 export type TokenResponse = ResponseBody<"post_auth_verify", 200>;
 export type TotpSetup = ResponseBody<"post_factors_totp_setup", 200>;
+export type RecoveryCodes = ResponseBody<"post_factors_recovery_replace", 200>;
+export type RecoveryStatus = ResponseBody<"get_factors_recovery_status", 200>;
 export type Passkey = Schemas["PasskeyOut"];
 export type PasskeyList = ResponseBody<"get_passkeys_mine", 200>;
 export type ModelStatus = Schemas["ModelStatus"];
@@ -34,6 +36,8 @@ export type NoticeKind =
   | "passkey_added"
   | "passkey_removed"
   | "passkey_cloned"
+  | "recovery_codes_made"
+  | "recovery_code_used"
   | "session_revoked_codes";
 
 /** A security notice mailed to the account's owner (`kind`: a `NoticeKind`). */

@@ -59,7 +59,7 @@ export function ChallengeAnswer({ name, challenge, code, onCodeChange, onPasskey
         </Button>
       )}
       {codeReady ? (
-        <OtpField id={`${name}-code`} value={code} onChange={onCodeChange} disabled={disabled} autoFocus={!offerPasskey} error={error} />
+        <OtpField id={`${name}-code`} value={code} onChange={onCodeChange} disabled={disabled} autoFocus={!offerPasskey} error={error} allowRecovery={viaApp} />
       ) : (
         error && <Alert severity="error">{error}</Alert>
       )}

@@ -15,6 +15,7 @@ import { CHALLENGE_REASONS, ignoreCapture } from "@bbauth/capture";
 import { useTrust } from "../realtime/TrustContext";
 import { answerWays, ChallengeAnswer } from "./ChallengeAnswer";
 import { useAttempt } from "./useAttempt";
+import { codeComplete } from "./OtpField";
 
 /**
  * The forced re-challenge: while the session is challenged this modal blocks the page until a
@@ -51,7 +52,7 @@ export function ReauthDialog() {
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (code.length !== 6 || busy) return;
+    if (!codeComplete(code) || busy) return;
     return attempt(
       async () => {
         await api.post("/api/auth/reauth/verify", { code });
@@ -122,7 +123,7 @@ export function ReauthDialog() {
             </Button>
           </Box>
           {codeReady && (
-            <Button type="submit" variant="contained" disabled={busy || code.length !== 6} data-testid="reauth-submit">
+            <Button type="submit" variant="contained" disabled={busy || !codeComplete(code)} data-testid="reauth-submit">
               Continue
             </Button>
           )}

@@ -15,6 +15,7 @@ import { ignoreCapture } from "@bbauth/capture";
 import { useTrust } from "../realtime/TrustContext";
 import { answerWays, ChallengeAnswer } from "./ChallengeAnswer";
 import { useAttempt } from "./useAttempt";
+import { codeComplete } from "./OtpField";
 
 const WHY_BY_DEFAULT =
   "This change affects how your account is protected, so it needs a fresh one-time code. It goes ahead as soon as the code is right.";
@@ -75,7 +76,7 @@ export function StepUpDialog() {
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (code.length !== 6 || busy) return;
+    if (!codeComplete(code) || busy) return;
     setMessage(null);
     return attempt(
       async () => {
@@ -139,7 +140,7 @@ export function StepUpDialog() {
             </Button>
           </Box>
           {codeReady && (
-            <Button type="submit" variant="contained" disabled={busy || locked || code.length !== 6} data-testid="step-up-submit">
+            <Button type="submit" variant="contained" disabled={busy || locked || !codeComplete(code)} data-testid="step-up-submit">
               Confirm
             </Button>
           )}

@@ -787,6 +787,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/totp/recovery-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How many recovery codes of the authenticator app are left unused. */
+        get: operations["get_factors_recovery_status"];
+        put?: never;
+        /** A new set of recovery codes, shown once; the earlier set stops working. */
+        post: operations["post_factors_recovery_replace"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/totp/setup": {
         parameters: {
             query?: never;
@@ -4553,6 +4571,98 @@ export interface operations {
                         role: string;
                         /** Totp Enabled */
                         totp_enabled: boolean;
+                    };
+                };
+            };
+            /** @description No valid session, or no one-time code entered on it recently (code step_up_required, with the `challenge` to answer and `max_age`) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_factors_recovery_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Remaining
+                         * @description Unused recovery codes (0 without an authenticator app)
+                         */
+                        remaining: number;
+                    };
+                };
+            };
+            /** @description Missing, unknown, expired or revoked token, or a session that must answer its re-challenge first (code reauth_required) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_factors_recovery_replace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Codes
+                         * @description Shown once: only their hashes are kept
+                         */
+                        codes: string[];
+                        /** Remaining */
+                        remaining: number;
                     };
                 };
             };

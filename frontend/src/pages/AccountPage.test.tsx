@@ -6,6 +6,7 @@ import { ALICE, fakeApi, inTurn, signedIn, stepUpRequired } from "../test/fakeAp
 import { mockSocketFactory } from "../test/mockSocket";
 
 const QR = "data:image/png;base64,iVBORw0KGgo=";
+const RECOVERY = ["abcde-fghij", "klmno-pqrst", "uvwxy-z2345", "67abc-defgh", "ijklm-nopqr", "stuvw-xyz23", "4567a-bcdef", "ghijk-lmnop", "qrstu-vwxyz", "23456-7abcd"];
 const BEHAVIOR = {
   user_id: "u-alice",
   email: "alice@example.com",
@@ -37,6 +38,8 @@ describe("the account page", () => {
       "POST /api/auth/totp/setup": { status: 200, body: { secret: "JBSWY3DPEHPK3PXP", otpauth_uri: "otpauth://totp/x", qr_png: QR } },
       "POST /api/auth/totp/confirm": { status: 200, body: { ...ALICE, totp_enabled: true } },
       "POST /api/auth/totp/disable": { status: 200, body: { ...ALICE, totp_enabled: false } },
+      "POST /api/auth/totp/recovery-codes": { status: 200, body: { codes: RECOVERY, remaining: 10 } },
+      "GET /api/auth/totp/recovery-codes": { status: 200, body: { remaining: 10 } },
     });
     const user = userEvent.setup();
     render(<App socketFactory={mockSocketFactory().factory} />);
@@ -50,13 +53,21 @@ describe("the account page", () => {
     await user.click(screen.getByRole("button", { name: "Turn on" }));
     expect(await screen.findByText(/Authenticator app is on/)).toBeInTheDocument();
     expect(JSON.parse(sessionStorage.getItem("bbauth.session")!).user.totp_enabled).toBe(true);
+    // The app's recovery codes are made at once and shown this one time.
+    const list = await screen.findByTestId("recovery-list");
+    expect(within(list).getAllByRole("listitem").map((li) => li.textContent)).toEqual(RECOVERY);
+    expect(await screen.findByText(/10 unused codes left/)).toBeInTheDocument();
+    await user.click(screen.getByRole("button", { name: "I have kept them" }));
+    expect(screen.queryByTestId("recovery-list")).not.toBeInTheDocument();
 
     await user.type(screen.getByTestId("totp-disable-code"), "654321");
     await user.click(screen.getByRole("button", { name: "Turn off" }));
     expect(await screen.findByText(/codes go by email again/)).toBeInTheDocument();
-    expect(calls.filter((c) => c.path.startsWith("/api/auth/totp/")).map((c) => [c.path, c.body])).toEqual([
+    const posts = calls.filter((c) => c.method === "POST" && c.path.startsWith("/api/auth/totp/"));
+    expect(posts.map((c) => [c.path, c.body])).toEqual([
       ["/api/auth/totp/setup", {}],
       ["/api/auth/totp/confirm", { code: "123456" }],
+      ["/api/auth/totp/recovery-codes", {}],
       ["/api/auth/totp/disable", { code: "654321" }],
     ]);
   });

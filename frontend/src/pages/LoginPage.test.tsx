@@ -174,3 +174,42 @@ describe("creating an account", () => {
     expect(await screen.findByTestId("login-error")).toHaveTextContent("Registration is closed; ask an administrator.");
   });
 });
+
+describe("a lost authenticator app", () => {
+  beforeEach(() => window.history.replaceState(null, "", "/login"));
+  afterEach(() => vi.unstubAllGlobals());
+
+  it("takes a recovery code in place of the app's code", async () => {
+    const { calls } = fakeApi({
+      "POST /api/auth/login": { status: 202, body: { ...CHALLENGE, channel: "totp", destination: "authenticator app" } },
+      "POST /api/auth/otp/verify": { status: 200, body: tokenResponse() },
+    });
+    const user = userEvent.setup();
+    render(<App socketFactory={mockSocketFactory().factory} />);
+
+    await enterPassword(user);
+    await user.click(await screen.findByTestId("otp-code-recovery"));
+    const field = screen.getByLabelText("Recovery code");
+    expect(field).toHaveAttribute("data-bbauth-ignore");
+    await user.type(field, "ABCDE-FGH23");
+    await user.click(screen.getByRole("button", { name: "Sign in" }));
+
+    const verify = await vi.waitFor(() => {
+      const found = calls.find((c) => c.path === "/api/auth/otp/verify");
+      if (!found) throw new Error("not sent yet");
+      return found;
+    });
+    expect(verify.body).toEqual({ challenge_id: CHALLENGE.challenge_id, code: "abcde-fgh23" });
+  });
+
+  it("offers no recovery code for an emailed code", async () => {
+    fakeApi({ "POST /api/auth/login": { status: 202, body: CHALLENGE } });
+    const user = userEvent.setup();
+    render(<App socketFactory={mockSocketFactory().factory} />);
+
+    await enterPassword(user);
+
+    expect(await screen.findByTestId("otp-code")).toBeInTheDocument();
+    expect(screen.queryByTestId("otp-code-recovery")).not.toBeInTheDocument();
+  });
+});

@@ -6,11 +6,12 @@ import Stack from "@mui/material/Stack";
 import Typography from "@mui/material/Typography";
 import { useState, type FormEvent } from "react";
 import { api } from "../../api/client";
-import type { TotpSetup, User } from "../../api/types";
+import type { RecoveryCodes as NewCodes, TotpSetup, User } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
 import { ignoreCapture } from "@bbauth/capture";
-import { OtpField } from "../../components/OtpField";
+import { codeComplete, OtpField } from "../../components/OtpField";
 import { ActionAlerts } from "./ActionAlerts";
+import { RecoveryCodes } from "./RecoveryCodes";
 import { useAction } from "./useAction";
 
 /** Turning the authenticator app on (QR code, then a first code) and off (a current code). */
@@ -18,6 +19,7 @@ export function AuthenticatorCard() {
   const { user, updateUser } = useAuth();
   const [setup, setSetup] = useState<TotpSetup | null>(null);
   const [code, setCode] = useState("");
+  const [freshCodes, setFreshCodes] = useState<string[] | null>(null);
   const action = useAction();
   const enabled = Boolean(user?.totp_enabled);
 
@@ -31,6 +33,8 @@ export function AuthenticatorCard() {
       updateUser(await api.post<User>("/api/auth/totp/confirm", { code }));
       setSetup(null);
       setCode("");
+      // Every app gets its recovery codes at once: a lost phone must not lock the person out.
+      setFreshCodes((await api.post<NewCodes>("/api/auth/totp/recovery-codes")).codes);
       return "Authenticator app is on: sign-ins and re-checks now ask for its codes.";
     });
   };
@@ -80,7 +84,7 @@ export function AuthenticatorCard() {
             <Typography>2. Enter the code the app shows:</Typography>
             <OtpField id="totp-code" value={code} onChange={setCode} disabled={action.busy} />
             <Stack direction="row" spacing={1}>
-              <Button type="submit" variant="contained" disabled={action.busy || code.length !== 6} data-testid="totp-confirm">
+              <Button type="submit" variant="contained" disabled={action.busy || !codeComplete(code)} data-testid="totp-confirm">
                 Turn on
               </Button>
               <Button onClick={() => setSetup(null)} disabled={action.busy}>
@@ -92,13 +96,14 @@ export function AuthenticatorCard() {
       )}
       {enabled && (
         <Stack component="form" onSubmit={disable} {...ignoreCapture} spacing={1.5} sx={{ maxWidth: 320 }}>
-          <Typography>To turn it off, enter a current code from the app.</Typography>
-          <OtpField id="totp-disable-code" value={code} onChange={setCode} disabled={action.busy} />
-          <Button type="submit" variant="outlined" color="error" disabled={action.busy || code.length !== 6}>
+          <Typography>To turn it off, enter a current code from the app (or a recovery code if the app is lost).</Typography>
+          <OtpField id="totp-disable-code" value={code} onChange={setCode} disabled={action.busy} allowRecovery />
+          <Button type="submit" variant="outlined" color="error" disabled={action.busy || !codeComplete(code)}>
             Turn off
           </Button>
         </Stack>
       )}
+      {enabled && <RecoveryCodes fresh={freshCodes} />}
     </Paper>
   );
 }

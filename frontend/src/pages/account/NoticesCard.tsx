@@ -26,6 +26,8 @@ export const NOTICE_WORDS: Record<NoticeKind, string> = {
   passkey_added: "Passkey added",
   passkey_removed: "Passkey removed",
   passkey_cloned: "A copy of a passkey was refused",
+  recovery_codes_made: "New recovery codes made",
+  recovery_code_used: "A recovery code was used",
 };
 
 function describe(kind: string): string {

@@ -10,7 +10,7 @@ import { answerWithPasskey, passkeysAvailable } from "../../api/passkeys";
 import type { Challenge, TokenResponse } from "../../api/types";
 import { ignoreCapture } from "@bbauth/capture";
 import { LoginError } from "./LoginError";
-import { OtpField } from "../../components/OtpField";
+import { codeComplete, OtpField } from "../../components/OtpField";
 import { useAttempt } from "../../components/useAttempt";
 
 export interface CodeStepProps {
@@ -30,7 +30,7 @@ export function CodeStep({ challenge: initial, onSignedIn, onStartOver }: CodeSt
 
   const verify = (e: FormEvent) => {
     e.preventDefault();
-    if (!handle || code.length !== 6) return;
+    if (!handle || !codeComplete(code)) return;
     return attempt(
       async () => {
         onSignedIn(await api.post<TokenResponse>("/api/auth/otp/verify", { challenge_id: handle, code }, { auth: false, bindKey: true }));
@@ -85,10 +85,10 @@ export function CodeStep({ challenge: initial, onSignedIn, onStartOver }: CodeSt
           Use your passkey
         </Button>
       )}
-      {codeReady && <OtpField value={code} onChange={setCode} disabled={busy} autoFocus={!offerPasskey} />}
+      {codeReady && <OtpField value={code} onChange={setCode} disabled={busy} autoFocus={!offerPasskey} allowRecovery={challenge.channel === "totp"} />}
       {info && <Alert severity="info">{info}</Alert>}
       {codeReady && (
-        <Button type="submit" variant={offerPasskey ? "outlined" : "contained"} size="large" disabled={busy || code.length !== 6} data-testid="otp-submit">
+        <Button type="submit" variant={offerPasskey ? "outlined" : "contained"} size="large" disabled={busy || !codeComplete(code)} data-testid="otp-submit">
           {offerPasskey ? "Sign in with the code" : "Sign in"}
         </Button>
       )}
