@@ -19,6 +19,7 @@ from pydantic_core import CoreSchema
 
 from app.openapi import PROBLEM_SCHEMA
 from models.events import MAX_COORD_PX, MAX_TIME_MS
+from models.keyclass import KEY_CLASSES, MAX_SLOT
 
 SCHEMA_REF = "#/components/schemas/{model}"
 """Where the schemas live, in the AsyncAPI document and in the OpenAPI wrapper the web app's
@@ -126,14 +127,27 @@ class ConnectRefusal(Message):
 # --- the person's channel, "/" ---------------------------------------------------------------
 
 
+KeyClass = Literal[KEY_CLASSES]  # type: ignore[valid-type]  # built from the one table
+
+
 class KeyWireEvent(Message):
-    """A key going down or up."""
+    """A key going down or up, as its class: never the character or which key it was. The
+    capture code reduces ``KeyboardEvent.code`` to the class before anything is sent (the table:
+    ``keyclasses.json`` beside this document); an event with ``code`` refuses its batch
+    (``raw_key_identity``)."""
 
     t: Annotated[float, Field(ge=0, le=MAX_TIME_MS)]
     """ms, ``performance.now()``; never decreasing within the key stream."""
     type: Literal["down", "up"]
-    code: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9]{0,31}$")]
-    """``KeyboardEvent.code``: the physical key (``KeyA``, ``Space``)."""
+    key: KeyClass
+    """The key's class: ``<hand>_<row>.<finger>`` for a character key (``L_top.3``: left hand,
+    top row, middle finger; fingers 2 index to 5 little), else ``space``, ``backspace``,
+    ``enter``, ``shift_left``, ``shift_right``, ``modifier`` or ``other``."""
+    slot: Annotated[int, Field(ge=1, le=MAX_SLOT)] | None = None
+    """Which of the keys of this class held at once this is (the lowest free one; absent: 0):
+    the down and the up of one press carry the same slot."""
+    same: Literal[True] | None = None
+    """down: the same key as the press before it (a doubled letter); absent: another key."""
 
 
 class MouseWireEvent(Message):
@@ -156,7 +170,8 @@ class MouseWireEvent(Message):
 
 class InputBatch(Message):
     """Captured input, about once a second. Unusable events are dropped and counted (an
-    ``error`` ``events_dropped``); a batch longer than the server's limit is cut to it."""
+    ``error`` ``events_dropped``); a batch longer than the server's limit is cut to it; a batch
+    with a raw key identity (``code``) is refused whole (an ``error`` ``raw_key_identity``)."""
 
     events: list[KeyWireEvent | MouseWireEvent]
 

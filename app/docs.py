@@ -16,6 +16,7 @@ from quart import Blueprint, Quart, Response
 from quart_schema import hide
 
 from app import asyncapi
+from models.keyclass import CODE_CLASSES, KEY_CLASSES, MAX_SLOT
 
 blueprint = Blueprint("docs", __name__)
 
@@ -67,12 +68,18 @@ async def asyncapi_document() -> dict[str, Any]:
 
 async def documents(app: Quart) -> dict[str, dict[str, Any]]:
     """Both documents as the app serves them, by file name: ``openapi.json``, ``asyncapi.json``
-    (built without serving: no database or Redis is needed)."""
+    (built without serving: no database or Redis is needed), and ``keyclasses.json``: the
+    table the web SDK reduces ``KeyboardEvent.code`` with (``models.keyclass``)."""
     async with app.app_context():
         openapi = app.extensions["QUART_SCHEMA"].openapi_provider.schema()
         # Through the app's JSON encoder, as ``/api/openapi.json`` answers it.
         served = json.loads(app.json.dumps(openapi))
-    return {"openapi.json": served, "asyncapi.json": asyncapi.build()}
+    key_classes = {"classes": list(KEY_CLASSES), "codes": CODE_CLASSES, "max_slot": MAX_SLOT}
+    return {
+        "openapi.json": served,
+        "asyncapi.json": asyncapi.build(),
+        "keyclasses.json": key_classes,
+    }
 
 
 def document_text(document: dict[str, Any]) -> str:

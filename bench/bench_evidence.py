@@ -249,18 +249,18 @@ def keystroke_chunks(
     ``new_chunk(key-downs in the chunk, ms since its first key-down)``; a key-up stays with its
     key-down's chunk."""
     chunks: list[list[KeyEvent]] = []
-    chunk_of: dict[str, int] = {}
+    chunk_of: dict[tuple[str, int], int] = {}
     downs, start = 0, 0.0
     for e in events:
         if e.type == "down":
             if not chunks or new_chunk(downs, e.t - start):
                 chunks.append([])
                 downs, start = 0, e.t
-            chunk_of[e.code] = len(chunks) - 1
+            chunk_of[(e.key, e.slot)] = len(chunks) - 1
             downs += 1
             chunks[-1].append(e)
         elif chunks:  # a key-up before any key-down pairs with nothing
-            chunks[chunk_of.pop(e.code, len(chunks) - 1)].append(e)
+            chunks[chunk_of.pop((e.key, e.slot), len(chunks) - 1)].append(e)
     return [sorted(c, key=lambda e: e.t) for c in chunks]
 
 

@@ -42,13 +42,14 @@ MEMORY_SIZES = (20, 200, 1000)
 def typing(seed: int, n: int) -> list[KeyEvent]:
     """A stream of ``n`` keystrokes over the home row at log-normal flights (ms)."""
     rng = np.random.default_rng(seed)
-    codes = ["KeyA", "KeyS", "KeyD", "KeyF", "KeyJ", "KeyK", "KeyL", "Space", "KeyE", "KeyI"]
+    keys = ["L_home.5", "L_home.4", "L_home.3", "L_home.2", "R_home.2", "R_home.3", "R_home.4"]
+    keys += ["space", "L_top.3", "R_top.3"]
     downs = np.cumsum(rng.lognormal(np.log(180), 0.45, n))
     holds = rng.lognormal(np.log(95), 0.3, n)
     events: list[KeyEvent] = []
     for i, (d, h) in enumerate(zip(downs, holds, strict=True)):
-        code = codes[int(rng.integers(len(codes)))] if i % 7 else "Space"
-        events += [KeyEvent(float(d), "down", code), KeyEvent(float(d + min(h, 150)), "up", code)]
+        key = keys[int(rng.integers(len(keys)))] if i % 7 else "space"
+        events += [KeyEvent(float(d), "down", key), KeyEvent(float(d + min(h, 150)), "up", key)]
     return sorted(events, key=lambda e: e.t)
 
 

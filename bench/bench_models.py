@@ -46,6 +46,7 @@ from models.estimators import (  # noqa: E402  (the repo root goes on sys.path f
     genuine_vs_background,
 )
 from models.events import KeyEvent, MouseEvent  # noqa: E402
+from models.keyreducer import reduce_keys  # noqa: E402
 from models.keystroke import (  # noqa: E402
     FEATURE_SCHEMA_VERSION,
     KEYSTROKE_FEATURES,
@@ -79,15 +80,9 @@ def synthetic_keystrokes(n_keystrokes: int, seed: int) -> list[KeyEvent]:
     downs = np.cumsum(rng.lognormal(np.log(190), 0.5, n_keystrokes))
     holds = rng.lognormal(np.log(100), 0.3, n_keystrokes)
     codes = rng.choice(len(_CODES), n_keystrokes)
-    events = [
-        KeyEvent(t=float(d), type="down", code=_CODES[c]) for d, c in zip(downs, codes, strict=True)
-    ]
-    events += [
-        KeyEvent(t=float(d + h), type="up", code=_CODES[c])
-        for d, h, c in zip(downs, holds, codes, strict=True)
-    ]
-    events.sort(key=lambda e: e.t)
-    return events
+    raw = [(float(d), "down", _CODES[c]) for d, c in zip(downs, codes, strict=True)]
+    raw += [(float(d + h), "up", _CODES[c]) for d, h, c in zip(downs, holds, codes, strict=True)]
+    return reduce_keys(raw)  # as the web SDK sends them
 
 
 def synthetic_pointer(n_events: int, seed: int) -> list[MouseEvent]:

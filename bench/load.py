@@ -123,8 +123,13 @@ class SessionStats:
 def _wire(events: list[list[Any]], offset: float) -> list[dict[str, Any]]:
     out = []
     for e in events:
-        if e[1] in ("down", "up") and len(e) == 3:
-            out.append({"t": e[0] + offset, "type": e[1], "code": e[2]})
+        if e[1] in ("down", "up") and isinstance(e[2], str):  # a key: [t, type, key, slot, same]
+            key: dict[str, Any] = {"t": e[0] + offset, "type": e[1], "key": e[2]}
+            if e[3]:
+                key["slot"] = e[3]
+            if e[4]:
+                key["same"] = True
+            out.append(key)
         else:
             item: dict[str, Any] = {"t": e[0] + offset, "type": e[1], "x": e[2], "y": e[3]}
             if len(e) > 4 and e[4] is not None:
@@ -295,7 +300,7 @@ def _compact(events: Sequence[Any]) -> list[list[Any]]:
     out: list[list[Any]] = []
     for e in events:
         if isinstance(e, KeyEvent):
-            out.append([e.t, e.type, e.code])
+            out.append([e.t, e.type, e.key, e.slot, e.same])
         else:
             out.append([e.t, e.type, e.x, e.y, e.button, e.dx, e.dy])
     return out

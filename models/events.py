@@ -1,10 +1,12 @@
 """The raw input events a browser sends, and their validation.
 
-Keyboard: ``{"t": ms, "type": "down"|"up", "code": KeyboardEvent.code}``.
+Keyboard: ``{"t": ms, "type": "down"|"up", "key": class, "slot"?: 0..9, "same"?: bool}``:
+the key's class (``models.keyclass``), never its identity; an event naming its key (a ``code``
+member, or a ``KeyboardEvent.code`` as ``key``) refuses its whole batch, nothing of it kept.
 Mouse:    ``{"t": ms, "type": "move"|"down"|"up"|"wheel", "x": px, "y": px,
              "button"?: 0..4, "dx"?: px, "dy"?: px}``.
 
-A keyboard event carries ``code``; a mouse event carries ``x`` and ``y``. ``t`` is a
+A keyboard event carries ``key``; a mouse event carries ``x`` and ``y``. ``t`` is a
 high-resolution timestamp in milliseconds (``performance.now()``), non-decreasing per stream.
 Validation never raises: whatever cannot be used is dropped and counted by reason.
 """
@@ -12,7 +14,6 @@ Validation never raises: whatever cannot be used is dropped and counted by reaso
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,6 +23,8 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
+
+from models.keyclass import CODE_CLASSES, KEY_CLASSES, MAX_SLOT
 
 KeyType = Literal["down", "up"]
 MouseType = Literal["move", "down", "up", "wheel"]
@@ -35,18 +38,22 @@ MAX_TIME_MS = 1e13
 MAX_COORD_PX = 100_000.0
 """Pointer coordinates and wheel deltas beyond this are garbage."""
 
-_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,31}$")
+RAW_KEY_ERROR = "key events carry key classes (`key`), never KeyboardEvent.code"
 _KEY_TYPES = frozenset({"down", "up"})
+_KEY_CLASSES = frozenset(KEY_CLASSES)
 _MOUSE_TYPES = frozenset({"move", "down", "up", "wheel"})
 
 
 @dataclass(frozen=True, slots=True)
 class KeyEvent:
-    """A key going down or up at ``t`` ms; ``code`` is the physical key (``KeyA``, ``Space``)."""
+    """A key going down or up at ``t`` ms: ``key`` is its class (``models.keyclass``), ``slot``
+    tells held keys of one class apart, ``same`` marks a press of the key pressed just before."""
 
     t: float
     type: KeyType
-    code: str
+    key: str
+    slot: int = 0
+    same: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +77,8 @@ class ValidatedBatch:
     mouse: list[MouseEvent] = field(default_factory=list)
     dropped: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    raw_keys: bool = False
+    """The batch was refused for carrying key identities (``KeyboardEvent.code``)."""
 
     @property
     def accepted(self) -> int:
@@ -105,13 +114,17 @@ def _parse(item: object) -> KeyEvent | MouseEvent | str:
     kind = item.get("type")
     if not isinstance(kind, str):
         return "unknown_type"
-    if "code" in item:
-        code = item["code"]
+    if "key" in item:
         if kind not in _KEY_TYPES:
             return "unknown_type"
-        if not isinstance(code, str) or not _CODE.match(code):
-            return "bad_code"
-        return KeyEvent(t=t, type=kind, code=code)  # type: ignore[arg-type]
+        key, slot, same = item["key"], item.get("slot", 0), item.get("same", False)
+        if not isinstance(key, str) or key not in _KEY_CLASSES:
+            return "bad_key"
+        if isinstance(slot, bool) or not isinstance(slot, int) or not 0 <= slot <= MAX_SLOT:
+            return "bad_key"
+        if not isinstance(same, bool):
+            return "bad_key"
+        return KeyEvent(t=t, type=kind, key=key, slot=slot, same=same)  # type: ignore[arg-type]
     if kind not in _MOUSE_TYPES:
         return "unknown_type"
     x, y = _coord(item.get("x")), _coord(item.get("y"))
@@ -144,6 +157,8 @@ def validate_batch(
     """
     if not isinstance(raw, list):
         return ValidatedBatch(error="a batch must be a list of events")
+    if any(map(_carries_key_identity, raw)):
+        return ValidatedBatch(error=RAW_KEY_ERROR, raw_keys=True)
     dropped: Counter[str] = Counter()
     if len(raw) > max_events:
         dropped["over_limit"] = len(raw) - max_events
@@ -168,6 +183,15 @@ def validate_batch(
                 continue
             mouse.append(event)
     return ValidatedBatch(keys=keys, mouse=mouse, dropped=dict(dropped))
+
+
+def _carries_key_identity(item: object) -> bool:
+    """Whether an event names its key: a ``code`` member, or a ``KeyboardEvent.code`` (``KeyA``)
+    where the key class belongs."""
+    if not isinstance(item, dict):
+        return False
+    key = item.get("key")
+    return "code" in item or (isinstance(key, str) and key in CODE_CLASSES)
 
 
 def _out_of_order(
@@ -313,6 +337,8 @@ class ColumnBatch:
     mouse: MouseColumns = field(default_factory=MouseColumns.empty)
     dropped: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    raw_keys: bool = False
+    """The batch was refused for carrying key identities (``KeyboardEvent.code``)."""
 
     @property
     def accepted(self) -> int:
@@ -353,6 +379,7 @@ def validate_columns(
         else _NO_EVENTS,
         dropped=batch.dropped,
         error=batch.error,
+        raw_keys=batch.raw_keys,
     )
 
 
@@ -368,7 +395,7 @@ def _well_formed_mouse(
     if not isinstance(raw, list) or not raw or len(raw) > max_events:
         return None
     # Exact types: a dict or number subclass (bool, say) takes the reference path.
-    if set(map(type, raw)) != {dict} or any(map(_has_code, raw)):
+    if set(map(type, raw)) != {dict} or any(map(_has_key, raw)):
         return None
     ts = [item.get("t") for item in raw]
     xs = [item.get("x") for item in raw]
@@ -429,8 +456,8 @@ def _well_formed_mouse(
     )
 
 
-def _has_code(item: dict[str, Any]) -> bool:
-    return "code" in item
+def _has_key(item: dict[str, Any]) -> bool:
+    return "key" in item or "code" in item
 
 
 def _parsed(item: dict[str, Any]) -> tuple[object, ...]:

@@ -1,6 +1,7 @@
 """Keystroke-dynamics features: pure functions from key events to fixed-length vectors.
 
-Times are milliseconds throughout. Keys are reduced to classes before any statistic is taken:
+Times are milliseconds throughout. Key events carry key classes, never keys (``models.keyclass``),
+and statistics are taken over coarser classes still:
 *zones* (hand x keyboard row, plus space, backspace, enter, shift, other modifiers, everything
 else), touch-typing *fingers* (3-9 keys each), and for transitions *digraph classes* (hands,
 rows, roles) and same-hand *finger relations*. A feature vector never says which key was
@@ -27,6 +28,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.events import KeyEvent
+from models.keyclass import FINGERS as FINGERS
+from models.keyclass import ZONES as ZONES
+from models.keyclass import class_finger, class_zone
 from models.quantiles import percentiles
 
 FEATURE_SCHEMA_VERSION = 1
@@ -39,104 +43,22 @@ PAUSE_MS = 3000.0
 """Down-down gaps above this are pauses, kept out of the timing statistics (as IKDD)."""
 
 # ---------------------------------------------------------------------------------------------
-# Key zones: physical position (KeyboardEvent.code is layout independent) -> coarse class.
+# Key zones and fingers: the classes a key event carries (``models.keyclass``).
 
-ZONES: tuple[str, ...] = (
-    "L_num",
-    "L_top",
-    "L_home",
-    "L_bottom",
-    "R_num",
-    "R_top",
-    "R_home",
-    "R_bottom",
-    "space",
-    "backspace",
-    "enter",
-    "shift",
-    "modifier",
-    "other",
-)
 _Z = {name: i for i, name in enumerate(ZONES)}
 CHAR_ZONES = frozenset(range(8))
 """Zone indices of character keys (left hand 0-3, right hand 4-7)."""
-
-_ROWS: dict[str, tuple[str, ...]] = {
-    "L_num": ("Backquote", "Digit1", "Digit2", "Digit3", "Digit4", "Digit5", "Digit6"),
-    "R_num": ("Digit7", "Digit8", "Digit9", "Digit0", "Minus", "Equal"),
-    "L_top": ("KeyQ", "KeyW", "KeyE", "KeyR", "KeyT"),
-    "R_top": ("KeyY", "KeyU", "KeyI", "KeyO", "KeyP", "BracketLeft", "BracketRight", "Backslash"),
-    "L_home": ("KeyA", "KeyS", "KeyD", "KeyF", "KeyG"),
-    "R_home": ("KeyH", "KeyJ", "KeyK", "KeyL", "Semicolon", "Quote"),
-    "L_bottom": ("IntlBackslash", "KeyZ", "KeyX", "KeyC", "KeyV", "KeyB"),
-    "R_bottom": ("KeyN", "KeyM", "Comma", "Period", "Slash", "IntlRo"),
-    "space": ("Space",),
-    "backspace": ("Backspace", "Delete"),
-    "enter": ("Enter", "NumpadEnter"),
-    "shift": ("ShiftLeft", "ShiftRight"),
-    "modifier": (
-        "ControlLeft",
-        "ControlRight",
-        "AltLeft",
-        "AltRight",
-        "MetaLeft",
-        "MetaRight",
-        "OSLeft",
-        "OSRight",
-        "CapsLock",
-        "Tab",
-    ),
-}
-_CODE_ZONE: dict[str, int] = {code: _Z[zone] for zone, codes in _ROWS.items() for code in codes}
-
-
-def key_zone(code: str) -> int:
-    """Zone index (into `ZONES`) of a KeyboardEvent.code; unknown codes are ``other``."""
-    return _CODE_ZONE.get(code, _Z["other"])
-
-
-# Fingers of touch typing: a second, finer class of character keys (each holds 3-9 keys).
-FINGERS: tuple[str, ...] = ("L5", "L4", "L3", "L2", "R2", "R3", "R4", "R5")
-_FINGER_KEYS: dict[str, tuple[str, ...]] = {
-    "L5": ("Backquote", "Digit1", "KeyQ", "KeyA", "KeyZ", "IntlBackslash"),
-    "L4": ("Digit2", "KeyW", "KeyS", "KeyX"),
-    "L3": ("Digit3", "KeyE", "KeyD", "KeyC"),
-    "L2": ("Digit4", "Digit5", "Digit6", "KeyR", "KeyT", "KeyF", "KeyG", "KeyV", "KeyB"),
-    "R2": ("Digit7", "KeyY", "KeyU", "KeyH", "KeyJ", "KeyN", "KeyM"),
-    "R3": ("Digit8", "KeyI", "KeyK", "Comma"),
-    "R4": ("Digit9", "KeyO", "KeyL", "Period"),
-    "R5": (
-        "Digit0",
-        "Minus",
-        "Equal",
-        "KeyP",
-        "BracketLeft",
-        "BracketRight",
-        "Backslash",
-        "Semicolon",
-        "Quote",
-        "Slash",
-        "IntlRo",
-    ),
-}
-_CODE_FINGER: dict[str, int] = {
-    code: FINGERS.index(f) for f, codes in _FINGER_KEYS.items() for code in codes
-}
-
-
-def key_finger(code: str) -> int:
-    """Finger index (into `FINGERS`) of a character key's KeyboardEvent.code; -1 otherwise."""
-    return _CODE_FINGER.get(code, -1)
 
 
 FINGER_RELATIONS: tuple[str, ...] = ("same_finger", "adjacent_finger", "other_finger")
 """Same-hand transitions between two different character keys, by the fingers involved."""
 
 
-def finger_relation(first_code: str, second_code: str) -> int:
-    """Index into `FINGER_RELATIONS` of a same-hand digraph of two keys; -1 for any other."""
-    a, b = key_finger(first_code), key_finger(second_code)
-    if a < 0 or b < 0 or first_code == second_code or (a < 4) != (b < 4):
+def finger_relation(first_key: str, second_key: str, *, same_key: bool) -> int:
+    """Index into `FINGER_RELATIONS` of a same-hand digraph of two key classes (``same_key``:
+    the same key twice); -1 for any other."""
+    a, b = class_finger(first_key), class_finger(second_key)
+    if a < 0 or b < 0 or same_key or (a < 4) != (b < 4):
         return -1
     return min(abs(a - b), 2)
 
@@ -198,19 +120,18 @@ def digraph_class(first_zone: int, second_zone: int, *, same_key: bool) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Keystroke:
-    """One key press: ``down`` and ``up`` in ms (``up`` is NaN when the release was never seen).
-
-    Holds the key code only while in memory; features keep nothing but its zone.
-    """
+    """One key press: ``down`` and ``up`` in ms (``up`` is NaN when the release was never seen),
+    the key's class (``models.keyclass``), and whether it is the key pressed just before."""
 
     down: float
     up: float
-    code: str
+    key: str
+    same: bool = False
 
     @property
     def zone(self) -> int:
         """Zone index into `ZONES`."""
-        return key_zone(self.code)
+        return class_zone(self.key)
 
     @property
     def hold(self) -> float:
@@ -236,8 +157,8 @@ def pair_keystrokes(
     Robust to real-world streams: events are sorted by time first (ties keep input order);
     a repeated down of a key already held is auto-repeat and ignored (the first down
     counts); an up without a pending down is dropped; overlapping keys (rollover) pair
-    per key; a down never released yields a keystroke whose ``up`` is NaN. Events with
-    non-finite times are dropped. ``stats`` (optional) receives the repair counts.
+    per key (class and slot); a down never released yields a keystroke whose ``up`` is NaN.
+    Events with non-finite times are dropped. ``stats`` (optional) receives the repair counts.
     """
     stats = stats if stats is not None else PairingStats()
     ordered: list[KeyEvent] = []
@@ -247,25 +168,26 @@ def pair_keystrokes(
         else:
             stats.non_finite += 1
     ordered.sort(key=lambda e: e.t)
-    pending: dict[str, float] = {}
+    pending: dict[tuple[str, int], tuple[float, bool]] = {}
     strokes: list[Keystroke] = []
     for e in ordered:
+        held = (e.key, e.slot)
         if e.type == "down":
-            if e.code in pending:
+            if held in pending:
                 stats.auto_repeat += 1
             else:
-                pending[e.code] = e.t
+                pending[held] = (e.t, e.same)
         elif e.type == "up":
-            down = pending.pop(e.code, None)
+            down = pending.pop(held, None)
             if down is None:
                 stats.unmatched_up += 1
             else:
-                strokes.append(Keystroke(down=down, up=e.t, code=e.code))
+                strokes.append(Keystroke(down=down[0], up=e.t, key=e.key, same=down[1]))
         else:
             raise ValueError(f"unknown key event type {e.type!r}")
-    for code, down in pending.items():
+    for (key, _), (down_t, same) in pending.items():
         stats.unmatched_down += 1
-        strokes.append(Keystroke(down=down, up=math.nan, code=code))
+        strokes.append(Keystroke(down=down_t, up=math.nan, key=key, same=same))
     strokes.sort(key=lambda s: s.down)
     return strokes
 
@@ -337,10 +259,7 @@ def timing_sample(strokes: Sequence[Keystroke]) -> TimingSample:
     uu = ups[1:] - ups[:-1]
     du = ups[1:] - downs[:-1]
     classes = np.array(
-        [
-            digraph_class(zones[i], zones[i + 1], same_key=strokes[i].code == strokes[i + 1].code)
-            for i in range(n - 1)
-        ],
+        [digraph_class(zones[i], zones[i + 1], same_key=strokes[i + 1].same) for i in range(n - 1)],
         dtype=np.int_,
     )
     in_flow = dd <= PAUSE_MS
@@ -357,11 +276,14 @@ def timing_sample(strokes: Sequence[Keystroke]) -> TimingSample:
     lag_arr = np.array(lag, dtype=np.float64)
     return TimingSample(
         hold_zone=zones[keep],
-        hold_finger=np.array([key_finger(s.code) for s in strokes], dtype=np.int_)[keep],
+        hold_finger=np.array([class_finger(s.key) for s in strokes], dtype=np.int_)[keep],
         hold_ms=holds[keep],
         digraph=classes[in_flow],
         finger_relation=np.array(
-            [finger_relation(strokes[i].code, strokes[i + 1].code) for i in range(n - 1)],
+            [
+                finger_relation(strokes[i].key, strokes[i + 1].key, same_key=strokes[i + 1].same)
+                for i in range(n - 1)
+            ],
             dtype=np.int_,
         )[in_flow],
         dd_ms=dd[in_flow],
@@ -372,7 +294,7 @@ def timing_sample(strokes: Sequence[Keystroke]) -> TimingSample:
         shift_lag_ms=lag_arr[np.isfinite(lag_arr)],
         n_keystrokes=n,
         zone_counts=np.bincount(zones, minlength=len(ZONES)).astype(np.int_),
-        n_shift_right=sum(1 for s in strokes if s.code == "ShiftRight"),
+        n_shift_right=sum(1 for s in strokes if s.key == "shift_right"),
         n_pauses=int(np.sum(~in_flow)),
     )
 

@@ -76,7 +76,7 @@ class KeystrokeWindower:
     prior: RhythmPrior | None = None
     """People's typing structure the liveness features compare with (None: not compared)."""
     _events: list[KeyEvent] = field(default_factory=list)
-    _held: set[str] = field(default_factory=set)
+    _held: set[tuple[str, int]] = field(default_factory=set)
     _downs: int = 0
 
     def feed(self, events: Iterable[KeyEvent]) -> list[KeystrokeWindow]:
@@ -89,13 +89,14 @@ class KeystrokeWindower:
                     closed.extend(self._close())
                 elif gap > self.stale_ms:
                     self._reset()  # typed long ago: maybe by someone else
+            held = (event.key, event.slot)
             if event.type == "down":
-                if event.code in self._held:
+                if held in self._held:
                     continue  # auto-repeat of a held key
-                self._held.add(event.code)
+                self._held.add(held)
                 self._downs += 1
             else:
-                self._held.discard(event.code)
+                self._held.discard(held)
             self._events.append(event)
             held_too_long = self._downs >= 2 * self.size
             if (self._downs >= self.size and not self._held) or held_too_long:

@@ -123,6 +123,14 @@ class Pipeline:
             last_key_t=conn.last_key_t,
             last_mouse_t=conn.last_mouse_t,
         )
+        if batch.raw_keys:
+            metrics.count_refused("raw_key_identity")
+            out.error(
+                "raw_key_identity",
+                "Key events must carry key classes (`key`), never KeyboardEvent.code: "
+                "the batch was refused.",
+            )
+            return out
         if batch.error is not None:
             out.error("bad_batch", batch.error)
             return out

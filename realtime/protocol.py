@@ -18,6 +18,7 @@ from app import errors
 # Codes only the channel uses; every other code is an ``ApplicationError``'s, with its status.
 CHANNEL_PROBLEMS: dict[str, tuple[int, str]] = {
     "bad_batch": (422, "The batch is not valid"),
+    "raw_key_identity": (422, "Key identities are not accepted"),
     "events_dropped": (422, "Some events of the batch were dropped"),
     "rate_limited": (429, "Too many batches or events"),
     "busy": (503, "The server is busy"),

@@ -18,7 +18,7 @@ const CHALLENGE = {
 };
 
 function inputEvents(socket: MockSocket) {
-  return socket.emits("input").flatMap((e) => (e.args[0] as { events: { code?: string }[] }).events);
+  return socket.emits("input").flatMap((e) => (e.args[0] as { events: { key?: string }[] }).events);
 }
 
 describe("the person's app", () => {
@@ -141,7 +141,9 @@ describe("the person's app", () => {
     fireEvent.keyUp(notes, { code: "KeyI" });
     act(() => vi.advanceTimersByTime(260));
     expect(socket.emits("input")).toHaveLength(1);
-    expect(inputEvents(socket).map((e) => e.code)).toEqual(["KeyH", "KeyH", "KeyI", "KeyI"]);
+    // Key classes only (hand, row, finger): never the character nor which key it was.
+    expect(inputEvents(socket).map((e) => e.key)).toEqual(["R_home.2", "R_home.2", "R_top.3", "R_top.3"]);
+    expect(JSON.stringify(socket.emits("input"))).not.toMatch(/KeyH|KeyI|"code"/);
 
     act(() => socket.serverSends("trust", { score: 41, level: "low", windows: 1, modality: "keystroke", window_size: 30 }));
     expect(screen.getByTestId("trust-score")).toHaveTextContent("41");

@@ -51,7 +51,8 @@ LOG_COLUMNS = tuple(not n.startswith(("hist.", "rate.")) for n in KEYSTROKE_FEAT
 PROTOCOL = (
     "Aalto 136M Keystrokes, the archive's first 1,000 participants (sorted by participant id) "
     "with 15 sentences each. Sample = the first {n} keystrokes of one sentence (rows turned into "
-    "key-down/up events, JavaScript keyCode mapped to KeyboardEvent.code, paired and featurized "
+    "key-down/up events, JavaScript keyCode mapped to KeyboardEvent.code and reduced to key "
+    "classes as the web SDK reduces live typing (models.keyreducer), paired and featurized "
     "by models.keystroke exactly as live traffic; sentences with fewer keystrokes use all). "
     "Sentences in typing order (first key-down). People-disjoint 2-fold "
     "(models.evaluation.splits; both sets listed under 'people'): the first half of the "

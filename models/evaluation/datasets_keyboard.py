@@ -1,9 +1,10 @@
 """Loaders of the public keyboard data sets, turned into bbauth's own event and sample types.
 
 * Aalto 136M Keystrokes: rows of (key-down, key-up, JavaScript keyCode) become `KeyEvent`
-  lists, so evaluation runs the same feature functions as live traffic.
+  lists of key classes, reduced as the web SDK reduces live typing (``models.keyreducer``), so
+  evaluation runs the same feature functions on the same events as live traffic.
 * IKDD: per-feature value lists (hold per Windows virtual-key code, down-down latency per
-  virtual-key digraph) become `TimingSample`s over the same key zones.
+  virtual-key digraph) become `TimingSample`s over the same key classes (``key_class``).
 * CMU DSL-StrongPasswordData: the 31 timing columns per repetition.
 
 Each loader reads a ``.tar.xz`` archive in place or an already extracted folder.
@@ -25,13 +26,13 @@ from numpy.typing import NDArray
 
 from models.evaluation.metrics import auc, eer, summarize
 from models.events import KeyEvent
+from models.keyclass import class_finger, class_zone, key_class
+from models.keyreducer import reduce_keys
 from models.keystroke import (
     ZONES,
     TimingSample,
     digraph_class,
     finger_relation,
-    key_finger,
-    key_zone,
 )
 
 AALTO_ARCHIVE = "aalto-136m-keystrokes-participants-first-1000.tar.xz"
@@ -151,12 +152,10 @@ def _parse_aalto(text: str) -> AaltoParticipant | None:
     # Typing order of sentences: by their first key-down.
     for strokes in sorted(rows.values(), key=lambda r: min(s[0] for s in r)):
         t0 = min(s[0] for s in strokes)
-        events: list[KeyEvent] = []
+        raw: list[tuple[float, str, str]] = []
         for press, release, code in sorted(strokes):
-            events.append(KeyEvent(t=press - t0, type="down", code=code))
-            events.append(KeyEvent(t=release - t0, type="up", code=code))
-        events.sort(key=lambda e: e.t)
-        sentences.append(events)
+            raw += [(press - t0, "down", code), (release - t0, "up", code)]
+        sentences.append(reduce_keys(raw))
     return AaltoParticipant(participant_id=pid, sentences=sentences)
 
 
@@ -315,25 +314,27 @@ def ikdd_timing_sample(
     uniformly over all values: the logfile keeps no order, so this is the nearest thing to a
     stretch of typing. Up-down, up-up and down-up times and pauses are not in IKDD.
     """
+    keys = {vk: key_class(vk_to_code(vk)) for vk in log.holds}
     hold_zone = np.concatenate(
-        [np.full(v.size, key_zone(vk_to_code(vk)), np.int_) for vk, v in log.holds.items()]
+        [np.full(v.size, class_zone(keys[vk]), np.int_) for vk, v in log.holds.items()]
         or [np.zeros(0, np.int_)]
     )
     hold_finger = np.concatenate(
-        [np.full(v.size, key_finger(vk_to_code(vk)), np.int_) for vk, v in log.holds.items()]
+        [np.full(v.size, class_finger(keys[vk]), np.int_) for vk, v in log.holds.items()]
         or [np.zeros(0, np.int_)]
     )
     hold_ms = np.concatenate(list(log.holds.values()) or [np.zeros(0)])
     is_right_shift = np.concatenate(
-        [np.full(v.size, vk == 161) for vk, v in log.holds.items()] or [np.zeros(0, bool)]
+        [np.full(v.size, keys[vk] == "shift_right") for vk, v in log.holds.items()]
+        or [np.zeros(0, bool)]
     )
     digraph_parts: list[NDArray[np.int_]] = []
     relation_parts: list[NDArray[np.int_]] = []
     for (a, b), v in log.latencies.items():
-        ca, cb = vk_to_code(a), vk_to_code(b)
-        cls = digraph_class(key_zone(ca), key_zone(cb), same_key=a == b)
+        ka, kb = key_class(vk_to_code(a)), key_class(vk_to_code(b))
+        cls = digraph_class(class_zone(ka), class_zone(kb), same_key=a == b)
         digraph_parts.append(np.full(v.size, cls, np.int_))
-        relation_parts.append(np.full(v.size, finger_relation(ca, cb), np.int_))
+        relation_parts.append(np.full(v.size, finger_relation(ka, kb, same_key=a == b), np.int_))
     digraph = np.concatenate(digraph_parts or [np.zeros(0, np.int_)])
     relation = np.concatenate(relation_parts or [np.zeros(0, np.int_)])
     dd_ms = np.concatenate(list(log.latencies.values()) or [np.zeros(0)])

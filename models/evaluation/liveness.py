@@ -67,7 +67,7 @@ def _retimed(events: Sequence[Event], f: Callable[[float], float]) -> list[Event
 
 def _with_t(e: Event, t: float) -> Event:
     if isinstance(e, KeyEvent):
-        return KeyEvent(t=t, type=e.type, code=e.code)
+        return replace(e, t=t)
     return MouseEvent(t=t, type=e.type, x=e.x, y=e.y, button=e.button, dx=e.dx, dy=e.dy)
 
 

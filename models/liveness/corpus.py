@@ -9,6 +9,7 @@ type the victim's text or go to the victim's targets (see `models.liveness.bots`
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Final
 
 import numpy as np
@@ -38,7 +39,7 @@ def join_sentences(sentences: Sequence[Sequence[KeyEvent]]) -> list[KeyEvent]:
         if not sentence:
             continue
         base = offset - sentence[0].t
-        out.extend(KeyEvent(t=e.t + base, type=e.type, code=e.code) for e in sentence)
+        out.extend(replace(e, t=e.t + base) for e in sentence)
         offset = out[-1].t + SENTENCE_GAP_MS
     return out
 

@@ -78,8 +78,8 @@ def flight_types(strokes: Sequence[Keystroke]) -> NDArray[np.int_]:
     """The type of each flight between consecutive keystrokes (0..`N_FLIGHT_TYPES` - 1)."""
     return np.asarray(
         [
-            digraph_class(a.zone, b.zone, same_key=a.code == b.code) * 4
-            + finger_relation(a.code, b.code)
+            digraph_class(a.zone, b.zone, same_key=b.same) * 4
+            + finger_relation(a.key, b.key, same_key=b.same)
             + 1
             for a, b in pairwise(strokes)
         ],

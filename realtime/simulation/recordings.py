@@ -20,7 +20,7 @@ impostor, is never one the live models have seen.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from models.background import load_keystroke_background, load_mouse_background
@@ -38,6 +38,7 @@ from models.evaluation.datasets_mouse import (
     sapimouse_users,
 )
 from models.events import KeyEvent, MouseEvent
+from models.keyreducer import reduce_keys
 from models.live import KEYSTROKE_SCHEMA, MOUSE_SCHEMA
 
 Event = KeyEvent | MouseEvent
@@ -105,7 +106,7 @@ def rebased(dataset: str, person: str, name: str, events: list[Event]) -> Record
     shifted: list[Event] = []
     for e in events:
         if isinstance(e, KeyEvent):
-            shifted.append(KeyEvent(t=e.t - t0, type=e.type, code=e.code))
+            shifted.append(replace(e, t=e.t - t0))
         else:
             shifted.append(
                 MouseEvent(t=e.t - t0, type=e.type, x=e.x, y=e.y, button=e.button, dx=e.dx, dy=e.dy)
@@ -118,7 +119,11 @@ def rebased(dataset: str, person: str, name: str, events: list[Event]) -> Record
 _AALTO_FILE = re.compile(r"^(\d+)_keystrokes\.txt$")
 
 
-def _aalto_sentences(text: str) -> list[list[KeyEvent]]:
+RawKey = tuple[float, str, str]
+"""(t ms, ``down``/``up``, ``KeyboardEvent.code``): a data set's key event, before reduction."""
+
+
+def _aalto_sentences(text: str) -> list[list[RawKey]]:
     """Each typed sentence's key events with absolute times (ms), in typing order."""
     rows: dict[str, list[tuple[float, float, str]]] = {}
     for line in text.splitlines()[1:]:
@@ -132,19 +137,19 @@ def _aalto_sentences(text: str) -> list[list[KeyEvent]]:
         rows.setdefault(p[1], []).append((press, release, js_keycode_to_code(keycode)))
     sentences = []
     for strokes in sorted(rows.values(), key=lambda r: min(s[0] for s in r)):
-        events: list[KeyEvent] = []
+        events: list[RawKey] = []
         for press, release, code in sorted(strokes):
-            events.append(KeyEvent(t=press, type="down", code=code))
-            events.append(KeyEvent(t=release, type="up", code=code))
-        events.sort(key=lambda e: e.t)
+            events += [(press, "down", code), (release, "up", code)]
+        events.sort(key=lambda e: e[0])
         sentences.append(events)
     return sentences
 
 
-def _merge(sentences: list[list[KeyEvent]]) -> list[KeyEvent]:
+def _merge(sentences: list[list[RawKey]]) -> list[KeyEvent]:
+    """The sentences' events as the web SDK sends them (key classes), in one stream."""
     # Sentences follow each other, but a last key-up may come after the next sentence's
     # first key-down: merge by time, as the keyboard produced them.
-    return sorted((e for s in sentences for e in s), key=lambda e: e.t)
+    return reduce_keys(e for s in sentences for e in s)
 
 
 def load_aalto_people(data: Path, *, limit: int, skip: int = 0) -> list[Person]:

@@ -70,7 +70,12 @@ def wire_event(event: Event, offset_ms: float) -> dict[str, Any]:
     """The JSON object a browser sends for ``event``, its time shifted by ``offset_ms``."""
     t = event.t + offset_ms
     if isinstance(event, KeyEvent):
-        return {"t": t, "type": event.type, "code": event.code}
+        key: dict[str, Any] = {"t": t, "type": event.type, "key": event.key}
+        if event.slot:
+            key["slot"] = event.slot
+        if event.same:
+            key["same"] = True
+        return key
     out: dict[str, Any] = {"t": t, "type": event.type, "x": event.x, "y": event.y}
     if event.button is not None:
         out["button"] = event.button

@@ -156,8 +156,8 @@ def _keys(start_ms: float, n: int) -> list[dict[str, Any]]:
     for i in range(n):
         t = start_ms + 100.0 * i
         events += [
-            {"t": t, "type": "down", "code": "KeyA"},
-            {"t": t + 60, "type": "up", "code": "KeyA"},
+            {"t": t, "type": "down", "key": "L_home.5"},
+            {"t": t + 60, "type": "up", "key": "L_home.5"},
         ]
     return events
 

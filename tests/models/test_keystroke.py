@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from models.events import KeyEvent
+from models.keyclass import class_finger, class_zone, key_class
+from models.keyreducer import reduce_keys
 from models.keystroke import (
     DIGRAPH_CLASSES,
     FINGER_RELATIONS,
@@ -19,8 +21,6 @@ from models.keystroke import (
     finger_relation,
     fixed_text_feature_names,
     fixed_text_features,
-    key_finger,
-    key_zone,
     keystroke_window_features,
     keystroke_windows,
     pair_keystrokes,
@@ -30,17 +30,30 @@ from models.keystroke import (
 
 
 def down(t: float, code: str) -> KeyEvent:
-    return KeyEvent(t=t, type="down", code=code)
+    """A press of the key ``code``, as the web SDK sends it (its class)."""
+    return KeyEvent(t=t, type="down", key=key_class(code))
 
 
 def up(t: float, code: str) -> KeyEvent:
-    return KeyEvent(t=t, type="up", code=code)
+    return KeyEvent(t=t, type="up", key=key_class(code))
 
 
 def typed(*strokes: tuple[str, float, float]) -> list[KeyEvent]:
-    """Events of (code, down ms, up ms) keystrokes, in time order."""
-    events = [down(d, c) for c, d, _ in strokes] + [up(u, c) for c, _, u in strokes]
-    return sorted(events, key=lambda e: e.t)
+    """Events of (code, down ms, up ms) keystrokes as the web SDK sends them, in time order."""
+    raw = [(d, "down", c) for c, d, _ in strokes] + [(u, "up", c) for c, _, u in strokes]
+    return reduce_keys(raw)
+
+
+def key_zone(code: str) -> int:
+    return class_zone(key_class(code))
+
+
+def key_finger(code: str) -> int:
+    return class_finger(key_class(code))
+
+
+def relation(a: str, b: str) -> int:
+    return finger_relation(key_class(a), key_class(b), same_key=a == b)
 
 
 def feature(vector: np.ndarray, name: str) -> float:
@@ -59,7 +72,7 @@ def test_hold_time_is_up_minus_down() -> None:
 def test_rollover_pairs_each_key_with_its_own_release() -> None:
     # A down, S down, A up, S up: overlapping keys.
     strokes = pair_keystrokes([down(0, "KeyA"), down(50, "KeyS"), up(80, "KeyA"), up(120, "KeyS")])
-    assert [(s.code, s.down, s.up) for s in strokes] == [("KeyA", 0, 80), ("KeyS", 50, 120)]
+    assert [(s.key, s.down, s.up) for s in strokes] == [("L_home.5", 0, 80), ("L_home.4", 50, 120)]
 
 
 def test_auto_repeat_downs_count_once_from_the_first_down() -> None:
@@ -73,7 +86,7 @@ def test_auto_repeat_downs_count_once_from_the_first_down() -> None:
 def test_unmatched_up_is_dropped_and_counted() -> None:
     stats = PairingStats()
     strokes = pair_keystrokes([up(5, "KeyQ"), down(10, "KeyA"), up(90, "KeyA")], stats)
-    assert [s.code for s in strokes] == ["KeyA"]
+    assert [s.key for s in strokes] == ["L_home.5"]
     assert stats.unmatched_up == 1
 
 
@@ -87,7 +100,7 @@ def test_down_without_release_keeps_its_down_time_and_a_nan_hold() -> None:
 
 def test_unsorted_events_are_paired_in_time_order() -> None:
     events = [up(90, "KeyA"), down(150, "KeyB"), down(10, "KeyA"), up(230, "KeyB")]
-    assert [s.code for s in pair_keystrokes(events)] == ["KeyA", "KeyB"]
+    assert [s.key for s in pair_keystrokes(events)] == ["L_home.5", "L_bottom.2"]
 
 
 def test_windows_are_consecutive_and_drop_the_partial_tail() -> None:
@@ -117,11 +130,12 @@ def test_fingers_and_same_hand_finger_relations() -> None:
     assert FINGERS[key_finger("KeyA")] == "L5"
     assert FINGERS[key_finger("KeyJ")] == "R2"
     assert key_finger("Space") == -1
-    assert FINGER_RELATIONS[finger_relation("KeyE", "KeyD")] == "same_finger"
-    assert FINGER_RELATIONS[finger_relation("KeyS", "KeyD")] == "adjacent_finger"
-    assert FINGER_RELATIONS[finger_relation("KeyA", "KeyF")] == "other_finger"
-    assert finger_relation("KeyA", "KeyJ") == -1  # two hands
-    assert finger_relation("KeyL", "KeyL") == -1  # a repeat
+    assert FINGER_RELATIONS[relation("KeyE", "KeyD")] == "same_finger"
+    assert FINGER_RELATIONS[relation("KeyR", "KeyT")] == "same_finger"  # one class, two keys
+    assert FINGER_RELATIONS[relation("KeyS", "KeyD")] == "adjacent_finger"
+    assert FINGER_RELATIONS[relation("KeyA", "KeyF")] == "other_finger"
+    assert relation("KeyA", "KeyJ") == -1  # two hands
+    assert relation("KeyL", "KeyL") == -1  # a repeat
 
 
 def test_digraph_classes_name_hands_and_roles() -> None:

@@ -16,14 +16,26 @@ from models.keystroke import (
     pair_keystrokes,
 )
 
-CODES = ["KeyA", "KeyJ", "Space", "Backspace", "ShiftLeft", "ShiftRight", "Digit1", "F13", "X"]
+KEYS = [
+    "L_home.5",
+    "R_home.2",
+    "space",
+    "backspace",
+    "shift_left",
+    "shift_right",
+    "L_num.5",
+    "other",
+    "X",
+]
 
 key_events = st.builds(
     KeyEvent,
     t=st.floats(min_value=-1e12, max_value=1e13, allow_nan=False, allow_infinity=False)
     | st.sampled_from([0.0, 1.0, 1e300, float("nan"), float("inf")]),
     type=st.sampled_from(["down", "up"]),
-    code=st.sampled_from(CODES),
+    key=st.sampled_from(KEYS),
+    slot=st.integers(0, 2),
+    same=st.booleans(),
 )
 
 
@@ -65,6 +77,6 @@ def test_fixed_text_gives_3n_minus_2_values_or_a_value_error(
 
 
 def test_unknown_event_type_is_a_value_error() -> None:
-    bad = KeyEvent(t=1.0, type="press", code="KeyA")  # type: ignore[arg-type]
+    bad = KeyEvent(t=1.0, type="press", key="L_home.5")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="unknown key event type"):
         pair_keystrokes([bad])

@@ -10,6 +10,7 @@ from models.keystroke import pair_keystrokes
 from models.liveness.bots import KEYBOARD_BOTS, MOUSE_BOTS, KeyboardContext, MouseContext
 from models.liveness.corpus import keystroke_chunks, mouse_chunks
 from models.windows import KeystrokeWindower, MouseWindower
+from realtime.simulation.replay import wire_event
 from tests.models.test_liveness_fingerprint import typing
 
 
@@ -41,7 +42,7 @@ def as_wire(events: list[KeyEvent] | list[MouseEvent]) -> list[dict[str, object]
     out: list[dict[str, object]] = []
     for e in events:
         if isinstance(e, KeyEvent):
-            out.append({"t": e.t, "type": e.type, "code": e.code})
+            out.append(wire_event(e, 0.0))
         else:
             item: dict[str, object] = {"t": e.t, "type": e.type, "x": e.x, "y": e.y}
             if e.button is not None:
@@ -58,7 +59,8 @@ def test_each_keystroke_bot_types_the_victims_text_as_valid_events(family: str) 
     batch = validate_batch(as_wire(events), max_events=10_000)
     assert batch.dropped_total == 0
     assert batch.error is None
-    assert [s.code for s in pair_keystrokes(events)] == [s.code for s in pair_keystrokes(victim)]
+    typed = [(s.key, s.same) for s in pair_keystrokes(events)]
+    assert typed == [(s.key, s.same) for s in pair_keystrokes(victim)]
     assert all(not np.isnan(s.up) for s in pair_keystrokes(events))
     windows = KeystrokeWindower(size=50).feed(events)
     assert len(windows) >= 3

@@ -29,13 +29,22 @@ VARIANTS = ("exact", "time_shifted", "scaled_0.9", "scaled_1.1", "jitter_2ms", "
 def typing(seed: int, n: int = 300) -> list[KeyEvent]:
     """A stream of irregular keystrokes (a stand-in for a person where no data set is needed)."""
     rng = np.random.default_rng(seed)
-    codes = ["KeyA", "KeyS", "KeyD", "KeyF", "KeyJ", "KeyK", "KeyL", "Space"]
+    keys = [
+        "L_home.5",
+        "L_home.4",
+        "L_home.3",
+        "L_home.2",
+        "R_home.2",
+        "R_home.3",
+        "R_home.4",
+        "space",
+    ]
     downs = np.cumsum(rng.lognormal(np.log(180), 0.45, n))
     holds = rng.lognormal(np.log(95), 0.3, n)
     events = []
     for i, (d, h) in enumerate(zip(downs, holds, strict=True)):
-        code = codes[i % len(codes)]
-        events += [KeyEvent(float(d), "down", code), KeyEvent(float(d + min(h, 150)), "up", code)]
+        key = keys[i % len(keys)]
+        events += [KeyEvent(float(d), "down", key), KeyEvent(float(d + min(h, 150)), "up", key)]
     return sorted(events, key=lambda e: e.t)
 
 
@@ -67,7 +76,7 @@ def test_a_sketch_survives_storage_and_holds_no_key_identity() -> None:
     assert np.array_equal(again.codes, fp.codes)
     assert b"Key" not in fp.to_bytes()
     # Retyping the same timings on other keys gives the same sketch: keys are not in it.
-    other = [type(s)(s.down, s.up, "KeyZ") for s in window]
+    other = [type(s)(s.down, s.up, "L_bottom.5") for s in window]
     assert np.array_equal(keystroke_fingerprint(other).codes, fp.codes)
 
 

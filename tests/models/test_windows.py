@@ -16,12 +16,12 @@ def keystrokes(
     n: int, *, t0: float = 0.0, step: float = 200.0, hold: float = 90.0
 ) -> list[KeyEvent]:
     """``n`` keystrokes one after the other (ms): down, then up ``hold`` later."""
-    codes = ("KeyA", "KeyS", "KeyD", "KeyF", "Space")
+    keys = ("L_home.5", "L_home.4", "L_home.3", "L_home.2", "space")
     events: list[KeyEvent] = []
     for i in range(n):
         t = t0 + i * step
-        code = codes[i % len(codes)]
-        events += [KeyEvent(t, "down", code), KeyEvent(t + hold, "up", code)]
+        key = keys[i % len(keys)]
+        events += [KeyEvent(t, "down", key), KeyEvent(t + hold, "up", key)]
     return events
 
 
@@ -62,16 +62,16 @@ def test_a_keystroke_window_closes_at_size_once_no_key_is_held() -> None:
 
 def test_a_window_waits_while_a_key_is_held() -> None:
     windower = KeystrokeWindower(size=10, min_size=10)
-    held = [KeyEvent(0.0, "down", "ShiftLeft")]
+    held = [KeyEvent(0.0, "down", "shift_left")]
     typed = keystrokes(12, t0=50.0)
     assert windower.feed(held + typed) == []  # 13 keys down, shift still held
-    [window] = windower.feed([KeyEvent(5000.0, "up", "ShiftLeft")])
+    [window] = windower.feed([KeyEvent(5000.0, "up", "shift_left")])
     assert window.keystrokes == 13
 
 
 def test_a_key_held_for_ever_cannot_stall_windowing() -> None:
     windower = KeystrokeWindower(size=10, min_size=10)
-    windows = windower.feed([KeyEvent(0.0, "down", "ShiftLeft"), *keystrokes(19, t0=10.0)])
+    windows = windower.feed([KeyEvent(0.0, "down", "shift_left"), *keystrokes(19, t0=10.0)])
     assert len(windows) == 1
     assert windows[0].keystrokes == 20
 
@@ -106,14 +106,14 @@ def test_keystrokes_older_than_the_evidence_age_are_dropped() -> None:
 
 def test_auto_repeat_of_a_held_key_counts_once() -> None:
     windower = KeystrokeWindower(size=10, min_size=5)
-    repeats = [KeyEvent(float(t), "down", "KeyA") for t in range(0, 500, 30)]
-    windower.feed([*repeats, KeyEvent(520.0, "up", "KeyA")])
+    repeats = [KeyEvent(float(t), "down", "L_home.5") for t in range(0, 500, 30)]
+    windower.feed([*repeats, KeyEvent(520.0, "up", "L_home.5")])
     assert windower.pending == 1
 
 
 def test_the_keystroke_buffer_is_bounded_whatever_arrives() -> None:
     windower = KeystrokeWindower(size=30, min_size=15)
-    ups = [KeyEvent(float(t), "up", "KeyA") for t in range(100_000)]
+    ups = [KeyEvent(float(t), "up", "L_home.5") for t in range(100_000)]
     assert windower.feed(ups) == []  # nothing pairs into keystrokes
     assert len(windower._events) <= 8 * 30
 

@@ -12,16 +12,16 @@ import pytest
 
 from app.settings import get_settings
 from bench import bench_evidence as bench
-from models.events import KeyEvent, MouseEvent
+from models.events import KeyEvent, MouseEvent, validate_batch
 from models.fusion import Modality
 from realtime.simulation.recordings import AALTO_ARCHIVE
 from tests.realtime.synthetic import mouse_clicks, typing
 
 
 def key_events(n: int, *, seed: int = 0) -> list[KeyEvent]:
-    return [
-        KeyEvent(t=e["t"], type=e["type"], code=e["code"]) for e in typing(n, t0=0.0, seed=seed)
-    ]
+    batch = validate_batch(typing(n, t0=0.0, seed=seed), max_events=10 * n)
+    assert batch.accepted == 2 * n
+    return batch.keys
 
 
 def pointer(n: int, *, seed: int = 0) -> list[MouseEvent]:
@@ -48,8 +48,8 @@ def test_bursts_hold_at_most_24_whole_keystrokes_six_seconds_apart() -> None:
         bursts[-1].append(e)
     assert [sum(e.type == "down" for e in b) for b in bursts] == [24, 24, 24, 24, 4]
     for burst in bursts:  # every key-up in its key-down's burst
-        downs = sorted(e.code for e in burst if e.type == "down")
-        assert downs == sorted(e.code for e in burst if e.type == "up")
+        downs = sorted((e.key, e.slot) for e in burst if e.type == "down")
+        assert downs == sorted((e.key, e.slot) for e in burst if e.type == "up")
 
 
 def test_legacy_windowing_drops_every_burst_and_the_new_one_adds_them_up() -> None:

@@ -19,6 +19,7 @@ from app.scheduler import current_slot, plan, run_retraining
 from app.settings import Settings
 from app.state import AppState
 from db.tables import BehaviorProfile, BehaviorSample
+from models.keyclass import key_class
 from realtime.pipeline import Pipeline
 from realtime.store import MemoryLiveStore
 from tests.ops.conftest import StartWorker, add_keystroke_samples, add_user
@@ -35,8 +36,8 @@ def key_events(n: int, start_ms: float = 1000.0) -> list[dict[str, Any]]:
     for i in range(n):
         t, code = start_ms + 160.0 * i, f"Key{chr(ord('A') + i % 26)}"
         events += [
-            {"t": t, "type": "down", "code": code},
-            {"t": t + 90.0, "type": "up", "code": code},
+            {"t": t, "type": "down", "key": key_class(code)},
+            {"t": t + 90.0, "type": "up", "key": key_class(code)},
         ]
     return events
 

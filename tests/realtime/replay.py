@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from models.events import KeyEvent
 from models.windows import KeystrokeWindower
+from realtime.simulation.replay import wire_event
 from tests.realtime.harness import Live
 
 KEYSTROKE_WINDOW = 30
@@ -43,10 +44,10 @@ class Typist:
     def sentence(self, events: Sequence[KeyEvent]) -> tuple[list[dict[str, Any]], int]:
         """The wire events of one sentence and how many windows the server will close on it."""
         shift = self.t - events[0].t
-        shifted = [KeyEvent(t=e.t + shift, type=e.type, code=e.code) for e in events]
+        shifted = [replace(e, t=e.t + shift) for e in events]
         self.t = shifted[-1].t + self.gap_ms
         windows = len(self.shadow.feed(shifted))
-        return [{"t": e.t, "type": e.type, "code": e.code} for e in shifted], windows
+        return [wire_event(e, 0.0) for e in shifted], windows
 
     async def type(self, live: Live, sentences: Sequence[Sequence[KeyEvent]]) -> int:
         """Send ``sentences`` one batch each; returns how many windows they close."""

@@ -5,6 +5,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from models.keyreducer import reduce_keys
+from realtime.simulation.replay import wire_event
+
 KEYS = ("KeyA", "KeyS", "KeyD", "KeyF", "KeyJ", "KeyK", "KeyL", "Space", "KeyE", "KeyI")
 
 
@@ -30,13 +33,13 @@ def mouse_clicks(n: int, *, t0: float, seed: int = 0) -> list[dict[str, Any]]:
 
 
 def typing(n: int, *, t0: float, seed: int = 0) -> list[dict[str, Any]]:
-    """``n`` keystrokes (down and up, ms) at a plausible rhythm, one key held at a time."""
+    """``n`` keystrokes (down and up, ms) at a plausible rhythm, one key held at a time, as the
+    web SDK sends them (key classes)."""
     rng = random.Random(seed)
-    events: list[dict[str, Any]] = []
+    events: list[tuple[float, str, str]] = []
     t = t0
     for _ in range(n):
         code = rng.choice(KEYS)
-        events.append({"t": t, "type": "down", "code": code})
-        events.append({"t": t + rng.uniform(70, 130), "type": "up", "code": code})
+        events += [(t, "down", code), (t + rng.uniform(70, 130), "up", code)]
         t += rng.uniform(150, 320)
-    return events
+    return [wire_event(e, 0.0) for e in reduce_keys(events)]

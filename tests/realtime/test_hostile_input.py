@@ -74,18 +74,21 @@ async def next_error(live: Live, after: int) -> dict[str, Any]:
         ({"events": "nope"}, "bad_batch"),
         ({"no_events": []}, "bad_batch"),
         ({"events": {"t": 1}}, "bad_batch"),
-        ([{"t": "soon", "type": "down", "code": "KeyA"}], "events_dropped"),
-        ([{"t": -5, "type": "down", "code": "KeyA"}], "events_dropped"),
-        ([{"t": 1e300, "type": "down", "code": "KeyA"}], "events_dropped"),
-        ([{"t": 5, "type": "explode", "code": "KeyA"}], "events_dropped"),
-        ([{"t": 5, "type": "down", "code": "'; DROP TABLE users; --"}], "events_dropped"),
-        ([{"t": 5, "type": "down", "code": "K" * 5000}], "events_dropped"),
+        ([{"t": "soon", "type": "down", "key": "L_home.5"}], "events_dropped"),
+        ([{"t": -5, "type": "down", "key": "L_home.5"}], "events_dropped"),
+        ([{"t": 1e300, "type": "down", "key": "L_home.5"}], "events_dropped"),
+        ([{"t": 5, "type": "explode", "key": "L_home.5"}], "events_dropped"),
+        ([{"t": 5, "type": "down", "key": "'; DROP TABLE users; --"}], "events_dropped"),
+        ([{"t": 5, "type": "down", "key": "K" * 5000}], "events_dropped"),
         ([{"t": 5, "type": "move", "x": 1e12, "y": 0}], "events_dropped"),
         ([{"t": 5, "type": "move", "x": "left", "y": 0}], "events_dropped"),
         ([{"t": 5, "type": "down", "x": 1, "y": 1, "button": 99}], "events_dropped"),
         ([{"t": 5, "type": "wheel", "x": 1, "y": 1, "dy": math.inf}], "events_dropped"),
         ([[1, 2, 3], "x", None, True], "events_dropped"),
-        ([{"t": True, "type": "down", "code": "KeyA"}], "events_dropped"),
+        ([{"t": True, "type": "down", "key": "L_home.5"}], "events_dropped"),
+        ([{"t": 5, "type": "down", "code": "KeyA"}], "raw_key_identity"),
+        ([{"t": 5, "type": "down", "key": "KeyA"}], "raw_key_identity"),
+        ([{"t": 5, "type": "down", "key": "L_home.5", "code": "KeyA"}], "raw_key_identity"),
     ],
 )
 async def test_malformed_input_is_answered_with_an_error_event(
@@ -102,6 +105,28 @@ async def test_malformed_input_is_answered_with_an_error_event(
         assert sum(error["dropped"].values()) >= 1
     assert not attacker.disconnected
     assert (await attacker.call("ping_trust"))["state"] == "active"
+
+
+async def test_a_batch_naming_its_keys_is_refused_whole(attacker: Live) -> None:
+    typed = typing(40, t0=1000.0)
+    raw = [*typed[:10], {"t": typed[9]["t"] + 1.0, "type": "down", "code": "KeyA"}, *typed[10:]]
+    mark = len(attacker.events)
+    await attacker.emit("input", {"events": raw})
+    error = await next_error(attacker, mark)
+    assert error == {
+        "type": "urn:bbauth:problem:raw_key_identity",
+        "title": "Key identities are not accepted",
+        "status": 422,
+        "detail": "Key events must carry key classes (`key`), never KeyboardEvent.code: "
+        "the batch was refused.",
+        "code": "raw_key_identity",
+    }
+    # Nothing of it was kept: the same typing, without the raw event, is taken whole (an event
+    # kept from the refused batch would make these run backwards in time and be dropped).
+    mark = len(attacker.events)
+    await attacker.emit("input", {"events": typed})
+    await attacker.call("ping_trust")
+    assert errors(attacker, mark) == []
 
 
 async def test_time_running_backwards_is_dropped_across_batches(attacker: Live) -> None:

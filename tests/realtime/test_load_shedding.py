@@ -95,7 +95,7 @@ def connect(ns: Namespace, sid: str) -> None:
 
 
 def _opened(count: int) -> Any:
-    return {"events": [{"t": float(count), "type": "down", "code": "KeyA"}]}
+    return {"events": [{"t": float(count), "type": "down", "key": "L_home.5"}]}
 
 
 async def _send(ns: Namespace, held: HeldPipeline, sid: str, n: int) -> list[asyncio.Task[None]]:

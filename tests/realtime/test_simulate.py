@@ -17,6 +17,7 @@ import pytest
 from app.settings import get_settings
 from models.evaluation.datasets_mouse import SAPIMOUSE_ARCHIVE
 from models.events import KeyEvent, MouseEvent
+from models.keyclass import KEY_CLASSES
 from realtime.simulation.recordings import (
     AALTO_ARCHIVE,
     in_background,
@@ -33,7 +34,8 @@ SIMULATE_SECONDS = 150.0
 
 def keys(*times: float) -> list[KeyEvent]:
     return [
-        KeyEvent(t=t, type="down" if i % 2 == 0 else "up", code="KeyA") for i, t in enumerate(times)
+        KeyEvent(t=t, type="down" if i % 2 == 0 else "up", key="L_home.5")
+        for i, t in enumerate(times)
     ]
 
 
@@ -63,11 +65,34 @@ def test_batches_never_exceed_the_event_limit() -> None:
 
 
 def test_wire_events_shift_time_and_nothing_else() -> None:
-    assert wire_event(KeyEvent(t=12.5, type="down", code="KeyQ"), 1000.0) == {
+    assert wire_event(KeyEvent(t=12.5, type="down", key="L_top.5"), 1000.0) == {
         "t": 1012.5,
         "type": "down",
-        "code": "KeyQ",
+        "key": "L_top.5",
     }
+    again = KeyEvent(t=20.0, type="down", key="L_top.2", slot=1, same=True)
+    assert wire_event(again, 0.0) == {
+        "t": 20.0, "type": "down", "key": "L_top.2", "slot": 1, "same": True,
+    }  # fmt: skip
+
+
+def test_the_simulator_streams_key_classes_never_key_codes(tmp_path: Path) -> None:
+    (tmp_path / "keystrokes").mkdir()
+    rows = ["PARTICIPANT_ID\tTEST_SECTION_ID\tSENTENCE\tUSER_INPUT\tKEYSTROKE_ID\t"
+            "PRESS_TIME\tRELEASE_TIME\tLETTER\tKEYCODE"]  # fmt: skip
+    t = 1000
+    for sentence in range(15):
+        for i, keycode in enumerate([72, 69, 76, 76, 79, 32] * 3):
+            rows.append(f"9001\t{sentence}\ts\ts\t{i}\t{t}\t{t + 90}\tx\t{keycode}")
+            t += 200
+    (tmp_path / "keystrokes" / "9001_keystrokes.txt").write_text("\n".join(rows) + "\n")
+    [person] = load_aalto_people(tmp_path, limit=1)
+    sent = [wire_event(e, 0.0) for r in person.everything for e in r.events]
+    assert {e["key"] for e in sent} <= set(KEY_CLASSES)
+    assert not any("code" in e for e in sent)
+    assert "KeyH" not in repr(sent)
+    doubled = [e for e in sent if e.get("same")]
+    assert len(doubled) == 15 * 3  # the second L of every "hello"
     move = wire_event(MouseEvent(t=3.0, type="wheel", x=10.0, y=20.0, dx=0.0, dy=-1.0), 7.0)
     assert move == {"t": 10.0, "type": "wheel", "x": 10.0, "y": 20.0, "dx": 0.0, "dy": -1.0}
 

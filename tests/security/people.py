@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -22,6 +22,7 @@ from realtime.simulation.recordings import (
     load_aalto_people,
     load_sapimouse_people,
 )
+from realtime.simulation.replay import wire_event
 from tests.realtime.harness import Live
 from tests.security.live import Served
 
@@ -77,7 +78,7 @@ async def enroll(served: Served, user_id: str, events: Sequence[Event]) -> None:
 def wire(event: Event) -> dict[str, Any]:
     """One event as the browser sends it."""
     if isinstance(event, KeyEvent):
-        return {"t": event.t, "type": event.type, "code": event.code}
+        return wire_event(event, 0.0)
     wired: dict[str, Any] = {"t": event.t, "type": event.type, "x": event.x, "y": event.y}
     for name in ("button", "dx", "dy"):
         if getattr(event, name) is not None:
@@ -124,7 +125,7 @@ class Replayer:
 def shifted(event: Event, by: float) -> Event:
     """``event`` moved ``by`` ms in time."""
     if isinstance(event, KeyEvent):
-        return KeyEvent(t=event.t + by, type=event.type, code=event.code)
+        return replace(event, t=event.t + by)
     return MouseEvent(
         t=event.t + by, type=event.type, x=event.x, y=event.y, button=event.button,
         dx=event.dx, dy=event.dy,
@@ -134,7 +135,7 @@ def shifted(event: Event, by: float) -> Event:
 def bursts(events: Sequence[KeyEvent], keys: int) -> list[list[KeyEvent]]:
     """The key events cut into bursts of at most ``keys`` keystrokes (whole keystrokes)."""
     out: list[list[KeyEvent]] = [[]]
-    held: set[str] = set()
+    held: set[tuple[str, int]] = set()
     downs = 0
     for event in events:
         if event.type == "down" and downs >= keys and not held:
@@ -142,8 +143,8 @@ def bursts(events: Sequence[KeyEvent], keys: int) -> list[list[KeyEvent]]:
             downs = 0
         out[-1].append(event)
         if event.type == "down":
-            held.add(event.code)
+            held.add((event.key, event.slot))
             downs += 1
         else:
-            held.discard(event.code)
+            held.discard((event.key, event.slot))
     return [b for b in out if b]

@@ -1,7 +1,8 @@
-"""Raw keystrokes never persist: after a session streams key events (KeyQ, Digit7, ...) and pointer
+"""Raw keystrokes never persist: after a session streams key events (the classes of KeyQ, Digit7,
+...: key identities never leave the page, and a batch that names them is refused) and pointer
 events through a whole enrollment, every table of the database (reflected, so new tables are
 covered too), every Redis key and every model file hold derived feature vectors only: no key
-code, no raw timestamp or coordinate, no event list."""
+code, no key class, no raw timestamp or coordinate, no event list."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from typing import Any
 import redis.asyncio as aioredis
 from sqlalchemy import MetaData, select
 
+from models.keyclass import key_class
+from models.keyreducer import reduce_keys
+from realtime.simulation.replay import wire_event
 from tests.conftest import REDIS_URL
 from tests.realtime.harness import Live
 from tests.security.live import StartServer, next_event, payload_of, signed_in
@@ -24,17 +28,18 @@ X0, Y0 = 1234.5625, 876.4375
 WINDOW, WINDOWS = 10, 5
 
 
-def typing(n: int, t0: float) -> list[dict[str, Any]]:
-    """``n`` keystrokes over the distinctive codes, at distinctive times (ms)."""
-    events, t = [], t0
+def typing(n: int, t0: float, *, raw: bool = False) -> list[dict[str, Any]]:
+    """``n`` keystrokes over the distinctive codes, at distinctive times (ms), as the web SDK
+    sends them (key classes), or, ``raw``, naming each key as no client may."""
+    events: list[tuple[float, str, str]] = []
+    t = t0
     for i in range(n):
         code = CODES[i % len(CODES)]
-        events += [
-            {"t": t, "type": "down", "code": code},
-            {"t": t + 91.0625 + i % 7, "type": "up", "code": code},
-        ]
+        events += [(t, "down", code), (t + 91.0625 + i % 7, "up", code)]
         t += 187.3125 + (i % 5) * 11
-    return events
+    if raw:
+        return [{"t": t, "type": kind, "code": code} for t, kind, code in events]
+    return [wire_event(e, 0.0) for e in reduce_keys(events)]
 
 
 def clicks(n: int, t0: float) -> list[dict[str, Any]]:
@@ -55,7 +60,8 @@ def clicks(n: int, t0: float) -> list[dict[str, Any]]:
 
 def raw_markers(events: list[dict[str, Any]]) -> set[str]:
     """Texts that would betray a stored raw event: its code, exact time or coordinate."""
-    markers = set(CODES)
+    # Character-key classes (``L_top.5``) name no feature; role classes (``other``) would.
+    markers = set(CODES) | {key_class(code) for code in CODES if "." in key_class(code)}
     for e in events:
         for key in ("t", "x", "y"):
             if key in e and not float(e[key]).is_integer():
@@ -96,6 +102,14 @@ async def test_only_feature_vectors_are_stored(
 
     sent: list[dict[str, Any]] = []
     t = T0
+    # A client that sends key identities is refused, and nothing of its batch is kept.
+    mark = len(live.events)
+    raw = typing(WINDOW + 2, t, raw=True)
+    await live.emit("input", {"events": raw})
+    _, refused = await next_event(live, "error", after=mark)
+    assert refused["code"] == "raw_key_identity"
+    sent += raw
+    t = raw[-1]["t"] + 1000.0
     for _ in range(WINDOWS + 2):
         batch = typing(WINDOW + 2, t)
         t = batch[-1]["t"] + 1000.0

@@ -9,6 +9,7 @@ recorded time. Through a live server over HTTP and Socket.IO, on both back ends.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -16,7 +17,9 @@ from sqlalchemy import func, select
 
 from db.tables import BehaviorSample, Role
 from models.events import KeyEvent, MouseEvent
+from models.keyreducer import keystroke_events
 from models.keystroke import pair_keystrokes
+from realtime.simulation.replay import wire_event
 from tests.app.mailbox import text_of
 from tests.realtime.harness import Live
 from tests.security.live import Served, StartServer, payload_of
@@ -43,14 +46,7 @@ def key_bursts(recording: Any, size: int) -> list[list[KeyEvent]]:
     whole: every key that goes down in a burst comes up in it, so nothing is held across the
     pause that follows (as a careful script types)."""
     strokes = [s for s in pair_keystrokes(keys(recording)) if math.isfinite(s.up)]
-    return [
-        sorted(
-            [KeyEvent(s.down, "down", s.code) for s in strokes[i : i + size]]
-            + [KeyEvent(s.up, "up", s.code) for s in strokes[i : i + size]],
-            key=lambda e: e.t,
-        )
-        for i in range(0, len(strokes), size)
-    ]
+    return [keystroke_events(strokes[i : i + size]) for i in range(0, len(strokes), size)]
 
 
 def mouse(recording: Any) -> list[MouseEvent]:
@@ -249,10 +245,7 @@ async def test_made_up_timestamps_cannot_outrun_the_servers_clock(
     live, _ = await open_tab(served, await served.http.sign_in(owner), sockets)
     # ~1,100 keystrokes: two people's fifteen sentences each, about 5 minutes of typing.
     first = keys(people[0].whole[0])
-    events = first + [
-        KeyEvent(t=e.t + first[-1].t + 1000.0, type=e.type, code=e.code)
-        for e in keys(people[1].whole[0])
-    ]
+    events = first + [replace(e, t=e.t + first[-1].t + 1000.0) for e in keys(people[1].whole[0])]
     assert len(events) >= 2200
 
     # All of it within 13 s of the server's time, in 1-second batches.
@@ -265,7 +258,7 @@ async def test_made_up_timestamps_cannot_outrun_the_servers_clock(
         shift = 1000.0 - events[0].t
         await live.emit(
             "input",
-            {"events": [{"t": e.t + shift, "type": e.type, "code": e.code} for e in batch]},
+            {"events": [wire_event(e, shift) for e in batch]},
         )
         await live.quiet(0.1)
         for name, payload in live.events[mark:]:

@@ -121,22 +121,38 @@ export interface components {
         /**
          * InputBatch
          * @description Captured input, about once a second. Unusable events are dropped and counted (an
-         *     `error` `events_dropped`); a batch longer than the server's limit is cut to it.
+         *     `error` `events_dropped`); a batch longer than the server's limit is cut to it; a batch
+         *     with a raw key identity (`code`) is refused whole (an `error` `raw_key_identity`).
          */
         InputBatch: {
             events: (components["schemas"]["KeyWireEvent"] | components["schemas"]["MouseWireEvent"])[];
         };
         /**
          * KeyWireEvent
-         * @description A key going down or up.
+         * @description A key going down or up, as its class: never the character or which key it was. The
+         *     capture code reduces `KeyboardEvent.code` to the class before anything is sent (the table:
+         *     `keyclasses.json` beside this document); an event with `code` refuses its batch
+         *     (`raw_key_identity`).
          */
         KeyWireEvent: {
             /** @description ms, `performance.now()`; never decreasing within the key stream. */
             t: number;
             /** @enum {string} */
             type: "down" | "up";
-            /** @description `KeyboardEvent.code`: the physical key (`KeyA`, `Space`). */
-            code: string;
+            /**
+             * @description The key's class: `<hand>_<row>.<finger>` for a character key (`L_top.3`: left hand,
+             *     top row, middle finger; fingers 2 index to 5 little), else `space`, `backspace`,
+             *     `enter`, `shift_left`, `shift_right`, `modifier` or `other`.
+             * @enum {string}
+             */
+            key: "L_num.5" | "L_num.4" | "L_num.3" | "L_num.2" | "L_top.5" | "L_top.4" | "L_top.3" | "L_top.2" | "L_home.5" | "L_home.4" | "L_home.3" | "L_home.2" | "L_bottom.5" | "L_bottom.4" | "L_bottom.3" | "L_bottom.2" | "R_num.2" | "R_num.3" | "R_num.4" | "R_num.5" | "R_top.2" | "R_top.3" | "R_top.4" | "R_top.5" | "R_home.2" | "R_home.3" | "R_home.4" | "R_home.5" | "R_bottom.2" | "R_bottom.3" | "R_bottom.4" | "R_bottom.5" | "space" | "backspace" | "enter" | "shift_left" | "shift_right" | "modifier" | "other";
+            /**
+             * @description Which of the keys of this class held at once this is (the lowest free one; absent: 0):
+             *     the down and the up of one press carry the same slot.
+             */
+            slot?: number | null;
+            /** @description down: the same key as the press before it (a doubled letter); absent: another key. */
+            same?: true | null;
         };
         /**
          * ModalityProgress

@@ -2,7 +2,7 @@ import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { App } from "../App";
-import { ALICE, fakeApi, inTurn, signedIn, stepUpRequired } from "../test/fakeApi";
+import { ALICE, fakeApi, inTurn, signedIn, stepUpRequired, withToken } from "../test/fakeApi";
 import { mockSocketFactory } from "../test/mockSocket";
 
 const QR = "data:image/png;base64,iVBORw0KGgo=";
@@ -29,6 +29,28 @@ describe("the account page", () => {
     window.history.replaceState(null, "", "/account");
   });
   afterEach(() => vi.unstubAllGlobals());
+
+  it("lists the sessions with the first request after a reload, which carries the token", async () => {
+    // The session comes back from sessionStorage (beforeEach), as after a reload.
+    const SESSION = { id: "s-1", state: "active", created_at: "2031-03-04T09:00:00Z", ip: "127.0.0.1", user_agent: "Chromium" };
+    const { calls } = fakeApi({
+      ...PAGE,
+      "GET /api/auth/me": withToken({ status: 200, body: ALICE }),
+      "GET /api/sessions": withToken({ status: 200, body: { sessions: [SESSION], total: 1 } }),
+    });
+    render(<App socketFactory={mockSocketFactory().factory} />);
+    expect(await screen.findByTestId("session-row")).toHaveTextContent("127.0.0.1");
+    const first = calls.find((c) => c.path === "/api/sessions");
+    expect(first?.headers.Authorization).toBe("Bearer tok-123");
+    expect(screen.queryByTestId("sessions-load-error")).toBeNull();
+  });
+
+  it("says so when the sessions cannot be loaded, rather than showing an empty table", async () => {
+    fakeApi({ ...PAGE, "GET /api/sessions": { status: 503, body: { code: "unavailable", detail: "The database is unavailable." } } });
+    render(<App socketFactory={mockSocketFactory().factory} />);
+    expect(await screen.findByTestId("sessions-load-error")).toHaveTextContent("The database is unavailable.");
+    expect(screen.queryByTestId("session-row")).toBeNull();
+  });
 
   it("sets up the authenticator app from its QR code and a first code, then turns it off", async () => {
     const { calls } = fakeApi({

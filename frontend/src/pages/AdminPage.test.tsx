@@ -2,7 +2,7 @@ import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { App } from "../App";
-import { ADMIN, fakeApi, inTurn, signedIn, stepUpRequired } from "../test/fakeApi";
+import { ADMIN, fakeApi, inTurn, signedIn, stepUpRequired, withToken } from "../test/fakeApi";
 import { renderApp } from "../test/renderApp";
 import { mockSocketFactory, refused, type MockSocket } from "../test/mockSocket";
 import { formatDuration } from "../format";
@@ -149,6 +149,21 @@ describe("the security dashboard", () => {
     act(() => socket.serverSends("sessions", { sessions: [ROW], unmonitored: [], at: 2 }));
     expect(within(screen.getByTestId("unmonitored-table")).queryByTestId("unmonitored-row")).toBeNull();
     expect(screen.getByTestId("unmonitored-table")).toHaveTextContent("Every live session is watched.");
+  });
+
+  it("loads with the session's token from the first request after a reload: no token error", async () => {
+    // The session comes back from sessionStorage (beforeEach), as after a reload.
+    const { calls } = fakeApi({
+      "GET /api/auth/me": withToken({ status: 200, body: ADMIN }),
+      "GET /api/admin/behavior": withToken({ status: 200, body: BEHAVIOR }),
+      "GET /api/admin/users": withToken({ status: 200, body: { users: [], total: 0 } }),
+    });
+    await renderApp(<App socketFactory={mockSocketFactory().factory} />);
+    expect(await screen.findByTestId("model-row")).toHaveTextContent("verification");
+    expect(screen.queryByText("A bearer token is required.")).toBeNull();
+    const admin = calls.filter((c) => c.path.startsWith("/api/"));
+    expect(admin.length).toBeGreaterThan(0);
+    expect(admin.filter((c) => c.headers.Authorization !== "Bearer tok-123").map((c) => c.path)).toEqual([]);
   });
 
   it("shows each user's model status and measured error rate", async () => {

@@ -170,8 +170,8 @@ describe("TrustChannel", () => {
   it("sends input batches as one 'input' message", () => {
     const { channel, socket } = setup();
     socket.serverSends("connect");
-    channel.sendInput([{ t: 1, type: "down", code: "KeyA" }]);
-    expect(socket.emits("input")).toEqual([{ event: "input", args: [{ events: [{ t: 1, type: "down", code: "KeyA" }] }] }]);
+    channel.sendInput([{ t: 1, type: "down", key: "L_home.5" }]);
+    expect(socket.emits("input")).toEqual([{ event: "input", args: [{ events: [{ t: 1, type: "down", key: "L_home.5" }] }] }]);
   });
 
   it("signs the person out when the server says the session was revoked", () => {

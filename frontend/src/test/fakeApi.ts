@@ -5,7 +5,7 @@ interface Answer {
   body: unknown;
   headers?: Record<string, string>;
 }
-type Route = (body: unknown) => Answer;
+type Route = (body: unknown, headers: Record<string, string>) => Answer;
 
 /** A fetch stand-in answering per "METHOD /path"; records every call. */
 export function fakeApi(routes: Record<string, Route | Answer>) {
@@ -13,10 +13,11 @@ export function fakeApi(routes: Record<string, Route | Answer>) {
   const fetchMock = vi.fn(async (path: string, init: RequestInit = {}) => {
     const method = init.method ?? "GET";
     const body = init.body ? JSON.parse(String(init.body)) : undefined;
-    calls.push({ method, path, body, headers: (init.headers ?? {}) as Record<string, string> });
+    const headers = (init.headers ?? {}) as Record<string, string>;
+    calls.push({ method, path, body, headers });
     const route = routes[`${method} ${path}`];
     if (!route) return new Response(JSON.stringify({ code: "not_found" }), { status: 404 });
-    const answer = typeof route === "function" ? route(body) : route;
+    const answer = typeof route === "function" ? route(body, headers) : route;
     return new Response(JSON.stringify(answer.body), { status: answer.status, headers: answer.headers });
   });
   vi.stubGlobal("fetch", fetchMock);
@@ -49,6 +50,17 @@ export function signedIn(user = ALICE) {
     "bbauth.session",
     JSON.stringify({ token: "tok-123", expiresAt: new Date(Date.now() + 3600_000).toISOString(), user }),
   );
+}
+
+/** The server's answer to a request without a token, as bbauth gives it. */
+export const NO_TOKEN: Answer = {
+  status: 401,
+  body: { type: "urn:bbauth:problem:unauthorized", title: "Authentication required", status: 401, detail: "A bearer token is required.", code: "unauthorized" },
+};
+
+/** `answer` to requests that carry a session token, `NO_TOKEN` to the others (as the server). */
+export function withToken(answer: Answer): Route {
+  return (_body, headers) => (headers.Authorization ? answer : NO_TOKEN);
 }
 
 /** Answers in turn, the last one for ever after: `inTurn(stepUpRequired(), ok)`. */

@@ -8,12 +8,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.events import KeyEvent
-from models.keystroke import pair_keystrokes
+from models.keyreducer import keystroke_events
+from models.keystroke import Keystroke, pair_keystrokes
+
+TypedKey = tuple[str, bool]
+"""A keystroke as the bots see the victim's: its key class and whether it repeats the key
+before it (``models.keyclass``)."""
 
 
-def victim_text(reference: Sequence[KeyEvent]) -> list[str]:
-    """The key codes the victim typed, in order (the bot types the same text)."""
-    return [s.code for s in pair_keystrokes(reference)]
+def victim_text(reference: Sequence[KeyEvent]) -> list[TypedKey]:
+    """The key classes the victim typed, in order (the bot types the same text)."""
+    return [(s.key, s.same) for s in pair_keystrokes(reference)]
 
 
 def victim_timing(reference: Sequence[KeyEvent]) -> tuple[NDArray[np.float64], ...]:
@@ -26,20 +31,20 @@ def victim_timing(reference: Sequence[KeyEvent]) -> tuple[NDArray[np.float64], .
 
 
 def key_events(
-    codes: Sequence[str], flights: NDArray[np.float64], holds: NDArray[np.float64], start: float
+    keys: Sequence[TypedKey], flights: NDArray[np.float64], holds: NDArray[np.float64], start: float
 ) -> list[KeyEvent]:
-    """Events of keystrokes ``codes`` pressed ``flights`` ms apart and held ``holds`` ms.
+    """Events of keystrokes ``keys`` pressed ``flights`` ms apart and held ``holds`` ms.
 
-    A key pressed again before its release is released just before (no overlapping repeat)."""
-    downs = start + np.concatenate([[0.0], np.cumsum(np.maximum(flights[: len(codes) - 1], 1.0))])
-    ups = downs + np.maximum(holds[: len(codes)], 1.0)
-    next_down: dict[str, float] = {}
-    for i in range(len(codes) - 1, -1, -1):
-        later = next_down.get(codes[i])
-        if later is not None and ups[i] >= later:
-            ups[i] = (downs[i] + later) / 2
-        next_down[codes[i]] = float(downs[i])
-    events = [KeyEvent(t=float(d), type="down", code=c) for d, c in zip(downs, codes, strict=True)]
-    events += [KeyEvent(t=float(u), type="up", code=c) for u, c in zip(ups, codes, strict=True)]
-    events.sort(key=lambda e: (e.t, e.type == "down"))
-    return events
+    A key pressed again before its release is released just before (no overlapping repeat);
+    other overlapping keys of one class take the lowest free slot, as the web SDK gives them."""
+    n = len(keys)
+    downs = start + np.concatenate([[0.0], np.cumsum(np.maximum(flights[: n - 1], 1.0))])
+    ups = downs + np.maximum(holds[:n], 1.0)
+    for i in range(n - 1):
+        if keys[i + 1][1] and ups[i] >= downs[i + 1]:
+            ups[i] = (downs[i] + downs[i + 1]) / 2
+    strokes = [
+        Keystroke(down=float(d), up=float(u), key=key, same=same)
+        for d, u, (key, same) in zip(downs, ups, keys, strict=True)
+    ]
+    return keystroke_events(strokes)

@@ -16,10 +16,10 @@ SETTINGS_MS: Final = ((80.0, 50.0), (150.0, 90.0), (120.0, 70.0), (200.0, 100.0)
 
 def generate(reference: Sequence[KeyEvent], rng: np.random.Generator) -> list[KeyEvent]:
     """The victim's text typed with one constant (flight, hold) pair, maybe with ±1 ms rounding."""
-    codes = victim_text(reference)
+    keys = victim_text(reference)
     flight, hold = SETTINGS_MS[int(rng.integers(len(SETTINGS_MS)))]
     wobble = float(rng.choice([0.0, 1.0]))  # some scripts round to whole ms
-    n = len(codes)
+    n = len(keys)
     flights = flight + rng.uniform(-wobble, wobble, n)
     holds = hold + rng.uniform(-wobble, wobble, n)
-    return key_events(codes, flights, holds, start=float(rng.uniform(0, 1000)))
+    return key_events(keys, flights, holds, start=float(rng.uniform(0, 1000)))

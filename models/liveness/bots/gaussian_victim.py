@@ -13,9 +13,9 @@ from models.liveness.bots._keys import key_events, victim_text, victim_timing
 def generate(reference: Sequence[KeyEvent], rng: np.random.Generator) -> list[KeyEvent]:
     """The victim's text with flights and holds drawn from normals (or log-normals) fitted to
     the victim's own."""
-    codes = victim_text(reference)
+    keys = victim_text(reference)
     hold, dd = victim_timing(reference)
-    n = len(codes)
+    n = len(keys)
     if rng.random() < 0.5:
         flights = rng.normal(dd.mean(), dd.std(), n)
         holds = rng.normal(hold.mean(), hold.std(), n)
@@ -24,5 +24,5 @@ def generate(reference: Sequence[KeyEvent], rng: np.random.Generator) -> list[Ke
         flights = np.exp(rng.normal(ld.mean(), ld.std(), n))
         holds = np.exp(rng.normal(lh.mean(), lh.std(), n))
     return key_events(
-        codes, np.clip(flights, 20, None), np.clip(holds, 15, None), float(rng.uniform(0, 1000))
+        keys, np.clip(flights, 20, None), np.clip(holds, 15, None), float(rng.uniform(0, 1000))
     )

@@ -42,13 +42,13 @@ def generate(
     reference: Sequence[KeyEvent], pool: Sequence[Sequence[KeyEvent]], rng: np.random.Generator
 ) -> list[KeyEvent]:
     """The victim's text timed by recombined real segments scaled to the victim's medians."""
-    codes = victim_text(reference)
+    keys = victim_text(reference)
     runs = segments(pool) or segments([reference])
     hold, dd = victim_timing(reference)
     chosen: list[NDArray[np.float64]] = []
-    while sum(r.shape[0] for r in chosen) < len(codes):
+    while sum(r.shape[0] for r in chosen) < len(keys):
         chosen.append(runs[int(rng.integers(len(runs)))])
     pairs = np.vstack(chosen)
     pairs[:, 0] *= np.median(dd) / np.median(pairs[:, 0])
     pairs[:, 1] *= np.median(hold) / np.median(pairs[:, 1])
-    return key_events(codes, pairs[:, 0], pairs[:, 1], start=float(rng.uniform(0, 1000)))
+    return key_events(keys, pairs[:, 0], pairs[:, 1], start=float(rng.uniform(0, 1000)))

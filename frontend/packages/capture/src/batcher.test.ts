@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { EventBatcher } from "./batcher";
 import type { WireEvent } from "./events";
 
-const key = (t: number, type: "down" | "up" = "down", code = "KeyA"): WireEvent => ({ t, type, code });
+const key = (t: number, type: "down" | "up" = "down"): WireEvent => ({ t, type, key: "L_home.5" });
 const move = (t: number, x = 1, y = 2): WireEvent => ({ t, type: "move", x, y });
 
 describe("EventBatcher", () => {

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { byTestId, page, setVisibility } from "../test/dom";
 import { mockSocketFactory, refused, type MockSocket } from "../test/mockSocket";
 import { start, type Capture, type StartOptions } from "./capture";
+import table from "../../../src/contract/keyclasses.json";
 import type { WireEvent } from "./events";
 
 const trust = (score: number, level = "high") => ({ score, level, windows: 1, verified: true, evidence_age_s: 3 });
@@ -71,9 +72,32 @@ describe("The capture SDK", () => {
     vi.advanceTimersByTime(1);
     expect(socket.emits("input")).toHaveLength(1);
     expect(received(socket)).toEqual([
-      { t: 10, type: "down", code: "KeyH" },
-      { t: 50, type: "up", code: "KeyH" },
+      { t: 10, type: "down", key: "R_home.2" },
+      { t: 50, type: "up", key: "R_home.2" },
     ]);
+  });
+
+  it("never sends a character or a key code: every key of the keyboard leaves the page as its class", () => {
+    const { socket } = begin();
+    socket.serverSends("connect");
+    const codes = Object.keys(table.codes).concat(["ArrowLeft", "F5", "Numpad7", "Escape"]);
+    const chars = "Typed text: Hello, World! 12345";
+    codes.forEach((code, i) => {
+      const key = chars[i % chars.length];
+      fireEvent.keyDown(byTestId("notes"), { code, key });
+      fireEvent.keyUp(byTestId("notes"), { code, key });
+    });
+    vi.advanceTimersByTime(250);
+    const events = received(socket);
+    expect(events).toHaveLength(2 * codes.length);
+    const sent = JSON.stringify(socket.emits("input").map((e) => e.args));
+    for (const code of codes) expect(sent).not.toContain(`"${code}"`);
+    for (const word of ["code", "Typed", "Hello", "World", "12345"]) expect(sent).not.toContain(word);
+    for (const event of events) {
+      expect(Object.keys(event).sort()).toEqual(expect.arrayContaining(["key", "t", "type"]));
+      expect(Object.keys(event).every((k) => ["t", "type", "key", "slot", "same"].includes(k))).toBe(true);
+      expect(table.classes).toContain((event as { key: string }).key);
+    }
   });
 
   it("keeps what was captured while disconnected and sends it after the reconnect", () => {
@@ -156,7 +180,7 @@ describe("The capture SDK", () => {
     expect(capture.stats.active).toBe(true);
     fireEvent.keyDown(byTestId("notes"), { code: "KeyC" });
     vi.advanceTimersByTime(250);
-    expect(received(socket).map((e) => (e as { code: string }).code)).toEqual(["KeyC"]);
+    expect(received(socket).map((e) => (e as { key: string }).key)).toEqual(["L_bottom.3"]);
   });
 
   it("pauses while the tab is hidden, sending what came before at once", () => {
@@ -173,7 +197,7 @@ describe("The capture SDK", () => {
     setVisibility("visible");
     fireEvent.keyDown(byTestId("notes"), { code: "KeyC" });
     vi.advanceTimersByTime(250);
-    expect(received(socket).map((e) => (e as { code: string }).code)).toEqual(["KeyA", "KeyC"]);
+    expect(received(socket).map((e) => (e as { key: string }).key)).toEqual(["L_home.5", "L_bottom.3"]);
   });
 
   it("captures only inside its target when given one", () => {
@@ -183,7 +207,7 @@ describe("The capture SDK", () => {
     fireEvent.keyDown(byTestId("outside"), { code: "KeyO" });
     fireEvent.keyDown(byTestId("inside"), { code: "KeyI" });
     vi.advanceTimersByTime(250);
-    expect(received(socket).map((e) => (e as { code: string }).code)).toEqual(["KeyI"]);
+    expect(received(socket).map((e) => (e as { key: string }).key)).toEqual(["R_top.3"]);
   });
 
   it("stop() sends what is buffered, then stops listening and closes the socket", () => {

@@ -2,7 +2,8 @@
  * Raw input events as the Socket.IO "input" message carries them: the types generated from the
  * AsyncAPI document (`InputBatch`, in `src/contract/asyncapi.json`).
  *
- * A key event: `t` in ms (performance.now()), `code` is KeyboardEvent.code. A pointer event:
+ * A key event: `t` in ms (performance.now()), `key` the key's class (`./keyclass`: never the
+ * character nor which key it was), `slot`/`same` to pair and compare presses. A pointer event:
  * `t` in ms, `x`/`y` in CSS px (clientX/Y), wheel deltas in px.
  */
 import type { KeyWireEvent, MouseWireEvent } from "../../../src/contract/socket";
@@ -15,7 +16,7 @@ export type WireEvent = KeyWireEvent | MouseWireEvent;
 export type EventSink = (event: WireEvent) => void;
 
 export function isKeyEvent(event: WireEvent): event is KeyWireEvent {
-  return "code" in event;
+  return "key" in event;
 }
 
 /** Timestamps keep 3 decimals (µs): enough for the models, compact on the wire. */

@@ -28,18 +28,60 @@ describe("captureKeys", () => {
   });
   afterEach(() => stop());
 
-  it("records key down and up with the physical key code and a high-resolution time", () => {
+  it("records key down and up with the key's class (hand, row, finger) and a high-resolution time", () => {
     fireEvent.keyDown(byTestId("notes"), { code: "KeyH", key: "h" });
     fireEvent.keyUp(byTestId("notes"), { code: "KeyH", key: "h" });
     expect(sink.mock.calls.map((c) => c[0])).toEqual([
-      { t: 10, type: "down", code: "KeyH" },
-      { t: 20, type: "up", code: "KeyH" },
+      { t: 10, type: "down", key: "R_home.2" },
+      { t: 20, type: "up", key: "R_home.2" },
     ]);
   });
 
-  it("never records which character was typed, only the key's position", () => {
+  it("never records which character was typed nor which key it was", () => {
     fireEvent.keyDown(byTestId("notes"), { code: "KeyQ", key: "a" }); // AZERTY: "a" is on KeyQ
-    expect(JSON.stringify(sink.mock.calls)).not.toContain('"a"');
+    const sent = JSON.stringify(sink.mock.calls);
+    expect(sent).not.toContain('"a"');
+    expect(sent).not.toContain("KeyQ");
+    expect(sent).not.toContain("code");
+  });
+
+  it("sends keys of one class alike: the server cannot tell them apart", () => {
+    const notes = byTestId("notes");
+    for (const code of ["KeyR", "KeyT", "Digit5", "Digit6"]) {
+      fireEvent.keyDown(notes, { code });
+      fireEvent.keyUp(notes, { code });
+    }
+    const keys = sink.mock.calls.map((c) => (c[0] as { key: string }).key);
+    expect(keys).toEqual(["L_top.2", "L_top.2", "L_top.2", "L_top.2", "L_num.2", "L_num.2", "L_num.2", "L_num.2"]);
+  });
+
+  it("marks a press of the key pressed just before, and only that", () => {
+    const notes = byTestId("notes");
+    for (const code of ["KeyT", "KeyT", "KeyR"]) {
+      fireEvent.keyDown(notes, { code });
+      fireEvent.keyUp(notes, { code });
+    }
+    const downs = sink.mock.calls.map((c) => c[0]).filter((e) => e.type === "down");
+    expect(downs.map((e) => (e as { same?: true }).same)).toEqual([undefined, true, undefined]);
+  });
+
+  it("pairs overlapping presses of one class by slot, so each release ends its own press", () => {
+    const notes = byTestId("notes");
+    fireEvent.keyDown(notes, { code: "KeyR" });
+    fireEvent.keyDown(notes, { code: "KeyT" });
+    fireEvent.keyUp(notes, { code: "KeyR" });
+    fireEvent.keyUp(notes, { code: "KeyT" });
+    expect(sink.mock.calls.map((c) => c[0])).toEqual([
+      { t: 10, type: "down", key: "L_top.2" },
+      { t: 20, type: "down", key: "L_top.2", slot: 1 },
+      { t: 30, type: "up", key: "L_top.2" },
+      { t: 40, type: "up", key: "L_top.2", slot: 1 },
+    ]);
+  });
+
+  it("drops a release of a press it never saw", () => {
+    fireEvent.keyUp(byTestId("notes"), { code: "KeyA" });
+    expect(sink).not.toHaveBeenCalled();
   });
 
   it("ignores auto-repeat of a held key", () => {
@@ -81,7 +123,7 @@ describe("captureKeys", () => {
     press(root.querySelector("input[type=password]")!, "KeyS");
     press(root.querySelector(".card")!, "Digit4");
     press(root.querySelector("textarea")!, "KeyT");
-    expect(sink.mock.calls.map((c) => JSON.stringify(c[0]))).toEqual([expect.stringContaining(`"code":"KeyT"`)]);
+    expect(sink.mock.calls.map((c) => JSON.stringify(c[0]))).toEqual([expect.stringContaining(`"key":"L_top.2"`)]);
   });
 
   it("skips events without a physical key code (e.g. IME composition)", () => {

@@ -1,3 +1,4 @@
+import Alert from "@mui/material/Alert";
 import Button from "@mui/material/Button";
 import Chip from "@mui/material/Chip";
 import Paper from "@mui/material/Paper";
@@ -10,6 +11,7 @@ import TableRow from "@mui/material/TableRow";
 import Typography from "@mui/material/Typography";
 import { useCallback, useEffect, useState } from "react";
 import { api } from "../../api/client";
+import { errorMessage } from "../../api/messages";
 import type { EndedSessions, SessionInfo } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
@@ -25,14 +27,18 @@ export function SessionsCard() {
   const { session } = useAuth();
   const trust = useTrust();
   const [sessions, setSessions] = useState<SessionInfo[]>([]);
+  const [loadError, setLoadError] = useState<string | null>(null);
   const [ending, setEnding] = useState<Ending | null>(null);
   const action = useAction();
 
   const load = useCallback(async () => {
     try {
       setSessions((await api.get<{ sessions: SessionInfo[] }>("/api/sessions")).sessions);
-    } catch {
-      // handled globally
+      setLoadError(null);
+    } catch (err) {
+      // A lost session is handled by the client (sign-in page); anything else is said here,
+      // never shown as an empty list.
+      setLoadError(errorMessage(err));
     }
   }, []);
   useEffect(() => {
@@ -72,6 +78,11 @@ export function SessionsCard() {
         </Button>
       </Stack>
       <ActionAlerts action={action} testId="sessions" />
+      {loadError && (
+        <Alert severity="error" sx={{ mb: 1 }} data-testid="sessions-load-error">
+          {loadError}
+        </Alert>
+      )}
       <Table size="small">
         <TableHead>
           <TableRow>
@@ -84,14 +95,14 @@ export function SessionsCard() {
         </TableHead>
         <TableBody>
           {live.map((s) => (
-            <TableRow key={s.id}>
+            <TableRow key={s.id} data-testid="session-row">
               <TableCell>{new Date(s.created_at).toLocaleString()}</TableCell>
               <TableCell>{s.state}</TableCell>
               <TableCell>{s.ip}</TableCell>
               <TableCell sx={{ maxWidth: 220, overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" }}>{s.user_agent}</TableCell>
               <TableCell align="right">
                 {s.id === trust.sessionId ? (
-                  <Chip size="small" label="This one" />
+                  <Chip size="small" label="This one" data-testid="session-current" />
                 ) : (
                   <Button size="small" color="error" onClick={() => setEnding({ kind: "one", session: s })}>
                     End
