@@ -33,6 +33,10 @@ export function App({ socketFactory, dpop }: AppProps) {
 // and the notice links' pages are fetched when first shown.
 const AccountLinkPage = lazy(() => import("./pages/AccountLinkPage").then((m) => ({ default: m.AccountLinkPage })));
 const SignedIn = lazy(() => import("./SignedIn").then((m) => ({ default: m.SignedIn })));
+const PrivacyPage = lazy(() => import("./pages/PrivacyPage").then((m) => ({ default: m.PrivacyPage })));
+
+/** "What bbauth collects": open to anyone, signed in or not. */
+const PRIVACY_PATH = "/privacy";
 
 /** Pages of the links in security notices: open to anyone, signed in or not. */
 const LINK_PAGES = new Map<string, LinkKind>([
@@ -52,7 +56,7 @@ function Routes() {
   }, [session, challenged]);
 
   useEffect(() => {
-    if (linkPage) return;
+    if (linkPage || path === PRIVACY_PATH) return;
     if (!session && path !== "/login") {
       const next = path !== "/" ? `?next=${encodeURIComponent(path)}` : "";
       navigate(`/login${next}`, { replace: true });
@@ -65,6 +69,12 @@ function Routes() {
     return (
       <Suspense fallback={<Loading />}>
         <AccountLinkPage kind={linkPage} />
+      </Suspense>
+    );
+  if (path === PRIVACY_PATH)
+    return (
+      <Suspense fallback={<Loading />}>
+        <PrivacyPage />
       </Suspense>
     );
   if (!session) return path === "/login" ? <LoginPage /> : null;

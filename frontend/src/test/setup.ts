@@ -18,6 +18,7 @@ beforeAll(async () => {
     import("../pages/AdminPage"),
     import("../pages/WorkPage"),
     import("../pages/AccountLinkPage"),
+    import("../pages/PrivacyPage"),
     import("../pages/login/CodeStep"),
     import("../pages/login/SignUpForm"),
   ]);
