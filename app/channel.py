@@ -74,7 +74,8 @@ class ChannelProblem(BaseModel):
                         "dropped_batches": {
                             "type": "integer",
                             "minimum": 1,
-                            "description": "rate_limited, busy, unavailable: batches dropped "
+                            "description": "rate_limited, busy, unavailable, consent_required: "
+                            "batches dropped "
                             "since the last notice (one notice every few seconds at most)",
                         },
                         "modality": {

@@ -121,6 +121,12 @@ class AccountFrozen(Forbidden):
     code, title = "account_frozen", "Security changes are frozen on this account"
 
 
+class ConsentRequired(Forbidden):
+    """Behavioral input of a person who has not consented to its capture (or withdrew it)."""
+
+    code, title = "consent_required", "Behavioral capture needs the person's consent"
+
+
 class CodesLocked(Forbidden):
     """Too many wrong one-time codes in a row: codes are refused until the account is
     unlocked (the owner's emailed link, or an administrator)."""

@@ -44,6 +44,8 @@ class SessionEvent:
 SessionListener = Callable[[SessionEvent], Awaitable[None]]
 ModelListener = Callable[[str, str, int], Awaitable[None]]
 """``(user_id, modality, version)``: a new model version is ready."""
+ConsentListener = Callable[[str, bool], Awaitable[None]]
+"""``(user_id, consented)``: a person gave or withdrew consent to behavioral capture."""
 
 
 @dataclass
@@ -54,6 +56,7 @@ class EventHub:
     security: list[RecordListener] = field(default_factory=list)
     sessions: list[SessionListener] = field(default_factory=list)
     models: list[ModelListener] = field(default_factory=list)
+    consents: list[ConsentListener] = field(default_factory=list)
 
     def audited(self, record: dict[str, Any]) -> None:
         """An audit record was written (and logged)."""
@@ -81,6 +84,15 @@ class EventHub:
                 await listener(user_id, modality, version)
             except Exception:
                 log.exception("model_listener_failed", user_id=user_id, modality=modality)
+
+    async def consent_changed(self, user_id: str, consented: bool) -> None:
+        """A person's consent is committed as given or withdrawn: tell the live side. Never
+        raises (the database is the authority; workers re-read it within seconds)."""
+        for listener in list(self.consents):
+            try:
+                await listener(user_id, consented)
+            except Exception:
+                log.exception("consent_listener_failed", user_id=user_id)
 
     @staticmethod
     def _fan_out(listeners: list[RecordListener], record: dict[str, Any]) -> None:

@@ -101,12 +101,14 @@ def create_app(
     from app.integrations.forward_auth_routes import blueprint as forward_auth_bp
     from app.integrations.risk_routes import blueprint as integrations_bp
     from app.passkeys.routes import blueprint as passkeys_bp
+    from app.privacy.routes import blueprint as privacy_bp
     from app.sessions.routes import blueprint as sessions_bp
     from app.users.routes import blueprint as account_bp
 
     for bp in (
         auth_bp, factors_bp, passkeys_bp, account_bp, admin_bp, sessions_bp, behavior_bp,
-        demo_bp, health_bp, forward_auth_bp, integration_keys_bp, integrations_bp, frontend_bp,
+        demo_bp, health_bp, forward_auth_bp, integration_keys_bp, integrations_bp, privacy_bp,
+        frontend_bp,
     ):  # fmt: skip
         app.register_blueprint(bp)
     install_spa_fallback(app)

@@ -37,6 +37,7 @@ from tqdm import tqdm
 from app import metrics
 from app.auth.emails import normalize_email
 from app.behavior import training
+from app.privacy import retention
 from app.state import AppState, app_state
 from db.tables import BehaviorProfile, BehaviorSample, Modality, User
 from models.modality import MODALITIES
@@ -271,22 +272,44 @@ def current_slot(interval_seconds: int, now: float) -> str:
 
 
 class PeriodicJobs:
-    """The APScheduler of one worker and the retraining job it runs."""
+    """The APScheduler of one worker and the jobs it runs: retraining, and retention
+    (``app.privacy.retention``), each when its interval is above 0."""
 
     def __init__(self, state: AppState) -> None:
         self.state = state
         self.interval = state.settings.retrain_interval_seconds
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._running: set[asyncio.Task[object]] = set()
-        self.scheduler.add_job(
-            self.retrain,
-            trigger=IntervalTrigger(seconds=self.interval, start_date=EPOCH, timezone=UTC),
-            id="retraining",
-            name="retrain users with new samples",
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=max(1, self.interval // 2),
-        )
+        if self.interval > 0:
+            self.scheduler.add_job(
+                self.retrain,
+                trigger=IntervalTrigger(seconds=self.interval, start_date=EPOCH, timezone=UTC),
+                id="retraining",
+                name="retrain users with new samples",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=max(1, self.interval // 2),
+            )
+        every = state.settings.retention_interval_seconds
+        if every > 0:
+            # Deletions are idempotent: every worker may run them, no slot lease needed.
+            self.scheduler.add_job(
+                self.sweep,
+                trigger=IntervalTrigger(seconds=every, start_date=EPOCH, timezone=UTC),
+                id="retention",
+                name="delete samples, fingerprints and audit events past their retention",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=max(1, every // 2),
+            )
+
+    async def sweep(self) -> retention.Swept | None:
+        """The scheduled retention job."""
+        try:
+            return await retention.sweep(self.state)
+        except Exception:
+            log.exception("retention_run_failed")
+            return None
 
     async def retrain(self) -> RetrainingReport | None:
         """The scheduled job: this slot's run, if this worker claims it."""
@@ -317,7 +340,9 @@ class PeriodicJobs:
 def install_scheduler(app: Quart) -> None:
     """Run the periodic jobs while the app serves (unless turned off by settings)."""
     settings = app.config["BBAUTH_SETTINGS"]
-    if not settings.scheduler_enabled or settings.retrain_interval_seconds <= 0:
+    if not settings.scheduler_enabled or (
+        settings.retrain_interval_seconds <= 0 and settings.retention_interval_seconds <= 0
+    ):
         return
 
     @app.while_serving

@@ -364,6 +364,17 @@ class Settings(BaseSettings):
     model_keep_versions: int = Field(default=3, ge=1)
     """Model versions kept per user and modality; older ones are deleted by retraining."""
 
+    sample_retention_days: int = Field(default=365, ge=0, le=3650)
+    """Days a behavioral sample (one window's derived features) is kept; older ones are deleted
+    by the retention job (models trained on them stay until retrained). 0 keeps them."""
+
+    audit_retention_days: int = Field(default=400, ge=0, le=3650)
+    """Days an audit event is kept; older ones are deleted by the retention job. 0 keeps them."""
+
+    retention_interval_seconds: int = Field(default=3600, ge=0)
+    """How often the retention job deletes samples, scored-window fingerprints
+    (``BBAUTH_REPLAY_MEMORY_DAYS``) and audit events past their age; 0 turns it off."""
+
     datasets_dir: Path = REPO_ROOT.parent / "shared" / "datasets"
     """Folder of the public data sets used by ``bbauth eval`` and ``bbauth simulate``."""
 

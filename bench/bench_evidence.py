@@ -66,6 +66,7 @@ from app.audit import RequestContext
 from app.auth import dpop, registration
 from app.client.dpop import DpopKey
 from app.factory import create_app
+from app.privacy import consent
 from app.sessions import service as sessions
 from app.settings import get_settings, load_settings
 from app.state import AppState, app_state
@@ -938,6 +939,7 @@ async def _session_tokens(state: AppState, n: int, jkt: str | None) -> list[str]
             user = await registration.create_account(
                 state=state, db=db, email=email, password=secrets.token_urlsafe(24), ctx=ctx
             )
+        await consent.give_as_operator(state=state, db=db, user_id=user.id, ctx=ctx)
     for _ in range(n):
         async with state.sessions() as db:
             fresh = await db.get(User, user.id)

@@ -407,3 +407,21 @@ class WebhookDelivery(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     last_error: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
+class BehaviorConsent(Base):
+    """A person's explicit consent to behavioral capture (GDPR Art. 9(2)(a)): which version of
+    the consent text they agreed to, when, and when they withdrew it. Rows are never rewritten
+    but for ``withdrawn_at``: together they are the consent history a person can export."""
+
+    __tablename__ = "behavior_consents"
+    __table_args__ = (Index("ix_behavior_consents_user_given", "user_id", "given_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(String(32))
+    """The consent text's version (``app.privacy.consent.CONSENT_VERSION``)."""
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    session_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    """The session it was given on (None: an operator's seed)."""
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

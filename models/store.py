@@ -25,6 +25,7 @@ import io
 import json
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -354,3 +355,14 @@ class ModelStore:
         if doomed:
             _fsync_dir(folder)
         return doomed
+
+    def erase_user(self, user_id: str) -> int:
+        """Delete every model version of the user (all modalities, orphans included); returns
+        how many files went. The user's folder goes too: nothing of them is left on disk."""
+        folder = self.root / validate_user_id(user_id)
+        if not folder.is_dir():
+            return 0
+        removed = sum(1 for path in folder.rglob("*") if path.is_file())
+        shutil.rmtree(folder)
+        _fsync_dir(self.root)
+        return removed

@@ -55,6 +55,10 @@ class LiveConnection:
     worker: a relay from another worker may not have reached it; the keeper then tells it)."""
     pause_notice_at: datetime | None = None
     """When the client was last told that enrollment waits for a verified session."""
+    consented: bool = False
+    consent_read_at: float | None = None
+    """Whether the person consents to capture, and when (monotonic s) that was last read: no
+    input is taken without it (``app.privacy.consent``)."""
     notes: dict[str, object] = field(default_factory=dict)
     """Per-socket state of the scoring steps (e.g. liveness), by step."""
 

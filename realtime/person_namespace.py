@@ -18,6 +18,8 @@ from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from app import metrics
 from app.errors import unavailable
+from app.privacy import consent
+from app.privacy.consent import CONSENT_REREAD_SECONDS
 from app.sessions.policy import POLICY
 from app.state import app_state
 from db.tables import LoginSession, SessionState
@@ -230,6 +232,8 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         conn = self.connections.get(sid)
         if conn is None or await self._cut_if_expired(sid, conn):
             return
+        if not await self._consented(conn):
+            return
         # Load shedding: python-socketio starts a task per message, so without a bound an
         # overloaded worker queues batches without end, its latency grows past the clients'
         # heartbeat and every session suffers. Refused batches are cheap and said so.
@@ -243,6 +247,35 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         finally:
             self.inflight -= 1
             conn.inflight -= 1
+
+    async def _consented(self, conn: LiveConnection) -> bool:
+        """Whether the person consents to capture (re-read every ``CONSENT_REREAD_SECONDS``);
+        a batch without consent is refused, neither windowed nor kept."""
+        now = conn.clock()
+        if conn.consent_read_at is None or now - conn.consent_read_at > CONSENT_REREAD_SECONDS:
+            try:
+                conn.consented = await consent.has_consent(app_state(self.app), conn.user_id)
+            except Exception as exc:
+                if not unavailable(exc):
+                    raise
+                await self._refuse(conn, "unavailable", "A backing service is unavailable.")
+                return False
+            conn.consent_read_at = now
+        if not conn.consented:
+            await self._refuse(
+                conn,
+                "consent_required",
+                "Behavioral capture is off: its person has not consented to it (or withdrew).",
+            )
+        return conn.consented
+
+    def consent_changed(self, user_id: str, consented: bool) -> None:
+        """This worker's sockets of the user learn a consent change at once."""
+        now = None
+        for conn in self.connections.values():
+            if conn.user_id == user_id:
+                now = conn.clock() if now is None else now
+                conn.consented, conn.consent_read_at = consented, now
 
     async def _refuse(self, conn: LiveConnection, code: str, message: str) -> None:
         """Tell the client a batch was dropped, at most once per ``ERROR_NOTICE_SECONDS``."""

@@ -7,6 +7,7 @@ import contextlib
 import json
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import socketio
@@ -15,8 +16,9 @@ from engineio import json as engineio_json
 from quart import Quart
 
 from app import metrics
-from app.events import ModelListener, SessionChange, SessionEvent, SessionListener
+from app.events import ConsentListener, ModelListener, SessionChange, SessionEvent, SessionListener
 from app.redis_clients import redis_client
+from app.sessions import evidence
 from app.settings import Settings
 from app.state import app_state
 from realtime import trust as trust_sm
@@ -183,6 +185,7 @@ def create_socketio(app: Quart) -> socketio.AsyncServer:
         state.live = store
         state.hub.sessions.append(_session_listener(sio, app, admin, client, store))
         state.hub.models.append(_model_listener(sio, client))
+        state.hub.consents.append(_consent_listener(client, store))
         state.readiness["live_store"] = store.ping
 
         keeper = asyncio.create_task(Keeper(state, sio, client, store).run(), name="live-keeper")
@@ -291,6 +294,30 @@ def _model_listener(sio: socketio.AsyncServer, client: ClientNamespace) -> Model
                     await client.store.update_meta(live["session_id"], model_versions=versions)
         except Exception:
             log.exception("model_event_relay_failed", user_id=user_id, modality=modality)
+
+    return listener
+
+
+def _consent_listener(client: ClientNamespace, store: LiveStore) -> ConsentListener:
+    """A consent change reaches this worker's sockets at once (other workers re-read it within
+    ``CONSENT_REREAD_SECONDS``); a withdrawal also ends the behavioral verification of every
+    live session of the person: the evidence they had is forgotten, so trust is no longer
+    verified and the next ``fresh_trust`` operation asks for a code."""
+
+    async def listener(user_id: str, consented: bool) -> None:
+        client.consent_changed(user_id, consented)
+        if consented:
+            return
+        for live in await store.live_sessions():
+            if live.get("user_id") != user_id:
+                continue
+            raw = await store.get_trust(live["session_id"])
+            trust = evidence.trust_of(raw)
+            if raw is None or trust is None:
+                continue
+            unverified = {**raw, "trust": replace(trust, evidence_at=None).to_dict()}
+            await store.set_trust(live["session_id"], unverified, trust.trust)
+        log.info("consent_withdrawn_relayed", user_id=user_id)
 
     return listener
 

@@ -77,9 +77,17 @@ def trust_of(record: dict[str, Any] | None) -> TrustState | None:
 
 
 async def fresh_enough(
-    state: AppState, session: LoginSession, *, min_level: TrustLevel, max_age: float | None
+    state: AppState,
+    session: LoginSession,
+    *,
+    min_level: TrustLevel,
+    max_age: float | None,
+    behavior: bool = True,
 ) -> bool:
-    """Whether ``session`` has behavioral evidence (or a code) fresh and high enough now."""
+    """Whether ``session`` has behavioral evidence (or a code) fresh and high enough now;
+    ``behavior`` False: only a code counts (its person does not consent to capture)."""
+    if not behavior:
+        return code_fresh_enough(state, session.stepped_up_at, max_age=max_age)
     return await fresh_enough_for(
         state, session.id, session.stepped_up_at, min_level=min_level, max_age=max_age
     )

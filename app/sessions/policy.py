@@ -38,6 +38,7 @@ from app.errors import AuthenticationRequired, Forbidden, ReauthRequired
 from app.integrations import channel_credentials
 from app.integrations import keys as integration_keys
 from app.integrations.keys import Scope
+from app.privacy import consent
 from app.sessions import evidence, step_up
 from app.sessions.service import authenticate, live_session
 from app.state import AppState, app_state
@@ -126,6 +127,9 @@ POLICY: dict[str, Requirement] = {
     "passkeys.step_up_verify": session(),
     "passkeys.reauth_options": session(allow_challenged=True),
     "passkeys.reauth_verify": session(allow_challenged=True),
+    # Consent to behavioral capture: anyone signed in may give it or read it.
+    "privacy.consent_status": session(),
+    "privacy.give_consent": session(),
     # Changes to how the account is protected: a fresh step-up.
     "factors.totp_setup": stepped_up(),
     "factors.totp_confirm": stepped_up(),
@@ -140,6 +144,11 @@ POLICY: dict[str, Requirement] = {
     "behavior.restart_mine": stepped_up(),
     "sessions.revoke": stepped_up(),
     "sessions.revoke_others": stepped_up(),
+    # Withdrawing consent ends behavioral verification of every session; an export would hand
+    # a stolen session the owner's feature distribution; an erasure unprotects the account.
+    "privacy.withdraw_consent": stepped_up(),
+    "privacy.export_mine": stepped_up(),
+    "privacy.erase_mine": stepped_up(),
     # Reverse proxies guarding other apps: the check answers by its own cookie (it needs no
     # token); a cookie only for the token's session, with a proof of its key, and only with
     # fresh evidence or a code (else the portal asks for one: it never sends a person back to
@@ -203,8 +212,11 @@ async def check(
         await step_up.require(state, db, session, ctx, max_age=requirement.max_age)
     elif requirement.kind == "fresh_trust":
         level = requirement.min_level or "high"
+        # Behavior counts only for a person who consents to its capture: without consent
+        # (never given, or withdrawn) only a code answers.
+        behavior = await consent.has_consent(state, session.user_id)
         if not await evidence.fresh_enough(
-            state, session, min_level=level, max_age=requirement.max_age
+            state, session, min_level=level, max_age=requirement.max_age, behavior=behavior
         ):
             # A code answers it: ask with the max age the operation needs.
             age = requirement.max_age or int(state.settings.evidence_max_age_seconds)

@@ -6,7 +6,7 @@ import { DpopKey, KEY_SLOT } from "./auth/dpop";
 import { defaultDpopKey } from "./auth/DpopContext";
 import { accessTokenHash, verifiedProof } from "./test/dpop";
 import { ALICE, ADMIN, fakeApi, signedIn, tokenResponse } from "./test/fakeApi";
-import { mockSocketFactory, type MockSocket } from "./test/mockSocket";
+import { firstSocket, mockSocketFactory, type MockSocket } from "./test/mockSocket";
 
 const CHALLENGE = {
   challenge_id: "handle-0123456789abcdef",
@@ -62,7 +62,7 @@ describe("the person's app", () => {
     const bound = await verifiedProof(verify.headers.DPoP);
     expect(bound.claims).toMatchObject({ htm: "POST", htu: `${window.location.origin}/api/auth/otp/verify` });
     expect(sessionStorage.getItem(KEY_SLOT)).toBeTruthy();
-    const handshake = await sockets[0].handshake();
+    const handshake = await (await firstSocket(sockets)).handshake();
     expect(handshake.token).toBe("tok-123");
     const connect = await verifiedProof(handshake.dpop as string);
     expect(connect.claims).toMatchObject({ htm: "GET", htu: `${window.location.origin}/socket.io/`, ath: accessTokenHash("tok-123") });
@@ -113,7 +113,7 @@ describe("the person's app", () => {
     const { factory, sockets } = mockSocketFactory();
     vi.useFakeTimers({ shouldAdvanceTime: true });
     render(<App socketFactory={factory} />);
-    const socket = sockets[0];
+    const socket = await firstSocket(sockets);
     act(() => {
       socket.serverSends("connect");
       socket.serverSends("status", {
@@ -162,7 +162,7 @@ describe("the person's app", () => {
     const { factory, sockets } = mockSocketFactory();
     const user = userEvent.setup();
     render(<App socketFactory={factory} />);
-    const socket = sockets[0];
+    const socket = await firstSocket(sockets);
     act(() => socket.serverSends("connect"));
 
     const notes = screen.getByTestId("work-text");
@@ -200,8 +200,9 @@ describe("the person's app", () => {
     });
     const { factory, sockets } = mockSocketFactory();
     render(<App socketFactory={factory} />);
-    act(() => sockets[0].serverSends("connect"));
-    await act(async () => sockets[0].serverSends("reauth_required", { session_id: "s1", cause: "admin", reason: "asked" }));
+    const socket = await firstSocket(sockets);
+    act(() => socket.serverSends("connect"));
+    await act(async () => socket.serverSends("reauth_required", { session_id: "s1", cause: "admin", reason: "asked" }));
     expect(await screen.findByTestId("reauth-why")).toHaveTextContent("Your security team asked you to confirm it's you.");
   });
 
@@ -222,9 +223,10 @@ describe("the person's app", () => {
     fakeApi({ "GET /api/auth/me": { status: 200, body: ALICE } });
     const { factory, sockets } = mockSocketFactory();
     render(<App socketFactory={factory} />);
+    const socket = await firstSocket(sockets);
     act(() => {
-      sockets[0].serverSends("connect");
-      sockets[0].serverSends("revoked", { session_id: "s1" });
+      socket.serverSends("connect");
+      socket.serverSends("revoked", { session_id: "s1" });
     });
     expect(await screen.findByTestId("login-notice")).toHaveTextContent("revoked");
     expect(sessionStorage.getItem("bbauth.session")).toBeNull();

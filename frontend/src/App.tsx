@@ -34,6 +34,10 @@ export function App({ socketFactory, dpop }: AppProps) {
 // and the notice links' pages are fetched when first shown.
 const AccountLinkPage = lazyPage(() => import("./pages/AccountLinkPage"), "AccountLinkPage");
 const SignedIn = lazyPage(() => import("./SignedIn"), "SignedIn");
+const PrivacyPage = lazyPage(() => import("./pages/PrivacyPage"), "PrivacyPage");
+
+/** "What bbauth collects": open to anyone, signed in or not. */
+const PRIVACY_PATH = "/privacy";
 
 /** Pages of the links in security notices: open to anyone, signed in or not. */
 const LINK_PAGES = new Map<string, LinkKind>([
@@ -53,7 +57,7 @@ function Routes() {
   }, [session, challenged]);
 
   useEffect(() => {
-    if (linkPage) return;
+    if (linkPage || path === PRIVACY_PATH) return;
     if (!session && path !== "/login") {
       const next = path !== "/" ? `?next=${encodeURIComponent(path)}` : "";
       navigate(`/login${next}`, { replace: true });
@@ -66,6 +70,12 @@ function Routes() {
     return (
       <Suspense fallback={<Loading />}>
         <AccountLinkPage kind={linkPage} />
+      </Suspense>
+    );
+  if (path === PRIVACY_PATH)
+    return (
+      <Suspense fallback={<Loading />}>
+        <PrivacyPage />
       </Suspense>
     );
   if (!session) return path === "/login" ? <LoginPage /> : null;

@@ -23,6 +23,8 @@ from sqlalchemy import select
 from app.audit import RequestContext
 from app.auth import registration
 from app.client.dpop import DpopKey
+from app.privacy import consent
+from app.privacy.consent import CONSENT_VERSION
 from app.sessions import service as sessions
 from app.state import AppState
 from db.tables import User
@@ -42,16 +44,18 @@ async def ensure_user(state: AppState, dataset: str, person: str) -> User:
     email = simulation_email(dataset, person)
     async with state.sessions() as db:
         user = await db.scalar(select(User).where(User.email == email))
-        if user is not None:
-            return user
-        return await registration.create_account(
-            state=state,
-            db=db,
-            email=email,
-            password=secrets.token_urlsafe(24),
-            display_name=f"Simulated {dataset} {person}",
-            ctx=CTX,
-        )
+        if user is None:
+            user = await registration.create_account(
+                state=state,
+                db=db,
+                email=email,
+                password=secrets.token_urlsafe(24),
+                display_name=f"Simulated {dataset} {person}",
+                ctx=CTX,
+            )
+        # A recording's person is replayed by the operator: capture is consented for them.
+        await consent.give_as_operator(state=state, db=db, user_id=user.id, ctx=CTX)
+        return user
 
 
 async def issue_token(state: AppState, user: User) -> str:
@@ -158,8 +162,15 @@ class RestLogin:
                     key=key,
                 )
                 if status == 200:
-                    KEYS[str(body["token"])] = key
-                    return str(body["token"])
+                    token = str(body["token"])
+                    KEYS[token] = key
+                    # As the web app's consent step does: capture needs the person's consent.
+                    status, body = await self._post(
+                        http, "/api/privacy/consent", {"version": CONSENT_VERSION}, token
+                    )
+                    if status != 200:
+                        raise RuntimeError(f"consent {email}: {status} {body.get('detail')}")
+                    return token
                 # A sign-up of an address that has an account answers like any other, and no
                 # code opens it: sign in instead.
         raise RuntimeError(f"no session for {email}: {status} {body.get('detail')}")

@@ -16,6 +16,7 @@ from app.audit import RequestContext
 from app.auth import registration
 from app.client.dpop import DpopKey
 from app.clock import ManualClock
+from app.privacy.consent import CONSENT_VERSION
 from app.sessions import rechallenge
 from app.state import AppState, app_state
 from db.tables import AuditEvent, Role
@@ -102,6 +103,9 @@ class Api:
     """The "browser's" DPoP key: every sign-in binds its token to it, every call proves it."""
     base_url: str = "http://localhost"
     """Where requests go, as the server sees them (DPoP's ``htu``)."""
+    consented: set[str] = field(default_factory=set)
+    """Accounts whose consent to behavioral capture this caller gave (as the web app's
+    consent step does, once)."""
 
     def __post_init__(self) -> None:
         if self.key is None:
@@ -204,11 +208,19 @@ class Api:
         )
 
     async def sign_in(
-        self, account: Account, *, device: str | None = None, new_browser: bool = False, **kw: Any
+        self,
+        account: Account,
+        *,
+        device: str | None = None,
+        new_browser: bool = False,
+        consent: bool = True,
+        **kw: Any,
     ) -> str:
         """Password and emailed code; returns the bearer token. Like one browser, the caller
         sends the known-device token its last sign-in of ``account`` got (or ``device``);
-        ``new_browser`` signs in as a browser the account has not used."""
+        ``new_browser`` signs in as a browser the account has not used. The first sign-in of an
+        account consents to behavioral capture, as its person would at the consent step
+        (``consent=False``: it does not)."""
         if device is None and not new_browser:
             device = self.device_tokens.get(account.email)
         handle = await self.start_login(account, device=device, **kw)
@@ -219,7 +231,17 @@ class Api:
         self.session_ids[token] = reply.body["session"]["id"]
         if reply.body.get("device_token"):
             self.device_tokens[account.email] = reply.body["device_token"]
+        if consent and account.email not in self.consented:
+            given = await self.give_consent(token, **kw)
+            assert given.status == 200, given.body
+            self.consented.add(account.email)
         return token
+
+    async def give_consent(self, token: str, **kw: Any) -> Reply:
+        """Consent to behavioral capture, to the current text (the consent step's button)."""
+        return await self.post(
+            "/api/privacy/consent", json={"version": CONSENT_VERSION}, token=token, **kw
+        )
 
     def session_id(self, token: str) -> str:
         """The id of the session behind a token from ``sign_in``."""

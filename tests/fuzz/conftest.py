@@ -20,6 +20,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from app.audit import RequestContext
 from app.auth import registration
 from app.factory import create_app
+from app.privacy import consent
 from app.sessions import service as sessions
 from app.settings import load_settings
 from app.state import app_state
@@ -80,6 +81,10 @@ async def fuzz_service(
                 password="fuzzing administrator password",
                 role=Role.ADMIN,
                 ctx=RequestContext(),
+            )
+            # Generated input must reach validation, not the consent check (it has its tests).
+            await consent.give_as_operator(
+                state=state, db=db, user_id=admin.id, ctx=RequestContext()
             )
             tokens = [
                 (

@@ -29,6 +29,7 @@ import httpx
 import socketio
 
 from app.client.dpop import DpopKey
+from app.privacy.consent import CONSENT_VERSION
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET_KEY = "bbauth-realtime-tests-secret-key-0123456789"
@@ -257,6 +258,9 @@ class Person:
             )
         assert reply.status_code == 200, reply.text
         self._signed_in(reply.json())
+        # The consent step of a new account: capture needs it.
+        given = await self.post("/api/privacy/consent", {"version": CONSENT_VERSION})
+        assert given.status_code == 200, given.text
 
     def _signed_in(self, body: dict[str, Any]) -> None:
         self.token, self.session_id = body["token"], body["session"]["id"]

@@ -81,6 +81,20 @@ async def served(start_server: StartServer) -> Served:
 
 
 @pytest.fixture
+async def evidence_server(start_server: StartServer) -> Served:
+    """Live windows as in production (50 keystrokes, 10 actions), the server's clock bound on.
+    Batches arrive faster than a person sends them (the test moves the clock), so the batch
+    rate limit is out of the way: what is measured is what the windows and trust make of them."""
+    return await start_server(
+        keystroke_window=50,
+        mouse_window=10,
+        client_clock_check=True,
+        max_batches_per_second=1000.0,
+        max_events_per_second=100_000.0,
+    )
+
+
+@pytest.fixture
 async def sockets() -> AsyncIterator[list[Live]]:
     """Socket.IO clients a test opens (append them); closed after the test."""
     opened: list[Live] = []

@@ -48,6 +48,9 @@ def protected_operations(other_session: str) -> list[tuple[str, str, dict[str, A
         ("POST", "/api/behavior/me/enrollment", None),
         ("DELETE", f"/api/sessions/{other_session}", None),
         ("POST", "/api/sessions/revoke-others", None),
+        ("DELETE", "/api/privacy/consent", None),
+        ("GET", "/api/privacy/behavior", None),
+        ("DELETE", "/api/privacy/behavior", None),
     ]
 
 
@@ -73,7 +76,10 @@ async def test_a_stolen_token_cannot_change_how_the_account_is_protected(served:
     assert me.body["totp_enabled"] is False
     assert me.body["email"] == owner.email
     assert (await http.get("/api/auth/me", token=phone)).status == 200
-    changes = {"totp_confirm", "password_changed", "email_changed", "enrollment_restarted"}
+    changes = {
+        "totp_confirm", "password_changed", "email_changed", "enrollment_restarted",
+        "consent_withdrawn", "behavior_erased",
+    }  # fmt: skip
     assert not [e for e in await served.api.audit_events() if e["event"] in changes]
 
 

@@ -64,3 +64,7 @@ export type Integration = Schemas["IntegrationOut"];
 /** A new integration with its API key and webhook secret: the only time either is shown. */
 export type IssuedIntegration = ResponseBody<"post_integration_keys_create", 201>;
 export type RotatedWebhookSecret = ResponseBody<"post_integration_keys_rotate_secret", 200>;
+
+export type ConsentStatus = ResponseBody<"get_privacy_consent_status", 200>;
+export type BehaviorExport = ResponseBody<"get_privacy_export_mine", 200>;
+export type BehaviorErased = ResponseBody<"delete_privacy_erase_mine", 200>;

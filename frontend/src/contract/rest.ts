@@ -960,6 +960,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/privacy/behavior": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's behavioral data as JSON: consent history, profile, samples' derived
+         * @description features, models' metadata and fingerprints' metadata. Needs a step-up (a stolen session
+         *     must not learn the owner's feature distribution).
+         */
+        get: operations["get_privacy_export_mine"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete the caller's behavioral data (samples, models, fingerprints, profile); behaviour
+         * @description is learned again from scratch. Needs a step-up; audited.
+         */
+        delete: operations["delete_privacy_erase_mine"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/privacy/consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether the caller consents to behavioral capture, and their consent history. */
+        get: operations["get_privacy_consent_status"];
+        put?: never;
+        /**
+         * Consent to behavioral capture, to the current version of the text (an older version
+         * @description answers 409 with ``current_version``). Capture may start once this answers.
+         */
+        post: operations["post_privacy_give_consent"];
+        /**
+         * Withdraw consent: capture stops, input is refused, and behavioral verification ends on
+         * @description every session of the account (operations that need fresh trust ask for a code). Needs a
+         *     step-up: it changes how the account is protected.
+         */
+        delete: operations["delete_privacy_withdraw_consent"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/sessions": {
         parameters: {
             query?: never;
@@ -1241,6 +1292,21 @@ export interface components {
             user_id: string;
         };
         /**
+         * ConsentRecord
+         * @description One consent given (and perhaps withdrawn).
+         */
+        ConsentRecord: {
+            /**
+             * Given At
+             * Format: date-time
+             */
+            given_at: string;
+            /** Version */
+            version: string;
+            /** Withdrawn At */
+            withdrawn_at: string | null;
+        };
+        /**
          * EnrollmentQuality
          * @description How surely a person (not a script, not a replay) produced the enrollment, in [0, 1].
          */
@@ -1506,6 +1572,7 @@ export type AdminSessionOut = components['schemas']['AdminSessionOut'];
 export type AdminUserOut = components['schemas']['AdminUserOut'];
 export type AuditEventOut = components['schemas']['AuditEventOut'];
 export type BehaviorStatus = components['schemas']['BehaviorStatus'];
+export type ConsentRecord = components['schemas']['ConsentRecord'];
 export type EnrollmentQuality = components['schemas']['EnrollmentQuality'];
 export type IntegrationOut = components['schemas']['IntegrationOut'];
 export type LivenessOut = components['schemas']['LivenessOut'];
@@ -5081,6 +5148,286 @@ export interface operations {
                 };
             };
             /** @description Missing, unknown, expired or revoked token, or a session that must answer its re-challenge first (code reauth_required) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_privacy_export_mine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /**
+             * @description Everything behavioral bbauth holds about the caller (derived features only: no raw
+             *     event and no key identity is ever stored).
+             */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Consent */
+                        consent: {
+                            [key: string]: unknown;
+                        };
+                        /** Email */
+                        email: string;
+                        /**
+                         * Exported At
+                         * Format: date-time
+                         */
+                        exported_at: string;
+                        /** Feature Names */
+                        feature_names: {
+                            [key: string]: string[];
+                        };
+                        /** Fingerprints */
+                        fingerprints: {
+                            [key: string]: unknown;
+                        }[];
+                        /** Models */
+                        models: {
+                            [key: string]: unknown;
+                        }[];
+                        /** Profile */
+                        profile: {
+                            [key: string]: unknown;
+                        } | null;
+                        /** Samples */
+                        samples: {
+                            [key: string]: unknown;
+                        }[];
+                        /** User Id */
+                        user_id: string;
+                    };
+                };
+            };
+            /** @description No valid session, or no one-time code entered on it recently (code step_up_required, with the `challenge` to answer and `max_age`) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_privacy_erase_mine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What was deleted; behaviour is learned again from scratch (enrollment). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Fingerprints */
+                        fingerprints: number;
+                        /** Model Files */
+                        model_files: number;
+                        /** Profile */
+                        profile: boolean;
+                        /** Samples */
+                        samples: number;
+                    };
+                };
+            };
+            /** @description No valid session, or no one-time code entered on it recently (code step_up_required, with the `challenge` to answer and `max_age`) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_privacy_consent_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Whether the caller consents to behavioral capture now, and their consent history. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Consented */
+                        consented: boolean;
+                        /** Current Version */
+                        current_version: string;
+                        /** Given At */
+                        given_at: string | null;
+                        /** History */
+                        history: components["schemas"]["ConsentRecord"][];
+                    };
+                };
+            };
+            /** @description Missing, unknown, expired or revoked token, or a session that must answer its re-challenge first (code reauth_required) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_privacy_give_consent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Version */
+                    version: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Whether the caller consents to behavioral capture now, and their consent history. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Consented */
+                        consented: boolean;
+                        /** Current Version */
+                        current_version: string;
+                        /** Given At */
+                        given_at: string | null;
+                        /** History */
+                        history: components["schemas"]["ConsentRecord"][];
+                    };
+                };
+            };
+            /** @description Missing, unknown, expired or revoked token, or a session that must answer its re-challenge first (code reauth_required) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_privacy_withdraw_consent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Whether the caller consents to behavioral capture now, and their consent history. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Consented */
+                        consented: boolean;
+                        /** Current Version */
+                        current_version: string;
+                        /** Given At */
+                        given_at: string | null;
+                        /** History */
+                        history: components["schemas"]["ConsentRecord"][];
+                    };
+                };
+            };
+            /** @description No valid session, or no one-time code entered on it recently (code step_up_required, with the `challenge` to answer and `max_age`) */
             401: {
                 headers: {
                     /** @description Bearer realm="bbauth" */

@@ -51,7 +51,7 @@ export interface components {
             dropped?: {
                 [key: string]: number;
             };
-            /** @description rate_limited, busy, unavailable: batches dropped since the last notice (one notice every few seconds at most) */
+            /** @description rate_limited, busy, unavailable, consent_required: batches dropped since the last notice (one notice every few seconds at most) */
             dropped_batches?: number;
             /**
              * @description enrollment_refused: the modality whose window was not learned from (machine-like, a replay or a near-duplicate)

@@ -7,6 +7,7 @@ import { EmailCard } from "./account/EmailCard";
 import { NoticesCard } from "./account/NoticesCard";
 import { PasskeysCard } from "./account/PasskeysCard";
 import { PasswordCard } from "./account/PasswordCard";
+import { PrivacyCard } from "./account/PrivacyCard";
 import { SessionsCard } from "./account/SessionsCard";
 
 /**
@@ -27,6 +28,7 @@ export function AccountPage() {
       <SessionsCard />
       <NoticesCard />
       <BehaviorCard />
+      <PrivacyCard />
     </Stack>
   );
 }

@@ -1,6 +1,7 @@
 import Alert from "@mui/material/Alert";
 import Box from "@mui/material/Box";
 import Paper from "@mui/material/Paper";
+import Link from "@mui/material/Link";
 import Typography from "@mui/material/Typography";
 import { Suspense, useEffect, useState } from "react";
 import type { Challenge, TokenResponse } from "../api/types";
@@ -103,6 +104,11 @@ export function LoginPage() {
             />
           )}
         </Suspense>
+        <Typography variant="body2" sx={{ mt: 3 }}>
+          <Link href="/privacy" data-testid="login-privacy-link">
+            What bbauth collects
+          </Link>
+        </Typography>
       </Paper>
     </Box>
   );

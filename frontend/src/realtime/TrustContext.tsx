@@ -10,6 +10,8 @@ import { createContext, useContext, useEffect, useMemo, useState, useSyncExterna
 import { useAuth } from "../auth/AuthContext";
 import { useDpopKey } from "../auth/DpopContext";
 import { proofOf } from "../auth/dpop";
+import { ConsentProvider, useConsent } from "../privacy/ConsentContext";
+import { ConsentStep } from "../privacy/ConsentStep";
 import { useSocketFactory } from "./useSocketFactory";
 
 /** What the pages show of capture. */
@@ -30,16 +32,30 @@ const noChannel = {
 const IDLE: CaptureView = { active: false, sent: 0 };
 
 /**
- * While someone is signed in: the capture SDK runs for their session (one live channel, capture
- * of their typing and pointer behaviour on every page, never of secrets, paused while the tab is
- * hidden or a re-challenge is open). The app draws its own re-challenge dialog, so the SDK's
- * overlay is off.
+ * While someone is signed in: their consent to behavioural capture (the consent step), and once
+ * it is recorded, the live trust channel.
  */
 export function TrustProvider({ children }: { children: ReactNode }) {
+  return (
+    <ConsentProvider>
+      <LiveTrust>{children}</LiveTrust>
+      <ConsentStep />
+    </ConsentProvider>
+  );
+}
+
+/**
+ * Once the person has consented: the capture SDK runs for their session (one live channel,
+ * capture of their typing and pointer behaviour on every page, never of secrets, paused while the
+ * tab is hidden or a re-challenge is open). Without consent nothing is captured and no channel
+ * is open. The app draws its own re-challenge dialog, so the SDK's overlay is off.
+ */
+function LiveTrust({ children }: { children: ReactNode }) {
   const factory = useSocketFactory();
   const dpop = useDpopKey();
   const { session, challenged, setChallenged, endSession } = useAuth();
-  const token = session?.token ?? null;
+  const { consented } = useConsent();
+  const token = consented ? (session?.token ?? null) : null;
   const [capture, setCapture] = useState<Capture | null>(null);
   const [stats, setStats] = useState<CaptureView>(IDLE);
 

@@ -7,8 +7,21 @@ interface Answer {
 }
 type Route = (body: unknown, headers: Record<string, string>) => Answer;
 
-/** A fetch stand-in answering per "METHOD /path"; records every call. */
-export function fakeApi(routes: Record<string, Route | Answer>) {
+/** The consent of a person who agreed to behavioural capture (the people of most tests). */
+export const CONSENTED = {
+  consented: true,
+  current_version: "2026-12-06",
+  given_at: "2026-12-06T04:00:00Z",
+  history: [{ version: "2026-12-06", given_at: "2026-12-06T04:00:00Z", withdrawn_at: null }],
+};
+
+/** The consent of a person who has not agreed (or withdrew). */
+export const NOT_CONSENTED = { consented: false, current_version: "2026-12-06", given_at: null, history: [] };
+
+/** A fetch stand-in answering per "METHOD /path"; records every call. Unless a test says
+ * otherwise, the person has consented to behavioural capture. */
+export function fakeApi(given: Record<string, Route | Answer>) {
+  const routes: Record<string, Route | Answer> = { "GET /api/privacy/consent": { status: 200, body: CONSENTED }, ...given };
   const calls: { method: string; path: string; body: unknown; headers: Record<string, string> }[] = [];
   const fetchMock = vi.fn(async (path: string, init: RequestInit = {}) => {
     const method = init.method ?? "GET";

@@ -1,0 +1,1 @@
+"""Privacy: consent to behavioral capture, export and erasure of behavioral data, retention."""
