@@ -60,3 +60,5 @@ export type Integration = Schemas["IntegrationOut"];
 /** A new integration with its API key and webhook secret: the only time either is shown. */
 export type IssuedIntegration = ResponseBody<"post_integration_keys_create", 201>;
 export type RotatedWebhookSecret = ResponseBody<"post_integration_keys_rotate_secret", 200>;
+export type ModelVersion = Schemas["ModelVersionOut"];
+export type SessionLabel = Schemas["LabelOut"];
