@@ -48,12 +48,9 @@ from app.settings import Settings
 from models import promotion
 from models.adaptation import newest_within_share
 from models.estimators import UserModel
-from models.evaluation.adaptation import WINDOW, _fit
-from models.evaluation.datasets_keyboard import load_ikdd
-from models.evaluation.ikdd import GRID, IkddProtocol
+from models.evaluation.adaptation import WINDOW, _fit, prepared
 from models.evaluation.metrics import eer
-from models.evaluation.splits import choose, people_disjoint_folds, protocol_record
-from models.schema import FeatureSchema
+from models.evaluation.splits import protocol_record
 
 REPO = Path(__file__).resolve().parent.parent
 DATASETS = REPO.parent / "shared" / "datasets"
@@ -108,15 +105,9 @@ def run(data: Path, *, quick: bool, progress: bool = True) -> dict[str, Any]:
     gate = promotion.Gate(
         margin=s.retrain_promotion_margin, max_enrollment_drop=s.retrain_max_enrollment_drop
     )
-    logs = load_ikdd(data, users=range(1, 21) if quick else None)
-    protocol = IkddProtocol(logs, progress=progress)
-    schema = FeatureSchema("keystroke", 1, tuple(protocol.names))
-    users = sorted({u for u, _ in protocol.keys})
-    folds = people_disjoint_folds([str(u) for u in users])
-    grid = GRID[:2] if quick else GRID
-    choices = [
-        choose(grid, partial(protocol.tuning_error, [int(p) for p in f.tuning]))[0] for f in folds
-    ]
+    protocol, schema, folds, choices = prepared(
+        data, users=range(1, 21) if quick else None, quick=quick, progress=progress
+    )
     windows = protocol.samples[WINDOW]
     # per condition, per rank (1 = 2nd logfile), per person: that logfile's EER
     by_rank: dict[str, dict[int, dict[str, float]]] = {c: {} for c in CONDITIONS}

@@ -162,6 +162,12 @@ async def _train(
             )
             return None
         serving: int | None = getattr(prof, f"{schema.name}_model_version", None) if prof else None
+        pending = await versions.pending_shadow(db, user_id, schema.name)
+        if serving is not None and pending is not None and not force:
+            # One shadow at a time: it must gather its live windows before anything replaces it.
+            log.info("retraining_waits_for_shadow", user_id=user_id, modality=schema.name,
+                     shadow=pending)  # fmt: skip
+            return None
         mark = (await sample_marks(db=db, schema=schema, user_ids=[user_id])).get(user_id)
         rows = await gate.training_rows(
             db=db, schema=schema, user_id=user_id, limit=MAX_GENUINE_ROWS
@@ -226,6 +232,11 @@ async def _train(
         else:
             status, reason = versions.SHADOW, f"in the shadow: {verdict.reason}"
     async with state.sessions() as db:
+        if pending is not None and status != versions.KEPT:
+            await versions.note(
+                db, state, user_id=user_id, modality=schema.name, version=pending,
+                status=versions.KEPT, reason=f"superseded by v{record.version}",
+            )  # fmt: skip
         if status == versions.SERVING:
             await versions.serve(
                 db,

@@ -103,22 +103,28 @@ async def note(
     return row
 
 
+async def pending_shadow(db: AsyncSession, user_id: str, modality: str) -> int | None:
+    """The version of the user's modality waiting in the shadow for its judgement, if any."""
+    found: int | None = await db.scalar(
+        select(ModelVersion.version)
+        .where(
+            ModelVersion.user_id == user_id,
+            ModelVersion.modality == Modality(modality),
+            ModelVersion.status == SHADOW,
+        )
+        .order_by(ModelVersion.version.desc())
+        .limit(1)
+    )
+    return found
+
+
 async def shadow_version(state: AppState, user_id: str, modality: str) -> int:
     """The version in the shadow of the user's modality (0: none)."""
     key = shadow_key(user_id, modality)
     announced = await state.kv.get(key)
     if announced is None:
         async with state.sessions() as db:
-            found = await db.scalar(
-                select(ModelVersion.version)
-                .where(
-                    ModelVersion.user_id == user_id,
-                    ModelVersion.modality == Modality(modality),
-                    ModelVersion.status == SHADOW,
-                )
-                .order_by(ModelVersion.version.desc())
-                .limit(1)
-            )
+            found = await pending_shadow(db, user_id, modality)
         announced = str(found or 0)
         await state.kv.set(key, announced, ttl_seconds=ANNOUNCEMENT_SECONDS)
     return int(announced)
