@@ -94,6 +94,7 @@ def create_app(
     from app.behavior.routes import blueprint as behavior_bp
     from app.demo.routes import blueprint as demo_bp
     from app.factors.routes import blueprint as factors_bp
+    from app.feedback.routes import blueprint as feedback_bp
     from app.frontend import blueprint as frontend_bp
     from app.frontend import install_spa_fallback
     from app.health import blueprint as health_bp
@@ -107,7 +108,8 @@ def create_app(
 
     for bp in (
         auth_bp, factors_bp, passkeys_bp, account_bp, admin_bp, sessions_bp, behavior_bp,
-        demo_bp, health_bp, forward_auth_bp, integration_keys_bp, integrations_bp, privacy_bp,
+        feedback_bp, demo_bp, health_bp, forward_auth_bp, integration_keys_bp, integrations_bp,
+        privacy_bp,
         frontend_bp,
     ):  # fmt: skip
         app.register_blueprint(bp)

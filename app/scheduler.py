@@ -36,7 +36,7 @@ from tqdm import tqdm
 
 from app import metrics
 from app.auth.emails import normalize_email
-from app.behavior import training
+from app.behavior import training, versions
 from app.privacy import retention
 from app.state import AppState, app_state
 from db.tables import BehaviorProfile, BehaviorSample, Modality, User
@@ -72,6 +72,9 @@ class Trained:
     version: int
     samples: int
     seconds: float
+    status: str = "serving"
+    """``serving``, ``shadow`` or ``kept`` (``app.behavior.versions``)."""
+    reason: str = ""
 
 
 @dataclass
@@ -88,6 +91,8 @@ class RetrainingReport:
     """(user id, modality, error)."""
     retired: int = 0
     seconds: float = 0.0
+    judged: list[versions.Decision] = field(default_factory=list)
+    """Shadows promoted or kept by this run."""
 
 
 async def find_user(state: AppState, who: str) -> str | None:
@@ -218,6 +223,9 @@ async def run_retraining(
             metrics.RETRAINING_RUNS.labels(outcome="skipped").inc()
             return RetrainingReport(ran=False)
         metrics.RETRAINING_RUNS.labels(outcome="ran").inc()
+    report.judged = await versions.judge_shadows(
+        state, list(user_ids) if user_ids is not None else None
+    )
     due = await plan(state, user_ids=user_ids, force=force)
     for item in tqdm(due, desc="training", unit="model", disable=not progress):
         lease = training.lease_key(item.user_id, item.modality)
@@ -230,7 +238,10 @@ async def run_retraining(
                 report.skipped.append((item.user_id, item.modality, "up_to_date"))
                 continue
             result = await training.train(
-                state=state, user_id=item.user_id, schema=MODALITIES[item.modality].schema
+                state=state,
+                user_id=item.user_id,
+                schema=MODALITIES[item.modality].schema,
+                force=force,
             )
         except Exception as exc:  # one user's failure must not stop the others
             log.exception("retraining_failed", user_id=item.user_id, modality=item.modality)
@@ -248,6 +259,8 @@ async def run_retraining(
                 result.record.version,
                 result.record.n_genuine,
                 round(result.seconds, 3),
+                result.status,
+                result.reason,
             )
         )
     report.retired = await retire_old_versions(state, user_ids)
@@ -260,6 +273,7 @@ async def run_retraining(
         skipped=len(report.skipped),
         failed=len(report.failed),
         retired=report.retired,
+        judged=len(report.judged),
         seconds=report.seconds,
     )
     return report

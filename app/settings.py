@@ -374,6 +374,33 @@ class Settings(BaseSettings):
     retention_interval_seconds: int = Field(default=3600, ge=0)
     """How often the retention job deletes samples, scored-window fingerprints
     (``BBAUTH_REPLAY_MEMORY_DAYS``) and audit events past their age; 0 turns it off."""
+    retrain_min_trust: float = Field(default=85.0, ge=0, le=100)
+    """Trust (0-100) a session must hold after a scored window, with the window itself more
+    likely the owner's than not, for retraining to learn from that window."""
+
+    retrain_after_challenge_seconds: int = Field(default=120, ge=0, le=3600)
+    """Windows scored this long after a passed re-challenge or step-up on their session are
+    verified by the code (the sign-in code does not count)."""
+
+    retrain_max_new_share: float = Field(default=0.3, ge=0, lt=1)
+    """Largest share of a retrained model's genuine windows that may come after enrollment."""
+
+    retrain_holdout_windows: int = Field(default=20, ge=1, le=1000)
+    """Newest verified windows held out of a new version's training to judge it (at most
+    half of them); they are learned by the next version."""
+
+    retrain_promotion_margin: float = Field(default=0.02, ge=0, le=0.5)
+    """How much worse a new version may be and still serve: its EER on the user's verified
+    windows against the background may exceed the serving version's by at most this, and its
+    mean live score in the shadow period may fall below the serving version's by at most
+    this."""
+
+    retrain_max_enrollment_drop: float = Field(default=0.05, ge=0, le=1)
+    """Largest fall allowed in a new version's mean score (0-1) of the enrollment windows."""
+
+    retrain_shadow_windows: int = Field(default=20, ge=0, le=100_000)
+    """Verified live windows a new version is scored on in the shadow before it is judged; 0
+    judges it at once, on the offline comparison alone."""
 
     datasets_dir: Path = REPO_ROOT.parent / "shared" / "datasets"
     """Folder of the public data sets used by ``bbauth eval`` and ``bbauth simulate``."""

@@ -11,6 +11,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -292,6 +293,12 @@ class BehaviorSample(Base):
     schema_fingerprint: Mapped[str] = mapped_column(String(64))
     features: Mapped[list[float]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    source: Mapped[str] = mapped_column(
+        String(16), default="enrollment", server_default="enrollment"
+    )
+    """Why the window may teach the model: ``enrollment`` (learned before there was one),
+    ``trust`` (scored while the session's trust was high) or ``challenge`` (scored right after
+    a passed re-challenge or step-up on its session). See ``app.behavior.gate``."""
 
 
 class ReplaySketch(Base):
@@ -425,3 +432,54 @@ class BehaviorConsent(Base):
     session_id: Mapped[str | None] = mapped_column(String(36), default=None)
     """The session it was given on (None: an operator's seed)."""
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class SessionLabel(Base):
+    """What a person said about a session: its owner ("that was me", after a passed
+    re-challenge) or an administrator (``genuine`` or ``impostor``). Labels only ever narrow
+    what retraining learns from (``app.behavior.gate``); the newest administrator label counts."""
+
+    __tablename__ = "session_labels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("login_sessions.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[str] = mapped_column(String(36), index=True)
+    """The owner of the labelled session."""
+    label: Mapped[str] = mapped_column(String(16))
+    """``genuine`` or ``impostor``."""
+    by_role: Mapped[str] = mapped_column(String(8))
+    """``owner`` or ``admin``."""
+    by_user_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ModelVersion(Base):
+    """The fate of one trained model version: ``serving`` (it scores the user), ``shadow``
+    (scored beside the serving one, never used for trust, until it is judged) or ``kept``
+    (refused or replaced; a rollback may serve it again while the store keeps it)."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (
+        Index("ix_model_versions_user_modality_version", "user_id", "modality", "version",
+              unique=True),
+    )  # fmt: skip
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    modality: Mapped[Modality] = mapped_column(_enum(Modality, "modality"))
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    evaluation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """The offline comparison with the serving version (EERs, window counts)."""
+    shadow_windows: Mapped[int] = mapped_column(Integer, default=0)
+    """Verified live windows scored by both this version and the serving one."""
+    shadow_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    """Sum of this version's calibrated scores (0-1) over those windows."""
+    serving_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    """Sum of the serving version's calibrated scores over the same windows."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

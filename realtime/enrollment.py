@@ -292,7 +292,7 @@ class Enrollment:
             result = await training.train(
                 state=self.state, user_id=user_id, schema=modality(name).schema
             )
-            if result is not None:
+            if result is not None and result.serving:
                 await self.state.hub.model_ready(user_id, name, result.record.version)
         except Exception:
             log.exception("training_failed", user_id=user_id, modality=name)

@@ -36,6 +36,7 @@ from realtime.protocol import Outcome
 from realtime.scoring import ModelCache
 from realtime.store import LiveStore
 from realtime.timeline import Timeline
+from realtime.verified import VerifiedWindows
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +52,7 @@ class Pipeline:
         self.enrollment = Enrollment(state, self.models, self.params)
         self.challenges = Challenges(state, store)
         self.liveness = LivenessGuard(state)
+        self.verified = VerifiedWindows(state)
         # Batches of one session are handled one at a time (python-socketio runs each message
         # in a task of its own): trust is read, updated and written back without lost updates.
         self._locks: dict[str, asyncio.Lock] = {}
@@ -264,6 +266,11 @@ class Pipeline:
             updated.trust.trust,
             meta={"explanation": {"modality": name, "reasons": reasons}},
         )
+        learned = await self.verified.after_scoring(
+            conn, name, rows, p_genuine=p, trust=updated.trust.trust, now=now,
+            doubtful=rule is not None or (verdict is not None and (verdict.flag is not None
+                                                                    or verdict.is_replay)),
+        )  # fmt: skip
         view = trust_sm.public_view(updated.trust, self.params, now.timestamp())
         event = {**view, "modality": name, "window_size": size}
         if self.state.settings.evaluation_scores:
@@ -286,6 +293,7 @@ class Pipeline:
                 "window_size": size,
                 "scoring_ms": round(scoring_ms, 3),
                 "explanation": [r["text"] for r in reasons],
+                **learned,
                 **(
                     {
                         "p_machine": round(verdict.p_machine, 4),

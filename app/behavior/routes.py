@@ -5,16 +5,24 @@ from __future__ import annotations
 from uuid import UUID
 
 from quart import Blueprint
-from quart_schema import tag, validate_response
+from quart_schema import tag, validate_request, validate_response
 
-from app.behavior import liveness, service
-from app.behavior.schemas import BehaviorList, BehaviorStatus, EnrollmentQuality, ModelStatus
+from app.behavior import liveness, service, versions
+from app.behavior.schemas import (
+    BehaviorList,
+    BehaviorStatus,
+    EnrollmentQuality,
+    ModelStatus,
+    ModelVersionList,
+    ModelVersionOut,
+    RollbackIn,
+)
 from app.behavior.training import version_key
 from app.errors import NotFound
 from app.sessions.policy import guarded
 from app.state import AppState, app_state
 from app.users import service as users
-from app.web import current_session, db, request_context
+from app.web import current_session, current_user, db, request_context
 from db.tables import BehaviorProfile, Modality
 from models.modality import MODALITIES
 
@@ -104,3 +112,31 @@ async def restart_user(user_id: UUID) -> BehaviorStatus:
     if not rows:
         raise NotFound("No such user.")
     return await _restart(str(user_id))
+
+
+@blueprint.get("/admin/users/<uuid:user_id>/models")
+@tag(["admin"])
+@guarded
+@validate_response(ModelVersionList, 200)
+async def model_versions(user_id: UUID) -> ModelVersionList:
+    """Every model version of a user the store keeps, newest first: which serves, which is in
+    the shadow, which was kept and why (with the figures it was judged on)."""
+    rows = await versions.listing(app_state(), db(), str(user_id))
+    return ModelVersionList(versions=[ModelVersionOut(**row) for row in rows])
+
+
+@blueprint.post("/admin/users/<uuid:user_id>/models/<any(keystroke, mouse):modality>/rollback")
+@tag(["admin"])
+@guarded
+@validate_request(RollbackIn)
+@validate_response(ModelVersionList, 200)
+async def rollback(user_id: UUID, modality: str, data: RollbackIn) -> ModelVersionList:
+    """Serve a kept version of a user's model again, older or newer than the serving one
+    (needs a step-up; audited). A version in the shadow is dropped."""
+    state = app_state()
+    await versions.rollback(
+        state, db(), user_id=str(user_id), modality=modality, version=data.version,
+        admin=current_user(), ctx=request_context(),
+    )  # fmt: skip
+    rows = await versions.listing(state, db(), str(user_id))
+    return ModelVersionList(versions=[ModelVersionOut(**row) for row in rows])

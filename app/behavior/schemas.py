@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from app.auth.schemas import StrictBody
 
 
 class EnrollmentQuality(BaseModel):
@@ -38,3 +41,24 @@ class BehaviorStatus(BaseModel):
 
 class BehaviorList(BaseModel):
     users: list[BehaviorStatus]
+
+
+class ModelVersionOut(BaseModel):
+    """A kept model version of a user: whether it serves, is in the shadow or is kept, and why."""
+
+    modality: Literal["keystroke", "mouse"]
+    version: int
+    status: Literal["serving", "shadow", "kept"]
+    reason: str
+    evaluation: dict[str, Any]
+    shadow_windows: int
+    created_at: datetime | None
+    decided_at: datetime | None
+
+
+class ModelVersionList(BaseModel):
+    versions: list[ModelVersionOut]
+
+
+class RollbackIn(StrictBody):
+    version: int = Field(ge=1, le=999_999_999)

@@ -35,10 +35,12 @@ async def add_samples(
     schema: FeatureSchema,
     rows: Sequence[NDArray[np.float64]],
     created_at: Sequence[datetime] | None = None,
+    source: str = "enrollment",
 ) -> int:
-    """Store enrollment windows (one feature row each); returns how many were written.
+    """Store windows (one feature row each); returns how many were written.
 
     ``created_at`` gives each row its time (when its window closed); default: now, for all.
+    ``source`` says why they may be learned (``app.behavior.gate``).
     """
     now = clock.now()
     times = list(created_at) if created_at is not None else [now] * len(rows)
@@ -51,6 +53,7 @@ async def add_samples(
             schema_fingerprint=schema.fingerprint,
             features=[float(v) for v in row],
             created_at=at,
+            source=source,
         )
         for row, at in zip(rows, times, strict=True)
     )

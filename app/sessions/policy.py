@@ -149,6 +149,8 @@ POLICY: dict[str, Requirement] = {
     "privacy.withdraw_consent": stepped_up(),
     "privacy.export_mine": stepped_up(),
     "privacy.erase_mine": stepped_up(),
+    # The owner's "that was me" after a passed re-challenge: recorded, it widens nothing.
+    "feedback.that_was_me": session(),
     # Reverse proxies guarding other apps: the check answers by its own cookie (it needs no
     # token); a cookie only for the token's session, with a proof of its key, and only with
     # fresh evidence or a code (else the portal asks for one: it never sends a person back to
@@ -169,6 +171,11 @@ POLICY: dict[str, Requirement] = {
     "admin.unlock": session(admin=True),
     "behavior.everyone": session(admin=True),
     "behavior.restart_user": session(admin=True),
+    "behavior.model_versions": session(admin=True),
+    "feedback.labels": session(admin=True),
+    # What a model learns from and which version scores: rewriting the protection.
+    "behavior.rollback": stepped_up(admin=True),
+    "feedback.label": stepped_up(admin=True),
     "integration_keys.list_integrations": session(admin=True),
     "integration_keys.create": stepped_up(admin=True),
     "integration_keys.revoke": stepped_up(admin=True),

@@ -191,6 +191,35 @@ describe("the person's app", () => {
     expect(codes.filter((c) => c?.startsWith("Digit"))).toEqual([]);
   });
 
+  it("offers \"that was me\" after a passed re-challenge, and records it", async () => {
+    signedIn();
+    window.history.replaceState(null, "", "/work");
+    const { calls } = fakeApi({
+      "GET /api/auth/me": { status: 200, body: ALICE },
+      "GET /api/auth/reauth": { status: 200, body: { ...CHALLENGE, challenge_id: null, purpose: "reauth" } },
+      "POST /api/auth/reauth/verify": { status: 200, body: { id: "s1", state: "active" } },
+      "POST /api/sessions/current/that-was-me": {
+        status: 200,
+        body: { session_id: "s1", label: "genuine", by_role: "owner", note: "", created_at: "2031-03-04T09:00:05Z" },
+      },
+    } as never);
+    const { factory, sockets } = mockSocketFactory();
+    const user = userEvent.setup();
+    render(<App socketFactory={factory} />);
+    await screen.findByTestId("work-text");
+    await waitFor(() => expect(sockets).toHaveLength(1));
+    act(() => sockets[0].serverSends("connect"));
+    expect(screen.queryByTestId("that-was-me")).toBeNull();
+
+    await act(async () => sockets[0].serverSends("reauth_required", { session_id: "s1" }));
+    await user.type(await screen.findByTestId("reauth-code"), "654321");
+    await user.click(screen.getByTestId("reauth-submit"));
+    await user.click(await screen.findByTestId("that-was-me-confirm"));
+
+    expect(await screen.findByText("Thanks: recorded as you.")).toBeInTheDocument();
+    expect(calls.filter((c) => c.path === "/api/sessions/current/that-was-me")).toHaveLength(1);
+  });
+
   it("tells the person when the security team asked for the re-challenge", async () => {
     signedIn();
     window.history.replaceState(null, "", "/work");

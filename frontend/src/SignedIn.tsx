@@ -9,6 +9,7 @@ import { useAuth } from "./auth/AuthContext";
 import { Loading } from "./components/Loading";
 import { ReauthDialog } from "./components/ReauthDialog";
 import { StepUpDialog } from "./components/StepUpDialog";
+import { ThatWasMe } from "./components/ThatWasMe";
 import { TrustBadge } from "./components/TrustPanel";
 import { TrustProvider, useTrust } from "./realtime/TrustContext";
 import { navigate } from "./routing/router";
@@ -30,6 +31,7 @@ export function SignedIn({ path }: { path: string }) {
       <Shell path={path}>{page}</Shell>
       <StepUpDialog />
       <ReauthDialog />
+      <ThatWasMe />
     </TrustProvider>
   );
 }

@@ -27,7 +27,12 @@ from models.estimators import UserModel, fit_user_model
 from models.evaluation.datasets_keyboard import load_ikdd, per_user_figures
 from models.evaluation.ikdd import GRID, METHOD, IkddProtocol
 from models.evaluation.report import markdown_table, write_report
-from models.evaluation.splits import choose, people_disjoint_folds, protocol_record
+from models.evaluation.splits import (
+    PeopleSplit,
+    choose,
+    people_disjoint_folds,
+    protocol_record,
+)
 from models.schema import FeatureSchema
 
 NAME = "adaptation"
@@ -56,16 +61,9 @@ def run(data: Path, out: Path, *, quick: bool = False, progress: bool = True) ->
     """Measure drift and guarded adaptation on the IKDD archive at ``data``; write
     ``out/adaptation.{json,md}``; return the result dictionary."""
     started = time.monotonic()
-    logs = load_ikdd(Path(data), users=range(1, 13) if quick else None)
-    protocol = IkddProtocol(logs, progress=progress)
-    schema = FeatureSchema("keystroke", 1, tuple(protocol.names))
-    users = sorted({u for u, _ in protocol.keys})
-    folds = people_disjoint_folds([str(u) for u in users])
-    # Each fold chooses on its tuning people alone, exactly as the IKDD evaluation does.
-    grid = GRID[:2] if quick else GRID
-    choices = [
-        choose(grid, partial(protocol.tuning_error, [int(p) for p in f.tuning]))[0] for f in folds
-    ]
+    protocol, schema, folds, choices = prepared(
+        Path(data), users=range(1, 13) if quick else None, quick=quick, progress=progress
+    )
     guard = AdaptationGuard()
     windows = protocol.samples[WINDOW]
     conditions = ("enrolled_only", "adapted", "attack_guarded", "attack_unguarded")
@@ -152,6 +150,21 @@ def run(data: Path, out: Path, *, quick: bool = False, progress: bool = True) ->
     }
     write_report(NAME, Path(out), result, markdown=_markdown(result))
     return result
+
+
+def prepared(
+    data: Path, *, users: range | None, quick: bool, progress: bool
+) -> tuple[IkddProtocol, FeatureSchema, tuple[PeopleSplit, PeopleSplit], list[Any]]:
+    """The IKDD protocol on ``users`` (all: None), its schema, the people-disjoint folds and
+    each fold's choice, made on its tuning people alone exactly as the IKDD evaluation does."""
+    protocol = IkddProtocol(load_ikdd(data, users=users), progress=progress)
+    schema = FeatureSchema("keystroke", 1, tuple(protocol.names))
+    folds = people_disjoint_folds([str(u) for u in sorted({u for u, _ in protocol.keys})])
+    grid = GRID[:2] if quick else GRID
+    choices = [
+        choose(grid, partial(protocol.tuning_error, [int(p) for p in f.tuning]))[0] for f in folds
+    ]
+    return protocol, schema, folds, choices
 
 
 def _fit(

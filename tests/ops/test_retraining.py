@@ -62,7 +62,7 @@ async def two_people(state: AppState) -> tuple[str, str]:
 async def test_new_samples_give_a_new_version_that_another_worker_scores_with_at_once(
     start_worker: StartWorker,
 ) -> None:
-    trainer = await start_worker()
+    trainer = await start_worker(retrain_shadow_windows=0)  # judged offline, at once
     scorer = await start_worker(keystroke_window=10)
     alice, bob = await two_people(trainer)
     pipeline = Pipeline(scorer, MemoryLiveStore())
@@ -88,7 +88,7 @@ async def test_new_samples_give_a_new_version_that_another_worker_scores_with_at
     second = await run_retraining(trainer)
     watcher.cancel()
 
-    assert [(t.user_id, t.version) for t in second.trained] == [(alice, 2)]
+    assert [(t.user_id, t.version, t.status) for t in second.trained] == [(alice, 2, "serving")]
     assert lag < 1.0  # the fit ran in a child process; the event loop kept turning
     async with trainer.sessions() as db:
         profile = await db.get(BehaviorProfile, alice)
@@ -149,7 +149,7 @@ async def test_concurrent_unscheduled_runs_never_train_a_model_twice(
 async def test_old_versions_are_retired_and_the_current_one_kept(
     start_worker: StartWorker,
 ) -> None:
-    state = await start_worker(model_keep_versions=1)
+    state = await start_worker(model_keep_versions=1, retrain_shadow_windows=0)
     alice, _bob = await two_people(state)
 
     first = await run_retraining(state, user_ids=[alice])

@@ -1,7 +1,7 @@
 """recovery codes: single-use answers to an authenticator-app challenge
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-06 04:20:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from db.base import UTCDateTime
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

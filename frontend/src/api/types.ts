@@ -68,3 +68,5 @@ export type RotatedWebhookSecret = ResponseBody<"post_integration_keys_rotate_se
 export type ConsentStatus = ResponseBody<"get_privacy_consent_status", 200>;
 export type BehaviorExport = ResponseBody<"get_privacy_export_mine", 200>;
 export type BehaviorErased = ResponseBody<"delete_privacy_erase_mine", 200>;
+export type ModelVersion = Schemas["ModelVersionOut"];
+export type SessionLabel = Schemas["LabelOut"];

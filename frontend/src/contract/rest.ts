@@ -294,6 +294,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/sessions/{session_id}/labels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A session's labels, oldest first (the owner's and administrators'). */
+        get: operations["get_feedback_labels"];
+        put?: never;
+        /**
+         * Label a session ``genuine`` or ``impostor`` (needs a step-up; audited). An impostor
+         * @description session's windows are never learned from; a genuine label lifts the wrong-code and
+         *     revocation exclusions of retraining, never a liveness flag.
+         */
+        post: operations["post_feedback_label"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/sessions/{session_id}/revoke": {
         parameters: {
             query?: never;
@@ -339,6 +361,46 @@ export interface paths {
         put?: never;
         /** Switch a user back to enrollment. */
         post: operations["post_behavior_restart_user"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{user_id}/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every model version of a user the store keeps, newest first: which serves, which is in
+         * @description the shadow, which was kept and why (with the figures it was judged on).
+         */
+        get: operations["get_behavior_model_versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{user_id}/models/{modality}/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Serve a kept version of a user's model again, older or newer than the serving one
+         * @description (needs a step-up; audited). A version in the shadow is dropped.
+         */
+        post: operations["post_behavior_rollback"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1028,6 +1090,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/sessions/current/that-was-me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Say that this session's re-challenge was you: it was no impostor (409 if it passed
+         * @description none). Recorded for the detection figures; it never widens what your model learns.
+         */
+        post: operations["post_feedback_that_was_me"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/sessions/revoke-others": {
         parameters: {
             query?: never;
@@ -1352,6 +1434,28 @@ export interface components {
             /** Webhook Url */
             webhook_url: string | null;
         };
+        /** LabelOut */
+        LabelOut: {
+            /**
+             * By Role
+             * @enum {string}
+             */
+            by_role: "owner" | "admin";
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Label
+             * @enum {string}
+             */
+            label: "genuine" | "impostor";
+            /** Note */
+            note: string;
+            /** Session Id */
+            session_id: string;
+        };
         /** LivenessOut */
         LivenessOut: {
             /** Flag */
@@ -1376,6 +1480,36 @@ export interface components {
             samples: number;
             /** Version */
             version: number | null;
+        };
+        /**
+         * ModelVersionOut
+         * @description A kept model version of a user: whether it serves, is in the shadow or is kept, and why.
+         */
+        ModelVersionOut: {
+            /** Created At */
+            created_at: string | null;
+            /** Decided At */
+            decided_at: string | null;
+            /** Evaluation */
+            evaluation: {
+                [key: string]: unknown;
+            };
+            /**
+             * Modality
+             * @enum {string}
+             */
+            modality: "keystroke" | "mouse";
+            /** Reason */
+            reason: string;
+            /** Shadow Windows */
+            shadow_windows: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "serving" | "shadow" | "kept";
+            /** Version */
+            version: number;
         };
         /** NoticeOut */
         NoticeOut: {
@@ -1575,8 +1709,10 @@ export type BehaviorStatus = components['schemas']['BehaviorStatus'];
 export type ConsentRecord = components['schemas']['ConsentRecord'];
 export type EnrollmentQuality = components['schemas']['EnrollmentQuality'];
 export type IntegrationOut = components['schemas']['IntegrationOut'];
+export type LabelOut = components['schemas']['LabelOut'];
 export type LivenessOut = components['schemas']['LivenessOut'];
 export type ModelStatus = components['schemas']['ModelStatus'];
+export type ModelVersionOut = components['schemas']['ModelVersionOut'];
 export type NoticeOut = components['schemas']['NoticeOut'];
 export type PasskeyOut = components['schemas']['PasskeyOut'];
 export type Problem = components['schemas']['Problem'];
@@ -2665,6 +2801,126 @@ export interface operations {
             };
         };
     };
+    get_feedback_labels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Labels */
+                        labels: components["schemas"]["LabelOut"][];
+                    };
+                };
+            };
+            /** @description Missing, unknown, expired or revoked token, or a session that must answer its re-challenge first (code reauth_required) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_feedback_label: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Label
+                     * @enum {string}
+                     */
+                    label: "genuine" | "impostor";
+                    /**
+                     * Note
+                     * @default
+                     */
+                    note?: string;
+                };
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * By Role
+                         * @enum {string}
+                         */
+                        by_role: "owner" | "admin";
+                        /**
+                         * Created At
+                         * Format: date-time
+                         */
+                        created_at: string;
+                        /**
+                         * Label
+                         * @enum {string}
+                         */
+                        label: "genuine" | "impostor";
+                        /** Note */
+                        note: string;
+                        /** Session Id */
+                        session_id: string;
+                    };
+                };
+            };
+            /** @description No valid session, or no one-time code entered on it recently (code step_up_required, with the `challenge` to answer and `max_age`) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     post_admin_revoke: {
         parameters: {
             query?: never;
@@ -2844,6 +3100,102 @@ export interface operations {
                 };
             };
             /** @description Missing, unknown, expired or revoked token, or a session that must answer its re-challenge first (code reauth_required) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_behavior_model_versions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Versions */
+                        versions: components["schemas"]["ModelVersionOut"][];
+                    };
+                };
+            };
+            /** @description Missing, unknown, expired or revoked token, or a session that must answer its re-challenge first (code reauth_required) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_behavior_rollback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+                modality: "keystroke" | "mouse";
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Version */
+                    version: number;
+                };
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Versions */
+                        versions: components["schemas"]["ModelVersionOut"][];
+                    };
+                };
+            };
+            /** @description No valid session, or no one-time code entered on it recently (code step_up_required, with the `challenge` to answer and `max_age`) */
             401: {
                 headers: {
                     /** @description Bearer realm="bbauth" */
@@ -5468,6 +5820,65 @@ export interface operations {
                         sessions: components["schemas"]["AdminSessionOut"][];
                         /** Total */
                         total: number;
+                    };
+                };
+            };
+            /** @description Missing, unknown, expired or revoked token, or a session that must answer its re-challenge first (code reauth_required) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    post_feedback_that_was_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * By Role
+                         * @enum {string}
+                         */
+                        by_role: "owner" | "admin";
+                        /**
+                         * Created At
+                         * Format: date-time
+                         */
+                        created_at: string;
+                        /**
+                         * Label
+                         * @enum {string}
+                         */
+                        label: "genuine" | "impostor";
+                        /** Note */
+                        note: string;
+                        /** Session Id */
+                        session_id: string;
                     };
                 };
             };

@@ -24,6 +24,8 @@ import { useTrust } from "../realtime/TrustContext";
 import { useAdminSessions } from "../realtime/useAdminSessions";
 import type { AdminSessionRow, UnmonitoredSession } from "@bbauth/capture";
 import { IntegrationsCard } from "./admin/IntegrationsCard";
+import { ModelVersionsCard } from "./admin/ModelVersionsCard";
+import { SessionLabelCard } from "./admin/SessionLabelCard";
 import { UsersCard } from "./admin/UsersCard";
 
 type Action = { kind: "challenge" | "revoke"; row: Pick<AdminSessionRow, "session_id" | "email"> };
@@ -210,6 +212,10 @@ export function AdminPage() {
       <IntegrationsCard />
 
       <ModelStatusCard models={models} />
+
+      <ModelVersionsCard />
+
+      <SessionLabelCard />
 
       <ConfirmDialog
         open={action !== null}

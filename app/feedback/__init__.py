@@ -1,0 +1,1 @@
+"""Feedback on sessions: the owner's "that was me" and administrators' labels."""
