@@ -22,7 +22,7 @@ from app.audit import RequestContext
 from app.behavior.training import model_store, version_key
 from app.privacy import consent
 from app.state import AppState
-from db.tables import BehaviorProfile, BehaviorSample, Modality, ReplaySketch
+from db.tables import BehaviorProfile, BehaviorSample, Modality, ModelVersion, ReplaySketch
 from models.modality import MODALITIES
 from models.store import ModelStore, ModelStoreError
 
@@ -133,6 +133,8 @@ async def erase(
     samples = await db.execute(delete(BehaviorSample).where(BehaviorSample.user_id == user_id))
     sketches = await db.execute(delete(ReplaySketch).where(ReplaySketch.user_id == user_id))
     profiles = await db.execute(delete(BehaviorProfile).where(BehaviorProfile.user_id == user_id))
+    # Each version's record holds figures measured on the person's windows.
+    await db.execute(delete(ModelVersion).where(ModelVersion.user_id == user_id))
     model_files = await asyncio.to_thread(model_store(state).erase_user, user_id)
     erased = Erased(
         samples=int(getattr(samples, "rowcount", 0) or 0),

@@ -27,14 +27,15 @@ pytestmark = pytest.mark.timeout(300)
 
 STEP_UP_AGE = 300  # BBAUTH_STEP_UP_MAX_AGE_SECONDS (default)
 
-BEHAVIOR_TABLES = {"behavior_samples", "behavior_profiles", "replay_sketches"}
+BEHAVIOR_TABLES = {"behavior_samples", "behavior_profiles", "replay_sketches", "model_versions"}
 """Tables that hold what was derived from a person's input."""
 ACCOUNT_TABLES = {
     "users", "login_sessions", "otp_challenges", "known_devices", "account_notices",
-    "audit_log", "passkeys", "behavior_consents",
+    "audit_log", "passkeys", "behavior_consents", "recovery_codes", "session_labels",
 }  # fmt: skip
-"""Tables with a user's rows that are not behavior: the account, its security trail, and the
-consent history (the record that capture was lawful)."""
+"""Tables with a user's rows that are not behavior: the account, its factors, its security trail
+(sessions' genuine/impostor labels among it), and the consent history (the record that capture
+was lawful)."""
 KEY_IDENTITY = re.compile(r"^(Key[A-Z]|Digit[0-9]|Numpad|Arrow|Shift|Control|Alt|Meta|Space$)")
 
 
