@@ -60,3 +60,6 @@ export type Integration = Schemas["IntegrationOut"];
 /** A new integration with its API key and webhook secret: the only time either is shown. */
 export type IssuedIntegration = ResponseBody<"post_integration_keys_create", 201>;
 export type RotatedWebhookSecret = ResponseBody<"post_integration_keys_rotate_secret", 200>;
+export type SessionDetail = ResponseBody<"get_admin_session_detail", 200>;
+export type ScoredWindow = Schemas["WindowOut"];
+export type DetectionFigures = ResponseBody<"get_detection_detection_figures", 200>;
