@@ -26,8 +26,8 @@ function figure(value: number | null | undefined, digits = 2): string {
 }
 
 /** Vertical bars of `counts`, labelled below: a chart in a few SVG rectangles. */
-export function Bars({ counts, labels, colors, title, testId }: { counts: number[]; labels: string[]; colors?: string[]; title: string; testId: string }) {
-  const width = 28 * counts.length + 8;
+export function Bars({ counts, labels, colors, title, testId, step = 28 }: { counts: number[]; labels: string[]; colors?: string[]; title: string; testId: string; step?: number }) {
+  const width = step * counts.length + 8;
   const height = 96;
   const top = Math.max(1, ...counts);
   return (
@@ -36,8 +36,8 @@ export function Bars({ counts, labels, colors, title, testId }: { counts: number
         const h = (count / top) * height;
         return (
           <g key={labels[i]}>
-            <rect x={4 + i * 28} y={height - h} width={22} height={h} fill={colors?.[i] ?? "#5c6b7a"} data-count={count} />
-            <text x={15 + i * 28} y={height + 12} fontSize={9} textAnchor="middle" fill="#7a8594">
+            <rect x={4 + i * step} y={height - h} width={step - 6} height={h} fill={colors?.[i] ?? "#5c6b7a"} data-count={count} />
+            <text x={4 + i * step + (step - 6) / 2} y={height + 12} fontSize={9} textAnchor="middle" fill="#7a8594">
               {labels[i]}
             </text>
           </g>
@@ -80,14 +80,14 @@ export function DetectionCard() {
               value={f.median_seconds_to_detect == null ? "—" : formatDuration(f.median_seconds_to_detect)}
               testId="figure-time-to-detect"
             />
-            <Figure label="hours of activity" value={figure(f.hours, 1)} testId="figure-hours" />
+            <Figure label="hours of activity" value={figure(f.hours, 2)} testId="figure-hours" />
           </Stack>
           <Stack direction="row" flexWrap="wrap" useFlexGap spacing={4}>
             <Box>
               <Typography variant="subtitle2" component="h3">
                 Trust challenges by outcome
               </Typography>
-              <Bars counts={outcomes.map((o) => f.outcomes[o] ?? 0)} labels={outcomes} colors={outcomes.map((o) => OUTCOME_COLORS[o])} title="Trust challenges by outcome" testId="chart-outcomes" />
+              <Bars counts={outcomes.map((o) => f.outcomes[o] ?? 0)} labels={outcomes} colors={outcomes.map((o) => OUTCOME_COLORS[o])} title="Trust challenges by outcome" testId="chart-outcomes" step={52} />
             </Box>
             <Box>
               <Typography variant="subtitle2" component="h3">
@@ -113,7 +113,7 @@ export function DetectionCard() {
             {f.users.map((u) => (
               <TableRow key={u.user_id} data-testid="detection-user" data-email={u.email}>
                 <TableCell>{u.email}</TableCell>
-                <TableCell align="right">{u.hours.toFixed(1)}</TableCell>
+                <TableCell align="right">{u.hours.toFixed(2)}</TableCell>
                 <TableCell align="right">{u.false_challenges}</TableCell>
                 <TableCell align="right">{figure(u.false_challenges_per_hour, 3)}</TableCell>
                 <TableCell align="right">{u.caught}</TableCell>
