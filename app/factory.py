@@ -9,6 +9,7 @@ from quart_schema import Info, QuartSchema
 from app.clock import Clock, SystemClock
 from app.cors import install_cors
 from app.crypto import SecretBox
+from app.detection.export import install_detection_export
 from app.docs import install_docs
 from app.errors import register_error_handlers
 from app.factors.totp import seal_plain_secrets
@@ -93,6 +94,7 @@ def create_app(
     from app.auth.routes import blueprint as auth_bp
     from app.behavior.routes import blueprint as behavior_bp
     from app.demo.routes import blueprint as demo_bp
+    from app.detection.routes import blueprint as detection_bp
     from app.factors.routes import blueprint as factors_bp
     from app.feedback.routes import blueprint as feedback_bp
     from app.frontend import blueprint as frontend_bp
@@ -109,8 +111,7 @@ def create_app(
     for bp in (
         auth_bp, factors_bp, passkeys_bp, account_bp, admin_bp, sessions_bp, behavior_bp,
         feedback_bp, demo_bp, health_bp, forward_auth_bp, integration_keys_bp, integrations_bp,
-        privacy_bp,
-        frontend_bp,
+        privacy_bp, detection_bp, frontend_bp,
     ):  # fmt: skip
         app.register_blueprint(bp)
     install_spa_fallback(app)
@@ -122,6 +123,7 @@ def create_app(
     install_scheduler(app)
     install_memory_trim(app)
     install_webhooks(app)
+    install_detection_export(app)
 
     @app.before_serving
     async def _open() -> None:

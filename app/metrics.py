@@ -13,7 +13,7 @@ know about Prometheus.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -128,8 +128,62 @@ QUEUE_RECEIVED = Counter(
     "Messages this worker received from the Socket.IO queue (its own included), by event",
     ["event"],
 )
+# Detection figures of the deployment (``app.detection``), set by its periodic job.
+FALSE_CHALLENGES_PER_HOUR = Gauge(
+    "bbauth_false_challenges_per_hour",
+    "Trust challenges passed with a correct factor, per hour of activity (last 30 days)",
+    multiprocess_mode="mostrecent",
+)
+FALSE_CHALLENGE_GINI = Gauge(
+    "bbauth_false_challenge_gini",
+    "Gini coefficient of per-user false-challenge rates (0: even, 1: one user takes all)",
+    multiprocess_mode="mostrecent",
+)
+TIME_TO_DETECT = Gauge(
+    "bbauth_time_to_detect_seconds",
+    "Median seconds from sign-in (or a passed challenge) to the challenge an impostor failed",
+    multiprocess_mode="mostrecent",
+)
+TRUST_CHALLENGE_OUTCOMES = Gauge(
+    "bbauth_trust_challenge_outcomes",
+    "Trust challenges of the last 30 days by outcome (passed, failed, expired, open)",
+    ["outcome"],
+    multiprocess_mode="mostrecent",
+)
+ANIA = Gauge(
+    "bbauth_ania_actions",
+    "Average number of impostor actions before detection, per model version",
+    ["model"],
+    multiprocess_mode="mostrecent",
+)
+ANGA = Gauge(
+    "bbauth_anga_actions",
+    "Average number of genuine actions before a false challenge, per model version",
+    ["model"],
+    multiprocess_mode="mostrecent",
+)
 
 _OUTCOMES = frozenset({"success", "failure", "refused"})
+
+
+def set_detection_figures(
+    *,
+    per_hour: float | None,
+    gini: float | None,
+    median_seconds_to_detect: float | None,
+    outcomes: Mapping[str, int],
+    models: Sequence[tuple[str, float | None, float | None]],
+) -> None:
+    """Publish the detection figures; a figure that cannot be told yet is NaN."""
+    nan = float("nan")
+    FALSE_CHALLENGES_PER_HOUR.set(nan if per_hour is None else per_hour)
+    FALSE_CHALLENGE_GINI.set(nan if gini is None else gini)
+    TIME_TO_DETECT.set(nan if median_seconds_to_detect is None else median_seconds_to_detect)
+    for outcome, n in outcomes.items():
+        TRUST_CHALLENGE_OUTCOMES.labels(outcome=outcome).set(n)
+    for model, ania, anga in models:
+        ANIA.labels(model=model).set(nan if ania is None else ania)
+        ANGA.labels(model=model).set(nan if anga is None else anga)
 
 
 def multiprocess_dir() -> Path | None:

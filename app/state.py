@@ -37,6 +37,18 @@ class LiveSessions(Protocol):
         """The session's trust record, as the realtime side stores it."""
         ...
 
+    async def windows(self, session_id: str) -> list[dict[str, Any]]:
+        """The session's recent scored windows (derived figures), oldest first."""
+        ...
+
+    async def meta(self, session_id: str) -> dict[str, Any]:
+        """The session's live meta (model versions, actions scored), empty if unknown."""
+        ...
+
+    async def sids(self, session_id: str) -> list[str]:
+        """Sockets currently serving the session, on any worker."""
+        ...
+
 
 @dataclass
 class AppState:

@@ -8,6 +8,7 @@ end up saying so too, so a challenge it did not take is tried again in the backg
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import structlog
 
@@ -33,7 +34,13 @@ class Challenges:
         self.store = store
         self._retries: dict[str, asyncio.Task[None]] = {}
 
-    async def act(self, conn: LiveConnection, reason: str, rule: str | None = None) -> None:
+    async def act(
+        self,
+        conn: LiveConnection,
+        reason: str,
+        rule: str | None = None,
+        evidence: dict[str, Any] | None = None,
+    ) -> None:
         """Open the re-challenge of ``conn``'s session (code sent, REST refused, sockets told),
         or revoke it when the revoke rule fired; the dashboard shows which rule it was."""
         if rule == trust_sm.REVOKE_RULE:
@@ -53,15 +60,17 @@ class Challenges:
             conn.session_id, rule=rule or trust_sm.CHALLENGE_RULE, state=trust_sm.CHALLENGED
         )
         try:
-            await self._challenge(conn.session_id, conn.sid, reason)
+            await self._challenge(conn.session_id, conn.sid, reason, evidence)
         except Exception:
             log.exception("challenge_failed_retrying", session_id=conn.session_id)
             if conn.session_id not in self._retries:
-                task = asyncio.create_task(self._retry(conn.session_id, conn.sid, reason))
+                task = asyncio.create_task(self._retry(conn.session_id, conn.sid, reason, evidence))
                 self._retries[conn.session_id] = task
                 task.add_done_callback(lambda _: self._retries.pop(conn.session_id, None))
 
-    async def _challenge(self, session_id: str, sid: str, reason: str) -> None:
+    async def _challenge(
+        self, session_id: str, sid: str, reason: str, evidence: dict[str, Any] | None
+    ) -> None:
         async with self.state.sessions() as db:
             await rechallenge.challenge_session(
                 state=self.state,
@@ -69,14 +78,17 @@ class Challenges:
                 session_id=session_id,
                 reason=reason,
                 ctx=RequestContext(request_id=f"socket:{sid}"),
+                evidence=evidence,
             )
 
-    async def _retry(self, session_id: str, sid: str, reason: str) -> None:
+    async def _retry(
+        self, session_id: str, sid: str, reason: str, evidence: dict[str, Any] | None
+    ) -> None:
         deadline = self.state.clock.monotonic() + CHALLENGE_RETRY_SECONDS
         for wait in backoff(RETRY_SECONDS):
             await asyncio.sleep(wait)
             try:
-                await self._challenge(session_id, sid, reason)
+                await self._challenge(session_id, sid, reason, evidence)
             except Exception as exc:
                 if self.state.clock.monotonic() > deadline:
                     log.error("challenge_given_up", session_id=session_id, error=repr(exc))

@@ -313,7 +313,9 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             await self.emit_to_session(event, payload, conn.session_id)
         if outcome.challenge is not None:
             try:
-                await self.pipeline.challenge(conn, outcome.challenge, outcome.rule)
+                await self.pipeline.challenge(
+                    conn, outcome.challenge, outcome.rule, outcome.evidence
+                )
             except Exception:
                 # The live store says challenged already (nothing is scored); a socket that
                 # reconnects gets the database's state again.

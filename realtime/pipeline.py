@@ -260,18 +260,32 @@ class Pipeline:
             updated = trust_sm.SessionTrust(state=trust_sm.CHALLENGED, trust=updated.trust)
         # With the trust, in one write: the security team's view of why the last window scored
         # as it did (never the person's).
-        await self.store.set_trust(
+        view = trust_sm.public_view(updated.trust, self.params, now.timestamp())
+        model_version = self.models.version(conn.user_id, name)
+        actions = await self.store.set_trust(
             conn.session_id,
             updated.to_dict(),
             updated.trust.trust,
             meta={"explanation": {"modality": name, "reasons": reasons}},
+            # The drill-down's timeline: derived figures and words only, never keys or text.
+            window={
+                "at": round(now.timestamp(), 3),
+                "modality": name,
+                "score": view["score"],
+                "level": view["level"],
+                "p_genuine": round(p, 4),
+                "window_size": size,
+                "model_version": model_version,
+                "reasons": reasons,
+                "liveness": verdict.flag if verdict is not None else None,
+                "rule": rule,
+            },
         )
         learned = await self.verified.after_scoring(
             conn, name, rows, p_genuine=p, trust=updated.trust.trust, now=now,
             doubtful=rule is not None or (verdict is not None and (verdict.flag is not None
                                                                     or verdict.is_replay)),
         )  # fmt: skip
-        view = trust_sm.public_view(updated.trust, self.params, now.timestamp())
         event = {**view, "modality": name, "window_size": size}
         if self.state.settings.evaluation_scores:
             event["p_genuine"] = round(p, 4)  # evaluation runs only (refused in production)
@@ -284,7 +298,7 @@ class Pipeline:
                 "user_id": conn.user_id,
                 "session_id": conn.session_id,
                 "modality": name,
-                "model_version": self.models.version(conn.user_id, name),
+                "model_version": model_version,
                 "score": view["score"],
                 "level": view["level"],
                 # What the level was just before this window (webhooks' trust.low).
@@ -307,6 +321,7 @@ class Pipeline:
         )
         if rule is not None:
             out.rule = rule
+            out.evidence = {"actions": actions, "modality": name, "model_version": model_version}
             out.challenge = trust_sm.rule_reason(rule, view["score"], self.state.settings)
 
     async def current_trust(self, session_id: str) -> trust_sm.SessionTrust:
@@ -317,9 +332,15 @@ class Pipeline:
             raw = await recovery.recover_trust(self.state, self.store, session_id, self.params)
         return trust_sm.SessionTrust.from_dict(raw, self.params)
 
-    async def challenge(self, conn: LiveConnection, reason: str, rule: str | None = None) -> None:
+    async def challenge(
+        self,
+        conn: LiveConnection,
+        reason: str,
+        rule: str | None = None,
+        evidence: dict[str, Any] | None = None,
+    ) -> None:
         """Act on the rule that fired (``realtime.challenges``)."""
-        await self.challenges.act(conn, reason, rule)
+        await self.challenges.act(conn, reason, rule, evidence)
 
     async def flush_connection(self, conn: LiveConnection) -> None:
         """Write whatever enrollment ``conn`` still buffers (on disconnect)."""

@@ -88,6 +88,9 @@ class Outcome:
     to_session: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     challenge: str | None = None
     rule: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    """Derived figures of the window that fired (actions scored so far, model version): the
+    challenge's audit record keeps them for the deployment's detection figures."""
 
     def error(self, code: str, detail: str, **extra: Any) -> None:
         """Tell the caller about a problem with its batch."""

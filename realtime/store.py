@@ -58,10 +58,21 @@ class LiveStore(Protocol):
         trust: dict[str, Any],
         score: float | None,
         meta: dict[str, Any] | None = None,
-    ) -> None:
+        window: dict[str, Any] | None = None,
+    ) -> int | None:
         """Store the trust state; a new ``score`` (0–100) is appended to the history and
         ``meta``'s fields (the session's state, the last window's explanation) change the
-        session's meta in the same write."""
+        session's meta in the same write. A scored ``window`` (its derived figures: score,
+        explanation, size) joins the session's recent windows and its ``window_size`` adds to
+        the session's count of scored actions, which is returned (None without a window)."""
+        ...
+
+    async def windows(self, session_id: str) -> list[dict[str, Any]]:
+        """The session's recent scored windows (at most ``HISTORY_LENGTH``), oldest first."""
+        ...
+
+    async def meta(self, session_id: str) -> dict[str, Any]:
+        """The session's meta (who, where, model versions, counts), empty if unknown."""
         ...
 
     async def update_meta(self, session_id: str, **fields: Any) -> None:
@@ -125,6 +136,7 @@ class MemoryLiveStore:
         self._sids: dict[str, set[str]] = {}
         self._trust: dict[str, dict[str, Any]] = {}
         self._history: dict[str, deque[float]] = {}
+        self._windows: dict[str, deque[dict[str, Any]]] = {}
         self._touched: dict[str, float] = {}
 
     def _touch(self, session_id: str) -> None:
@@ -134,8 +146,12 @@ class MemoryLiveStore:
         """Forget sessions nobody touched for ``ttl_seconds`` (as Redis keys expire)."""
         horizon = self._clock.monotonic() - self.ttl_seconds
         for session_id in [s for s, at in self._touched.items() if at < horizon]:
-            for table in (self._meta, self._sids, self._trust, self._history, self._touched):
-                table.pop(session_id, None)
+            self._drop(session_id)
+
+    def _drop(self, session_id: str) -> None:
+        tables = (self._meta, self._sids, self._trust, self._history, self._windows)
+        for table in (*tables, self._touched):
+            table.pop(session_id, None)
 
     async def connect(self, session_id: str, sid: str, meta: dict[str, Any]) -> None:
         self._expire()
@@ -176,14 +192,27 @@ class MemoryLiveStore:
         trust: dict[str, Any],
         score: float | None,
         meta: dict[str, Any] | None = None,
-    ) -> None:
+        window: dict[str, Any] | None = None,
+    ) -> int | None:
         self._touch(session_id)
         self._trust[session_id] = trust
         if score is not None:
             history = self._history.setdefault(session_id, deque(maxlen=HISTORY_LENGTH))
             history.append(round(score, 1))
+        current = self._meta.setdefault(session_id, {})
         if meta:
-            self._meta.setdefault(session_id, {}).update(meta)
+            current.update(meta)
+        if window is None:
+            return None
+        self._windows.setdefault(session_id, deque(maxlen=HISTORY_LENGTH)).append(window)
+        current["actions"] = int(current.get("actions", 0)) + int(window.get("window_size", 0))
+        return int(current["actions"])
+
+    async def windows(self, session_id: str) -> list[dict[str, Any]]:
+        return list(self._windows.get(session_id, ()))
+
+    async def meta(self, session_id: str) -> dict[str, Any]:
+        return dict(self._meta.get(session_id, {}))
 
     async def update_meta(self, session_id: str, **fields: Any) -> None:
         self._touch(session_id)
@@ -193,8 +222,7 @@ class MemoryLiveStore:
         return list(self._history.get(session_id, ()))
 
     async def forget(self, session_id: str) -> None:
-        for table in (self._meta, self._sids, self._trust, self._history, self._touched):
-            table.pop(session_id, None)
+        self._drop(session_id)
 
     async def remembered_trust(self, session_id: str) -> dict[str, Any] | None:
         return self._trust.get(session_id)
@@ -370,7 +398,8 @@ class RedisLiveStore:
         trust: dict[str, Any],
         score: float | None,
         meta: dict[str, Any] | None = None,
-    ) -> None:
+        window: dict[str, Any] | None = None,
+    ) -> int | None:
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.set(self._k("trust", session_id), json.dumps(trust), ex=SESSION_TTL_SECONDS)
             if score is not None:
@@ -380,8 +409,26 @@ class RedisLiveStore:
                 pipe.expire(hist, SESSION_TTL_SECONDS)
             if meta:
                 self._queue_meta(pipe, session_id, meta)
-            await pipe.execute()
+            if window is not None:
+                windows = self._k("win", session_id)
+                pipe.rpush(windows, json.dumps(window))
+                pipe.ltrim(windows, -HISTORY_LENGTH, -1)
+                pipe.expire(windows, SESSION_TTL_SECONDS)
+                # Meta values are JSON, and a JSON integer is one HINCRBY counts on.
+                key = self._k("meta", session_id)
+                pipe.hincrby(key, "actions", int(window.get("window_size", 0)))
+                pipe.expire(key, SESSION_TTL_SECONDS)
+            replies = await pipe.execute()
         self._remember(session_id, trust)
+        return None if window is None else int(replies[-2])
+
+    async def windows(self, session_id: str) -> list[dict[str, Any]]:
+        raw = await self.client.lrange(self._k("win", session_id), 0, -1)
+        return [dict(json.loads(x)) for x in raw]
+
+    async def meta(self, session_id: str) -> dict[str, Any]:
+        raw = await self.client.hgetall(self._k("meta", session_id))
+        return {str(k): json.loads(v) for k, v in raw.items()}
 
     async def update_meta(self, session_id: str, **fields: Any) -> None:
         if fields:
@@ -403,7 +450,7 @@ class RedisLiveStore:
 
     async def forget(self, session_id: str) -> None:
         await self.client.delete(
-            *(self._k(kind, session_id) for kind in ("meta", "sids", "trust", "hist"))
+            *(self._k(kind, session_id) for kind in ("meta", "sids", "trust", "hist", "win"))
         )
         await self.client.srem(self._k("live"), session_id)
 

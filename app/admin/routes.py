@@ -7,18 +7,23 @@ from uuid import UUID
 from quart import Blueprint
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
-from app.admin import service
+from app.admin import drilldown, service
 from app.admin.schemas import (
     AdminSessionOut,
     AdminUserOut,
     AuditEventOut,
     AuditFilter,
     AuditList,
+    DeviceOut,
+    LivenessFlagOut,
     Page,
     ReasonIn,
+    SessionChallengeOut,
+    SessionDetail,
     SessionFilter,
     SessionList,
     UserList,
+    WindowOut,
 )
 from app.auth.routes import challenge_out, session_out, user_out
 from app.auth.schemas import ChallengeOut, SessionOut
@@ -75,6 +80,43 @@ async def list_sessions(query_args: SessionFilter) -> SessionList:
         user_id=query_args.user_id,
     )
     return SessionList(sessions=[admin_session_out(s) for s in sessions], total=total)
+
+
+@blueprint.get("/sessions/<uuid:session_id>")
+@tag(["admin"])
+@guarded
+@validate_response(SessionDetail, 200)
+async def session_detail(session_id: UUID) -> SessionDetail:
+    """One session's drill-down: device, IP, user agent, liveness flags, its re-challenges and
+    how each ended (passed, failed, expired, open), model versions and its recent scored
+    windows with the features that moved each (live while the session runs; poll it)."""
+    detail = await drilldown.session_detail(state=app_state(), db=db(), session_id=str(session_id))
+    device = detail.device
+    return SessionDetail(
+        session=admin_session_out(detail.session),
+        device=None if device is None else DeviceOut.model_validate(device, from_attributes=True),
+        connected=detail.connected,
+        model_versions=detail.model_versions,
+        actions=detail.actions,
+        liveness_flags=[
+            LivenessFlagOut(at=at, liveness=kind, modality=modality)
+            for at, kind, modality in detail.flags
+        ],
+        challenges=[
+            SessionChallengeOut(
+                at=c.at,
+                cause=c.cause,
+                reason=c.reason,
+                outcome=c.outcome,
+                answered_at=c.answered_at,
+                wrong_codes=c.wrong_codes,
+                actions=c.actions,
+                model=c.model,
+            )
+            for c in detail.challenges
+        ],
+        windows=[WindowOut.model_validate(w) for w in detail.windows],
+    )
 
 
 @blueprint.post("/sessions/<uuid:session_id>/revoke")

@@ -67,3 +67,66 @@ class AuditEventOut(BaseModel):
 
 class AuditList(BaseModel):
     events: list[AuditEventOut]
+
+
+class ReasonOut(BaseModel):
+    """One derived feature that moved a window's score, in words (never keys or text)."""
+
+    feature: str
+    llr: float = Field(description="Signed contribution to the log-likelihood ratio")
+    change: float | None = Field(default=None, description="Relative change from the profile")
+    text: str
+
+
+class WindowOut(BaseModel):
+    """One scored window of the session: its trust afterwards and why it scored so."""
+
+    at: float = Field(description="Unix time (s) the window was scored")
+    modality: str
+    score: float = Field(description="Session trust (0–100) after the window")
+    level: str
+    p_genuine: float
+    window_size: int = Field(description="Actions (key or pointer events) in the window")
+    model_version: int | None
+    reasons: list[ReasonOut]
+    liveness: str | None = Field(default=None, description="replay or machine, if flagged")
+    rule: str | None = Field(default=None, description="The rule this window fired, if any")
+
+
+class SessionChallengeOut(BaseModel):
+    """A re-challenge of the session and how it ended."""
+
+    at: datetime
+    cause: str = Field(description="trust, admin or policy")
+    reason: str
+    outcome: Literal["passed", "failed", "expired", "open"]
+    answered_at: datetime | None
+    wrong_codes: int
+    actions: int | None = Field(description="Actions scored since sign-in or the last pass")
+    model: str | None = Field(description="The model version whose window fired")
+
+
+class LivenessFlagOut(BaseModel):
+    at: datetime
+    liveness: str = Field(description="replay or machine")
+    modality: str | None = None
+
+
+class DeviceOut(BaseModel):
+    id: str
+    label: str
+    created_at: datetime
+    last_seen_at: datetime
+
+
+class SessionDetail(BaseModel):
+    """One session's drill-down: who, where, its challenges, flags and recent windows."""
+
+    session: AdminSessionOut
+    device: DeviceOut | None
+    connected: bool = Field(description="A socket of the session is open now")
+    model_versions: dict[str, int | None]
+    actions: int = Field(description="Actions scored on this session so far")
+    liveness_flags: list[LivenessFlagOut]
+    challenges: list[SessionChallengeOut]
+    windows: list[WindowOut] = Field(description="Recent scored windows, oldest first")

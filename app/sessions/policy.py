@@ -164,6 +164,8 @@ POLICY: dict[str, Requirement] = {
     # Administrators.
     "admin.list_users": session(admin=True),
     "admin.list_sessions": session(admin=True),
+    "admin.session_detail": session(admin=True),
+    "detection.detection_figures": session(admin=True),
     "admin.revoke": session(admin=True),
     "admin.challenge": session(admin=True),
     "admin.audit": session(admin=True),

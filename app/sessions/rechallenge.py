@@ -11,6 +11,7 @@ its owner told.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,11 +52,13 @@ async def challenge_session(
     ctx: RequestContext,
     by: str | None = None,
     cause: str = "trust",
+    evidence: dict[str, Any] | None = None,
 ) -> PendingChallenge | None:
     """Force a live session into a fresh second-factor challenge.
 
-    ``cause`` says who asked (``trust``, ``admin``, ``policy``): the person is told. Returns
-    None when the session is not active (already challenged, revoked, expired).
+    ``cause`` says who asked (``trust``, ``admin``, ``policy``): the person is told. The
+    ``evidence`` of a trust rule (actions scored so far, model version) joins the audit record.
+    Returns None when the session is not active (already challenged, revoked, expired).
     """
     if not sessions.is_session_id(session_id):
         return None
@@ -71,7 +74,7 @@ async def challenge_session(
     )
     audit.note(
         state, db, "session_challenged", ctx, user_id=session.user_id, session_id=session.id,
-        reason=reason, by=by, cause=cause, channel=opened.pending.channel,
+        reason=reason, by=by, cause=cause, channel=opened.pending.channel, **(evidence or {}),
     )  # fmt: skip
     await db.commit()
     await state.hub.session_changed(

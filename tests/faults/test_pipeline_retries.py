@@ -24,7 +24,7 @@ from app.factory import create_app
 from app.sessions import service as sessions
 from app.settings import load_settings
 from app.state import AppState, app_state
-from db.tables import BehaviorSample, LoginSession, SessionState, User
+from db.tables import AuditEvent, BehaviorSample, LoginSession, SessionState, User
 from models.events import KeyEvent
 from models.windows import MOUSE_SCHEMA
 from realtime.connection import LiveConnection
@@ -136,7 +136,9 @@ async def test_a_challenge_the_database_did_not_take_is_opened_later(state: AppS
     conn = pipeline.open(sid="sid-2", session_id=issued.session.id, user_id=user.id, email="l@x")
 
     flaky.fail = "before"
-    await pipeline.challenge(conn, "trust 31.0 below 50")  # fails now, retried in the background
+    evidence = {"actions": 240, "modality": "keystroke", "model_version": 3}
+    # Fails now, retried in the background with the firing window's evidence.
+    await pipeline.challenge(conn, "trust 31.0 below 50", "challenge_below", evidence)
 
     async def challenged() -> bool:
         async with state.sessions() as db:
@@ -147,6 +149,16 @@ async def test_a_challenge_the_database_did_not_take_is_opened_later(state: AppS
     while not await challenged():
         assert asyncio.get_running_loop().time() < deadline, "the challenge was never stored"
         await asyncio.sleep(0.1)
+    async with state.sessions() as db:
+        [record] = (
+            await db.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.event == "session_challenged",
+                    AuditEvent.session_id == issued.session.id,
+                )
+            )
+        ).all()
+    assert {k: record.detail[k] for k in evidence} == evidence  # the detection figures' input
     await pipeline.drain()
 
 

@@ -109,6 +109,29 @@ async def test_meta_fields_can_be_updated(store: LiveStore) -> None:
     assert session["model_versions"] == {"keystroke": None}
 
 
+async def test_scored_windows_are_kept_for_the_drill_down_and_count_the_sessions_actions(
+    store: LiveStore,
+) -> None:
+    await store.connect("s1", "sid-a", {"state": "active"})
+    window = {"at": 1.5, "modality": "keystroke", "score": 80.0, "window_size": 30,
+              "reasons": [{"feature": "hold_mean", "llr": -1.2, "change": 0.38,
+                           "text": "hold times 38 % longer than usual"}]}  # fmt: skip
+
+    assert await store.set_trust("s1", TRUST, 80.0) is None  # no window: nothing counted
+    first = await store.set_trust("s1", TRUST, 80.0, window=window)
+    second = await store.set_trust("s1", TRUST, 70.0, window={**window, "window_size": 12})
+    for i in range(HISTORY_LENGTH + 5):
+        await store.set_trust("s2", TRUST, 50.0, window={**window, "at": float(i)})
+
+    assert (first, second) == (30, 42)
+    assert await store.windows("s1") == [window, {**window, "window_size": 12}]
+    assert (await store.meta("s1"))["actions"] == 42
+    assert (await store.windows("s2"))[0]["at"] == 5.0  # the oldest fall off
+    await store.forget("s1")
+    assert await store.windows("s1") == []
+    assert await store.meta("s1") == {}
+
+
 async def test_trust_and_meta_fields_are_written_together(store: LiveStore) -> None:
     await store.connect("s1", "sid-a", {"state": "active", "email": "a@example.com"})
     explanation = {"modality": "mouse", "reasons": [{"feature": "v_mean", "text": "fast"}]}

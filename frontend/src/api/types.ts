@@ -70,3 +70,6 @@ export type BehaviorExport = ResponseBody<"get_privacy_export_mine", 200>;
 export type BehaviorErased = ResponseBody<"delete_privacy_erase_mine", 200>;
 export type ModelVersion = Schemas["ModelVersionOut"];
 export type SessionLabel = Schemas["LabelOut"];
+export type SessionDetail = ResponseBody<"get_admin_session_detail", 200>;
+export type ScoredWindow = Schemas["WindowOut"];
+export type DetectionFigures = ResponseBody<"get_detection_detection_figures", 200>;

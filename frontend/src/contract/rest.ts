@@ -199,6 +199,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/detection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * False-challenge rate per user and overall, time to detect, ANIA/ANGA per model version,
+         * @description the distribution of trust and the Gini of per-user false-challenge rates, over the last 30
+         *     days of this deployment's own sessions.
+         */
+        get: operations["get_detection_detection_figures"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/integrations": {
         parameters: {
             query?: never;
@@ -269,6 +290,27 @@ export interface paths {
         };
         /** Sessions, optionally of one state or one user, newest first. */
         get: operations["get_admin_list_sessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/sessions/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One session's drill-down: device, IP, user agent, liveness flags, its re-challenges and
+         * @description how each ended (passed, failed, expired, open), model versions and its recent scored
+         *     windows with the features that moved each (live while the session runs; poll it).
+         */
+        get: operations["get_admin_session_detail"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1388,6 +1430,23 @@ export interface components {
             /** Withdrawn At */
             withdrawn_at: string | null;
         };
+        /** DeviceOut */
+        DeviceOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: string;
+            /** Label */
+            label: string;
+            /**
+             * Last Seen At
+             * Format: date-time
+             */
+            last_seen_at: string;
+        };
         /**
          * EnrollmentQuality
          * @description How surely a person (not a script, not a replay) produced the enrollment, in [0, 1].
@@ -1456,6 +1515,24 @@ export interface components {
             /** Session Id */
             session_id: string;
         };
+        /** LivenessFlagOut */
+        LivenessFlagOut: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * Liveness
+             * @description replay or machine
+             */
+            liveness: string;
+            /**
+             * Modality
+             * @default null
+             */
+            modality: string | null;
+        };
         /** LivenessOut */
         LivenessOut: {
             /** Flag */
@@ -1464,6 +1541,31 @@ export interface components {
             machine: boolean;
             /** Replay */
             replay: boolean;
+        };
+        /**
+         * ModelFiguresOut
+         * @description ANIA / ANGA (Mondal & Bours) of one model version.
+         */
+        ModelFiguresOut: {
+            /**
+             * Anga
+             * @description Mean genuine actions before a false challenge (a lower bound)
+             */
+            anga: number | null;
+            /**
+             * Ania
+             * @description Mean impostor actions before detection
+             */
+            ania: number | null;
+            /** Genuine Spans */
+            genuine_spans: number;
+            /** Impostor Spans */
+            impostor_spans: number;
+            /**
+             * Model
+             * @description <modality> v<version>
+             */
+            model: string;
         };
         /** ModelStatus */
         ModelStatus: {
@@ -1586,6 +1688,64 @@ export interface components {
             /** @description urn:bbauth:problem:<code> */
             type: string;
         };
+        /**
+         * ReasonOut
+         * @description One derived feature that moved a window's score, in words (never keys or text).
+         */
+        ReasonOut: {
+            /**
+             * Change
+             * @description Relative change from the profile
+             * @default null
+             */
+            change: number | null;
+            /** Feature */
+            feature: string;
+            /**
+             * Llr
+             * @description Signed contribution to the log-likelihood ratio
+             */
+            llr: number;
+            /** Text */
+            text: string;
+        };
+        /**
+         * SessionChallengeOut
+         * @description A re-challenge of the session and how it ended.
+         */
+        SessionChallengeOut: {
+            /**
+             * Actions
+             * @description Actions scored since sign-in or the last pass
+             */
+            actions: number | null;
+            /** Answered At */
+            answered_at: string | null;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * Cause
+             * @description trust, admin or policy
+             */
+            cause: string;
+            /**
+             * Model
+             * @description The model version whose window fired
+             */
+            model: string | null;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "passed" | "failed" | "expired" | "open";
+            /** Reason */
+            reason: string;
+            /** Wrong Codes */
+            wrong_codes: number;
+        };
         /** SessionOut */
         SessionOut: {
             /**
@@ -1660,6 +1820,30 @@ export interface components {
             /** Id */
             id: string;
         };
+        /** UserFiguresOut */
+        UserFiguresOut: {
+            /**
+             * Caught
+             * @description Impostors caught: trust challenges failed
+             */
+            caught: number;
+            /** Email */
+            email: string;
+            /**
+             * False Challenges
+             * @description Trust challenges the person passed
+             */
+            false_challenges: number;
+            /** False Challenges Per Hour */
+            false_challenges_per_hour: number | null;
+            /**
+             * Hours
+             * @description Hours of activity (signed-in sessions) in the period
+             */
+            hours: number;
+            /** User Id */
+            user_id: string;
+        };
         /** UserOut */
         UserOut: {
             /**
@@ -1695,6 +1879,49 @@ export interface components {
             /** Totp Enabled */
             totp_enabled: boolean;
         };
+        /**
+         * WindowOut
+         * @description One scored window of the session: its trust afterwards and why it scored so.
+         */
+        WindowOut: {
+            /**
+             * At
+             * @description Unix time (s) the window was scored
+             */
+            at: number;
+            /** Level */
+            level: string;
+            /**
+             * Liveness
+             * @description replay or machine, if flagged
+             * @default null
+             */
+            liveness: string | null;
+            /** Modality */
+            modality: string;
+            /** Model Version */
+            model_version: number | null;
+            /** P Genuine */
+            p_genuine: number;
+            /** Reasons */
+            reasons: components["schemas"]["ReasonOut"][];
+            /**
+             * Rule
+             * @description The rule this window fired, if any
+             * @default null
+             */
+            rule: string | null;
+            /**
+             * Score
+             * @description Session trust (0–100) after the window
+             */
+            score: number;
+            /**
+             * Window Size
+             * @description Actions (key or pointer events) in the window
+             */
+            window_size: number;
+        };
     };
     responses: never;
     parameters: never;
@@ -1707,19 +1934,26 @@ export type AdminUserOut = components['schemas']['AdminUserOut'];
 export type AuditEventOut = components['schemas']['AuditEventOut'];
 export type BehaviorStatus = components['schemas']['BehaviorStatus'];
 export type ConsentRecord = components['schemas']['ConsentRecord'];
+export type DeviceOut = components['schemas']['DeviceOut'];
 export type EnrollmentQuality = components['schemas']['EnrollmentQuality'];
 export type IntegrationOut = components['schemas']['IntegrationOut'];
 export type LabelOut = components['schemas']['LabelOut'];
+export type LivenessFlagOut = components['schemas']['LivenessFlagOut'];
 export type LivenessOut = components['schemas']['LivenessOut'];
+export type ModelFiguresOut = components['schemas']['ModelFiguresOut'];
 export type ModelStatus = components['schemas']['ModelStatus'];
 export type ModelVersionOut = components['schemas']['ModelVersionOut'];
 export type NoticeOut = components['schemas']['NoticeOut'];
 export type PasskeyOut = components['schemas']['PasskeyOut'];
 export type Problem = components['schemas']['Problem'];
+export type ReasonOut = components['schemas']['ReasonOut'];
+export type SessionChallengeOut = components['schemas']['SessionChallengeOut'];
 export type SessionOut = components['schemas']['SessionOut'];
 export type SessionTrustScore = components['schemas']['SessionTrustScore'];
 export type SessionUserOut = components['schemas']['SessionUserOut'];
+export type UserFiguresOut = components['schemas']['UserFiguresOut'];
 export type UserOut = components['schemas']['UserOut'];
+export type WindowOut = components['schemas']['WindowOut'];
 export type $defs = Record<string, never>;
 export interface operations {
     get_frontend_index: {
@@ -2443,6 +2677,97 @@ export interface operations {
             };
         };
     };
+    get_detection_detection_figures: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How detection works on this deployment, from its own live data. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * At
+                         * Format: date-time
+                         */
+                        at: string;
+                        /** False Challenges */
+                        false_challenges: number;
+                        /**
+                         * False Challenges Per Hour
+                         * @description Trust challenges passed with a correct factor, per hour of activity
+                         */
+                        false_challenges_per_hour: number | null;
+                        /**
+                         * Gini
+                         * @description Gini coefficient of per-user false-challenge rates
+                         */
+                        gini: number | null;
+                        /**
+                         * Hours
+                         * @description Hours of activity of every user
+                         */
+                        hours: number;
+                        /** Median Seconds To Detect */
+                        median_seconds_to_detect: number | null;
+                        /** Models */
+                        models: components["schemas"]["ModelFiguresOut"][];
+                        /**
+                         * Outcomes
+                         * @description Trust challenges by outcome
+                         */
+                        outcomes: {
+                            [key: string]: number;
+                        };
+                        /**
+                         * Seconds To Detect
+                         * @description Per impostor caught: seconds from sign-in (or last pass) to the challenge
+                         */
+                        seconds_to_detect: number[];
+                        /**
+                         * Since
+                         * Format: date-time
+                         */
+                        since: string;
+                        /**
+                         * Trust Bins
+                         * @description Recent trust scores of connected sessions in ten bins of 10 (0–100)
+                         */
+                        trust_bins: number[];
+                        /** Users */
+                        users: components["schemas"]["UserFiguresOut"][];
+                    };
+                };
+            };
+            /** @description Missing, unknown, expired or revoked token, or a session that must answer its re-challenge first (code reauth_required) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_integration_keys_list_integrations: {
         parameters: {
             query?: never;
@@ -2682,6 +3007,74 @@ export interface operations {
                         sessions: components["schemas"]["AdminSessionOut"][];
                         /** Total */
                         total: number;
+                    };
+                };
+            };
+            /** @description Missing, unknown, expired or revoked token, or a session that must answer its re-challenge first (code reauth_required) */
+            401: {
+                headers: {
+                    /** @description Bearer realm="bbauth" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Any refused request; 429 carries Retry-After (seconds) */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_admin_session_detail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One session's drill-down: who, where, its challenges, flags and recent windows. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Actions
+                         * @description Actions scored on this session so far
+                         */
+                        actions: number;
+                        /** Challenges */
+                        challenges: components["schemas"]["SessionChallengeOut"][];
+                        /**
+                         * Connected
+                         * @description A socket of the session is open now
+                         */
+                        connected: boolean;
+                        device: components["schemas"]["DeviceOut"] | null;
+                        /** Liveness Flags */
+                        liveness_flags: components["schemas"]["LivenessFlagOut"][];
+                        /** Model Versions */
+                        model_versions: {
+                            [key: string]: number | null;
+                        };
+                        session: components["schemas"]["AdminSessionOut"];
+                        /**
+                         * Windows
+                         * @description Recent scored windows, oldest first
+                         */
+                        windows: components["schemas"]["WindowOut"][];
                     };
                 };
             };
@@ -3171,7 +3564,7 @@ export interface operations {
             header?: never;
             path: {
                 user_id: string;
-                modality: "keystroke" | "mouse";
+                modality: "mouse" | "keystroke";
             };
             cookie?: never;
         };

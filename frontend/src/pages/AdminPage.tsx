@@ -8,7 +8,7 @@ import Stack from "@mui/material/Stack";
 import TableCell from "@mui/material/TableCell";
 import TableRow from "@mui/material/TableRow";
 import Typography from "@mui/material/Typography";
-import { useEffect, useState } from "react";
+import { Suspense, useEffect, useState } from "react";
 import { api } from "../api/client";
 import type { BehaviorStatus, ModelStatus } from "../api/types";
 import { useLoaded, type Loaded } from "../api/useLoaded";
@@ -27,6 +27,11 @@ import { IntegrationsCard } from "./admin/IntegrationsCard";
 import { ModelVersionsCard } from "./admin/ModelVersionsCard";
 import { SessionLabelCard } from "./admin/SessionLabelCard";
 import { UsersCard } from "./admin/UsersCard";
+import { lazyPage } from "../routing/lazyPage";
+
+// The drill-down and the figures load when first shown: the dashboard's own chunk stays small.
+const SessionDrilldown = lazyPage(() => import("./admin/SessionDrilldown"), "SessionDrilldown");
+const DetectionCard = lazyPage(() => import("./admin/DetectionCard"), "DetectionCard");
 
 type Action = { kind: "challenge" | "revoke"; row: Pick<AdminSessionRow, "session_id" | "email"> };
 
@@ -61,6 +66,7 @@ export function AdminPage() {
     onReauthRequired: () => setChallenged(true),
   });
   const [action, setAction] = useState<Action | null>(null);
+  const [drill, setDrill] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [toast, setToast] = useState<{ ok: boolean; text: string } | null>(null);
   const models = useLoaded(loadBehavior, { enabled: user?.role === "admin", everyMs: 10_000 });
@@ -133,6 +139,9 @@ export function AdminPage() {
                 <Typography variant="caption" color="text.secondary" sx={{ fontFamily: "monospace" }}>
                   {row.session_id.slice(0, 8)} · {row.sockets} tab{row.sockets === 1 ? "" : "s"}
                 </Typography>
+                <Button size="small" sx={{ display: "block", px: 0, minWidth: 0 }} onClick={() => setDrill(row.session_id)} data-testid="action-details">
+                  Details
+                </Button>
               </TableCell>
               <TableCell>
                 <Chip
@@ -216,6 +225,13 @@ export function AdminPage() {
       <ModelVersionsCard />
 
       <SessionLabelCard />
+
+      <Suspense fallback={null}>
+        <DetectionCard />
+      </Suspense>
+      <Suspense fallback={null}>
+        {drill && <SessionDrilldown sessionId={drill} threshold={thresholdLines(thresholds).threshold} onClose={() => setDrill(null)} />}
+      </Suspense>
 
       <ConfirmDialog
         open={action !== null}
