@@ -29,8 +29,8 @@ ReadinessCheck = Callable[[], Awaitable[bool]]
 class LiveSessions(Protocol):
     """What the app reads of the realtime side's live-session state (metrics, policy)."""
 
-    async def live_sessions(self) -> list[dict[str, Any]]:
-        """Every connected session: its meta, trust and recent history."""
+    async def counts(self) -> dict[str, int]:
+        """Sessions holding a socket (``connected``), by state and by liveness flag."""
         ...
 
     async def get_trust(self, session_id: str) -> dict[str, Any] | None:

@@ -21,10 +21,12 @@ from app.settings import Settings
 from app.state import app_state
 from realtime import trust as trust_sm
 from realtime.admin_namespace import AdminNamespace
+from realtime.admin_query import MAX_PAGE_SIZE, AdminQuery
 from realtime.handshake import session_room, user_room
 from realtime.person_namespace import UNDECODABLE_EVENT, ClientNamespace
 from realtime.recovery import Keeper
-from realtime.store import LiveStore, MemoryLiveStore, create_live_store
+from realtime.store import LiveStore, MemoryLiveStore
+from realtime.store_redis import create_live_store
 
 log = structlog.get_logger(__name__)
 
@@ -286,9 +288,9 @@ def _model_listener(sio: socketio.AsyncServer, client: ClientNamespace) -> Model
             await sio.emit("enrollment", progress, room=user_room(user_id))
             # The admin view shows which model scores each session: refresh it.
             versions = await client.pipeline.model_versions(user_id)
-            for live in await client.store.live_sessions():
-                if live.get("user_id") == user_id:
-                    await client.store.update_meta(live["session_id"], model_versions=versions)
+            mine = AdminQuery(page_size=MAX_PAGE_SIZE, user=user_id)
+            for session_id in (await client.store.page(mine)).session_ids:
+                await client.store.update_meta(session_id, model_versions=versions)
         except Exception:
             log.exception("model_event_relay_failed", user_id=user_id, modality=modality)
 
