@@ -150,9 +150,10 @@ class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         every worker's view to every other worker, to drop it."""
         views = await self.views()
         for sid, watch in list(self.watches.items()):
-            if only is not None and sid != only:
-                continue
-            message = watch.message(views[watch.query])
+            view = views.get(watch.query)
+            if view is None or (only is not None and sid != only):
+                continue  # it asked for another page meanwhile: that page's send follows
+            message = watch.message(view)
             if message is not None:
                 await self.emit(*message, to=sid, ignore_queue=True)
 
