@@ -163,17 +163,37 @@ NAMESPACES: dict[str, tuple[str, str, tuple[Event, ...]]] = {
     ),
     "admin": (
         "/admin",
-        "The security team's channel: every live session, and the commands to challenge or "
-        "revoke one. Administrators only, and not while their own session is challenged.",
+        "The security team's channel: live sessions a page at a time, and the commands to "
+        "challenge or revoke one. Administrators only, and not while their own session is "
+        "challenged.",
         (
             CONNECT,
             CONNECT_ERROR,
+            Event(
+                "watch",
+                "watch",
+                "receive",
+                "SessionQuery",
+                "Watch one page of live sessions (sorted, filtered); the page follows as "
+                "`sessions`. Until a socket asks, it watches the default query.",
+                reply="commandAck",
+                command="watch",
+            ),
             Event(
                 "sessions",
                 "sessions",
                 "send",
                 "SessionsMessage",
-                "Every live session, about once a second.",
+                "The watched page, whole: after `watch` (or connecting) and whenever the "
+                "sessions on it or their order change (checked about once a second).",
+            ),
+            Event(
+                "sessionsDelta",
+                "sessions_delta",
+                "send",
+                "SessionsDelta",
+                "What changed on the watched page (its rows, the counts); nothing when nothing "
+                "did.",
             ),
             Event(
                 "challenge",

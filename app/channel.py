@@ -30,6 +30,10 @@ SessionState = Literal["active", "challenged"]
 Modality = Literal["keystroke", "mouse"]
 Rule = Literal["challenge_below", "revoke_below"]
 Seconds = Annotated[float, Field(ge=0)]
+MAX_PAGE_SIZE = 200
+"""Most rows an administrator's page holds."""
+DEFAULT_PAGE_SIZE = 25
+MAX_USER_LENGTH = 320
 
 
 class Message(BaseModel):
@@ -325,7 +329,8 @@ class WindowExplanation(Message):
 
 
 class AdminSessionRow(Message):
-    """One live session (a socket watches it), as the dashboard lists it."""
+    """One live session (a socket watches it), as the dashboard lists it. Times, not ages: a
+    row changes when the session does, not as the seconds pass."""
 
     session_id: str
     user_id: str | None
@@ -333,19 +338,22 @@ class AdminSessionRow(Message):
     state: SessionState
     connected_since: float | None
     """Epoch seconds."""
-    connected_seconds: float
     sockets: Annotated[int, Field(ge=0)]
     events_per_second: Annotated[float, Field(ge=0)]
     model_versions: ModelVersions | None
     trust: Annotated[float, Field(ge=0, le=100)] | None
+    """As of the message's ``at``."""
     level: TrustLevel | None
     verified: bool
     """Evidence younger than the maximum age (see TrustView)."""
-    evidence_age_s: Seconds | None
+    evidence_at: float | None
+    """Epoch seconds of the last evidence (a scored window, or a code); null: none yet."""
     last_evidence: float | None
     """The last window's evidence (log-likelihood ratio, nats); for the security team only."""
     rule: Rule | None
     """The rule that fired on this session, if one did."""
+    liveness: Literal["replay", "machine"] | None = None
+    """The session's input was found not live: replayed, or machine-made (its first flag)."""
     history: list[float]
     explanation: WindowExplanation | None = None
     """Why the last scored window moved trust as it did; for the security team only."""
@@ -361,11 +369,63 @@ class UnmonitoredSession(Message):
     created_at: Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
 
-class SessionsMessage(Message):
-    """Every live session on every worker, about once a second."""
+class SessionQuery(Message):
+    """The page of live sessions a socket watches (``watch``); every member is optional."""
 
+    page: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+    """From 0."""
+    page_size: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE
+    sort: Literal["trust", "connected_since"] = "trust"
+    """``trust``: by the trust of the last window (ascending: lowest first); ``connected_since``:
+    by when the session's first socket connected."""
+    descending: bool = False
+    state: SessionState | None = None
+    liveness: Literal["flagged", "replay", "machine"] | None = None
+    """``flagged``: input found not live, either way."""
+    user: Annotated[str, Field(max_length=MAX_USER_LENGTH)] | None = None
+    """A user's email (any case) or id: that user's sessions only (also of ``unmonitored``)."""
+
+
+class SessionCounts(Message):
+    """How many live sessions there are, on every worker."""
+
+    connected: Annotated[int, Field(ge=0)]
+    """Holding a socket (listed)."""
+    active: Annotated[int, Field(ge=0)]
+    challenged: Annotated[int, Field(ge=0)]
+    flagged: Annotated[int, Field(ge=0)]
+    """Input found not live (``replay`` + ``machine``)."""
+    replay: Annotated[int, Field(ge=0)]
+    machine: Annotated[int, Field(ge=0)]
+    unmonitored: Annotated[int, Field(ge=0)]
+    """Live in the database but holding no socket."""
+
+
+class SessionsMessage(Message):
+    """The page a socket watches, whole: after ``watch`` (or connecting: the default query)
+    and whenever the sessions on the page or their order change."""
+
+    query: SessionQuery
     sessions: list[AdminSessionRow]
+    """The page's rows, in order."""
+    total: Annotated[int, Field(ge=0)]
+    """Sessions matching the query, on every page."""
+    counts: SessionCounts
     unmonitored: list[UnmonitoredSession]
+    """The most recently used unmonitored sessions (of the query's user, if it names one)."""
+    at: float
+    """Server time, epoch seconds."""
+
+
+class SessionsDelta(Message):
+    """What changed on the watched page since the last message (same sessions, same order):
+    the rows that changed, whole, and the counts; nothing is sent when nothing changed."""
+
+    changed: list[AdminSessionRow]
+    total: Annotated[int, Field(ge=0)]
+    counts: SessionCounts
+    unmonitored: list[UnmonitoredSession] | None = None
+    """Present when the unmonitored list changed."""
     at: float
     """Server time, epoch seconds."""
 
@@ -400,6 +460,8 @@ MODELS: tuple[type[BaseModel], ...] = (
     RevokedMessage,
     PingTrustAck,
     SessionsMessage,
+    SessionsDelta,
+    SessionQuery,
     SessionCommand,
     CommandAck,
 )

@@ -309,7 +309,7 @@ async def _refresh_gauges() -> None:
         ACTIVE_SESSIONS.labels(state=name).set(n)
     live = state.live
     if live is not None:
-        CONNECTED_SESSIONS.set(len(await live.live_sessions()))
+        CONNECTED_SESSIONS.set((await live.counts())["connected"])
 
 
 blueprint = Blueprint("metrics", __name__)

@@ -29,12 +29,17 @@ ReadinessCheck = Callable[[], Awaitable[bool]]
 class LiveSessions(Protocol):
     """What the app reads of the realtime side's live-session state (metrics, policy)."""
 
-    async def live_sessions(self) -> list[dict[str, Any]]:
-        """Every connected session: its meta, trust and recent history."""
+    async def counts(self) -> dict[str, int]:
+        """Sessions holding a socket (``connected``), by state and by liveness flag."""
         ...
 
     async def get_trust(self, session_id: str) -> dict[str, Any] | None:
         """The session's trust record, as the realtime side stores it."""
+        ...
+
+    async def scores_sample(self, limit: int = 1000) -> list[float]:
+        """Recent trust scores of up to ``limit`` connected sessions, spread over the range of
+        trust: what a histogram of every session's trust looks like, at any number of them."""
         ...
 
     async def windows(self, session_id: str) -> list[dict[str, Any]]:

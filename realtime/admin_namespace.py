@@ -6,7 +6,6 @@ Namespaces do no SQL: they call services.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 import socketio
@@ -21,8 +20,8 @@ from app.sessions.evidence import trust_params
 from app.sessions.policy import POLICY
 from app.state import app_state
 from db.tables import Role, User
-from models.fusion import TrustState
-from realtime import trust as trust_sm
+from realtime.admin_query import AdminQuery, parse_query
+from realtime.admin_view import PageView, Watch, row_of, unmonitored
 from realtime.handshake import authenticate
 from realtime.protocol import ack, ack_problem, problem_of
 from realtime.store import LiveStore
@@ -40,19 +39,22 @@ def _session_id_of(data: object) -> str | None:
 
 
 class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
-    """Live view of every active session and the commands to challenge or revoke one."""
+    """Live view of active sessions, a page at a time, and the commands to challenge or revoke
+    one."""
 
     def __init__(self, app: Quart, store: LiveStore, worker_id: str, interval: float = 1.0) -> None:
         super().__init__("/admin")
         self.app = app
         self.store = store
-        self.room = f"admins@{worker_id}"
         self.interval = interval
         self.admins: dict[str, str] = {}
         """Administrator of each socket: sid → user id."""
         self.admin_sessions: dict[str, str] = {}
         """Login session of each socket: sid → session id (re-checked before every act)."""
+        self.watches: dict[str, Watch] = {}
+        """What each socket watches and was last sent."""
         self._broadcaster: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
         state = app_state(self.app)
@@ -60,13 +62,14 @@ class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         session = await authenticate(state, auth, environ, POLICY["socket:/admin:connect"])
         self.admins[sid] = session.user_id
         self.admin_sessions[sid] = session.id
-        await self.enter_room(sid, self.room)
+        self.watches[sid] = Watch()
         if self._broadcaster is None or self._broadcaster.done():
             self._broadcaster = asyncio.create_task(self._broadcast())
 
     async def on_disconnect(self, sid: str, reason: object = None) -> None:
         self.admins.pop(sid, None)
         self.admin_sessions.pop(sid, None)
+        self.watches.pop(sid, None)
 
     async def _still_admin(self, sid: str) -> tuple[User | None, str]:
         """The socket's administrator if their session may still act (active, not revoked or
@@ -88,6 +91,7 @@ class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """Tell an administrator's socket its session ended (or is challenged), then close it."""
         session_id = self.admin_sessions.pop(sid, None)
         self.admins.pop(sid, None)
+        self.watches.pop(sid, None)
         # The socket is this worker's: the queue would only carry it to the others to drop.
         if reason == "reauth_required":
             await self.emit(
@@ -111,49 +115,23 @@ class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             if admin is None:
                 await self.cut(sid, reason)
 
-    async def snapshot(self) -> dict[str, Any]:
-        """Every live session on every worker, with its trust as of now, and the sessions no
-        socket watches (unmonitored: no evidence can come from them)."""
+    async def views(self) -> dict[AdminQuery, PageView]:
+        """The page of every query this worker's administrators watch, as of now: one read
+        of the live store per distinct query, never the whole list."""
         state = app_state(self.app)
         params = trust_params(state.settings)
         now = state.clock.now().timestamp()
-        listed = []
-        for item in await self.store.live_sessions():
-            record = item.get("trust") or {}
-            trust = None
-            if isinstance(record.get("trust"), dict):
-                with contextlib.suppress(ValueError):
-                    trust = TrustState.from_dict(record["trust"])
-            view = trust_sm.public_view(trust, params, now) if trust else None
-            listed.append(
-                {
-                    "session_id": item["session_id"],
-                    "user_id": item.get("user_id"),
-                    "email": item.get("email"),
-                    "state": record.get("state", item.get("state")),
-                    "connected_since": item.get("connected_since"),
-                    "connected_seconds": round(now - float(item.get("connected_since") or now), 1),
-                    "sockets": item.get("sockets", 0),
-                    "events_per_second": item.get("events_per_second", 0.0),
-                    "model_versions": item.get("model_versions"),
-                    "trust": view["score"] if view else None,
-                    "level": view["level"] if view else None,
-                    "verified": view["verified"] if view else False,
-                    "evidence_age_s": view["evidence_age_s"] if view else None,
-                    # Administrators see the last window's evidence; the person never does.
-                    "last_evidence": round(trust.last_llr, 3) if trust else None,
-                    "rule": item.get("rule"),
-                    "history": item.get("history", []),
-                    "explanation": item.get("explanation"),
-                }
-            )
-        listed.sort(key=lambda s: (s["email"] or "", s["session_id"]))
-        watched = {s["session_id"] for s in listed if s["sockets"]}
-        unmonitored = [
-            row for row in await sessions.unwatched(state, limit=200) if row["session_id"]
-            not in watched
-        ]  # fmt: skip
-        return {"sessions": listed, "unmonitored": unmonitored, "at": now}
+        counts = await self.store.counts()
+        counts["unmonitored"] = max(0, await sessions.count_live(state) - counts["connected"])
+        unwatched: dict[str | None, list[dict[str, Any]]] = {}
+        found = {}
+        for query in {w.query for w in self.watches.values()}:
+            page = await self.store.page(query)
+            rows = [row_of(item, params, now) for item in await self.store.rows(page.session_ids)]
+            if query.user not in unwatched:
+                unwatched[query.user] = await unmonitored(state, self.store, user=query.user)
+            found[query] = PageView(query, rows, page.total, counts, unwatched[query.user], now)
+        return found
 
     async def _broadcast(self) -> None:
         while self.admins:
@@ -161,13 +139,42 @@ class AdminNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 await self._drop_ended()
                 if not self.admins:
                     break
-                # Each worker sends its own administrators the view it read from the live store:
-                # the queue would carry every worker's view to every other worker, to drop it.
-                view = await self.snapshot()
-                await self.emit("sessions", view, room=self.room, ignore_queue=True)
+                await self._send_views()
             except Exception:
                 log.exception("admin_broadcast_failed")
             await asyncio.sleep(self.interval)
+
+    async def _send_views(self, only: str | None = None) -> None:
+        """Send each watching socket (or just ``only``) what changed on its page. Each worker
+        sends its own administrators what it read from the live store: the queue would carry
+        every worker's view to every other worker, to drop it."""
+        views = await self.views()
+        for sid, watch in list(self.watches.items()):
+            view = views.get(watch.query)
+            if view is None or (only is not None and sid != only):
+                continue  # it asked for another page meanwhile: that page's send follows
+            message = watch.message(view)
+            if message is not None:
+                await self.emit(*message, to=sid, ignore_queue=True)
+
+    async def on_watch(self, sid: str, data: object = None) -> dict[str, Any]:
+        """Watch one page: ``{page, page_size, sort, descending, state, liveness, user}`` (each
+        optional); the page follows as ``sessions``, then what changes on it."""
+        admin, reason = await self._admin(sid)
+        if admin is None:
+            return ack_problem(reason)
+        try:
+            query = parse_query(data)
+        except ValueError as exc:
+            return ack_problem("bad_request", str(exc))
+        watch = self.watches.get(sid)
+        if watch is None:
+            return ack_problem("unauthorized")
+        watch.watch(query)
+        task = asyncio.create_task(self._send_views(only=sid))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return ack()
 
     async def _admin(self, sid: str) -> tuple[User | None, str]:
         """The administrator behind ``sid`` if they may still act; a socket whose session

@@ -135,11 +135,12 @@ class LivenessGuard:
         except Exception as exc:
             log.warning("replay_sketch_not_stored", session_id=conn.session_id, error=repr(exc))
 
-    async def flag(self, conn: LiveConnection, name: str, verdict: Verdict) -> None:
-        """Record the session's liveness flag (once) with an audit entry."""
+    async def flag(self, conn: LiveConnection, name: str, verdict: Verdict) -> bool:
+        """Record the session's liveness flag (once) with an audit entry; whether this window
+        set it (the session's first)."""
         assert verdict.flag is not None
         async with self.state.sessions() as db:
-            await records.flag_session(
+            first = await records.flag_session(
                 db=db,
                 clock=self.state.clock,
                 hub=self.state.hub,
@@ -151,3 +152,4 @@ class LivenessGuard:
                 replay=round(verdict.replay, 4),
             )
             await db.commit()
+        return first

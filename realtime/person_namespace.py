@@ -129,6 +129,7 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 "state": session.state.value,
                 "model_versions": versions,
                 "ip": client_ip(environ),
+                "liveness": session.liveness,
             },
         )
         # Counted after registering, on every worker's sockets: two sockets connecting at once

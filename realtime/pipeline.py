@@ -251,8 +251,9 @@ class Pipeline:
         scoring_ms = (time.perf_counter() - started) * 1000
         if verdict is not None:
             await self.liveness.remember(conn, name, verdict, SCORED)
-            if verdict.flag is not None:
-                await self.liveness.flag(conn, name, verdict)
+            if verdict.flag is not None and await self.liveness.flag(conn, name, verdict):
+                # The admin view filters on it (the database keeps the session's first flag).
+                await self.store.update_meta(conn.session_id, liveness=verdict.flag)
         rule = trust_sm.rule_fired(updated.trust, self.state.settings) if challenge else None
         if rule is not None:
             # Closed at once, for every worker: no later window is scored until the code

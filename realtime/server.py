@@ -23,10 +23,12 @@ from app.settings import Settings
 from app.state import app_state
 from realtime import trust as trust_sm
 from realtime.admin_namespace import AdminNamespace
+from realtime.admin_query import MAX_PAGE_SIZE, AdminQuery
 from realtime.handshake import session_room, user_room
 from realtime.person_namespace import UNDECODABLE_EVENT, ClientNamespace
 from realtime.recovery import Keeper
-from realtime.store import LiveStore, MemoryLiveStore, create_live_store
+from realtime.store import LiveStore, MemoryLiveStore
+from realtime.store_redis import create_live_store
 
 log = structlog.get_logger(__name__)
 
@@ -289,9 +291,9 @@ def _model_listener(sio: socketio.AsyncServer, client: ClientNamespace) -> Model
             await sio.emit("enrollment", progress, room=user_room(user_id))
             # The admin view shows which model scores each session: refresh it.
             versions = await client.pipeline.model_versions(user_id)
-            for live in await client.store.live_sessions():
-                if live.get("user_id") == user_id:
-                    await client.store.update_meta(live["session_id"], model_versions=versions)
+            mine = AdminQuery(page_size=MAX_PAGE_SIZE, user=user_id)
+            for session_id in (await client.store.page(mine)).session_ids:
+                await client.store.update_meta(session_id, model_versions=versions)
         except Exception:
             log.exception("model_event_relay_failed", user_id=user_id, modality=modality)
 
@@ -308,15 +310,15 @@ def _consent_listener(client: ClientNamespace, store: LiveStore) -> ConsentListe
         client.consent_changed(user_id, consented)
         if consented:
             return
-        for live in await store.live_sessions():
-            if live.get("user_id") != user_id:
-                continue
-            raw = await store.get_trust(live["session_id"])
+        # A person holds a few sessions: one page of the live index's per-user set is all.
+        mine = await store.page(AdminQuery(user=user_id, page_size=MAX_PAGE_SIZE))
+        for session_id in mine.session_ids:
+            raw = await store.get_trust(session_id)
             trust = evidence.trust_of(raw)
             if raw is None or trust is None:
                 continue
             unverified = {**raw, "trust": replace(trust, evidence_at=None).to_dict()}
-            await store.set_trust(live["session_id"], unverified, trust.trust)
+            await store.set_trust(session_id, unverified, trust.trust)
         log.info("consent_withdrawn_relayed", user_id=user_id)
 
     return listener

@@ -92,7 +92,7 @@ async def live_scores(state: AppState) -> list[float]:
     """The recent trust scores of every connected session."""
     if state.live is None:
         return []
-    return [float(s) for item in await state.live.live_sessions() for s in item.get("history", [])]
+    return await state.live.scores_sample()
 
 
 async def figures(*, state: AppState, db: AsyncSession) -> Figures:

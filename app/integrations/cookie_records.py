@@ -42,7 +42,7 @@ database read)."""
 
 LIVE_TRUST_KEY = "rt:trust:"
 """Where the realtime side keeps a session's trust record in Redis, after the prefix
-(``realtime.store.RedisLiveStore``): read with the record, in the same round trip."""
+(``realtime.store_redis.RedisLiveStore``): read with the record, in the same round trip."""
 
 MEMORY_RECORDS_MAX = 65536
 """Records and generations one worker keeps in memory before it starts afresh."""

@@ -191,6 +191,7 @@ POLICY: dict[str, Requirement] = {
     "socket:/admin:connect": session(admin=True),
     "socket:/admin:challenge": session(admin=True),
     "socket:/admin:revoke": session(admin=True),
+    "socket:/admin:watch": session(admin=True),
 }
 """Every operation's requirement, by REST endpoint name or ``socket:<namespace>:<command>``."""
 

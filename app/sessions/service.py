@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -251,11 +251,29 @@ async def stepped_up_at(state: AppState, session_id: str) -> datetime | None:
         )
 
 
-async def unwatched(state: AppState, *, limit: int) -> list[dict[str, Any]]:
-    """Live sessions (active or challenged, not expired or idle), most recently used first:
-    the admin view marks those with no socket as unmonitored."""
+def _live_now(state: AppState) -> Any:
+    """The condition of a live session now: active or challenged, not expired or idle."""
     now = state.clock.now()
     idle_since = now - timedelta(seconds=state.settings.session_idle_seconds)
+    return and_(
+        LoginSession.state.in_(LIVE_STATES),
+        LoginSession.expires_at > now,
+        LoginSession.last_seen_at > idle_since,
+    )
+
+
+def _of_user(user: str | None) -> Any:
+    """Sessions of ``user`` (an email, any case, or a user id); every session for None."""
+    if user is None:
+        return true()
+    return or_(func.lower(User.email) == user.lower(), User.id == user)
+
+
+async def unwatched(
+    state: AppState, *, limit: int, offset: int = 0, user: str | None = None
+) -> list[dict[str, Any]]:
+    """Live sessions (active or challenged, not expired or idle), most recently used first,
+    from ``offset``: the admin view marks those with no socket as unmonitored."""
     async with state.sessions() as db:
         rows = await db.execute(
             select(
@@ -266,13 +284,10 @@ async def unwatched(state: AppState, *, limit: int) -> list[dict[str, Any]]:
                 User.email,
             )
             .join(User, User.id == LoginSession.user_id)
-            .where(
-                LoginSession.state.in_(LIVE_STATES),
-                LoginSession.expires_at > now,
-                LoginSession.last_seen_at > idle_since,
-            )
-            .order_by(LoginSession.last_seen_at.desc())
+            .where(_live_now(state), _of_user(user))
+            .order_by(LoginSession.last_seen_at.desc(), LoginSession.id)
             .limit(limit)
+            .offset(offset)
         )
         return [
             {
@@ -284,6 +299,15 @@ async def unwatched(state: AppState, *, limit: int) -> list[dict[str, Any]]:
             }
             for session_id, session_state, last_seen, created, email in rows.all()
         ]
+
+
+async def count_live(state: AppState) -> int:
+    """How many sessions are live (active or challenged, not expired or idle)."""
+    async with state.sessions() as db:
+        found = await db.scalar(
+            select(func.count()).select_from(LoginSession).where(_live_now(state))
+        )
+        return int(found or 0)
 
 
 async def live_session(

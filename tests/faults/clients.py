@@ -17,7 +17,7 @@ from typing import Any
 
 import socketio
 
-from tests.realtime.harness import socket_auth
+from tests.realtime.harness import admin_views, socket_auth
 
 
 @dataclass
@@ -109,6 +109,21 @@ class Tab:
             if time.monotonic() > deadline:
                 seen = [name for _, name, _ in self.events[after:]][-30:]
                 raise AssertionError(f"no {event!r} within {within} s; last events {seen}")
+            await asyncio.sleep(0.05)
+
+    async def wait_for_view(
+        self, where: Callable[[Any], bool], *, after: int = 0, within: float = 20.0
+    ) -> dict[str, Any]:
+        """The first admin page (``admin_views``), as of an event from index ``after`` on, that
+        satisfies ``where``."""
+        deadline = time.monotonic() + within
+        while True:
+            events = [(name, payload) for _, name, payload in self.events]
+            for i, view in admin_views(events):
+                if i >= after and where(view):
+                    return view
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no admin view as wanted within {within} s")
             await asyncio.sleep(0.05)
 
     async def wait_connected(self, connection: int, within: float = 30.0) -> None:

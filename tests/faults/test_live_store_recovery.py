@@ -14,9 +14,10 @@ import pytest
 import redis.asyncio as aioredis
 
 from app.redis_clients import redis_client
-from realtime import store as store_module
-from realtime.store import RedisLiveStore
+from realtime import store_redis as store_module
+from realtime.store_redis import RedisLiveStore
 from tests.faults.services import PrivateRedis
+from tests.realtime.services import listed
 
 TRUST = {"state": "active", "trust": {"format": 1, "trust": 61.5}}
 CHALLENGED = {"state": "challenged", "trust": {"format": 1, "trust": 61.5}}
@@ -64,7 +65,7 @@ async def test_a_worker_announces_its_sockets_again_after_redis_lost_them(
     assert await one.beat() is False
     assert await one.remembered_trust("s1") == TRUST
     await one.announce({"s1": CHALLENGED})  # the database says challenged now
-    [session] = await one.live_sessions()
+    [session] = await listed(one)
     assert session["session_id"] == "s1"
     assert session["sockets"] == 1
     assert session["email"] == "a@example.com"
@@ -99,7 +100,7 @@ async def test_the_sockets_of_a_worker_that_stopped_beating_are_forgotten(
     await one.announce({})
     assert await one.reap() == 2
     assert await one.sids("shared") == ["sid-1"]
-    assert [s["session_id"] for s in await one.live_sessions()] == ["shared"]
+    assert [s["session_id"] for s in await listed(one)] == ["shared"]
     assert await one.reap() == 0
 
 
@@ -119,4 +120,4 @@ async def test_a_disconnect_redis_missed_is_sent_at_the_next_beat(
     await raw.sadd("recovery:rt:live", "s1")
     await one.beat()
     assert await one.sids("s1") == []
-    assert await one.live_sessions() == []
+    assert await listed(one) == []

@@ -61,7 +61,7 @@ async def test_live_sessions_survive_a_redis_restart(
         streams.append(learning)
         await wait_until(lambda: acknowledged(tabs["learner"]) >= 20, within=60, what="enrollment")
         sessions = {p.session_id for p in (held, typist, learner, remote)}
-        await watcher.wait_for("sessions", lambda v: sessions <= set(listed(v)))
+        await watcher.wait_for_view(lambda v: sessions <= set(listed(v)))
         audit_before = await count_rows(cluster.dsn, "audit_log")
 
         # The fault: Redis goes away for 2 s and comes back empty, during input and logins.
@@ -86,7 +86,7 @@ async def test_live_sessions_survive_a_redis_restart(
                 and all(rows[s]["sockets"] == 1 for s in sessions)
             )
 
-        await watcher.wait_for("sessions", restored, after=mark, within=30)
+        await watcher.wait_for_view(restored, after=mark, within=30)
         figures["admin_view_restored_after_s"] = round(time.monotonic() - back, 1)
 
         # The challenged session stays challenged: its open socket, a new socket, REST.

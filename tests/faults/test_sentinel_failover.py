@@ -156,7 +156,7 @@ async def test_sentinel_failover_promotes_the_replica_and_both_workers_follow_it
         learning.start()
         await wait_until(lambda: acknowledged(tabs["learner"]) >= 5, within=30, what="enrollment")
         sessions = {held.session_id, learner.session_id, remote.session_id}
-        await watcher.wait_for("sessions", lambda v: sessions <= set(listed(v)))
+        await watcher.wait_for_view(lambda v: sessions <= set(listed(v)))
         probe.start()
         await wait_until(lambda: probe.back_after(0.0) is not None, within=15, what="probe")
         audit_before = await count_rows(cluster.dsn, "audit_log")
@@ -200,8 +200,7 @@ async def test_sentinel_failover_promotes_the_replica_and_both_workers_follow_it
         relay_s = time.monotonic() - relayed_from
 
         # The admin view (live store, now on the promoted replica) lists every session.
-        await watcher.wait_for(
-            "sessions",
+        await watcher.wait_for_view(
             lambda v: (
                 sessions <= set(listed(v)) and listed(v)[held.session_id]["state"] == "challenged"
             ),

@@ -97,7 +97,7 @@ async def test_clients_of_a_killed_worker_carry_on_at_the_other(
                 json={"email": stayer.email, "password": stayer.password},
             )
         sessions = {p.session_id for p in (held, typist, mover, writer, stayer)}
-        await watcher.wait_for("sessions", lambda v: sessions <= set(_listed(v)))
+        await watcher.wait_for_view(lambda v: sessions <= set(_listed(v)))
 
         # The fault: worker b is killed mid-stream.
         audit_before = await count_rows(cluster.dsn, "audit_log")
@@ -126,7 +126,7 @@ async def test_clients_of_a_killed_worker_carry_on_at_the_other(
             return sessions <= set(listed) and all(listed[s]["sockets"] == 1 for s in sessions)
 
         mark = len(watcher.events)
-        view = _listed(await watcher.wait_for("sessions", settled, after=mark, within=30))
+        view = _listed(await watcher.wait_for_view(settled, after=mark, within=30))
         settled_s = time.monotonic() - killed_at
         assert view[held.session_id]["state"] == "challenged"
         assert view[typist.session_id]["trust"] == before["trust"]["score"]

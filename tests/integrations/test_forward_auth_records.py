@@ -248,7 +248,7 @@ async def test_records_are_kept_only_where_every_worker_hears_an_invalidation(
 
 
 def test_the_trust_record_is_read_where_the_realtime_side_writes_it() -> None:
-    from realtime.store import RedisLiveStore
+    from realtime.store_redis import RedisLiveStore
 
     live = RedisLiveStore.__new__(RedisLiveStore)
     live.prefix = "p:rt:"

@@ -320,6 +320,32 @@ class Refused(Exception):
         self.data = data
 
 
+def admin_views(events: Sequence[tuple[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    """The admin page as it stood after each ``sessions`` or ``sessions_delta`` event: (event
+    index, the whole page with the deltas so far applied)."""
+    found: list[tuple[int, dict[str, Any]]] = []
+    view: dict[str, Any] | None = None
+    for i, (name, payload) in enumerate(events):
+        if name == "sessions":
+            view = payload
+        elif name == "sessions_delta" and view is not None:
+            changed = {row["session_id"]: row for row in payload["changed"]}
+            rows = [changed.get(row["session_id"], row) for row in view["sessions"]]
+            unmonitored = payload.get("unmonitored")
+            view = {
+                **view,
+                "sessions": rows,
+                "total": payload["total"],
+                "counts": payload["counts"],
+                "at": payload["at"],
+                "unmonitored": view["unmonitored"] if unmonitored is None else unmonitored,
+            }
+        else:
+            continue
+        found.append((i, view))
+    return found
+
+
 @dataclass
 class Live:
     """A Socket.IO client of one namespace that records what the server sends, in order."""
@@ -407,6 +433,29 @@ class Live:
             if time.monotonic() > deadline:
                 seen = [name for name, _ in self.events[after:]]
                 raise AssertionError(f"no {event!r} within {within} s; got {seen}")
+            await asyncio.sleep(0.02)
+
+    def views(self) -> list[tuple[int, dict[str, Any]]]:
+        """The admin page after each event that changed it (``admin_views``)."""
+        return admin_views(self.events)
+
+    async def wait_for_view(
+        self,
+        where: Callable[[dict[str, Any]], bool] = lambda _: True,
+        *,
+        after: int = 0,
+        within: float = 15.0,
+    ) -> dict[str, Any]:
+        """The first admin page (whole: ``views``), as of an event from index ``after`` on,
+        that satisfies ``where``."""
+        deadline = time.monotonic() + within
+        while True:
+            for i, view in admin_views(self.events):
+                if i >= after and where(view):
+                    return view
+            if time.monotonic() > deadline:
+                seen = [name for name, _ in self.events[after:]]
+                raise AssertionError(f"no admin view as wanted within {within} s; got {seen}")
             await asyncio.sleep(0.02)
 
     async def wait_until(

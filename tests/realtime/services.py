@@ -19,6 +19,8 @@ from sqlalchemy import update
 from db.engine import create_engine
 from db.migrate import upgrade
 from db.tables import LoginSession, Role, User
+from realtime.admin_query import MAX_PAGE_SIZE, AdminQuery
+from realtime.store import LiveStore
 
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -133,3 +135,10 @@ async def queue_tap(prefix: str, url: str = REDIS_URL) -> AsyncIterator[list[dic
         await asyncio.gather(task, return_exceptions=True)
         await pubsub.aclose()
         await client.aclose()
+
+
+async def listed(store: LiveStore) -> list[dict[str, Any]]:
+    """Every session ``store`` lists (holding a socket), as the admin view reads them: one
+    page of the default order (lowest trust first), its rows."""
+    page = await store.page(AdminQuery(page_size=MAX_PAGE_SIZE))
+    return await store.rows(page.session_ids)

@@ -106,8 +106,8 @@ async def test_an_admin_socket_can_challenge_and_revoke_a_live_session(
     watcher = await connect(single_server, admin.token, "/admin")
     try:
         await live.wait_for("status")
-        view = await watcher.wait_for(
-            "sessions", lambda p: any(s["session_id"] == person.session_id for s in p["sessions"])
+        view = await watcher.wait_for_view(
+            lambda p: any(s["session_id"] == person.session_id for s in p["sessions"])
         )
         mine = next(s for s in view["sessions"] if s["session_id"] == person.session_id)
         assert mine["email"] == person.email
@@ -116,8 +116,7 @@ async def test_an_admin_socket_can_challenge_and_revoke_a_live_session(
 
         assert (await watcher.call("challenge", {"session_id": person.session_id})) == {"ok": True}
         await live.wait_for("reauth_required")
-        await watcher.wait_for(
-            "sessions",
+        await watcher.wait_for_view(
             lambda p: any(
                 s["session_id"] == person.session_id and s["state"] == "challenged"
                 for s in p["sessions"]
@@ -132,8 +131,7 @@ async def test_an_admin_socket_can_challenge_and_revoke_a_live_session(
         assert (await watcher.call("revoke", {"session_id": person.session_id})) == {"ok": True}
         await live.wait_for("revoked")
         await live.wait_for("disconnect")
-        await watcher.wait_for(
-            "sessions",
+        await watcher.wait_for_view(
             lambda p: all(s["session_id"] != person.session_id for s in p["sessions"]),
         )
     finally:

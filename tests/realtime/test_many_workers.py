@@ -107,16 +107,16 @@ async def test_the_admin_view_on_one_worker_shows_sessions_on_every_worker(
     try:
         wanted = {x.session_id, y.session_id}
         for watcher in watchers:
-            view = await watcher.wait_for(
-                "sessions", lambda p: wanted <= {s["session_id"] for s in p["sessions"]}
+            view = await watcher.wait_for_view(
+                lambda p: wanted <= {s["session_id"] for s in p["sessions"]}
             )
             listed = {s["session_id"]: s for s in view["sessions"]}
             assert listed[x.session_id]["email"] == x.email
             assert listed[y.session_id]["email"] == y.email
             assert listed[x.session_id]["sockets"] == listed[y.session_id]["sockets"] == 1
         await on_two.close()
-        await watchers[0].wait_for(
-            "sessions", lambda p: y.session_id not in {s["session_id"] for s in p["sessions"]}
+        await watchers[0].wait_for_view(
+            lambda p: y.session_id not in {s["session_id"] for s in p["sessions"]}
         )
     finally:
         for client in (on_one, on_two, *watchers):
@@ -283,8 +283,7 @@ async def test_two_workers_behind_one_port_act_as_one(cluster: Cluster) -> None:
     try:
         # Whichever worker the admin landed on, it lists every socket of every session.
         wanted = {p.session_id: 3 for p in people}
-        await watcher.wait_for(
-            "sessions",
+        await watcher.wait_for_view(
             lambda v: {s["session_id"]: s["sockets"] for s in v["sessions"]} == wanted,
         )
 
@@ -314,8 +313,7 @@ async def test_two_workers_behind_one_port_act_as_one(cluster: Cluster) -> None:
         assert reply.status_code == 200, reply.text
         for client in sockets[challenged.session_id]:
             assert (await client.wait_for("reauth_ok"))["trust"]["score"] == 100.0
-        await watcher.wait_for(
-            "sessions",
+        await watcher.wait_for_view(
             lambda v: (
                 {s["session_id"] for s in v["sessions"]} == {p.session_id for p in people[1:]}
             ),

@@ -36,8 +36,7 @@ async def test_the_person_never_sees_window_scores_and_administrators_see_the_ev
     await tab.emit("input", {"events": typing(12, t0=watched.t)})
 
     trust = await payload_of(tab, "trust", after=mark, within=30)
-    listed = await watcher.wait_for(
-        "sessions",
+    listed = await watcher.wait_for_view(
         lambda v: (
             any(s["trust"] is not None and s["trust"] < 100 for s in v["sessions"])
             or any(s.get("last_evidence") for s in v["sessions"])

@@ -186,8 +186,8 @@ async def test_a_token_used_only_over_rest_goes_unmonitored(served: Served) -> N
             http.clock.advance(60)
 
         paid = await http.post("/api/demo/payments", json=PAYMENT, token=token)
-        view = await watcher.wait_for(
-            "sessions", lambda v: any(u["email"] == owner.email for u in v["unmonitored"])
+        view = await watcher.wait_for_view(
+            lambda v: any(u["email"] == owner.email for u in v["unmonitored"])
         )
     finally:
         await watcher.close()

@@ -33,8 +33,7 @@ async def test_a_low_window_is_explained_by_what_changed_in_words_without_keys(
 
     # Someone who holds every key three times as long sits down.
     await tab.emit("input", {"events": held_longer(typing(12, t0=watched.t, seed=99), 3.0)})
-    listed = await watcher.wait_for(
-        "sessions",
+    listed = await watcher.wait_for_view(
         lambda v: any(s.get("explanation") for s in v["sessions"] if s["email"] == owner.email),
         within=30,
     )

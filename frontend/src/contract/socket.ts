@@ -18,7 +18,8 @@ export interface components {
         };
         /**
          * AdminSessionRow
-         * @description One live session (a socket watches it), as the dashboard lists it.
+         * @description One live session (a socket watches it), as the dashboard lists it. Times, not ages: a
+         *     row changes when the session does, not as the seconds pass.
          */
         AdminSessionRow: {
             session_id: string;
@@ -28,19 +29,22 @@ export interface components {
             state: "active" | "challenged";
             /** @description Epoch seconds. */
             connected_since: number | null;
-            connected_seconds: number;
             sockets: number;
             events_per_second: number;
             model_versions: components["schemas"]["ModelVersions"] | null;
+            /** @description As of the message's `at`. */
             trust: number | null;
             level: ("high" | "medium" | "low" | "critical") | null;
             /** @description Evidence younger than the maximum age (see TrustView). */
             verified: boolean;
-            evidence_age_s: number | null;
+            /** @description Epoch seconds of the last evidence (a scored window, or a code); null: none yet. */
+            evidence_at: number | null;
             /** @description The last window's evidence (log-likelihood ratio, nats); for the security team only. */
             last_evidence: number | null;
             /** @description The rule that fired on this session, if one did. */
             rule: ("challenge_below" | "revoke_below") | null;
+            /** @description The session's input was found not live: replayed, or machine-made (its first flag). */
+            liveness?: ("replay" | "machine") | null;
             history: number[];
             /** @description Why the last scored window moved trust as it did; for the security team only. */
             explanation?: components["schemas"]["WindowExplanation"] | null;
@@ -272,11 +276,75 @@ export interface components {
             session_id: string;
         };
         /**
+         * SessionCounts
+         * @description How many live sessions there are, on every worker.
+         */
+        SessionCounts: {
+            /** @description Holding a socket (listed). */
+            connected: number;
+            active: number;
+            challenged: number;
+            /** @description Input found not live (`replay` + `machine`). */
+            flagged: number;
+            replay: number;
+            machine: number;
+            /** @description Live in the database but holding no socket. */
+            unmonitored: number;
+        };
+        /**
+         * SessionQuery
+         * @description The page of live sessions a socket watches (`watch`); every member is optional.
+         */
+        SessionQuery: {
+            /**
+             * @description From 0.
+             * @default 0
+             */
+            page: number;
+            /** @default 25 */
+            page_size: number;
+            /**
+             * @description `trust`: by the trust of the last window (ascending: lowest first); `connected_since`:
+             *     by when the session's first socket connected.
+             * @default trust
+             * @enum {string}
+             */
+            sort: "trust" | "connected_since";
+            /** @default false */
+            descending: boolean;
+            state?: ("active" | "challenged") | null;
+            /** @description `flagged`: input found not live, either way. */
+            liveness?: ("flagged" | "replay" | "machine") | null;
+            /** @description A user's email (any case) or id: that user's sessions only (also of `unmonitored`). */
+            user?: string | null;
+        };
+        /**
+         * SessionsDelta
+         * @description What changed on the watched page since the last message (same sessions, same order):
+         *     the rows that changed, whole, and the counts; nothing is sent when nothing changed.
+         */
+        SessionsDelta: {
+            changed: components["schemas"]["AdminSessionRow"][];
+            total: number;
+            counts: components["schemas"]["SessionCounts"];
+            /** @description Present when the unmonitored list changed. */
+            unmonitored?: components["schemas"]["UnmonitoredSession"][] | null;
+            /** @description Server time, epoch seconds. */
+            at: number;
+        };
+        /**
          * SessionsMessage
-         * @description Every live session on every worker, about once a second.
+         * @description The page a socket watches, whole: after `watch` (or connecting: the default query)
+         *     and whenever the sessions on the page or their order change.
          */
         SessionsMessage: {
+            query: components["schemas"]["SessionQuery"];
+            /** @description The page's rows, in order. */
             sessions: components["schemas"]["AdminSessionRow"][];
+            /** @description Sessions matching the query, on every page. */
+            total: number;
+            counts: components["schemas"]["SessionCounts"];
+            /** @description The most recently used unmonitored sessions (of the query's user, if it names one). */
             unmonitored: components["schemas"]["UnmonitoredSession"][];
             /** @description Server time, epoch seconds. */
             at: number;
@@ -413,6 +481,9 @@ export type ReauthOkMessage = components['schemas']['ReauthOkMessage'];
 export type ReauthRequiredMessage = components['schemas']['ReauthRequiredMessage'];
 export type RevokedMessage = components['schemas']['RevokedMessage'];
 export type SessionCommand = components['schemas']['SessionCommand'];
+export type SessionCounts = components['schemas']['SessionCounts'];
+export type SessionQuery = components['schemas']['SessionQuery'];
+export type SessionsDelta = components['schemas']['SessionsDelta'];
 export type SessionsMessage = components['schemas']['SessionsMessage'];
 export type SocketAuth = components['schemas']['SocketAuth'];
 export type StatusMessage = components['schemas']['StatusMessage'];
@@ -449,18 +520,21 @@ export interface PersonAcks {
 /** Namespace "/admin": what the server sends, by event. */
 export interface AdminServerEvents {
   sessions: SessionsMessage;
+  sessions_delta: SessionsDelta;
   reauth_required: ReauthRequiredMessage;
   revoked: RevokedMessage;
 }
 
 /** Namespace "/admin": what a client sends, by event. */
 export interface AdminClientEvents {
+  watch: SessionQuery;
   challenge: SessionCommand;
   revoke: SessionCommand;
 }
 
 /** Namespace "/admin": the acknowledgement of each command. */
 export interface AdminAcks {
+  watch: CommandAck;
   challenge: CommandAck;
   revoke: CommandAck;
 }

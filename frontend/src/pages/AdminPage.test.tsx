@@ -6,7 +6,8 @@ import { ADMIN, fakeApi, inTurn, signedIn, stepUpRequired, withToken } from "../
 import { renderApp } from "../test/renderApp";
 import { mockSocketFactory, refused, type MockSocket } from "../test/mockSocket";
 import { formatDuration } from "../format";
-import { SESSION_ROW } from "../test/adminFeed";
+import { AT, COUNTS, page, SESSION_ROW } from "../test/adminFeed";
+import type { AdminSessionRow } from "../contract/socket";
 
 const ROW = SESSION_ROW;
 
@@ -70,7 +71,7 @@ describe("the security dashboard", () => {
     expect(await socket.handshake()).toEqual({ token: "tok-123" });
     act(() => {
       socket.serverSends("connect");
-      socket.serverSends("sessions", { sessions: [ROW], at: 1_700_000_125 });
+      socket.serverSends("sessions", page([ROW]));
     });
     const row = screen.getByTestId("session-row");
     expect(row).toHaveTextContent("alice@example.com");
@@ -82,21 +83,49 @@ describe("the security dashboard", () => {
     await waitFor(() => expect(row).toHaveTextContent("keys v1"));
     expect(row).toHaveTextContent("mouse v2");
 
-    act(() => socket.serverSends("sessions", { sessions: [{ ...ROW, state: "challenged", trust: 31, level: "low" }], at: 1_700_000_126 }));
+    act(() => socket.serverSends("sessions_delta", { changed: [{ ...ROW, state: "challenged", trust: 31, level: "low" }], total: 1, counts: COUNTS, at: AT + 1 }));
     expect(within(screen.getByTestId("session-row")).getByTestId("session-state")).toHaveTextContent("challenged");
-    act(() => socket.serverSends("sessions", { sessions: [], at: 1_700_000_127 }));
+    act(() => socket.serverSends("sessions", page([], { at: AT + 2 })));
     expect(screen.queryByTestId("session-row")).toBeNull();
+  });
+
+  it("pages, sorts and filters the live sessions on the server, and shows the counts", async () => {
+    const { factory, sockets } = mockSocketFactory();
+    await renderApp(<App socketFactory={factory} />);
+    const socket = adminSocket(sockets);
+    socket.ackReply = { ok: true };
+    act(() => {
+      socket.serverSends("connect");
+      socket.serverSends("sessions", page([ROW], { total: 60, counts: { ...COUNTS, connected: 60, active: 58, challenged: 2, unmonitored: 3 } }));
+    });
+    expect(screen.getByTestId("count-challenged")).toHaveTextContent("2 challenged");
+    expect(screen.getByTestId("count-unmonitored")).toHaveTextContent("3 unmonitored");
+    const watched = () => socket.emits("watch").at(-1)?.args[0];
+
+    await userEvent.click(screen.getByRole("button", { name: /next page/i }));
+    expect(watched()).toMatchObject({ page: 1, page_size: 25, sort: "trust", descending: false });
+
+    await userEvent.click(screen.getByRole("combobox", { name: "State" }));
+    await userEvent.click(screen.getByRole("option", { name: "challenged" }));
+    expect(watched()).toMatchObject({ page: 0, state: "challenged" });
+
+    await userEvent.click(screen.getByRole("combobox", { name: "Sort" }));
+    await userEvent.click(screen.getByRole("option", { name: "Newest first" }));
+    expect(watched()).toMatchObject({ sort: "connected_since", descending: true, state: "challenged" });
+
+    await userEvent.type(screen.getByLabelText("User (email or id)"), "Alice@Example.com{Enter}");
+    expect(watched()).toMatchObject({ user: "Alice@Example.com", page: 0 });
   });
 
   it("marks sessions without recent evidence as unverified, and says which rule fired", async () => {
     const { factory, sockets } = mockSocketFactory();
     await renderApp(<App socketFactory={factory} />);
     const socket = adminSocket(sockets);
-    const stale = { ...ROW, trust: 75, verified: false, evidence_age_s: 200 };
-    const fired = { ...ROW, session_id: "7c0e5a1b-0000-4000-8000-000000000001", email: "carol@example.com", state: "challenged", trust: 31, level: "low", last_evidence: -2.31, rule: "challenge_below", explanation: { modality: "keystroke", reasons: [{ feature: "hold.R_top.tmean", llr: -4.2, change: 0.38, text: "hold times of right-hand top-row keys 38 % longer than usual" }] } };
+    const stale = { ...ROW, trust: 75, verified: false, evidence_at: AT - 200 };
+    const fired: AdminSessionRow = { ...ROW, session_id: "7c0e5a1b-0000-4000-8000-000000000001", email: "carol@example.com", state: "challenged", trust: 31, level: "low", last_evidence: -2.31, rule: "challenge_below", explanation: { modality: "keystroke", reasons: [{ feature: "hold.R_top.tmean", llr: -4.2, change: 0.38, text: "hold times of right-hand top-row keys 38 % longer than usual" }] } };
     act(() => {
       socket.serverSends("connect");
-      socket.serverSends("sessions", { sessions: [stale, fired], unmonitored: [], at: 1 });
+      socket.serverSends("sessions", page([stale, fired]));
     });
     const [alice, carol] = screen.getAllByTestId("session-row");
     expect(alice).toHaveAttribute("data-verified", "false");
@@ -133,7 +162,7 @@ describe("the security dashboard", () => {
     const socket = adminSocket(sockets);
     act(() => {
       socket.serverSends("connect");
-      socket.serverSends("sessions", { sessions: [ROW], unmonitored: [UNMONITORED], at: 1 });
+      socket.serverSends("sessions", page([ROW], { unmonitored: [UNMONITORED] }));
     });
     const table = screen.getByTestId("unmonitored-table");
     expect(screen.getByText("Unmonitored (no socket: no behavioral evidence)")).toBeInTheDocument();
@@ -146,7 +175,7 @@ describe("the security dashboard", () => {
     await user.click(within(screen.getByTestId("confirm-dialog")).getByRole("button", { name: "Revoke" }));
     expect(socket.emits("revoke")).toEqual([{ event: "revoke", args: [{ session_id: UNMONITORED.session_id }] }]);
 
-    act(() => socket.serverSends("sessions", { sessions: [ROW], unmonitored: [], at: 2 }));
+    act(() => socket.serverSends("sessions", page([ROW], { at: AT + 1 })));
     expect(within(screen.getByTestId("unmonitored-table")).queryByTestId("unmonitored-row")).toBeNull();
     expect(screen.getByTestId("unmonitored-table")).toHaveTextContent("Every live session is watched.");
   });
@@ -184,7 +213,7 @@ describe("the security dashboard", () => {
     const socket = adminSocket(sockets);
     act(() => {
       socket.serverSends("connect");
-      socket.serverSends("sessions", { sessions: [ROW], at: 1 });
+      socket.serverSends("sessions", page([ROW]));
     });
     await user.click(screen.getByTestId(button));
     const dialog = screen.getByTestId("confirm-dialog");
@@ -201,7 +230,7 @@ describe("the security dashboard", () => {
     const socket = adminSocket(sockets);
     act(() => {
       socket.serverSends("connect");
-      socket.serverSends("sessions", { sessions: [ROW], at: 1 });
+      socket.serverSends("sessions", page([ROW]));
     });
     await user.click(screen.getByTestId("action-revoke"));
     await user.click(within(screen.getByTestId("confirm-dialog")).getByRole("button", { name: "Cancel" }));
@@ -216,7 +245,7 @@ describe("the security dashboard", () => {
     socket.ackReply = { ok: false, error: "not_found" };
     act(() => {
       socket.serverSends("connect");
-      socket.serverSends("sessions", { sessions: [ROW], at: 1 });
+      socket.serverSends("sessions", page([ROW]));
     });
     await user.click(screen.getByTestId("action-revoke"));
     await user.click(within(screen.getByTestId("confirm-dialog")).getByRole("button", { name: "Revoke" }));

@@ -6,6 +6,7 @@ import Paper from "@mui/material/Paper";
 import Snackbar from "@mui/material/Snackbar";
 import Stack from "@mui/material/Stack";
 import TableCell from "@mui/material/TableCell";
+import TablePagination from "@mui/material/TablePagination";
 import TableRow from "@mui/material/TableRow";
 import Typography from "@mui/material/Typography";
 import { Suspense, useEffect, useState } from "react";
@@ -26,6 +27,7 @@ import type { AdminSessionRow, UnmonitoredSession } from "@bbauth/capture";
 import { IntegrationsCard } from "./admin/IntegrationsCard";
 import { ModelVersionsCard } from "./admin/ModelVersionsCard";
 import { SessionLabelCard } from "./admin/SessionLabelCard";
+import { SessionCountChips, SessionFilters } from "./admin/SessionControls";
 import { UsersCard } from "./admin/UsersCard";
 import { lazyPage } from "../routing/lazyPage";
 
@@ -58,7 +60,12 @@ const RULES: Record<NonNullable<AdminSessionRow["rule"]>, string> = {
   revoke_below: "revoke rule fired",
 };
 
-/** The security team's view: live sessions and their two actions, accounts, model status. */
+/** Seconds from `since` to the feed's `at` (server times, epoch seconds). */
+function secondsSince(since: number | null | undefined, at: number | null): number | null {
+  return since == null || at == null ? null : Math.max(0, at - since);
+}
+
+/** The security team's view: live sessions a page at a time and their two actions, accounts, model status. */
 export function AdminPage() {
   const { session, user, endSession, setChallenged } = useAuth();
   const live = useAdminSessions(user?.role === "admin" ? (session?.token ?? null) : null, {
@@ -116,10 +123,14 @@ export function AdminPage() {
             {live.error}
           </Alert>
         )}
+        <Box sx={{ mb: 1.5 }}>
+          <SessionCountChips counts={live.counts} />
+        </Box>
+        <SessionFilters query={live.query} onChange={(query) => void live.watch(query)} />
         <DataTable columns={SESSION_COLUMNS} testId="sessions-table">
           {live.sessions.length === 0 && (
             <EmptyRow colSpan={SESSION_COLUMNS.length} sx={{ py: 2, textAlign: "center" }}>
-              {live.connected ? "No one is connected right now." : "Waiting for the live feed…"}
+              {!live.connected ? "Waiting for the live feed…" : live.counts?.connected ? "No session matches." : "No one is connected right now."}
             </EmptyRow>
           )}
           {live.sessions.map((row) => (
@@ -151,7 +162,10 @@ export function AdminPage() {
                   variant={row.state === "challenged" ? "filled" : "outlined"}
                   data-testid="session-state"
                 />
-                {row.rule && (
+                {row.liveness && (
+                <Chip size="small" color="warning" label={row.liveness === "replay" ? "replayed input" : "machine-made input"} data-testid="session-liveness" sx={{ ml: 0.5 }} />
+              )}
+              {row.rule && (
                   <Typography variant="caption" color="error" component="div" data-testid="session-rule" data-rule={row.rule} sx={{ mt: 0.5 }}>
                     {RULES[row.rule] ?? row.rule}
                   </Typography>
@@ -170,7 +184,7 @@ export function AdminPage() {
                     <LevelChip level={row.level} />
                   </Box>
                 </Stack>
-                <EvidenceNote row={row} />
+                <EvidenceNote row={row} at={live.at} />
               </TableCell>
               <TableCell>
                 <Sparkline
@@ -190,7 +204,7 @@ export function AdminPage() {
                   {row.connected_since ? new Date(row.connected_since * 1000).toLocaleTimeString() : "—"}
                 </Typography>
                 <Typography variant="caption" color="text.secondary">
-                  {formatDuration(row.connected_seconds)} ago
+                  {formatDuration(secondsSince(row.connected_since, live.at) ?? 0)} ago
                 </Typography>
               </TableCell>
               <TableCell>
@@ -212,6 +226,16 @@ export function AdminPage() {
             </TableRow>
           ))}
         </DataTable>
+        <TablePagination
+          component="div"
+          count={live.total}
+          page={live.total === 0 ? 0 : live.query.page}
+          rowsPerPage={live.query.page_size}
+          rowsPerPageOptions={[10, 25, 50, 100]}
+          onPageChange={(_, page) => void live.watch({ ...live.query, page })}
+          onRowsPerPageChange={(e) => void live.watch({ ...live.query, page: 0, page_size: Number(e.target.value) })}
+          data-testid="sessions-pagination"
+        />
       </Paper>
 
       <UnmonitoredCard sessions={live.unmonitored} connected={live.connected} onRevoke={(row) => setAction({ kind: "revoke", row })} />
@@ -259,8 +283,8 @@ export function AdminPage() {
 }
 
 /** Whether evidence backs the trust now (unverified: none for longer than the maximum age), and the last window's evidence. */
-function EvidenceNote({ row }: { row: AdminSessionRow }) {
-  const age = row.evidence_age_s;
+function EvidenceNote({ row, at }: { row: AdminSessionRow; at: number | null }) {
+  const age = secondsSince(row.evidence_at, at);
   const seen = age == null ? "no evidence yet" : `last evidence ${formatDuration(age)} ago`;
   return (
     <>

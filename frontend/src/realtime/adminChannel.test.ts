@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { SessionsMessage } from "../contract/socket";
-import { SESSION_ROW } from "../test/adminFeed";
+import { AT, COUNTS, page, QUERY, SESSION_ROW } from "../test/adminFeed";
 import { mockSocketFactory, refused } from "../test/mockSocket";
 import { AdminChannel } from "./adminChannel";
 
@@ -30,10 +30,46 @@ describe("AdminChannel", () => {
     const listener = vi.fn();
     channel.subscribe(listener);
     socket.serverSends("connect");
-    const message: SessionsMessage = { sessions: [ROW], unmonitored: [], at: 1_700_000_125 };
+    const message: SessionsMessage = page([ROW]);
     socket.serverSends("sessions", message);
-    expect(channel.getSnapshot()).toEqual({ connected: true, sessions: [ROW], unmonitored: [], at: 1_700_000_125, error: null });
+    expect(channel.getSnapshot()).toEqual({
+      connected: true,
+      sessions: [ROW],
+      unmonitored: [],
+      query: QUERY,
+      total: 1,
+      counts: COUNTS,
+      at: AT,
+      error: null,
+    });
     expect(listener).toHaveBeenCalled();
+  });
+
+  it("replaces only the rows a delta names, in place, and takes its counts", () => {
+    const { channel, socket } = setup();
+    socket.serverSends("connect");
+    const other = { ...ROW, session_id: "5c1b7a2e-0000-4000-8000-000000000002", email: "bob@example.com" };
+    socket.serverSends("sessions", page([ROW, other]));
+    const lower = { ...other, trust: 41.5 };
+    const counts = { ...COUNTS, challenged: 1 };
+    socket.serverSends("sessions_delta", { changed: [lower], total: 2, counts, at: AT + 1 });
+    const snapshot = channel.getSnapshot();
+    expect(snapshot.sessions).toEqual([ROW, lower]);
+    expect(snapshot.counts).toEqual(counts);
+    expect(snapshot.at).toBe(AT + 1);
+  });
+
+  it("asks for another page, and asks again for it after a reconnect", async () => {
+    const { channel, socket } = setup();
+    socket.serverSends("connect");
+    socket.ackReply = { ok: true };
+    const wanted = { ...QUERY, page: 3, state: "challenged" as const };
+    expect(await channel.watch(wanted)).toEqual({ ok: true });
+    expect(socket.emits("watch")).toEqual([{ event: "watch", args: [wanted] }]);
+    socket.serverSends("disconnect", "transport close");
+    socket.serverSends("connect");
+    expect(socket.emits("watch")).toHaveLength(2);
+    expect(socket.emits("watch")[1].args).toEqual([wanted]);
   });
 
   it("sends a command and resolves with its acknowledgement", async () => {

@@ -13,28 +13,40 @@ import {
   wire,
 } from "@bbauth/capture";
 import { proofOf, type DpopProofs } from "../auth/dpop";
-import type { AdminClientEvents, AdminServerEvents, CommandAck } from "../contract/socket";
+import type { AdminClientEvents, AdminServerEvents, CommandAck, SessionCounts, SessionQuery } from "../contract/socket";
 
 export interface AdminSnapshot {
   connected: boolean;
+  /** The page watched: its rows, in the server's order. */
   sessions: AdminSessionRow[];
   /** Live sessions with no socket: no behaviour is seen of them. */
   unmonitored: UnmonitoredSession[];
-  /** Server time of the last snapshot, epoch seconds. */
+  /** The query watched: the last one asked for, then the server's echo with its page. */
+  query: SessionQuery;
+  /** Sessions matching the query, on every page. */
+  total: number;
+  /** Live sessions by state and liveness flag, on every worker. */
+  counts: SessionCounts | null;
+  /** Server time of the last message, epoch seconds. */
   at: number | null;
   error: string | null;
 }
+
+export const DEFAULT_QUERY: SessionQuery = { page: 0, page_size: 25, sort: "trust", descending: false };
 
 export const INITIAL_ADMIN_SNAPSHOT: AdminSnapshot = {
   connected: false,
   sessions: [],
   unmonitored: [],
+  query: DEFAULT_QUERY,
+  total: 0,
+  counts: null,
   at: null,
   error: null,
 };
 
-/** A command of the /admin namespace (each is answered with a `CommandAck`). */
-export type AdminCommand = keyof AdminClientEvents;
+/** A command about one session (each is answered with a `CommandAck`). */
+export type AdminCommand = "challenge" | "revoke";
 
 export interface AdminChannelOptions {
   token: string;
@@ -63,6 +75,8 @@ const UNREACHABLE = "The live feed is unreachable; retrying…";
  */
 export class AdminChannel extends SnapshotStore<AdminSnapshot> {
   private socket: Socket | null = null;
+  /** The page asked for: sent again at every (re)connect, where the server starts from its default. */
+  private wanted: SessionQuery = DEFAULT_QUERY;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private closed = false;
   private readonly options: Required<
@@ -85,6 +99,7 @@ export class AdminChannel extends SnapshotStore<AdminSnapshot> {
       disconnect: this.onDisconnect,
       connect_error: this.onConnectError,
       sessions: this.onSessions,
+      sessions_delta: this.onSessionsDelta,
       reauth_required: this.onReauthRequired,
       revoked: this.onRevoked,
     });
@@ -107,9 +122,24 @@ export class AdminChannel extends SnapshotStore<AdminSnapshot> {
   command = async (event: AdminCommand, sessionId: string): Promise<CommandAck> => {
     const socket = this.socket;
     if (!socket?.connected) return localFailure("not_connected", "the live feed is not connected");
-    const payload: AdminClientEvents[typeof event] = { session_id: sessionId };
+    const payload: AdminClientEvents[AdminCommand] = { session_id: sessionId };
     try {
       return (await socket.timeout(this.options.commandTimeoutMs).emitWithAck(event, payload)) as CommandAck;
+    } catch {
+      return localFailure("timeout", "no answer from the server");
+    }
+  };
+
+  /** Watch another page (sort, filters); the server answers with the whole page. */
+  watch = async (query: SessionQuery): Promise<CommandAck> => {
+    // Shown at once (the controls build on it); the server's page follows.
+    this.wanted = query;
+    this.update({ query });
+    const socket = this.socket;
+    if (!socket?.connected) return localFailure("not_connected", "the live feed is not connected");
+    const payload: AdminClientEvents["watch"] = query;
+    try {
+      return (await socket.timeout(this.options.commandTimeoutMs).emitWithAck("watch", payload)) as CommandAck;
     } catch {
       return localFailure("timeout", "no answer from the server");
     }
@@ -119,6 +149,7 @@ export class AdminChannel extends SnapshotStore<AdminSnapshot> {
 
   private onConnect = () => {
     this.update({ connected: true, error: null });
+    if (this.wanted !== DEFAULT_QUERY) void this.watch(this.wanted);
   };
 
   private onDisconnect = (reason: string) => {
@@ -147,7 +178,25 @@ export class AdminChannel extends SnapshotStore<AdminSnapshot> {
       connected: true,
       sessions: Array.isArray(msg?.sessions) ? msg.sessions : [],
       unmonitored: Array.isArray(msg?.unmonitored) ? msg.unmonitored : [],
+      query: msg?.query ?? this.getSnapshot().query,
+      total: msg?.total ?? 0,
+      counts: msg?.counts ?? null,
       at: msg?.at ?? null,
+      error: null,
+    });
+  };
+
+  /** Only the rows that changed come, whole: they replace their old selves in place. */
+  private onSessionsDelta = (msg: AdminServerEvents["sessions_delta"]) => {
+    const current = this.getSnapshot();
+    const changed = new Map((msg?.changed ?? []).map((row) => [row.session_id, row]));
+    this.update({
+      connected: true,
+      sessions: current.sessions.map((row) => changed.get(row.session_id) ?? row),
+      unmonitored: msg?.unmonitored ?? current.unmonitored,
+      total: msg?.total ?? current.total,
+      counts: msg?.counts ?? current.counts,
+      at: msg?.at ?? current.at,
       error: null,
     });
   };

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, useSyncExternalStore } from "react";
 import { useDpopKey } from "../auth/DpopContext";
-import type { CommandAck } from "../contract/socket";
+import type { CommandAck, SessionQuery } from "../contract/socket";
 import { AdminChannel, INITIAL_ADMIN_SNAPSHOT, localFailure, type AdminCommand, type AdminSnapshot } from "./adminChannel";
 import { useSocketFactory } from "./useSocketFactory";
 
@@ -11,6 +11,8 @@ export interface AdminSessionsOptions {
 
 export interface AdminSessions extends AdminSnapshot {
   command: (event: AdminCommand, sessionId: string) => Promise<CommandAck>;
+  /** Watch another page (sort, filters, page). */
+  watch: (query: SessionQuery) => Promise<CommandAck>;
 }
 
 const noChannel = {
@@ -20,7 +22,7 @@ const noChannel = {
 
 const notConnected = async (): Promise<CommandAck> => localFailure("not_connected", "the live feed is not connected");
 
-/** The live "sessions" feed of the /admin namespace, and its challenge/revoke commands
+/** The live page of the /admin namespace, the query it watches, and its challenge/revoke commands
  *  (an `AdminChannel` while `token` is set). */
 export function useAdminSessions(token: string | null, options: AdminSessionsOptions = {}): AdminSessions {
   const factory = useSocketFactory();
@@ -49,5 +51,5 @@ export function useAdminSessions(token: string | null, options: AdminSessionsOpt
 
   const store = channel ?? noChannel;
   const snapshot = useSyncExternalStore(store.subscribe, store.getSnapshot, store.getSnapshot);
-  return { ...snapshot, command: channel?.command ?? notConnected };
+  return { ...snapshot, command: channel?.command ?? notConnected, watch: channel?.watch ?? notConnected };
 }
