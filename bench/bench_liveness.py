@@ -17,9 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +24,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # no stubs
 
+from bench.revisions import alternate
 from models.events import KeyEvent, MouseEvent
 from models.liveness.bots import KEYBOARD_BOTS, MOUSE_BOTS, KeyboardContext, MouseContext
 from models.liveness.corpus import keystroke_chunks, mouse_chunks
@@ -145,21 +143,9 @@ def run(quick: bool) -> dict[str, Any]:
 def baseline(rev: str, quick: bool, rounds: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """This tree's and revision ``rev``'s figures, measured in alternating child processes;
     per step and memory size, the round with the lower p50 of each."""
-    with tempfile.TemporaryDirectory() as tmp:
-        old = Path(tmp) / "old"
-        old.mkdir()
-        archive = subprocess.run(
-            ["git", "archive", rev, "models", "bench"], cwd=REPO, check=True, capture_output=True
-        )
-        subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)
-        runs: dict[Path, list[dict[str, Any]]] = {REPO: [], old: []}
-        for _ in range(rounds):
-            for tree in (old, REPO):
-                out = Path(tmp) / "out.json"
-                command = [sys.executable, "-m", "bench.bench_liveness", "--out", str(out)]
-                subprocess.run(command + (["--quick"] if quick else []), cwd=tree, check=True)
-                runs[tree].append(json.loads(out.read_text()))
-    return _least_loaded(runs[REPO]), [_least_loaded(runs[old])]
+    args = ["--quick"] if quick else []
+    now, old = alternate(rev, "bench.bench_liveness", args, rounds, sources=("models", "bench"))
+    return _least_loaded(now), [_least_loaded(old)]
 
 
 def _least_loaded(runs: list[dict[str, Any]]) -> dict[str, Any]:

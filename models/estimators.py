@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, Self
+from weakref import WeakKeyDictionary
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -262,11 +263,32 @@ class ForestVerifier(_TwoClassVerifier):
         X_arr = fitted_rows(self, X, np.float32, order="C")
         # The trees' mean probability, as ExtraTreesClassifier.predict_proba computes it, but
         # without its per-call thread pool and per-tree validation: ~10× faster on the
-        # one-window calls of live scoring (test_forest_scores_... pins the equality).
-        values = np.stack([tree.tree_.predict(X_arr) for tree in self.forest_.estimators_])
-        share = np.mean(values[:, :, 1] / values.sum(axis=2), axis=0)
+        # one-window calls of live scoring (test_forest_scores_... pins the equality). Each
+        # node's genuine share is divided out once per model, not once per window.
+        shares = np.stack([share[tree.apply(X_arr)] for tree, share in self._node_shares()])
+        share = np.mean(shares, axis=0)
         half_vote = 0.5 / self.n_estimators
         return np.asarray(logit(np.clip(share, half_vote, 1.0 - half_vote)), dtype=np.float64)
+
+    def _node_shares(self) -> list[tuple[Any, NDArray[np.float64]]]:
+        """Each fitted tree (``sklearn.tree._tree.Tree``) with the genuine share of the votes
+        at each of its nodes, as ``Tree.predict`` gives them: computed once per fitted forest
+        and kept beside it, not in it (stored models and the estimator's state stay as
+        they were)."""
+        cached = _NODE_SHARES.get(self.forest_)
+        if cached is None:
+            cached = []
+            for estimator in self.forest_.estimators_:
+                value = estimator.tree_.value[:, 0, :]  # (nodes, classes): one output
+                cached.append((estimator.tree_, value[:, 1] / value.sum(axis=1)))
+            _NODE_SHARES[self.forest_] = cached
+        return cached
+
+
+_NODE_SHARES: WeakKeyDictionary[ExtraTreesClassifier, list[tuple[Any, NDArray[np.float64]]]] = (
+    WeakKeyDictionary()
+)
+"""``ForestVerifier._node_shares`` of each fitted forest alive in this process."""
 
 
 OneClassMethod = Literal["lof", "isolation_forest", "ocsvm"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -95,13 +96,20 @@ class FeatureProfile:
             ps = np.fmax(np.fmax(ps, floor), np.nan_to_num(os_, nan=0.0) / 4)
         return cls(tuple(names), om, os_, pm, ps)
 
+    @cached_property
+    def _log_scale_ratio(self) -> NDArray[np.float64]:
+        """Per feature, the part of its log-likelihood ratio that does not depend on the value:
+        computed once per model, not once per window."""
+        with np.errstate(all="ignore"):
+            return np.asarray(np.log(self.population_scale / self.owner_scale))
+
     def terms(self, rows: ArrayLike) -> NDArray[np.float64]:
         """Per feature, the mean over ``rows`` of its log-likelihood ratio (NaN: no value)."""
         X = np.atleast_2d(np.asarray(rows, dtype=np.float64))
         zo = (X - self.owner_median) / self.owner_scale
         zp = (X - self.population_median) / self.population_scale
         with np.errstate(all="ignore"):
-            llr = 0.5 * (zp * zp - zo * zo) + np.log(self.population_scale / self.owner_scale)
+            llr = 0.5 * (zp * zp - zo * zo) + self._log_scale_ratio
             llr = np.clip(llr, -MAX_TERM, MAX_TERM)
             valid = ~np.isnan(llr)
             counts = valid.sum(axis=0)
@@ -118,9 +126,14 @@ class FeatureProfile:
         """
         terms = self.terms(rows)
         X = np.atleast_2d(np.asarray(rows, dtype=np.float64))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            value = np.nanmean(X, axis=0) if X.shape[0] > 1 else X[0]
+        if X.shape[0] == 1:
+            value = X[0]
+        elif np.isfinite(X).all():  # live windows: nanmean's result, without its warnings filter
+            value = X.mean(axis=0)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                value = np.nanmean(X, axis=0)
         order = np.argsort(-np.abs(np.nan_to_num(terms, nan=0.0)), kind="stable")
         reasons: list[Reason] = []
         for i in order:

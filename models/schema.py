@@ -14,6 +14,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Final, Literal, cast
 
 import numpy as np
@@ -27,6 +28,7 @@ class SchemaMismatchError(ValueError):
     """Features (or a stored model) follow another feature schema than the model expects."""
 
 
+@lru_cache(maxsize=64)  # every scored window checks its schema: hash once per layout
 def _fingerprint(name: str, feature_names: tuple[str, ...]) -> str:
     canonical = json.dumps([name, list(feature_names)], separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()[:16]

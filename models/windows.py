@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
 
 from models.events import MOUSE_KINDS, KeyEvent, MouseColumns, MouseEvent
-from models.keystroke import pair_keystrokes, window_features
+from models.keystroke import Keystroke, pair_keystrokes, window_features
 
 # The live feature schemas are defined beside the live models; re-exported here.
 from models.live import KEYSTROKE_SCHEMA as KEYSTROKE_SCHEMA
@@ -40,14 +41,29 @@ assert MOVE == 0, "MouseWindower._may_complete reads any non-zero kind as not a 
 @dataclass(frozen=True)
 class KeystrokeWindow:
     """A closed keystroke window: its feature vector and how many keystrokes it held, and its
-    liveness: replay fingerprint and human-likeness features (``models.liveness``)."""
+    liveness: replay fingerprint and human-likeness features (``models.liveness``).
+
+    The liveness is computed on first use: a worker whose liveness guard is off, or that drops
+    the window unscored, never pays for it.
+    """
 
     features: NDArray[np.float64]
     keystrokes: int
     start_ms: float
     end_ms: float
-    fingerprint: Fingerprint | None = None
-    liveness: NDArray[np.float64] | None = None
+    strokes: tuple[Keystroke, ...] = ()
+    """The paired keystrokes the liveness is computed from."""
+    prior: RhythmPrior | None = None
+
+    @cached_property
+    def fingerprint(self) -> Fingerprint:
+        """The replay fingerprint (``models.liveness.fingerprint``)."""
+        return keystroke_fingerprint(self.strokes)
+
+    @cached_property
+    def liveness(self) -> NDArray[np.float64]:
+        """The human-likeness features (``models.liveness.humanlike``)."""
+        return keystroke_liveness_features(self.strokes, self.prior)
 
 
 @dataclass(frozen=True)
@@ -58,8 +74,18 @@ class MouseWindow:
     actions: int
     start_ms: float
     end_ms: float
-    fingerprint: Fingerprint | None = None
-    liveness: NDArray[np.float64] | None = None
+    trajectories: tuple[MouseAction, ...] = ()
+    """The actions the liveness is computed from."""
+
+    @cached_property
+    def fingerprint(self) -> Fingerprint:
+        """The replay fingerprint (``models.liveness.fingerprint``)."""
+        return mouse_fingerprint(self.trajectories)
+
+    @cached_property
+    def liveness(self) -> NDArray[np.float64]:
+        """The human-likeness features (``models.liveness.mouse_features``)."""
+        return mouse_liveness_features(self.trajectories)
 
 
 @dataclass
@@ -121,8 +147,8 @@ class KeystrokeWindower:
                 keystrokes=len(strokes),
                 start_ms=events[0].t,
                 end_ms=events[-1].t,
-                fingerprint=keystroke_fingerprint(strokes),
-                liveness=keystroke_liveness_features(strokes, self.prior),
+                strokes=tuple(strokes),
+                prior=self.prior,
             )
         ]
 
@@ -198,8 +224,7 @@ class MouseWindower:
                     actions=len(batch),
                     start_ms=batch[0].start_ms,
                     end_ms=batch[-1].end_ms,
-                    fingerprint=mouse_fingerprint(batch),
-                    liveness=mouse_liveness_features(batch),
+                    trajectories=tuple(batch),
                 )
             )
         return closed

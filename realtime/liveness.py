@@ -104,8 +104,9 @@ class LivenessGuard:
     async def judge(
         self, conn: LiveConnection, name: str, window: KeystrokeWindow | MouseWindow
     ) -> Verdict | None:
-        """The window's liveness (None when the guard is off or the window carries none)."""
-        if not self.enabled or window.fingerprint is None or window.liveness is None:
+        """The window's liveness (None when the guard is off: its features are then never
+        computed)."""
+        if not self.enabled:
             return None
         model = shipped(name)
         memory = await self._memory(conn, name)

@@ -1,8 +1,10 @@
 """Building the shipped liveness models from the training halves of the public data sets.
 
 The halves are those of `models.background.build`: Aalto participants (with all 15 sentences,
-by id) and SapiMouse users (in numeric order) at odd positions train; the even positions, and
-Balabit, are left for evaluation (`models.evaluation.liveness`).
+by id) and SapiMouse users (in numeric order) at odd positions train; the even positions are
+left for evaluation (`models.evaluation.liveness`). Balabit's users are halved the same way
+(in the archive's order): those at odd positions are people the mouse model learns from (a
+remote-desktop pointer, unlike SapiMouse's browser task), the others are left for evaluation.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Final
 
 import numpy as np
+from numpy.typing import NDArray
 
 from models.background.build import halves, sapimouse_halves
 from models.evaluation import datasets_mouse as dm
@@ -46,6 +49,18 @@ def sapimouse_streams(
         return three.events, one.events
 
     return [sessions(u) for u in background], [sessions(u) for u in evaluation]
+
+
+def balabit_streams(data: Path) -> tuple[list[list[MouseEvent]], list[list[MouseEvent]]]:
+    """Each Balabit training session's events: (training half, evaluation half) by user."""
+    root = dm.resolve_dataset(Path(data), dm.BALABIT_ARCHIVE, "training_files")
+    users = dm.balabit_users(root)
+    evaluation, background = halves(len(users))
+
+    def sessions(positions: NDArray[np.int64]) -> list[list[MouseEvent]]:
+        return [s.events for i in positions for s in dm.balabit_training(root, users[int(i)])]
+
+    return sessions(background), sessions(evaluation)
 
 
 def keystroke_training(
@@ -83,18 +98,28 @@ def mouse_corpus(
 
 def mouse_training(
     train: Sequence[tuple[list[MouseEvent], list[MouseEvent]]],
+    remote: Sequence[Sequence[MouseEvent]] = (),
 ) -> tuple[training.Corpus, str]:
-    """The mouse model's training corpus from the training half ``train``
-    (`sapimouse_streams`) and the words naming it."""
+    """The mouse model's training corpus from the training halves ``train``
+    (`sapimouse_streams`) and ``remote`` (`balabit_streams`: people only, no bot imitates
+    them), and the words naming it."""
     corpus = mouse_corpus(train, [three for three, _ in train], np.random.default_rng(SEED))
+    if remote:
+        extra = training.build_corpus(
+            "mouse", remote, remote, np.random.default_rng(SEED), families=[]
+        )
+        corpus = training.Corpus(
+            corpus.people + extra.people, corpus.hours + extra.hours, corpus.bots
+        )
     source = (
         f"SapiMouse, the {len(train)} users at odd positions (both sessions, windows of 10 "
-        f"actions), and bots {sorted(corpus.bots)} imitating them (seed {SEED})."
+        f"actions), Balabit's users at odd positions ({len(remote)} sessions, people only), "
+        f"and bots {sorted(corpus.bots)} imitating the SapiMouse users (seed {SEED})."
     )
     return corpus, source
 
 
 def build_mouse(data: Path) -> training.LivenessModel:
     """The mouse liveness model from the SapiMouse training half."""
-    corpus, source = mouse_training(sapimouse_streams(data)[0])
+    corpus, source = mouse_training(sapimouse_streams(data)[0], balabit_streams(data)[0])
     return training.fitted("mouse", corpus, None, source)

@@ -145,7 +145,7 @@ def _prior_features(
     residual = (
         float(np.var(dev - expected) / np.var(dev)) if dev.size > 2 and np.var(dev) > 0 else 1.0
     )
-    return [_corr(dev, expected), _corr(hdev, prior.hold[zones]), residual]
+    return [correlation(dev, expected), correlation(hdev, prior.hold[zones]), residual]
 
 
 def _cv(v: Array) -> float:
@@ -168,7 +168,7 @@ def _entropy(v: Array, width: float = 0.1) -> float:
 
 
 def _autocorr(v: Array) -> float:
-    return _corr(v[:-1], v[1:])
+    return correlation(v[:-1], v[1:])
 
 
 def _repeats(v: Array, tol: float = 1.0) -> float:
@@ -228,7 +228,7 @@ def keystroke_liveness_features(
         _repeats(hold),
         _explained(rel_k, np.log(dd_k)),
         float(np.mean(np.nan_to_num(ud, nan=1.0) < 0)),
-        _corr(hold[:-1][keep], dd_k),
+        correlation(hold[:-1][keep], dd_k),
         float(np.unique(np.rint(dd_k)).size / dd_k.size),
         float(np.min(hold) / max(float(np.median(hold)), 1.0)),
         float(np.mean(dd_k > 2.5 * median)),
@@ -237,7 +237,8 @@ def keystroke_liveness_features(
     return np.nan_to_num(np.asarray(values, dtype=np.float64))
 
 
-def _corr(a: Array, b: Array) -> float:
+def correlation(a: Array, b: Array) -> float:
+    """Pearson correlation of ``a`` and ``b`` (0 with fewer than 4 values or no spread)."""
     if a.size < 4:
         return 0.0
     da, db = a - a.mean(), b - b.mean()

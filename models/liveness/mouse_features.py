@@ -15,6 +15,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
+from models.liveness.humanlike import correlation
 from models.mouse import MouseAction
 
 Array = NDArray[np.float64]
@@ -40,7 +41,23 @@ MOUSE_FEATURES: Final = (
     "step_mode_share",
     "subpixel_share",
     "power_law_slope_median",
+    # Irregularities of the hand and of the event stream (see `_irregularity`).
+    "wobble_px",
+    "wobble_ratio",
+    "fitts_corr",
+    "peak_distance_corr",
+    "peak_distance_slope",
+    "interval_entropy",
+    "speed_skew_median",
+    "speed_roughness_median",
+    "min_step_log_median",
+    "coarse_action_share",
+    "fine_end_share_median",
 )
+BASE_FEATURES: Final = 19
+"""Features of `_action_rows`' first 10 columns and the sampling; the rest are irregularities."""
+FINE_STEP_PX: Final = 1.5
+"""A step at most this long is the pointer's finest: a one-pixel move, diagonal included."""
 MIN_SAMPLES: Final = 5
 """Samples an action needs for its kinematics to count."""
 MIN_PATH_PX: Final = 20.0
@@ -61,6 +78,9 @@ class _Segments:
         # Differences of neighbours that lie in one segment: all but each segment's last.
         self._inner = np.ones(max(total - 1, 0), dtype=bool)
         self._inner[self.ends[:-1]] = False
+        self._total = total
+        self._shorter: _Segments | None = None
+        self._masks: dict[tuple[str, int], NDArray[np.bool_]] = {}
 
     @property
     def count(self) -> int:
@@ -71,8 +91,10 @@ class _Segments:
         return np.diff(a)[self._inner]
 
     def shorter(self) -> _Segments:
-        """The layout of `inner`."""
-        return _Segments(self.lengths - 1)
+        """The layout of `inner` (built once: the live path asks for it several times)."""
+        if self._shorter is None:
+            self._shorter = _Segments(self.lengths - 1)
+        return self._shorter
 
     def subset(self, keep: NDArray[np.bool_]) -> _Segments:
         """The layout of the segments where ``keep``."""
@@ -82,18 +104,26 @@ class _Segments:
         """Which values belong to the segments where ``keep``."""
         return np.asarray(keep[self.ids], dtype=np.bool_)
 
+    def _mask(self, end: str, k: int) -> NDArray[np.bool_]:
+        mask = self._masks.get((end, k))
+        if mask is None:
+            mask = np.ones(self._total, dtype=bool)
+            for j in range(k):
+                mask[self.starts + j if end == "first" else self.ends - j] = False
+            self._masks[(end, k)] = mask
+        return mask
+
     def drop_first(self, a: Array, k: int = 1) -> Array:
         """``a`` without the first ``k`` values of each segment."""
-        mask = np.ones(a.size, dtype=bool)
-        for j in range(k):
-            mask[self.starts + j] = False
-        return a[mask]
+        return a[self._mask("first", k)]
 
     def drop_last(self, a: Array) -> Array:
         """``a`` without the last value of each segment."""
-        mask = np.ones(a.size, dtype=bool)
-        mask[self.ends] = False
-        return a[mask]
+        return a[self._mask("last", 1)]
+
+    def middle(self) -> Index:
+        """Indices of the values that are neither first nor last in their segment."""
+        return np.flatnonzero(self._mask("first", 1) & self._mask("last", 1))
 
     def sum(self, a: Array) -> Array:
         return np.bincount(self.ids, weights=a, minlength=self.count).astype(np.float64)
@@ -118,17 +148,20 @@ class _Segments:
         return np.asarray((s[lo] + s[hi]) / 2, dtype=np.float64)
 
 
-def _action_rows(window: _Segments, x: Array, y: Array, dt: Array, step: Array) -> Array:
-    """Per-action kinematics (actions, 10) of the actions that move enough; see
-    `mouse_liveness_features`. ``window`` lays out the samples ``x``, ``y`` of the
-    window's actions; ``dt`` and ``step`` their differences within actions."""
+def _action_rows(
+    window: _Segments, x: Array, y: Array, dt: Array, step: Array
+) -> tuple[Array, Array]:
+    """Per-action kinematics (actions, 17) of the actions that move enough, and the window's
+    pooled wobble (px, ratio); see `mouse_liveness_features`. ``window`` lays out the samples
+    ``x``, ``y`` of the window's actions; ``dt`` and ``step`` their differences within
+    actions."""
     whole = window.shorter()
     path = whole.sum(step)
     first, last = window.starts, window.ends
     distance = np.hypot(x[last] - x[first], y[last] - y[first])
     keep = (window.lengths >= MIN_SAMPLES) & (path >= MIN_PATH_PX) & (distance >= MIN_DISTANCE_PX)
     if not keep.any():
-        return np.zeros((0, 10))
+        return np.zeros((0, 17)), np.zeros(2)
     points, samples = window.subset(keep), window.members(keep)
     x, y = x[samples], y[samples]
     first, last = points.starts, points.ends
@@ -194,7 +227,8 @@ def _action_rows(window: _Segments, x: Array, y: Array, dt: Array, step: Array) 
     usable = (bend > 1e-3) & (speed > 0) & (steps.drop_last(step) > 0) & (arc > 0)
     radius = np.log(np.where(usable, 1.0 / np.maximum(bend, 1e-9), 1.0))
     slope = _slopes(accs, radius, np.log(np.where(usable, speed, 1.0)), usable)
-    return np.column_stack(
+    irregular, wobble = _irregularity(points, steps, x, y, step, v, mean_v, std_v)
+    rows = np.column_stack(
         [
             distance / path,
             peaks,
@@ -206,8 +240,60 @@ def _action_rows(window: _Segments, x: Array, y: Array, dt: Array, step: Array) 
             np.log1p(duration),
             changes,
             slope,
+            np.log(distance),
+            np.log(np.maximum(duration, 1.0)),
+            irregular,
         ]
     )
+    return rows, wobble
+
+
+def _irregularity(
+    points: _Segments,
+    steps: _Segments,
+    x: Array,
+    y: Array,
+    step: Array,
+    v: Array,
+    mean_v: Array,
+    std_v: Array,
+) -> tuple[Array, Array]:
+    """Per action (actions, 5): log peak speed, skew of the speed (a hand accelerates fast and
+    homes in slowly; a textbook profile is symmetric), roughness of the speed (energy of its
+    second differences per that of its first: a hand's speed is noisy, a drawn curve's
+    smooth), log of the smallest step that moves (one pixel for a hand; a path stretched onto
+    another distance moves in coarser steps) and the share of one-pixel steps among the last
+    30 % of moves (homing in). Pooled over the window: the median wobble of a sample off the
+    chord of its two neighbours (px, and per chord), where the chord spans over 2 px."""
+    peak = np.log(np.maximum(steps.max(v), 1e-3))
+    dev = (v - mean_v[steps.ids]) / np.where(std_v > 0, std_v, 1.0)[steps.ids]
+    skew = steps.mean(dev**3)
+    accs = steps.shorter()
+    dv = steps.inner(v)
+    d2v = accs.inner(dv)
+    rough = accs.shorter().sum(d2v**2) / np.maximum(accs.sum(dv**2), 1e-9)
+    moving = step > 0
+    smallest = np.minimum.reduceat(np.where(moving, step, np.inf), steps.starts)
+    smallest = np.log(np.where(np.isfinite(smallest), smallest, 1.0))
+    moves = steps.sum(moving.astype(np.float64))
+    counted = np.cumsum(moving)
+    rank = counted - np.concatenate([np.zeros(1, np.intp), counted])[steps.starts][steps.ids]
+    tail = moving & (rank > np.floor(0.7 * moves)[steps.ids])
+    fine = steps.sum((tail & (step <= FINE_STEP_PX)).astype(np.float64))
+    fine_end = fine / np.maximum(steps.sum(tail.astype(np.float64)), 1.0)
+    # Each inner sample's distance from the chord of its two neighbours.
+    mid = points.middle()
+    px_, py_, mx, my = x[mid - 1], y[mid - 1], x[mid], y[mid]
+    chord_x, chord_y = x[mid + 1] - px_, y[mid + 1] - py_
+    chord = np.hypot(chord_x, chord_y)
+    wide = chord > 2.0
+    off = np.abs(chord_x * (my - py_) - chord_y * (mx - px_))[wide] / chord[wide]
+    wobble = (
+        np.asarray([float(np.median(off)), float(np.median(off / chord[wide]))])
+        if off.size >= 3
+        else np.zeros(2)
+    )
+    return np.column_stack([peak, skew, rough, smallest, fine_end]), wobble
 
 
 def _slopes(layout: _Segments, x: Array, y: Array, use: NDArray[np.bool_]) -> Array:
@@ -222,6 +308,27 @@ def _slopes(layout: _Segments, x: Array, y: Array, use: NDArray[np.bool_]) -> Ar
     sxy = layout.sum(dx * (y - my[layout.ids]))
     ok = (n >= 4) & (sxx > 1e-9)
     return np.where(ok, sxy / np.where(ok, sxx, 1.0), 0.0)
+
+
+def _across_actions(distance: Array, duration: Array, peak: Array) -> list[float]:
+    """How a window's actions scale with their distance (all logs): the correlation of
+    duration (Fitts' law) and of peak speed with distance, and the slope of peak speed on it.
+    A movement copied onto another distance keeps its own duration and scales its speed."""
+    spread = float(np.var(distance))
+    if distance.size < 4 or spread <= 1e-9:
+        return [0.0, 0.0, 0.0]
+    slope = float(np.mean((distance - distance.mean()) * (peak - peak.mean())) / spread)
+    return [correlation(distance, duration), correlation(distance, peak), slope]
+
+
+def _entropy(dt: Array, width: float = 0.1) -> float:
+    """Entropy (nats) of log intervals in bins of ``width``, per the log of their count."""
+    if dt.size < 3:
+        return 0.0
+    bins = np.floor(np.log(dt) / width).astype(np.intp)
+    counts = np.bincount(bins - bins.min())
+    p = counts[counts > 0] / dt.size
+    return float(-(p * np.log(p)).sum() / np.log(dt.size))
 
 
 def _distinct_times(
@@ -253,8 +360,10 @@ def mouse_liveness_features(actions: Sequence[MouseAction]) -> Array:
     share of acceleration sign changes, and the slope of log speed on log radius of curvature
     (where the path bends); the window takes medians and spreads of those, with
     the sampling (interval variation, modal interval, distinct intervals, pauses) and step
-    sizes (modal step, sub-pixel steps) of all its samples. Samples stamped at one instant
-    count once, at the last of their positions.
+    sizes (modal step, sub-pixel steps) of all its samples; then the irregularities a hand and
+    its event stream have and a drawn or copied path lacks (`_irregularity`, `_across_actions`,
+    the entropy of the log intervals). Samples stamped at one instant count once, at the last
+    of their positions.
     """
     sampled = [a for a in actions if a.t.size > 1]
     if not sampled:
@@ -272,7 +381,7 @@ def mouse_liveness_features(actions: Sequence[MouseAction]) -> Array:
     dt = dt_all[dt_all > 0]
     if dt.size < 5:
         return np.zeros(len(MOUSE_FEATURES))
-    rows = _action_rows(window, x, y, dt_all, step)
+    rows, wobble = _action_rows(window, x, y, dt_all, step)
     if rows.shape[0] == 0:
         return np.zeros(len(MOUSE_FEATURES))
     _, counts = np.unique(np.rint(dt), return_counts=True)
@@ -301,5 +410,13 @@ def mouse_liveness_features(actions: Sequence[MouseAction]) -> Array:
         float(step_mode / max(moving.size, 1)),
         float(np.mean(np.abs(step - np.rint(step)) > 0.05)) if step.size else 0.0,
         median[9],
+        *wobble,
+        *_across_actions(rows[:, 10], rows[:, 11], rows[:, 12]),
+        _entropy(dt),
+        median[13],
+        median[14],
+        median[15],
+        float(np.mean(rows[:, 15] > np.log(FINE_STEP_PX))),
+        median[16],
     ]
     return np.nan_to_num(np.asarray(values, dtype=np.float64), posinf=0.0, neginf=0.0)

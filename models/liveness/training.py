@@ -43,11 +43,11 @@ DRIFT_QUANTILES: Final = (0.9, 0.95, 0.99)
 THRESHOLDS: Final = np.arange(0.5, 30.0, 0.25)
 MIN_FLAGS: Final = 3
 """Flags on held-out people below which a count is extrapolated rather than read."""
-NOVELTY: Final = {"keystroke": "joint", "mouse": "marginal"}
-"""The one-class part of each modality's model (`HumanLikeness`). Keystrokes: joint, chosen by
-leave-one-family-out on the training people alone (two folds by person). The mouse keeps the
-marginal part: its training people are 40 users of one browser task, and a covariance learned
-from them calls other devices' pointers (Balabit's remote desktops) novel."""
+NOVELTY: Final = {"keystroke": "joint", "mouse": "joint"}
+"""The one-class part of each modality's model (`HumanLikeness`), joint for both: chosen by
+leave-one-family-out on the training people alone (two folds by person). The mouse was
+marginal while its people were 40 users of one browser task (a covariance learned from them
+called other devices' pointers novel); its people now include remote-desktop users."""
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from models.liveness import training
 from models.liveness.bots import KEYBOARD_BOTS, MOUSE_BOTS
 from models.liveness.corpus import stream_features
 from models.liveness.humanlike import KEYSTROKE_FEATURES, HumanLikeness
+from models.liveness.mouse_features import MOUSE_FEATURES
 from tests.models.liveness_data import (
     HAVE_AALTO,
     HAVE_SAPIMOUSE,
@@ -74,6 +75,10 @@ def test_shipped_models_read_without_pickle_and_name_their_training_people() -> 
         assert model.modality == modality
         assert "odd positions" in model.source
     assert training.shipped("keystroke").classifier.mean_.size == len(KEYSTROKE_FEATURES)
+    # Remote-desktop pointers are people too; only Balabit's odd half is learned from.
+    mouse = training.shipped("mouse")
+    assert "Balabit's users at odd positions" in mouse.source
+    assert mouse.classifier.mean_.size == len(MOUSE_FEATURES)
 
 
 def separation(people: np.ndarray, bots: np.ndarray, model: training.LivenessModel) -> float:

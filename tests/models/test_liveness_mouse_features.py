@@ -137,3 +137,52 @@ def test_a_reach_slowing_in_its_bends_follows_the_power_law() -> None:
     reach = action(list(t), list(radius * np.cos(theta)), list(radius * np.sin(theta)))
     features = dict(zip(MOUSE_FEATURES, mouse_liveness_features([reach] * 3), strict=True))
     assert features["power_law_slope_median"] == pytest.approx(1.0 / 3.0, abs=0.05)
+
+
+def reach_to(distance: float, duration: float, interval: float = 10.0) -> MouseAction:
+    """A straight minimum-jerk reach along x (px, ms): the textbook speed profile."""
+    t = np.arange(0.0, duration + interval / 2, interval)
+    u = t / t[-1]
+    x = distance * (10 * u**3 - 15 * u**4 + 6 * u**5)
+    return action(list(t), list(x), list(np.zeros_like(x)))
+
+
+def test_a_textbook_reach_has_a_symmetric_smooth_speed_and_no_wobble() -> None:
+    features = dict(
+        zip(MOUSE_FEATURES, mouse_liveness_features([reach_to(400, 500)] * 3), strict=True)
+    )
+    assert features["wobble_px"] == 0.0
+    assert abs(features["speed_skew_median"]) < 0.3
+    assert features["speed_roughness_median"] < 0.1
+
+
+def test_a_hand_homing_in_moves_in_single_pixels_and_a_stretched_copy_does_not() -> None:
+    # Fast steps, then one-pixel steps homing in on the target.
+    steps = np.r_[np.full(12, 20.0), np.full(8, 1.0)]
+    x = np.r_[0.0, np.cumsum(steps)]
+    t = np.arange(x.size) * 10.0
+    hand = action(list(t), list(x), list(np.zeros_like(x)))
+    stretched = action(list(t), list(np.rint(4 * x)), list(np.zeros_like(x)))
+    own = dict(zip(MOUSE_FEATURES, mouse_liveness_features([hand] * 3), strict=True))
+    copied = dict(zip(MOUSE_FEATURES, mouse_liveness_features([stretched] * 3), strict=True))
+    assert own["min_step_log_median"] == 0.0
+    assert own["coarse_action_share"] == 0.0
+    assert own["fine_end_share_median"] > 0.5
+    assert copied["min_step_log_median"] == pytest.approx(np.log(4.0))
+    assert copied["coarse_action_share"] == 1.0
+    assert copied["fine_end_share_median"] == 0.0
+
+
+def test_durations_growing_with_distance_read_fitts_law_and_copied_ones_do_not() -> None:
+    distances = np.asarray([60.0, 120.0, 200.0, 320.0, 480.0, 640.0, 800.0, 90.0])
+    fitts = 150.0 + 120.0 * np.log2(1 + distances / 20.0)
+    lawful = [reach_to(d, float(T)) for d, T in zip(distances, fitts, strict=True)]
+    copied = [
+        reach_to(d, float(T))
+        for d, T in zip(distances, fitts[[6, 0, 5, 1, 4, 2, 3, 7]], strict=True)
+    ]
+    law = dict(zip(MOUSE_FEATURES, mouse_liveness_features(lawful), strict=True))
+    copy = dict(zip(MOUSE_FEATURES, mouse_liveness_features(copied), strict=True))
+    assert law["fitts_corr"] > 0.95
+    assert copy["fitts_corr"] < 0.5
+    assert law["peak_distance_slope"] < copy["peak_distance_slope"]

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+import pytest
 
+from models import windows
 from models.events import KeyEvent, MouseEvent
 from models.keystroke import KEYSTROKE_FEATURES
 from models.mouse import MOUSE_FEATURES, actions_matrix, segment_actions
@@ -183,3 +187,40 @@ def test_endless_motion_keeps_the_mouse_buffer_bounded() -> None:
         ]
         assert windower.feed(moves) == []
     assert len(windower._events) <= 500
+
+
+# --- liveness --------------------------------------------------------------------------------
+
+
+def test_windows_compute_their_liveness_only_when_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+
+    def counted(name: str, compute: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any) -> Any:
+            calls.append(name)
+            return compute(*args)
+
+        return wrapper
+
+    for name in (
+        "mouse_fingerprint",
+        "mouse_liveness_features",
+        "keystroke_fingerprint",
+        "keystroke_liveness_features",
+    ):
+        monkeypatch.setattr(windows, name, counted(name, getattr(windows, name)))
+    [mouse, *_] = MouseWindower(size=10).feed(clicks(25))
+    [keys] = KeystrokeWindower(size=50).feed(keystrokes(50))
+    assert calls == []  # a worker with the liveness guard off never pays for it
+    for _ in range(2):
+        for window in (mouse, keys):
+            assert window.fingerprint is not None
+            assert window.liveness is not None
+    assert sorted(calls) == sorted(
+        [
+            "mouse_fingerprint",
+            "mouse_liveness_features",
+            "keystroke_fingerprint",
+            "keystroke_liveness_features",
+        ]
+    )
