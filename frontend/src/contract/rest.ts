@@ -3086,7 +3086,7 @@ export interface operations {
             header?: never;
             path: {
                 user_id: string;
-                modality: "keystroke" | "mouse";
+                modality: string;
             };
             cookie?: never;
         };
