@@ -49,6 +49,7 @@ from models import promotion
 from models.adaptation import newest_within_share
 from models.estimators import UserModel
 from models.evaluation.adaptation import WINDOW, _fit, prepared
+from models.evaluation.datasets_keyboard import ProjectionConfig
 from models.evaluation.metrics import eer
 from models.evaluation.splits import protocol_record
 
@@ -98,16 +99,26 @@ def _verified(model: UserModel, windows: Rows, s: Settings) -> tuple[Rows, NDArr
     return windows[keep], by_trust[keep]
 
 
-def run(data: Path, *, quick: bool, progress: bool = True) -> dict[str, Any]:
-    """The measurement's result dictionary."""
+def run(
+    data: Path, *, quick: bool, progress: bool = True, choices_from: Path | None = None
+) -> dict[str, Any]:
+    """The measurement's result dictionary; ``choices_from``: a recorded IKDD evaluation
+    (``bench/results/ikdd.json``) whose per-fold choices, made on the tuning people alone, are
+    taken instead of choosing again."""
     started = time.monotonic()
     s = Settings()
     gate = promotion.Gate(
         margin=s.retrain_promotion_margin, max_enrollment_drop=s.retrain_max_enrollment_drop
     )
-    protocol, schema, folds, choices = prepared(
-        data, users=range(1, 21) if quick else None, quick=quick, progress=progress
+    recorded = (
+        [ProjectionConfig(**c) for c in json.loads(choices_from.read_text())["chosen"]]
+        if choices_from is not None
+        else None
     )
+    protocol, schema, folds, choices = prepared(
+        data, users=range(1, 21) if quick else None, quick=quick, progress=progress,
+        chosen=recorded,
+    )  # fmt: skip
     windows = protocol.samples[WINDOW]
     # per condition, per rank (1 = 2nd logfile), per person: that logfile's EER
     by_rank: dict[str, dict[int, dict[str, float]]] = {c: {} for c in CONDITIONS}
@@ -172,7 +183,10 @@ def run(data: Path, *, quick: bool, progress: bool = True) -> dict[str, Any]:
     return {
         "name": "drift",
         "quick": quick,
-        "command": "python -m bench.bench_drift" + (" --quick" if quick else ""),
+        "command": "python -m bench.bench_drift"
+        + (" --quick" if quick else "")
+        + (f" --choices-from {choices_from}" if choices_from else ""),
+        "choices": f"recorded in {choices_from}" if choices_from else "chosen again",
         "protocol": __doc__.split("\n\n", 2)[2].strip() if __doc__ else "",
         "window_keystrokes": int(WINDOW),
         "settings": {
@@ -202,8 +216,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="users 1-20, a smaller grid")
     parser.add_argument("--datasets", type=Path, default=DATASETS)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--choices-from", type=Path, default=None,
+        help="take each fold's choices from a recorded IKDD evaluation (bench/results/ikdd.json)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    result = run(args.datasets / ARCHIVE, quick=args.quick)
+    result = run(args.datasets / ARCHIVE, quick=args.quick, choices_from=args.choices_from)
     name = "drift-quick.json" if args.quick else "drift.json"
     out = args.out or REPO / "bench" / "results" / name
     out.write_text(json.dumps(result, indent=2) + "\n")

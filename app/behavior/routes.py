@@ -125,7 +125,7 @@ async def model_versions(user_id: UUID) -> ModelVersionList:
     return ModelVersionList(versions=[ModelVersionOut(**row) for row in rows])
 
 
-@blueprint.post("/admin/users/<uuid:user_id>/models/<any(keystroke, mouse):modality>/rollback")
+@blueprint.post("/admin/users/<uuid:user_id>/models/<modality>/rollback")
 @tag(["admin"])
 @guarded
 @validate_request(RollbackIn)
@@ -133,6 +133,8 @@ async def model_versions(user_id: UUID) -> ModelVersionList:
 async def rollback(user_id: UUID, modality: str, data: RollbackIn) -> ModelVersionList:
     """Serve a kept version of a user's model again, older or newer than the serving one
     (needs a step-up; audited). A version in the shadow is dropped."""
+    if modality not in MODALITIES:
+        raise NotFound("No such modality.")
     state = app_state()
     await versions.rollback(
         state, db(), user_id=str(user_id), modality=modality, version=data.version,

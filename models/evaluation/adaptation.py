@@ -12,6 +12,7 @@ third and later logfiles are the genuine tests, other reported people's windows 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import asdict
 from functools import partial
 from pathlib import Path
@@ -24,7 +25,7 @@ from tqdm import tqdm
 from models.adaptation import Adaptation, AdaptationGuard, adapt
 from models.anomaly import BackgroundProjection, CosineVerifier
 from models.estimators import UserModel, fit_user_model
-from models.evaluation.datasets_keyboard import load_ikdd, per_user_figures
+from models.evaluation.datasets_keyboard import ProjectionConfig, load_ikdd, per_user_figures
 from models.evaluation.ikdd import GRID, METHOD, IkddProtocol
 from models.evaluation.report import markdown_table, write_report
 from models.evaluation.splits import (
@@ -153,13 +154,21 @@ def run(data: Path, out: Path, *, quick: bool = False, progress: bool = True) ->
 
 
 def prepared(
-    data: Path, *, users: range | None, quick: bool, progress: bool
+    data: Path,
+    *,
+    users: range | None,
+    quick: bool,
+    progress: bool,
+    chosen: Sequence[ProjectionConfig] | None = None,
 ) -> tuple[IkddProtocol, FeatureSchema, tuple[PeopleSplit, PeopleSplit], list[Any]]:
     """The IKDD protocol on ``users`` (all: None), its schema, the people-disjoint folds and
-    each fold's choice, made on its tuning people alone exactly as the IKDD evaluation does."""
+    each fold's choice, made on its tuning people alone exactly as the IKDD evaluation does
+    (or ``chosen``: the choices a recorded run of that evaluation made, one per fold)."""
     protocol = IkddProtocol(load_ikdd(data, users=users), progress=progress)
     schema = FeatureSchema("keystroke", 1, tuple(protocol.names))
     folds = people_disjoint_folds([str(u) for u in sorted({u for u, _ in protocol.keys})])
+    if chosen is not None:
+        return protocol, schema, folds, list(chosen)
     grid = GRID[:2] if quick else GRID
     choices = [
         choose(grid, partial(protocol.tuning_error, [int(p) for p in f.tuning]))[0] for f in folds

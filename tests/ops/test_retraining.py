@@ -62,7 +62,10 @@ async def two_people(state: AppState) -> tuple[str, str]:
 async def test_new_samples_give_a_new_version_that_another_worker_scores_with_at_once(
     start_worker: StartWorker,
 ) -> None:
-    trainer = await start_worker(retrain_shadow_windows=0)  # judged offline, at once
+    # Synthetic windows: the promotion gate (tests/security/test_model_gate.py) stands aside.
+    trainer = await start_worker(
+        retrain_shadow_windows=0, retrain_promotion_margin=0.5, retrain_max_enrollment_drop=1.0
+    )
     scorer = await start_worker(keystroke_window=10)
     alice, bob = await two_people(trainer)
     pipeline = Pipeline(scorer, MemoryLiveStore())
@@ -149,7 +152,10 @@ async def test_concurrent_unscheduled_runs_never_train_a_model_twice(
 async def test_old_versions_are_retired_and_the_current_one_kept(
     start_worker: StartWorker,
 ) -> None:
-    state = await start_worker(model_keep_versions=1, retrain_shadow_windows=0)
+    state = await start_worker(
+        model_keep_versions=1, retrain_shadow_windows=0, retrain_promotion_margin=0.5,
+        retrain_max_enrollment_drop=1.0,
+    )  # fmt: skip
     alice, _bob = await two_people(state)
 
     first = await run_retraining(state, user_ids=[alice])

@@ -3564,7 +3564,7 @@ export interface operations {
             header?: never;
             path: {
                 user_id: string;
-                modality: "mouse" | "keystroke";
+                modality: string;
             };
             cookie?: never;
         };
