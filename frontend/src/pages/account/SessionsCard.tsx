@@ -17,6 +17,7 @@ import { formatEndedSessions } from "../../format";
 import { useTrust } from "../../realtime/TrustContext";
 import { ActionAlerts } from "./ActionAlerts";
 import { useAction } from "./useAction";
+import { cardsOnPhones } from "../../components/DataTable";
 
 type Ending = { kind: "one"; session: SessionInfo } | { kind: "others" };
 
@@ -72,7 +73,7 @@ export function SessionsCard() {
         </Button>
       </Stack>
       <ActionAlerts action={action} testId="sessions" />
-      <Table size="small">
+      <Table size="small" sx={cardsOnPhones(["Started", "State", "Address", "Browser", ""])}>
         <TableHead>
           <TableRow>
             <TableCell>Started</TableCell>

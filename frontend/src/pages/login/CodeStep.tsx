@@ -85,7 +85,7 @@ export function CodeStep({ challenge: initial, onSignedIn, onStartOver }: CodeSt
           Use your passkey
         </Button>
       )}
-      {codeReady && <OtpField value={code} onChange={setCode} disabled={busy} autoFocus={!offerPasskey} />}
+      {codeReady && <OtpField value={code} onChange={setCode} disabled={busy} autoFocus={!offerPasskey} failure={error} />}
       {info && <Alert severity="info">{info}</Alert>}
       {codeReady && (
         <Button type="submit" variant={offerPasskey ? "outlined" : "contained"} size="large" disabled={busy || code.length !== 6} data-testid="otp-submit">
