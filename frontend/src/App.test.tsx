@@ -1,4 +1,4 @@
-import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { App } from "./App";
@@ -104,6 +104,9 @@ describe("the person's app", () => {
     await user.type(screen.getByLabelText(/password/i), "nope");
     await user.click(screen.getByRole("button", { name: "Continue" }));
     expect(await screen.findByTestId("login-error")).toHaveTextContent("Wrong email or password.");
+    expect(screen.getByTestId("login-error")).toHaveAttribute("role", "alert");
+    // Focus is back on the password, selected for retyping, not lost to the page.
+    await waitFor(() => expect(screen.getByLabelText(/password/i)).toHaveFocus());
   });
 
   it("shows live trust and enrollment, and batches typing into one input message", async () => {
@@ -131,8 +134,10 @@ describe("the person's app", () => {
         },
       });
     });
-    expect(screen.getByTestId("trust-score")).toHaveTextContent("100");
+    // Nothing is checked yet: no score, and what it takes to learn.
+    expect(screen.getByTestId("trust-score")).toHaveTextContent("Learning — not checked yet");
     expect(screen.getByTestId("enroll-keystroke")).toHaveTextContent("2 / 5 windows");
+    expect(screen.getByTestId("enrollment-howto")).toHaveTextContent("about 150 keystrokes, ~1 minute");
 
     const notes = screen.getByTestId("work-text");
     fireEvent.keyDown(notes, { code: "KeyH" });
@@ -148,6 +153,10 @@ describe("the person's app", () => {
     act(() => socket.serverSends("trust", { score: 41, level: "low", windows: 1, modality: "keystroke", window_size: 30 }));
     expect(screen.getByTestId("trust-score")).toHaveTextContent("41");
     expect(screen.getByTestId("trust-level")).toHaveAttribute("data-level", "low");
+    // Said in words, politely: checking has started, and at which level.
+    expect(screen.getByTestId("trust-announcer")).toHaveTextContent("Learning complete: bbauth is now checking your behaviour. Trust 41 of 100, low.");
+    expect(screen.getByTestId("trust-announcer")).toHaveAttribute("aria-live", "polite");
+    expect(screen.getByRole("img", { name: /^Trust 41 of 100, low/ })).toHaveAttribute("data-testid", "trust-badge");
   });
 
   it("blocks the page with a re-challenge that keeps the text and never captures the code", async () => {
@@ -171,10 +180,17 @@ describe("the person's app", () => {
     await waitFor(() => expect(screen.getByTestId("reauth-destination")).toHaveTextContent("a***e@example.com"));
     const sentBefore = socket.emits("input").length;
 
+    // The dialog says why it is there and where the code went.
+    const dialog = screen.getByRole("dialog");
+    expect(dialog).toHaveAccessibleDescription(/no longer matches your usual typing.*We sent a 6-digit code to a\*\*\*e@example.com/);
+
     const code = screen.getByTestId("reauth-code");
     await user.type(code, "111111");
     await user.click(screen.getByTestId("reauth-submit"));
     expect(await screen.findByText("That code is wrong or has expired.")).toBeInTheDocument();
+    // The error is announced, and focus is back on the field to type the right code.
+    expect(within(dialog).getByRole("alert")).toHaveTextContent("That code is wrong or has expired.");
+    await waitFor(() => expect(code).toHaveFocus());
     await user.type(code, "654321");
     await user.click(screen.getByTestId("reauth-submit"));
     await waitFor(() => expect(screen.queryByTestId("reauth-dialog")).toBeNull());

@@ -1,10 +1,11 @@
 import { createTheme } from "@mui/material/styles";
 import type { TrustLevel } from "@bbauth/capture";
 
+/** Each at least 4.5:1 against white (text on the page, and white text on the colour). */
 export const LEVEL_COLORS: Record<TrustLevel, string> = {
   high: "#2e7d32",
-  medium: "#ed8f02",
-  low: "#e65100",
+  medium: "#a15c00",
+  low: "#c2410c",
   critical: "#c62828",
 };
 
@@ -18,6 +19,18 @@ export const LEVEL_LABELS: Record<TrustLevel, string> = {
 export function levelColor(level: TrustLevel | null | undefined): string {
   return level ? LEVEL_COLORS[level] : "#9e9e9e";
 }
+
+/**
+ * Keyboard focus is always visible, ripples or not: a white ring inside a dark blue one shows on
+ * the page and on the app bar alike.
+ */
+const focusRing = {
+  "&.Mui-focusVisible, &:focus-visible": {
+    outline: "2px solid #fff",
+    outlineOffset: 0,
+    boxShadow: "0 0 0 4px #1f4e79",
+  },
+};
 
 /** People who ask their system for less motion get no transitions or ripples. */
 const reduceMotion =
@@ -41,6 +54,7 @@ export const theme = createTheme({
     MuiPaper: { defaultProps: { elevation: 0 }, styleOverrides: { root: { border: "1px solid #e0e4ea" } } },
     MuiAppBar: { styleOverrides: { root: { border: "none" } } },
     MuiButton: { defaultProps: { disableElevation: true }, styleOverrides: { root: { textTransform: "none" } } },
-    MuiButtonBase: { defaultProps: { disableRipple: reduceMotion } },
+    MuiButtonBase: { defaultProps: { disableRipple: reduceMotion }, styleOverrides: { root: focusRing } },
+    MuiLink: { styleOverrides: { root: focusRing } },
   },
 });

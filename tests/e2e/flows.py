@@ -11,6 +11,7 @@ import httpx
 from playwright.async_api import Locator, Page, expect
 
 from app.client.dpop import DpopKey
+from app.settings import REPO_ROOT
 from tests.app.mailbox import Mailbox, code_in
 from tests.e2e.conftest import Server
 
@@ -24,6 +25,15 @@ async def next_code(smtp: Mailbox, address: str, seen: int) -> str:
             return code_in(messages[-1])
         await asyncio.sleep(0.1)
     raise AssertionError(f"no new code reached {address}")
+
+
+async def show_failure(page: Page, server: Server) -> None:
+    """What a failed browser test saw: the page (``var/e2e-failure.png``, outside the committed
+    screenshots: var/ is ignored by git) and the end of the server's log."""
+    failure = REPO_ROOT / "var" / "e2e-failure.png"
+    failure.parent.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=failure)
+    print(server.log_tail())
 
 
 async def sign_in(

@@ -5,6 +5,8 @@ import TableContainer from "@mui/material/TableContainer";
 import TableHead from "@mui/material/TableHead";
 import TableRow from "@mui/material/TableRow";
 import Typography, { type TypographyProps } from "@mui/material/Typography";
+import type { Theme } from "@mui/material/styles";
+import type { SystemStyleObject } from "@mui/system";
 import type { ReactNode } from "react";
 
 /** A column heading; a right-aligned one for numbers and actions. */
@@ -18,11 +20,33 @@ export interface DataTableProps {
   children: ReactNode;
 }
 
-/** A small table of rows under a header of `columns`. */
+/**
+ * On phones a table becomes a stack of cards: one per row, each cell on its own line after its
+ * column's name (`labels`, in order; "" for none). Wider screens keep the table.
+ */
+export function cardsOnPhones(labels: readonly string[]): (theme: Theme) => SystemStyleObject<Theme> {
+  const named = Object.fromEntries(
+    labels.flatMap((label, i) => (label ? [[`& td:nth-of-type(${i + 1})::before`, { content: JSON.stringify(`${label}: `) }]] : [])),
+  );
+  return (theme) => ({
+    [theme.breakpoints.down("sm")]: {
+      "& thead": { display: "none" },
+      "&, & tbody, & tr, & td": { display: "block", width: "100%" },
+      "& tr": { border: "1px solid #e0e4ea", borderRadius: 2, mb: 1, py: 0.5 },
+      "& td": { border: "none", py: 0.5, px: 1.5, textAlign: "left", maxWidth: "none", whiteSpace: "normal", overflowWrap: "anywhere" },
+      "& td::before": { fontWeight: 600, color: "text.secondary" },
+      ...named,
+    },
+  });
+}
+
+const label = (column: Column) => (typeof column === "string" ? column : column.label);
+
+/** A small table of rows under a header of `columns` (cards on phones). */
 export function DataTable({ columns, testId, children }: DataTableProps) {
   return (
     <TableContainer>
-      <Table size="small" data-testid={testId}>
+      <Table size="small" data-testid={testId} sx={cardsOnPhones(columns.map(label))}>
         <HeaderRow columns={columns} />
         <TableBody>{children}</TableBody>
       </Table>

@@ -1,5 +1,5 @@
 import Link from "@mui/material/Link";
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { TextField } from "./TextField";
 import { ignoreCapture } from "@bbauth/capture";
 
@@ -11,6 +11,8 @@ export interface OtpFieldProps {
   label?: string;
   error?: string | null;
   id?: string;
+  /** Why the last answer failed when it is shown elsewhere (`error` shows it under the field). */
+  failure?: string | null;
   /** An authenticator-app challenge: a recovery code may answer it instead. */
   allowRecovery?: boolean;
 }
@@ -24,17 +26,25 @@ export function codeComplete(code: string): boolean {
 }
 
 /** A 6-digit one-time code, or a recovery code when allowed; never captured (data-bbauth-ignore). */
-export function OtpField({ value, onChange, disabled, autoFocus, label = "6-digit code", error, id = "otp-code", allowRecovery }: OtpFieldProps) {
+export function OtpField({ value, onChange, disabled, autoFocus, label = "6-digit code", error, id = "otp-code", failure, allowRecovery }: OtpFieldProps) {
+  const ref = useRef<HTMLInputElement>(null);
   const [recovery, setRecovery] = useState(false);
   const inRecovery = Boolean(allowRecovery) && recovery;
+  const failed = error ?? failure ?? null;
+  // After a refused code, focus comes back here (it fell to the page while the field was disabled).
+  useEffect(() => {
+    if (failed && !disabled) ref.current?.focus();
+  }, [failed, disabled]);
   const toggle = () => {
     setRecovery(!recovery);
     onChange("");
+    ref.current?.focus();
   };
   return (
     <>
       <TextField
         id={id}
+        inputRef={ref}
         label={inRecovery ? "Recovery code" : label}
         value={value}
         onChange={(e) =>

@@ -98,20 +98,21 @@ export function ReauthDialog() {
       open={challenged}
       disableEscapeKeyDown
       aria-labelledby="reauth-title"
+      aria-describedby="reauth-why reauth-destination"
       data-testid="reauth-dialog"
       slotProps={{ backdrop: { sx: { backdropFilter: "blur(3px)", bgcolor: "rgba(20, 30, 45, 0.55)" } } }}
     >
       <Box component="form" onSubmit={submit} {...ignoreCapture}>
         <DialogTitle id="reauth-title">Confirm it's still you</DialogTitle>
         <DialogContent>
-          <Typography sx={{ mb: 2 }} data-testid="reauth-why">
+          <Typography sx={{ mb: 2 }} id="reauth-why" data-testid="reauth-why">
             {CHALLENGE_REASONS[challengeCause ?? "unknown"]} Your work is kept: {offerPasskey ? "confirm it's you" : "enter a fresh code"} to continue
             where you were.
           </Typography>
           <ChallengeAnswer name="reauth" challenge={info} code={code} onCodeChange={setCode} error={error} message={message}
             onPasskey={() => void withPasskey()} disabled={busy} />
         </DialogContent>
-        <DialogActions sx={{ px: 3, pb: 2, justifyContent: "space-between" }}>
+        <DialogActions sx={{ px: 3, pb: 2, justifyContent: "space-between", flexWrap: "wrap", gap: 1 }}>
           <Box>
             {!viaApp && (
               <Button onClick={() => void resend()} disabled={busy || !info || info.resends_left <= 0}>

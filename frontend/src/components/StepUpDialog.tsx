@@ -128,7 +128,7 @@ export function StepUpDialog() {
           <ChallengeAnswer name="step-up" challenge={challenge} code={code} onCodeChange={setCode} error={error} message={message}
             onPasskey={() => void withPasskey()} disabled={busy || locked} />
         </DialogContent>
-        <DialogActions sx={{ px: 3, pb: 2, justifyContent: "space-between" }}>
+        <DialogActions sx={{ px: 3, pb: 2, justifyContent: "space-between", flexWrap: "wrap", gap: 1 }}>
           <Box>
             {challenge && !viaApp && (
               <Button onClick={() => void resend()} disabled={busy || locked || challenge.resends_left <= 0} data-testid="step-up-resend">

@@ -41,7 +41,12 @@ export function TextField({ id, label, helperText, slotProps, fullWidth, size, s
         inputProps={{ ...slotProps?.htmlInput, "aria-describedby": helperId }}
         {...input}
       />
-      {helperText && <FormHelperText id={helperId}>{helperText}</FormHelperText>}
+      {helperText && (
+        // An error under the field is announced as it appears.
+        <FormHelperText id={helperId} role={error ? "alert" : undefined}>
+          {helperText}
+        </FormHelperText>
+      )}
     </FormControl>
   );
 }

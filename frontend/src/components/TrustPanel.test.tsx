@@ -89,4 +89,48 @@ describe("the trust panel", () => {
     act(() => vi.advanceTimersByTime(21_000));
     expect(screen.getByTestId("trust-badge")).toHaveAttribute("data-verified", "false");
   });
+
+  it("labels the app bar's badge with the trust in words", () => {
+    render(<TrustBadge snapshot={snapshot({ trust: { score: 51, level: "medium", windows: 4, verified: true, evidence_age_s: 1 } })} />);
+    expect(screen.getByRole("img", { name: "Trust 51 of 100, medium" })).toBe(screen.getByTestId("trust-badge"));
+    expect(screen.getByTestId("level-icon-medium")).toBeInTheDocument();
+  });
+
+  it("shows each level with its own icon and word, never by colour alone", () => {
+    for (const level of ["high", "medium", "low", "critical"] as const) {
+      const { unmount } = render(<TrustPanel snapshot={snapshot({ trust: { score: 50, level, windows: 1, verified: true, evidence_age_s: 1 } })} captureActive />);
+      expect(within(screen.getByTestId("trust-level")).getByTestId(`level-icon-${level}`)).toBeInTheDocument();
+      expect(screen.getByTestId("trust-level")).toHaveTextContent(/^(High|Medium|Low|Critical)$/);
+      unmount();
+    }
+  });
+
+  it("says it is still learning instead of showing a score nothing has checked", () => {
+    render(<TrustPanel snapshot={snapshot({ trained: { keystroke: false, mouse: false }, trust: { score: 100, level: "high", windows: 0, verified: true, evidence_age_s: 1 } })} captureActive />);
+    expect(screen.getByTestId("trust-score")).toHaveTextContent("Learning — not checked yet");
+    expect(screen.queryByTestId("trust-level")).toBeNull(); // no "High" for what nothing checked
+    expect(screen.getByTestId("enrollment-howto")).toHaveTextContent("about 1,000 keystrokes, ~4 minutes");
+  });
+
+  it("warns at Medium, before the re-challenge, naming the threshold", () => {
+    render(<TrustPanel snapshot={snapshot({ trust: { score: 62, level: "medium", windows: 4, verified: true, evidence_age_s: 1 } })} captureActive />);
+    expect(screen.getByTestId("trust-warning")).toHaveTextContent("Below 40 you will be asked for a one-time code.");
+  });
+
+  it("shows an offline state instead of a stale score", () => {
+    render(<TrustPanel snapshot={snapshot({ connection: "reconnecting" })} captureActive />);
+    expect(screen.getByTestId("trust-score")).toHaveTextContent("—");
+    expect(screen.getByTestId("trust-offline")).toHaveTextContent("Connection lost — reconnecting");
+    expect(screen.getByTestId("trust-level")).toHaveAttribute("data-level", "");
+    expect(screen.getByTestId("connection")).toHaveTextContent("Reconnecting…");
+  });
+
+  it("explains trust and the threshold line in a help popover", async () => {
+    vi.useRealTimers();
+    const user = userEvent.setup();
+    render(<TrustPanel snapshot={snapshot()} captureActive />);
+    await user.click(screen.getByRole("button", { name: "What is trust?" }));
+    const help = await screen.findByRole("dialog", { name: "About trust" });
+    expect(help).toHaveTextContent("The dashed line at 40 is the threshold");
+  });
 });

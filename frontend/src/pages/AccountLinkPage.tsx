@@ -90,8 +90,8 @@ export function AccountLinkPage({ kind }: { kind: LinkKind }) {
   };
 
   return (
-    <Box sx={{ minHeight: "100vh", display: "grid", placeItems: "center", p: 2 }}>
-      <Paper sx={{ p: 4, width: "100%", maxWidth: 560 }} {...ignoreCapture} data-testid="link-page" data-kind={kind}>
+    <Box component="main" sx={{ minHeight: "100vh", display: "grid", placeItems: "center", p: 2 }}>
+      <Paper sx={{ p: { xs: 2.5, sm: 4 }, width: "100%", maxWidth: 560 }} {...ignoreCapture} data-testid="link-page" data-kind={kind}>
         <Typography variant="h5" component="h1" gutterBottom>
           {page.title}
         </Typography>

@@ -105,7 +105,7 @@ export function AdminPage() {
     <Stack spacing={2}>
       <Paper sx={{ p: 2 }}>
         <Stack direction="row" alignItems="center" spacing={1.5} sx={{ mb: 1.5 }}>
-          <Typography variant="h6">Active sessions</Typography>
+          <Typography variant="h6" component="h2">Active sessions</Typography>
           <Chip
             size="small"
             variant="outlined"
@@ -323,7 +323,7 @@ function UnmonitoredCard({
 }) {
   return (
     <Paper sx={{ p: 2 }}>
-      <Typography variant="h6" sx={{ mb: 0.5 }}>
+      <Typography variant="h6" component="h2" sx={{ mb: 0.5 }}>
         Unmonitored (no socket: no behavioral evidence)
       </Typography>
       <Typography variant="body2" color="text.secondary" sx={{ mb: 1 }}>
@@ -389,7 +389,7 @@ function ModelChips({ versions, status }: { versions: AdminSessionRow["model_ver
 function ModelStatusCard({ models }: { models: Loaded<BehaviorStatus[]> }) {
   return (
     <Paper sx={{ p: 2 }}>
-      <CardTitle title="Behavioural models" onRefresh={models.reload} component="h6" />
+      <CardTitle title="Behavioural models" onRefresh={models.reload} />
       {models.error && <Alert severity="warning">{models.error}</Alert>}
       <DataTable columns={MODEL_COLUMNS} testId="models-table">
         {(models.data ?? []).map((u) => (

@@ -1,4 +1,4 @@
-import { render, screen } from "@testing-library/react";
+import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { App } from "../App";
@@ -46,6 +46,20 @@ describe("signing in", () => {
     expect(calls.find((c) => c.path === "/api/auth/login")?.body).toEqual({ email: "alice@example.com", password: "correct horse" });
     expect(deviceTokenFor(ALICE.email)).toBe(DEVICE);
     expect(localStorage.getItem("bbauth.devices")).not.toContain("tok-123");
+  });
+
+  it("puts focus back on the code field after a wrong code, and says why", async () => {
+    fakeApi({
+      "POST /api/auth/login": { status: 202, body: CHALLENGE },
+      "POST /api/auth/otp/verify": { status: 401, body: { code: "invalid_code", detail: "That code is wrong.", attempts_left: 4 } },
+    });
+    const user = userEvent.setup();
+    render(<App socketFactory={mockSocketFactory().factory} />);
+    await enterPassword(user);
+    await enterCode(user);
+    expect(await screen.findByTestId("login-error")).toHaveAttribute("role", "alert");
+    await waitFor(() => expect(screen.getByTestId("otp-code")).toHaveFocus());
+    expect(screen.getByTestId("otp-code")).toHaveValue("");
   });
 
   it("sends the device token of a known browser with the password", async () => {

@@ -60,9 +60,9 @@ export function LoginPage() {
       ? "Create an account"
       : "Sign in to your workspace";
   return (
-    <Box sx={{ minHeight: "100vh", display: "grid", placeItems: "center", p: 2 }}>
+    <Box component="main" sx={{ minHeight: "100vh", display: "grid", placeItems: "center", p: 2 }}>
       <Paper
-        sx={{ p: 4, width: "100%", maxWidth: 420 }}
+        sx={{ p: { xs: 2.5, sm: 4 }, width: "100%", maxWidth: 420 }}
         {...ignoreCapture}
         data-testid="login-card"
         data-sign-in-options={options ? "known" : "unknown"}

@@ -162,3 +162,31 @@ describe("learning that waits for a verified session", () => {
     expect(screen.getByTestId("enroll-keystroke")).toHaveTextContent("13 / 40 windows");
   });
 });
+
+describe("the Work page without a mouse", () => {
+  beforeEach(() => {
+    signedIn();
+    window.history.replaceState(null, "", "/work");
+  });
+  afterEach(() => vi.unstubAllGlobals());
+
+  it("lets the file be moved and dropped by keyboard, and says where it is", async () => {
+    fakeApi({ "GET /api/auth/me": { status: 200, body: ALICE } });
+    const user = userEvent.setup();
+    await renderApp(<App socketFactory={mockSocketFactory().factory} />);
+    const file = await screen.findByRole("button", { name: "report.pdf" });
+    expect(file).toHaveAccessibleDescription(/move it with the arrow keys, then press Enter/);
+    expect(screen.getByTestId("drag-status")).toHaveAttribute("role", "status");
+    file.focus();
+    await user.keyboard("{ArrowRight}{ArrowRight}{Enter}");
+    expect(screen.getByTestId("drag-status")).toHaveTextContent("(1 moves)");
+  });
+
+  it("has one h1 inside the main landmark, and a trust summary for phones", async () => {
+    fakeApi({ "GET /api/auth/me": { status: 200, body: ALICE } });
+    await renderApp(<App socketFactory={mockSocketFactory().factory} />);
+    const main = await screen.findByRole("main");
+    expect(within(main).getAllByRole("heading", { level: 1 }).map((h) => h.textContent)).toEqual(["Work"]);
+    expect(screen.getByRole("complementary", { name: "Trust summary" })).toHaveTextContent("Connecting…");
+  });
+});

@@ -6,9 +6,10 @@ import Paper from "@mui/material/Paper";
 import Stack from "@mui/material/Stack";
 import TextField from "@mui/material/TextField";
 import Typography from "@mui/material/Typography";
-import { useEffect, useRef, useState, type MouseEvent as ReactMouseEvent } from "react";
+import { useEffect, useRef, useState, type KeyboardEvent as ReactKeyboardEvent, type PointerEvent as ReactPointerEvent } from "react";
 import { askForStepUp } from "../api/client";
 import { TrustPanel } from "../components/TrustPanel";
+import { TrustStrip } from "../components/TrustStrip";
 import { useTrust } from "../realtime/TrustContext";
 import { PaymentCard } from "./work/PaymentCard";
 
@@ -48,10 +49,11 @@ export function WorkPage() {
     });
 
   return (
-    <Box sx={{ display: "grid", gap: 2, gridTemplateColumns: { xs: "1fr", md: "minmax(0, 1fr) 340px" }, alignItems: "start" }}>
-      <Stack spacing={2}>
+    <Box sx={{ display: "grid", gap: 2, gridTemplateColumns: { xs: "minmax(0, 1fr)", md: "minmax(0, 1fr) 340px" }, alignItems: "start" }}>
+      <TrustStrip snapshot={trust} />
+      <Stack spacing={2} sx={{ minWidth: 0 }}>
         <Paper sx={{ p: 2 }}>
-          <Typography variant="h6" gutterBottom>
+          <Typography variant="h6" component="h2" gutterBottom>
             Notes
           </Typography>
           <Typography variant="body2" color="text.secondary" sx={{ mb: 1.5 }}>
@@ -73,10 +75,10 @@ export function WorkPage() {
         </Paper>
 
         <Paper sx={{ p: 2 }}>
-          <Typography variant="h6" gutterBottom>
+          <Typography variant="h6" component="h2" gutterBottom>
             Tasks
           </Typography>
-          <Box sx={{ display: "grid", gap: 1.5, gridTemplateColumns: "repeat(auto-fill, minmax(180px, 1fr))" }}>
+          <Box sx={{ display: "grid", gap: 1.5, gridTemplateColumns: "repeat(auto-fill, minmax(min(180px, 100%), 1fr))" }}>
             {TASKS.map((task) => (
               <Card
                 key={task.id}
@@ -119,7 +121,14 @@ export function WorkPage() {
 
 type Zone = "inbox" | "archive" | "review";
 
-/** A file to drag into a folder, with plain mouse events (native drag-and-drop hides the pointer's path). */
+/** Pixels the file moves per arrow key (10× with Shift). */
+const KEY_STEP = 12;
+
+/**
+ * A file to drag into a folder, with pointer events (mouse, pen and touch alike; native
+ * drag-and-drop hides the pointer's path). By keyboard: the arrow keys move the focused file,
+ * Enter or Space drops it where it is.
+ */
 function DragBoard() {
   const boardRef = useRef<HTMLDivElement>(null);
   const zoneRefs = { archive: useRef<HTMLDivElement>(null), review: useRef<HTMLDivElement>(null) };
@@ -128,38 +137,60 @@ function DragBoard() {
   const [zone, setZone] = useState<Zone>("inbox");
   const [moves, setMoves] = useState(0);
 
+  /** The folder under a point of the viewport, or the inbox. */
+  const zoneAt = (x: number, y: number): Zone =>
+    (["archive", "review"] as const).find((name) => {
+      const r = zoneRefs[name].current?.getBoundingClientRect();
+      return r && x >= r.left && x <= r.right && y >= r.top && y <= r.bottom;
+    }) ?? "inbox";
+
+  const clamp = (x: number, y: number) => {
+    const board = boardRef.current?.getBoundingClientRect();
+    if (!board) return { x, y };
+    return { x: Math.max(0, Math.min(board.width - 120, x)), y: Math.max(0, Math.min(board.height - 40, y)) };
+  };
+
   useEffect(() => {
     if (!dragging) return;
-    const onMove = (e: MouseEvent) => {
+    const onMove = (e: PointerEvent) => {
       const board = boardRef.current?.getBoundingClientRect();
       if (!board) return;
-      setPos({
-        x: Math.max(0, Math.min(board.width - 120, e.clientX - board.left - dragging.dx)),
-        y: Math.max(0, Math.min(board.height - 40, e.clientY - board.top - dragging.dy)),
-      });
+      setPos(clamp(e.clientX - board.left - dragging.dx, e.clientY - board.top - dragging.dy));
     };
-    const onUp = (e: MouseEvent) => {
+    const onUp = (e: PointerEvent) => {
       setDragging(null);
       setMoves((m) => m + 1);
-      const hit = (["archive", "review"] as const).find((name) => {
-        const r = zoneRefs[name].current?.getBoundingClientRect();
-        return r && e.clientX >= r.left && e.clientX <= r.right && e.clientY >= r.top && e.clientY <= r.bottom;
-      });
-      setZone(hit ?? "inbox");
+      setZone(zoneAt(e.clientX, e.clientY));
     };
-    window.addEventListener("mousemove", onMove);
-    window.addEventListener("mouseup", onUp);
+    window.addEventListener("pointermove", onMove);
+    window.addEventListener("pointerup", onUp);
+    window.addEventListener("pointercancel", onUp);
     return () => {
-      window.removeEventListener("mousemove", onMove);
-      window.removeEventListener("mouseup", onUp);
+      window.removeEventListener("pointermove", onMove);
+      window.removeEventListener("pointerup", onUp);
+      window.removeEventListener("pointercancel", onUp);
     };
   }, [dragging]); // eslint-disable-line react-hooks/exhaustive-deps
 
-  const start = (e: ReactMouseEvent) => {
+  const start = (e: ReactPointerEvent) => {
     if (e.button !== 0) return;
     const rect = (e.currentTarget as HTMLElement).getBoundingClientRect();
     setDragging({ dx: e.clientX - rect.left, dy: e.clientY - rect.top });
     e.preventDefault(); // no text selection while dragging
+  };
+
+  const onKey = (e: ReactKeyboardEvent) => {
+    const step = e.shiftKey ? KEY_STEP * 10 : KEY_STEP;
+    const delta: Record<string, [number, number]> = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+    if (delta[e.key]) {
+      e.preventDefault();
+      setPos((p) => clamp(p.x + delta[e.key][0], p.y + delta[e.key][1]));
+    } else if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault();
+      const r = (e.currentTarget as HTMLElement).getBoundingClientRect();
+      setMoves((m) => m + 1);
+      setZone(zoneAt(r.left + r.width / 2, r.top + r.height / 2));
+    }
   };
 
   const zoneBox = (name: "archive" | "review", label: string) => (
@@ -173,7 +204,7 @@ function DragBoard() {
         width: "26%",
         ...(name === "archive" ? { right: "30%" } : { right: 16 }),
         border: "2px dashed",
-        borderColor: zone === name ? "success.main" : "#c5ccd6",
+        borderColor: zone === name ? "success.main" : "#8a94a3",
         borderRadius: 2,
         display: "grid",
         placeItems: "center",
@@ -187,17 +218,25 @@ function DragBoard() {
 
   return (
     <Paper sx={{ p: 2 }}>
-      <Typography variant="h6" gutterBottom>
+      <Typography variant="h6" component="h2" gutterBottom>
         Files
       </Typography>
-      <Typography variant="body2" color="text.secondary" sx={{ mb: 1 }}>
-        Drag the file into a folder. {zone === "inbox" ? "It is in your inbox." : `It is in ${zone}.`} ({moves} moves)
+      <Typography variant="body2" color="text.secondary" sx={{ mb: 1 }} id="drag-help">
+        Drag the file into a folder, or focus it and move it with the arrow keys, then press Enter.
+      </Typography>
+      <Typography variant="body2" color="text.secondary" sx={{ mb: 1 }} role="status" data-testid="drag-status">
+        {zone === "inbox" ? "It is in your inbox." : `It is in ${zone}.`} ({moves} moves)
       </Typography>
       <Box ref={boardRef} data-testid="drag-board" sx={{ position: "relative", height: 170, bgcolor: "#f7f9fb", borderRadius: 2, userSelect: "none" }}>
         {zoneBox("archive", "Archive")}
         {zoneBox("review", "Review")}
         <Box
-          onMouseDown={start}
+          role="button"
+          tabIndex={0}
+          aria-roledescription="draggable file"
+          aria-describedby="drag-help"
+          onPointerDown={start}
+          onKeyDown={onKey}
           data-testid="drag-item"
           sx={{
             position: "absolute",
@@ -211,9 +250,11 @@ function DragBoard() {
             display: "grid",
             placeItems: "center",
             cursor: dragging ? "grabbing" : "grab",
+            touchAction: "none", // the finger drags the file, not the page
             boxShadow: dragging ? 6 : 1,
             fontWeight: 600,
             fontSize: 14,
+            "&:focus-visible": { outline: "2px solid #fff", boxShadow: "0 0 0 4px #1f4e79" },
           }}
         >
           report.pdf

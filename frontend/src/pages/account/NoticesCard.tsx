@@ -13,6 +13,7 @@ import { api } from "../../api/client";
 import type { NoticeKind, SecurityNotice } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
 import { formatTime } from "../../format";
+import { cardsOnPhones } from "../../components/DataTable";
 
 export const NOTICE_WORDS: Record<NoticeKind, string> = {
   totp_enabled: "Authenticator app added",
@@ -69,7 +70,7 @@ export function NoticesCard() {
       ) : notices.length === 0 ? (
         <Typography color="text.secondary">No notices yet.</Typography>
       ) : (
-        <Table size="small" aria-label="Security notices">
+        <Table size="small" aria-label="Security notices" sx={cardsOnPhones(["What", "When", "From", ""])}>
           <TableHead>
             <TableRow>
               <TableCell>What</TableCell>

@@ -18,6 +18,7 @@ import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { formatTime } from "../../format";
 import { ActionAlerts } from "./ActionAlerts";
 import { useAction } from "./useAction";
+import { cardsOnPhones } from "../../components/DataTable";
 
 const KIND: Record<string, string> = { platform: "This device", "cross-platform": "Security key", unknown: "Passkey" };
 
@@ -100,7 +101,7 @@ export function PasskeysCard() {
       </Typography>
       <ActionAlerts action={action} testId="passkey" />
       {passkeys.length > 0 && (
-        <Table size="small" sx={{ mb: 2 }} data-testid="passkey-list">
+        <Table size="small" sx={[{ mb: 2 }, cardsOnPhones(["Name", "Type", "Added", "Last used", "Backup", ""])]} data-testid="passkey-list">
           <TableHead>
             <TableRow>
               <TableCell>Name</TableCell>

@@ -19,6 +19,7 @@ import { formatEndedSessions } from "../../format";
 import { useTrust } from "../../realtime/TrustContext";
 import { ActionAlerts } from "./ActionAlerts";
 import { useAction } from "./useAction";
+import { cardsOnPhones } from "../../components/DataTable";
 
 type Ending = { kind: "one"; session: SessionInfo } | { kind: "others" };
 
@@ -83,7 +84,7 @@ export function SessionsCard() {
           {loadError}
         </Alert>
       )}
-      <Table size="small">
+      <Table size="small" sx={cardsOnPhones(["Started", "State", "Address", "Browser", ""])}>
         <TableHead>
           <TableRow>
             <TableCell>Started</TableCell>

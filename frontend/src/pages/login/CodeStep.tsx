@@ -85,7 +85,7 @@ export function CodeStep({ challenge: initial, onSignedIn, onStartOver }: CodeSt
           Use your passkey
         </Button>
       )}
-      {codeReady && <OtpField value={code} onChange={setCode} disabled={busy} autoFocus={!offerPasskey} allowRecovery={challenge.channel === "totp"} />}
+      {codeReady && <OtpField value={code} onChange={setCode} disabled={busy} autoFocus={!offerPasskey} failure={error} allowRecovery={challenge.channel === "totp"} />}
       {info && <Alert severity="info">{info}</Alert>}
       {codeReady && (
         <Button type="submit" variant={offerPasskey ? "outlined" : "contained"} size="large" disabled={busy || !codeComplete(code)} data-testid="otp-submit">

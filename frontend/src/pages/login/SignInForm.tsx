@@ -2,7 +2,7 @@ import Button from "@mui/material/Button";
 import Link from "@mui/material/Link";
 import Stack from "@mui/material/Stack";
 import Divider from "@mui/material/Divider";
-import { useRef, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { errorMessage } from "../../api/messages";
 import { passkeySignInError, passkeysAvailable, signInWithPasskey } from "../../api/passkeys";
 import type { Challenge, TokenResponse } from "../../api/types";
@@ -30,6 +30,7 @@ export function SignInForm({ onChallenge, onCreateAccount, passkeyLogin = false,
   const [passkeyError, setPasskeyError] = useState<string | null>(null);
   const [passkeyBusy, setPasskeyBusy] = useState(false);
   const emailRef = useRef<HTMLInputElement>(null);
+  const passwordRef = useRef<HTMLInputElement>(null);
   const { busy, error, problem, send } = useChallengeRequest(onChallenge);
   const offerPasskey = passkeyLogin && onSignedIn !== undefined && passkeysAvailable();
 
@@ -64,6 +65,15 @@ export function SignInForm({ onChallenge, onCreateAccount, passkeyLogin = false,
         ? "Wrong email or password."
         : errorMessage(error));
 
+  // A refused attempt puts focus back on the field to fix (the button was disabled under it).
+  useEffect(() => {
+    if (emailError) emailRef.current?.focus();
+    else if (error !== null) {
+      passwordRef.current?.focus();
+      passwordRef.current?.select();
+    }
+  }, [error, emailError]);
+
   return (
     <Stack component="form" spacing={2} onSubmit={submit} {...ignoreCapture} aria-label="Sign in">
       <LoginError message={message} />
@@ -88,6 +98,7 @@ export function SignInForm({ onChallenge, onCreateAccount, passkeyLogin = false,
         value={password}
         onValue={setPassword}
         required
+        inputRef={passwordRef}
         slotProps={{ htmlInput: { "data-testid": "login-password" } }}
       />
       <Button type="submit" variant="contained" size="large" disabled={busy || passkeyBusy} data-testid="login-submit">

@@ -73,7 +73,7 @@ export function PaymentCard() {
 
   return (
     <Paper sx={{ p: 2 }}>
-      <Typography variant="h6" gutterBottom>
+      <Typography variant="h6" component="h2" gutterBottom>
         Approve a payment
       </Typography>
       <Typography variant="body2" color="text.secondary" sx={{ mb: 1.5 }}>
