@@ -135,9 +135,12 @@ async def shop_checkout(
 
     await page.locator("#password").press_sequentially("qqqq9", delay=30)
     await page.locator("#note").press_sequentially("leave it by the door", delay=30)
-    await eventually(lambda: sent("KeyL"), "the note is streamed")
-    assert "KeyQ" not in sent_inputs(frames), "password keys were captured"
-    assert "Digit9" not in sent_inputs(frames), "password keys were captured"
+    # Key classes go out (L: right hand, home row, ring finger), never the keys themselves.
+    await eventually(lambda: sent('"R_home.4"'), "the note is streamed")
+    assert '"L_top.5"' not in sent_inputs(frames), "password keys were captured"  # Q
+    assert '"R_num.4"' not in sent_inputs(frames), "password keys were captured"  # 9
+    assert "KeyL" not in sent_inputs(frames), "a key's identity left the page"
+    assert '"code"' not in sent_inputs(frames), "a key's identity left the page"
 
     seen = len(smtp.messages_to(ALICE[0]))
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
@@ -173,5 +176,5 @@ async def shop_checkout(
     assert sent_inputs(frames) == before, "input went out while the session was challenged"
 
     await page.locator("#note").press_sequentially(" please", delay=30)
-    await eventually(lambda: sent("KeyP"), "typing is streamed again")
-    assert "Digit" not in sent_inputs(frames), "code or password digits were captured"
+    await eventually(lambda: sent('"R_top.5"'), "typing is streamed again")  # P
+    assert "_num." not in sent_inputs(frames), "code or password digits were captured"

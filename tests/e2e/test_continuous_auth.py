@@ -190,7 +190,7 @@ async def run_story(
 
     # No code digit, nor any password character, ever went over the wire as input.
     assert wire.inputs(), "input batches were sent"
-    assert not any("Digit" in p for p in wire.inputs()), "one-time-code keys were captured"
+    assert not any("_num." in p for p in wire.inputs()), "one-time-code keys were captured"
 
     # 6. The security team sees the session live and revokes it.
     wide: ViewportSize = {"width": 1280, "height": 760}

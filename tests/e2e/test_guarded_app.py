@@ -195,7 +195,7 @@ async def protected_steps(
     await page.locator("textarea[name=body]").press_sequentially("milk, eggs, bread", delay=30)
 
     async def streamed() -> bool:
-        return any('"input"' in f and "KeyM" in f for f in frames)
+        return any('"input"' in f and '"R_bottom.2"' in f for f in frames)  # M, as its class
 
     async def scored() -> bool:
         return any('"enrollment"' in f or '"trust"' in f for f in received)
