@@ -54,7 +54,7 @@ BEFORE_REF = "f932f81"
 WORKERS = 200
 DEAD_SOCKETS = 500
 HISTORY = 30
-CHUNK = 50
+CHUNK = 60
 REPEATS = 20
 
 
@@ -233,7 +233,9 @@ async def views(url: str, n: int) -> dict[str, Any]:
     # 4 commands per session needs longer at 100,000: read it with a patient client as well.
     old = old_module.RedisLiveStore.from_url(url, "bench:", worker_id="w-old")
     patient = old_module.RedisLiveStore(
-        aioredis.Redis.from_url(url, decode_responses=True), "bench:", "w-patient"
+        aioredis.Redis.from_url(url, decode_responses=True, socket_timeout=600),
+        "bench:",
+        "w-patient",
     )
     params = trust_params(load_settings(env="test", secret_key="x" * 32))
     t0 = time.perf_counter()
