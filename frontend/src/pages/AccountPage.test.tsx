@@ -210,6 +210,37 @@ describe("the account page", () => {
     expect(sessionStorage.getItem("bbauth.session")).not.toBeNull();
   });
 
+  it("names each session's device and says when it was last active", async () => {
+    const fiveMinutesAgo = new Date(Date.now() - 5 * 60_000).toISOString();
+    fakeApi({
+      ...PAGE,
+      "GET /api/sessions": {
+        status: 200,
+        body: {
+          total: 1,
+          sessions: [
+            {
+              id: "s-phone",
+              user_id: "u-alice",
+              state: "active",
+              created_at: "2031-03-04T09:00:00Z",
+              expires_at: "2031-03-05T09:00:00Z",
+              last_seen_at: fiveMinutesAgo,
+              ip: "203.0.113.9",
+              user_agent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+            },
+          ],
+        },
+      },
+    });
+    render(<App socketFactory={mockSocketFactory().factory} />);
+
+    const row = await screen.findByTestId("session-row");
+    expect(within(row).getByTestId("session-device")).toHaveTextContent("Safari on iPhone");
+    expect(row).toHaveTextContent("5 min ago");
+    expect(row).not.toHaveTextContent("Mozilla");
+  });
+
   it("lists the security notices in words", async () => {
     fakeApi({
       ...PAGE,

@@ -20,6 +20,8 @@ import { useTrust } from "../../realtime/TrustContext";
 import { ActionAlerts } from "./ActionAlerts";
 import { useAction } from "./useAction";
 import { cardsOnPhones } from "../../components/DataTable";
+import { ago, deviceName } from "../../devices";
+import { visuallyHidden } from "../../components/TrustAnnouncer";
 
 type Ending = { kind: "one"; session: SessionInfo } | { kind: "others" };
 
@@ -84,23 +86,29 @@ export function SessionsCard() {
           {loadError}
         </Alert>
       )}
-      <Table size="small" sx={cardsOnPhones(["Started", "State", "Address", "Browser", ""])}>
+      <Table size="small" sx={cardsOnPhones(["Device", "Last active", "Started", "State", "Address", ""])}>
         <TableHead>
           <TableRow>
+            <TableCell>Device</TableCell>
+            <TableCell>Last active</TableCell>
             <TableCell>Started</TableCell>
             <TableCell>State</TableCell>
             <TableCell>Address</TableCell>
-            <TableCell>Browser</TableCell>
-            <TableCell />
+            <TableCell>
+              <span style={visuallyHidden}>Action</span>
+            </TableCell>
           </TableRow>
         </TableHead>
         <TableBody>
           {live.map((s) => (
             <TableRow key={s.id} data-testid="session-row">
+              <TableCell title={s.user_agent} data-testid="session-device">
+                {deviceName(s.user_agent)}
+              </TableCell>
+              <TableCell title={new Date(s.last_seen_at).toLocaleString()}>{ago(s.last_seen_at)}</TableCell>
               <TableCell>{new Date(s.created_at).toLocaleString()}</TableCell>
               <TableCell>{s.state}</TableCell>
               <TableCell>{s.ip}</TableCell>
-              <TableCell sx={{ maxWidth: 220, overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" }}>{s.user_agent}</TableCell>
               <TableCell align="right">
                 {s.id === trust.sessionId ? (
                   <Chip size="small" label="This one" data-testid="session-current" />
