@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.detection import stats
 from app.state import AppState
-from db.tables import AuditEvent, LoginSession, SessionState, User
+from db.tables import AuditEvent, LoginSession, SessionLabel, SessionState, User
 
 WINDOW_DAYS = 30
 """The figures cover sessions signed in during the last this many days."""
@@ -95,6 +96,19 @@ async def live_scores(state: AppState) -> list[float]:
     return await state.live.scores_sample()
 
 
+LABELS = frozenset({"genuine", "impostor"})
+
+
+async def admin_labels(db: AsyncSession, since: datetime) -> dict[str, stats.Label]:
+    """The newest administrator label of each session labelled since ``since``."""
+    rows = await db.execute(
+        select(SessionLabel.session_id, SessionLabel.label)
+        .where(SessionLabel.by_role == "admin", SessionLabel.created_at >= since)
+        .order_by(SessionLabel.id)
+    )
+    return {sid: cast(stats.Label, label) for sid, label in rows.all() if label in LABELS}
+
+
 async def figures(*, state: AppState, db: AsyncSession) -> Figures:
     """The detection figures of the last ``WINDOW_DAYS`` days."""
     now = state.clock.now()
@@ -108,11 +122,14 @@ async def figures(*, state: AppState, db: AsyncSession) -> Figures:
     ).all()
     spans = {s.id: span_of(s, now) for s, _ in sessions}
     emails = {s.user_id: email for s, email in sessions}
-    found = stats.challenges_of(
-        await challenge_rows(db, None, since),
-        spans=spans,
-        now=now,
-        expires_after=expires_after(state),
+    found = stats.with_labels(
+        stats.challenges_of(
+            await challenge_rows(db, None, since),
+            spans=spans,
+            now=now,
+            expires_after=expires_after(state),
+        ),
+        await admin_labels(db, since),
     )
     hours = stats.activity_hours(((s.user_id, spans[s.id]) for s, _ in sessions), now)
     rates = stats.false_challenge_rates(found, hours)
@@ -123,7 +140,7 @@ async def figures(*, state: AppState, db: AsyncSession) -> Figures:
     }
     caught: dict[str, int] = {}
     for c in trust_challenges:
-        if c.outcome == "failed":
+        if c.truth == "impostor":
             caught[c.user_id] = caught.get(c.user_id, 0) + 1
     users = sorted(
         (

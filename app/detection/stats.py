@@ -13,6 +13,9 @@ keystroke and mouse biometrics", Neurocomputing 2017):
   impostor actions before detection. ANGA = mean actions in spans ending in a passed challenge:
   genuine actions before a false lock-out. Spans never challenged are not counted, so ANGA here
   is a lower bound of the published figure (which credits them as never locked out).
+- An administrator's label (``genuine`` or ``impostor``) of a session overrides what its
+  outcomes imply: an impostor who held the factor passed a challenge that was right all the
+  same, and a genuine person who mistyped codes failed one that was false.
 - Gini of per-user false-challenge rates: 0 when every user is challenged falsely as often, near
   1 when a few users take every false challenge,
   G = Σᵢ Σⱼ |xᵢ − xⱼ| / (2 n² x̄).
@@ -27,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 Outcome = Literal["passed", "failed", "expired", "open"]
+Label = Literal["genuine", "impostor"]
 OUTCOMES: tuple[Outcome, ...] = ("passed", "failed", "expired", "open")
 
 CHALLENGE_EVENTS = frozenset(
@@ -74,6 +78,18 @@ class Challenge:
     """Scored actions in the span (None: not recorded, as for administrators' challenges)."""
     model: str | None = None
     """``<modality> v<version>`` of the model whose window fired."""
+    label: Label | None = None
+    """An administrator's word on the session, which outweighs the outcome."""
+
+    @property
+    def truth(self) -> Label | None:
+        """Who held the session: the label, else what the outcome says (a passed challenge was
+        the owner's, a failed one an impostor's); None when neither tells."""
+        if self.label is not None:
+            return self.label
+        if self.outcome == "passed":
+            return "genuine"
+        return "impostor" if self.outcome == "failed" else None
 
     @property
     def seconds_to_detect(self) -> float:
@@ -139,6 +155,13 @@ def challenges_of(
     return sorted(found, key=lambda c: (c.at, c.session_id))
 
 
+def with_labels(challenges: list[Challenge], labels: Mapping[str, Label]) -> list[Challenge]:
+    """``challenges`` with each session's administrator label (by session id) attached."""
+    for c in challenges:
+        c.label = labels.get(c.session_id)
+    return challenges
+
+
 def activity_hours(spans: Iterable[tuple[str, Span]], now: datetime) -> dict[str, float]:
     """Hours each user's sessions ran (``(user_id, span)`` pairs; an open span runs to now)."""
     hours: dict[str, float] = defaultdict(float)
@@ -164,10 +187,10 @@ class Rate:
 def false_challenge_rates(
     challenges: Iterable[Challenge], hours: Mapping[str, float]
 ) -> dict[str, Rate]:
-    """Each active user's passed trust challenges per hour of activity."""
+    """Each active user's trust challenges of the genuine person per hour of activity."""
     passed: dict[str, int] = defaultdict(int)
     for c in challenges:
-        if c.cause == "trust" and c.outcome == "passed":
+        if c.cause == "trust" and c.truth == "genuine" and c.outcome != "open":
             passed[c.user_id] += 1
     return {user: Rate(passed[user], h) for user, h in hours.items()}
 
@@ -193,8 +216,8 @@ def gini(values: Sequence[float]) -> float | None:
 
 
 def seconds_to_detect(challenges: Iterable[Challenge]) -> list[float]:
-    """For every impostor caught (a failed challenge), seconds from its span's start."""
-    return [c.seconds_to_detect for c in challenges if c.outcome == "failed"]
+    """For every impostor caught (a challenge of an impostor), seconds from its span's start."""
+    return [c.seconds_to_detect for c in challenges if c.truth == "impostor"]
 
 
 @dataclass(frozen=True)
@@ -213,16 +236,16 @@ def _mean(values: Sequence[int]) -> float | None:
 
 
 def action_figures(challenges: Iterable[Challenge]) -> list[ActionFigures]:
-    """ANIA (failed) and ANGA (passed) per model version, from trust challenges whose actions
-    were recorded; sorted by model."""
+    """ANIA (impostors' spans) and ANGA (the genuine person's) per model version, from trust
+    challenges whose actions were recorded; sorted by model."""
     impostor: dict[str, list[int]] = defaultdict(list)
     genuine: dict[str, list[int]] = defaultdict(list)
     for c in challenges:
         if c.cause != "trust" or c.actions is None or c.model is None:
             continue
-        if c.outcome == "failed":
+        if c.truth == "impostor":
             impostor[c.model].append(c.actions)
-        elif c.outcome == "passed":
+        elif c.truth == "genuine" and c.outcome != "open":
             genuine[c.model].append(c.actions)
     return [
         ActionFigures(

@@ -7,10 +7,12 @@ import asyncio
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
 
 from app.audit import RequestContext
 from app.detection import export
 from app.sessions import rechallenge
+from db.tables import LoginSession
 from tests.app.api import Account, Api, wrong_code
 
 EVIDENCE = {"actions": 450, "modality": "keystroke", "model_version": 1}
@@ -74,6 +76,38 @@ async def test_admin_reads_false_challenges_time_to_detect_and_ania_anga(
     assert (await api.get("/api/admin/detection", token=await api.sign_in(alice))).is_problem(
         403, "forbidden"
     )
+
+
+async def test_an_administrators_label_turns_what_an_outcome_said_around(
+    api: Api, alice: Account, admin: Account
+) -> None:
+    bob = await api.create_account(email="bob@example.com")
+    await _one_false_challenge_and_one_impostor_caught(api, alice, bob)
+    token = await api.sign_in(admin)  # a fresh code: labels need a step-up
+
+    # The "false" challenge was an impostor who held Alice's code; Bob had only mistyped his.
+    for account, label in ((alice, "impostor"), (bob, "genuine")):
+        reply = await api.post(
+            f"/api/admin/sessions/{await _session_of(api, account)}/labels",
+            json={"label": label},
+            token=token,
+        )
+        assert reply.status == 200, reply.body
+    figures = (await api.get("/api/admin/detection", token=token)).body
+
+    assert figures["outcomes"] == {"passed": 1, "failed": 1, "expired": 0, "open": 0}
+    users = {u["email"]: u for u in figures["users"]}
+    assert users[alice.email]["caught"] == 1
+    assert users[alice.email]["false_challenges"] == 0
+    assert users[bob.email]["false_challenges"] == 1
+    assert figures["seconds_to_detect"] == [1200.0]
+
+
+async def _session_of(api: Api, account: Account) -> str:
+    async with api.state.sessions() as db:
+        found = await db.scalar(select(LoginSession.id).where(LoginSession.user_id == account.id))
+    assert found is not None
+    return found
 
 
 async def test_figures_are_exported_as_gauges_and_as_an_elasticsearch_document(

@@ -137,3 +137,32 @@ def test_ania_and_anga_are_mean_actions_before_a_failed_and_a_passed_challenge()
 
 def test_trust_histogram_puts_each_score_in_its_tenth() -> None:
     assert stats.histogram([0.0, 9.9, 10.0, 55.5, 99.9, 100.0]) == [2, 1, 0, 0, 0, 1, 0, 0, 0, 2]
+
+
+def test_an_administrators_label_outweighs_what_the_outcome_says() -> None:
+    rows = [
+        # An impostor who held the code passed this challenge...
+        row(10, "session_challenged", session="thief", cause="trust", actions=300,
+            modality="mouse", model_version=1),
+        row(11, "session_restored", session="thief"),
+        # ...and the owner mistyped this one until the session ended.
+        row(20, "session_challenged", session="owner", cause="trust", actions=900,
+            modality="mouse", model_version=1),
+        *[row(21, "otp_verify", session="owner", outcome="failure") for _ in range(5)],
+        row(22, "session_revoked", session="owner", reason="reauth_failed"),
+    ]  # fmt: skip
+    spans = {"thief": stats.Span(T0), "owner": stats.Span(T0, at(22))}
+    found = stats.challenges_of(rows, spans=spans, now=at(60), expires_after=TTL)
+
+    unlabelled = [(c.session_id, c.truth) for c in found]
+    labelled = stats.with_labels(found, {"thief": "impostor", "owner": "genuine"})
+
+    assert unlabelled == [("thief", "genuine"), ("owner", "impostor")]
+    assert [(c.session_id, c.truth) for c in labelled] == [
+        ("thief", "impostor"), ("owner", "genuine"),
+    ]  # fmt: skip
+    assert stats.seconds_to_detect(labelled) == [10 * 60]
+    rates = stats.false_challenge_rates(labelled, {"u1": 1.0})
+    assert rates["u1"].false_challenges == 1
+    [figures] = stats.action_figures(labelled)
+    assert (figures.ania, figures.anga) == (300, 900)
