@@ -211,21 +211,27 @@ async def work_page_story(page: Page, server: Server, smtp: Mailbox, audit: Audi
     await expect(page.get_by_test_id("trust-level")).to_have_attribute("data-level", "high")
     await audit.check(page, "work-high")
 
-    # Someone else types: one window at a time, each level audited as it is first shown.
+    # Someone else types, one window at a time: first a rhythm between the owner's and a
+    # stranger's (trust falls a step at a time, through medium), then a stranger's. The level is
+    # read once the window is scored: read earlier it is the last window's.
     dialog = page.get_by_test_id("reauth-dialog")
     level = page.get_by_test_id("trust-level")
     seen_levels: set[str] = set()
-    for _ in range(10):
+    for window in range(14):
         if await dialog.is_visible():
             break
-        at = await type_rhythm(page, WINDOW, IMPOSTOR, rng, at)
+        counted = await panel.get_attribute("data-windows")
+        rhythm = IMPOSTOR if "medium" in seen_levels or window >= 8 else BETWEEN
+        at = await type_rhythm(page, WINDOW, rhythm, rng, at)
+        await scored_or_challenged(page, counted)
         shown = await level.get_attribute("data-level") or ""
-        if shown == "medium" and shown not in seen_levels:
+        if shown == "medium" and shown not in seen_levels and not await dialog.is_visible():
             seen_levels.add(shown)
             await expect(page.get_by_test_id("trust-warning")).to_be_visible()
             await expect(announcer).to_contain_text("medium")
             await audit.check(page, "work-medium")
     await expect(dialog).to_be_visible(timeout=15_000)
+    assert "medium" in seen_levels, "trust went from high to the re-challenge without medium"
     await expect(level).to_have_attribute("data-level", re.compile("low|critical"))
     await audit.check(page, "rechallenge")
 
@@ -241,6 +247,24 @@ async def work_page_story(page: Page, server: Server, smtp: Mailbox, audit: Audi
     await page.get_by_test_id("reauth-submit").click()
     await expect(dialog).to_be_hidden(timeout=10_000)
     await audit.check(page, "work-restored")
+
+
+BETWEEN = tuple(
+    (g + (i - g) * 0.5, gs + (i_s - gs) * 0.5)
+    for (g, gs), (i, i_s) in zip(GENUINE, IMPOSTOR, strict=True)
+)
+"""A rhythm halfway between the owner's and the stranger's: odd, but not the oddest."""
+
+
+async def scored_or_challenged(page: Page, scored: str | None) -> None:
+    """Wait until the panel counts one more scored window than ``scored``, or the re-challenge
+    is up (the window that brought it is not counted by a closed session)."""
+    panel, dialog = page.get_by_test_id("trust-panel"), page.get_by_test_id("reauth-dialog")
+    for _ in range(150):
+        if await dialog.is_visible() or await panel.get_attribute("data-windows") != scored:
+            return
+        await page.wait_for_timeout(100)
+    raise AssertionError("the window was neither scored nor challenged within 15 s")
 
 
 async def drag_by_keyboard(page: Page, server: Server) -> None:

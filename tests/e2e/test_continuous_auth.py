@@ -187,6 +187,12 @@ async def run_story(
     await page.keyboard.type(" back", delay=60)
     await expect(page.get_by_test_id("work-text")).to_have_value(typed_at_challenge + " back")
     await page.screenshot(path=shots / "06-restored.png")
+    # The person may tell the security team the check was a false alarm (recorded as a label).
+    said = page.get_by_test_id("that-was-me")
+    await expect(said).to_be_visible()
+    await page.get_by_test_id("that-was-me-confirm").click()
+    await expect(said).to_contain_text("recorded as you")
+    await page.screenshot(path=shots / "06b-that-was-me.png")
 
     # No code digit, nor any password character, ever went over the wire as input.
     assert wire.inputs(), "input batches were sent"

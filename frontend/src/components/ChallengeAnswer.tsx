@@ -3,6 +3,7 @@ import Button from "@mui/material/Button";
 import Typography from "@mui/material/Typography";
 import { passkeysAvailable } from "../api/passkeys";
 import type { Challenge } from "../api/types";
+import { codeTerms } from "./codeTerms";
 import { OtpField } from "./OtpField";
 
 /** How a challenge can be answered here. */
@@ -53,6 +54,11 @@ export function ChallengeAnswer({ name, challenge, code, onCodeChange, onPasskey
               : `We sent a 6-digit code to ${challenge.destination}.`
           : "Preparing your code…"}
       </Typography>
+      {challenge && codeReady && (
+        <Typography variant="body2" color="text.secondary" sx={{ mt: -1, mb: 2 }} data-testid={`${name}-terms`}>
+          {codeTerms(challenge)}
+        </Typography>
+      )}
       {offerPasskey && (
         <Button variant="contained" onClick={onPasskey} disabled={disabled} sx={{ mb: 2 }} data-testid={`${name}-passkey`}>
           Use your passkey

@@ -189,11 +189,11 @@ describe("creating an account", () => {
   });
 });
 
-describe("a lost authenticator app", () => {
+describe("the code step", () => {
   beforeEach(() => window.history.replaceState(null, "", "/login"));
   afterEach(() => vi.unstubAllGlobals());
 
-  it("takes a recovery code in place of the app's code", async () => {
+  it("takes a recovery code in place of a lost authenticator app's code", async () => {
     const { calls } = fakeApi({
       "POST /api/auth/login": { status: 202, body: { ...CHALLENGE, channel: "totp", destination: "authenticator app" } },
       "POST /api/auth/otp/verify": { status: 200, body: tokenResponse() },
@@ -214,6 +214,16 @@ describe("a lost authenticator app", () => {
       return found;
     });
     expect(verify.body).toEqual({ challenge_id: CHALLENGE.challenge_id, code: "abcde-fgh23" });
+  });
+
+  it("says how long the code works and how many tries are left", async () => {
+    fakeApi({ "POST /api/auth/login": { status: 202, body: CHALLENGE } });
+    const user = userEvent.setup();
+    render(<App socketFactory={mockSocketFactory().factory} />);
+
+    await enterPassword(user);
+
+    expect(await screen.findByTestId("otp-terms")).toHaveTextContent(/It works for about [45] minutes; 5 tries left\./);
   });
 
   it("offers no recovery code for an emailed code", async () => {

@@ -12,6 +12,7 @@ import { ignoreCapture } from "@bbauth/capture";
 import { LoginError } from "./LoginError";
 import { codeComplete, OtpField } from "../../components/OtpField";
 import { useAttempt } from "../../components/useAttempt";
+import { codeTerms } from "../../components/codeTerms";
 
 export interface CodeStepProps {
   challenge: Challenge;
@@ -80,6 +81,11 @@ export function CodeStep({ challenge: initial, onSignedIn, onStartOver }: CodeSt
     <Stack component="form" spacing={2} onSubmit={verify} {...ignoreCapture} aria-label="One-time code">
       <LoginError message={error} />
       <Typography data-testid="otp-destination">{where}</Typography>
+      {codeReady && (
+        <Typography variant="body2" color="text.secondary" data-testid="otp-terms">
+          {codeTerms(challenge)}
+        </Typography>
+      )}
       {offerPasskey && (
         <Button variant="contained" size="large" onClick={() => void withPasskey()} disabled={busy} data-testid="passkey-sign-in">
           Use your passkey
