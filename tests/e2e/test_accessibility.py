@@ -16,6 +16,7 @@ import json
 import os
 import random
 import re
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,6 +121,7 @@ async def test_every_page_and_state_passes_axe_at_both_viewports(
     page = await person.new_page()
     try:
         await signed_out_pages(page, server, smtp, audit)
+        await new_person_pages(browser, server, smtp, audit)
         await work_page_story(page, server, smtp, audit)
         await page.goto(f"{server.url}/account")
         await expect(page.get_by_test_id("signed-in-as")).to_have_text(ALICE[0])
@@ -145,6 +147,34 @@ async def test_every_page_and_state_passes_axe_at_both_viewports(
         audit.write()
         await person.close()
     assert not audit.failures(), "\n".join(audit.failures())
+
+
+async def new_person_pages(browser: Browser, server: Server, smtp: Mailbox, audit: Audit) -> None:
+    """ "What bbauth collects", and the consent step a new person sees before any capture."""
+    context = await browser.new_context(
+        viewport=VIEWPORTS["desktop"], reduced_motion="reduce", bypass_csp=True
+    )
+    page = await context.new_page()
+    try:
+        await page.goto(f"{server.url}/privacy")
+        await expect(
+            page.get_by_role("heading", name="What bbauth collects", level=1)
+        ).to_be_visible()
+        await audit.check(page, "privacy")
+        email = f"dana-{uuid.uuid4().hex[:8]}@bbauth.local"
+        await page.goto(f"{server.url}/login")
+        await page.get_by_test_id("show-sign-up").click()
+        await page.get_by_test_id("sign-up-email").fill(email)
+        await page.get_by_test_id("sign-up-password").fill("a long and unusual passphrase 42")
+        seen = len(smtp.messages_to(email))
+        await page.get_by_test_id("sign-up-submit").click()
+        code = await next_code(smtp, email, seen)
+        await page.get_by_test_id("otp-code").press_sequentially(code, delay=40)
+        await page.get_by_test_id("otp-submit").click()
+        await expect(page.get_by_test_id("consent-step")).to_be_visible(timeout=15_000)
+        await audit.check(page, "consent-step")
+    finally:
+        await context.close()
 
 
 async def signed_out_pages(page: Page, server: Server, smtp: Mailbox, audit: Audit) -> None:
