@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks.webhooks import Webhook
 
 from app import metrics
+from app.crypto import SecretBoxError
 from app.events import SessionEvent
 from app.integrations import keys, webhooks
 from app.integrations.webhooks import WebhookEvent
@@ -193,7 +194,16 @@ class WebhookDispatcher:
                     delivery.claimed_until = None
                     await db.commit()
                     continue
-                error = await self._post(integration, delivery)
+                try:
+                    secret = keys.webhook_secret(self.state, integration)
+                except SecretBoxError:
+                    # A worker with another BBAUTH_SECRET_KEY cannot sign it: it leaves the
+                    # message to the workers that can, and counts no attempt against it.
+                    log.error("webhook_secret_unreadable", integration_id=integration.id)
+                    delivery.claimed_until = None
+                    await db.commit()
+                    continue
+                error = await self._post(integration, delivery, secret)
                 if error is None:
                     sent += 1
                     await self._delivered(db, integration, delivery)
@@ -202,9 +212,12 @@ class WebhookDispatcher:
                     await self._failed(db, integration, delivery, error)
         return sent
 
-    async def _post(self, integration: Integration, delivery: WebhookDelivery) -> str | None:
-        """Send one message, signed now; None if the receiver took it, else why not."""
-        url, secret = integration.webhook_url, keys.webhook_secret(self.state, integration)
+    async def _post(
+        self, integration: Integration, delivery: WebhookDelivery, secret: str | None
+    ) -> str | None:
+        """Send one message, signed now with ``secret``; None if the receiver took it, else why
+        not."""
+        url = integration.webhook_url
         if self._http is None or url is None or secret is None:
             return "not configured"
         body = json.dumps(delivery.payload, separators=(",", ":"))

@@ -303,3 +303,20 @@ async def test_a_revoked_integration_hears_nothing_more(
 
     assert receiver.messages == []
     assert (await _integration(api, token))["queued"] == 0
+
+
+async def test_a_worker_that_cannot_open_the_secret_leaves_the_message_to_one_that_can(
+    start_app: StartApp, admin: Account, alice: Account, receiver: Receiver
+) -> None:
+    # The misconfigured worker polls fast, so it is the first to claim the message.
+    api = await start_app(webhook_poll_seconds=0.5, webhook_retry_seconds=2.0)
+    await start_app(**FAST, secret_key="another-deployments-secret-key-0123456789abcdef")
+    await receiver.start()
+    token, _ = await _hooked(api, admin, receiver)
+
+    await api.challenge(api.session_id(await api.sign_in(alice)))
+
+    [message] = await receiver.wait_for(1)
+    assert message["type"] == "session.challenged"
+    settled = await _settle(api, token, queued=0, delivered=1)
+    assert settled["dropped"] == 0

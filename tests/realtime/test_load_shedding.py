@@ -91,6 +91,9 @@ def connect(ns: Namespace, sid: str) -> None:
         clock=tick,
         rate_limited=DropNotices(tick),
         refused=DropNotices(tick),
+        # Consent was read when the socket connected (this clock never moves past its re-read).
+        consented=True,
+        consent_read_at=tick(),
     )
 
 
