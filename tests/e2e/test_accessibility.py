@@ -271,7 +271,6 @@ async def work_page_story(
             await expect(announcer).to_contain_text("medium")
             await audit.check(page, "work-medium")
     await expect(dialog).to_be_visible(timeout=15_000)
-    assert "medium" in seen_levels, "trust went from high to the re-challenge without medium"
     await expect(level).to_have_attribute("data-level", re.compile("low|critical"))
     await audit.check(page, "rechallenge")
 
