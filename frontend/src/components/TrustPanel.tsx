@@ -106,7 +106,8 @@ export function TrustPanel({ snapshot, captureActive, onVerify }: TrustPanelProp
           Trust is falling. Below {thresholds?.challenge_below ?? 50} you will be asked for a one-time code.
         </Alert>
       )}
-      {trust && !learning && !offline && (
+      {/* Learning or not, sensitive operations ask for a code when the session is unverified. */}
+      {trust && !offline && (
         <Typography
           variant="body2"
           data-testid="trust-freshness"
