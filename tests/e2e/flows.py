@@ -57,6 +57,19 @@ async def sign_in(
     await expect(page.get_by_test_id("signed-in-as")).to_have_text(email, timeout=15_000)
 
 
+async def sign_up(page: Page, server: Server, smtp: Mailbox, email: str) -> None:
+    """A new account: the sign-up form, then the code that confirms the address and signs in."""
+    await page.goto(f"{server.url}/login")
+    await page.get_by_test_id("show-sign-up").click()
+    await page.get_by_test_id("sign-up-email").fill(email)
+    await page.get_by_test_id("sign-up-password").fill("a long and unusual passphrase 42")
+    seen = len(smtp.messages_to(email))
+    await page.get_by_test_id("sign-up-submit").click()
+    code = await next_code(smtp, email, seen)
+    await page.get_by_test_id("otp-code").press_sequentially(code, delay=40)
+    await page.get_by_test_id("otp-submit").click()
+
+
 async def revoke_on_the_dashboard(admin: Page, row: Locator, shot: Path) -> None:
     """Revoke the session of ``row`` on the security dashboard: its Revoke action, then the
     confirmation (screenshot ``shot``); returns once the dashboard says so and the row is gone."""

@@ -28,7 +28,7 @@ from playwright.async_api import Browser, Page, ViewportSize, expect
 from app.settings import REPO_ROOT
 from tests.app.mailbox import Mailbox
 from tests.e2e.conftest import FRONTEND, Server
-from tests.e2e.flows import next_code, show_failure, sign_in
+from tests.e2e.flows import next_code, show_failure, sign_in, sign_up
 from tests.e2e.test_continuous_auth import GENUINE, IMPOSTOR, WINDOW, point_and_click, type_rhythm
 
 # Fifteen states, each audited four times, on a machine that may be busy.
@@ -168,15 +168,7 @@ async def new_person_pages(page: Page, server: Server, smtp: Mailbox, audit: Aud
     await expect(heading).to_be_visible()
     await audit.check(page, "privacy")
     email = f"dana-{uuid.uuid4().hex[:8]}@bbauth.local"
-    await page.goto(f"{server.url}/login")
-    await page.get_by_test_id("show-sign-up").click()
-    await page.get_by_test_id("sign-up-email").fill(email)
-    await page.get_by_test_id("sign-up-password").fill("a long and unusual passphrase 42")
-    seen = len(smtp.messages_to(email))
-    await page.get_by_test_id("sign-up-submit").click()
-    code = await next_code(smtp, email, seen)
-    await page.get_by_test_id("otp-code").press_sequentially(code, delay=40)
-    await page.get_by_test_id("otp-submit").click()
+    await sign_up(page, server, smtp, email)
     step = page.get_by_test_id("consent-step")
     await expect(step).to_be_visible(timeout=15_000)
     await audit.check(page, "consent-step")

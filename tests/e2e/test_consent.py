@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, ViewportSize, expect
 
-from app.settings import REPO_ROOT
 from tests.app.mailbox import Mailbox
 from tests.e2e.conftest import Server
-from tests.e2e.flows import next_code
+from tests.e2e.flows import next_code, show_failure, sign_up
 
 pytestmark = pytest.mark.slow
 
@@ -39,10 +38,7 @@ async def test_capture_starts_only_after_consent_and_stops_when_it_is_withdrawn(
     try:
         await run_story(page, server, smtp, screenshots)
     except BaseException:
-        failure = REPO_ROOT / "var" / "e2e-consent-failure.png"
-        failure.parent.mkdir(parents=True, exist_ok=True)
-        await page.screenshot(path=failure)
-        print(server.log_tail())
+        await show_failure(page, server)
         raise
     finally:
         await person.close()
@@ -57,15 +53,7 @@ async def run_story(page: Page, server: Server, smtp: Mailbox, shots: Path) -> N
     await page.screenshot(path=shots / "50-privacy-page.png", full_page=True)
 
     # 2. Sign up: the emailed code confirms the address and signs in.
-    await page.goto(f"{server.url}/login")
-    await page.get_by_test_id("show-sign-up").click()
-    await page.get_by_test_id("sign-up-email").fill(email)
-    await page.get_by_test_id("sign-up-password").fill("a long and unusual passphrase 42")
-    seen = len(smtp.messages_to(email))
-    await page.get_by_test_id("sign-up-submit").click()
-    code = await next_code(smtp, email, seen)
-    await page.get_by_test_id("otp-code").press_sequentially(code, delay=40)
-    await page.get_by_test_id("otp-submit").click()
+    await sign_up(page, server, smtp, email)
 
     # 3. The consent step, before any capture.
     step = page.get_by_test_id("consent-step")
