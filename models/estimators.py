@@ -46,6 +46,7 @@ from models.calibration import (
 )
 from models.evaluation.metrics import eer
 from models.explain import FeatureProfile, Reason
+from models.joined_trees import JoinedTrees
 from models.rows import fitted_rows
 from models.schema import FeatureSchema
 
@@ -262,33 +263,26 @@ class ForestVerifier(_TwoClassVerifier):
         check_is_fitted(self)
         X_arr = fitted_rows(self, X, np.float32, order="C")
         # The trees' mean probability, as ExtraTreesClassifier.predict_proba computes it, but
-        # without its per-call thread pool and per-tree validation: ~10× faster on the
-        # one-window calls of live scoring (test_forest_scores_... pins the equality). Each
-        # node's genuine share is divided out once per model, not once per window.
-        shares = np.stack([share[tree.apply(X_arr)] for tree, share in self._node_shares()])
-        share = np.mean(shares, axis=0)
+        # with the trees joined into one (``models.joined_trees``): one ``apply`` call per
+        # window instead of a call, its thread pool and its checks per tree
+        # (test_forest_scores_... pins the equality).
+        share = np.mean(self._joined().shares_of(X_arr), axis=0)
         half_vote = 0.5 / self.n_estimators
         return np.asarray(logit(np.clip(share, half_vote, 1.0 - half_vote)), dtype=np.float64)
 
-    def _node_shares(self) -> list[tuple[Any, NDArray[np.float64]]]:
-        """Each fitted tree (``sklearn.tree._tree.Tree``) with the genuine share of the votes
-        at each of its nodes, as ``Tree.predict`` gives them: computed once per fitted forest
-        and kept beside it, not in it (stored models and the estimator's state stay as
-        they were)."""
-        cached = _NODE_SHARES.get(self.forest_)
-        if cached is None:
-            cached = []
-            for estimator in self.forest_.estimators_:
-                value = estimator.tree_.value[:, 0, :]  # (nodes, classes): one output
-                cached.append((estimator.tree_, value[:, 1] / value.sum(axis=1)))
-            _NODE_SHARES[self.forest_] = cached
-        return cached
+    def _joined(self) -> JoinedTrees:
+        """The fitted trees joined into one: built once per fitted forest and kept beside it,
+        not in it (stored models and the estimator's state stay as they were)."""
+        joined = _JOINED.get(self.forest_)
+        if joined is None:
+            trees = [estimator.tree_ for estimator in self.forest_.estimators_]
+            joined = JoinedTrees.of(trees, int(self.forest_.n_features_in_))
+            _JOINED[self.forest_] = joined
+        return joined
 
 
-_NODE_SHARES: WeakKeyDictionary[ExtraTreesClassifier, list[tuple[Any, NDArray[np.float64]]]] = (
-    WeakKeyDictionary()
-)
-"""``ForestVerifier._node_shares`` of each fitted forest alive in this process."""
+_JOINED: WeakKeyDictionary[ExtraTreesClassifier, JoinedTrees] = WeakKeyDictionary()
+"""``ForestVerifier._joined`` of each fitted forest alive in this process."""
 
 
 OneClassMethod = Literal["lof", "isolation_forest", "ocsvm"]
