@@ -16,8 +16,11 @@ export const LEVEL_LABELS: Record<TrustLevel, string> = {
   critical: "Critical",
 };
 
+/** No level yet: a grey that white text still reads on (6.2:1). */
+const NO_LEVEL = "#616161";
+
 export function levelColor(level: TrustLevel | null | undefined): string {
-  return level ? LEVEL_COLORS[level] : "#9e9e9e";
+  return level ? LEVEL_COLORS[level] : NO_LEVEL;
 }
 
 /**

@@ -18,6 +18,7 @@ import random
 import re
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from app.settings import REPO_ROOT
 from tests.app.mailbox import Mailbox
-from tests.e2e.conftest import FRONTEND, Server
+from tests.e2e.conftest import FRONTEND, Server, running_server
 from tests.e2e.flows import next_code, show_failure, sign_in, sign_up
 from tests.e2e.test_continuous_auth import GENUINE, IMPOSTOR, WINDOW, point_and_click, type_rhythm
 
@@ -115,6 +116,16 @@ class Audit:
         return wrong
 
 
+@pytest.fixture(scope="module")
+def server(frontend_build: Path, smtp: Mailbox) -> Iterator[Server]:
+    """A server of its own whose medium band (40-70) is wider than the most one window can move
+    trust (3 nats, 25 points from the top): a stranger's windows walk trust down through medium
+    before the re-challenge, so that state is audited too. (At the default 50 one clearly foreign
+    window can step from high past medium.)"""
+    with running_server(smtp, {"BBAUTH_TRUST_CHALLENGE_BELOW": "40"}) as started:
+        yield started
+
+
 async def test_every_page_and_state_passes_axe_at_both_viewports(
     browser: Browser, server: Server, smtp: Mailbox, screenshots: Path
 ) -> None:
@@ -122,8 +133,7 @@ async def test_every_page_and_state_passes_axe_at_both_viewports(
     person = await browser.new_context(
         viewport=VIEWPORTS["desktop"], reduced_motion="reduce", bypass_csp=True
     )
-    # The Work page's story is a new person's: the shared server's demo people stay untrained
-    # for the other browser tests.
+    # The Work page's story is a new person's, who sees the consent step first.
     newcomer = await browser.new_context(
         viewport=VIEWPORTS["desktop"], reduced_motion="reduce", bypass_csp=True
     )
@@ -243,25 +253,24 @@ async def work_page_story(
     await expect(page.get_by_test_id("trust-level")).to_have_attribute("data-level", "high")
     await audit.check(page, "work-high")
 
-    # Someone else types, one window at a time: first a rhythm between the owner's and a
-    # stranger's (trust falls a step at a time, through medium), then a stranger's. The level is
-    # read once the window is scored: read earlier it is the last window's.
+    # Someone else types, one window at a time: trust falls through medium (a warning, announced
+    # in words) to the re-challenge. The level is read once the window is scored: read earlier it
+    # is the last window's.
     dialog = page.get_by_test_id("reauth-dialog")
     level = page.get_by_test_id("trust-level")
-    seen_levels: set[str] = set()
-    for window in range(14):
+    seen_medium = False
+    for _ in range(8):
         if await dialog.is_visible():
             break
         counted = await panel.get_attribute("data-windows")
-        rhythm = IMPOSTOR if "medium" in seen_levels or window >= 8 else BETWEEN
-        at = await type_rhythm(page, WINDOW, rhythm, rng, at)
+        at = await type_rhythm(page, WINDOW, IMPOSTOR, rng, at)
         await scored_or_challenged(page, counted)
-        shown = await level.get_attribute("data-level") or ""
-        if shown == "medium" and shown not in seen_levels and not await dialog.is_visible():
-            seen_levels.add(shown)
+        if await level.get_attribute("data-level") == "medium" and not await dialog.is_visible():
             await expect(page.get_by_test_id("trust-warning")).to_be_visible()
             await expect(announcer).to_contain_text("medium")
             await audit.check(page, "work-medium")
+            seen_medium = True
+    assert seen_medium, "trust went from high to the re-challenge without showing medium"
     await expect(dialog).to_be_visible(timeout=15_000)
     await expect(level).to_have_attribute("data-level", re.compile("low|critical"))
     await audit.check(page, "rechallenge")
@@ -278,13 +287,6 @@ async def work_page_story(
     await page.get_by_test_id("reauth-submit").click()
     await expect(dialog).to_be_hidden(timeout=10_000)
     await audit.check(page, "work-restored")
-
-
-BETWEEN = tuple(
-    (g + (i - g) * 0.5, gs + (i_s - gs) * 0.5)
-    for (g, gs), (i, i_s) in zip(GENUINE, IMPOSTOR, strict=True)
-)
-"""A rhythm halfway between the owner's and the stranger's: odd, but not the oddest."""
 
 
 async def scored_or_challenged(page: Page, scored: str | None) -> None:

@@ -90,9 +90,7 @@ export function TrustPanel({ snapshot, captureActive, onVerify }: TrustPanelProp
             </Typography>
             <Typography color="text.secondary">/ 100</Typography>
             <Box sx={{ flexGrow: 1 }} />
-            <Box sx={{ opacity: muted ? 0.6 : 1 }}>
-              <LevelChip level={level} />
-            </Box>
+            <LevelChip level={level} muted={muted} />
           </>
         )}
       </Stack>

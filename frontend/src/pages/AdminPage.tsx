@@ -175,14 +175,12 @@ export function AdminPage() {
                 <Stack direction="row" spacing={1} alignItems="center">
                   <Typography
                     variant="body2"
-                    sx={{ fontWeight: 700, minWidth: 28, color: row.verified ? undefined : "text.disabled" }}
+                    sx={{ fontWeight: 700, minWidth: 28, color: row.verified ? undefined : "text.secondary" }}
                     data-testid="session-trust"
                   >
                     {row.trust != null ? Math.round(row.trust) : "—"}
                   </Typography>
-                  <Box sx={{ opacity: row.verified ? 1 : 0.45 }}>
-                    <LevelChip level={row.level} />
-                  </Box>
+                  <LevelChip level={row.level} muted={!row.verified} />
                 </Stack>
                 <EvidenceNote row={row} at={live.at} />
               </TableCell>
