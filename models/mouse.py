@@ -36,10 +36,10 @@ DEFAULT_MIN_POINTS = 4
 MIN_DT_MS = 1.0
 """Floor of the time step between samples (ms), so that speeds stay bounded."""
 
-_VALUE_CAP = 1e12
+VALUE_CAP = 1e12
 """Last-resort bound on any feature value."""
 
-_SHARP_TURN_RAD = math.pi / 2
+SHARP_TURN_RAD = math.pi / 2
 
 
 @dataclass(frozen=True)
@@ -444,16 +444,16 @@ def action_features(action: MouseAction) -> NDArray[np.float64]:
         *_stats(omega),
         *_stats(curvature),
         float(np.abs(dtheta).sum()),
-        float(np.sum(np.abs(dtheta) > _SHARP_TURN_RAD)),
+        float(np.sum(np.abs(dtheta) > SHARP_TURN_RAD)),
         accel_time,
         peak_at,
         pause_ratio,
         mean_speed,
         *shape,
-        *_click_times(action),
+        *click_times(action),
     ]
     out = np.asarray(values, dtype=np.float64)
-    return np.clip(np.nan_to_num(out, nan=0.0), -_VALUE_CAP, _VALUE_CAP)
+    return np.clip(np.nan_to_num(out, nan=0.0), -VALUE_CAP, VALUE_CAP)
 
 
 def _kind_flags(action: MouseAction) -> list[float]:
@@ -461,7 +461,7 @@ def _kind_flags(action: MouseAction) -> list[float]:
     return [float(action.kind == "MM"), float(action.kind == "PC"), float(action.kind == "DD")]
 
 
-def _click_times(action: MouseAction) -> list[float]:
+def click_times(action: MouseAction) -> list[float]:
     """``hold_ms`` and ``click_wait_ms``, 0 when not finite, within ``[0, MAX_TIME_MS]``."""
     times = (action.hold_ms, action.click_wait_ms)
     return [min(max(v, 0.0), MAX_TIME_MS) if math.isfinite(v) else 0.0 for v in times]
@@ -492,285 +492,3 @@ def _shape_features(
     height = float(np.ptp(y)) if y.size else 0.0
     abs_curv = float(np.abs(curvature).mean()) if curvature.size else 0.0
     return [median, start, end, peaks, abs_curv, overshoot, width, height]
-
-
-def actions_matrix(actions: Sequence[MouseAction]) -> NDArray[np.float64]:
-    """Feature vectors of many actions as rows of an (n, len(MOUSE_FEATURES)) matrix.
-
-    Rows equal ``action_features``'s bit for bit. Actions with clean samples (finite, in range,
-    time-ordered: as segmentation makes them) are featurized together (``_clean_rows``): the
-    cost of a live window was numpy's per-call overhead on short arrays, not its arithmetic.
-    """
-    out = np.zeros((len(actions), len(MOUSE_FEATURES)), dtype=np.float64)
-    clean = []
-    for i, action in enumerate(actions):
-        shape = _sample_shape(action)
-        if shape == "moving":
-            clean.append(i)
-        elif shape == "still":
-            out[i] = _still_row(action)
-        else:
-            out[i] = action_features(action)
-    if clean:
-        out[clean] = _clean_rows([actions[i] for i in clean])
-    return out
-
-
-_add, _min, _max = np.add.reduce, np.minimum.reduce, np.maximum.reduce
-
-
-def _sample_shape(action: MouseAction) -> Literal["moving", "still", "other"]:
-    """``moving``: samples ``action_features`` would neither drop, clip nor reorder, at two or
-    more times; ``still``: such samples all at one time (a click without approach); ``other``:
-    anything else (non-finite, out of range, unordered, empty)."""
-    t, x, y = action.t, action.x, action.y
-    if t.size == 0:
-        return "other"
-    with np.errstate(invalid="ignore"):  # NaN fails every comparison below
-        clean = bool(
-            (t.size == 1 or _min(t[1:] - t[:-1]) >= 0)
-            and t[0] >= -MAX_TIME_MS
-            and t[-1] <= MAX_TIME_MS
-            and _max(np.abs(x)) <= MAX_COORD_PX
-            and _max(np.abs(y)) <= MAX_COORD_PX
-        )
-    if not clean:
-        return "other"
-    return "moving" if t[-1] > t[0] else "still"
-
-
-def _still_row(action: MouseAction) -> NDArray[np.float64]:
-    """``action_features`` of clean samples at one time: one point after merging, no motion."""
-    row = np.zeros(len(MOUSE_FEATURES), dtype=np.float64)
-    row[:3] = _kind_flags(action)
-    row[_FEATURE_INDEX["n_points"]] = float(action.t.size)
-    row[_FEATURE_INDEX["straightness"]] = 1.0
-    row[_FEATURE_INDEX["direction_sector"]] = -1.0
-    row[-2:] = np.minimum(_click_times(action), _VALUE_CAP)
-    return row
-
-
-_FEATURE_INDEX = {name: i for i, name in enumerate(MOUSE_FEATURES)}
-
-
-def _pairs(seg_id: NDArray[np.intp]) -> NDArray[np.bool_]:
-    """Which neighbouring entries of a concatenation belong to the same action."""
-    same: NDArray[np.bool_] = seg_id[1:] == seg_id[:-1]
-    return same
-
-
-def _step(a: NDArray[np.float64], same: NDArray[np.bool_]) -> NDArray[np.float64]:
-    """``np.diff`` of each action's part of ``a``, concatenated."""
-    return (a[1:] - a[:-1])[same]
-
-
-def _sums(a: NDArray[np.float64], bounds: list[tuple[int, int]]) -> list[float]:
-    """Each action's ``a.sum()``: one ``add.reduce`` per action, for numpy's pairwise order."""
-    return [float(_add(a[lo:hi])) for lo, hi in bounds]
-
-
-def _bounds(sizes: NDArray[np.intp]) -> list[tuple[int, int]]:
-    ends = np.cumsum(sizes).tolist()
-    return list(zip([0, *ends[:-1]], ends, strict=True))
-
-
-def _extremes(
-    a: NDArray[np.float64], sizes: NDArray[np.intp]
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Each action's minimum and maximum (0 for an empty part)."""
-    lo, hi = np.zeros(sizes.size), np.zeros(sizes.size)
-    some = sizes > 0
-    if some.any():
-        starts = (np.cumsum(sizes) - sizes)[some]
-        lo[some], hi[some] = np.minimum.reduceat(a, starts), np.maximum.reduceat(a, starts)
-    return lo, hi
-
-
-def _window_stats(
-    a: NDArray[np.float64], sizes: NDArray[np.intp]
-) -> tuple[list[float], list[float], NDArray[np.float64], NDArray[np.float64]]:
-    """Each action's mean, std (as ``ndarray.mean`` / ``std`` compute them), min and max."""
-    bounds = _bounds(sizes)
-    n = sizes.tolist()
-    sums = _sums(a, bounds)
-    means = [s / k if k else 0.0 for s, k in zip(sums, n, strict=True)]
-    d = a - np.repeat(np.asarray(means), sizes)
-    sq = _sums(d * d, bounds)
-    stds = [math.sqrt(q / k) if k else 0.0 for q, k in zip(sq, n, strict=True)]
-    lo, hi = _extremes(a, sizes)
-    return means, stds, lo, hi
-
-
-def _clean_rows(actions: Sequence[MouseAction]) -> NDArray[np.float64]:
-    """``action_features`` of clean actions (``_is_clean``), computed for all of them at once.
-
-    Element-wise steps run on the actions' concatenated samples; sums stay one ``add.reduce``
-    per action (a sum over the concatenation would round differently); minima, maxima, counts
-    and first positions are exact whichever way they are taken.
-    """
-    k = len(actions)
-    raw_n = np.array([a.t.size for a in actions], dtype=np.intp)
-    t0 = np.concatenate([a.t for a in actions])
-    x0 = np.concatenate([a.x for a in actions])
-    y0 = np.concatenate([a.y for a in actions])
-    raw_ends = np.cumsum(raw_n)
-    raw_starts = raw_ends - raw_n
-    duration = (t0[raw_ends - 1] - t0[raw_starts]).tolist()
-    # Coalesced events: the last sample of each run of equal times.
-    keep = np.ones(t0.size, dtype=bool)
-    keep[:-1] = t0[1:] - t0[:-1] > 0
-    keep[raw_ends - 1] = True
-    t, x, y = t0[keep], x0[keep], y0[keep]
-    m = np.add.reduceat(keep, raw_starts).astype(np.intp)
-    sid = np.repeat(np.arange(k), m)
-    ends = np.cumsum(m)
-    starts = ends - m
-    same = _pairs(sid)
-
-    dx, dy = _step(x, same), _step(y, same)
-    dt = np.maximum(_step(t, same), MIN_DT_MS)
-    seg = np.hypot(dx, dy)
-    n1 = m - 1
-    sid1 = np.repeat(np.arange(k), n1)
-    same1 = _pairs(sid1)
-    b1 = _bounds(n1)
-    path = _sums(seg, b1)
-    xs, xe, ys, ye = x[starts], x[ends - 1], y[starts], y[ends - 1]
-    ex, ey = xe - xs, ye - ys
-    distance = [math.hypot(a, b) for a, b in zip(ex.tolist(), ey.tolist(), strict=True)]
-
-    cross = np.repeat(ex, m) * (np.repeat(ys, m) - y) - (np.repeat(xs, m) - x) * np.repeat(ey, m)
-    _, dev_max = _extremes(np.abs(cross), m)
-
-    vx, vy = dx / dt, dy / dt
-    v = np.hypot(vx, vy)
-    tm = (t[1:] + t[:-1])[same] / 2
-    dtm = np.maximum(_step(tm, same1), MIN_DT_MS)
-    a = _step(v, same1) / dtm
-    n2 = np.maximum(m - 2, 0)
-    same2 = _pairs(np.repeat(np.arange(k), n2))
-    jerk = _step(a, same2) / np.maximum((dtm[1:] + dtm[:-1])[same2] / 2, MIN_DT_MS)
-    n3 = np.maximum(m - 3, 0)
-
-    moving = seg > 0
-    nm = np.add.reduceat(moving, np.cumsum(n1) - n1).astype(np.intp)
-    sidm = sid1[moving]
-    samem = _pairs(sidm)
-    theta = np.arctan2(dy[moving], dx[moving])
-    dd = _step(theta, samem)
-    # np.unwrap, whose running sum of corrections restarts with each action.
-    ddmod = np.mod(dd + math.pi, 2 * math.pi) - math.pi
-    np.copyto(ddmod, math.pi, where=(ddmod == -math.pi) & (dd > 0))
-    correct = ddmod - dd
-    np.copyto(correct, 0, where=abs(dd) < math.pi)
-    dtheta = dd
-    nd = np.maximum(nm - 1, 0)
-    if correct.any():
-        theta_starts = (np.cumsum(nm) - nm).tolist()
-        parts = []
-        for (lo, hi), first in zip(_bounds(nd), theta_starts, strict=True):
-            p = theta[first : first + hi - lo + 1]
-            up = p.copy()
-            up[1:] = p[1:] + correct[lo:hi].cumsum()
-            parts.append(up[1:] - up[:-1])
-        dtheta = np.concatenate(parts)
-    tmm = tm[moving]
-    omega = dtheta / np.maximum(_step(tmm, samem), MIN_DT_MS)
-    curvature = dtheta / np.maximum(seg[moving][1:][samem], 1.0)
-    abs_dtheta = np.abs(dtheta)
-    bd = _bounds(nd)
-    angles = _sums(abs_dtheta, bd)
-    sharp = np.bincount(np.repeat(np.arange(k), nd)[abs_dtheta > _SHARP_TURN_RAD], minlength=k)
-    abs_curv = _sums(np.abs(curvature), bd)
-
-    # How long speed keeps rising from the start: dtm up to the first a <= 0.
-    b2 = _bounds(n2)
-    falls = np.flatnonzero(a <= 0)
-    first = np.searchsorted(falls, [lo for lo, _ in b2])
-    accel_time = []
-    for (lo, hi), f in zip(b2, first.tolist(), strict=True):
-        stop = int(falls[f]) if f < falls.size and falls[f] < hi else hi
-        accel_time.append(float(_add(dtm[lo:stop])) if hi > lo else 0.0)
-    _, v_hi = _extremes(v, n1)
-    at_peak = np.flatnonzero(v == np.repeat(v_hi, n1))
-    peak_index = at_peak[np.searchsorted(at_peak, [lo for lo, _ in b1])]
-    peak_t = (tm[peak_index] - t[starts]).tolist()
-    still = ~moving
-    pause = _sums(dt[still], _bounds(np.add.reduceat(still, np.cumsum(n1) - n1).astype(np.intp)))
-
-    order = np.lexsort((v, sid1))
-    ordered = v[order]
-    v_list = v.tolist()
-    inner = v[1:-1]
-    peak = (
-        (inner > v[:-2])
-        & (inner >= v[2:])
-        & (inner > 0.2 * np.repeat(v_hi, n1)[1:-1])
-        & same1[:-1]
-        & same1[1:]
-    )
-    peaks = np.bincount(sid1[1:-1][peak], minlength=k).tolist() if v.size > 2 else [0] * k
-    x_lo, x_hi = _extremes(x, m)
-    y_lo, y_hi = _extremes(y, m)
-    safe = np.where(np.asarray(distance) > 0, distance, 1.0)
-    ux, uy = ex / safe, ey / safe
-    proj = (x - np.repeat(xs, m)) * np.repeat(ux, m) + (y - np.repeat(ys, m)) * np.repeat(uy, m)
-    _, proj_max = _extremes(proj, m)
-
-    stats = [_window_stats(q, n) for q, n in ((vx, n1), (vy, n1), (v, n1), (a, n2), (jerk, n3))]
-    stats += [_window_stats(omega, nd), _window_stats(curvature, nd)]
-    rows = []
-    for i, action in enumerate(actions):
-        lo, hi = b1[i]
-        dur, dist = duration[i], distance[i]
-        angle = math.atan2(float(ey[i]), float(ex[i])) if dist > 0 else 0.0
-        sector = float(int(((angle + 2 * math.pi) % (2 * math.pi)) // (math.pi / 4)) % 8)
-        half = (hi - lo) // 2
-        median = (
-            float(ordered[lo + half])
-            if (hi - lo) % 2
-            else float((ordered[lo + half - 1] + ordered[lo + half]) / 2)
-        )
-        head, tail = v_list[lo : min(lo + 3, hi)], v_list[max(hi - 3, lo) : hi]
-        row = [
-            *_kind_flags(action),
-            dur,
-            float(raw_n[i]),
-            path[i],
-            dist,
-            dist / path[i] if path[i] > 0 else 1.0,
-            float(dev_max[i] / dist) if dist > 0 and m[i] > 2 else 0.0,
-            *([sector, math.cos(angle), math.sin(angle)] if dist > 0 else [-1.0, 0.0, 0.0]),
-        ]
-        for means, stds, q_lo, q_hi in stats:
-            row += [means[i], stds[i], float(q_lo[i]), float(q_hi[i])]
-        with np.errstate(over="ignore"):
-            pause_ratio = float(np.float64(pause[i]) / dur) if dur > 0 else 0.0
-        row += [
-            angles[i],
-            float(sharp[i]),
-            accel_time[i],
-            float(peak_t[i] / dur) if dur > 0 else 0.0,
-            pause_ratio,
-            path[i] / dur if dur > 0 else 0.0,
-            median,
-            _running_sum(head) / len(head),
-            _running_sum(tail) / len(tail),
-            float(peaks[i]) if hi - lo >= 3 else 0.0,
-            abs_curv[i] / nd[i] if nd[i] else 0.0,
-            float(max(proj_max[i] - dist, 0.0)) if dist > 0 else 0.0,
-            float(x_hi[i] - x_lo[i]),
-            float(y_hi[i] - y_lo[i]),
-            *_click_times(action),
-        ]
-        rows.append(row)
-    out = np.asarray(rows, dtype=np.float64)
-    return np.clip(np.nan_to_num(out, nan=0.0), -_VALUE_CAP, _VALUE_CAP)
-
-
-def _running_sum(values: list[float]) -> float:
-    """Left to right from 0.0, as numpy adds fewer than eight numbers."""
-    total = 0.0
-    for value in values:
-        total += value
-    return total

@@ -32,7 +32,8 @@ from models.liveness.humanlike import (
     keystroke_liveness_features,
 )
 from models.liveness.mouse_features import mouse_liveness_features
-from models.mouse import DEFAULT_PAUSE_MS, MouseAction, actions_matrix, segment_columns
+from models.mouse import DEFAULT_PAUSE_MS, MouseAction, segment_columns
+from models.mouse_rows import actions_matrix
 
 MOVE = MOUSE_KINDS.index("move")
 assert MOVE == 0, "MouseWindower._may_complete reads any non-zero kind as not a move"

@@ -27,7 +27,8 @@ from models.evaluation.splits import (
     protocol_record,
 )
 from models.events import MouseEvent
-from models.mouse import DEFAULT_MIN_POINTS, DEFAULT_PAUSE_MS, actions_matrix, segment_actions
+from models.mouse import DEFAULT_MIN_POINTS, DEFAULT_PAUSE_MS, segment_actions
+from models.mouse_rows import actions_matrix
 
 NAME = "sapimouse"
 WINDOWS_S = (5, 15, 30)

@@ -36,7 +36,8 @@ from models.live import (
     MOUSE_WINDOW,
     fit_live_model,
 )
-from models.mouse import actions_matrix, segment_actions
+from models.mouse import segment_actions
+from models.mouse_rows import actions_matrix
 from models.schema import FeatureSchema
 
 DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"

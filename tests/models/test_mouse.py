@@ -13,9 +13,9 @@ from models.mouse import (
     MOUSE_FEATURES,
     MouseAction,
     action_features,
-    actions_matrix,
     segment_actions,
 )
+from models.mouse_rows import actions_matrix
 
 
 def feature(vector: np.ndarray, name: str) -> float:

@@ -27,10 +27,10 @@ from models.mouse import (
     MOUSE_FEATURES,
     MouseAction,
     action_features,
-    actions_matrix,
     segment_actions,
     segment_columns,
 )
+from models.mouse_rows import actions_matrix
 from models.windows import MouseWindower
 from tests.fuzz.hostile import bad_events, event_lists, valid_events
 from tests.models.test_mouse_properties import any_float, mouse_events, plausible_events

@@ -12,7 +12,8 @@ import pytest
 from models import windows
 from models.events import KeyEvent, MouseEvent
 from models.keystroke import KEYSTROKE_FEATURES
-from models.mouse import MOUSE_FEATURES, actions_matrix, segment_actions
+from models.mouse import MOUSE_FEATURES, segment_actions
+from models.mouse_rows import actions_matrix
 from models.windows import KeystrokeWindower, MouseWindower
 
 
