@@ -17,8 +17,8 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import compress, pairwise
-from operator import eq, gt
+from itertools import chain, compress, pairwise, repeat
+from operator import contains, eq, gt, itemgetter
 from typing import Any, Literal
 
 import numpy as np
@@ -389,43 +389,46 @@ def _well_formed_mouse(
     """The columns of a batch of pointer events that ``validate_batch`` keeps whole; None for
     any batch it would drop something from (or that holds keys).
 
-    Checks run over lists with builtins (``map``, ``min``, ``set``), not per event in Python:
-    a batch holds ~10 events, too few for numpy's per-call cost to pay off.
+    Checks run over whole columns with builtins (``map``, ``min``, ``set``), not per event in
+    Python: a batch holds ~10 events, too few for numpy's per-call cost to pay off.
     """
     if not isinstance(raw, list) or not raw or len(raw) > max_events:
         return None
     # Exact types: a dict or number subclass (bool, say) takes the reference path.
-    if set(map(type, raw)) != {dict} or any(map(_has_key, raw)):
+    if set(map(type, raw)) != {dict} or _any_has(raw, "key") or _any_has(raw, "code"):
         return None
-    ts = [item.get("t") for item in raw]
-    xs = [item.get("x") for item in raw]
-    ys = [item.get("y") for item in raw]
-    kinds = [item.get("type") for item in raw]
-    buttons = [item.get("button") for item in raw]
+    try:
+        ts, xs, ys, kinds = zip(*map(_REQUIRED, raw), strict=True)
+    except KeyError:  # a member missing: the reference path says which drop it is
+        return None
+    buttons = [item.get("button") for item in raw] if _any_has(raw, "button") else None
+    kind_names = set(map(type, kinds)) == {str} and set(kinds)
     if not (
-        set(map(type, ts)) <= _NUMBER_TYPES
-        and set(map(type, xs)) <= _NUMBER_TYPES
-        and set(map(type, ys)) <= _NUMBER_TYPES
-        and set(map(type, kinds)) == {str}
-        and set(kinds) <= _KIND_NAMES
-        and set(map(type, buttons)) <= _BUTTON_TYPES
-        and set(buttons) <= _BUTTONS  # after the types: True == 1 and 1.0 == 1 in a set
+        kind_names
+        and kind_names <= _KIND_NAMES
+        and set(map(type, chain(ts, xs, ys))) <= _NUMBER_TYPES
+        and (
+            buttons is None
+            or (
+                set(map(type, buttons)) <= _BUTTON_TYPES
+                and set(buttons) <= _BUTTONS  # after the types: True == 1 and 1.0 == 1
+            )
+        )
     ):
         return None
-    coords = xs + ys
     try:
-        if not (all(map(math.isfinite, ts)) and all(map(math.isfinite, coords))):
+        if not all(map(math.isfinite, chain(ts, xs, ys))):
             return None
     except OverflowError:  # an int too large for a float
         return None
     if min(ts) < 0 or max(ts) > MAX_TIME_MS:
         return None
-    if min(coords) < -MAX_COORD_PX or max(coords) > MAX_COORD_PX:
+    if min(min(xs), min(ys)) < -MAX_COORD_PX or max(max(xs), max(ys)) > MAX_COORD_PX:
         return None
     # Time runs forward, and no event repeats the one before it exactly.
     if (last_mouse_t is not None and ts[0] < last_mouse_t) or any(map(gt, ts, ts[1:])):
         return None
-    wheels = [i for i, kind in enumerate(kinds) if kind == "wheel"]
+    wheels = [i for i, kind in enumerate(kinds) if kind == "wheel"] if "wheel" in kind_names else []
     deltas = [raw[i].get(key, 0.0) for i in wheels for key in ("dx", "dy")]
     if deltas:
         if not set(map(type, deltas)) <= _NUMBER_TYPES:
@@ -438,26 +441,52 @@ def _well_formed_mouse(
     for i in compress(range(1, len(ts)), map(eq, ts, ts[1:])):
         if _parsed(raw[i]) == _parsed(raw[i - 1]):
             return None
+    n = len(ts)
     t, x, y = np.array((ts, xs, ys), dtype=np.float64)  # one call; rows stay contiguous
-    dx = np.full(t.size, math.nan)
-    dy = dx  # never written to: columns are replaced, not changed
+    dx = dy = _constant(_NO_DELTAS, n)
     if wheels:
-        dy = dx.copy()
+        dx, dy = np.full(n, math.nan), np.full(n, math.nan)
         dx[wheels], dy[wheels] = deltas[0::2], deltas[1::2]
     return MouseColumns(
         t,
         x,
         y,
-        np.array([_KIND_CODE[k] for k in kinds], dtype=np.int8),
-        np.array([NO_BUTTON if b is None else b for b in buttons], dtype=np.int64),
+        _constant(_MOVES, n)
+        if kind_names == _MOVES_ONLY
+        else np.fromiter(map(_KIND_CODE.__getitem__, kinds), dtype=np.int8, count=n),
+        _constant(_NO_BUTTONS, n)
+        if buttons is None
+        else np.array([NO_BUTTON if b is None else b for b in buttons], dtype=np.int64),
         dx,
         dy,
         clean=True,
     )
 
 
-def _has_key(item: dict[str, Any]) -> bool:
-    return "key" in item or "code" in item
+_REQUIRED = itemgetter("t", "x", "y", "type")
+_MOVES_ONLY = frozenset({"move"})
+
+
+def _read_only(column: NDArray[Any]) -> NDArray[Any]:
+    column.flags.writeable = False
+    return column
+
+
+# The columns most batches share (no wheel deltas, no buttons, only moves), as read-only views
+# of one array each instead of a new array per batch: columns are replaced, never changed.
+_NO_DELTAS = _read_only(np.full(MAX_BATCH_EVENTS, math.nan))
+_NO_BUTTONS = _read_only(np.full(MAX_BATCH_EVENTS, NO_BUTTON, dtype=np.int64))
+_MOVES = _read_only(np.zeros(MAX_BATCH_EVENTS, dtype=np.int8))
+
+
+def _constant(column: NDArray[Any], n: int) -> NDArray[Any]:
+    """The first ``n`` entries of a shared constant ``column`` (a copy past its length)."""
+    return column[:n] if n <= column.size else np.full(n, column[0], dtype=column.dtype)
+
+
+def _any_has(raw: list[dict[str, Any]], member: str) -> bool:
+    """Whether any event of ``raw`` has ``member`` (a C-level pass, no call per event)."""
+    return any(map(contains, raw, repeat(member)))
 
 
 def _parsed(item: dict[str, Any]) -> tuple[object, ...]:
