@@ -59,6 +59,8 @@ class MouseAction:
     button: int | None = None
 
     def __post_init__(self) -> None:
+        if _float_vectors(self.t, self.x, self.y):
+            return  # as segmentation makes them: nothing to convert
         try:
             arrays = [np.asarray(a, dtype=np.float64).reshape(-1) for a in (self.t, self.x, self.y)]
         except (TypeError, ValueError) as exc:
@@ -83,6 +85,18 @@ class MouseAction:
         """Time of the last sample, or of the release for clicks and drags (ms)."""
         last = float(self.t[-1]) if self.t.size else 0.0
         return last + (self.hold_ms if self.kind == "PC" else 0.0)
+
+
+def _float_vectors(t: object, x: object, y: object) -> bool:
+    """Whether ``t``, ``x`` and ``y`` are float64 vectors of one length already."""
+    return (
+        type(t) is np.ndarray
+        and type(x) is np.ndarray
+        and type(y) is np.ndarray
+        and t.dtype == x.dtype == y.dtype == np.float64
+        and t.ndim == x.ndim == y.ndim == 1
+        and t.size == x.size == y.size
+    )
 
 
 def _sanitize(events: Iterable[MouseEvent]) -> list[MouseEvent]:
