@@ -28,7 +28,7 @@ from models.mouse import (
     action_features,
     click_times,
 )
-from models.segment_sums import segment_sums
+from models.segment_sums import Segments
 
 Floats = NDArray[np.float64]
 Sizes = NDArray[np.intp]
@@ -58,13 +58,14 @@ def actions_matrix(actions: Sequence[MouseAction]) -> Floats:
     clean, moving = _shapes(t, x, y, sizes)
     if moving.any():
         samples = np.repeat(moving, sizes)
-        out[moving] = _rows(
-            [a for a, m in zip(actions, moving.tolist(), strict=True) if m],
-            t[samples],
-            x[samples],
-            y[samples],
-            sizes[moving],
-        )
+        with np.errstate(all="ignore"):  # quotients where a feature is 0 instead are dropped
+            out[moving] = _rows(
+                [a for a, m in zip(actions, moving.tolist(), strict=True) if m],
+                t[samples],
+                x[samples],
+                y[samples],
+                sizes[moving],
+            )
     for i in np.flatnonzero(clean & ~moving).tolist():
         out[i] = _still_row(actions[i])
     for i in np.flatnonzero(~clean).tolist():
@@ -78,7 +79,7 @@ def _shapes(t: Floats, x: Floats, y: Floats, sizes: Sizes) -> tuple[NDArray[np.b
     ends = np.cumsum(sizes)
     starts = ends - sizes
     action = np.repeat(np.arange(sizes.size), sizes)
-    with np.errstate(invalid="ignore"):  # NaN fails every comparison below
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN fails every comparison below
         ok = (np.abs(x) <= MAX_COORD_PX) & (np.abs(y) <= MAX_COORD_PX)
         ok[1:] &= (t[1:] - t[:-1] >= 0) | (action[1:] != action[:-1])
         some = sizes > 0
@@ -127,28 +128,22 @@ def _extremes(parts: list[tuple[Floats, Sizes]]) -> tuple[Floats, Floats]:
     return lo.reshape(len(parts), -1), hi.reshape(len(parts), -1)
 
 
-def _sums(parts: list[tuple[Floats, Sizes]]) -> Floats:
-    """Each segment's ``sum()``: (len(parts), n_actions)."""
-    values = np.concatenate([v for v, _ in parts])
-    sizes = np.concatenate([s for _, s in parts])
-    return segment_sums(values, sizes).reshape(len(parts), -1)
-
-
 def _divide(a: Floats, b: Floats, where: NDArray[np.bool_], otherwise: float = 0.0) -> Floats:
-    """``a / b`` where ``where`` holds, else ``otherwise`` (``b`` need not be safe elsewhere)."""
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        quotient: Floats = np.where(where, a / np.where(where, b, 1.0), otherwise)
+    """``a / b`` where ``where`` holds, else ``otherwise`` (what ``a / b`` is elsewhere, and
+    the warnings it raises there, do not matter: ``_rows`` silences them)."""
+    quotient: Floats = np.where(where, a / b, otherwise)
     return quotient
 
 
 def _leading(v: Floats, starts: Sizes, count: Sizes) -> Floats:
-    """``sum(v[start:start + count])`` from 0.0, left to right (as numpy adds under eight
-    numbers), for up to three numbers per segment: -0.0 stands in for a missing one."""
-    total = np.zeros(starts.size)
-    for j in range(3):
-        index = np.minimum(starts + j, v.size - 1)
-        total = total + np.where(j < count, v[index], -0.0)
-    return total
+    """``v[start:start + count].mean()`` for up to three numbers per segment, several
+    segments' ``starts`` at once: added from 0.0 left to right, as numpy adds under eight
+    numbers (-0.0, which changes no sum, stands in for a missing one)."""
+    offsets = np.arange(3)
+    index = np.minimum(starts[:, None] + offsets, v.size - 1)
+    terms = np.where(offsets < count[:, None], v[index], -0.0)
+    total: Floats = ((0.0 + terms[:, 0]) + terms[:, 1]) + terms[:, 2]
+    return total / count
 
 
 def _rows(actions: list[MouseAction], t0: Floats, x0: Floats, y0: Floats, raw_n: Sizes) -> Floats:
@@ -181,10 +176,11 @@ def _rows(actions: list[MouseAction], t0: Floats, x0: Floats, y0: Floats, raw_n:
         [math.hypot(a, b) for a, b in zip(ex.tolist(), ey.tolist(), strict=True)], dtype=np.float64
     )
     far = distance > 0
-    cross = np.repeat(ex, m) * (np.repeat(ys, m) - y) - (np.repeat(xs, m) - x) * np.repeat(ey, m)
     safe = np.where(far, distance, 1.0)
-    ux, uy = ex / safe, ey / safe
-    proj = (x - np.repeat(xs, m)) * np.repeat(ux, m) + (y - np.repeat(ys, m)) * np.repeat(uy, m)
+    # Per action, repeated for each of its samples: one call.
+    ex_, ey_, xs_, ys_, ux_, uy_ = np.repeat(np.stack([ex, ey, xs, ys, ex / safe, ey / safe]), m, 1)
+    cross = ex_ * (ys_ - y) - (xs_ - x) * ey_
+    proj = (x - xs_) * ux_ + (y - ys_) * uy_
 
     vx, vy = dx / dt, dy / dt
     v = np.hypot(vx, vy)
@@ -215,16 +211,17 @@ def _rows(actions: list[MouseAction], t0: Floats, x0: Floats, y0: Floats, raw_n:
     rising = falls == before[action2]
 
     stats = [(vx, n1), (vy, n1), (v, n1), (a, n2), (jerk, n3), (omega, nd), (curvature, nd)]
-    sums = _sums(
-        [
-            (seg, n1),
-            *stats,
-            (abs_dtheta, nd),
-            (np.abs(curvature), nd),
-            (dt[still], np.bincount(action1[still], minlength=k)),
-            (dtm[rising], np.bincount(action2[rising], minlength=k)),
-        ]
-    )
+    parts = [
+        (seg, n1),
+        *stats,
+        (abs_dtheta, nd),
+        (np.abs(curvature), nd),
+        (dt[still], np.bincount(action1[still], minlength=k)),
+        (dtm[rising], np.bincount(action2[rising], minlength=k)),
+    ]
+    layout = Segments(np.concatenate([n for _, n in parts]))
+    laid = np.concatenate([q for q, _ in parts])
+    sums = layout.sums(laid).reshape(len(parts), k)
     path, totals, angles, abs_curv, pause, accel_time = (
         sums[0],
         sums[1:8],
@@ -235,9 +232,12 @@ def _rows(actions: list[MouseAction], t0: Floats, x0: Floats, y0: Floats, raw_n:
     )
     counts = np.array([n for _, n in stats])
     means = _divide(totals, counts, counts > 0)
-    values = np.concatenate([q for q, _ in stats])
-    deviations = values - np.repeat(means.ravel(), counts.ravel())
-    squares = _sums([(deviations * deviations, counts.ravel())])[0].reshape(len(stats), k)
+    # The squared deviations take the statistics' places in the same layout.
+    first, last = seg.size, seg.size + int(counts.sum())
+    deviations = laid[first:last] - np.repeat(means.ravel(), counts.ravel())
+    squared = np.zeros(laid.size)
+    squared[first:last] = deviations * deviations
+    squares = layout.sums(squared).reshape(len(parts), k)[1:8]
     stds = np.sqrt(_divide(squares, counts, counts > 0))
     lows, highs = _extremes([*stats, (x, m), (y, m), (proj, m), (np.abs(cross), m)])
     v_hi = highs[2]
@@ -282,15 +282,17 @@ def _rows(actions: list[MouseAction], t0: Floats, x0: Floats, y0: Floats, raw_n:
     out[:, 44] = _divide(pause, duration, moved)
     out[:, 45] = _divide(path, duration, moved)
     out[:, 46] = median
-    out[:, 47] = _leading(v, starts1, head) / head
-    out[:, 48] = _leading(v, starts1 + n1 - head, head) / head
+    edges = np.concatenate([starts1, starts1 + n1 - head])  # first and last up to 3 speeds
+    out[:, 47:49] = _leading(v, edges, np.tile(head, 2)).reshape(2, k).T
     out[:, 49] = np.where(n1 >= 3, peaks, 0)
     out[:, 50] = _divide(abs_curv, nd, nd > 0)
     out[:, 51] = np.where(far, np.maximum(highs[9] - distance, 0.0), 0.0)
     out[:, 52] = highs[7] - lows[7]
     out[:, 53] = highs[8] - lows[8]
     out[:, 54:] = [click_times(a) for a in actions]
-    return np.clip(np.nan_to_num(out, nan=0.0), -VALUE_CAP, VALUE_CAP)
+    # np.clip(np.nan_to_num(out), -VALUE_CAP, VALUE_CAP), in place.
+    np.copyto(out, 0.0, where=np.isnan(out))
+    return np.clip(out, -VALUE_CAP, VALUE_CAP, out=out)
 
 
 def _unwrapped_steps(theta: Floats, same: NDArray[np.bool_], nd: Sizes) -> Floats:
