@@ -36,6 +36,8 @@ from models.mouse import DEFAULT_PAUSE_MS, MouseAction, segment_columns
 from models.mouse_rows import actions_matrix
 
 MOVE = MOUSE_KINDS.index("move")
+RELEASE = MOUSE_KINDS.index("up")
+assert MOUSE_KINDS[RELEASE:] == ("up", "wheel"), "MouseWindower._separates reads kinds >= RELEASE"
 assert MOVE == 0, "MouseWindower._may_complete reads any non-zero kind as not a move"
 
 
@@ -181,6 +183,10 @@ class MouseWindower:
     _actions: list[MouseAction] = field(default_factory=list)
     _boundary: bool = False
     _since_pass: int = 0
+    _separated: bool = False
+    """Whether the buffer may hold a release, a wheel or a pause (or is not known to be clean
+    and in order): without any, a pass can close no action but the buffer's last, so it
+    would complete nothing and is skipped."""
 
     @property
     def _events(self) -> MouseColumns:
@@ -197,10 +203,22 @@ class MouseWindower:
         """Whether ``new`` can end an action: a press, release or wheel, or a pause."""
         if new.kind.any():  # any kind but a move (MOVE is 0)
             return True
+        return self._pauses(new, previous)
+
+    def _pauses(self, new: MouseColumns, previous: float | None) -> bool:
+        """Whether the pointer rests longer than ``pause_ms`` before or within ``new``."""
         t = new.t
         if previous is not None and float(t[0]) - previous > self.pause_ms:
             return True
         return t.size > 1 and bool((t[1:] - t[:-1] > self.pause_ms).any())
+
+    def _separates(self, new: MouseColumns, previous: float | None) -> bool:
+        """Whether ``new`` may split the buffer into more than one action: a release, a
+        wheel or a pause (presses alone do not: a press ends no action before its release),
+        or events that segmentation would reorder."""
+        if not new.clean or (previous is not None and float(new.t[0]) < previous):
+            return True
+        return bool((new.kind >= RELEASE).any()) or self._pauses(new, previous)
 
     def feed(self, events: MouseColumns | Iterable[MouseEvent]) -> list[MouseWindow]:
         """Add time-ordered events (ms, px); return the windows they close."""
@@ -212,8 +230,12 @@ class MouseWindower:
         self._buffered += len(new)
         self._since_pass += len(new)
         self._boundary = self._boundary or self._may_complete(new, previous)
+        self._separated = self._separated or self._separates(new, previous)
         if self._boundary and 4 * self._since_pass >= self._buffered:
-            self._segment()
+            if self._separated:
+                self._segment()
+            else:
+                self._since_pass = 0  # as after a pass that completes nothing
         if self._buffered > self.max_buffer:
             self._events = self._events.span(-self.max_buffer)
         closed: list[MouseWindow] = []
@@ -246,6 +268,7 @@ class MouseWindower:
         else:
             self._events = self._events.select(after)
         self._since_pass = len(self._events)
+        self._separated = bool(len(self._events)) and self._separates(self._events, None)
         # Left: the last action. A finished click or drag, or events after it, may make it
         # complete without another boundary event; a movement grows until one comes.
         last = actions[-1]

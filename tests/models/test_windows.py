@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pytest
 
 from models import windows
-from models.events import KeyEvent, MouseEvent
+from models.events import KeyEvent, MouseColumns, MouseEvent
 from models.keystroke import KEYSTROKE_FEATURES
-from models.mouse import MOUSE_FEATURES, segment_actions
+from models.mouse import MOUSE_FEATURES, segment_actions, segment_columns
 from models.mouse_rows import actions_matrix
 from models.windows import KeystrokeWindower, MouseWindower
 
@@ -178,6 +179,41 @@ def test_a_pause_completes_a_movement() -> None:
     assert windower.pending == 1
     [window] = windower.feed(third)
     assert window.actions == 2
+
+
+def test_a_press_and_a_drag_in_progress_are_not_segmented_again_and_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    passes: list[int] = []
+
+    def counted(events: Any, **kwargs: Any) -> Any:
+        passes.append(len(events))
+        return segment_columns(events, **kwargs)
+
+    def validated(events: list[MouseEvent]) -> MouseColumns:
+        """As the live path feeds them: validated, so known clean."""
+        return replace(MouseColumns.from_events(events), clean=True)
+
+    monkeypatch.setattr(windows, "segment_columns", counted)
+    windower = MouseWindower(size=2)
+    approach = [MouseEvent(float(t), "move", float(t), 0.0) for t in range(0, 100, 10)]
+    drag = [MouseEvent(float(t), "move", float(t), 9.0) for t in range(110, 400, 10)]
+    windower.feed(validated(approach))
+    windower.feed(validated([MouseEvent(100.0, "down", 100.0, 0.0, button=0)]))
+    for i in range(0, len(drag), 3):
+        windower.feed(validated(drag[i : i + 3]))
+    # Moves and a press with no release, wheel or pause: one movement at most, so a pass
+    # could complete nothing.
+    assert passes == []
+    # Released, then a movement after a rest: the approach and the drag are complete.
+    release = [MouseEvent(400.0, "up", 400.0, 9.0, button=0)]
+    later = [MouseEvent(float(t), "move", 0.0, float(t)) for t in range(2000, 2200, 10)]
+    assert windower.feed(validated(release)) == []
+    [window] = windower.feed(validated(later))
+    assert len(passes) == 1
+    stream = [*approach, MouseEvent(100.0, "down", 100.0, 0.0, button=0), *drag, *release]
+    assert [a.kind for a in segment_actions(stream)] == ["MM", "DD"]
+    np.testing.assert_array_equal(window.features, actions_matrix(segment_actions(stream)))
 
 
 def test_endless_motion_keeps_the_mouse_buffer_bounded() -> None:
