@@ -242,6 +242,10 @@ async def test_trust_and_a_challenge_follow_a_client_to_another_worker(
         status = await live.wait_for("status")
         assert status["state"] == "challenged"
         await live.wait_for("reauth_required")
+        if None in status["model_versions"].values():
+            # The greeting's last word, progress of the modality still enrolling: it may
+            # arrive after reauth_required is seen, and is no window scored or learned.
+            await live.wait_for("enrollment")
         mark = len(live.events)
         await typist.type(live, [next(sentences), next(sentences)])
         await live.quiet(1.0)
