@@ -13,7 +13,11 @@ do — what carries over to a family it was never shown. Far means, per feature,
 usual range (``marginal``) or, with ``joint``, unlike how people's features vary together
 (a Mahalanobis distance): a generator may keep each feature in range and still break their
 relations, as independent Gaussian timing keeps the flight spread but not its link to holds,
-rollover and key pairs. Its log-odds are the larger of the two parts.
+rollover and key pairs. A third part, also fitted on people only, reads the features whose
+human side physiology fixes in advance (`KEYSTROKE_HUMAN_SIDE`): people's flights are skewed
+to the right and follow the population's digraph structure, so a window short of people on
+that side is machine-like however it was made; being beyond people on their own side is not.
+Its log-odds are the largest of the parts.
 Its state is a few arrays (`to_arrays`), so shipped models are ``.npz`` files read without
 pickle.
 """
@@ -68,10 +72,28 @@ KEYSTROKE_FEATURES: Final = (
 MIN_KEYSTROKES: Final = 8
 NOVELTY_QUANTILE: Final = 0.995
 """Share of people's training windows the one-class part accepts."""
+SHORTFALL_QUANTILE: Final = 0.99
+"""Share of people's training windows the one-sided part accepts (chosen on the training
+people alone, two halves by person, leave-one-family-out)."""
+KEYSTROKE_HUMAN_SIDE: Final = {
+    "flight_log_skew": 1.0,
+    "flight_prior_corr": 1.0,
+    "hold_prior_corr": 1.0,
+    "flight_prior_residual": -1.0,
+}
+"""Which way from people's median a feature goes for a person (+1 above, -1 below): log
+flights are right-skewed (fast bursts, slow searches); flights and holds follow the population's
+per-digraph and per-zone structure, so they correlate with the prior and it explains part of
+their spread."""
 NOVELTY_KINDS: Final = ("marginal", "joint")
 """How the one-class part measures distance from people (see `HumanLikeness`)."""
 N_FLIGHT_TYPES: Final = len(DIGRAPH_CLASSES) * 4
 """Digraph class × finger relation (-1..2) of a flight."""
+
+
+def human_side(names: Sequence[str], side: Mapping[str, float]) -> tuple[float, ...]:
+    """The direction per feature of ``names`` (0 where ``side`` says nothing)."""
+    return tuple(float(side.get(n, 0.0)) for n in names)
 
 
 def flight_types(strokes: Sequence[Keystroke]) -> NDArray[np.int_]:
@@ -254,7 +276,9 @@ class HumanLikeness(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     of robust z-scores ``r`` (median, IQR of people): ``marginal`` ``Σ max(0, |r| - 3)²``, or
     ``joint`` ``(r - m)ᵀ Σ⁻¹ (r - m)`` with ``m``, ``Σ`` people's mean and Ledoit-Wolf shrunk
     covariance of ``r``; as log-odds ``sharpness · log((n + 1) / (n₀ + 1))`` with ``n₀`` its
-    `NOVELTY_QUANTILE` on people.
+    `NOVELTY_QUANTILE` on people. With ``side`` (+1, -1 or 0 per feature: where people lie),
+    a one-sided shortfall ``Σ max(0, -side·r)²`` the same way, with ``s₀`` its
+    `SHORTFALL_QUANTILE` on people.
     """
 
     def __init__(
@@ -263,11 +287,13 @@ class HumanLikeness(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         squares: bool = True,
         sharpness: float = 4.0,
         novelty: str = "marginal",
+        side: tuple[float, ...] | None = None,
     ) -> None:
         self.C = C
         self.squares = squares
         self.sharpness = sharpness
         self.novelty = novelty
+        self.side = side
 
     def _expand(self, X: Array) -> Array:
         z = np.clip((X - self.mean_) / self.scale_, -50.0, 50.0)
@@ -298,7 +324,16 @@ class HumanLikeness(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             covariance = LedoitWolf().fit(r).covariance_
             self.precision_ = np.linalg.inv(covariance + 1e-6 * np.eye(r.shape[1]))
         self.novelty_ = float(np.quantile(self._novelty(people), NOVELTY_QUANTILE))
+        if self.side is not None and any(self.side):
+            if len(self.side) != X.shape[1]:
+                raise ValueError("side needs one direction per feature")
+            self.side_ = np.asarray(self.side, dtype=np.float64)
+            self.shortfall_ = float(np.quantile(self._shortfall(people), SHORTFALL_QUANTILE))
         return self
+
+    def _shortfall(self, X: Array) -> Array:
+        s = np.maximum(0.0, -self.side_ * self._robust(X))
+        return np.asarray(np.sum(s * s, axis=-1), dtype=np.float64)
 
     def _robust(self, X: Array) -> Array:
         return np.asarray(np.clip((X - self.center_) / self.spread_, -50.0, 50.0), np.float64)
@@ -313,7 +348,11 @@ class HumanLikeness(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     def _logit(self, X: Array) -> Array:
         supervised = self._expand(X) @ self.coef_ + self.intercept_
         novel = self.sharpness * np.log((self._novelty(X) + 1.0) / (self.novelty_ + 1.0))
-        return np.asarray(np.maximum(supervised, novel), dtype=np.float64)
+        logit = np.maximum(supervised, novel)
+        if hasattr(self, "side_"):
+            short = self.sharpness * np.log((self._shortfall(X) + 1.0) / (self.shortfall_ + 1.0))
+            logit = np.maximum(logit, short)
+        return np.asarray(logit, dtype=np.float64)
 
     def decision_function(self, X: ArrayLike) -> Array:
         """Log-odds of machine per row."""
@@ -346,6 +385,11 @@ class HumanLikeness(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             if self.novelty == "joint"
             else {}
         )
+        one_sided = (
+            {"side": self.side_, "shortfall": np.asarray([self.shortfall_])}
+            if hasattr(self, "side_")
+            else {}
+        )
         return {
             "mean": self.mean_,
             "scale": self.scale_,
@@ -358,17 +402,23 @@ class HumanLikeness(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             "spread": self.spread_,
             "novelty": np.asarray([self.novelty_]),
             **joint,
+            **one_sided,
         }
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, NDArray[np.float64]]) -> HumanLikeness:
-        """The inverse of `to_arrays` (a model without a covariance is ``marginal``)."""
+        """The inverse of `to_arrays` (a model without a covariance is ``marginal``, one
+        without directions has no one-sided part)."""
         model = cls(
             C=float(arrays["C"][0]),
             squares=bool(arrays["squares"][0]),
             sharpness=float(arrays["sharpness"][0]),
             novelty="joint" if "precision" in arrays else "marginal",
+            side=tuple(float(v) for v in arrays["side"]) if "side" in arrays else None,
         )
+        if "side" in arrays:
+            model.side_ = np.asarray(arrays["side"], dtype=np.float64)
+            model.shortfall_ = float(arrays["shortfall"][0])
         if "precision" in arrays:
             model.location_ = np.asarray(arrays["location"], dtype=np.float64)
             model.precision_ = np.asarray(arrays["precision"], dtype=np.float64)

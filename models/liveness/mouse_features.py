@@ -88,7 +88,7 @@ class _Segments:
 
     def inner(self, a: Array) -> Array:
         """Differences of ``a`` within segments (each segment one shorter)."""
-        return np.diff(a)[self._inner]
+        return (a[1:] - a[:-1])[self._inner]
 
     def shorter(self) -> _Segments:
         """The layout of `inner` (built once: the live path asks for it several times)."""
@@ -137,7 +137,9 @@ class _Segments:
     def first_max(self, a: Array) -> Index:
         """Index within its segment of each segment's first maximum."""
         hits = np.flatnonzero(a == self.max(a)[self.ids])
-        _, first = np.unique(self.ids[hits], return_index=True)
+        owner = self.ids[hits]
+        first = np.ones(hits.size, dtype=bool)
+        first[1:] = owner[1:] != owner[:-1]
         return np.asarray(hits[first] - self.starts, dtype=np.intp)
 
     def median(self, a: Array) -> Array:
@@ -173,15 +175,14 @@ def _action_rows(
     v = np.where(dt > 0, step / np.maximum(dt, 1e-3), 0.0)
 
     # Sub-movements: peaks of the lightly smoothed speed above a fifth of its maximum. A zero
-    # between actions keeps their speeds apart; each action's two ends are the two-term dots
+    # between actions keeps their speeds apart; each action's two ends are the two-term sums
     # `np.convolve` takes there (a third, zero, term can round differently and move a peak).
     kernel = np.ones(3) / 3
     gaps = steps.starts[1:]
     padded = np.insert(v, gaps, 0.0)
     vs = np.delete(np.convolve(padded, kernel, mode="same"), gaps + np.arange(gaps.size))
-    for start, end in zip(steps.starts.tolist(), steps.ends.tolist(), strict=True):
-        vs[start] = np.dot(v[start : start + 2], kernel[1:])
-        vs[end] = np.dot(v[end - 1 : end + 1], kernel[:2])
+    vs[steps.starts] = v[steps.starts] * kernel[1] + v[steps.starts + 1] * kernel[2]
+    vs[steps.ends] = v[steps.ends - 1] * kernel[0] + v[steps.ends] * kernel[1]
     vmax = steps.max(vs)
     inf = np.full(1, np.inf)
     left, right = np.concatenate([inf, vs[:-1]]), np.concatenate([vs[1:], inf])
@@ -200,7 +201,7 @@ def _action_rows(
     moved = step > 0
     angle, angle_ids = np.arctan2(dy, dx)[moved], steps.ids[moved]
     same = angle_ids[1:] == angle_ids[:-1]
-    turn = np.abs(np.angle(np.exp(1j * np.diff(angle)[same])))
+    turn = np.abs(_wrapped(angle[1:] - angle[:-1])[same])
     turn_ids = angle_ids[1:][same]
     turns = np.bincount(turn_ids, minlength=steps.count)
     turn_mean = np.bincount(turn_ids, weights=turn, minlength=steps.count) / np.maximum(turns, 1)
@@ -220,9 +221,8 @@ def _action_rows(
     off = np.abs((x - x[first][ids]) * uy[ids] - (y - y[first][ids]) * ux[ids])
     # Curvature-speed power law: people slow down in bends (log speed rises with log radius of
     # curvature); a path traced at a speed chosen apart from its shape lacks that coupling.
-    heading = np.unwrap(np.arctan2(dy, dx))
     arc = steps.drop_first(step)
-    bend = np.abs(steps.inner(heading)) / np.maximum(arc, 1e-3)
+    bend = np.abs(_wrapped(steps.inner(np.arctan2(dy, dx)))) / np.maximum(arc, 1e-3)
     speed = steps.drop_first(v)
     usable = (bend > 1e-3) & (speed > 0) & (steps.drop_last(step) > 0) & (arc > 0)
     radius = np.log(np.where(usable, 1.0 / np.maximum(bend, 1e-9), 1.0))
@@ -246,6 +246,26 @@ def _action_rows(
         ]
     )
     return rows, wobble
+
+
+def _value_counts(a: Array) -> Index:
+    """How often each distinct value of ``a`` occurs (what ``np.unique`` counts, by one sort)."""
+    s = np.sort(a)
+    edges = np.flatnonzero(s[1:] != s[:-1]) + 1
+    return np.diff(np.concatenate([[0], edges, [s.size]])).astype(np.intp)
+
+
+def _median(a: Array) -> Array:
+    """Median along the first axis (what `np.median` gives, by a sort: cheaper on a few
+    values)."""
+    s = np.sort(a, axis=0)
+    n = s.shape[0]
+    return np.asarray((s[(n - 1) // 2] + s[n // 2]) / 2, dtype=np.float64)
+
+
+def _wrapped(turn: Array) -> Array:
+    """Angle differences (rad) wrapped into [-π, π)."""
+    return np.asarray((turn + np.pi) % (2 * np.pi) - np.pi, dtype=np.float64)
 
 
 def _irregularity(
@@ -289,9 +309,7 @@ def _irregularity(
     wide = chord > 2.0
     off = np.abs(chord_x * (my - py_) - chord_y * (mx - px_))[wide] / chord[wide]
     wobble = (
-        np.asarray([float(np.median(off)), float(np.median(off / chord[wide]))])
-        if off.size >= 3
-        else np.zeros(2)
+        np.asarray([_median(off), _median(off / chord[wide])]) if off.size >= 3 else np.zeros(2)
     )
     return np.column_stack([peak, skew, rough, smallest, fine_end]), wobble
 
@@ -384,12 +402,12 @@ def mouse_liveness_features(actions: Sequence[MouseAction]) -> Array:
     rows, wobble = _action_rows(window, x, y, dt_all, step)
     if rows.shape[0] == 0:
         return np.zeros(len(MOUSE_FEATURES))
-    _, counts = np.unique(np.rint(dt), return_counts=True)
+    counts = _value_counts(np.rint(dt))
     moving = step[step > 0]
-    step_mode = np.unique(np.rint(moving), return_counts=True)[1].max() if moving.size else 0
+    step_mode = _value_counts(np.rint(moving)).max() if moving.size else 0
     pauses = float(np.sum(dt[dt > PAUSE_MS])) / max(float(dt.sum()), 1.0)
-    median = np.median(rows, axis=0)
-    spread = np.std(rows, axis=0) if rows.shape[0] > 1 else np.zeros(rows.shape[1])
+    median = _median(rows)
+    spread = rows.std(axis=0) if rows.shape[0] > 1 else np.zeros(rows.shape[1])
     values = [
         median[0],
         spread[0],
@@ -399,7 +417,7 @@ def mouse_liveness_features(actions: Sequence[MouseAction]) -> Array:
         median[3],
         spread[3],
         median[4],
-        float(np.std(dt) / float(np.mean(dt))),  # dt > 0
+        float(dt.std() / dt.mean()),  # dt > 0
         float(np.max(counts) / dt.size),
         float(counts.size / dt.size),
         pauses,

@@ -25,7 +25,13 @@ from models.background import BACKGROUND_DIR, write_npz
 from models.events import KeyEvent, MouseEvent
 from models.liveness.bots import KEYBOARD_BOTS, MOUSE_BOTS, KeyboardContext, MouseContext
 from models.liveness.corpus import keystroke_chunks, stream_features
-from models.liveness.humanlike import HumanLikeness, RhythmPrior
+from models.liveness.humanlike import (
+    KEYSTROKE_FEATURES,
+    KEYSTROKE_HUMAN_SIDE,
+    HumanLikeness,
+    RhythmPrior,
+    human_side,
+)
 
 Array = NDArray[np.float64]
 FILES: Final = {m: BACKGROUND_DIR / f"liveness_{m}.npz" for m in ("keystroke", "mouse")}
@@ -48,6 +54,10 @@ NOVELTY: Final = {"keystroke": "joint", "mouse": "joint"}
 leave-one-family-out on the training people alone (two folds by person). The mouse was
 marginal while its people were 40 users of one browser task (a covariance learned from them
 called other devices' pointers novel); its people now include remote-desktop users."""
+SIDES: Final = {"keystroke": human_side(KEYSTROKE_FEATURES, KEYSTROKE_HUMAN_SIDE)}
+"""Each modality's one-sided part (`HumanLikeness`): the keystroke features physiology orients.
+The mouse has none: velocity-peak asymmetry and the curvature-speed power law, oriented the
+same way, cost Balabit people flags and caught no bot family the joint part missed."""
 
 
 @dataclass(frozen=True)
@@ -104,14 +114,19 @@ def _hours(stream: Sequence[KeyEvent] | Sequence[MouseEvent]) -> float:
     return float(gaps[gaps <= 5000.0].sum()) / 3_600_000.0 if t.size > 1 else 0.0
 
 
-def fit(corpus: Corpus, exclude: Sequence[str] = (), novelty: str = "marginal") -> HumanLikeness:
+def fit(
+    corpus: Corpus,
+    exclude: Sequence[str] = (),
+    novelty: str = "marginal",
+    side: tuple[float, ...] | None = None,
+) -> HumanLikeness:
     """The human-likeness model of a corpus, without bot families ``exclude``, with the
-    one-class part ``novelty``."""
+    one-class part ``novelty`` and the one-sided part ``side``."""
     X_people = np.vstack(corpus.people)
     X_bots = np.vstack([np.vstack(v) for f, v in corpus.bots.items() if f not in exclude])
     X = np.vstack([X_people, X_bots])
     y = np.r_[np.zeros(X_people.shape[0]), np.ones(X_bots.shape[0])].astype(int)
-    return HumanLikeness(novelty=novelty).fit(X, y)
+    return HumanLikeness(novelty=novelty, side=side).fit(X, y)
 
 
 @dataclass(frozen=True)
@@ -247,8 +262,13 @@ def fitted(
         corpus.people, corpus.hours, {f: v for f, v in corpus.bots.items() if f not in exclude}
     )
     novelty = NOVELTY.get(modality, "marginal")
+    side = SIDES.get(modality)
     return LivenessModel(
-        modality, fit(part, novelty=novelty), out_of_fold_rule(part, novelty), prior, source
+        modality,
+        fit(part, novelty=novelty, side=side),
+        out_of_fold_rule(part, novelty, side),
+        prior,
+        source,
     )
 
 
@@ -292,7 +312,9 @@ def keystroke_prior(streams: Sequence[Sequence[KeyEvent]]) -> RhythmPrior:
     return RhythmPrior.fit([w for s in streams for w in keystroke_chunks(s)])
 
 
-def out_of_fold_rule(corpus: Corpus, novelty: str = "marginal") -> FlagRule:
+def out_of_fold_rule(
+    corpus: Corpus, novelty: str = "marginal", side: tuple[float, ...] | None = None
+) -> FlagRule:
     """The flag rule tuned on people's and bots' out-of-fold log-odds (two folds by person)."""
     logits: list[Array] = []
     bots: dict[str, list[Array]] = {family: [] for family in corpus.bots}
@@ -302,7 +324,7 @@ def out_of_fold_rule(corpus: Corpus, novelty: str = "marginal") -> FlagRule:
             [],
             {family: rows[1 - k :: 2] for family, rows in corpus.bots.items()},
         )
-        model = fit(part, novelty=novelty)
+        model = fit(part, novelty=novelty, side=side)
         logits += [model.decision_function(p) for p in corpus.people[k::2] if p.size]
         for family, rows in corpus.bots.items():
             bots[family] += [model.decision_function(r) for r in rows[k::2] if r.size]

@@ -30,6 +30,7 @@ def test_the_estimator_follows_scikit_learn_conventions() -> None:
         "squares": True,
         "sharpness": 4.0,
         "novelty": "marginal",
+        "side": None,
     }
     with pytest.raises(NotFittedError):
         model.predict_proba(X)
@@ -67,6 +68,25 @@ def test_a_window_breaking_how_people_features_vary_together_is_novel_to_the_joi
     unseen_family = np.array([[1.5, -1.5, 0.0, 0.0]])  # each feature within people's range
     assert HumanLikeness(novelty="marginal").fit(X, y).predict_proba(unseen_family)[0, 1] <= 0.5
     assert HumanLikeness(novelty="joint").fit(X, y).predict_proba(unseen_family)[0, 1] > 0.9
+
+
+def test_a_window_short_of_people_on_their_physiological_side_is_machine_like() -> None:
+    rng = np.random.default_rng(3)
+    people = rng.normal(0, 1, (400, 3))
+    bots = rng.normal([0, 0, 5], 0.3, (100, 3))  # the one family seen: off in feature 2 only
+    X, y = np.vstack([people, bots]), np.r_[np.zeros(400), np.ones(100)]
+    one_sided = HumanLikeness(side=(1.0, 0.0, 0.0)).fit(X, y)
+    two_sided = HumanLikeness().fit(X, y)
+    short = np.array([[-3.5, 0.0, 0.0]])  # below people in feature 0, where they lie above
+    beyond = np.array([[3.0, 0.0, 0.0]])  # past people on their own side
+    assert one_sided.predict_proba(short)[0, 1] > 0.9
+    assert one_sided.predict_proba(short)[0, 1] > two_sided.predict_proba(short)[0, 1]
+    assert one_sided.predict_proba(beyond)[0, 1] < 0.5
+    again = HumanLikeness.from_arrays(one_sided.to_arrays())
+    assert again.side == (1.0, 0.0, 0.0)
+    assert np.allclose(again.decision_function(X), one_sided.decision_function(X))
+    with pytest.raises(ValueError, match="side"):
+        HumanLikeness(side=(1.0,)).fit(X, y)
 
 
 def test_shipped_models_read_without_pickle_and_name_their_training_people() -> None:
