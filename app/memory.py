@@ -9,13 +9,14 @@ costs about a millisecond, and is skipped where the C library has no ``malloc_tr
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import ctypes.util
 import sys
 from collections.abc import AsyncGenerator, Callable
 
 from quart import Quart
+
+from app.background import Stop, background
 
 
 def malloc_trim() -> Callable[[], bool] | None:
@@ -31,10 +32,9 @@ def malloc_trim() -> Callable[[], bool] | None:
     return lambda: bool(function(0))
 
 
-async def trim_periodically(trim: Callable[[], bool], interval: float) -> None:
-    """Trim every ``interval`` seconds until cancelled."""
-    while True:
-        await asyncio.sleep(interval)
+async def trim_periodically(trim: Callable[[], bool], interval: float, stop: Stop) -> None:
+    """Trim every ``interval`` seconds until stopped."""
+    while not await stop.sleep(interval):
         trim()
 
 
@@ -47,7 +47,5 @@ def install_memory_trim(app: Quart) -> None:
 
     @app.while_serving
     async def _trim() -> AsyncGenerator[None, None]:
-        task = asyncio.create_task(trim_periodically(trim, interval), name="memory-trim")
-        yield
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        async with background(lambda stop: trim_periodically(trim, interval, stop), "memory-trim"):
+            yield

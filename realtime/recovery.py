@@ -19,7 +19,6 @@ One ``Keeper`` task per worker repairs that every ``interval`` seconds:
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +28,7 @@ import socketio
 import structlog
 from sqlalchemy import select
 
+from app.background import Stop
 from app.state import AppState
 from db.tables import LoginSession, SessionState
 from models.fusion import TrustParams
@@ -124,11 +124,11 @@ class Keeper:
         self._challenged_seen: set[str] = set()
         """Sessions the database said challenged at the previous reconcile."""
 
-    async def run(self) -> None:
-        """Repeat ``step`` until cancelled."""
-        while True:
+    async def run(self, stop: Stop) -> None:
+        """Repeat ``step`` until stopped."""
+        while not stop:
             await self.step()
-            await asyncio.sleep(self.interval)
+            await stop.sleep(self.interval)
 
     async def step(self) -> None:
         """One round: each part runs even if another failed (Redis down, database up)."""

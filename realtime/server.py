@@ -16,6 +16,7 @@ from engineio import json as engineio_json
 from quart import Quart
 
 from app import metrics
+from app.background import background
 from app.events import ConsentListener, ModelListener, SessionChange, SessionEvent, SessionListener
 from app.redis_clients import redis_client
 from app.sessions import evidence
@@ -190,10 +191,8 @@ def create_socketio(app: Quart) -> socketio.AsyncServer:
         state.hub.consents.append(_consent_listener(client, store))
         state.readiness["live_store"] = store.ping
 
-        keeper = asyncio.create_task(Keeper(state, sio, client, store).run(), name="live-keeper")
-        yield
-        keeper.cancel()
-        await asyncio.gather(keeper, return_exceptions=True)
+        async with background(Keeper(state, sio, client, store).run, "live-keeper"):
+            yield
         try:
             await client.pipeline.drain()
         finally:

@@ -7,8 +7,6 @@ the shared KV store (as retraining does), so one worker per slot computes and se
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections.abc import AsyncGenerator
 from dataclasses import asdict
@@ -18,6 +16,7 @@ import structlog
 from quart import Quart
 
 from app import metrics
+from app.background import Stop, background
 from app.detection import service
 from app.detection.routes import figures_out
 from app.state import AppState, app_state
@@ -62,15 +61,15 @@ async def publish(state: AppState) -> service.Figures:
     return figures
 
 
-async def _run(state: AppState) -> None:
-    while True:
+async def _run(state: AppState, stop: Stop) -> None:
+    while not stop:
         slot = int(time.time() // EVERY_SECONDS)
         try:
             if await state.kv.add(f"detection:slot:{slot}", "1", EVERY_SECONDS * 2):
                 await publish(state)
         except Exception:  # the next slot tries again; the figures are never urgent
             log.exception("detection_figures_failed")
-        await asyncio.sleep(EVERY_SECONDS - time.time() % EVERY_SECONDS)
+        await stop.sleep(EVERY_SECONDS - time.time() % EVERY_SECONDS)
 
 
 def install_detection_export(app: Quart) -> None:
@@ -81,8 +80,6 @@ def install_detection_export(app: Quart) -> None:
 
     @app.while_serving
     async def _export() -> AsyncGenerator[None, None]:
-        task = asyncio.create_task(_run(app_state(app)))
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        state = app_state(app)
+        async with background(lambda stop: _run(state, stop), "detection-export"):
+            yield

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks.webhooks import Webhook
 
 from app import metrics
+from app.background import Stop, background
 from app.crypto import SecretBoxError
 from app.events import SessionEvent
 from app.integrations import keys, webhooks
@@ -92,14 +93,16 @@ class WebhookDispatcher:
 
     # --- the sender --------------------------------------------------------------------------
 
-    async def run(self) -> None:
-        """Store buffered events and send due messages, until cancelled."""
+    async def run(self, stop: Stop) -> None:
+        """Store buffered events and send due messages, until stopped."""
         timeout = aiohttp.ClientTimeout(total=self.settings.webhook_timeout_seconds)
         async with aiohttp.ClientSession(timeout=timeout) as http:
             self._http = http
-            while True:
+            while not stop:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.settings.webhook_poll_seconds)
+                if stop:
+                    return
                 if self._wake.is_set():
                     # A burst (revoking every session of a user) is stored in one round, not
                     # one round per event interleaved with the requests that make them.
@@ -109,7 +112,7 @@ class WebhookDispatcher:
                     await self.round()
                 except Exception:  # the loop must outlive a database that is away
                     log.exception("webhook_round_failed")
-                    await asyncio.sleep(self.settings.webhook_poll_seconds)
+                    await stop.sleep(self.settings.webhook_poll_seconds)
 
     async def round(self) -> int:
         """Store what is buffered, then send what is due; returns messages sent."""
@@ -302,10 +305,8 @@ def install_webhooks(app: Quart) -> None:
         state.hub.sessions.append(dispatcher.on_session_change)
         state.hub.security.append(dispatcher.on_security_event)
         state.hub.audit.append(dispatcher.on_audit_record)
-        task = asyncio.create_task(dispatcher.run(), name="bbauth-webhooks")
-        yield
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        async with background(dispatcher.run, "bbauth-webhooks"):
+            yield
         try:  # events of the last moments wait in the database for any worker
             await dispatcher.store_buffered()
         except Exception:

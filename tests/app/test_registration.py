@@ -116,8 +116,6 @@ async def test_registration_is_closed_by_default_in_production(start_app: StartA
     api = await start_app(
         env="production",
         secret_key="8f3b2c1d9e7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c",
-        # Registration only: this worker runs none of the periodic jobs (production's default).
-        scheduler=False,
     )
 
     reply = await sign_up(api, "new@example.com")
