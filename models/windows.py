@@ -37,7 +37,7 @@ from models.mouse_rows import actions_matrix
 
 MOVE = MOUSE_KINDS.index("move")
 RELEASE = MOUSE_KINDS.index("up")
-assert MOUSE_KINDS[RELEASE:] == ("up", "wheel"), "MouseWindower._separates reads kinds >= RELEASE"
+assert MOUSE_KINDS[RELEASE:] == ("up", "wheel"), "MouseWindower._may_split reads kinds >= RELEASE"
 assert MOVE == 0, "MouseWindower._may_complete reads any non-zero kind as not a move"
 
 
@@ -183,10 +183,6 @@ class MouseWindower:
     _actions: list[MouseAction] = field(default_factory=list)
     _boundary: bool = False
     _since_pass: int = 0
-    _separated: bool = False
-    """Whether the buffer may hold a release, a wheel or a pause (or is not known to be clean
-    and in order): without any, a pass can close no action but the buffer's last, so it
-    would complete nothing and is skipped."""
 
     @property
     def _events(self) -> MouseColumns:
@@ -203,22 +199,20 @@ class MouseWindower:
         """Whether ``new`` can end an action: a press, release or wheel, or a pause."""
         if new.kind.any():  # any kind but a move (MOVE is 0)
             return True
-        return self._pauses(new, previous)
-
-    def _pauses(self, new: MouseColumns, previous: float | None) -> bool:
-        """Whether the pointer rests longer than ``pause_ms`` before or within ``new``."""
         t = new.t
         if previous is not None and float(t[0]) - previous > self.pause_ms:
             return True
         return t.size > 1 and bool((t[1:] - t[:-1] > self.pause_ms).any())
 
-    def _separates(self, new: MouseColumns, previous: float | None) -> bool:
-        """Whether ``new`` may split the buffer into more than one action: a release, a
-        wheel or a pause (presses alone do not: a press ends no action before its release),
-        or events that segmentation would reorder."""
-        if not new.clean or (previous is not None and float(new.t[0]) < previous):
+    def _may_split(self, events: MouseColumns) -> bool:
+        """Whether segmentation may cut ``events`` into more than one action: they hold a
+        release, a wheel or a pause, or are not known to be in order. Moves and presses alone
+        make one movement at most (a press ends no action before its release), of which the
+        last action is held back: a pass over them would complete nothing."""
+        if not events.clean or int(events.kind.max()) >= RELEASE:
             return True
-        return bool((new.kind >= RELEASE).any()) or self._pauses(new, previous)
+        t = events.t
+        return bool((t[1:] - t[:-1] > self.pause_ms).any())
 
     def feed(self, events: MouseColumns | Iterable[MouseEvent]) -> list[MouseWindow]:
         """Add time-ordered events (ms, px); return the windows they close."""
@@ -230,9 +224,8 @@ class MouseWindower:
         self._buffered += len(new)
         self._since_pass += len(new)
         self._boundary = self._boundary or self._may_complete(new, previous)
-        self._separated = self._separated or self._separates(new, previous)
         if self._boundary and 4 * self._since_pass >= self._buffered:
-            if self._separated:
+            if self._may_split(self._events):
                 self._segment()
             else:
                 self._since_pass = 0  # as after a pass that completes nothing
@@ -268,7 +261,6 @@ class MouseWindower:
         else:
             self._events = self._events.select(after)
         self._since_pass = len(self._events)
-        self._separated = bool(len(self._events)) and self._separates(self._events, None)
         # Left: the last action. A finished click or drag, or events after it, may make it
         # complete without another boundary event; a movement grows until one comes.
         last = actions[-1]
