@@ -20,6 +20,7 @@ displacements, quantized; it cannot be turned back into keys or text.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import product
@@ -143,18 +144,18 @@ def _kept_samples(
     small = np.flatnonzero((step < MIN_STEP_PX) & ~starts[1:]) + 1
     if small.size == 0:
         return keep
-    xs, ys, first = x.tolist(), y.tolist(), starts.tolist()
-    i = int(small[0])
+    xs, ys, first, smalls = x.tolist(), y.tolist(), starts.tolist(), small.tolist()
+    i = smalls[0]
     last = i - 1
     while i < x.size:
         if not first[i] and max(abs(xs[i] - xs[last]), abs(ys[i] - ys[last])) < MIN_STEP_PX:
             keep[i] = False
             i += 1
             continue
-        k = int(np.searchsorted(small, i, side="right"))
-        if k == small.size:
+        k = bisect_right(smalls, i)  # a Python list: numpy's per-call cost dominates here
+        if k == len(smalls):
             break
-        i = int(small[k])
+        i = smalls[k]
         last = i - 1
     return keep
 
@@ -309,8 +310,8 @@ class FingerprintIndex:
                 d = q[qi + o, c] - self._codes[sj + o, c]
                 keep = np.abs(d - anchor) <= tol[qi + o, c] + slack
                 qi, sj, anchor, slack = qi[keep], sj[keep], anchor[keep], slack[keep]
-        if qi.size == 0:
-            return 0.0
+                if qi.size == 0:  # a person's new window: most often early
+                    return 0.0
         steps = np.arange(spec.run)
         diff = (q[qi[:, None] + steps] - self._codes[sj[:, None] + steps]).astype(np.float64)
         if spec.aligned:

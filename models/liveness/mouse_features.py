@@ -174,13 +174,12 @@ def _action_rows(
     steps = points.shorter()
     v = np.where(dt > 0, step / np.maximum(dt, 1e-3), 0.0)
 
-    # Sub-movements: peaks of the lightly smoothed speed above a fifth of its maximum. A zero
-    # between actions keeps their speeds apart; each action's two ends are the two-term sums
-    # `np.convolve` takes there (a third, zero, term can round differently and move a peak).
+    # Sub-movements: peaks of the lightly smoothed speed above a fifth of its maximum. Inside
+    # an action the three neighbours are its own; each action's two ends are the two-term sums
+    # `np.convolve` takes at an array's ends (a third, zero, term can round differently and
+    # move a peak), so the ends, where actions meet, are set apart.
     kernel = np.ones(3) / 3
-    gaps = steps.starts[1:]
-    padded = np.insert(v, gaps, 0.0)
-    vs = np.delete(np.convolve(padded, kernel, mode="same"), gaps + np.arange(gaps.size))
+    vs = np.convolve(v, kernel, mode="same")
     vs[steps.starts] = v[steps.starts] * kernel[1] + v[steps.starts + 1] * kernel[2]
     vs[steps.ends] = v[steps.ends - 1] * kernel[0] + v[steps.ends] * kernel[1]
     vmax = steps.max(vs)
@@ -201,7 +200,7 @@ def _action_rows(
     moved = step > 0
     angle, angle_ids = np.arctan2(dy, dx)[moved], steps.ids[moved]
     same = angle_ids[1:] == angle_ids[:-1]
-    turn = np.abs(_wrapped(angle[1:] - angle[:-1])[same])
+    turn = _turn(angle[1:] - angle[:-1])[same]
     turn_ids = angle_ids[1:][same]
     turns = np.bincount(turn_ids, minlength=steps.count)
     turn_mean = np.bincount(turn_ids, weights=turn, minlength=steps.count) / np.maximum(turns, 1)
@@ -222,7 +221,7 @@ def _action_rows(
     # Curvature-speed power law: people slow down in bends (log speed rises with log radius of
     # curvature); a path traced at a speed chosen apart from its shape lacks that coupling.
     arc = steps.drop_first(step)
-    bend = np.abs(_wrapped(steps.inner(np.arctan2(dy, dx)))) / np.maximum(arc, 1e-3)
+    bend = _turn(steps.inner(np.arctan2(dy, dx))) / np.maximum(arc, 1e-3)
     speed = steps.drop_first(v)
     usable = (bend > 1e-3) & (speed > 0) & (steps.drop_last(step) > 0) & (arc > 0)
     radius = np.log(np.where(usable, 1.0 / np.maximum(bend, 1e-9), 1.0))
@@ -263,9 +262,11 @@ def _median(a: Array) -> Array:
     return np.asarray((s[(n - 1) // 2] + s[n // 2]) / 2, dtype=np.float64)
 
 
-def _wrapped(turn: Array) -> Array:
-    """Angle differences (rad) wrapped into [-π, π)."""
-    return np.asarray((turn + np.pi) % (2 * np.pi) - np.pi, dtype=np.float64)
+def _turn(change: Array) -> Array:
+    """Size (rad, 0..π) of changes of heading ``change`` between two `np.arctan2` angles
+    (within ±2π): the shorter way round, exact where no wrap is needed."""
+    size = np.abs(change)
+    return np.asarray(np.minimum(size, 2 * np.pi - size), dtype=np.float64)
 
 
 def _irregularity(
