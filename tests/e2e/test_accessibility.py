@@ -147,6 +147,12 @@ async def test_every_page_and_state_passes_axe_at_both_viewports(
         await expect(page.get_by_test_id("signed-in-as")).to_have_text(email)
         await expect(page.get_by_role("heading", level=1)).to_be_visible()
         await audit.check(page, "account")
+        await page.get_by_test_id("behavior-erase").click()
+        confirm = page.get_by_test_id("confirm-dialog")
+        await expect(confirm).to_be_visible()
+        await audit.check(page, "account-confirm-erase")
+        await page.keyboard.press("Escape")
+        await expect(confirm).to_be_hidden()
         team = await browser.new_context(
             viewport=VIEWPORTS["desktop"], reduced_motion="reduce", bypass_csp=True
         )
@@ -157,6 +163,12 @@ async def test_every_page_and_state_passes_axe_at_both_viewports(
                 timeout=15_000
             )
             await audit.check(admin, "admin")
+            await admin.get_by_test_id("action-details").first.click()
+            drilldown = admin.get_by_test_id("session-drilldown")
+            await expect(drilldown).to_be_visible()
+            await audit.check(admin, "admin-drilldown")
+            await admin.keyboard.press("Escape")
+            await expect(drilldown).to_be_hidden()
             await drag_by_keyboard(admin, server)
         finally:
             await team.close()

@@ -120,6 +120,10 @@ describe("a session's drill-down", () => {
     expect(passed).toHaveAttribute("data-outcome", "passed");
     expect(passed).toHaveTextContent("keystroke v1");
     expect(expired).toHaveAttribute("data-outcome", "expired");
+    // Its scrolling content is a named region the keyboard can reach (and scroll).
+    const content = within(dialog).getByTestId("drilldown-content");
+    expect(content).toHaveAttribute("tabindex", "0");
+    expect(screen.getByRole("region", { name: /session/i })).toBe(content);
 
     await userEvent.click(within(dialog).getByTestId("drilldown-close"));
     await waitFor(() => expect(screen.queryByTestId("session-drilldown")).toBeNull());

@@ -66,7 +66,8 @@ export function SessionDrilldown({ sessionId, threshold, onClose }: SessionDrill
           </Typography>
         )}
       </DialogTitle>
-      <DialogContent dividers>
+      {/* Scrolls on its own (a long session): focusable, so the keyboard can scroll it too. */}
+      <DialogContent dividers tabIndex={0} role="region" aria-labelledby="drilldown-title" data-testid="drilldown-content">
         {detail.error && (
           <Alert severity="warning" sx={{ mb: 1 }}>
             {detail.error}
