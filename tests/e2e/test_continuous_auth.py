@@ -262,6 +262,7 @@ async def impostor_then_revoked(
 
     # 6. The security team, its dashboard open all along, sees the session live and revokes it.
     await admin.set_viewport_size({"width": 1280, "height": 760})
+    await admin.evaluate("() => window.scrollTo(0, 0)")  # back up from the figures' card
     row = admin.locator(f'[data-testid=session-row][data-email="{ALICE[0]}"]')
     await expect(row).to_be_visible(timeout=15_000)
     await expect(row.get_by_test_id("session-state")).to_have_text("active")
