@@ -123,12 +123,13 @@ _FITTED: dict[str, bytes] = {}
 """Models fitted in this run, by their rows (pickled: each caller gets its own copy)."""
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def remembered_fits(monkeypatch: pytest.MonkeyPatch) -> None:
     """A fit of rows already fitted in this run is reused rather than made again. The fit is a
     pure function of its rows (``fit_live_model`` seeds its randomness), so the model is the
-    same; what is saved is the child process's seconds on a busy machine, for tests about what
-    the service does with models, not how it fits them."""
+    same; what is saved is the child process's seconds on a busy machine. The security tests
+    are about what the service does with models, not how it fits them (tests/app and
+    tests/ops fit in the child process every time)."""
     fit = training.fit_in_process
 
     async def remembered(

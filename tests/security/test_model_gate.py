@@ -29,8 +29,7 @@ from tests.realtime.harness import Live
 from tests.security.live import Served, StartServer, payload_of
 from tests.security.people import Replayer, aalto_people, enroll
 
-# Each test's owner is the same person: their fits are remembered across tests and back ends.
-pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("remembered_fits")]
+pytestmark = pytest.mark.timeout(300)
 
 STEP_UP_AGE = 300  # BBAUTH_STEP_UP_MAX_AGE_SECONDS (default)
 
