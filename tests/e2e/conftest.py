@@ -7,6 +7,7 @@ SMTP server (aiosmtpd) that receives the one-time codes. Playwright drives the s
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -126,11 +127,34 @@ def _bbauth(*args: str, env: dict[str, str], log: Path) -> subprocess.Popen[byte
         )
 
 
+DATABASE = "bbauth.sqlite3"  # the default database under BBAUTH_VAR_DIR
+_seeded: list[Path] = []
+
+
+def seeded_database() -> Path:
+    """A database migrated to head with the demo accounts (``bbauth db upgrade`` and
+    ``bbauth seed-demo`` under ``SERVER_SETTINGS``), made once per run: each server starts on a
+    copy of it, which is what those two commands would make again."""
+    if not _seeded:
+        folder = Path(tempfile.mkdtemp(prefix="bbauth-e2e-seeded-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BBAUTH_")}
+        env.update({**SERVER_SETTINGS, "BBAUTH_VAR_DIR": str(folder)})
+        log = folder / "seed.log"
+        for step in (("db", "upgrade"), ("seed-demo",)):
+            if _bbauth(*step, env=env, log=log).wait(timeout=120) != 0:
+                pytest.fail(f"bbauth {' '.join(step)} failed:\n{log.read_text(errors='replace')}")
+        _seeded.append(folder / DATABASE)
+    return _seeded[0]
+
+
 @contextmanager
 def running_server(smtp: Mailbox, settings: dict[str, str] | None = None) -> Iterator[Server]:
-    """``bbauth serve`` on a free port: fresh SQLite database, demo accounts, codes by SMTP;
-    ``SERVER_SETTINGS`` with ``settings`` over them. Stopped (and its files removed) on exit."""
+    """``bbauth serve`` on a free port: fresh SQLite database (a copy of ``seeded_database``),
+    demo accounts, codes by SMTP; ``SERVER_SETTINGS`` with ``settings`` over them. Stopped (and
+    its files removed) on exit."""
     var_dir = Path(tempfile.mkdtemp(prefix="bbauth-e2e-"))
+    shutil.copyfile(seeded_database(), var_dir / DATABASE)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BBAUTH_")}
     env.update(SERVER_SETTINGS)
@@ -145,9 +169,6 @@ def running_server(smtp: Mailbox, settings: dict[str, str] | None = None) -> Ite
         }
     )
     log = var_dir / "server.log"
-    for step in (("db", "upgrade"), ("seed-demo",)):
-        if _bbauth(*step, env=env, log=log).wait(timeout=120) != 0:
-            pytest.fail(f"bbauth {' '.join(step)} failed:\n{log.read_text(errors='replace')}")
     process = _bbauth("serve", env=env, log=log)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

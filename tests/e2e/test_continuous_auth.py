@@ -1,5 +1,7 @@
-"""The whole story in a real browser: sign in, enroll, an impostor takes over and is challenged,
-the person answers the code and carries on, and the security team revokes the session live.
+"""The whole story in a real browser: sign in, enroll, the security team watches the session's
+windows arrive in its drill-down (each explained on hover), an impostor takes over and is
+challenged, the person answers the code and carries on, and the security team revokes the
+session live.
 
 Timing (typing rhythm) is what the models judge, so the test types with ``keyboard.down/up``
 and explicit holds and flights; every check waits on what the page shows, never on a sleep.
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -156,6 +159,65 @@ async def run_story(
     await expect(page.get_by_test_id("trust-level")).to_have_attribute("data-level", "high")
     await page.screenshot(path=shots / "03-enrolled-genuine.png")
 
+    wide: ViewportSize = {"width": 1280, "height": 900}
+    team = await browser.new_context(viewport=wide, reduced_motion="reduce")
+    try:
+        admin = await team.new_page()
+        await sign_in(admin, server, smtp, ADMIN, shots)
+        await expect(admin).to_have_url(f"{server.url}/admin")
+        at = await drill_down(page, admin, rng, at, shots)
+        await impostor_then_revoked(page, admin, server, smtp, shots, rng, wire, at)
+    finally:
+        await team.close()
+
+
+async def drill_down(page: Page, admin: Page, rng: random.Random, at: int, shots: Path) -> int:
+    """The security team opens the person's session: windows arrive while the person types, and
+    each says on hover why it scored as it did; then the deployment's figures. Returns where
+    the person's typing got to."""
+    row = admin.locator(f'[data-testid=session-row][data-email="{ALICE[0]}"]')
+    await row.get_by_test_id("action-details").click()
+    dialog = admin.get_by_test_id("session-drilldown")
+    await expect(dialog.get_by_test_id("drilldown-agent")).to_contain_text("Chrom")
+    await expect(dialog.get_by_test_id("drilldown-models")).to_contain_text("keystroke v1")
+    timeline = dialog.get_by_test_id("trust-timeline")
+    await expect(timeline).not_to_have_attribute("data-windows", "0", timeout=10_000)
+    before = int(await timeline.get_attribute("data-windows") or 0)
+
+    # The person types on: the open drill-down hears of the new windows by itself.
+    for _ in range(2):
+        at = await type_rhythm(page, WINDOW, GENUINE, rng, at)
+    await expect(timeline).not_to_have_attribute("data-windows", str(before), timeout=15_000)
+
+    point = timeline.get_by_test_id("timeline-point").last
+    await point.hover()
+    explanation = dialog.get_by_test_id("window-explanation")
+    await expect(explanation).to_contain_text("keystroke · trust")
+    await expect(admin.get_by_role("tooltip")).to_contain_text("keystroke · trust")
+    await admin.screenshot(path=shots / "11-admin-session-drilldown.png")
+
+    # The deployment's figures, in their own card below the sessions.
+    await dialog.get_by_test_id("drilldown-close").click()
+    card = admin.get_by_test_id("detection-card")
+    # The person's windows scored 90 and more: the top bin of the trust chart holds them.
+    await card.get_by_role("button", name="Refresh").click()
+    trust = card.get_by_test_id("chart-trust")
+    await expect(trust).to_have_attribute("aria-label", re.compile(r"90 [1-9]\d*$"))
+    await card.screenshot(path=shots / "12-admin-detection-figures.png")
+    return at
+
+
+async def impostor_then_revoked(
+    page: Page,
+    admin: Page,
+    server: Server,
+    smtp: Mailbox,
+    shots: Path,
+    rng: random.Random,
+    wire: Wire,
+    at: int,
+) -> None:
+    """Steps 4 to 7 of the story: the impostor, the code, the revocation on the dashboard."""
     # 4. Someone else takes over the keyboard: long holds, slow irregular gaps.
     typed_before = await page.get_by_test_id("work-text").input_value()
     dialog = page.get_by_test_id("reauth-dialog")
@@ -198,29 +260,23 @@ async def run_story(
     assert wire.inputs(), "input batches were sent"
     assert not any("_num." in p for p in wire.inputs()), "one-time-code keys were captured"
 
-    # 6. The security team sees the session live and revokes it.
-    wide: ViewportSize = {"width": 1280, "height": 760}
-    team = await browser.new_context(viewport=wide, reduced_motion="reduce")
-    try:
-        admin = await team.new_page()
-        await sign_in(admin, server, smtp, ADMIN, shots)
-        await expect(admin).to_have_url(f"{server.url}/admin")
-        row = admin.locator(f'[data-testid=session-row][data-email="{ALICE[0]}"]')
-        await expect(row).to_be_visible(timeout=15_000)
-        await expect(row.get_by_test_id("session-state")).to_have_text("active")
-        # The table is a live feed: its time stamp moves without a reload.
-        stamp = admin.get_by_test_id("admin-updated")
-        await expect(stamp).not_to_have_text(await stamp.text_content() or "", timeout=5000)
-        model_row = admin.locator(f'[data-testid=model-row][data-email="{ALICE[0]}"]')
-        await expect(model_row).to_contain_text("v1", timeout=15_000)
-        await admin.screenshot(path=shots / "07-admin-dashboard.png")
+    # 6. The security team, its dashboard open all along, sees the session live and revokes it.
+    await admin.set_viewport_size({"width": 1280, "height": 760})
+    await admin.evaluate("() => window.scrollTo(0, 0)")  # back up from the figures' card
+    row = admin.locator(f'[data-testid=session-row][data-email="{ALICE[0]}"]')
+    await expect(row).to_be_visible(timeout=15_000)
+    await expect(row.get_by_test_id("session-state")).to_have_text("active")
+    # The table is a live feed: its time stamp moves without a reload.
+    stamp = admin.get_by_test_id("admin-updated")
+    await expect(stamp).not_to_have_text(await stamp.text_content() or "", timeout=5000)
+    model_row = admin.locator(f'[data-testid=model-row][data-email="{ALICE[0]}"]')
+    await expect(model_row).to_contain_text("v1", timeout=15_000)
+    await admin.screenshot(path=shots / "07-admin-dashboard.png")
 
-        await revoke_on_the_dashboard(admin, row, shots / "08-admin-confirm-revoke.png")
+    await revoke_on_the_dashboard(admin, row, shots / "08-admin-confirm-revoke.png")
 
-        # 7. The person is signed out at once, with the reason.
-        await expect(page.get_by_test_id("login-notice")).to_contain_text("revoked", timeout=10_000)
-        assert await page.evaluate("() => sessionStorage.getItem('bbauth.session')") is None
-        await page.screenshot(path=shots / "09-revoked-signed-out.png")
-        await admin.screenshot(path=shots / "10-admin-after-revoke.png")
-    finally:
-        await team.close()
+    # 7. The person is signed out at once, with the reason.
+    await expect(page.get_by_test_id("login-notice")).to_contain_text("revoked", timeout=10_000)
+    assert await page.evaluate("() => sessionStorage.getItem('bbauth.session')") is None
+    await page.screenshot(path=shots / "09-revoked-signed-out.png")
+    await admin.screenshot(path=shots / "10-admin-after-revoke.png")

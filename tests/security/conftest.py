@@ -10,19 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
+import pickle
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack
 from typing import Any
 
+import numpy as np
 import pytest
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
+from numpy.typing import NDArray
 
+from app.behavior import training
 from app.client.dpop import DpopKey
 from app.clock import ManualClock
 from app.factory import create_app
 from app.settings import Settings
 from bench.procs import wait_healthy
+from models.estimators import UserModel
+from models.schema import FeatureSchema
 from realtime.server import create_asgi
 from tests.app.api import Api
 from tests.app.mailbox import Mailbox, free_port
@@ -109,3 +117,33 @@ def log_capture() -> Iterator[LogCapture]:
     capture = LogCapture()
     yield capture
     capture.stop()
+
+
+_FITTED: dict[str, bytes] = {}
+"""Models fitted in this run, by their rows (pickled: each caller gets its own copy)."""
+
+
+@pytest.fixture(autouse=True)
+def remembered_fits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fit of rows already fitted in this run is reused rather than made again. The fit is a
+    pure function of its rows (``fit_live_model`` seeds its randomness), so the model is the
+    same; what is saved is the child process's seconds on a busy machine. The security tests
+    are about what the service does with models, not how it fits them (tests/app and
+    tests/ops fit in the child process every time)."""
+    fit = training.fit_in_process
+
+    async def remembered(
+        schema: FeatureSchema, X_genuine: NDArray[np.float64], X_background: NDArray[np.float64]
+    ) -> UserModel:
+        digest = hashlib.sha256(json.dumps(schema.to_dict(), sort_keys=True).encode())
+        for rows in (X_genuine, X_background):
+            matrix = np.ascontiguousarray(rows, dtype=np.float64)
+            digest.update(repr(matrix.shape).encode())
+            digest.update(matrix.tobytes())
+        key = digest.hexdigest()
+        if key not in _FITTED:
+            _FITTED[key] = pickle.dumps(await fit(schema, X_genuine, X_background))
+        model: UserModel = pickle.loads(_FITTED[key])  # noqa: S301 (our own fits, this run)
+        return model
+
+    monkeypatch.setattr(training, "fit_in_process", remembered)

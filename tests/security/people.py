@@ -45,9 +45,13 @@ def sapimouse_people(limit: int) -> list[Person]:
     return load_sapimouse_people(archive, limit=limit)
 
 
-async def enroll(served: Served, user_id: str, events: Sequence[Event]) -> None:
+async def enroll(
+    served: Served, user_id: str, events: Sequence[Event], *, train: bool = True
+) -> None:
     """Cut ``events`` into the server's windows, store them as the user's enrollment samples
-    and train the model (in a child process, as the service does)."""
+    and train the model (in a child process, as the service does). ``train=False`` stores the
+    samples alone: a user who is only another's background (their rows), whose own model no
+    test asks of."""
     settings, state = served.api.state.settings, served.api.state
     keys = [e for e in events if isinstance(e, KeyEvent)]
     mouse = [e for e in events if isinstance(e, MouseEvent)]
@@ -72,7 +76,8 @@ async def enroll(served: Served, user_id: str, events: Sequence[Event]) -> None:
             )
             await behavior_service.profile(db=db, clock=state.clock, user_id=user_id)
             await db.commit()
-        assert await training.train(state=state, user_id=user_id, schema=schema) is not None
+        if train:
+            assert await training.train(state=state, user_id=user_id, schema=schema) is not None
 
 
 def wire(event: Event) -> dict[str, Any]:

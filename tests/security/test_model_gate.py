@@ -50,11 +50,11 @@ async def gate_server(start_server: StartServer) -> Served:
 
 
 async def enrolled(served: Served, people: list[Any]) -> Account:
-    """The owner (``people[0]``) enrolled on their first sentences; everyone else enrolled too,
-    as the deployment's other users (the owner's background)."""
+    """The owner (``people[0]``) enrolled on their first sentences; everyone else's enrollment
+    samples stored too, as the deployment's other users (the owner's background)."""
     for other in people[2:]:
         account = await served.api.create_account()
-        await enroll(served, account.id, keys(other.enrollment[0]))
+        await enroll(served, account.id, keys(other.enrollment[0]), train=False)
     owner = await served.api.create_account()
     await enroll(served, owner.id, keys(people[0].enrollment[0]))
     return owner
