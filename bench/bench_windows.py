@@ -67,7 +67,8 @@ def batches(people: list[Person]) -> list[list[list[dict[str, Any]]]]:
 
 
 def replay(spec: ModalitySpec, streams: list[list[list[dict[str, Any]]]]) -> dict[str, Any]:
-    """Thread CPU seconds of each step over ``streams``, and the windows they closed."""
+    """Thread CPU seconds of each step over ``streams``, the windows they closed, and the
+    closed windows' feature rows."""
     settings = load_settings()
     clock: Callable[[], float] = time.thread_time
     spent = dict.fromkeys(FIGURES, 0.0)
@@ -106,7 +107,7 @@ def replay(spec: ModalitySpec, streams: list[list[list[dict[str, Any]]]]) -> dic
         model.explain(X, p)
         spent["score"] += scored - start
         spent["explain"] += clock() - scored
-    return {"events": events, "windows": windows, "seconds": spent}
+    return {"events": events, "windows": windows, "seconds": spent, "rows": rows}
 
 
 def run(quick: bool, datasets: Path) -> dict[str, Any]:

@@ -30,7 +30,8 @@ class JoinedTrees:
     n_trees: int
     n_features: int
     shares: NDArray[np.float64]
-    """Each node's genuine share of the votes (as ``Tree.predict`` gives them per tree)."""
+    """Each node's genuine share of the votes (as ``Tree.predict`` gives them per tree): a view
+    of ``tree``'s leaf values, not a second copy (a loaded model keeps its joined tree)."""
 
     @property
     def _numbers(self) -> NDArray[np.float32]:
@@ -69,7 +70,8 @@ class JoinedTrees:
                 "values": share.reshape(-1, 1, 1),
             }
         )
-        return cls(tree=joined, n_trees=n_trees, n_features=n_features, shares=share)
+        shares_view = joined.value.reshape(-1)  # the Tree's own buffer: one copy of the shares
+        return cls(tree=joined, n_trees=n_trees, n_features=n_features, shares=shares_view)
 
     def shares_of(self, X: NDArray[np.float32]) -> NDArray[np.float64]:
         """(n_trees, n_rows): each tree's genuine share for each row of ``X`` (C-ordered

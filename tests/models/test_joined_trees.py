@@ -45,3 +45,12 @@ def test_many_rows_are_scored_in_bounded_pieces_with_the_same_shares() -> None:
 def test_a_forest_without_trees_cannot_be_joined() -> None:
     with pytest.raises(ValueError, match="at least one tree"):
         JoinedTrees.of([], n_features=3)
+
+
+def test_the_joined_tree_keeps_each_nodes_share_once() -> None:
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 4))
+    forest = ExtraTreesClassifier(n_estimators=10, random_state=0).fit(X, X[:, 0] > 0)
+    joined = JoinedTrees.of([e.tree_ for e in forest.estimators_], n_features=4)
+    assert np.shares_memory(joined.shares, joined.tree.value)
+    assert not joined.shares.flags.owndata
