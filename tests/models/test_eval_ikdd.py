@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -42,21 +43,32 @@ def test_a_window_draws_holds_and_the_matching_share_of_latencies() -> None:
     assert np.isnan(window.ud_ms).all()
 
 
-def test_quick_ikdd_run_separates_users_and_writes_its_report(tmp_path: Path) -> None:
-    result = ikdd.run(ARCHIVE, tmp_path, quick=True, progress=False)
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    """One quick IKDD run (its result and its report's folder), read by each test below."""
+    out = tmp_path_factory.mktemp("ikdd")
+    return ikdd.run(ARCHIVE, out, quick=True, progress=False), out
+
+
+def test_quick_ikdd_run_separates_users_and_writes_its_report(
+    quick_run: tuple[dict[str, Any], Path],
+) -> None:
+    result, out = quick_run
     assert result["eer_logfile"] < 0.3
     assert result["eer_500"] < 0.3
     assert result["methods"]["scaled_manhattan_per_user"]["500"]["eer_mean_per_user"] < 0.3
-    written = json.loads((tmp_path / "ikdd.json").read_text())
+    written = json.loads((out / "ikdd.json").read_text())
     assert written["eer"] == result["eer"]
     assert "eer" in written["tuned_people"]
     for suffix in (".md", "_roc.png", "_det.png"):
-        assert (tmp_path / f"ikdd{suffix}").stat().st_size > 0
+        assert (out / f"ikdd{suffix}").stat().st_size > 0
 
 
-def test_ikdd_reports_only_people_no_choice_was_made_on(tmp_path: Path) -> None:
-    result = ikdd.run(ARCHIVE, tmp_path, quick=True, progress=False)
-    folds = json.loads((tmp_path / "ikdd.json").read_text())["people"]["folds"]
+def test_ikdd_reports_only_people_no_choice_was_made_on(
+    quick_run: tuple[dict[str, Any], Path],
+) -> None:
+    result, out = quick_run
+    folds = json.loads((out / "ikdd.json").read_text())["people"]["folds"]
     assert len(folds) == 2
     for fold in folds:
         assert fold["tuning"]

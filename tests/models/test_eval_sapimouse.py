@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,23 +24,32 @@ pytestmark = [
 ]
 
 
-def test_quick_sapimouse_run_separates_users_and_writes_its_report(tmp_path: Path) -> None:
-    result = sapimouse.run(DATASETS, tmp_path, quick=True, progress=False)
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    """One quick SapiMouse run (its result and its report's folder), read by each test below."""
+    out = tmp_path_factory.mktemp("sapimouse")
+    return sapimouse.run(DATASETS, out, quick=True, progress=False), out
+
+
+def test_quick_sapimouse_run_separates_users_and_writes_its_report(
+    quick_run: tuple[dict[str, Any], Path],
+) -> None:
+    result, out = quick_run
     assert result["auc_15s"] > 0.8
     assert result["tuned_people"]["auc_15s"] > 0.7
     assert result["drift"]["same_session"]["auc"] > 0.7
     assert result["per_user_eer_summary"]["users"] == 10
-    written = json.loads((tmp_path / "sapimouse.json").read_text())
+    written = json.loads((out / "sapimouse.json").read_text())
     assert written["auc"] == result["auc"]
     for suffix in (".md", "_roc.png", "_det.png"):
-        assert (tmp_path / f"sapimouse{suffix}").stat().st_size > 0
+        assert (out / f"sapimouse{suffix}").stat().st_size > 0
 
 
 def test_sapimouse_reports_every_user_once_from_a_fold_that_never_tuned_on_them(
-    tmp_path: Path,
+    quick_run: tuple[dict[str, Any], Path],
 ) -> None:
-    result = sapimouse.run(DATASETS, tmp_path, quick=True, progress=False)
-    folds = json.loads((tmp_path / "sapimouse.json").read_text())["people"]["folds"]
+    result, out = quick_run
+    folds = json.loads((out / "sapimouse.json").read_text())["people"]["folds"]
     for fold in folds:
         assert not set(fold["tuning"]) & set(fold["reported"])
     reported = [p for fold in folds for p in fold["reported"]]
