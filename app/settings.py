@@ -364,6 +364,11 @@ class Settings(BaseSettings):
     model_keep_versions: int = Field(default=3, ge=1)
     """Model versions kept per user and modality; older ones are deleted by retraining."""
 
+    model_cache_size: int = Field(default=1000, ge=1)
+    """Loaded models a worker keeps, one per user and modality, least recently used evicted
+    first (a mouse model holds ≈ 7 MB, a keystroke model ≈ 0.4 MB); an evicted user's next
+    window loads theirs again."""
+
     sample_retention_days: int = Field(default=365, ge=0, le=3650)
     """Days a behavioral sample (one window's derived features) is kept; older ones are deleted
     by the retention job (models trained on them stay until retrained). 0 keeps them."""

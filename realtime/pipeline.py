@@ -220,6 +220,8 @@ class Pipeline:
         if record.challenged:
             return  # the challenged span is neither scored nor learned from
         model = await self.models.model(conn.user_id, name)
+        # Read before any await: a bounded cache may evict the model while the window scores.
+        model_version = self.models.version(conn.user_id, name)
         if model is None:
             if await self.models.announced_version(conn.user_id, name) > 0:
                 # A model exists but cannot be loaded here (logged): learning this window as
@@ -262,7 +264,6 @@ class Pipeline:
         # With the trust, in one write: the security team's view of why the last window scored
         # as it did (never the person's).
         view = trust_sm.public_view(updated.trust, self.params, now.timestamp())
-        model_version = self.models.version(conn.user_id, name)
         actions = await self.store.set_trust(
             conn.session_id,
             updated.to_dict(),

@@ -1,8 +1,11 @@
 """The models that score live windows: each user's current version per modality, loaded once
 per worker and reloaded when a newer one is announced (the per-window read of the announcement
-is the invalidation)."""
+is the invalidation). At most ``model_cache_size`` stay loaded: the least recently used go
+first, and come back from the store when their user scores again."""
 
 from __future__ import annotations
+
+from collections import OrderedDict
 
 import structlog
 
@@ -16,11 +19,12 @@ log = structlog.get_logger(__name__)
 
 
 class ModelCache:
-    """This worker's loaded models, by (user, modality)."""
+    """This worker's loaded models, by (user, modality), least recently used first."""
 
     def __init__(self, state: AppState) -> None:
         self.state = state
-        self._models: dict[tuple[str, str], tuple[int, UserModel]] = {}
+        self.size = state.settings.model_cache_size
+        self._models: OrderedDict[tuple[str, str], tuple[int, UserModel]] = OrderedDict()
 
     async def announced_version(self, user_id: str, name: str) -> int:
         """The user's newest model version for the modality (0: the user is enrolling)."""
@@ -36,6 +40,7 @@ class ModelCache:
             return None
         cached = self._models.get((user_id, name))
         if cached is not None and cached[0] == version:
+            self._models.move_to_end((user_id, name))
             return cached[1]
         try:
             model = await lookup.load_model(self.state, user_id, modality(name).schema, version)
@@ -46,6 +51,9 @@ class ModelCache:
             log.error("model_refused", user_id=user_id, modality=name, error=str(exc))
             return None
         self._models[(user_id, name)] = (version, model)
+        self._models.move_to_end((user_id, name))
+        while len(self._models) > self.size:
+            self._models.popitem(last=False)
         return model
 
     def version(self, user_id: str, name: str) -> int | None:
@@ -55,6 +63,8 @@ class ModelCache:
 
     async def versions(self, user_id: str) -> dict[str, int | None]:
         """Which model version scores each modality of the user (None: enrolling)."""
+        versions: dict[str, int | None] = {}
         for name in MODALITIES:
             await self.model(user_id, name)
-        return {name: self.version(user_id, name) for name in MODALITIES}
+            versions[name] = self.version(user_id, name)  # before the next load may evict it
+        return versions
