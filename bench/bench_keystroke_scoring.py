@@ -1,4 +1,7 @@
-"""Other scorings of the keystroke model, measured people-disjoint on Aalto (not live yet).
+"""Other scorings of the keystroke model, measured people-disjoint on Aalto.
+
+The Aalto evaluation now chooses among these scorings itself (`models.plda`); this bench
+keeps the first measurement reproducible.
 
     python bench/bench_keystroke_scoring.py --data ../shared/datasets [--quick]
         [--out bench/results/keystroke_scoring.json]
@@ -37,7 +40,7 @@ from numpy.typing import NDArray
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from models.anomaly import CosineVerifier, unit_rows  # noqa: E402  (repo root first)
+from models.anomaly import CosineVerifier, person_variances, unit_rows  # noqa: E402
 from models.evaluation import aalto  # noqa: E402
 from models.evaluation.datasets_keyboard import (  # noqa: E402
     ProjectionConfig,
@@ -45,32 +48,12 @@ from models.evaluation.datasets_keyboard import (  # noqa: E402
     per_user_figures,
 )
 from models.evaluation.splits import inner_halves, people_disjoint_folds  # noqa: E402
+from models.plda import plda_llr  # noqa: E402
 
 Array = NDArray[np.float64]
 Scores = tuple[dict[str, list[float]], dict[str, list[float]]]
 G = 5
 SCORERS = ("cosine", "plda", "cosine+plda")
-
-
-def plda_variances(L: Array, people: NDArray[np.int_]) -> tuple[Array, Array]:
-    """Per-direction within-person and between-person variances of rows ``L`` of ``people``."""
-    labels = np.unique(people)
-    means = np.stack([L[people == p].mean(axis=0) for p in labels])
-    within = np.mean(np.stack([L[people == p].var(axis=0, ddof=1) for p in labels]), axis=0)
-    return within, means.var(axis=0)
-
-
-def plda_llr(M: Array, n: int, X: Array, within: Array, between: Array) -> Array:
-    """(tests, models) log-likelihood ratios: rows of ``X`` against enrollment means ``M`` of
-    ``n`` windows each (same person : another person), diagonal two-covariance PLDA."""
-    a = n * between / (n * between + within)
-    same = within + a * within / n
-    other = within + between
-    quad = (X**2) @ (0.5 / other - 0.5 / same)
-    cross = (X / same) @ (a * M).T
-    centre = ((a * M) ** 2 / (2.0 * same)).sum(axis=1)
-    const = 0.5 * float(np.sum(np.log(other) - np.log(same)))
-    return np.asarray(quad[:, None] + cross - centre[None, :] + const, dtype=np.float64)
 
 
 def _top(scores: Array, top: int) -> tuple[Array, Array]:
@@ -89,7 +72,7 @@ class Scoring:
         rows = np.asarray(background, dtype=np.int_)
         P = self.projection.transform(F[rows].reshape(-1, F.shape[2]))
         self.root = float(np.sqrt(P.shape[1]))
-        self.within, self.between = plda_variances(
+        self.within, self.between = person_variances(
             unit_rows(P) * self.root, np.repeat(rows, F.shape[1])
         )
         # The cosine's AS-norm cohort, at the PLDA's length.

@@ -328,7 +328,10 @@ class BackgroundProjection(TransformerMixin, BaseEstimator):  # type: ignore[mis
     standardized and projected on the ``n_components`` leading discriminant directions.
     Up to ``cohort_size`` background windows (evenly spread) are kept, projected and
     length-normalized, as ``cohort_``: the impostor cohort `CosineVerifier` normalizes its
-    scores with. The users to be verified must not be among the background users.
+    scores with. ``within_`` and ``between_`` are the per-direction within-person and
+    between-person variances of the background windows, projected and scaled to length
+    sqrt(n_components_) (what `models.plda.PldaVerifier` scores with). The users to be verified
+    must not be among the background users.
     """
 
     def __init__(
@@ -367,6 +370,9 @@ class BackgroundProjection(TransformerMixin, BaseEstimator):  # type: ignore[mis
         self.n_components_ = max(1, min(self.n_components, n_classes - 1, Z.shape[1]))
         step = max(1, -(-Xv.shape[0] // max(self.cohort_size, 1)))
         self.cohort_ = unit_rows(self.transform(Xv[::step]))
+        self.within_, self.between_ = person_variances(
+            unit_rows(self.transform(Xv)) * np.sqrt(self.n_components_), yv
+        )
         return self
 
     def transform(self, X: ArrayLike) -> Array:
@@ -388,7 +394,19 @@ class BackgroundProjection(TransformerMixin, BaseEstimator):  # type: ignore[mis
             components=components,
             log_columns=None if self.log_columns is None else np.asarray(self.log_columns, bool),
             cohort=self.cohort_,
+            within=self.within_,
+            between=self.between_,
         )
+
+
+def person_variances(L: Array, people: ArrayLike) -> tuple[Array, Array]:
+    """Per-column within-person variance (mean over people) and between-person variance (of
+    the people's means) of rows ``L`` labelled by ``people``."""
+    labels = np.asarray(people)
+    groups = [L[labels == p] for p in np.unique(labels)]
+    means = np.stack([g.mean(axis=0) for g in groups])
+    within = np.mean(np.stack([g.var(axis=0, ddof=1) for g in groups if g.shape[0] > 1]), axis=0)
+    return np.asarray(within, dtype=np.float64), np.asarray(means.var(axis=0), dtype=np.float64)
 
 
 class FixedProjection(TransformerMixin, BaseEstimator):  # type: ignore[misc]
@@ -396,7 +414,9 @@ class FixedProjection(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
     ``transform(X) = ((prep(X) - mean) / scale) @ components`` where ``prep`` applies
     `signed_log` to the ``log_columns``; ``cohort`` (projected, unit-length impostor windows)
-    is exposed as ``cohort_`` for `CosineVerifier`'s AS-norm. All state is in the constructor
+    is exposed as ``cohort_`` for `CosineVerifier`'s AS-norm, ``within`` and ``between`` (the
+    background's person variances, `BackgroundProjection`) as ``within_`` and ``between_``
+    for `models.plda.PldaVerifier`. All state is in the constructor
     arguments and ``fit`` learns nothing, so ``clone`` (and hence cross-validation) keeps a
     verifier's projection intact, where cloning a `BackgroundProjection` would unfit it.
     """
@@ -409,12 +429,16 @@ class FixedProjection(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         components: ArrayLike,
         log_columns: ArrayLike | None = None,
         cohort: ArrayLike | None = None,
+        within: ArrayLike | None = None,
+        between: ArrayLike | None = None,
     ) -> None:
         self.mean = mean
         self.scale = scale
         self.components = components
         self.log_columns = log_columns
         self.cohort = cohort
+        self.within = within
+        self.between = between
 
     def __sklearn_is_fitted__(self) -> bool:
         return True
@@ -423,6 +447,16 @@ class FixedProjection(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     def cohort_(self) -> Array | None:
         """The AS-norm impostor cohort (n_cohort, n_components), or None."""
         return None if self.cohort is None else np.asarray(self.cohort, dtype=np.float64)
+
+    @property
+    def within_(self) -> Array | None:
+        """Within-person variance per direction (length-normalized projections), or None."""
+        return None if self.within is None else np.asarray(self.within, dtype=np.float64)
+
+    @property
+    def between_(self) -> Array | None:
+        """Between-person variance per direction (length-normalized projections), or None."""
+        return None if self.between is None else np.asarray(self.between, dtype=np.float64)
 
     @property
     def n_features_in_(self) -> int:
@@ -454,7 +488,7 @@ def unit_rows(P: ArrayLike) -> Array:
     return np.asarray(A / np.where(norms > 0, norms, 1.0), dtype=np.float64)
 
 
-def _top_stats(scores: Array, top: int) -> tuple[Array, Array]:
+def top_stats(scores: Array, top: int) -> tuple[Array, Array]:
     """Mean and standard deviation of the ``top`` highest scores of each row."""
     k = max(1, min(top, scores.shape[1]))
     best = -np.partition(-scores, k - 1, axis=1)[:, :k]
@@ -512,7 +546,7 @@ class CosineVerifier(_Detector):
         self.center_ = center / norm_ if norm_ > 0 else center
         cohort = self._cohort()
         if cohort is not None:
-            mean, std = _top_stats((cohort @ self.center_)[None, :], self.cohort_top)
+            mean, std = top_stats((cohort @ self.center_)[None, :], self.cohort_top)
             self.enroll_cohort_mean_, self.enroll_cohort_std_ = float(mean[0]), float(std[0])
 
     def _score(self, X: Array) -> Array:
@@ -521,7 +555,7 @@ class CosineVerifier(_Detector):
         cohort = self._cohort()
         if cohort is None:
             return np.asarray(raw, dtype=np.float64)
-        test_mean, test_std = _top_stats(E @ cohort.T, self.cohort_top)
+        test_mean, test_std = top_stats(E @ cohort.T, self.cohort_top)
         z = (raw - self.enroll_cohort_mean_) / self.enroll_cohort_std_
         t = (raw - test_mean) / test_std
         return np.asarray(0.5 * (z + t), dtype=np.float64)

@@ -3,8 +3,9 @@
 The service trains exactly the models its evaluations measure, against the shipped background
 population (`models.background`) so that it works from the first user of a fresh install:
 
-* keystroke — `CosineVerifier` with AS-norm in the shared shrinkage-LDA space learned on other
-  people (bench/results/aalto.md, "background_lda_asnorm"), fit on the user's windows only;
+* keystroke — `PldaVerifier` (AS-normalized cosine and PLDA, as the background's ``scoring``
+  says) in the shared shrinkage-LDA space learned on other people (bench/results/aalto.md,
+  "background_lda_asnorm"), fit on the user's windows only;
   its scores are Platt-calibrated on out-of-fold genuine scores against the scores of the
   background's impostor windows (plus other users' stored windows, when there are any).
 * mouse — `ForestVerifier` (extremely randomised trees) of the user's actions against background
@@ -25,7 +26,6 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import clone
 
-from models.anomaly import CosineVerifier
 from models.background import (
     KeystrokeBackground,
     MouseBackground,
@@ -38,6 +38,7 @@ from models.evaluation.metrics import eer
 from models.explain import FeatureProfile
 from models.keystroke import FEATURE_SCHEMA_VERSION, KEYSTROKE_FEATURES
 from models.mouse import MOUSE_FEATURES
+from models.plda import PldaVerifier
 from models.schema import FeatureSchema
 
 MOUSE_SCHEMA_VERSION: Final = 1
@@ -100,8 +101,10 @@ def fit_live_keystroke_model(
     Xg = schema.check_matrix(X_genuine)
     if Xg.shape[0] < 2:
         raise ValueError(f"a keystroke model needs at least 2 windows, got {Xg.shape[0]}")
-    estimator = CosineVerifier(
-        projection=bg.projection(), normalization="as-norm", cohort_top=bg.cohort_top
+    estimator = PldaVerifier(
+        projection=bg.projection(),
+        scoring=bg.scoring,
+        cohort_top=bg.cohort_top,
     )
     genuine_scores = out_of_fold_scores(estimator, Xg, n_splits=n_splits, random_state=random_state)
     fitted = clone(estimator).fit(Xg)

@@ -58,7 +58,9 @@ class KeystrokeBackground:
     ``mean``/``scale``/``components``/``log_columns`` define the projection (see
     `FixedProjection`); ``cohort`` holds projected unit-length windows (n, n_components);
     ``impostor_windows`` feature vectors (n, n_features) of background windows NOT in the
-    cohort; ``participants`` the public data set's ids of the background people.
+    cohort; ``within``/``between`` the person variances per direction and ``scoring`` how
+    `models.plda.PldaVerifier` scores; ``participants`` the public data set's ids of the
+    background people.
     """
 
     schema: FeatureSchema
@@ -69,17 +71,22 @@ class KeystrokeBackground:
     cohort: NDArray[np.float32]
     impostor_windows: NDArray[np.float32]
     cohort_top: int
+    within: Array
+    between: Array
+    scoring: str
     participants: NDArray[np.int64]
     source: str
 
     def projection(self) -> FixedProjection:
-        """The projection with its cohort, ready for `CosineVerifier`."""
+        """The projection with its cohort and variances, ready for `models.plda.PldaVerifier`."""
         return FixedProjection(
             mean=self.mean,
             scale=self.scale,
             components=self.components,
             log_columns=self.log_columns,
             cohort=self.cohort,
+            within=self.within,
+            between=self.between,
         )
 
     def arrays(self) -> dict[str, Any]:
@@ -92,6 +99,9 @@ class KeystrokeBackground:
             "cohort": self.cohort,
             "impostor_windows": self.impostor_windows,
             "cohort_top": np.array(self.cohort_top),
+            "within": self.within,
+            "between": self.between,
+            "scoring": np.array(self.scoring),
             "participants": self.participants,
         }
 
@@ -222,6 +232,9 @@ def _load_keystroke(path: Path, mtime_ns: int, schema: FeatureSchema) -> Keystro
         cohort=np.asarray(m["cohort"], dtype=np.float32),
         impostor_windows=np.asarray(m["impostor_windows"], dtype=np.float32),
         cohort_top=int(m["cohort_top"]),
+        within=np.asarray(m["within"], dtype=np.float64),
+        between=np.asarray(m["between"], dtype=np.float64),
+        scoring=str(m["scoring"]),
         participants=np.asarray(m["participants"], dtype=np.int64),
         source=str(m["source"]),
     )
@@ -230,6 +243,8 @@ def _load_keystroke(path: Path, mtime_ns: int, schema: FeatureSchema) -> Keystro
         background.components.shape[0] != d
         or background.impostor_windows.shape[1] != d
         or background.cohort.shape[1] != background.components.shape[1]
+        or background.within.shape != (background.components.shape[1],)
+        or background.between.shape != (background.components.shape[1],)
     ):
         raise StaleBackgroundError(f"{path} has arrays of the wrong shape; rebuild it: {REBUILD}")
     return background

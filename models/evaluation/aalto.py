@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from models.evaluation.report import Curve, markdown_table, write_report
 from models.evaluation.splits import choose, inner_halves, people_disjoint_folds, protocol_record
 from models.events import KeyEvent
 from models.keystroke import KEYSTROKE_FEATURES, pair_keystrokes, window_features
+from models.plda import SCORINGS, PldaVerifier
 
 NAME = "aalto"
 METHOD = "background_lda_asnorm"
@@ -59,7 +60,8 @@ PROTOCOL = (
     "participants by id makes every choice and the second half is reported, then the "
     "reverse. In each fold the projection (shrinkage LDA on signed-log standardized "
     "features, all 15 sentences of each tuning user; the AS-norm impostor cohort drawn from "
-    "the same users) and its hyper-parameters (LDA size, shrinkage, cohort size: {grid} "
+    "the same users), its hyper-parameters (LDA size, shrinkage, cohort size) and the "
+    "scoring (AS-normalized cosine, PLDA or their sum, models.plda): {grid} "
     "candidates, mean user EER at G = 5 with alternate tuning users as background and as "
     "pseudo-evaluation) come from the tuning people alone. Per reported user: enrollment = "
     "first G sentences (G = 1, 2, 5, 10); genuine tests = sentences 11-15; impostor tests = "
@@ -70,7 +72,8 @@ PROTOCOL = (
     "learned on the other half (the optimistic figure the README used to show)."
 )
 
-Scorer = Callable[[NDArray[np.float64], NDArray[np.float64]], NDArray[np.float64]]
+Scores = NDArray[np.float64]
+Scorer = Callable[[NDArray[np.float64], NDArray[np.float64]], dict[str, Scores]]
 
 
 def sentence_features(events: list[KeyEvent], n_keystrokes: int = SEQUENCE_KEYSTROKES) -> Any:
@@ -91,12 +94,16 @@ def features_by_user(
     return np.stack(rows)
 
 
-GRID = tuple(ProjectionConfig(c, s, 100) for c in (40, 60) for s in (0.05, 0.2))
-"""Candidates each fold chooses from on its tuning people alone."""
+PROJECTIONS = tuple(ProjectionConfig(c, s, 100) for c in (60, 80) for s in (0.02, 0.05))
+"""Projections each fold chooses from on its tuning people alone, with a scoring each."""
+GRID = tuple(replace(c, scoring=s) for c in PROJECTIONS for s in SCORINGS)
+"""Candidates (projection and scoring; all scorings of one projection from one fit)."""
 SELECTION_G = 5
 PREVIOUS = "background_lda_asnorm_previous_constants"
 PREVIOUS_CONFIG = ProjectionConfig(n_components=40, shrinkage=0.05, cohort_top=100)
 """The constants chosen before the people-disjoint protocol, on all people: the 'before'."""
+ALTERNATIVES = {s: f"{METHOD}[{s}]" for s in SCORINGS}
+"""Each scoring of the chosen projection, reported beside the chosen one."""
 
 
 def _projection(
@@ -112,51 +119,65 @@ def _projection(
 
 
 def _scorer(method: str, projection: BackgroundProjection, config: ProjectionConfig) -> Scorer:
-    def score(enroll: NDArray[np.float64], test: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Scores by every scoring of ``method`` (one name, or each of `SCORINGS` for `METHOD`)."""
+
+    def score(enroll: NDArray[np.float64], test: NDArray[np.float64]) -> dict[str, Scores]:
         if method == "scaled_manhattan_per_user":
-            return np.asarray(ScaledManhattan().fit(enroll).score_samples(test), np.float64)
-        model = CosineVerifier(
+            return {method: np.asarray(ScaledManhattan().fit(enroll).score_samples(test))}
+        if method == METHOD:
+            model = PldaVerifier(projection=projection, cohort_top=config.cohort_top)
+            model.fit(enroll)
+            return model.score_parts(test)
+        cosine = CosineVerifier(
             projection=projection,
-            normalization="as-norm" if method == "background_lda_asnorm" else "none",
+            normalization="none" if method == "background_lda_cosine" else "as-norm",
             cohort_top=config.cohort_top,
         )
-        return np.asarray(model.fit(enroll).score_samples(test), dtype=np.float64)
+        return {method: np.asarray(cosine.fit(enroll).score_samples(test))}
 
     return score
 
 
+ByScoring = dict[str, tuple[dict[str, list[float]], dict[str, list[float]]]]
+
+
 def _scores(
     F: NDArray[np.float64], evaluated: Sequence[int], g: int, score: Scorer, ids: list[str]
-) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """Genuine and impostor scores of the ``evaluated`` users, impostors from among them."""
+) -> ByScoring:
+    """Genuine and impostor scores of the ``evaluated`` users, impostors from among them,
+    by each scoring ``score`` gives."""
     first_test = SENTENCES - TEST_SENTENCES
-    genuine: dict[str, list[float]] = {}
-    impostor: dict[str, list[float]] = {}
+    out: ByScoring = {}
     for a, u in enumerate(evaluated):
         others = [(b, v) for b, v in enumerate(evaluated) if v != u]
         imp = np.stack([F[v, first_test + (a + b) % TEST_SENTENCES] for b, v in others])
-        scores = score(F[u, :g], np.vstack([F[u, first_test:], imp]))
-        genuine[ids[u]] = scores[:TEST_SENTENCES].tolist()
-        impostor[ids[u]] = scores[TEST_SENTENCES:].tolist()
-    return genuine, impostor
+        for name, scores in score(F[u, :g], np.vstack([F[u, first_test:], imp])).items():
+            genuine, impostor = out.setdefault(name, ({}, {}))
+            genuine[ids[u]] = np.asarray(scores)[:TEST_SENTENCES].tolist()
+            impostor[ids[u]] = np.asarray(scores)[TEST_SENTENCES:].tolist()
+    return out
+
+
+def _merge(into: ByScoring, part: ByScoring) -> ByScoring:
+    for name, (genuine, impostor) in part.items():
+        g, i = into.setdefault(name, ({}, {}))
+        g |= genuine
+        i |= impostor
+    return into
 
 
 def _inner(
     F: NDArray[np.float64], tuning: Sequence[int], config: ProjectionConfig, g: int, ids: list[str]
-) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """Scores of the tuning people alone: each alternate half verified with a projection
-    learned on the other half."""
+) -> ByScoring:
+    """Scores of the tuning people alone, every scoring: each alternate half verified with a
+    projection learned on the other half."""
     halves = inner_halves([str(u) for u in tuning])
-    genuine: dict[str, list[float]] = {}
-    impostor: dict[str, list[float]] = {}
+    out: ByScoring = {}
     for h in (0, 1):
         projection = _projection(F, [int(u) for u in halves[1 - h]], config)
-        gen, imp = _scores(
-            F, [int(u) for u in halves[h]], g, _scorer(METHOD, projection, config), ids
-        )
-        genuine |= gen
-        impostor |= imp
-    return genuine, impostor
+        scorer = _scorer(METHOD, projection, config)
+        _merge(out, _scores(F, [int(u) for u in halves[h]], g, scorer, ids))
+    return out
 
 
 def run(data: Path, out: Path, *, quick: bool = False, progress: bool = True) -> dict[str, Any]:
@@ -168,16 +189,24 @@ def run(data: Path, out: Path, *, quick: bool = False, progress: bool = True) ->
     ids = [str(p.participant_id) for p in participants if len(p.sentences) >= SENTENCES]
     row_of = {pid: i for i, pid in enumerate(ids)}
     folds = people_disjoint_folds(sorted(ids, key=int))
-    grid = GRID[:2] if quick else GRID
+    grid = GRID[: len(SCORINGS)] if quick else GRID
 
     chosen: list[ProjectionConfig] = []
     selection_error: list[float] = []
     for fold in tqdm(folds, desc="aalto tuning", disable=not progress):
         tuning = [row_of[p] for p in fold.tuning]
+        inner: dict[ProjectionConfig, dict[str, float]] = {}
 
-        def error(config: ProjectionConfig, tuning: list[int] = tuning) -> float:
-            per_user = per_user_figures(*_inner(F, tuning, config, SELECTION_G, ids))
-            return float(per_user["eer_mean_per_user"])
+        def error(
+            config: ProjectionConfig,
+            tuning: list[int] = tuning,
+            inner: dict[ProjectionConfig, dict[str, float]] = inner,
+        ) -> float:
+            key = replace(config, scoring="cosine")  # one fit scores every scoring
+            if key not in inner:
+                by = _inner(F, tuning, key, SELECTION_G, ids)
+                inner[key] = {s: per_user_figures(*by[s])["eer_mean_per_user"] for s in by}
+            return float(inner[key][config.scoring])
 
         config, err = choose(grid, error)
         chosen.append(config)
@@ -199,33 +228,35 @@ def run(data: Path, out: Path, *, quick: bool = False, progress: bool = True) ->
     results: dict[str, dict[str, Any]] = {}
     tuned: dict[str, Any] = {}
     curves: list[Curve] = []
-    jobs = [(m, g) for m in configs for g in ENROLLMENT_SIZES]
+    # The headline method at every enrollment size; the ones beside it at G = 5 only.
+    jobs = [(m, g) for m in configs for g in ENROLLMENT_SIZES if m == METHOD or g == SELECTION_G]
     for method, g in tqdm(jobs, desc="aalto protocol", disable=not progress):
         if method == "scaled_manhattan_per_user" and g < 2:
             continue  # a spread needs at least two enrollment samples
-        genuine: dict[str, list[float]] = {}
-        impostor: dict[str, list[float]] = {}
+        by_scoring: ByScoring = {}
+        head: ByScoring = {}
         for fold, projection, config in zip(
             folds, projections[method], configs[method], strict=True
         ):
             reported = [row_of[p] for p in fold.reported]
-            scorer = _scorer(method.removesuffix("_previous_constants"), projection, config)
-            gen, imp = _scores(F, reported, g, scorer, ids)
-            genuine |= gen
-            impostor |= imp
+            name = method.removesuffix("_previous_constants")
+            part = _scores(F, reported, g, _scorer(name, projection, config), ids)
+            _merge(by_scoring, part)
+            _merge(head, {method: part[config.scoring if name == METHOD else method]})
+        genuine, impostor = head[method]
         results.setdefault(method, {})[f"G{g}"] = per_user_figures(genuine, impostor)
         if method == METHOD:
+            for scoring, name in ALTERNATIVES.items():
+                results.setdefault(name, {})[f"G{g}"] = per_user_figures(*by_scoring[scoring])
             # Each fold's choice on the people it was made on, the projection learned on the
             # other half (as the old protocol did): the optimistic figure.
-            own: dict[str, list[float]] = {}
-            own_imp: dict[str, list[float]] = {}
+            own: ByScoring = {}
             for fold, config in zip(folds, chosen, strict=True):
                 swapped = _projection(F, [row_of[p] for p in fold.reported], config)
                 tuning = [row_of[p] for p in fold.tuning]
-                gen, imp = _scores(F, tuning, g, _scorer(method, swapped, config), ids)
-                own |= gen
-                own_imp |= imp
-            tuned[f"G{g}"] = per_user_figures(own, own_imp)
+                part = _scores(F, tuning, g, _scorer(method, swapped, config), ids)
+                _merge(own, {method: part[config.scoring]})
+            tuned[f"G{g}"] = per_user_figures(*own[method])
         if g == 5:
             curves.append(
                 Curve(

@@ -441,6 +441,8 @@ class ProjectionConfig:
     n_components: int = 30
     shrinkage: float = 0.2
     cohort_top: int = 100
+    scoring: str = "cosine"
+    """How a window is scored in the projection (`models.plda.SCORINGS`)."""
 
 
 def per_user_figures(

@@ -10,6 +10,7 @@ import pytest
 
 from models.evaluation import aalto
 from models.evaluation.datasets_keyboard import js_keycode_to_code, load_aalto
+from models.plda import SCORINGS
 
 DATASETS = Path(
     os.environ.get("BBAUTH_DATASETS_DIR", Path(__file__).resolve().parents[3] / "shared/datasets")
@@ -49,6 +50,9 @@ def test_quick_aalto_run_separates_users_and_writes_its_report(tmp_path: Path) -
     for fold in result["people"]["folds"]:
         assert not set(fold["tuning"]) & set(fold["reported"])
     assert "eer" in result["tuned_people"]
+    # Each fold chose its scoring on its tuning people; every scoring is reported beside it.
+    assert all(c["scoring"] in SCORINGS for c in result["chosen"])
+    assert all(name in result["methods"] for name in aalto.ALTERNATIVES.values())
     written = json.loads((tmp_path / "aalto.json").read_text())
     assert written["eer"] == result["eer"]
     assert "People-disjoint" in written["protocol"]

@@ -166,7 +166,7 @@ def test_live_keystroke_model_separates_held_out_aalto_windows() -> None:
         eers.append(eer(g, i))
         genuine_p.extend(model.score(F[u, first_test:]))
         impostor_p.extend(model.score(impostors))
-    assert model.kind == "CosineVerifier"
+    assert model.kind == "PldaVerifier"
     low = [w for w, p in zip(impostors, model.score(impostors), strict=True) if p < 0.5]
     explained = [model.explain(w, 0.0) for w in low]
     assert explained
@@ -222,7 +222,7 @@ def test_training_without_other_users_uses_the_shipped_keystroke_background(
 ) -> None:
     genuine = np.asarray(keystroke_background.impostor_windows[:20], dtype=np.float64)
     model = _fit_in_child(tmp_path, KEYSTROKE_SCHEMA, genuine)
-    assert model.kind == "CosineVerifier"
+    assert model.kind == "PldaVerifier"
     assert model.n_background == keystroke_background.impostor_windows.shape[0]
     assert model.enrollment_eer is not None
 
