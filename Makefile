@@ -95,8 +95,13 @@ lint: $(VENV)/.dev-installed
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy app db models realtime bench tests
 
+# Two workers (PYTEST_WORKERS=0 runs in one process): a test file runs whole on one worker, so
+# its module fixtures (servers, enrolled people) are made once; files share no state.
+PYTEST_WORKERS ?= 2
+
 pytest: $(VENV)/.dev-installed services frontend browser proxy
-	E2E_REQUIRE_BROWSER=1 $(BIN)/pytest -q -rs -p no:cacheprovider --durations=25
+	E2E_REQUIRE_BROWSER=1 $(BIN)/pytest -q -rs -p no:cacheprovider --durations=25 \
+		-n $(PYTEST_WORKERS) --dist loadfile
 
 test: lint typecheck frontend-test pytest
 
