@@ -345,12 +345,15 @@ class Pipeline:
         await self.challenges.act(conn, reason, rule, evidence)
 
     async def flush_connection(self, conn: LiveConnection) -> None:
-        """Write whatever enrollment ``conn`` still buffers (on disconnect)."""
+        """Write whatever enrollment ``conn`` still buffers, and the verified windows waiting
+        (on disconnect)."""
         await self.enrollment.flush_connection(conn)
+        await self.verified.drain()
 
     async def drain(self) -> None:
         """Flush every buffer, stop retries and wait for training in flight (at shutdown)."""
         await self.enrollment.drain()
+        await self.verified.drain()
         await self.challenges.drain()
 
     @property

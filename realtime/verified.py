@@ -1,15 +1,26 @@
 """After a window is scored: keep it for retraining if it was verified, and score it by the
 model version in the shadow (recorded, never used for trust). See ``app.behavior.gate`` and
-``app.behavior.versions``."""
+``app.behavior.versions``.
+
+Verified windows are written in batches, off the batch's path: one transaction once
+``FLUSH_WINDOWS`` wait or the oldest has waited ``FLUSH_SECONDS`` (checked at each verified
+window), and whenever a socket closes or the worker stops. A write per window cost the
+real-time path more than scoring the window. Learning is a side line: a worker that dies loses
+the windows it had not written yet, and a batch the database refuses is tried again with the
+next one (at most ``MAX_PENDING_WINDOWS`` wait).
+"""
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 import structlog
 from numpy.typing import NDArray
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.behavior import gate, lookup, versions
 from app.behavior import service as behavior_service
@@ -24,6 +35,23 @@ log = structlog.get_logger(__name__)
 CODE_REREAD = timedelta(seconds=10)
 """How often a socket re-reads when its session last passed a re-challenge or step-up."""
 NOTE = "verified"
+FLUSH_WINDOWS = 16
+FLUSH_SECONDS = 5.0
+MAX_PENDING_WINDOWS = 4096
+
+
+@dataclass(frozen=True)
+class PendingWindow:
+    """A verified window not yet written."""
+
+    user_id: str
+    session_id: str
+    modality: str
+    rows: NDArray[np.float64]
+    closed_at: datetime
+    source: str
+    uncertain: bool = False
+    """An earlier write of it failed, perhaps after committing (its answer lost)."""
 
 
 class VerifiedWindows:
@@ -32,6 +60,11 @@ class VerifiedWindows:
     def __init__(self, state: AppState) -> None:
         self.state = state
         self._shadows: dict[tuple[str, str], tuple[int, UserModel]] = {}
+        self._pending: list[PendingWindow] = []
+        self._oldest: float | None = None
+        """When (monotonic) the oldest pending window was added."""
+        self._lost = 0
+        self._flushes: set[asyncio.Task[None]] = set()
 
     async def after_scoring(
         self,
@@ -57,15 +90,13 @@ class VerifiedWindows:
                 now=now,
                 code_window=timedelta(seconds=s.retrain_after_challenge_seconds),
             )
+        if source is not None:
+            self._keep(PendingWindow(conn.user_id, conn.session_id, name, rows, now, source))
+            if self._due():
+                task = asyncio.create_task(self.flush())
+                self._flushes.add(task)
+                task.add_done_callback(self._flushes.discard)
         try:
-            if source is not None:
-                async with self.state.sessions() as db:
-                    await behavior_service.add_samples(
-                        db=db, clock=self.state.clock, user_id=conn.user_id,
-                        session_id=conn.session_id, schema=modality(name).schema,
-                        rows=list(rows), created_at=[now] * len(rows), source=source,
-                    )  # fmt: skip
-                    await db.commit()
             shadow = await self._shadow(conn.user_id, name)
             if shadow is None:
                 return {"verified": source}
@@ -84,6 +115,66 @@ class VerifiedWindows:
             "shadow_version": version,
             "shadow_p_genuine": round(p_shadow, 4),
         }
+
+    def _keep(self, window: PendingWindow) -> None:
+        if not self._pending:
+            self._oldest = self.state.clock.monotonic()
+        self._pending.append(window)
+        if len(self._pending) > MAX_PENDING_WINDOWS:  # the database has been away a while
+            del self._pending[0]
+            self._lost += 1
+            if self._lost in (1, 100) or self._lost % 1000 == 0:
+                log.warning("verified_windows_dropped", dropped=self._lost)
+
+    def _due(self) -> bool:
+        return len(self._pending) >= FLUSH_WINDOWS or (
+            self._oldest is not None
+            and self.state.clock.monotonic() - self._oldest >= FLUSH_SECONDS
+        )
+
+    @property
+    def pending_windows(self) -> int:
+        """Verified windows waiting to be written."""
+        return len(self._pending)
+
+    async def flush(self) -> None:
+        """Write every pending verified window (one transaction); on failure they stay for the
+        next flush. Never raises: learning must not cost a batch its trust."""
+        if not self._pending:
+            return
+        batch, self._pending, self._oldest = self._pending, [], None
+        try:
+            async with self.state.sessions() as db:
+                for w in batch:
+                    if w.uncertain and await self._stored(db, w):
+                        continue
+                    await behavior_service.add_samples(
+                        db=db, clock=self.state.clock, user_id=w.user_id,
+                        session_id=w.session_id, schema=modality(w.modality).schema,
+                        rows=list(w.rows), created_at=[w.closed_at] * len(w.rows),
+                        source=w.source,
+                    )  # fmt: skip
+                await db.commit()
+        except Exception as exc:  # kept for the next flush, oldest first
+            log.warning("verified_windows_not_kept", windows=len(batch), error=repr(exc))
+            pending, self._pending = self._pending, []
+            for w in [*(replace(w, uncertain=True) for w in batch), *pending]:
+                self._keep(w)
+
+    @staticmethod
+    async def _stored(db: AsyncSession, w: PendingWindow) -> bool:
+        """Whether a window whose earlier write failed had been committed all the same."""
+        found = await behavior_service.stored_times(
+            db=db, user_id=w.user_id, session_id=w.session_id, modality=w.modality,
+            candidates=[w.closed_at],
+        )  # fmt: skip
+        return bool(found)
+
+    async def drain(self) -> None:
+        """Wait for the writes under way, then write what is left (a socket closed, shutdown)."""
+        if self._flushes:
+            await asyncio.gather(*self._flushes, return_exceptions=True)
+        await self.flush()
 
     async def _code_at(self, conn: LiveConnection, now: datetime) -> datetime | None:
         read = conn.notes.get(NOTE)

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import Clock
@@ -44,20 +44,25 @@ async def add_samples(
     """
     now = clock.now()
     times = list(created_at) if created_at is not None else [now] * len(rows)
-    db.add_all(
-        BehaviorSample(
-            user_id=user_id,
-            session_id=session_id,
-            modality=Modality(schema.name),
-            schema_version=schema.version,
-            schema_fingerprint=schema.fingerprint,
-            features=[float(v) for v in row],
-            created_at=at,
-            source=source,
-        )
-        for row, at in zip(rows, times, strict=True)
+    if not rows:
+        return 0
+    # One multi-row INSERT, not an ORM object per row: a mouse window is ten rows.
+    await db.execute(
+        insert(BehaviorSample),
+        [
+            {
+                "user_id": user_id,
+                "session_id": session_id,
+                "modality": Modality(schema.name),
+                "schema_version": schema.version,
+                "schema_fingerprint": schema.fingerprint,
+                "features": np.asarray(row, dtype=np.float64).tolist(),
+                "created_at": at,
+                "source": source,
+            }
+            for row, at in zip(rows, times, strict=True)
+        ],
     )
-    await db.flush()
     return len(rows)
 
 

@@ -4,13 +4,15 @@ that stalls reorders nothing.
 In process, on an SQLite file: the database's answers are broken on purpose (a commit that
 fails, a commit whose answer is lost after it committed, a write that hangs). Enrollment windows
 are kept until committed and never stored twice; a re-challenge the database did not take is
-opened later; batches are cut into windows in the order they came, whatever a write waits for.
+opened later; verified windows are written in batches, kept when a write fails and stored once;
+batches are cut into windows in the order they came, whatever a write waits for.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ from realtime.connection import LiveConnection
 from realtime.pipeline import Pipeline
 from realtime.protocol import Outcome
 from realtime.store import MemoryLiveStore
+from realtime.verified import FLUSH_WINDOWS
 from tests.ops.conftest import add_user
 from tests.realtime.services import migrate
 
@@ -205,4 +208,43 @@ async def test_a_batch_waiting_for_the_database_is_not_overtaken_by_the_next(
     assert [o.to_caller for o in outs] == [[], []]  # nothing refused
     assert cut == sorted(cut)  # cut in the order sent
     assert len(cut) == 20
+    await pipeline.drain()
+
+
+async def _verified(pipeline: Pipeline, conn: LiveConnection, first: int, n: int) -> None:
+    """``n`` scored mouse windows of high trust (each ten action rows), a second apart."""
+    start = pipeline.state.clock.now()
+    for i in range(first, first + n):
+        await pipeline.verified.after_scoring(
+            conn, "mouse", _rows(10, 100 + i), p_genuine=0.9, trust=95.0, doubtful=False,
+            now=start + timedelta(seconds=i),
+        )  # fmt: skip
+
+
+async def test_verified_windows_are_written_in_batches_and_at_disconnect(state: AppState) -> None:
+    pipeline, conn, _ = await _setup(state)
+    await _verified(pipeline, conn, 0, FLUSH_WINDOWS - 1)
+    assert await _stored(state, conn.user_id) == 0  # none written on the batch's path
+    assert pipeline.verified.pending_windows == FLUSH_WINDOWS - 1
+
+    await _verified(pipeline, conn, FLUSH_WINDOWS - 1, 1)  # the batch is full: written
+    await pipeline.verified.drain()
+    assert await _stored(state, conn.user_id) == 10 * FLUSH_WINDOWS
+
+    await _verified(pipeline, conn, FLUSH_WINDOWS, 3)
+    await pipeline.flush_connection(conn)  # a socket closed: nothing waits
+    assert await _stored(state, conn.user_id) == 10 * (FLUSH_WINDOWS + 3)
+    await pipeline.drain()
+
+
+@pytest.mark.parametrize("fail", ["before", "after"])
+async def test_a_failed_write_of_verified_windows_is_kept_and_stored_once(
+    state: AppState, fail: str
+) -> None:
+    pipeline, conn, flaky = await _setup(state)
+    flaky.fail = fail
+    await _verified(pipeline, conn, 0, FLUSH_WINDOWS)
+    await pipeline.verified.drain()  # the failed write, then the retry at drain
+    assert pipeline.verified.pending_windows == 0
+    assert await _stored(state, conn.user_id) == 10 * FLUSH_WINDOWS  # none lost, none twice
     await pipeline.drain()
