@@ -145,15 +145,18 @@ class VerifiedWindows:
         batch, self._pending, self._oldest = self._pending, [], None
         try:
             async with self.state.sessions() as db:
+                rows = []
                 for w in batch:
                     if w.uncertain and await self._stored(db, w):
                         continue
-                    await behavior_service.add_samples(
-                        db=db, clock=self.state.clock, user_id=w.user_id,
-                        session_id=w.session_id, schema=modality(w.modality).schema,
-                        rows=list(w.rows), created_at=[w.closed_at] * len(w.rows),
-                        source=w.source,
-                    )  # fmt: skip
+                    schema = modality(w.modality).schema
+                    rows += [
+                        behavior_service.sample_row(
+                            w.user_id, w.session_id, schema, row, w.closed_at, w.source
+                        )
+                        for row in w.rows
+                    ]
+                await behavior_service.insert_samples(db, rows)
                 await db.commit()
         except Exception as exc:  # kept for the next flush, oldest first
             log.warning("verified_windows_not_kept", windows=len(batch), error=repr(exc))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -44,26 +45,41 @@ async def add_samples(
     """
     now = clock.now()
     times = list(created_at) if created_at is not None else [now] * len(rows)
-    if not rows:
-        return 0
-    # One multi-row INSERT, not an ORM object per row: a mouse window is ten rows.
-    await db.execute(
-        insert(BehaviorSample),
+    await insert_samples(
+        db,
         [
-            {
-                "user_id": user_id,
-                "session_id": session_id,
-                "modality": Modality(schema.name),
-                "schema_version": schema.version,
-                "schema_fingerprint": schema.fingerprint,
-                "features": np.asarray(row, dtype=np.float64).tolist(),
-                "created_at": at,
-                "source": source,
-            }
+            sample_row(user_id, session_id, schema, row, at, source)
             for row, at in zip(rows, times, strict=True)
         ],
     )
     return len(rows)
+
+
+def sample_row(
+    user_id: str,
+    session_id: str | None,
+    schema: FeatureSchema,
+    features: NDArray[np.float64],
+    created_at: datetime,
+    source: str,
+) -> dict[str, Any]:
+    """One window's row of ``behavior_samples``, for ``insert_samples``."""
+    return {
+        "user_id": user_id,
+        "session_id": session_id,
+        "modality": Modality(schema.name),
+        "schema_version": schema.version,
+        "schema_fingerprint": schema.fingerprint,
+        "features": np.asarray(features, dtype=np.float64).tolist(),
+        "created_at": created_at,
+        "source": source,
+    }
+
+
+async def insert_samples(db: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Store ``sample_row`` rows in one multi-row INSERT (not an ORM object per row)."""
+    if rows:
+        await db.execute(insert(BehaviorSample), list(rows))
 
 
 async def stored_times(
