@@ -101,7 +101,7 @@ PYTEST_WORKERS ?= 2
 
 pytest: $(VENV)/.dev-installed services frontend browser proxy
 	E2E_REQUIRE_BROWSER=1 $(BIN)/pytest -q -rs -p no:cacheprovider --durations=25 \
-		-n $(PYTEST_WORKERS) --dist loadfile
+		-n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: lint typecheck frontend-test pytest
 
