@@ -64,7 +64,9 @@ class VerifiedWindows:
         self._oldest: float | None = None
         """When (monotonic) the oldest pending window was added."""
         self._lost = 0
-        self._flushes: set[asyncio.Task[None]] = set()
+        self._writer: asyncio.Task[None] | None = None
+        """The one write under way (one at a time: SQLite takes one writer, and a database
+        that is slow must not gather a queue of writes)."""
 
     async def after_scoring(
         self,
@@ -92,10 +94,8 @@ class VerifiedWindows:
             )
         if source is not None:
             self._keep(PendingWindow(conn.user_id, conn.session_id, name, rows, now, source))
-            if self._due():
-                task = asyncio.create_task(self.flush())
-                self._flushes.add(task)
-                task.add_done_callback(self._flushes.discard)
+            if self._due() and (self._writer is None or self._writer.done()):
+                self._writer = asyncio.create_task(self._write_while_due())
         try:
             shadow = await self._shadow(conn.user_id, name)
             if shadow is None:
@@ -137,11 +137,11 @@ class VerifiedWindows:
         """Verified windows waiting to be written."""
         return len(self._pending)
 
-    async def flush(self) -> None:
+    async def flush(self) -> bool:
         """Write every pending verified window (one transaction); on failure they stay for the
         next flush. Never raises: learning must not cost a batch its trust."""
         if not self._pending:
-            return
+            return True
         batch, self._pending, self._oldest = self._pending, [], None
         try:
             async with self.state.sessions() as db:
@@ -163,6 +163,8 @@ class VerifiedWindows:
             pending, self._pending = self._pending, []
             for w in [*(replace(w, uncertain=True) for w in batch), *pending]:
                 self._keep(w)
+            return False
+        return True
 
     @staticmethod
     async def _stored(db: AsyncSession, w: PendingWindow) -> bool:
@@ -173,10 +175,15 @@ class VerifiedWindows:
         )  # fmt: skip
         return bool(found)
 
+    async def _write_while_due(self) -> None:
+        # More may come while it writes; a failed write waits for the next verified window.
+        while await self.flush() and self._pending and self._due():
+            pass
+
     async def drain(self) -> None:
-        """Wait for the writes under way, then write what is left (a socket closed, shutdown)."""
-        if self._flushes:
-            await asyncio.gather(*self._flushes, return_exceptions=True)
+        """Wait for the write under way, then write what is left (a socket closed, shutdown)."""
+        if self._writer is not None:
+            await asyncio.gather(self._writer, return_exceptions=True)
         await self.flush()
 
     async def _code_at(self, conn: LiveConnection, now: datetime) -> datetime | None:
