@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import RequestContext
+from app.behavior import service as behavior_service
 from app.factory import create_app
 from app.sessions import service as sessions
 from app.settings import load_settings
@@ -247,4 +248,29 @@ async def test_a_failed_write_of_verified_windows_is_kept_and_stored_once(
     await pipeline.verified.drain()  # the failed write, then the retry at drain
     assert pipeline.verified.pending_windows == 0
     assert await _stored(state, conn.user_id) == 10 * FLUSH_WINDOWS  # none lost, none twice
+    await pipeline.drain()
+
+
+async def test_a_slow_database_gets_one_write_of_verified_windows_at_a_time(
+    state: AppState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline, conn, _ = await _setup(state)
+    released, writes, in_flight = asyncio.Event(), [], [0]
+    insert = behavior_service.insert_samples
+
+    async def slow_insert(db: AsyncSession, rows: Any) -> None:
+        in_flight[0] += 1
+        writes.append(in_flight[0])
+        await released.wait()
+        await insert(db, rows)
+        in_flight[0] -= 1
+
+    monkeypatch.setattr(behavior_service, "insert_samples", slow_insert)
+    await _verified(pipeline, conn, 0, 3 * FLUSH_WINDOWS)  # three batches' worth, one writing
+    await asyncio.sleep(0.1)
+    assert writes == [1]  # the others wait for it instead of queueing writes of their own
+    released.set()
+    await pipeline.verified.drain()
+    assert max(writes) == 1
+    assert await _stored(state, conn.user_id) == 10 * 3 * FLUSH_WINDOWS
     await pipeline.drain()
