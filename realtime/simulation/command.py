@@ -56,11 +56,13 @@ def server_url(settings: Settings) -> str:
 
 @contextlib.asynccontextmanager
 async def service_state(settings: Settings) -> AsyncIterator[AppState]:
-    """The services' state outside a web server (database, KV, mailer)."""
+    """The services' state outside a web server (database, KV, mailer). It runs no periodic
+    jobs: the server it drives does, and an hourly retraining here would compete with that
+    server for the cores while it is measured."""
     from app.factory import create_app
     from app.state import app_state
 
-    app = create_app(settings)
+    app = create_app(settings.model_copy(update={"scheduler": False}))
     async with app.test_app():
         yield app_state(app)
 

@@ -174,3 +174,21 @@ async def test_quick_simulation_streams_and_gets_enrollment_and_trust(
     assert report["enrollment_events"] > 0
     assert report["trust_events"] > 0
     assert report["errors"] == {}
+
+
+async def test_the_services_state_of_a_simulation_runs_no_periodic_jobs(tmp_path: Path) -> None:
+    # The server the simulation drives runs them; an hourly retraining in the simulating
+    # process would take the cores from that server while it is measured.
+    from app.settings import load_settings
+    from realtime.simulation.command import service_state
+
+    settings = load_settings(
+        env="development",
+        var_dir=tmp_path,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'bbauth.sqlite3'}",
+        redis_url="",
+        secret_key="bbauth-simulation-tests-secret-key-0123",
+    )
+    assert settings.scheduler_enabled  # what such a process would run by default
+    async with service_state(settings) as state:
+        assert state.periodic_jobs is None
