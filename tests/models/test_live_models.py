@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from models.background import (
     KeystrokeBackground,
     MouseBackground,
     StaleBackgroundError,
+    build,
     load_keystroke_background,
     load_mouse_background,
     save,
@@ -34,10 +36,12 @@ from models.live import (
     MOUSE_NEGATIVES_PER_GENUINE,
     MOUSE_SCHEMA,
     MOUSE_WINDOW,
+    fit_live_keystroke_model,
     fit_live_model,
 )
 from models.mouse import segment_actions
 from models.mouse_rows import actions_matrix
+from models.plda import SCORINGS, PldaVerifier
 from models.schema import FeatureSchema
 
 DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
@@ -71,6 +75,38 @@ def test_shipped_keystroke_background_follows_the_live_schema(
     assert np.allclose(np.linalg.norm(bg.cohort, axis=1), 1.0, atol=1e-5)
     assert bg.participants.size == 500
     assert "Aalto" in bg.source
+
+
+def test_shipped_keystroke_background_holds_the_build_settings(
+    keystroke_background: KeystrokeBackground,
+) -> None:
+    bg = keystroke_background
+    assert bg.scoring == build.SCORING
+    assert bg.cohort_top == build.COHORT_TOP
+    assert bg.components.shape[1] == build.LDA_COMPONENTS
+    assert bg.within.shape == bg.between.shape == (build.LDA_COMPONENTS,)
+    assert f"{build.LDA_COMPONENTS} components, shrinkage {build.LDA_SHRINKAGE}" in bg.source
+
+
+@pytest.mark.parametrize("scoring", SCORINGS)
+def test_live_keystroke_windows_are_scored_as_the_background_says(
+    keystroke_background: KeystrokeBackground, scoring: str
+) -> None:
+    bg = dataclasses.replace(keystroke_background, scoring=scoring)
+    rows = np.asarray(bg.impostor_windows, dtype=np.float64)
+    enroll, tests = rows[:10], rows[10:40]
+    model = fit_live_keystroke_model(KEYSTROKE_SCHEMA, enroll, background=bg)
+    assert isinstance(model.estimator, PldaVerifier)
+    assert model.estimator.scoring == scoring
+    parts = (
+        PldaVerifier(projection=bg.projection(), scoring="cosine+plda", cohort_top=bg.cohort_top)
+        .fit(enroll)
+        .score_parts(tests)
+    )
+    np.testing.assert_allclose(model.raw_scores(tests), parts[scoring], rtol=1e-9, atol=1e-9)
+    window = tests[:1]  # a live keystroke window is one row
+    expected = float(model.calibrator.predict(parts[scoring][:1])[0])
+    assert model.score_window(window, schema=KEYSTROKE_SCHEMA) == pytest.approx(expected)
 
 
 def test_shipped_mouse_background_follows_the_live_schema(
