@@ -7,7 +7,8 @@ Verified windows are written in batches, off the batch's path: one transaction o
 window), and whenever a socket closes or the worker stops. A write per window cost the
 real-time path more than scoring the window. Learning is a side line: a worker that dies loses
 the windows it had not written yet, and a batch the database refuses is tried again with the
-next one (at most ``MAX_PENDING_WINDOWS`` wait).
+next one (at most ``MAX_PENDING_WINDOWS`` wait). A window whose person's behavioral data was
+erased while it waited is dropped, not written.
 """
 
 from __future__ import annotations
@@ -145,8 +146,14 @@ class VerifiedWindows:
         batch, self._pending, self._oldest = self._pending, [], None
         try:
             async with self.state.sessions() as db:
+                modelled = await behavior_service.modelled(db, {w.user_id for w in batch})
                 rows = []
                 for w in batch:
+                    if (w.user_id, w.modality) not in modelled:
+                        # Erased while the window waited: written now, it would bring back
+                        # what its person asked to delete.
+                        log.info("verified_window_of_erased_profile_dropped", user_id=w.user_id)
+                        continue
                     if w.uncertain and await self._stored(db, w):
                         continue
                     schema = modality(w.modality).schema

@@ -187,3 +187,21 @@ async def status_rows(
     profiles = {p.user_id: p for p in (await db.scalars(select(BehaviorProfile))).all()}
     empty = {m.value: 0 for m in Modality}
     return [(uid, email, profiles.get(uid), counts.get(uid, dict(empty))) for uid, email in users]
+
+
+async def modelled(db: AsyncSession, user_ids: set[str]) -> set[tuple[str, str]]:
+    """Which (user, modality) of ``user_ids`` have a model now. Erasing a person's behavioral
+    data deletes the profile that names their models, so a window scored before the erasure
+    finds its pair gone."""
+    found = await db.execute(
+        select(
+            BehaviorProfile.user_id,
+            BehaviorProfile.keystroke_model_version,
+            BehaviorProfile.mouse_model_version,
+        ).where(BehaviorProfile.user_id.in_(sorted(user_ids)))
+    )
+    pairs: set[tuple[str, str]] = set()
+    for user_id, keystroke, mouse in found.all():
+        pairs |= {(user_id, Modality.KEYSTROKE.value)} if keystroke else set()
+        pairs |= {(user_id, Modality.MOUSE.value)} if mouse else set()
+    return pairs

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import RequestContext
 from app.behavior import service as behavior_service
 from app.factory import create_app
+from app.privacy import erasure
 from app.sessions import service as sessions
 from app.settings import load_settings
 from app.state import AppState, app_state
@@ -212,8 +213,18 @@ async def test_a_batch_waiting_for_the_database_is_not_overtaken_by_the_next(
     await pipeline.drain()
 
 
+async def _has_a_mouse_model(state: AppState, user_id: str) -> None:
+    """The user's profile names a mouse model (verified windows are windows it scored)."""
+    async with state.sessions() as db:
+        found = await behavior_service.profile(db=db, clock=state.clock, user_id=user_id)
+        found.mouse_model_version = 1
+        await db.commit()
+
+
 async def _verified(pipeline: Pipeline, conn: LiveConnection, first: int, n: int) -> None:
     """``n`` scored mouse windows of high trust (each ten action rows), a second apart."""
+    if first == 0:
+        await _has_a_mouse_model(pipeline.state, conn.user_id)
     start = pipeline.state.clock.now()
     for i in range(first, first + n):
         await pipeline.verified.after_scoring(
@@ -243,8 +254,9 @@ async def test_a_failed_write_of_verified_windows_is_kept_and_stored_once(
     state: AppState, fail: str
 ) -> None:
     pipeline, conn, flaky = await _setup(state)
-    flaky.fail = fail
-    await _verified(pipeline, conn, 0, FLUSH_WINDOWS)
+    await _verified(pipeline, conn, 0, FLUSH_WINDOWS - 1)
+    flaky.fail = fail  # the next commit: the write the last window starts
+    await _verified(pipeline, conn, FLUSH_WINDOWS - 1, 1)
     await pipeline.verified.drain()  # the failed write, then the retry at drain
     assert pipeline.verified.pending_windows == 0
     assert await _stored(state, conn.user_id) == 10 * FLUSH_WINDOWS  # none lost, none twice
@@ -273,4 +285,17 @@ async def test_a_slow_database_gets_one_write_of_verified_windows_at_a_time(
     await pipeline.verified.drain()
     assert max(writes) == 1
     assert await _stored(state, conn.user_id) == 10 * 3 * FLUSH_WINDOWS
+    await pipeline.drain()
+
+
+async def test_a_verified_window_waiting_when_its_person_erases_their_data_is_not_written(
+    state: AppState,
+) -> None:
+    pipeline, conn, _ = await _setup(state)
+    await _verified(pipeline, conn, 0, 3)  # waiting for the next write
+    async with state.sessions() as db:
+        await erasure.erase(state=state, db=db, user_id=conn.user_id, session_id=None, ctx=CTX)
+    await pipeline.flush_connection(conn)
+    assert pipeline.verified.pending_windows == 0
+    assert await _stored(state, conn.user_id) == 0  # nothing brought back
     await pipeline.drain()
