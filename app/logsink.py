@@ -33,6 +33,7 @@ from elasticsearch import AsyncElasticsearch
 from quart import Quart
 
 from app import metrics
+from app.background import STOP_GRACE_SECONDS
 from app.clock import Clock, SystemClock
 from app.state import app_state
 
@@ -90,6 +91,8 @@ class ElasticsearchSink:
         self._template_pending = template is not None
         self._in_flight = 0
         self._closed = False
+        self._stopping = False
+        """Set when the sender is told to stop (after the last flush)."""
         self._last_drop_warning = 0.0
 
     # --- the caller's side: never waits ----------------------------------------------------
@@ -154,15 +157,22 @@ class ElasticsearchSink:
             return False
         return True
 
-    async def close(self, within: float = 5.0) -> None:
-        """Send what is buffered within ``within`` seconds, drop (and count) the rest, stop."""
+    async def close(self, within: float = 5.0, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Send what is buffered within ``within`` seconds, drop (and count) the rest, stop.
+
+        The sender is cancelled and waited for at most ``grace`` seconds: a cancellation lost
+        inside the client's request (``app.background``) must not hold the worker's shutdown.
+        """
         self._closed = True
         left = 0
         if self._worker is not None:
             await self.flush(within)
             left = self._in_flight  # cut off mid-request: counted as not stored
+            self._stopping = True
             self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
+            done, _ = await asyncio.wait({self._worker}, timeout=grace)
+            if not done:
+                log.warning("background_loop_did_not_stop", loop="bbauth-log-sink", grace_s=grace)
             self._worker = None
         left += self._queue.qsize()
         if left:
@@ -176,7 +186,7 @@ class ElasticsearchSink:
     async def _run(self) -> None:
         with contextlib.suppress(_Retry):  # not up yet: tried again before the first batch
             await self._apply_template()
-        while True:
+        while not self._stopping:  # a lost cancellation still ends the loop here
             batch = [await self._queue.get()]
             self._take(batch)
             if len(batch) < self.batch_size and self.flush_seconds > 0:

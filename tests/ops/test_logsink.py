@@ -237,3 +237,28 @@ async def test_a_hung_elasticsearch_does_not_slow_signing_in(
     assert api.state.log_sink is not None
     assert api.state.log_sink.sent == 0  # the events wait, not the sign-ins
     assert elastic.stored == []
+
+
+async def test_closing_is_bounded_even_if_the_sender_loses_its_cancellation(
+    elastic: FakeElasticsearch, make_sink: MakeSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Python 3.11's wait_for, inside the client, can swallow a cancellation (app.background).
+    sink = make_sink(elastic.url)
+    finishing = asyncio.Event()
+
+    async def deaf_deliver(batch: list[dict[str, Any]]) -> None:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            await finishing.wait()  # ... the call finishes, and the cancellation is lost
+
+    monkeypatch.setattr(sink, "_deliver", deaf_deliver)
+    await sink.start()
+    sink.enqueue(event(1))
+    await until(lambda: sink._in_flight == 1)
+
+    closing = asyncio.create_task(sink.close(within=0.1, grace=0.5))
+    await asyncio.sleep(0.2)
+    finishing.set()  # the sender goes on as if never cancelled: it must see it is stopping
+    await asyncio.wait_for(closing, 5.0)
+    assert sink.dropped["shutdown"] == 1
