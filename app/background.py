@@ -55,12 +55,18 @@ async def background(
         yield task
     finally:
         stop.set()
-        task.cancel()
-        done, _ = await asyncio.wait({task}, timeout=grace)
-        if not done:
-            log.warning("background_loop_did_not_stop", loop=name, grace_s=grace)
-        elif not task.cancelled() and task.exception() is not None:
-            log.error("background_loop_failed", loop=name, exc_info=task.exception())
+        await stop_task(task, name, grace)
+
+
+async def stop_task(task: asyncio.Task[None], name: str, grace: float = STOP_GRACE_SECONDS) -> None:
+    """Cancel ``task`` and wait at most ``grace`` seconds for it (left behind, logged, after
+    that: its cancellation may have been lost)."""
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=grace)
+    if not done:
+        log.warning("background_loop_did_not_stop", loop=name, grace_s=grace)
+    elif not task.cancelled() and task.exception() is not None:
+        log.error("background_loop_failed", loop=name, exc_info=task.exception())
 
 
 async def _as_none(awaitable: Awaitable[None]) -> None:

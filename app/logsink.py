@@ -33,7 +33,7 @@ from elasticsearch import AsyncElasticsearch
 from quart import Quart
 
 from app import metrics
-from app.background import STOP_GRACE_SECONDS
+from app.background import STOP_GRACE_SECONDS, stop_task
 from app.clock import Clock, SystemClock
 from app.state import app_state
 
@@ -169,10 +169,7 @@ class ElasticsearchSink:
             await self.flush(within)
             left = self._in_flight  # cut off mid-request: counted as not stored
             self._stopping = True
-            self._worker.cancel()
-            done, _ = await asyncio.wait({self._worker}, timeout=grace)
-            if not done:
-                log.warning("background_loop_did_not_stop", loop="bbauth-log-sink", grace_s=grace)
+            await stop_task(self._worker, "bbauth-log-sink", grace)
             self._worker = None
         left += self._queue.qsize()
         if left:

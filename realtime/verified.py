@@ -147,6 +147,7 @@ class VerifiedWindows:
         try:
             async with self.state.sessions() as db:
                 modelled = await behavior_service.modelled(db, {w.user_id for w in batch})
+                committed = await self._committed(db, [w for w in batch if w.uncertain])
                 rows = []
                 for w in batch:
                     if (w.user_id, w.modality) not in modelled:
@@ -154,7 +155,7 @@ class VerifiedWindows:
                         # what its person asked to delete.
                         log.info("verified_window_of_erased_profile_dropped", user_id=w.user_id)
                         continue
-                    if w.uncertain and await self._stored(db, w):
+                    if (w.user_id, w.session_id, w.modality, w.closed_at) in committed:
                         continue
                     schema = modality(w.modality).schema
                     rows += [
@@ -174,13 +175,21 @@ class VerifiedWindows:
         return True
 
     @staticmethod
-    async def _stored(db: AsyncSession, w: PendingWindow) -> bool:
-        """Whether a window whose earlier write failed had been committed all the same."""
-        found = await behavior_service.stored_times(
-            db=db, user_id=w.user_id, session_id=w.session_id, modality=w.modality,
-            candidates=[w.closed_at],
-        )  # fmt: skip
-        return bool(found)
+    async def _committed(
+        db: AsyncSession, uncertain: list[PendingWindow]
+    ) -> set[tuple[str, str, str, datetime]]:
+        """Which windows whose earlier write failed had been committed all the same (one
+        query per user, session and modality)."""
+        groups: dict[tuple[str, str, str], list[datetime]] = {}
+        for w in uncertain:
+            groups.setdefault((w.user_id, w.session_id, w.modality), []).append(w.closed_at)
+        found: set[tuple[str, str, str, datetime]] = set()
+        for (user_id, session_id, name), times in groups.items():
+            stored = await behavior_service.stored_times(
+                db=db, user_id=user_id, session_id=session_id, modality=name, candidates=times
+            )
+            found |= {(user_id, session_id, name, at) for at in stored}
+        return found
 
     async def _write_while_due(self) -> None:
         # More may come while it writes; a failed write waits for the next verified window.

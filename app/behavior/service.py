@@ -193,15 +193,12 @@ async def modelled(db: AsyncSession, user_ids: set[str]) -> set[tuple[str, str]]
     """Which (user, modality) of ``user_ids`` have a model now. Erasing a person's behavioral
     data deletes the profile that names their models, so a window scored before the erasure
     finds its pair gone."""
-    found = await db.execute(
-        select(
-            BehaviorProfile.user_id,
-            BehaviorProfile.keystroke_model_version,
-            BehaviorProfile.mouse_model_version,
-        ).where(BehaviorProfile.user_id.in_(sorted(user_ids)))
+    profiles = await db.scalars(
+        select(BehaviorProfile).where(BehaviorProfile.user_id.in_(sorted(user_ids)))
     )
-    pairs: set[tuple[str, str]] = set()
-    for user_id, keystroke, mouse in found.all():
-        pairs |= {(user_id, Modality.KEYSTROKE.value)} if keystroke else set()
-        pairs |= {(user_id, Modality.MOUSE.value)} if mouse else set()
-    return pairs
+    return {
+        (prof.user_id, m.value)
+        for prof in profiles.all()
+        for m in Modality
+        if getattr(prof, f"{m.value}_model_version", None)
+    }
