@@ -114,6 +114,52 @@ def digraph_class(first_zone: int, second_zone: int, *, same_key: bool) -> int:
     return _D["other"]
 
 
+_DIGRAPH_TABLE = np.array(
+    [[digraph_class(a, b, same_key=False) for b in range(len(ZONES))] for a in range(len(ZONES))],
+    dtype=np.int_,
+)
+_IS_CHAR = np.array([z in CHAR_ZONES for z in range(len(ZONES))])
+
+
+def digraph_classes(zones: NDArray[np.int_], same: NDArray[np.bool_]) -> NDArray[np.int_]:
+    """`digraph_class` of each consecutive pair of keystrokes' ``zones`` (``same``: a
+    keystroke is of the key just before it), array-wise: the live path calls it per window."""
+    a, b = zones[:-1], zones[1:]
+    out = _DIGRAPH_TABLE[a, b]
+    out[same[1:] & _IS_CHAR[a] & _IS_CHAR[b]] = _D["repeat"]
+    return out
+
+
+def finger_relations(fingers: NDArray[np.int_], same: NDArray[np.bool_]) -> NDArray[np.int_]:
+    """`finger_relation` of each consecutive pair of keystrokes' ``fingers`` (`class_finger`
+    per keystroke), array-wise."""
+    a, b = fingers[:-1], fingers[1:]
+    apart = (a < 0) | (b < 0) | same[1:] | ((a < 4) != (b < 4))
+    return np.where(apart, -1, np.minimum(np.abs(a - b), 2)).astype(np.int_)
+
+
+@dataclass(frozen=True)
+class StrokeArrays:
+    """Keystrokes as arrays (one pass over the objects): what array-wise features read."""
+
+    down: NDArray[np.float64]
+    up: NDArray[np.float64]
+    zone: NDArray[np.int_]
+    finger: NDArray[np.int_]
+    same: NDArray[np.bool_]
+
+    @classmethod
+    def of(cls, strokes: Sequence[Keystroke]) -> StrokeArrays:
+        keys = [s.key for s in strokes]
+        return cls(
+            down=np.array([s.down for s in strokes], dtype=np.float64),
+            up=np.array([s.up for s in strokes], dtype=np.float64),
+            zone=np.array([class_zone(k) for k in keys], dtype=np.int_),
+            finger=np.array([class_finger(k) for k in keys], dtype=np.int_),
+            same=np.array([s.same for s in strokes], dtype=np.bool_),
+        )
+
+
 # ---------------------------------------------------------------------------------------------
 # Pairing events into keystrokes.
 
@@ -248,9 +294,8 @@ class TimingSample:
 def timing_sample(strokes: Sequence[Keystroke]) -> TimingSample:
     """Zone-level timings of keystrokes in key-down order (as from `pair_keystrokes`)."""
     n = len(strokes)
-    downs = np.array([s.down for s in strokes], dtype=np.float64)
-    ups = np.array([s.up for s in strokes], dtype=np.float64)
-    zones = np.array([s.zone for s in strokes], dtype=np.int_)
+    arrays = StrokeArrays.of(strokes)
+    downs, ups, zones = arrays.down, arrays.up, arrays.zone
     holds = ups - downs
     keep = np.isfinite(holds) & (holds >= 0) & (holds <= HOLD_CAP_MS)
 
@@ -258,39 +303,27 @@ def timing_sample(strokes: Sequence[Keystroke]) -> TimingSample:
     ud = downs[1:] - ups[:-1]
     uu = ups[1:] - ups[:-1]
     du = ups[1:] - downs[:-1]
-    classes = np.array(
-        [digraph_class(zones[i], zones[i + 1], same_key=strokes[i + 1].same) for i in range(n - 1)],
-        dtype=np.int_,
-    )
+    classes = digraph_classes(zones, arrays.same)
     in_flow = dd <= PAUSE_MS
 
     # Shift timing: how long shift leads the character it modifies, and how long it is
     # released after (positive) or before (negative) that character.
-    sh = _Z["shift"]
-    lead: list[float] = []
-    lag: list[float] = []
-    for i in range(n - 1):
-        if zones[i] == sh and zones[i + 1] in CHAR_ZONES and strokes[i + 1].down < strokes[i].up:
-            lead.append(strokes[i + 1].down - strokes[i].down)
-            lag.append(strokes[i].up - strokes[i + 1].up)
-    lag_arr = np.array(lag, dtype=np.float64)
+    shifted = np.flatnonzero(
+        (zones[:-1] == _Z["shift"]) & _IS_CHAR[zones[1:]] & (downs[1:] < ups[:-1])
+    )
+    lead = downs[shifted + 1] - downs[shifted]
+    lag_arr = ups[shifted] - ups[shifted + 1]
     return TimingSample(
         hold_zone=zones[keep],
-        hold_finger=np.array([class_finger(s.key) for s in strokes], dtype=np.int_)[keep],
+        hold_finger=arrays.finger[keep],
         hold_ms=holds[keep],
         digraph=classes[in_flow],
-        finger_relation=np.array(
-            [
-                finger_relation(strokes[i].key, strokes[i + 1].key, same_key=strokes[i + 1].same)
-                for i in range(n - 1)
-            ],
-            dtype=np.int_,
-        )[in_flow],
+        finger_relation=finger_relations(arrays.finger, arrays.same)[in_flow],
         dd_ms=dd[in_flow],
         ud_ms=ud[in_flow],
         uu_ms=uu[in_flow],
         du_ms=du[in_flow],
-        shift_lead_ms=np.array(lead, dtype=np.float64),
+        shift_lead_ms=lead,
         shift_lag_ms=lag_arr[np.isfinite(lag_arr)],
         n_keystrokes=n,
         zone_counts=np.bincount(zones, minlength=len(ZONES)).astype(np.int_),

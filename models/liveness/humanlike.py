@@ -25,7 +25,6 @@ pickle.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from itertools import pairwise
 from typing import Final, Self
 
 import numpy as np
@@ -39,8 +38,9 @@ from models.keystroke import (
     DIGRAPH_CLASSES,
     ZONES,
     Keystroke,
-    digraph_class,
-    finger_relation,
+    StrokeArrays,
+    digraph_classes,
+    finger_relations,
 )
 from models.quantiles import percentiles
 
@@ -96,17 +96,10 @@ def human_side(names: Sequence[str], side: Mapping[str, float]) -> tuple[float, 
     return tuple(float(side.get(n, 0.0)) for n in names)
 
 
-def flight_types(strokes: Sequence[Keystroke]) -> NDArray[np.int_]:
+def flight_types(strokes: Sequence[Keystroke] | StrokeArrays) -> NDArray[np.int_]:
     """The type of each flight between consecutive keystrokes (0..`N_FLIGHT_TYPES` - 1)."""
-    return np.asarray(
-        [
-            digraph_class(a.zone, b.zone, same_key=b.same) * 4
-            + finger_relation(a.key, b.key, same_key=b.same)
-            + 1
-            for a, b in pairwise(strokes)
-        ],
-        dtype=np.int_,
-    )
+    a = strokes if isinstance(strokes, StrokeArrays) else StrokeArrays.of(strokes)
+    return digraph_classes(a.zone, a.same) * 4 + finger_relations(a.finger, a.same) + 1
 
 
 class RhythmPrior:
@@ -123,10 +116,11 @@ class RhythmPrior:
         fs, fc = np.zeros(N_FLIGHT_TYPES), np.zeros(N_FLIGHT_TYPES)
         hs, hc = np.zeros(len(ZONES)), np.zeros(len(ZONES))
         for w in windows:
-            kinds, dev = _flight_deviation(w)
+            arrays = StrokeArrays.of(w)
+            kinds, dev = _flight_deviation(arrays)
             np.add.at(fs, kinds, dev)
             np.add.at(fc, kinds, 1)
-            zones, hdev = _hold_deviation(w)
+            zones, hdev = _hold_deviation(arrays)
             np.add.at(hs, zones, hdev)
             np.add.at(hc, zones, 1)
         # Rare types shrink towards 0 (no information).
@@ -134,10 +128,9 @@ class RhythmPrior:
 
 
 def _flight_deviation(
-    strokes: Sequence[Keystroke], kinds: NDArray[np.int_] | None = None
+    strokes: StrokeArrays, kinds: NDArray[np.int_] | None = None
 ) -> tuple[NDArray[np.int_], Array]:
-    down = np.asarray([s.down for s in strokes])
-    dd = np.diff(down)
+    dd = np.diff(strokes.down)
     keep = (dd < 3000.0) & (dd > 0)
     if keep.sum() < 2:
         return np.zeros(0, np.int_), np.zeros(0)
@@ -146,18 +139,17 @@ def _flight_deviation(
     return kinds[keep], log - np.median(log)
 
 
-def _hold_deviation(strokes: Sequence[Keystroke]) -> tuple[NDArray[np.int_], Array]:
-    hold = np.asarray([s.hold for s in strokes])
+def _hold_deviation(strokes: StrokeArrays) -> tuple[NDArray[np.int_], Array]:
+    hold = strokes.up - strokes.down
     keep = np.isfinite(hold) & (hold > 0)
     if keep.sum() < 2:
         return np.zeros(0, np.int_), np.zeros(0)
     log = np.log(hold[keep])
-    zones = np.asarray([s.zone for s in strokes], dtype=np.int_)[keep]
-    return zones, log - np.median(log)
+    return strokes.zone[keep], log - np.median(log)
 
 
 def _prior_features(
-    strokes: Sequence[Keystroke], kinds: NDArray[np.int_], prior: RhythmPrior | None
+    strokes: StrokeArrays, kinds: NDArray[np.int_], prior: RhythmPrior | None
 ) -> list[float]:
     if prior is None:
         return [0.0, 0.0, 0.0]
@@ -223,12 +215,12 @@ def keystroke_liveness_features(
     """
     if len(strokes) < MIN_KEYSTROKES:
         return np.zeros(len(KEYSTROKE_FEATURES))
-    down = np.asarray([s.down for s in strokes])
-    up = np.asarray([s.up for s in strokes])
+    arrays = StrokeArrays.of(strokes)
+    down, up = arrays.down, arrays.up
     hold = np.nan_to_num(up - down, nan=100.0)
     dd = np.diff(down)
     keep = dd < 3000.0  # pauses say nothing about rhythm
-    kinds = flight_types(strokes)
+    kinds = flight_types(arrays)
     rel = kinds % 4 - 1
     dd_k, rel_k = np.maximum(dd[keep], 1.0), rel[keep]
     if dd_k.size < 4:
@@ -254,7 +246,7 @@ def keystroke_liveness_features(
         float(np.unique(np.rint(dd_k)).size / dd_k.size),
         float(np.min(hold) / max(float(np.median(hold)), 1.0)),
         float(np.mean(dd_k > 2.5 * median)),
-        *_prior_features(strokes, kinds, prior),
+        *_prior_features(arrays, kinds, prior),
     ]
     return np.nan_to_num(np.asarray(values, dtype=np.float64))
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from models.events import KeyEvent
-from models.keyclass import class_finger, class_zone, key_class
+from models.keyclass import KEY_CLASSES, class_finger, class_zone, key_class
 from models.keyreducer import reduce_keys
 from models.keystroke import (
     DIGRAPH_CLASSES,
@@ -18,7 +18,9 @@ from models.keystroke import (
     ZONES,
     PairingStats,
     digraph_class,
+    digraph_classes,
     finger_relation,
+    finger_relations,
     fixed_text_feature_names,
     fixed_text_features,
     keystroke_window_features,
@@ -151,6 +153,20 @@ def test_digraph_classes_name_hands_and_roles() -> None:
     assert cls("KeyT", "Backspace") == "to_backspace"
     assert cls("Backspace", "Backspace") == "backspace_backspace"
     assert cls("ShiftLeft", "KeyJ") == "shift_char"
+
+
+def test_array_wise_classes_equal_the_pairwise_definitions_for_every_key_pair() -> None:
+    # The live path classifies a window's transitions as arrays; each pair of key classes,
+    # the same key or not, must get what the one-pair functions say.
+    keys = list(KEY_CLASSES)
+    pairs = [(a, b, same) for a in keys for b in keys for same in (False, True) if same <= (a == b)]
+    for a, b, same in pairs:
+        zones = np.array([class_zone(a), class_zone(b)])
+        fingers = np.array([class_finger(a), class_finger(b)])
+        flags = np.array([False, same])
+        assert digraph_classes(zones, flags)[0] == digraph_class(*zones, same_key=same)
+        assert finger_relations(fingers, flags)[0] == finger_relation(a, b, same_key=same)
+    assert digraph_classes(np.zeros(0, np.int_), np.zeros(0, bool)).size == 0
 
 
 # --- free-text features ----------------------------------------------------------------------
