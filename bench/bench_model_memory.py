@@ -8,7 +8,9 @@ background), saved as the store saves it (joblib), loaded back and made to score
 what scoring builds on first use, a forest's joined tree, exists). ``bytes`` is the model's
 numpy arrays and scikit-learn tree buffers (``Tree.__getstate__``), counted once each, plus a
 forest's joined tree; ``before_bytes`` counts a forest as d845420 kept it: its trees and a
-float64 genuine share per node.
+float64 genuine share per node. With ``--people N``, one model per person is loaded into the
+same process, as a worker serving N users holds them: ``bytes_per_model_loaded_together`` counts
+what they share (a background's projection and cohort, `models.shared`) once.
 """
 
 from __future__ import annotations
@@ -70,19 +72,34 @@ def array_bytes(obj: Any) -> int:
     return total
 
 
-def measure(spec: ModalitySpec, rows: list[np.ndarray], share: float) -> dict[str, Any]:
-    """Bytes one loaded model of ``spec`` holds once it has scored a window."""
+def loaded(spec: ModalitySpec, rows: list[np.ndarray], share: float) -> tuple[UserModel, int]:
+    """A model of ``spec`` fit on the first ``share`` of ``rows``, saved as the store saves it,
+    loaded back and made to score a window; with its stored size in bytes."""
     genuine = rows[: max(int(len(rows) * share), 2)]
     buffer = io.BytesIO()
     joblib.dump(spec.fit(np.vstack(genuine)), buffer, compress=3)
     model: UserModel = joblib.load(io.BytesIO(buffer.getvalue()))
     model.score_window(rows[-1], schema=spec.schema)
+    return model, buffer.tell()
+
+
+def measure(
+    spec: ModalitySpec, people_rows: list[list[np.ndarray]], share: float
+) -> dict[str, Any]:
+    """Bytes one loaded model of ``spec`` holds once it has scored a window (the first
+    person's), and per model when one worker holds every person's model at once (what they
+    share, such as a background's cohort, counted once)."""
+    rows = people_rows[0]
+    models, sizes = zip(*(loaded(spec, r, share) for r in people_rows), strict=True)
+    model = models[0]
     held = array_bytes(model)
     result: dict[str, Any] = {
-        "genuine_windows": len(genuine),
-        "stored_bytes": buffer.tell(),
+        "genuine_windows": max(int(len(rows) * share), 2),
+        "stored_bytes": sizes[0],
         "bytes": held,
         "before_bytes": held,
+        "models_loaded": len(models),
+        "bytes_per_model_loaded_together": array_bytes(list(models)) // len(models),
     }
     if isinstance(model.estimator, ForestVerifier):
         forest = model.estimator
@@ -91,6 +108,12 @@ def measure(spec: ModalitySpec, rows: list[np.ndarray], share: float) -> dict[st
         result["joined_tree_bytes"] = array_bytes(forest._joined())
         result["bytes"] = held + result["joined_tree_bytes"]
         result["before_bytes"] = held + 8 * nodes
+        joined = sum(
+            array_bytes(m.estimator._joined())
+            for m in models
+            if isinstance(m.estimator, ForestVerifier)
+        )
+        result["bytes_per_model_loaded_together"] += joined // len(models)
     return result
 
 
@@ -106,7 +129,7 @@ def main() -> None:
     }
     out = {}
     for name, spec in (("mouse", MOUSE), ("keystroke", KEYSTROKE)):
-        rows = replay(spec, batches(people[name]))["rows"]
+        rows = [replay(spec, batches([person]))["rows"] for person in people[name]]
         out[name] = measure(spec, rows, args.share)
     print(json.dumps(out, indent=2))
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from numbers import Integral, Real
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -31,6 +31,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from models.rows import fitted_rows
+from models.shared import content_key, derived, shared
 
 Array = NDArray[np.float64]
 
@@ -409,6 +410,11 @@ def person_variances(L: Array, people: ArrayLike) -> tuple[Array, Array]:
     return np.asarray(within, dtype=np.float64), np.asarray(means.var(axis=0), dtype=np.float64)
 
 
+_PROJECTION_ARRAYS: Final = (
+    "mean", "scale", "components", "log_columns", "cohort", "within", "between",
+)  # fmt: skip
+
+
 class FixedProjection(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """A projection learned elsewhere (`BackgroundProjection.fixed`) and shipped as numbers.
 
@@ -445,8 +451,32 @@ class FixedProjection(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
     @property
     def cohort_(self) -> Array | None:
-        """The AS-norm impostor cohort (n_cohort, n_components), or None."""
-        return None if self.cohort is None else np.asarray(self.cohort, dtype=np.float64)
+        """The AS-norm impostor cohort (n_cohort, n_components), or None: converted once per
+        process, not per window scored (`models.shared`)."""
+        if self.cohort is None:
+            return None
+        cached = self.__dict__.get("_cohort64")
+        if cached is None:
+            cohort = np.asarray(self.cohort)
+            cached = derived(
+                ("float64", content_key(cohort)),
+                lambda: shared(np.asarray(cohort, dtype=np.float64)),
+            )
+            self.__dict__["_cohort64"] = cached
+        return np.asarray(cached, dtype=np.float64)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__())
+        state.pop("_cohort64", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # A loaded model's background arrays are the ones other loaded models already hold.
+        super().__setstate__(state)
+        for name in _PROJECTION_ARRAYS:
+            value = getattr(self, name, None)
+            if isinstance(value, np.ndarray):
+                setattr(self, name, shared(value))
 
     @property
     def within_(self) -> Array | None:

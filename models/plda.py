@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from models.anomaly import CosineVerifier, top_stats
 from models.rows import fitted_rows
+from models.shared import content_key, derived
 
 Array = NDArray[np.float64]
 
@@ -73,6 +74,12 @@ def plda_terms(M: Array, n: int, within: Array, between: Array) -> PldaTerms:
         quad=np.where(used, 0.5 / other - 0.5 / same, 0.0),
         const=0.5 * float(np.sum(np.log(other) - np.log(same))),
     )
+
+
+def _read_only(terms: PldaTerms) -> PldaTerms:
+    for a in (terms.weights, terms.centre, terms.quad):
+        a.setflags(write=False)
+    return terms
 
 
 def plda_llr(M: Array, n: int, X: Array, within: Array, between: Array) -> Array:
@@ -137,14 +144,17 @@ class PldaVerifier(CosineVerifier):
         self.plda_cohort_mean_, self.plda_cohort_std_ = float(mean[0]), float(std[0])
 
     def _cohort_terms(self) -> PldaTerms:
-        # The cohort windows as one-window models, for the test side of AS-norm: computed once
-        # per loaded model and kept out of its pickle (it is as large as the cohort).
+        # The cohort windows as one-window models, for the test side of AS-norm: as large as
+        # the cohort, so kept out of the model's pickle and computed once per process.
+        # Every user's model of one background shares them (`models.shared`).
         terms = self.__dict__.get("_cohort_plda")
         if terms is None:
             within, between = self._variances()
             cohort = self._cohort()
             assert cohort is not None
-            terms = plda_terms(cohort * self.root_, 1, within, between)
+            root = self.root_
+            key = ("plda_cohort", *map(content_key, (cohort, within, between)), root)
+            terms = derived(key, lambda: _read_only(plda_terms(cohort * root, 1, within, between)))
             self.__dict__["_cohort_plda"] = terms
         return terms
 
