@@ -29,8 +29,8 @@ from numpy.typing import NDArray
 
 from models.events import KeyEvent
 from models.keyclass import FINGERS as FINGERS
+from models.keyclass import KEY_CLASSES, class_finger, class_zone
 from models.keyclass import ZONES as ZONES
-from models.keyclass import class_finger, class_zone
 from models.quantiles import percentiles
 
 FEATURE_SCHEMA_VERSION = 1
@@ -147,6 +147,8 @@ class StrokeArrays:
     zone: NDArray[np.int_]
     finger: NDArray[np.int_]
     same: NDArray[np.bool_]
+    key_class: NDArray[np.int_]
+    """Index into `KEY_CLASSES` (an unknown class is ``other``)."""
 
     @classmethod
     def of(cls, strokes: Sequence[Keystroke]) -> StrokeArrays:
@@ -157,7 +159,12 @@ class StrokeArrays:
             zone=np.array([class_zone(k) for k in keys], dtype=np.int_),
             finger=np.array([class_finger(k) for k in keys], dtype=np.int_),
             same=np.array([s.same for s in strokes], dtype=np.bool_),
+            key_class=np.array([_CLASS_INDEX.get(k, _OTHER) for k in keys], dtype=np.int_),
         )
+
+
+_CLASS_INDEX = {k: i for i, k in enumerate(KEY_CLASSES)}
+_OTHER = _CLASS_INDEX["other"]
 
 
 # ---------------------------------------------------------------------------------------------

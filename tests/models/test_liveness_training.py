@@ -36,3 +36,31 @@ def test_the_chosen_rule_keeps_people_within_the_rate_and_flags_bots_early() -> 
     rule = training.tune_rule(people, hours, bots)
     assert sum(len(rule.run(seq)) for seq in people) <= training.FLAG_RATE_PER_HOUR * hours
     assert np.mean([bool(rule.run(seq)) for seq in bots["far"]]) > 0.95
+
+
+def _corpus(rng: np.random.Generator, people_shift: float) -> training.Corpus:
+    """People and one bot family near them on two features; people's windows moved by
+    ``people_shift`` towards the bots."""
+    people = [rng.normal(people_shift, 1.0, (30, 2)) for _ in range(40)]
+    bots = {"near": [rng.normal(2.0, 1.0, (3, 2)) for _ in range(40)]}
+    return training.Corpus(people, [0.5] * 40, bots)
+
+
+def test_a_cross_fitted_corpus_takes_each_half_from_the_featurization_it_did_not_teach() -> None:
+    # What people teach the features (the keystroke prior) fits the people it was learned from
+    # better than new ones: each half must come featurized by the other half's lesson.
+    even = _corpus(np.random.default_rng(1), people_shift=0.0)
+    odd = _corpus(np.random.default_rng(1), people_shift=1.0)
+    crossed = training.cross_fitted(even, odd)
+    for i, rows in enumerate(crossed.people):
+        assert rows is (even if i % 2 == 0 else odd).people[i]
+    for i, rows in enumerate(crossed.bots["near"]):
+        assert rows is (even if i % 2 == 0 else odd).bots["near"][i]
+    assert training.out_of_fold_rule(crossed) != training.out_of_fold_rule(even)
+
+
+def test_leaving_a_family_out_keeps_the_people() -> None:
+    corpus = _corpus(np.random.default_rng(2), 0.0)
+    part = corpus.without(["near"])
+    assert part.bots == {}
+    assert part.people is corpus.people
