@@ -276,11 +276,11 @@ class MouseColumns:
         parts = [p for p in parts if len(p)]
         if len(parts) < 2:
             return parts[0] if parts else _NO_EVENTS
-        clean = all(p.clean for p in parts) and not any(a._runs_into(b) for a, b in pairwise(parts))
+        clean = all(p.clean for p in parts) and not any(a.runs_into(b) for a, b in pairwise(parts))
         columns = zip(*(p._columns() for p in parts), strict=True)
         return _of([np.concatenate(c) for c in columns], clean=clean)
 
-    def _runs_into(self, other: MouseColumns) -> bool:
+    def runs_into(self, other: MouseColumns) -> bool:
         """Whether ``other``'s first event runs back in time from, or repeats, our last."""
         last_t, first_t = float(self.t[-1]), float(other.t[0])
         if first_t != last_t:  # the usual case: told by the times alone
