@@ -426,12 +426,12 @@ def _well_formed_mouse(
             return None
     except OverflowError:  # an int too large for a float
         return None
-    if min(ts) < 0 or max(ts) > MAX_TIME_MS:
-        return None
-    if min(min(xs), min(ys)) < -MAX_COORD_PX or max(max(xs), max(ys)) > MAX_COORD_PX:
-        return None
     # Time runs forward, and no event repeats the one before it exactly.
     if (last_mouse_t is not None and ts[0] < last_mouse_t) or any(map(gt, ts, ts[1:])):
+        return None
+    if ts[0] < 0 or ts[-1] > MAX_TIME_MS:  # in order: the first is the least, the last the most
+        return None
+    if min(min(xs), min(ys)) < -MAX_COORD_PX or max(max(xs), max(ys)) > MAX_COORD_PX:
         return None
     wheels = [i for i, kind in enumerate(kinds) if kind == "wheel"] if "wheel" in kind_names else []
     deltas = [raw[i].get(key, 0.0) for i in wheels for key in ("dx", "dy")]
