@@ -17,8 +17,8 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import chain, compress, pairwise, repeat
-from operator import contains, eq, gt, itemgetter
+from itertools import chain, compress, pairwise
+from operator import eq, gt, itemgetter
 from typing import Any, Literal
 
 import numpy as np
@@ -276,11 +276,11 @@ class MouseColumns:
         parts = [p for p in parts if len(p)]
         if len(parts) < 2:
             return parts[0] if parts else _NO_EVENTS
-        clean = all(p.clean for p in parts) and not any(a._runs_into(b) for a, b in pairwise(parts))
+        clean = all(p.clean for p in parts) and not any(a.runs_into(b) for a, b in pairwise(parts))
         columns = zip(*(p._columns() for p in parts), strict=True)
         return _of([np.concatenate(c) for c in columns], clean=clean)
 
-    def _runs_into(self, other: MouseColumns) -> bool:
+    def runs_into(self, other: MouseColumns) -> bool:
         """Whether ``other``'s first event runs back in time from, or repeats, our last."""
         last_t, first_t = float(self.t[-1]), float(other.t[0])
         if first_t != last_t:  # the usual case: told by the times alone
@@ -395,13 +395,16 @@ def _well_formed_mouse(
     if not isinstance(raw, list) or not raw or len(raw) > max_events:
         return None
     # Exact types: a dict or number subclass (bool, say) takes the reference path.
-    if set(map(type, raw)) != {dict} or _any_has(raw, "key") or _any_has(raw, "code"):
+    if set(map(type, raw)) != {dict}:
+        return None
+    members = set(chain.from_iterable(raw))  # every event's member names, in one C-level pass
+    if "key" in members or "code" in members:
         return None
     try:
         ts, xs, ys, kinds = zip(*map(_REQUIRED, raw), strict=True)
     except KeyError:  # a member missing: the reference path says which drop it is
         return None
-    buttons = [item.get("button") for item in raw] if _any_has(raw, "button") else None
+    buttons = [item.get("button") for item in raw] if "button" in members else None
     kind_names = set(map(type, kinds)) == {str} and set(kinds)
     if not (
         kind_names
@@ -417,16 +420,18 @@ def _well_formed_mouse(
     ):
         return None
     try:
-        if not all(map(math.isfinite, chain(ts, xs, ys))):
+        # A NaN or an infinity makes the sum one; so may huge finite numbers, which the range
+        # checks below would refuse anyway (None only sends the batch to the reference path).
+        if not math.isfinite(sum(ts) + sum(xs) + sum(ys)):
             return None
     except OverflowError:  # an int too large for a float
         return None
-    if min(ts) < 0 or max(ts) > MAX_TIME_MS:
-        return None
-    if min(min(xs), min(ys)) < -MAX_COORD_PX or max(max(xs), max(ys)) > MAX_COORD_PX:
-        return None
     # Time runs forward, and no event repeats the one before it exactly.
     if (last_mouse_t is not None and ts[0] < last_mouse_t) or any(map(gt, ts, ts[1:])):
+        return None
+    if ts[0] < 0 or ts[-1] > MAX_TIME_MS:  # in order: the first is the least, the last the most
+        return None
+    if min(min(xs), min(ys)) < -MAX_COORD_PX or max(max(xs), max(ys)) > MAX_COORD_PX:
         return None
     wheels = [i for i, kind in enumerate(kinds) if kind == "wheel"] if "wheel" in kind_names else []
     deltas = [raw[i].get(key, 0.0) for i in wheels for key in ("dx", "dy")]
@@ -482,11 +487,6 @@ _MOVES = _read_only(np.zeros(MAX_BATCH_EVENTS, dtype=np.int8))
 def _constant(column: NDArray[Any], n: int) -> NDArray[Any]:
     """The first ``n`` entries of a shared constant ``column`` (a copy past its length)."""
     return column[:n] if n <= column.size else np.full(n, column[0], dtype=column.dtype)
-
-
-def _any_has(raw: list[dict[str, Any]], member: str) -> bool:
-    """Whether any event of ``raw`` has ``member`` (a C-level pass, no call per event)."""
-    return any(map(contains, raw, repeat(member)))
 
 
 def _parsed(item: dict[str, Any]) -> tuple[object, ...]:

@@ -252,14 +252,35 @@ def segment_columns(
     ``None`` dx/dy are NaN in columns; a NaN dx/dy is then equal to another (unlike in
     ``MouseEvent``), which only matters for a stream fed past validation.
     """
+    c = sanitize_columns(events)
+    return segment_points(
+        c.t.tolist(),
+        c.x.tolist(),
+        c.y.tolist(),
+        c.kind.tolist(),
+        c.button.tolist(),
+        pause_ms=pause_ms,
+        min_points=min_points,
+    )
+
+
+def segment_points(
+    ts: Sequence[float],
+    xs: Sequence[float],
+    ys: Sequence[float],
+    kinds: Sequence[int],
+    buttons: Sequence[int],
+    *,
+    pause_ms: float = DEFAULT_PAUSE_MS,
+    min_points: int = DEFAULT_MIN_POINTS,
+) -> list[MouseAction]:
+    """``segment_actions`` on clean events given as columns of Python numbers (``t`` ms,
+    ``x``/``y`` px, ``kind`` and ``button`` coded as in ``MouseColumns``): one state machine
+    step per event, as in ``segment_actions``."""
     if not (math.isfinite(pause_ms) and pause_ms > 0):
         raise ValueError("pause_ms must be a positive number of milliseconds")
     if min_points < 1:
         raise ValueError("min_points must be at least 1")
-    c = sanitize_columns(events)
-    # Python floats: one state machine step per event, as in segment_actions.
-    ts, xs, ys = c.t.tolist(), c.x.tolist(), c.y.tolist()
-    kinds, buttons = c.kind.tolist(), c.button.tolist()
     actions: list[MouseAction] = []
     moving: list[int] = []
     press = -1
@@ -268,8 +289,18 @@ def segment_columns(
     def points(
         index: list[int],
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-        at = np.array(index, dtype=np.intp)
-        return c.t[at], c.x[at], c.y[at]
+        first, last = index[0], index[-1]
+        if last - first + 1 == len(index):  # indices increase: these are all in between
+            return (
+                np.array(ts[first : last + 1], dtype=np.float64),
+                np.array(xs[first : last + 1], dtype=np.float64),
+                np.array(ys[first : last + 1], dtype=np.float64),
+            )
+        return (
+            np.array([ts[i] for i in index], dtype=np.float64),
+            np.array([xs[i] for i in index], dtype=np.float64),
+            np.array([ys[i] for i in index], dtype=np.float64),
+        )
 
     def close_movement() -> None:
         if len(moving) >= min_points:

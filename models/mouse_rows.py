@@ -178,7 +178,7 @@ def _rows(actions: list[MouseAction], t0: Floats, x0: Floats, y0: Floats, raw_n:
     far = distance > 0
     safe = np.where(far, distance, 1.0)
     # Per action, repeated for each of its samples: one call.
-    ex_, ey_, xs_, ys_, ux_, uy_ = np.repeat(np.stack([ex, ey, xs, ys, ex / safe, ey / safe]), m, 1)
+    ex_, ey_, xs_, ys_, ux_, uy_ = np.array([ex, ey, xs, ys, ex / safe, ey / safe]).repeat(m, 1)
     cross = ex_ * (ys_ - y) - (xs_ - x) * ey_
     proj = (x - xs_) * ux_ + (y - ys_) * uy_
 
@@ -273,8 +273,9 @@ def _rows(actions: list[MouseAction], t0: Floats, x0: Floats, y0: Floats, raw_n:
     out[:, 7] = _divide(distance, path, path > 0, 1.0)
     out[:, 8] = _divide(highs[10], distance, far & (m > 2))
     out[:, 9:12] = _directions(ex, ey, far)
-    blocks = np.stack([means, stds, lows[:7], highs[:7]], axis=-1)  # (stat, action, 4)
-    out[:, _STATS : _STATS + 28] = blocks.transpose(1, 0, 2).reshape(k, 28)
+    # Seven (mean, std, min, max) blocks: each statistic every fourth column.
+    for i, stat in enumerate((means, stds, lows[:7], highs[:7])):
+        out[:, _STATS + i : _STATS + 28 : 4] = stat.T
     out[:, 40] = angles
     out[:, 41] = sharp
     out[:, 42] = accel_time
@@ -283,7 +284,7 @@ def _rows(actions: list[MouseAction], t0: Floats, x0: Floats, y0: Floats, raw_n:
     out[:, 45] = _divide(path, duration, moved)
     out[:, 46] = median
     edges = np.concatenate([starts1, starts1 + n1 - head])  # first and last up to 3 speeds
-    out[:, 47:49] = _leading(v, edges, np.tile(head, 2)).reshape(2, k).T
+    out[:, 47:49] = _leading(v, edges, np.concatenate((head, head))).reshape(2, k).T
     out[:, 49] = np.where(n1 >= 3, peaks, 0)
     out[:, 50] = _divide(abs_curv, nd, nd > 0)
     out[:, 51] = np.where(far, np.maximum(highs[9] - distance, 0.0), 0.0)

@@ -32,7 +32,8 @@ from models.liveness.humanlike import (
     keystroke_liveness_features,
 )
 from models.liveness.mouse_features import mouse_liveness_features
-from models.mouse import DEFAULT_PAUSE_MS, MouseAction, segment_columns
+from models.mouse import DEFAULT_PAUSE_MS, MouseAction
+from models.mouse_buffer import MouseBuffer
 from models.mouse_rows import actions_matrix
 
 MOVE = MOUSE_KINDS.index("move")
@@ -169,68 +170,52 @@ class MouseWindower:
     ended an action (a press, release, wheel or pause; see ``_may_complete``), and a pass that
     completes nothing is repeated only after the buffer has grown by a quarter: a stream of
     small batches costs about one pass over the buffer per action, not per batch. The buffer
-    is held as columns (``MouseColumns``): no Python object per event.
+    is a ``MouseBuffer`` (Python lists: at one action's size, cheaper than numpy calls).
     """
 
     size: int = 10
     max_buffer: int = 2000
     """Most events kept of the action in progress (16 s of motion at 125 Hz)."""
     pause_ms: float = DEFAULT_PAUSE_MS
-    _chunks: list[MouseColumns] = field(default_factory=list)
-    """The buffer, as fed: joined only when it is segmented or cut (a join per batch would
-    copy the whole buffer each time)."""
-    _buffered: int = 0
+    _buffer: MouseBuffer = field(default_factory=MouseBuffer)
     _actions: list[MouseAction] = field(default_factory=list)
     _boundary: bool = False
     _since_pass: int = 0
 
-    @property
-    def _events(self) -> MouseColumns:
-        """The buffer as one block of columns."""
-        if len(self._chunks) > 1:
-            self._chunks = [MouseColumns.join(self._chunks)]
-        return self._chunks[0] if self._chunks else MouseColumns.empty()
+    def _may_complete(self, start: int) -> bool:
+        """Whether the events from position ``start`` on can end an action: a press, release
+        or wheel, or a pause (from the event before them, too)."""
+        buffer = self._buffer
+        # any kind but a move (MOVE is 0)
+        return any(buffer.kind[start:]) or buffer.has_pause(self.pause_ms, max(start - 1, 0))
 
-    @_events.setter
-    def _events(self, events: MouseColumns) -> None:
-        self._chunks, self._buffered = ([events] if len(events) else []), len(events)
-
-    def _may_complete(self, new: MouseColumns, previous: float | None) -> bool:
-        """Whether ``new`` can end an action: a press, release or wheel, or a pause."""
-        if new.kind.any():  # any kind but a move (MOVE is 0)
-            return True
-        t = new.t
-        if previous is not None and float(t[0]) - previous > self.pause_ms:
-            return True
-        return t.size > 1 and bool((t[1:] - t[:-1] > self.pause_ms).any())
-
-    def _may_split(self, events: MouseColumns) -> bool:
-        """Whether segmentation may cut ``events`` into more than one action: they hold a
-        release, a wheel or a pause, or are not known to be in order. Moves and presses alone
+    def _may_split(self) -> bool:
+        """Whether segmentation may cut the buffer into more than one action: it holds a
+        release, a wheel or a pause, or is not known to be in order. Moves and presses alone
         make one movement at most (a press ends no action before its release), of which the
         last action is held back: a pass over them would complete nothing."""
-        if not events.clean or int(events.kind.max()) >= RELEASE:
+        buffer = self._buffer
+        if not buffer.clean or max(buffer.kind) >= RELEASE:
             return True
-        t = events.t
-        return bool((t[1:] - t[:-1] > self.pause_ms).any())
+        return buffer.has_pause(self.pause_ms)
 
     def feed(self, events: MouseColumns | Iterable[MouseEvent]) -> list[MouseWindow]:
         """Add time-ordered events (ms, px); return the windows they close."""
         new = events if isinstance(events, MouseColumns) else MouseColumns.from_events(list(events))
         if not len(new):
             return []
-        previous = float(self._chunks[-1].t[-1]) if self._chunks else None
-        self._chunks.append(new)
-        self._buffered += len(new)
+        buffer = self._buffer
+        start = len(buffer)
+        buffer.add(new)
         self._since_pass += len(new)
-        self._boundary = self._boundary or self._may_complete(new, previous)
-        if self._boundary and 4 * self._since_pass >= self._buffered:
-            if self._may_split(self._events):
+        self._boundary = self._boundary or self._may_complete(start)
+        if self._boundary and 4 * self._since_pass >= len(buffer):
+            if self._may_split():
                 self._segment()
             else:
                 self._since_pass = 0  # as after a pass that completes nothing
-        if self._buffered > self.max_buffer:
-            self._events = self._events.span(-self.max_buffer)
+        if len(buffer) > self.max_buffer:
+            buffer.keep_from(-self.max_buffer)
         closed: list[MouseWindow] = []
         while len(self._actions) >= self.size:
             batch, self._actions = self._actions[: self.size], self._actions[self.size :]
@@ -246,25 +231,20 @@ class MouseWindower:
         return closed
 
     def _segment(self) -> None:
-        actions = segment_columns(self._events, pause_ms=self.pause_ms)
+        buffer = self._buffer
+        actions = buffer.segment(self.pause_ms)
         # The last action may still be growing unless the pointer has clearly stopped.
         complete = actions[:-1]
         if not complete:
             self._since_pass = 0  # nothing yet: try again once the buffer has grown
             return
-        cut = complete[-1].end_ms
         self._actions.extend(complete)
-        # Times are ordered in a clean buffer: what is after the cut is a tail.
-        after = self._events.t > cut
-        if self._events.clean:
-            self._events = self._events.span(int(after.argmax()) if after.any() else len(after))
-        else:
-            self._events = self._events.select(after)
-        self._since_pass = len(self._events)
+        buffer.keep_after(complete[-1].end_ms)
+        self._since_pass = len(buffer)
         # Left: the last action. A finished click or drag, or events after it, may make it
         # complete without another boundary event; a movement grows until one comes.
         last = actions[-1]
-        trailing = bool(len(self._events)) and float(self._events.t[-1]) > last.end_ms
+        trailing = bool(buffer.t) and buffer.t[-1] > last.end_ms
         self._boundary = last.kind != "MM" or trailing
 
     @property

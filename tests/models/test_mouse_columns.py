@@ -133,6 +133,19 @@ def test_plausible_streams_give_the_reference_actions_and_features(
     assert_columns_path_matches(events, pause)
 
 
+def test_a_pause_across_a_stray_release_ends_the_movement_as_the_reference() -> None:
+    # No gap between neighbours is a pause, but the two moves either side of the release are.
+    moves = [MouseEvent(t, "move", t, 0.0) for t in (0.0, 10.0, 20.0, 30.0)]
+    later = [MouseEvent(t, "move", t, 5.0) for t in (1230.0, 1240.0, 1250.0, 1260.0)]
+    stray = MouseEvent(630.0, "up", 30.0, 0.0, button=0)
+    press = [MouseEvent(1270.0, "down", 1.0, 5.0, button=0), MouseEvent(1380.0, "up", 1.0, 5.0)]
+    assert_columns_path_matches([*moves, stray, *later, *press])
+    assert [a.kind for a in segment_columns(MouseColumns.from_events([*moves, stray, *later]))] == [
+        "MM",
+        "MM",
+    ]
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(

@@ -9,13 +9,16 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from models import windows
+from models import mouse_buffer, windows
 from models.events import KeyEvent, MouseColumns, MouseEvent
 from models.keystroke import KEYSTROKE_FEATURES
-from models.mouse import MOUSE_FEATURES, segment_actions, segment_columns
+from models.mouse import MOUSE_FEATURES, segment_actions, segment_points
 from models.mouse_rows import actions_matrix
 from models.windows import KeystrokeWindower, MouseWindower
+from tests.models.test_mouse_properties import plausible_events
 
 
 def keystrokes(
@@ -169,6 +172,32 @@ def test_mouse_windows_do_not_depend_on_how_the_stream_is_batched() -> None:
             np.testing.assert_array_equal(a.features, b.features)
 
 
+@settings(max_examples=200, deadline=None)
+@given(plausible_events, st.lists(st.integers(1, 12), min_size=1), st.floats(5.0, 60.0))
+def test_validated_and_raw_batches_close_the_same_mouse_windows(
+    events: list[MouseEvent], sizes: list[int], pause_ms: float
+) -> None:
+    """Columns known clean (the live path: segmented as they are) and the same events fed as
+    they come (sanitized on every pass) close the same windows, however they are batched."""
+    events = [e for i, e in enumerate(events) if i == 0 or e != events[i - 1]]
+    live, raw = MouseWindower(size=2, pause_ms=pause_ms), MouseWindower(size=2, pause_ms=pause_ms)
+    got, expected = [], []
+    start = 0
+    for size in sizes * len(events):
+        if start >= len(events):
+            break
+        chunk = events[start : start + size]
+        start += size
+        got += live.feed(replace(MouseColumns.from_events(chunk), clean=True))
+        expected += raw.feed(chunk)
+    assert [(w.actions, w.start_ms, w.end_ms) for w in got] == [
+        (w.actions, w.start_ms, w.end_ms) for w in expected
+    ]
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(a.features, b.features)
+    assert live.pending == raw.pending
+
+
 def test_a_pause_completes_a_movement() -> None:
     windower = MouseWindower(size=2)
     first = [MouseEvent(float(t), "move", float(t), 0.0) for t in range(0, 100, 10)]
@@ -186,15 +215,15 @@ def test_a_press_and_a_drag_in_progress_are_not_segmented_again_and_again(
 ) -> None:
     passes: list[int] = []
 
-    def counted(events: Any, **kwargs: Any) -> Any:
-        passes.append(len(events))
-        return segment_columns(events, **kwargs)
+    def counted(*columns: Any, **kwargs: Any) -> Any:
+        passes.append(len(columns[0]))
+        return segment_points(*columns, **kwargs)
 
     def validated(events: list[MouseEvent]) -> MouseColumns:
         """As the live path feeds them: validated, so known clean."""
         return replace(MouseColumns.from_events(events), clean=True)
 
-    monkeypatch.setattr(windows, "segment_columns", counted)
+    monkeypatch.setattr(mouse_buffer, "segment_points", counted)
     windower = MouseWindower(size=2)
     approach = [MouseEvent(float(t), "move", float(t), 0.0) for t in range(0, 100, 10)]
     drag = [MouseEvent(float(t), "move", float(t), 9.0) for t in range(110, 400, 10)]
@@ -223,7 +252,7 @@ def test_endless_motion_keeps_the_mouse_buffer_bounded() -> None:
             MouseEvent(float(batch * 100 + i), "move", float(i), float(batch)) for i in range(100)
         ]
         assert windower.feed(moves) == []
-    assert len(windower._events) <= 500
+    assert len(windower._buffer) <= 500
 
 
 # --- liveness --------------------------------------------------------------------------------

@@ -1,0 +1,98 @@
+"""The pointer events of a mouse action in progress, held as Python lists, one per column.
+
+A live buffer holds one action in progress (~30 events) and grows by batches of ~10: at that
+size every numpy call (a join per batch, a comparison, a cut) costs more than the arithmetic it
+does, and segmentation steps through Python numbers anyway (``models.mouse.segment_points``).
+Lists take a batch with one ``extend`` per column and are cut with one slice each.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from itertools import compress, repeat
+from operator import gt, sub
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from models.events import MouseColumns
+from models.mouse import MouseAction, segment_columns, segment_points
+
+
+@dataclass
+class MouseBuffer:
+    """Pointer events in arrival order: ``t`` ms, ``x``/``y`` px, ``kind`` and ``button``
+    coded as in ``MouseColumns``, ``dx``/``dy`` px (NaN when absent).
+
+    ``clean`` as ``MouseColumns.clean``: every batch added was, and none ran back in time
+    from, or repeated, the last event before it (``MouseColumns.join``'s rule).
+    """
+
+    t: list[float] = field(default_factory=list)
+    x: list[float] = field(default_factory=list)
+    y: list[float] = field(default_factory=list)
+    kind: list[int] = field(default_factory=list)
+    button: list[int] = field(default_factory=list)
+    dx: list[float] = field(default_factory=list)
+    dy: list[float] = field(default_factory=list)
+    clean: bool = True
+    _tail: MouseColumns = field(default_factory=MouseColumns.empty)
+    """The batch added last: its last event is the buffer's while the buffer is clean."""
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def add(self, new: MouseColumns) -> None:
+        """Append ``new`` (not empty) after the events held."""
+        self.clean = new.clean and (not self.t or (self.clean and not self._tail.runs_into(new)))
+        self._tail = new
+        for column, values in zip(self._lists(), _columns(new), strict=True):
+            column.extend(values.tolist())
+
+    def has_pause(self, pause_ms: float, start: int = 0) -> bool:
+        """Whether two neighbours from position ``start`` on are more than ``pause_ms`` apart."""
+        t = self.t
+        return any(map(gt, map(sub, t[start + 1 :], t[start:]), repeat(pause_ms)))
+
+    def segment(self, pause_ms: float) -> list[MouseAction]:
+        """``segment_columns`` of the events held."""
+        if self.clean:  # nothing to sanitize: the lists are what segmentation steps through
+            return segment_points(self.t, self.x, self.y, self.kind, self.button, pause_ms=pause_ms)
+        return segment_columns(self.columns(), pause_ms=pause_ms)
+
+    def keep_after(self, cut: float) -> None:
+        """Drop the events at or before ``cut`` ms."""
+        if self.clean:  # time-ordered: what is after the cut is a tail
+            self.keep_from(bisect_right(self.t, cut))
+            return
+        after = [t > cut for t in self.t]  # NaN is after no cut, as in numpy
+        for column in self._lists():
+            column[:] = compress(column, after)
+
+    def keep_from(self, start: int) -> None:
+        """Drop the events before position ``start`` (negative: keep the last ``-start``)."""
+        for column in self._lists():
+            del column[:start]
+
+    def columns(self) -> MouseColumns:
+        """The events held as ``MouseColumns``."""
+        f = np.float64
+        return MouseColumns(
+            np.array(self.t, f),
+            np.array(self.x, f),
+            np.array(self.y, f),
+            np.array(self.kind, np.int8),
+            np.array(self.button, np.int64),
+            np.array(self.dx, f),
+            np.array(self.dy, f),
+            clean=self.clean,
+        )
+
+    def _lists(self) -> tuple[list[Any], ...]:
+        return (self.t, self.x, self.y, self.kind, self.button, self.dx, self.dy)
+
+
+def _columns(c: MouseColumns) -> tuple[NDArray[Any], ...]:
+    return (c.t, c.x, c.y, c.kind, c.button, c.dx, c.dy)
