@@ -42,6 +42,8 @@ class SessionPlan:
     enroll: tuple[Recording, ...]
     verify: tuple[Recording, ...]
     source: str
+    family: str = ""
+    """The attack family streamed (``realtime.simulation.attacks``); "" for a person."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ class SessionOutcome:
             "kind": p.kind,
             "account": p.owner.person,
             "source": p.source,
+            "family": p.family,
             "verify_recordings": [r.name for r in p.verify],
             "sockets": self.sockets,
             "model_at_start": self.model_at_start,
