@@ -240,7 +240,7 @@ def attack_markdown(report: dict[str, Any], command: str) -> str:
                 ]
                 for family, f in attacks["families"].items()
             ],
-        ),
+        ).rstrip("\n"),
         "",
         f"Genuine replays of the same people (held-out recordings): {genuine['sessions']} "
         f"sessions, {genuine['false_challenges']} false challenges in "
