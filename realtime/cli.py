@@ -139,6 +139,9 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         unthrottled=args.unthrottled,
         quick=args.quick,
         progress=not args.no_progress,
+        attacks=args.attacks or "",
+        seed=args.seed,
+        command=" ".join(["bbauth", *sys.argv[1:]]),
     )
     report = asyncio.run(simulate(options, settings))
     return 1 if report["session_errors"] and not report["events_sent"] else 0
@@ -292,6 +295,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="ignore BBAUTH_MAX_*_PER_SECOND (for servers configured with higher limits)",
     )
+    sim.add_argument(
+        "--attacks",
+        metavar="FAMILIES",
+        help="drive attack families (all, or names joined by commas: replay_verbatim and the "
+        "bot families of the data set's modality) on a session of each person, beside their "
+        "genuine replay; fresh accounts, pretrained; the report gains per-family figures "
+        "(and a .md beside it)",
+    )
+    sim.add_argument("--seed", type=int, default=0, help="seed of the attacks (--attacks)")
     sim.add_argument("--quick", action="store_true", help="2 users, fastest speed, at most 60 s")
     sim.add_argument("--no-progress", action="store_true", help="no progress lines")
     sim.set_defaults(handler=cmd_simulate)

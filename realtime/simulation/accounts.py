@@ -39,9 +39,10 @@ def simulation_email(dataset: str, person: str, run: str = "") -> str:
     return f"{local}@{SIMULATION_DOMAIN}"
 
 
-async def ensure_user(state: AppState, dataset: str, person: str) -> User:
-    """The simulation account of ``person``, registered on first use (random password)."""
-    email = simulation_email(dataset, person)
+async def ensure_user(state: AppState, dataset: str, person: str, run: str = "") -> User:
+    """The simulation account of ``person`` (of run ``run``: a fresh account per run),
+    registered on first use (random password)."""
+    email = simulation_email(dataset, person, run)
     async with state.sessions() as db:
         user = await db.scalar(select(User).where(User.email == email))
         if user is None:

@@ -91,6 +91,8 @@ class ClientStats:
     reauth_required: int = 0
     status: int = 0
     errors: Counter[str] = field(default_factory=Counter)
+    dropped: Counter[str] = field(default_factory=Counter)
+    """Events the server said it dropped, by its reason (``events_dropped`` errors)."""
     trust_by_modality: Counter[str] = field(default_factory=Counter)
     server_latency_ms: list[float] = field(default_factory=list)
     client_latency_ms: list[float] = field(default_factory=list)
@@ -205,6 +207,10 @@ class SimulatedClient:
     def _on_error(self, data: Any) -> None:
         code = data.get("code") if isinstance(data, dict) else None
         self.stats.errors[str(code or "unknown")] += 1
+        dropped = data.get("dropped") if isinstance(data, dict) else None
+        if isinstance(dropped, dict):
+            for reason, n in dropped.items():
+                self.stats.dropped[str(reason)] += int(n) if isinstance(n, int) else 0
 
     def _on_disconnect(self, reason: Any = None) -> None:
         self._acked.set()  # nobody waits for acknowledgements that will not come

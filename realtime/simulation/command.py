@@ -15,8 +15,15 @@ from app.settings import Settings
 from app.state import AppState
 from models.evaluation.report import write_json_atomic
 from realtime.simulation import accounts
+from realtime.simulation.attacks import (
+    attack_figures,
+    attack_markdown,
+    liveness_flags,
+    parse_families,
+    plan_attacks,
+)
 from realtime.simulation.enrollment import pretrain
-from realtime.simulation.recordings import DATASETS, default_data_path, load_people
+from realtime.simulation.recordings import DATASETS, MODALITY, default_data_path, load_people
 from realtime.simulation.runner import (
     SessionPlan,
     Simulation,
@@ -46,6 +53,12 @@ class SimulateOptions:
     unthrottled: bool = False
     quick: bool = False
     progress: bool = True
+    attacks: str = ""
+    """Attack families to drive on every person's session (``all`` or names; "" none)."""
+    seed: int = 0
+    """Seed of the attacks (bot streams and their pools)."""
+    command: str = ""
+    """The command line, written into the attack report."""
 
 
 def server_url(settings: Settings) -> str:
@@ -72,6 +85,12 @@ def build_plans(options: SimulateOptions, settings: Settings) -> list[SessionPla
     if options.dataset not in DATASETS:
         raise ValueError(f"unknown data set {options.dataset!r}")
     data = options.data or default_data_path(options.dataset, settings.datasets_dir)
+    if options.attacks:
+        chosen = parse_families(options.attacks, MODALITY[options.dataset])
+        victims = load_people(options.dataset, data, limit=options.users, small=options.quick)
+        if len(victims) < options.users:
+            raise ValueError(f"{options.dataset} has only {len(victims)} people")
+        return plan_attacks(victims, chosen, options.seed)
     n_imp = sum(pick_impostors(options.users, options.impostors))
     # Impostors are people never enrolled: the ones after the owners in the data set's order
     # (Balabit's impostor data are the labeled intrusions in each owner's own test folder).
@@ -97,6 +116,8 @@ async def simulate(options: SimulateOptions, settings: Settings) -> dict[str, An
                 "duration": min(options.duration or 60.0, 60.0),
             }
         )
+    if options.attacks and options.rest_login:
+        raise ValueError("attacks run on the operator path (accounts of this run, pretrained)")
     plans = await asyncio.to_thread(build_plans, options, settings)
     throttle = (
         None
@@ -133,12 +154,22 @@ async def simulate(options: SimulateOptions, settings: Settings) -> dict[str, An
 
             simulation = Simulation(config, rest_token, rest_answer)
         else:
+            # An attack run has fresh accounts: a person's genuine windows of an earlier run
+            # stay in the account's replay memory, and would be caught as a replay this time.
+            run = f"attacks-{secrets.token_hex(3)}" if options.attacks else ""
             users = {
-                p.owner.person: await accounts.ensure_user(state, options.dataset, p.owner.person)
+                p.owner.person: await accounts.ensure_user(
+                    state, options.dataset, p.owner.person, run
+                )
                 for p in plans
             }
-            if options.pretrain:
-                done = await pretrain(state, [(users[p.owner.person], p.enroll) for p in plans])
+            if options.pretrain or options.attacks:
+                # Each person's enrollment once; attack sessions never enroll (the victims'
+                # models are trained before they start).
+                enrollments = {
+                    p.owner.person: (users[p.owner.person], p.enroll) for p in plans if not p.family
+                }
+                done = await pretrain(state, list(enrollments.values()))
                 if options.progress:
                     print(f"pretrained {len(done)} models from enrollment data", flush=True)
 
@@ -147,10 +178,29 @@ async def simulate(options: SimulateOptions, settings: Settings) -> dict[str, An
 
             simulation = Simulation(config, operator_token)
         report = await simulation.run(plans)
+        if options.attacks:
+            flags = await liveness_flags(state, simulation.outcomes)
+            report["attacks"] = {
+                "modality": MODALITY[options.dataset],
+                "seed": options.seed,
+                "liveness_guard": settings.liveness_guard,
+                "settings": {
+                    "keystroke_window": settings.keystroke_window,
+                    "mouse_window": settings.mouse_window,
+                    "client_clock_check": settings.client_clock_check,
+                },
+                "command": options.command,
+                **attack_figures(simulation.outcomes, flags),
+            }
     if options.report is not None:
         write_json_atomic(options.report, report)
+        if options.attacks:
+            markdown = attack_markdown(report, options.command)
+            options.report.with_suffix(".md").write_text(markdown, encoding="utf-8")
     if options.progress:
         print(format_summary(report), flush=True)
+        if options.attacks:
+            print(attack_markdown(report, options.command), flush=True)
         if options.report is not None:
             print(f"report: {options.report}", flush=True)
     return report

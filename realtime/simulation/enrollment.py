@@ -2,7 +2,8 @@
 
 The recording is cut into windows by the live windowers, with the server's window settings,
 fed in the batches a replay at real speed would send; the feature rows are stored as
-enrollment samples and ``training.train`` fits each model, as the server does once a user has
+enrollment samples (with the liveness guard on, their replay fingerprints too, as live enrollment
+keeps them) and ``training.train`` fits each model, as the server does once a user has
 enrolled live. Background rows are the other users' stored samples, so every sample is stored
 before any model is trained.
 """
@@ -17,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from app.behavior import liveness, training
 from app.behavior import service as behavior_service
-from app.behavior import training
 from app.settings import Settings
 from app.state import AppState
 from db.tables import BehaviorProfile, User
@@ -28,28 +29,42 @@ from realtime.simulation.recordings import Recording
 from realtime.simulation.replay import plan_batches
 
 
+def enrollment_windows(
+    recordings: Sequence[Recording],
+    settings: Settings,
+    batch_ms: float = 250.0,
+    *,
+    sketches: bool = False,
+) -> tuple[NDArray[np.float64], list[bytes]]:
+    """Feature rows of the windows the server would cut from ``recordings`` and, with
+    ``sketches``, their replay fingerprints (as the server keeps them for enrollment windows)."""
+    rows: list[NDArray[np.float64]] = []
+    prints: list[bytes] = []
+    for recording in recordings:
+        batches = plan_batches(recording.events, speed=1, batch_ms=batch_ms, max_events=10**9)
+        if recording.modality == "keystroke":
+            keys = KEYSTROKE.keystroke_windower(settings)
+            for batch in batches:
+                for kw in keys.feed([e for e in batch.events if isinstance(e, KeyEvent)]):
+                    rows.append(kw.features.reshape(1, -1))
+                    if sketches:
+                        prints.append(kw.fingerprint.to_bytes())
+        else:
+            mouse = MOUSE.mouse_windower(settings)
+            for batch in batches:
+                for mw in mouse.feed([e for e in batch.events if isinstance(e, MouseEvent)]):
+                    rows.append(mw.features)
+                    if sketches:
+                        prints.append(mw.fingerprint.to_bytes())
+    n_features = MODALITIES[recordings[0].modality].schema.n_features if recordings else 0
+    return (np.vstack(rows) if rows else np.empty((0, n_features))), prints
+
+
 def enrollment_rows(
     recordings: Sequence[Recording], settings: Settings, batch_ms: float = 250.0
 ) -> NDArray[np.float64]:
     """Feature rows of the windows the server would cut from ``recordings``."""
-    rows: list[NDArray[np.float64]] = []
-    for recording in recordings:
-        if recording.modality == "keystroke":
-            keys = KEYSTROKE.keystroke_windower(settings)
-            for batch in plan_batches(
-                recording.events, speed=1, batch_ms=batch_ms, max_events=10**9
-            ):
-                for kw in keys.feed([e for e in batch.events if isinstance(e, KeyEvent)]):
-                    rows.append(kw.features.reshape(1, -1))
-        else:
-            mouse = MOUSE.mouse_windower(settings)
-            for batch in plan_batches(
-                recording.events, speed=1, batch_ms=batch_ms, max_events=10**9
-            ):
-                for mw in mouse.feed([e for e in batch.events if isinstance(e, MouseEvent)]):
-                    rows.append(mw.features)
-    n_features = MODALITIES[recordings[0].modality].schema.n_features if recordings else 0
-    return np.vstack(rows) if rows else np.empty((0, n_features))
+    return enrollment_windows(recordings, settings, batch_ms)[0]
 
 
 @dataclass(frozen=True)
@@ -64,10 +79,24 @@ class Pretrained:
 
 
 async def store_enrollment(
-    state: AppState, user: User, modality: str, rows: NDArray[np.float64]
+    state: AppState,
+    user: User,
+    modality: str,
+    rows: NDArray[np.float64],
+    sketches: Sequence[bytes] = (),
 ) -> int:
-    """Store ``rows`` as the user's enrollment samples of ``modality``; how many."""
+    """Store ``rows`` as the user's enrollment samples of ``modality`` and ``sketches`` as
+    their replay fingerprints; how many rows."""
     async with state.sessions() as db:
+        for sketch in sketches:
+            liveness.add_sketch(
+                db,
+                clock=state.clock,
+                user_id=user.id,
+                modality=modality,
+                kind=liveness.ENROLLMENT,
+                sketch=sketch,
+            )
         n = await behavior_service.add_samples(
             db=db,
             clock=state.clock,
@@ -108,8 +137,16 @@ async def pretrain(
         modality = recordings[0].modality
         if await current_version(state, user, modality) is not None:
             continue
-        rows = await asyncio.to_thread(enrollment_rows, recordings, state.settings)
-        todo.append((user, modality, await store_enrollment(state, user, modality, rows)))
+        # With the liveness guard on, live enrollment remembers each window's fingerprint: a
+        # replay of the enrollment recording must meet the same memory here.
+        rows, sketches = await asyncio.to_thread(
+            enrollment_windows,
+            recordings,
+            state.settings,
+            sketches=state.settings.liveness_guard,
+        )
+        stored = await store_enrollment(state, user, modality, rows, sketches)
+        todo.append((user, modality, stored))
     gate = asyncio.Semaphore(concurrency)
 
     async def train_one(user: User, modality: str, samples: int) -> Pretrained:

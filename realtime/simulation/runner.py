@@ -42,6 +42,8 @@ class SessionPlan:
     enroll: tuple[Recording, ...]
     verify: tuple[Recording, ...]
     source: str
+    family: str = ""
+    """The attack family streamed (``realtime.simulation.attacks``); "" for a person."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ class SessionOutcome:
             "kind": p.kind,
             "account": p.owner.person,
             "source": p.source,
+            "family": p.family,
             "verify_recordings": [r.name for r in p.verify],
             "sockets": self.sockets,
             "model_at_start": self.model_at_start,
@@ -106,6 +109,7 @@ class SessionOutcome:
             "verify_finished": self.verify_finished,
             "trust_events": sum(trust),
             "challenges": self.challenges,
+            "errors": dict(sum((c.stats.errors for c in self.clients), Counter[str]())),
             "stopped_by": self.stopped_by,
             "error": self.error,
         }
@@ -374,8 +378,10 @@ def summarize(
     """Totals, latencies and detection figures of a run."""
     clients = [c for o in outcomes for c in o.clients]
     errors: Counter[str] = Counter()
+    dropped: Counter[str] = Counter()
     for c in clients:
         errors.update(c.stats.errors)
+        dropped.update(c.stats.dropped)
     session_errors = [o.error for o in outcomes if o.error]
     events = sum(c.stats.events_sent for c in clients)
     server_lat = [x for c in clients for x in c.stats.server_latency_ms]
@@ -402,6 +408,7 @@ def summarize(
             "impostor": sum(c.stats.reauth_required for o in impostor for c in o.clients),
         },
         "errors": dict(errors),
+        "events_dropped": dict(dropped),
         "session_errors": session_errors,
         "sessions_without_model": sum(1 for o in outcomes if not (o.trained or o.model_at_start)),
         "wall_seconds": round(wall_s, 3),

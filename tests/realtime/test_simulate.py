@@ -6,10 +6,8 @@ streams; the command itself runs in quick mode against a real ``bbauth serve`` p
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,8 +24,7 @@ from realtime.simulation.recordings import (
 )
 from realtime.simulation.replay import plan_batches, wire_event
 from realtime.simulation.runner import pick_impostors
-from tests.realtime.harness import REPO, server_env, start_servers
-from tests.realtime.services import sqlite_var_dir
+from tests.realtime.simulate_run import simulate_against_server
 
 SIMULATE_SECONDS = 150.0
 
@@ -145,26 +142,14 @@ async def test_quick_simulation_streams_and_gets_enrollment_and_trust(
         "BBAUTH_MAX_EVENTS_PER_SECOND": "100000",
         "BBAUTH_DATASETS_DIR": str(aalto_archive.parent),
     }
-    var_dir = await sqlite_var_dir(tmp_path / "var")
-    [server] = await start_servers([("simulate", var_dir, settings)])
     report_path = tmp_path / "report.json"
-    try:
-        env = server_env(
-            {"BBAUTH_VAR_DIR": str(var_dir), "BBAUTH_PORT": str(server.port), **settings}
-        )
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            *("-m", "realtime.cli", "simulate", "--quick", "--enroll", "--unthrottled"),
-            *("--no-progress", "--report", str(report_path)),
-            cwd=REPO,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        output, _ = await asyncio.wait_for(process.communicate(), SIMULATE_SECONDS)
-    finally:
-        server.stop()
-    assert process.returncode == 0, output.decode(errors="replace")[-3000:]
+    returncode, output = await simulate_against_server(
+        tmp_path,
+        settings,
+        ["--quick", "--enroll", "--unthrottled", "--no-progress", "--report", str(report_path)],
+        within=SIMULATE_SECONDS,
+    )
+    assert returncode == 0, output[-3000:]
     report = json.loads(report_path.read_text())
     assert report["sessions"] == 2
     assert report["impostor_sessions"] == 1
