@@ -152,19 +152,23 @@ class StrokeArrays:
 
     @classmethod
     def of(cls, strokes: Sequence[Keystroke]) -> StrokeArrays:
-        keys = [s.key for s in strokes]
+        key_class = np.array([_CLASS_INDEX.get(s.key, _OTHER) for s in strokes], dtype=np.int_)
         return cls(
             down=np.array([s.down for s in strokes], dtype=np.float64),
             up=np.array([s.up for s in strokes], dtype=np.float64),
-            zone=np.array([class_zone(k) for k in keys], dtype=np.int_),
-            finger=np.array([class_finger(k) for k in keys], dtype=np.int_),
+            zone=CLASS_ZONES[key_class],
+            finger=CLASS_FINGERS[key_class],
             same=np.array([s.same for s in strokes], dtype=np.bool_),
-            key_class=np.array([_CLASS_INDEX.get(k, _OTHER) for k in keys], dtype=np.int_),
+            key_class=key_class,
         )
 
 
 _CLASS_INDEX = {k: i for i, k in enumerate(KEY_CLASSES)}
-_OTHER = _CLASS_INDEX["other"]
+_OTHER = _CLASS_INDEX["other"]  # what `class_zone` and `class_finger` make of unknown classes
+CLASS_ZONES = np.array([class_zone(k) for k in KEY_CLASSES], dtype=np.int_)
+"""The zone (`class_zone`) of every key class, by index into `KEY_CLASSES`."""
+CLASS_FINGERS = np.array([class_finger(k) for k in KEY_CLASSES], dtype=np.int_)
+"""The finger (`class_finger`) of every key class, by index into `KEY_CLASSES`."""
 
 
 # ---------------------------------------------------------------------------------------------

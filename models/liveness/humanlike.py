@@ -34,8 +34,10 @@ from sklearn.covariance import LedoitWolf
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from models.keyclass import KEY_CLASSES, class_finger, class_zone
+from models.keyclass import KEY_CLASSES
 from models.keystroke import (
+    CLASS_FINGERS,
+    CLASS_ZONES,
     DIGRAPH_CLASSES,
     ZONES,
     Keystroke,
@@ -128,13 +130,11 @@ def _pair_types() -> NDArray[np.int_]:
     same = np.tile(np.array([False, True]), n * n)
     # All pairs as one typed stream: first, second, first, second, ...; flight 2i is pair i.
     classes = np.column_stack([first, second]).ravel()
-    zones = np.array([class_zone(k) for k in KEY_CLASSES], dtype=np.int_)
-    fingers = np.array([class_finger(k) for k in KEY_CLASSES], dtype=np.int_)
     stream = StrokeArrays(
         down=np.zeros(classes.size),
         up=np.zeros(classes.size),
-        zone=zones[classes],
-        finger=fingers[classes],
+        zone=CLASS_ZONES[classes],
+        finger=CLASS_FINGERS[classes],
         same=np.column_stack([np.zeros(same.size, dtype=bool), same]).ravel(),
         key_class=classes,
     )
@@ -142,8 +142,6 @@ def _pair_types() -> NDArray[np.int_]:
 
 
 PAIR_TYPES: Final = _pair_types()
-CLASS_ZONES: Final = np.array([class_zone(k) for k in KEY_CLASSES], dtype=np.int_)
-"""The zone of every key class."""
 
 
 class RhythmPrior:
@@ -174,16 +172,16 @@ class RhythmPrior:
         ks, kc = np.zeros(len(KEY_CLASSES)), np.zeros(len(KEY_CLASSES))
         for w in windows:
             arrays = StrokeArrays.of(w)
-            kinds, dev = _flight_deviation(arrays)
+            pairs, dev = _flight_deviation(arrays, key_pairs(arrays))
+            kinds = PAIR_TYPES[pairs]
             np.add.at(fs, kinds, dev)
             np.add.at(fc, kinds, 1)
-            pairs, _ = _flight_deviation(arrays, key_pairs(arrays))
             np.add.at(ps, pairs, dev)
             np.add.at(pc, pairs, 1)
-            zones, hdev = _hold_deviation(arrays)
+            keys, hdev = _hold_deviation(arrays, arrays.key_class)
+            zones = CLASS_ZONES[keys]
             np.add.at(hs, zones, hdev)
             np.add.at(hc, zones, 1)
-            keys, _ = _hold_deviation(arrays, arrays.key_class)
             np.add.at(ks, keys, hdev)
             np.add.at(kc, keys, 1)
         # Rare types and zones shrink towards 0 (no information); rare key pairs towards their
