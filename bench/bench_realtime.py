@@ -69,7 +69,12 @@ from realtime.simulation.recordings import (  # noqa: E402
     load_aalto_people,
     load_sapimouse_people,
 )
-from realtime.simulation.runner import SessionPlan, Simulation, SimulationConfig  # noqa: E402
+from realtime.simulation.runner import (  # noqa: E402
+    SessionPlan,
+    Simulation,
+    SimulationConfig,
+    percentile,
+)
 
 SECRET = "bbauth-bench-realtime-secret-0123456789abcdef"  # noqa: S105  (a throwaway database)
 BATCH_MS = 250.0
@@ -118,10 +123,6 @@ QUICK = Sizes(
     single_session_seconds=3.0,
     detection_cap_seconds=15.0,
 )
-
-
-def _pct(values: Sequence[float], q: float) -> float | None:
-    return round(float(np.percentile(values, q)), 3) if len(values) else None
 
 
 def _bench_env(var_dir: Path, port: int, database_url: str, redis_url: str) -> dict[str, str]:
@@ -232,8 +233,8 @@ class Bench:
                 m: {
                     "users": len(items),
                     "trained": sum(1 for d in items if d.version is not None),
-                    "enrollment_rows_per_user": _pct([d.samples for d in items], 50),
-                    "training_seconds_median": _pct(
+                    "enrollment_rows_per_user": percentile([d.samples for d in items], 50),
+                    "training_seconds_median": percentile(
                         [d.seconds for d in items if d.version is not None], 50
                     ),
                 }
@@ -487,13 +488,17 @@ class Bench:
             "connect_seconds": round(m["connect_seconds"], 2),
             "trust_events": len(server_ms),
             "latency_ms": {
-                "p50": _pct(server_ms, 50),
-                "p90": _pct(server_ms, 90),
-                "p99": _pct(server_ms, 99),
-                "max": _pct(server_ms, 100),
+                "p50": percentile(server_ms, 50),
+                "p90": percentile(server_ms, 90),
+                "p99": percentile(server_ms, 99),
+                "max": percentile(server_ms, 100),
             },
-            "client_ms": {"p50": _pct(client_ms, 50), "p99": _pct(client_ms, 99)},
-            "client_send_lag_ms": {"n": len(lag), "p50": _pct(lag, 50), "p99": _pct(lag, 99)},
+            "client_ms": {"p50": percentile(client_ms, 50), "p99": percentile(client_ms, 99)},
+            "client_send_lag_ms": {
+                "n": len(lag),
+                "p50": percentile(lag, 50),
+                "p99": percentile(lag, 99),
+            },
             "events_per_second": round(m["events"] / wall, 1),
             "batches_per_second": round(m["batches"] / wall, 1),
             "server_cpu_share": round(m["cpu"] / wall, 3),
@@ -737,8 +742,8 @@ class Bench:
             "seconds_to_reauth": d["seconds_to_reauth"],
             "events_to_reauth": d["events_to_reauth"],
             "windows_to_reauth": {
-                "median": _pct([c["windows_scored"] for c in caught], 50),
-                "p95": _pct([c["windows_scored"] for c in caught], 95),
+                "median": percentile([c["windows_scored"] for c in caught], 50),
+                "p95": percentile([c["windows_scored"] for c in caught], 95),
             },
             "genuine_activity_hours": d["genuine_activity_hours"],
             "false_challenges": d["false_challenges"],

@@ -27,13 +27,12 @@ from db.tables import LoginSession
 from models.evaluation.report import markdown_table
 from models.events import KeyEvent, MouseEvent
 from models.liveness.bots import KEYBOARD_BOTS, MOUSE_BOTS, KeyboardContext, MouseContext
+from models.liveness.training import POOL
 from realtime.simulation.recordings import MODALITY, Person, Recording, rebased
-from realtime.simulation.runner import SessionOutcome, SessionPlan
+from realtime.simulation.runner import SessionOutcome, SessionPlan, percentile
 
 REPLAY: Final = "replay_verbatim"
 """The victim's own enrollment recording sent again as recorded."""
-POOL: Final = 5
-"""Other people's recordings a learned generator draws from (as in ``models.liveness``)."""
 
 
 def families(modality: str) -> list[str]:
@@ -128,10 +127,6 @@ async def liveness_flags(state: AppState, outcomes: Sequence[SessionOutcome]) ->
     return flags
 
 
-def _pct(values: Sequence[float], q: float) -> float | None:
-    return round(float(np.percentile(values, q)), 3) if len(values) else None
-
-
 def _count_flags(runs: Sequence[SessionOutcome], flags: dict[int, str]) -> dict[str, int]:
     return dict(Counter(flags[o.plan.index] for o in runs if o.plan.index in flags))
 
@@ -159,8 +154,14 @@ def attack_figures(
             "attacks": len(runs),
             "challenged": len(first),
             "challenged_share": round(len(first) / len(runs), 4),
-            "seconds_to_challenge": {"median": _pct(seconds, 50), "p90": _pct(seconds, 90)},
-            "windows_to_challenge": {"median": _pct(windows, 50), "p90": _pct(windows, 90)},
+            "seconds_to_challenge": {
+                "median": percentile(seconds, 50),
+                "p90": percentile(seconds, 90),
+            },
+            "windows_to_challenge": {
+                "median": percentile(windows, 50),
+                "p90": percentile(windows, 90),
+            },
             "liveness_flags": _count_flags(runs, flags),
             "input_seconds_unchallenged": round(
                 sum(o.verify_recorded_s for o in runs if not o.challenges), 3

@@ -368,7 +368,8 @@ class Simulation:
         return summarize(self.outcomes, self.wall_s, self.config)
 
 
-def _pct(values: Sequence[float], q: float) -> float | None:
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The ``q``-th percentile of ``values`` to 3 decimals (None without values)."""
     return round(float(np.percentile(values, q)), 3) if len(values) else None
 
 
@@ -415,15 +416,15 @@ def summarize(
         "events_per_second": round(events / wall_s, 1) if wall_s > 0 else None,
         "server_latency_ms": {
             "n": len(server_lat),
-            "p50": _pct(server_lat, 50),
-            "p99": _pct(server_lat, 99),
+            "p50": percentile(server_lat, 50),
+            "p99": percentile(server_lat, 99),
         },
         "client_latency_ms": {
             "n": len(client_lat),
-            "p50": _pct(client_lat, 50),
-            "p99": _pct(client_lat, 99),
+            "p50": percentile(client_lat, 50),
+            "p99": percentile(client_lat, 99),
         },
-        "send_lag_ms": {"n": len(lag), "p50": _pct(lag, 50), "p99": _pct(lag, 99)},
+        "send_lag_ms": {"n": len(lag), "p50": percentile(lag, 50), "p99": percentile(lag, 99)},
         "detection": {
             "impostor_sessions_scored": len(scored_impostors),
             "caught": len(caught),
@@ -431,12 +432,12 @@ def summarize(
             if scored_impostors
             else None,
             "seconds_to_reauth": {
-                "median": _pct([c["recorded_s"] for c in caught], 50),
-                "p95": _pct([c["recorded_s"] for c in caught], 95),
+                "median": percentile([c["recorded_s"] for c in caught], 50),
+                "p95": percentile([c["recorded_s"] for c in caught], 95),
             },
             "events_to_reauth": {
-                "median": _pct([c["events"] for c in caught], 50),
-                "p95": _pct([c["events"] for c in caught], 95),
+                "median": percentile([c["events"] for c in caught], 50),
+                "p95": percentile([c["events"] for c in caught], 95),
             },
             "genuine_activity_hours": round(genuine_hours, 4),
             "false_challenges": false_challenges,
