@@ -28,7 +28,7 @@ from models.evaluation import datasets_mouse as dm
 from models.evaluation.aalto import TEST_SENTENCES
 from models.evaluation.datasets_keyboard import load_aalto
 from models.live import KEYSTROKE_SCHEMA, MOUSE_SCHEMA, MOUSE_WINDOW, fit_live_model
-from models.mouse import segment_actions
+from models.mouse_actions import segment_actions
 from models.mouse_rows import actions_matrix
 
 REPO = Path(__file__).resolve().parent.parent

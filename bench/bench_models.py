@@ -52,7 +52,8 @@ from models.keystroke import (  # noqa: E402
     KEYSTROKE_FEATURES,
     keystroke_window_features,
 )
-from models.mouse import MOUSE_FEATURES, segment_actions  # noqa: E402
+from models.mouse import MOUSE_FEATURES  # noqa: E402
+from models.mouse_actions import segment_actions  # noqa: E402
 from models.mouse_rows import actions_matrix  # noqa: E402
 from models.schema import FeatureSchema  # noqa: E402
 from models.store import ModelStore  # noqa: E402

@@ -1,6 +1,6 @@
 """Mouse dynamics: the fixed feature vector of one action (`action_features`).
 
-Actions come from `models.mouse_actions` (segmentation), whose names this module re-exports.
+Actions come from `models.mouse_actions` (segmentation).
 Everything here is pure (no I/O, no clock) and never produces NaN or infinities.
 """
 
@@ -12,14 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.events import MAX_COORD_PX, MAX_TIME_MS
-from models.mouse_actions import DEFAULT_MIN_POINTS as DEFAULT_MIN_POINTS
-from models.mouse_actions import DEFAULT_PAUSE_MS as DEFAULT_PAUSE_MS
-from models.mouse_actions import ActionKind as ActionKind
-from models.mouse_actions import MouseAction as MouseAction
-from models.mouse_actions import sanitize_columns as sanitize_columns
-from models.mouse_actions import segment_actions as segment_actions
-from models.mouse_actions import segment_columns as segment_columns
-from models.mouse_actions import segment_points as segment_points
+from models.mouse_actions import MouseAction
 
 MIN_DT_MS = 1.0
 """Floor of the time step between samples (ms), so that speeds stay bounded."""

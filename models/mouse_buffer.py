@@ -2,7 +2,8 @@
 
 A live buffer holds one action in progress (~30 events) and grows by batches of ~10: at that
 size every numpy call (a join per batch, a comparison, a cut) costs more than the arithmetic it
-does, and segmentation steps through Python numbers anyway (``models.mouse.segment_points``).
+does, and segmentation steps through Python numbers anyway
+(``models.mouse_actions.segment_points``).
 Lists take a batch with one ``extend`` per column and are cut with one slice each.
 """
 
@@ -18,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.events import MouseColumns
-from models.mouse import MouseAction, segment_columns, segment_points
+from models.mouse_actions import MouseAction, segment_columns, segment_points
 
 
 @dataclass

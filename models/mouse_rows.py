@@ -24,10 +24,10 @@ from models.mouse import (
     MOUSE_FEATURES,
     SHARP_TURN_RAD,
     VALUE_CAP,
-    MouseAction,
     action_features,
     click_times,
 )
+from models.mouse_actions import MouseAction
 from models.segment_sums import Segments
 
 Floats = NDArray[np.float64]

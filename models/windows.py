@@ -32,7 +32,7 @@ from models.liveness.humanlike import (
     keystroke_liveness_features,
 )
 from models.liveness.mouse_features import mouse_liveness_features
-from models.mouse import DEFAULT_PAUSE_MS, MouseAction
+from models.mouse_actions import DEFAULT_PAUSE_MS, MouseAction
 from models.mouse_buffer import MouseBuffer
 from models.mouse_rows import actions_matrix
 

@@ -21,7 +21,7 @@ from models.evaluation import datasets_mouse as dm
 from models.evaluation.aalto import LOG_COLUMNS, SENTENCES, features_by_user
 from models.evaluation.datasets_keyboard import AaltoParticipant, load_aalto
 from models.live import KEYSTROKE_SCHEMA, MOUSE_SCHEMA, evenly
-from models.mouse import segment_actions
+from models.mouse_actions import segment_actions
 from models.mouse_rows import actions_matrix
 
 BACKGROUND_HALF: Final = 1
@@ -154,6 +154,7 @@ def build_mouse(data: Path, *, progress: bool = False) -> MouseBackground:
             f"SapiMouse (Antal, Fejér & Buza, SACI 2021), users 1-80: the {len(background)} at "
             f"odd positions in numeric order; {MOUSE_ACTIONS_PER_PERSON} actions drawn at random "
             f"(seed {MOUSE_SEED}) from each one's first 3-minute session, segmented by "
-            f"models.mouse.segment_actions and featurized by models.mouse_rows.actions_matrix."
+            f"models.mouse_actions.segment_actions and featurized by "
+            f"models.mouse_rows.actions_matrix."
         ),
     )

@@ -43,7 +43,7 @@ from models.evaluation.datasets_keyboard import load_aalto, per_user_figures
 from models.evaluation.report import Curve, markdown_table, write_report
 from models.evaluation.sapimouse import _windows
 from models.live import KEYSTROKE_SCHEMA, MOUSE_SCHEMA, MOUSE_WINDOW, fit_live_model
-from models.mouse import segment_actions
+from models.mouse_actions import segment_actions
 from models.mouse_rows import actions_matrix
 
 NAME = "live_models"

@@ -26,7 +26,7 @@ from tqdm import tqdm
 from models.evaluation import datasets_mouse as dm
 from models.evaluation.report import Curve, markdown_table, write_report
 from models.evaluation.splits import PeopleSplit, choose, people_disjoint_folds, protocol_record
-from models.mouse import DEFAULT_MIN_POINTS, DEFAULT_PAUSE_MS, segment_actions
+from models.mouse_actions import DEFAULT_MIN_POINTS, DEFAULT_PAUSE_MS, segment_actions
 from models.mouse_rows import actions_matrix
 
 NAME = "balabit"

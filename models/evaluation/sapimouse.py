@@ -27,7 +27,7 @@ from models.evaluation.splits import (
     protocol_record,
 )
 from models.events import MouseEvent
-from models.mouse import DEFAULT_MIN_POINTS, DEFAULT_PAUSE_MS, segment_actions
+from models.mouse_actions import DEFAULT_MIN_POINTS, DEFAULT_PAUSE_MS, segment_actions
 from models.mouse_rows import actions_matrix
 
 NAME = "sapimouse"

@@ -23,7 +23,7 @@ from models.liveness.humanlike import (
     keystroke_liveness_features,
 )
 from models.liveness.mouse_features import MOUSE_FEATURES, mouse_liveness_features
-from models.mouse import MouseAction, segment_actions
+from models.mouse_actions import MouseAction, segment_actions
 
 KEYSTROKE_WINDOW: Final = 50
 MOUSE_WINDOW: Final = 10

@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.keystroke import Keystroke
-from models.mouse import MouseAction
+from models.mouse_actions import MouseAction
 
 LOG_SCALE: Final = 32.0
 """Keystroke quantization units per natural-log unit."""

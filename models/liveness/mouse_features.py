@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.liveness.humanlike import correlation
-from models.mouse import MouseAction
+from models.mouse_actions import MouseAction
 
 Array = NDArray[np.float64]
 Index = NDArray[np.intp]

@@ -39,7 +39,7 @@ from models.live import (
     fit_live_keystroke_model,
     fit_live_model,
 )
-from models.mouse import segment_actions
+from models.mouse_actions import segment_actions
 from models.mouse_rows import actions_matrix
 from models.plda import SCORINGS, PldaVerifier
 from models.schema import FeatureSchema

@@ -22,7 +22,7 @@ from models.evaluation import datasets_mouse as dm
 from models.liveness.corpus import mouse_chunks
 from models.liveness.fingerprint import mouse_fingerprint
 from models.liveness.mouse_features import MOUSE_FEATURES, mouse_liveness_features
-from models.mouse import MouseAction
+from models.mouse_actions import MouseAction
 from tests.models.liveness_data import DATASETS, HAVE_SAPIMOUSE, unseen_mouse_users
 
 REFERENCE = Path(__file__).parent / "data" / "mouse_liveness_reference.npz"

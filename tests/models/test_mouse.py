@@ -9,12 +9,8 @@ import numpy as np
 import pytest
 
 from models.events import MouseEvent
-from models.mouse import (
-    MOUSE_FEATURES,
-    MouseAction,
-    action_features,
-    segment_actions,
-)
+from models.mouse import MOUSE_FEATURES, action_features
+from models.mouse_actions import MouseAction, segment_actions
 from models.mouse_rows import actions_matrix
 
 

@@ -23,13 +23,8 @@ from models.evaluation.datasets_mouse import (
     sapimouse_users,
 )
 from models.events import MouseColumns, MouseEvent, validate_batch, validate_columns
-from models.mouse import (
-    MOUSE_FEATURES,
-    MouseAction,
-    action_features,
-    segment_actions,
-    segment_columns,
-)
+from models.mouse import MOUSE_FEATURES, action_features
+from models.mouse_actions import MouseAction, segment_actions, segment_columns
 from models.mouse_rows import actions_matrix
 from models.windows import MouseWindower
 from tests.fuzz.hostile import bad_events, event_lists, valid_events

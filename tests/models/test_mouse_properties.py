@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from models.events import MouseEvent, MouseType
-from models.mouse import MOUSE_FEATURES, MouseAction, action_features, segment_actions
+from models.mouse import MOUSE_FEATURES, action_features
+from models.mouse_actions import MouseAction, segment_actions
 
 any_float = st.floats(allow_nan=True, allow_infinity=True)
 plain_float = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from models import mouse_buffer, windows
 from models.events import KeyEvent, MouseColumns, MouseEvent
 from models.keystroke import KEYSTROKE_FEATURES
-from models.mouse import MOUSE_FEATURES, segment_actions, segment_points
+from models.mouse import MOUSE_FEATURES
+from models.mouse_actions import segment_actions, segment_points
 from models.mouse_rows import actions_matrix
 from models.windows import KeystrokeWindower, MouseWindower
 from tests.models.test_mouse_properties import plausible_events

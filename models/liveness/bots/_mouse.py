@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.events import MouseEvent
-from models.mouse import segment_actions
+from models.mouse_actions import segment_actions
 
 Path = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
 """(t from 0 ms, x px, y px) of one movement."""

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from models.events import MouseEvent
 from models.liveness.bots._mouse import Path, mouse_events, victim_targets
-from models.mouse import segment_actions
+from models.mouse_actions import segment_actions
 
 Shape = tuple[NDArray[np.float64], NDArray[np.complex128]]
 
