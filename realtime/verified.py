@@ -66,8 +66,11 @@ class VerifiedWindows:
         """When (monotonic) the oldest pending window was added."""
         self._lost = 0
         self._writer: asyncio.Task[None] | None = None
-        """The one write under way (one at a time: SQLite takes one writer, and a database
-        that is slow must not gather a queue of writes)."""
+        """The background write started by a verified window, if one runs."""
+        self._writing = asyncio.Lock()
+        """One write at a time, whoever starts it (the background writer, a socket closing,
+        shutdown): SQLite takes one writer, and a database that is slow must not gather a
+        queue of writes."""
 
     async def after_scoring(
         self,
@@ -139,8 +142,13 @@ class VerifiedWindows:
         return len(self._pending)
 
     async def flush(self) -> bool:
-        """Write every pending verified window (one transaction); on failure they stay for the
-        next flush. Never raises: learning must not cost a batch its trust."""
+        """Write every pending verified window (one transaction) once no other write runs; on
+        failure they stay for the next flush. Never raises: learning must not cost a batch its
+        trust."""
+        async with self._writing:
+            return await self._write_pending()
+
+    async def _write_pending(self) -> bool:
         if not self._pending:
             return True
         batch, self._pending, self._oldest = self._pending, [], None
@@ -197,7 +205,8 @@ class VerifiedWindows:
             pass
 
     async def drain(self) -> None:
-        """Wait for the write under way, then write what is left (a socket closed, shutdown)."""
+        """Wait for the background write under way, then write what is left (a socket closed,
+        shutdown). A background write that a new window starts meanwhile waits its turn."""
         if self._writer is not None:
             await asyncio.gather(self._writer, return_exceptions=True)
         await self.flush()

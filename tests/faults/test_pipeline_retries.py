@@ -263,10 +263,8 @@ async def test_a_failed_write_of_verified_windows_is_kept_and_stored_once(
     await pipeline.drain()
 
 
-async def test_a_slow_database_gets_one_write_of_verified_windows_at_a_time(
-    state: AppState, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    pipeline, conn, _ = await _setup(state)
+def _slow_writes(monkeypatch: pytest.MonkeyPatch) -> tuple[asyncio.Event, list[int]]:
+    """Writes of samples that wait for the event, noting how many run at once as each starts."""
     released, writes, in_flight = asyncio.Event(), [], [0]
     insert = behavior_service.insert_samples
 
@@ -278,6 +276,14 @@ async def test_a_slow_database_gets_one_write_of_verified_windows_at_a_time(
         in_flight[0] -= 1
 
     monkeypatch.setattr(behavior_service, "insert_samples", slow_insert)
+    return released, writes
+
+
+async def test_a_slow_database_gets_one_write_of_verified_windows_at_a_time(
+    state: AppState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline, conn, _ = await _setup(state)
+    released, writes = _slow_writes(monkeypatch)
     await _verified(pipeline, conn, 0, 3 * FLUSH_WINDOWS)  # three batches' worth, one writing
     await asyncio.sleep(0.1)
     assert writes == [1]  # the others wait for it instead of queueing writes of their own
@@ -285,6 +291,25 @@ async def test_a_slow_database_gets_one_write_of_verified_windows_at_a_time(
     await pipeline.verified.drain()
     assert max(writes) == 1
     assert await _stored(state, conn.user_id) == 10 * 3 * FLUSH_WINDOWS
+    await pipeline.drain()
+
+
+async def test_a_write_started_while_a_socket_closes_waits_for_the_closing_write(
+    state: AppState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline, conn, _ = await _setup(state)
+    released, writes = _slow_writes(monkeypatch)
+    await _verified(pipeline, conn, 0, 3)
+    closing = asyncio.create_task(pipeline.verified.drain())  # a socket closed: writing
+    await asyncio.sleep(0.1)
+    await _verified(pipeline, conn, 3, FLUSH_WINDOWS)  # another socket's batch is due meanwhile
+    await asyncio.sleep(0.1)
+    assert writes == [1]  # it waits for the closing write instead of writing beside it
+    released.set()
+    await closing
+    await pipeline.verified.drain()
+    assert max(writes) == 1
+    assert await _stored(state, conn.user_id) == 10 * (3 + FLUSH_WINDOWS)
     await pipeline.drain()
 
 
