@@ -52,11 +52,13 @@ the population model, ``models.liveness.humanlike``) and ``replay`` (its fingerp
 input recorded before, ``models.liveness.fingerprint``). For each modality present::
 
     ℓ ← ℓ − clip(w_live · logit(machine), 0, c)      (machine-like: negative, never positive)
-    ℓ ← −replay_llr                                    (a replay: strong impostor evidence)
+    ℓ ← −not_live_llr                                  (not live: strong impostor evidence)
 
-A person's window (machine ≤ ½) is unchanged; a replayed window's ``replay_llr`` (default 8
-nats > S_max − S_challenge) challenges at once whatever the per-user model said about it,
-since a replay of the owner is exactly what that model likes.
+A person's window (machine ≤ ½) is unchanged. A window that shows the input is not live (a
+replay, or the window whose machine evidence raised the session's flag) carries
+``not_live_llr`` (default 8 nats > S_max − S_challenge) and challenges at once whatever the
+per-user model said about it: a replay of the owner is exactly what that model likes, and a bot
+may mix in windows the model likes that say nothing of liveness.
 
 The update is monotone: a higher ``p`` in any window never yields a lower trust, then or later,
 and drift is monotone in ``D``. Levels: ``high`` (trust ≥ ``high_at``), ``medium``
@@ -125,14 +127,14 @@ class TrustParams:
     """Seconds after the last scored window until the session is unverified."""
     machine_weight: float = 1.0
     """w_live: weight of a window's machine log-odds (0: liveness adds no evidence)."""
-    replay_llr: float = 8.0
-    """Impostor evidence (nats) of a replayed window."""
+    not_live_llr: float = 8.0
+    """Impostor evidence (nats) of a window that shows the input is not live."""
 
     def __post_init__(self) -> None:
         for name in (
             "clip_llr", "decay", "max_suspicion", "keystroke_weight", "mouse_weight", "eps",
             "high_at", "medium_at", "low_at", "initial_trust", "prior_trust", "drift_seconds",
-            "evidence_max_age", "machine_weight", "replay_llr",
+            "evidence_max_age", "machine_weight", "not_live_llr",
         ):  # fmt: skip
             _finite(name, getattr(self, name))
         if self.clip_llr <= 0 or self.max_suspicion <= 0:
@@ -163,12 +165,13 @@ class TrustParams:
 @dataclass(frozen=True, slots=True)
 class WindowEvidence:
     """Calibrated genuine-likeness in [0, 1] of one window, per modality (None = no data), and
-    its liveness: p(machine) in [0, 1] (None = not measured) and whether it is a replay."""
+    its liveness: p(machine) in [0, 1] (None = not measured) and whether it shows the input is
+    not live (a replay, or the machine flag's window)."""
 
     keystroke: float | None = None
     mouse: float | None = None
     machine: float | None = None
-    replay: bool = False
+    not_live: bool = False
 
     def __post_init__(self) -> None:
         for name in ("keystroke", "mouse", "machine"):
@@ -265,9 +268,9 @@ def modality_llr(p: float, modality: Modality, params: TrustParams) -> float:
 
 def liveness_llr(ell: float, evidence: WindowEvidence, params: TrustParams) -> float:
     """A modality's log-likelihood ratio ``ell`` (nats) after the window's liveness: machine-like
-    input lowers it (never raises it), a replay replaces it with ``−replay_llr``."""
-    if evidence.replay:
-        return -params.replay_llr
+    input lowers it (never raises it), input shown not live replaces it with ``−not_live_llr``."""
+    if evidence.not_live:
+        return -params.not_live_llr
     if evidence.machine is not None:
         machine = params.machine_weight * log_likelihood_ratio(evidence.machine, params.eps)
         ell -= min(max(machine, 0.0), params.clip_llr)

@@ -48,6 +48,12 @@ class Verdict:
         """Whether the window repeats remembered input."""
         return self.replay >= REPLAY_MATCH
 
+    @property
+    def not_live(self) -> bool:
+        """Whether the window shows the input is not live: a replay, or the window whose
+        machine evidence raised a flag (strong impostor evidence in the trust fusion)."""
+        return self.flag is not None
+
     def reason(self) -> Reason | None:
         """The explanation's first line when this window shows the input is not live."""
         if self.is_replay:
@@ -115,7 +121,9 @@ class LivenessGuard:
         logit = model.classifier.logit(window.liveness)
         p_machine = float(1.0 / (1.0 + np.exp(-np.clip(logit, -50.0, 50.0))))
         mine = self._socket(conn)
-        mine.evidence[name], machine = model.rule.step(mine.evidence.get(name, 0.0), logit)
+        mine.evidence[name], machine = model.rule.step(
+            mine.evidence.get(name, 0.0), model.rule_logit(window.liveness, logit)
+        )
         flag = "replay" if replay >= REPLAY_MATCH else "machine" if machine else None
         beyond = float(1.0 / (1.0 + np.exp(-np.clip(logit - model.rule.drift, -50.0, 50.0))))
         return Verdict(p_machine, replay, window.fingerprint, flag, beyond)

@@ -247,7 +247,7 @@ class Pipeline:
             keystroke=p if name == "keystroke" else None,
             mouse=p if name == "mouse" else None,
             machine=verdict.evidence if verdict else None,
-            replay=verdict.is_replay if verdict else False,
+            not_live=verdict.not_live if verdict else False,
         )
         updated, challenge = trust_sm.apply(record, evidence, self.params, now.timestamp())
         scoring_ms = (time.perf_counter() - started) * 1000

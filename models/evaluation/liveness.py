@@ -173,7 +173,7 @@ def bot_figures(
     windows, and the mean windows to detection of those flagged."""
     first: list[int] = []
     for X in rows:
-        flags = model.rule.run(model.classifier.decision_function(X)) if X.size else []
+        flags = model.rule.run(model.rule_logits(X)) if X.size else []
         first.append(flags[0] + 1 if flags else 0)
     hits = np.asarray(first)
     within = (hits > 0) & (hits <= limit)
@@ -189,7 +189,7 @@ def people_figures(
     model: training.LivenessModel, rows: Sequence[Array], hours: Sequence[float]
 ) -> dict[str, Any]:
     """Machine flags raised on people's window sequences, per hour and per 8 h of activity."""
-    flags = sum(len(model.rule.run(model.classifier.decision_function(X))) for X in rows if X.size)
+    flags = sum(len(model.rule.run(model.rule_logits(X))) for X in rows if X.size)
     total = float(sum(hours))
     windows = int(sum(X.shape[0] for X in rows))
     return {

@@ -273,6 +273,23 @@ class LivenessModel:
     prior: RhythmPrior | None
     source: str
 
+    def rule_logits(self, X: Array) -> Array:
+        """The machine log-odds the flag rule takes for window rows ``X`` (windows, features).
+
+        A window with nothing to measure (all features 0: no movement long enough, too few
+        keystrokes) is never taken as a sign of a person: its log-odds are at least the
+        rule's drift, so it leaves the evidence as it was. Scored as the classifier scores it
+        (a mouse window of clicks alone reads as very human), a bot could reset the evidence
+        its windows built up by sending such a window between every two of them."""
+        logits = self.classifier.decision_function(X)
+        unmeasured = ~np.any(np.asarray(X) != 0, axis=1)
+        return np.where(unmeasured, np.maximum(logits, self.rule.drift), logits)
+
+    def rule_logit(self, features: Array, logit: float) -> float:
+        """One window's classifier log-odds ``logit`` as the flag rule takes it (`rule_logits`;
+        the live path, which has the log-odds already)."""
+        return logit if np.any(features) else max(logit, self.rule.drift)
+
 
 def fitted(
     modality: str,

@@ -39,6 +39,6 @@ def test_machine_evidence_never_raises_trust() -> None:
 
 def test_one_replayed_window_challenges_however_genuine_it_looks() -> None:
     state = update(
-        initial_state(PARAMS, 0.0), WindowEvidence(keystroke=0.999, replay=True), PARAMS, 1.0
+        initial_state(PARAMS, 0.0), WindowEvidence(keystroke=0.999, not_live=True), PARAMS, 1.0
     )
     assert needs_challenge(state, PARAMS)

@@ -64,3 +64,23 @@ def test_leaving_a_family_out_keeps_the_people() -> None:
     part = corpus.without(["near"])
     assert part.bots == {}
     assert part.people is corpus.people
+
+
+@pytest.mark.parametrize("modality", ["keystroke", "mouse"])
+def test_a_window_with_nothing_measured_is_never_evidence_of_a_person(modality: str) -> None:
+    model = training.shipped(modality)
+    measured = np.zeros((1, model.classifier.mean_.size))
+    measured[0, 0] = 1.0
+    rows = np.vstack([measured, np.zeros_like(measured)])
+    classifier, rule = model.classifier.decision_function(rows), model.rule_logits(rows)
+    assert rule[0] == classifier[0]  # a measured window as the classifier says
+    assert rule[1] == max(classifier[1], model.rule.drift)  # an empty one: the sum stays or grows
+    evidence, flagged = model.rule.step(2.0, float(rule[1]))
+    assert evidence >= 2.0 or flagged
+    assert model.rule_logit(rows[1], float(classifier[1])) == rule[1]  # the live path alike
+
+
+def test_an_empty_mouse_window_reads_as_very_human_to_the_classifier_alone() -> None:
+    # Why the rule needs the floor: without it, one such window drains a bot's evidence.
+    model = training.shipped("mouse")
+    assert model.classifier.logit(np.zeros(model.classifier.mean_.size)) < -model.rule.cap

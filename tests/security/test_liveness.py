@@ -1,5 +1,6 @@
-"""Liveness through a live server: a replay of the owner's own enrollment is challenged, and a
-bot is refused when it tries to enroll.
+"""Liveness through a live server: a replay of the owner's own enrollment is challenged, a bot
+that pads its input with windows too short to measure is challenged all the same, and a bot is
+refused when it tries to enroll.
 
 Real typists (Aalto participants outside the shipped models' training half) enroll through
 the socket as a person does; the attacks come over HTTP and Socket.IO, the server's manual
@@ -17,11 +18,13 @@ import pytest
 from sqlalchemy import MetaData, func, select
 
 from db.tables import AuditEvent, BehaviorSample, LoginSession
-from models.events import KeyEvent
-from models.liveness.bots import KEYBOARD_BOTS, KeyboardContext
+from models.events import KeyEvent, MouseEvent
+from models.liveness.bots import KEYBOARD_BOTS, MOUSE_BOTS, KeyboardContext, MouseContext
+from models.mouse_actions import DEFAULT_PAUSE_MS, segment_actions
+from models.windows import MouseWindower
 from tests.realtime.harness import Live
 from tests.security.live import Served, StartServer, payload_of
-from tests.security.people import Replayer, aalto_people
+from tests.security.people import Replayer, aalto_people, enroll, sapimouse_people
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -136,3 +139,61 @@ async def test_a_bot_that_tries_to_enroll_is_refused_and_audited(
     quality = reply.body["keystroke"]["quality"]
     assert quality["score"] < 0.5
     assert any(r.startswith("machine_like") for r in quality["reasons"])
+
+
+def padded(events: list[MouseEvent], seed: int, every: int = 10) -> list[MouseEvent]:
+    """``events`` with, after every ``every`` of its actions, ``every`` moves of four samples
+    a pixel or two apart, at random, between rests: windows of actions too short to measure,
+    none like another (so no replay)."""
+    rng = np.random.default_rng(seed)
+    cuts = {a.t[-1] for a in segment_actions(events)[every - 1 :: every]}
+    out: list[MouseEvent] = []
+    shift, due = 0.0, False
+    for e in events:
+        out.append(replace(e, t=e.t + shift))
+        due = due or e.t in cuts
+        if due and e.type != "down":  # after the click that ends the action, if any
+            due, t, x, y = False, e.t + shift, e.x, e.y
+            for _ in range(every):
+                t += DEFAULT_PAUSE_MS + rng.uniform(100, 900)
+                for _ in range(4):
+                    t, x, y = t + rng.uniform(6, 20), x + rng.integers(-2, 3), y + 1
+                    out.append(replace(e, t=t, type="move", x=float(x), y=float(y), button=None))
+            shift = t + DEFAULT_PAUSE_MS + 200.0 - e.t
+    return out
+
+
+async def test_windows_too_short_to_measure_do_not_clear_a_bots_evidence(
+    start_server: StartServer, sockets: list[Live]
+) -> None:
+    served = await start_server(mouse_window=10, liveness_guard=True)
+    [pointer] = sapimouse_people(1)
+    reference = [e for e in pointer.enrollment[0].events if isinstance(e, MouseEvent)]
+
+    def bot(seed: int) -> list[MouseEvent]:
+        context = MouseContext(reference, [])
+        return MOUSE_BOTS["minimum_jerk"](context, np.random.default_rng(seed))
+
+    # The owner's model learned this bot's own input (another run of it, padded alike), so it
+    # lets the bot pass: liveness alone stands between the bot and the session.
+    owner = await served.api.create_account()
+    await enroll(served, owner.id, padded(bot(1), seed=1))
+    # The thief's bot puts a window of moves too short to measure between any two of its own.
+    attack = padded(bot(2), seed=2)
+    windows = MouseWindower(size=10).feed(attack)
+    measured = [bool(np.any(w.liveness)) for w in windows]
+    assert measured[:12] == [True, False] * 6  # as the server cuts them
+
+    thief, player = await tab(served, await served.http.sign_in(owner), sockets)
+    await player.play(attack)
+    await thief.quiet(0.5)
+
+    trusts = [p for name, p in thief.events if name == "trust"]
+    assert any(name == "reauth_required" for name, _ in thief.events)
+    assert len(trusts) <= 4  # challenged once two of the bot's windows add up (the third)
+
+    async with served.api.state.sessions() as db:
+        flags = (
+            await db.execute(select(LoginSession.liveness).where(LoginSession.user_id == owner.id))
+        ).scalars()
+    assert "machine" in list(flags)  # the empty windows did not wash the bot's evidence away
