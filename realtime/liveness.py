@@ -3,13 +3,15 @@ remembered fingerprints and the population model's p(machine) (``models.liveness
 
 The memory of one modality is read once per socket (the user's enrollment fingerprints and
 those of windows scored within ``replay_memory_days``) and grows with the socket's own windows.
-Machine-likeness accumulates per socket in the shipped model's CUSUM rule, so one odd window of
-a person raises no flag; a replayed window flags at once.
+Machine-likeness accumulates per session in the shipped model's CUSUM rule (its sum kept in the
+session's trust record, so a reconnect does not reset it), so one odd window of a person raises
+no flag; a replayed window flags at once.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -38,10 +40,12 @@ class Verdict:
     replay: float
     fingerprint: Fingerprint
     flag: str | None = None
+    """``replay`` or ``machine`` when this window shows the input is not live."""
     evidence: float = 0.0
     """p(machine) beyond people's usual windows (log-odds less the rule's drift, as a
     probability): what the trust fusion takes, so a person's 5 % oddest windows cost little."""
-    """``replay`` or ``machine`` when this window shows the input is not live."""
+    rule_sum: float = 0.0
+    """The session's machine evidence in the flag rule after this window (0 after a flag)."""
 
     @property
     def is_replay(self) -> bool:
@@ -70,10 +74,9 @@ class Verdict:
 
 @dataclass
 class SocketLiveness:
-    """A socket's liveness state: its memory and machine evidence per modality."""
+    """A socket's liveness state: its memory per modality."""
 
     memory: dict[str, FingerprintIndex] = field(default_factory=dict)
-    evidence: dict[str, float] = field(default_factory=dict)
 
 
 class LivenessGuard:
@@ -108,10 +111,14 @@ class LivenessGuard:
         return mine.memory[name]
 
     async def judge(
-        self, conn: LiveConnection, name: str, window: KeystrokeWindow | MouseWindow
+        self,
+        conn: LiveConnection,
+        name: str,
+        window: KeystrokeWindow | MouseWindow,
+        sums: Mapping[str, float],
     ) -> Verdict | None:
-        """The window's liveness (None when the guard is off: its features are then never
-        computed)."""
+        """The window's liveness given the session's machine evidence ``sums`` per modality so
+        far (None when the guard is off: its features are then never computed)."""
         if not self.enabled:
             return None
         model = shipped(name)
@@ -120,13 +127,12 @@ class LivenessGuard:
         memory.add(window.fingerprint)
         logit = model.classifier.logit(window.liveness)
         p_machine = float(1.0 / (1.0 + np.exp(-np.clip(logit, -50.0, 50.0))))
-        mine = self._socket(conn)
-        mine.evidence[name], machine = model.rule.step(
-            mine.evidence.get(name, 0.0), model.rule_logit(window.liveness, logit)
+        rule_sum, machine = model.rule.step(
+            sums.get(name, 0.0), model.rule_logit(window.liveness, logit)
         )
         flag = "replay" if replay >= REPLAY_MATCH else "machine" if machine else None
         beyond = float(1.0 / (1.0 + np.exp(-np.clip(logit - model.rule.drift, -50.0, 50.0))))
-        return Verdict(p_machine, replay, window.fingerprint, flag, beyond)
+        return Verdict(p_machine, replay, window.fingerprint, flag, beyond, rule_sum)
 
     async def remember(self, conn: LiveConnection, name: str, verdict: Verdict, kind: str) -> None:
         """Store the window's fingerprint for later sessions (a failure is logged, not fatal)."""

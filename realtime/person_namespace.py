@@ -149,9 +149,7 @@ class ClientNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         db_challenged = session.state is SessionState.CHALLENGED
         if db_challenged != record.challenged:
             # The database is the authority on the session's state; the store follows it.
-            record = trust_sm.SessionTrust(
-                state=trust_sm.CHALLENGED if db_challenged else trust_sm.ACTIVE, trust=record.trust
-            )
+            record = record.with_state(trust_sm.CHALLENGED if db_challenged else trust_sm.ACTIVE)
         await self.store.set_trust(session.id, record.to_dict(), None)
         return versions, record
 

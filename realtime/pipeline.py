@@ -228,7 +228,7 @@ class Pipeline:
                 # enrollment would be wrong, scoring it impossible.
                 return
             if await self.enrollment.may_learn(conn, record, now):
-                verdict = await self.liveness.judge(conn, name, window)
+                verdict = await self.liveness.judge(conn, name, window, record.liveness)
                 if verdict is None or await self.enrollment.admits(
                     conn, name, window, verdict, out
                 ):
@@ -239,7 +239,7 @@ class Pipeline:
                 await self.enrollment.waits(conn, out, now)
             return
         started = time.perf_counter()
-        verdict = await self.liveness.judge(conn, name, window)
+        verdict = await self.liveness.judge(conn, name, window, record.liveness)
         p = model.score_window(rows, schema=modality(name).schema)
         not_live = verdict.reason() if verdict is not None else None
         reasons = [r.as_dict() for r in ([not_live] if not_live else []) + model.explain(rows, p)]
@@ -250,6 +250,8 @@ class Pipeline:
             not_live=verdict.not_live if verdict else False,
         )
         updated, challenge = trust_sm.apply(record, evidence, self.params, now.timestamp())
+        if verdict is not None:
+            updated = updated.with_liveness(name, verdict.rule_sum)
         scoring_ms = (time.perf_counter() - started) * 1000
         if verdict is not None:
             await self.liveness.remember(conn, name, verdict, SCORED)
@@ -260,7 +262,7 @@ class Pipeline:
         if rule is not None:
             # Closed at once, for every worker: no later window is scored until the code
             # comes back (or ever, when revoked), even before the database has it.
-            updated = trust_sm.SessionTrust(state=trust_sm.CHALLENGED, trust=updated.trust)
+            updated = updated.with_state(trust_sm.CHALLENGED)
         # With the trust, in one write: the security team's view of why the last window scored
         # as it did (never the person's).
         view = trust_sm.public_view(updated.trust, self.params, now.timestamp())

@@ -85,9 +85,7 @@ def rebuild_trust(
     """A trust record for a session whose record the live store lost: the state the database
     gives, the score this worker last saw (full trust if it saw none)."""
     last = trust_sm.SessionTrust.from_dict(remembered, params)
-    return trust_sm.SessionTrust(
-        state=trust_sm.CHALLENGED if challenged else trust_sm.ACTIVE, trust=last.trust
-    )
+    return last.with_state(trust_sm.CHALLENGED if challenged else trust_sm.ACTIVE)
 
 
 async def recover_trust(
@@ -233,7 +231,7 @@ class Keeper:
         if raw is None:  # Redis lost it: keep the score this worker saw
             raw = await self.store.remembered_trust(session_id)
         record = trust_sm.SessionTrust.from_dict(raw, self.params)
-        held = trust_sm.SessionTrust(state=trust_sm.CHALLENGED, trust=record.trust)
+        held = record.with_state(trust_sm.CHALLENGED)
         await self.store.set_trust(
             session_id, held.to_dict(), None, meta={"state": trust_sm.CHALLENGED}
         )

@@ -220,7 +220,7 @@ def _session_listener(
             if not current.challenged:
                 # An admin's or a policy's challenge; one the trust rule fired is closed
                 # already (by the pipeline, before the database heard of it).
-                updated = trust_sm.SessionTrust(state=trust_sm.CHALLENGED, trust=current.trust)
+                updated = current.with_state(trust_sm.CHALLENGED)
                 await store.set_trust(
                     session_id, updated.to_dict(), None, meta={"state": trust_sm.CHALLENGED}
                 )

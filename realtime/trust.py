@@ -2,12 +2,15 @@
 
 A session is ``active`` (windows are scored and move trust) or ``challenged`` (nothing is scored
 until a fresh one-time code restores it). The record kept per session is
-``{"state": ..., "trust": TrustState.to_dict()}``; times in it are the server's (seconds).
+``{"state": ..., "trust": TrustState.to_dict(), "liveness": {modality: sum}}``; times in it are
+the server's (seconds).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.sessions.evidence import public_view as public_view
@@ -35,9 +38,24 @@ class SessionTrust:
 
     state: str
     trust: TrustState
+    liveness: Mapping[str, float] = field(default_factory=dict)
+    """The liveness flag rule's running sum per modality (``realtime.liveness``): kept with the
+    session, not its socket, so a bot that reconnects after every window keeps its evidence.
+    A fresh record (a code entered) starts from none."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"state": self.state, "trust": self.trust.to_dict()}
+        out: dict[str, Any] = {"state": self.state, "trust": self.trust.to_dict()}
+        if self.liveness:
+            out["liveness"] = dict(self.liveness)
+        return out
+
+    def with_state(self, state: str) -> SessionTrust:
+        """The same record in ``state``."""
+        return replace(self, state=state)
+
+    def with_liveness(self, modality: str, total: float) -> SessionTrust:
+        """The same record with ``modality``'s liveness sum at ``total``."""
+        return replace(self, liveness={**self.liveness, modality: total})
 
     @classmethod
     def from_dict(
@@ -51,9 +69,10 @@ class SessionTrust:
         if state not in (ACTIVE, CHALLENGED):
             return cls.fresh(params, since)
         try:
-            return cls(state=state, trust=TrustState.from_dict(data["trust"]))
+            trust = TrustState.from_dict(data["trust"])
         except (AttributeError, KeyError, TypeError, ValueError):
             return cls.fresh(params, since)
+        return cls(state=state, trust=trust, liveness=_sums(data.get("liveness")))
 
     @classmethod
     def fresh(cls, params: TrustParams, now: float | None, state: str = ACTIVE) -> SessionTrust:
@@ -73,7 +92,19 @@ def apply(
     if current.challenged:
         return current, False  # nothing is scored while a challenge is open
     trust = update(current.trust, evidence, params, now)
-    return SessionTrust(state=current.state, trust=trust), needs_challenge(trust, params)
+    return replace(current, trust=trust), needs_challenge(trust, params)
+
+
+def _sums(raw: object) -> dict[str, float]:
+    """The liveness sums of a stored record (what is not a finite sum ≥ 0 per name is left out:
+    the next window starts that modality from none)."""
+    if not isinstance(raw, dict):
+        return {}
+    return {
+        str(name): float(total)
+        for name, total in raw.items()
+        if isinstance(total, int | float) and math.isfinite(total) and total >= 0
+    }
 
 
 CHALLENGE_RULE = "challenge_below"

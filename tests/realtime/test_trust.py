@@ -121,3 +121,21 @@ def test_a_verified_unsuspicious_session_may_teach_a_new_modality() -> None:
     assert not may(stale, T0)  # unverified: stale evidence, old code
     suspicious, _ = trust_sm.apply(record, IMPOSTOR, PARAMS, stale - 1)
     assert not may(stale, stale - 60, suspicious.trust)  # never while suspicious
+
+
+def test_the_liveness_evidence_is_kept_with_the_session_not_its_socket() -> None:
+    record = SessionTrust.fresh(PARAMS, T0).with_liveness("mouse", 2.5)
+    scored, _ = trust_sm.apply(record, GENUINE, PARAMS, T0)
+    held = scored.with_state(CHALLENGED)
+    again = SessionTrust.from_dict(held.to_dict(), PARAMS)  # what another socket reads
+    assert again.liveness == {"mouse": 2.5}
+    assert again.challenged
+    assert SessionTrust.fresh(PARAMS, T0).liveness == {}  # a code entered starts from none
+
+
+@pytest.mark.parametrize("garbage", [{"mouse": "2"}, {"mouse": -1.0}, {"mouse": float("nan")}, [1]])
+def test_an_unreadable_liveness_sum_starts_that_modality_from_none(garbage: Any) -> None:
+    raw = {**SessionTrust.fresh(PARAMS, T0).to_dict(), "liveness": garbage}
+    record = SessionTrust.from_dict(raw, PARAMS)
+    assert record.liveness == {}
+    assert record.trust == SessionTrust.fresh(PARAMS, T0).trust

@@ -141,59 +141,99 @@ async def test_a_bot_that_tries_to_enroll_is_refused_and_audited(
     assert any(r.startswith("machine_like") for r in quality["reasons"])
 
 
-def padded(events: list[MouseEvent], seed: int, every: int = 10) -> list[MouseEvent]:
-    """``events`` with, after every ``every`` of its actions, ``every`` moves of four samples
-    a pixel or two apart, at random, between rests: windows of actions too short to measure,
-    none like another (so no replay)."""
+def padded(events: list[MouseEvent], seed: int, every: int = 10) -> list[list[MouseEvent]]:
+    """``events`` cut after every ``every`` of its actions, each part followed by ``every`` moves
+    of four samples a pixel or two apart, at random, between rests: a window of actions too
+    short to measure, none like another (so no replay). Parts continue one another in time."""
     rng = np.random.default_rng(seed)
     cuts = {a.t[-1] for a in segment_actions(events)[every - 1 :: every]}
-    out: list[MouseEvent] = []
+    parts: list[list[MouseEvent]] = [[]]
     shift, due = 0.0, False
     for e in events:
-        out.append(replace(e, t=e.t + shift))
+        parts[-1].append(replace(e, t=e.t + shift))
         due = due or e.t in cuts
         if due and e.type != "down":  # after the click that ends the action, if any
             due, t, x, y = False, e.t + shift, e.x, e.y
-            for _ in range(every):
+            for _ in range(every + 1):  # the last one's start ends the one before
                 t += DEFAULT_PAUSE_MS + rng.uniform(100, 900)
                 for _ in range(4):
                     t, x, y = t + rng.uniform(6, 20), x + rng.integers(-2, 3), y + 1
-                    out.append(replace(e, t=t, type="move", x=float(x), y=float(y), button=None))
+                    parts[-1].append(
+                        replace(e, t=t, type="move", x=float(x), y=float(y), button=None)
+                    )
             shift = t + DEFAULT_PAUSE_MS + 200.0 - e.t
-    return out
+            parts.append([])
+    return [part for part in parts if part]
+
+
+def joined(parts: list[list[MouseEvent]]) -> list[MouseEvent]:
+    return [e for part in parts for e in part]
+
+
+def minimum_jerk_bot(reference: list[MouseEvent], seed: int) -> list[MouseEvent]:
+    return MOUSE_BOTS["minimum_jerk"](MouseContext(reference, []), np.random.default_rng(seed))
+
+
+async def bot_owner(served: Served) -> tuple[Any, list[list[MouseEvent]]]:
+    """An account whose model learned a minimum-jerk bot's own padded input (another run of it)
+    so that the owner's model lets the bot pass: liveness alone stands between the bot and the
+    session; and the bot's attack, in parts of one measured window and one empty window."""
+    [pointer] = sapimouse_people(1)
+    reference = [e for e in pointer.enrollment[0].events if isinstance(e, MouseEvent)]
+    owner = await served.api.create_account()
+    await enroll(served, owner.id, joined(padded(minimum_jerk_bot(reference, 1), seed=1)))
+    attack = padded(minimum_jerk_bot(reference, 2), seed=2)
+    for part in attack[:6]:  # as the server cuts them: the bot's window, then an empty one
+        windows = MouseWindower(size=10).feed(part)
+        assert [bool(np.any(w.liveness)) for w in windows] == [True, False]
+    return owner, attack
+
+
+async def flags_of(served: Served, user_id: str) -> list[str | None]:
+    async with served.api.state.sessions() as db:
+        found = await db.execute(
+            select(LoginSession.liveness).where(LoginSession.user_id == user_id)
+        )
+    return list(found.scalars())
 
 
 async def test_windows_too_short_to_measure_do_not_clear_a_bots_evidence(
     start_server: StartServer, sockets: list[Live]
 ) -> None:
     served = await start_server(mouse_window=10, liveness_guard=True)
-    [pointer] = sapimouse_people(1)
-    reference = [e for e in pointer.enrollment[0].events if isinstance(e, MouseEvent)]
-
-    def bot(seed: int) -> list[MouseEvent]:
-        context = MouseContext(reference, [])
-        return MOUSE_BOTS["minimum_jerk"](context, np.random.default_rng(seed))
-
-    # The owner's model learned this bot's own input (another run of it, padded alike), so it
-    # lets the bot pass: liveness alone stands between the bot and the session.
-    owner = await served.api.create_account()
-    await enroll(served, owner.id, padded(bot(1), seed=1))
-    # The thief's bot puts a window of moves too short to measure between any two of its own.
-    attack = padded(bot(2), seed=2)
-    windows = MouseWindower(size=10).feed(attack)
-    measured = [bool(np.any(w.liveness)) for w in windows]
-    assert measured[:12] == [True, False] * 6  # as the server cuts them
+    owner, attack = await bot_owner(served)
 
     thief, player = await tab(served, await served.http.sign_in(owner), sockets)
-    await player.play(attack)
+    await player.play(joined(attack))
     await thief.quiet(0.5)
 
     trusts = [p for name, p in thief.events if name == "trust"]
     assert any(name == "reauth_required" for name, _ in thief.events)
     assert len(trusts) <= 4  # challenged once two of the bot's windows add up (the third)
+    assert "machine" in await flags_of(served, owner.id)  # the empty windows washed nothing away
 
-    async with served.api.state.sessions() as db:
-        flags = (
-            await db.execute(select(LoginSession.liveness).where(LoginSession.user_id == owner.id))
-        ).scalars()
-    assert "machine" in list(flags)  # the empty windows did not wash the bot's evidence away
+
+async def test_a_bot_that_reconnects_after_every_window_keeps_its_evidence(
+    start_server: StartServer, sockets: list[Live]
+) -> None:
+    served = await start_server(mouse_window=10, liveness_guard=True)
+    owner, attack = await bot_owner(served)
+    token = await served.http.sign_in(owner)
+
+    challenged, t = False, 1000.0
+    for part in attack[:8]:  # a fresh socket of the same session for each pair of windows
+        thief, player = await tab(served, token, sockets)
+        if any(name == "reauth_required" for name, _ in thief.events):
+            challenged = True  # told on connecting: the session is held
+            break
+        player.t = t
+        await player.play(part)
+        await thief.quiet(0.3)
+        t = player.t
+        challenged = any(name == "reauth_required" for name, _ in thief.events)
+        await thief.close()
+        if challenged:
+            break
+
+    assert challenged
+    assert "machine" in await flags_of(served, owner.id)
