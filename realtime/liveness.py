@@ -1,8 +1,11 @@
 """Is a person producing this session's input? Per window: the replay match against the user's
 remembered fingerprints and the population model's p(machine) (``models.liveness``).
 
-The memory of one modality is read once per socket (the user's enrollment fingerprints and
-those of windows scored within ``replay_memory_days``) and grows with the socket's own windows.
+The memory of one modality is read when a socket judges its first window (the user's enrollment
+fingerprints and those of windows scored within ``replay_memory_days``), and before each later
+window it takes in what was filed since: the windows of the user's other sockets, on any worker.
+A socket that only read its memory once missed them, so input the owner had just typed in
+another tab could be sent again on a socket opened before it and pass as the owner's.
 Machine-likeness accumulates per session in the shipped model's CUSUM rule (its sum kept in the
 session's trust record, so a reconnect does not reset it), so one odd window of a person raises
 no flag; a replayed window flags at once.
@@ -73,10 +76,20 @@ class Verdict:
 
 
 @dataclass
+class Memory:
+    """A socket's memory of one modality: the index, the last filed sketch it holds, and the
+    sketches this socket filed itself (already in the index when they come back)."""
+
+    index: FingerprintIndex
+    seen_id: int = 0
+    own: set[bytes] = field(default_factory=set)
+
+
+@dataclass
 class SocketLiveness:
     """A socket's liveness state: its memory per modality."""
 
-    memory: dict[str, FingerprintIndex] = field(default_factory=dict)
+    memory: dict[str, Memory] = field(default_factory=dict)
 
 
 class LivenessGuard:
@@ -97,18 +110,28 @@ class LivenessGuard:
             conn.notes[NOTE] = found
         return found
 
-    async def _memory(self, conn: LiveConnection, name: str) -> FingerprintIndex:
+    async def _memory(self, conn: LiveConnection, name: str) -> Memory:
+        """The socket's memory of ``name``, with every sketch filed since it last looked."""
         mine = self._socket(conn)
-        if name not in mine.memory:
-            since = self.state.clock.now() - timedelta(days=self.state.settings.replay_memory_days)
-            async with self.state.sessions() as db:
-                stored = await records.sketches(
-                    db=db, user_id=conn.user_id, modality=name, since=since
-                )
-            mine.memory[name] = FingerprintIndex(
-                name, (Fingerprint.from_bytes(name, raw) for raw in stored)
+        memory = mine.memory.get(name)
+        since = self.state.clock.now() - timedelta(days=self.state.settings.replay_memory_days)
+        async with self.state.sessions() as db:
+            stored = await records.sketches(
+                db=db,
+                user_id=conn.user_id,
+                modality=name,
+                since=since,
+                after_id=memory.seen_id if memory is not None else 0,
             )
-        return mine.memory[name]
+        if memory is None:
+            memory = mine.memory[name] = Memory(FingerprintIndex(name))
+        for sketch_id, raw in stored:
+            if raw in memory.own:
+                memory.own.discard(raw)  # this socket's window, filed: indexed when judged
+            else:
+                memory.index.add(Fingerprint.from_bytes(name, raw))
+            memory.seen_id = sketch_id
+        return memory
 
     async def judge(
         self,
@@ -123,8 +146,9 @@ class LivenessGuard:
             return None
         model = shipped(name)
         memory = await self._memory(conn, name)
-        replay = memory.score(window.fingerprint)
-        memory.add(window.fingerprint)
+        replay = memory.index.score(window.fingerprint)
+        memory.index.add(window.fingerprint)
+        memory.own.add(window.fingerprint.to_bytes())
         logit = model.classifier.logit(window.liveness)
         p_machine = float(1.0 / (1.0 + np.exp(-np.clip(logit, -50.0, 50.0))))
         rule_sum, machine = model.rule.step(

@@ -26,17 +26,21 @@ QUALITY_ROWS: Final = 24
 
 
 async def sketches(
-    *, db: AsyncSession, user_id: str, modality: str, since: datetime
-) -> list[bytes]:
-    """The user's enrollment fingerprints and those of windows scored after ``since``."""
+    *, db: AsyncSession, user_id: str, modality: str, since: datetime, after_id: int = 0
+) -> list[tuple[int, bytes]]:
+    """(id, fingerprint) of the user's enrollment windows and of windows scored after
+    ``since``, filed after ``after_id`` (0: all), in the order filed."""
     rows = await db.execute(
-        select(ReplaySketch.sketch).where(
+        select(ReplaySketch.id, ReplaySketch.sketch)
+        .where(
             ReplaySketch.user_id == user_id,
             ReplaySketch.modality == Modality(modality),
+            ReplaySketch.id > after_id,
             or_(ReplaySketch.kind == ENROLLMENT, ReplaySketch.created_at >= since),
         )
+        .order_by(ReplaySketch.id)
     )
-    return [bytes(r) for r in rows.scalars()]
+    return [(int(i), bytes(raw)) for i, raw in rows.all()]
 
 
 def add_sketch(

@@ -90,6 +90,44 @@ async def test_a_replay_of_the_owners_own_enrollment_is_challenged(
     await no_key_identity_in_any_table(served, {e.key for e in recording if "." in e.key})
 
 
+async def test_a_replay_of_what_the_owner_typed_in_another_tab_is_challenged(
+    live_server: Served, sockets: list[Live]
+) -> None:
+    served = live_server
+    typist, someone = aalto_people(2)
+    owner = await served.api.create_account()
+    live, player = await tab(served, await served.http.sign_in(owner), sockets)
+    await player.play(keys(typist.enrollment[0]), pause_ms=1000)
+    await live.wait_for("enrollment", lambda p: p["progress"]["keystroke"]["trained"], within=90)
+    await live.close()
+
+    # The thief's socket of the owner's session sends a window of its own (it is scored), then
+    # waits; meanwhile the owner types in another tab, and those windows are scored.
+    token = await served.http.sign_in(owner)
+    thief, replayer = await tab(served, token, sockets)
+    await replayer.play(keys(someone.enrollment[0])[:120], pause_ms=1000)
+    await thief.quiet(0.5)
+    assert [p for name, p in thief.events if name == "trust"]
+    tab_b, typing = await tab(served, token, sockets)
+    typed = keys(typist.test[0])
+    await typing.play(typed, pause_ms=1000)
+    await tab_b.quiet(0.5)
+    assert [p for name, p in tab_b.events if name == "trust"], "the owner's typing was scored"
+    assert not any(name == "reauth_required" for name, _ in tab_b.events)
+
+    # Then the thief's socket sends what the owner just typed.
+    replayer.t = typing.t
+    await replayer.play(typed)
+    await thief.quiet(0.5)
+
+    assert any(name == "reauth_required" for name, _ in thief.events)
+    async with served.api.state.sessions() as db:
+        flags = await db.execute(
+            select(LoginSession.liveness).where(LoginSession.user_id == owner.id)
+        )
+    assert "replay" in list(flags.scalars())
+
+
 async def no_key_identity_in_any_table(served: Served, codes: set[str]) -> None:
     """No table (reflected: the fingerprints' too) holds a key class or an event list."""
     metadata = MetaData()
