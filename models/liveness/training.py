@@ -23,7 +23,13 @@ from numpy.typing import NDArray
 
 from models.background import BACKGROUND_DIR, write_npz
 from models.events import KeyEvent, MouseEvent
-from models.liveness.bots import KEYBOARD_BOTS, MOUSE_BOTS, KeyboardContext, MouseContext
+from models.liveness.bots import (
+    KEYBOARD_BOTS,
+    MOUSE_BOTS,
+    UNTRAINED,
+    KeyboardContext,
+    MouseContext,
+)
 from models.liveness.corpus import keystroke_chunks, stream_features
 from models.liveness.humanlike import (
     KEYSTROKE_FEATURES,
@@ -103,11 +109,14 @@ def build_corpus(
     families: Sequence[str] | None = None,
     windows: int | None = None,
 ) -> Corpus:
-    """People's windows from ``streams``, and bot windows imitating each of them."""
+    """People's windows from ``streams``, and bot windows imitating each of them: of
+    ``families``, by default every family a model learns from (not `UNTRAINED`)."""
     people = [stream_features(s, modality, prior=prior) for s in streams]
     hours = [_hours(s) for s in streams]
     bots: dict[str, list[Array]] = {}
-    names = list(KEYBOARD_BOTS if modality == "keystroke" else MOUSE_BOTS)
+    names = [
+        f for f in (KEYBOARD_BOTS if modality == "keystroke" else MOUSE_BOTS) if f not in UNTRAINED
+    ]
     for family in names if families is None else families:
         rows = []
         for victim in streams:

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from models.events import KeyEvent, MouseEvent, validate_batch
-from models.keystroke import pair_keystrokes
+from models.keystroke import StrokeArrays, pair_keystrokes
 from models.liveness.bots import KEYBOARD_BOTS, MOUSE_BOTS, KeyboardContext, MouseContext
 from models.liveness.corpus import keystroke_chunks, mouse_chunks
+from models.liveness.humanlike import key_pairs
 from models.windows import KeystrokeWindower, MouseWindower
 from realtime.simulation.replay import wire_event
 from tests.models.test_liveness_fingerprint import typing
@@ -86,3 +87,21 @@ def test_a_bot_is_reproducible_from_its_seed(family: str) -> None:
     first = KEYBOARD_BOTS[family](context, np.random.default_rng(9))
     again = KEYBOARD_BOTS[family](context, np.random.default_rng(9))
     assert first == again
+
+
+def test_the_victims_own_key_pairs_bot_types_flights_the_victim_made_between_those_keys() -> None:
+    victim = typing(3, 400)
+    made = StrokeArrays.of(pair_keystrokes(victim))
+    own: dict[int, list[float]] = {}
+    for pair, flight in zip(key_pairs(made), np.diff(made.down), strict=True):
+        own.setdefault(int(pair), []).append(float(flight))
+    bot = KEYBOARD_BOTS["resampled_victim_pairs"](KeyboardContext(victim), np.random.default_rng(1))
+    typed = StrokeArrays.of(pair_keystrokes(bot))
+    ratios = [
+        min(abs(np.log(flight / v)) for v in own[int(pair)])
+        for pair, flight in zip(key_pairs(typed), np.diff(typed.down), strict=True)
+        if int(pair) in own and flight < 3000
+    ]
+    assert len(ratios) > 300
+    assert np.quantile(ratios, 0.99) < 0.2  # each the victim's own, stretched a few percent
+    assert np.median(ratios) > 0.001  # but none repeated exactly
