@@ -10,7 +10,7 @@ from sklearn.metrics import roc_auc_score
 from models.keyclass import KEY_CLASSES
 from models.keystroke import Keystroke, StrokeArrays
 from models.liveness import training
-from models.liveness.bots import KEYBOARD_BOTS, MOUSE_BOTS
+from models.liveness.bots import KEYBOARD_BOTS, MOUSE_BOTS, UNTRAINED
 from models.liveness.corpus import keystroke_chunks, stream_features
 from models.liveness.humanlike import (
     KEYSTROKE_FEATURES,
@@ -119,8 +119,19 @@ def separation(people: np.ndarray, bots: np.ndarray, model: training.LivenessMod
 
 
 @pytest.mark.skipif(not HAVE_AALTO, reason="Aalto archive not available")
-@pytest.mark.parametrize("family", sorted(KEYBOARD_BOTS))
+@pytest.mark.parametrize(
+    "family",
+    [
+        *sorted(set(KEYBOARD_BOTS) - UNTRAINED),
+        *[
+            pytest.param(f, marks=pytest.mark.xfail(strict=True, reason="the README's limit"))
+            for f in sorted(UNTRAINED)
+        ],
+    ],
+)
 def test_unseen_typists_are_told_from_each_keystroke_bot(family: str) -> None:
+    # A forger's bot drawing the victim's own timing per key pair is the victim's typing,
+    # window by window: it is measured (bench/results/liveness.md), and this fails for it.
     model = training.shipped("keystroke")
     typists = unseen_typists()
     rng = np.random.default_rng(3)
