@@ -33,6 +33,8 @@ from realtime.connection import LiveConnection
 log = structlog.get_logger(__name__)
 
 NOTE = "liveness"
+MAX_UNFILED = 256
+"""Most of a socket's own sketches it waits to see filed (each a few hundred bytes)."""
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,8 @@ class LivenessGuard:
         memory = await self._memory(conn, name)
         replay = memory.index.score(window.fingerprint)
         memory.index.add(window.fingerprint)
+        if len(memory.own) >= MAX_UNFILED:  # windows never filed (refused enrollment windows)
+            memory.own.clear()  # one that comes back later is indexed twice: harmless
         memory.own.add(window.fingerprint.to_bytes())
         logit = model.classifier.logit(window.liveness)
         p_machine = float(1.0 / (1.0 + np.exp(-np.clip(logit, -50.0, 50.0))))
