@@ -6,11 +6,12 @@ Each modality's model is fit as ``bench.bench_windows`` fits it (the first SapiM
 Aalto participant's own windows, the first ``--share`` of them, against the shipped
 background), saved as the store saves it (joblib), loaded back and made to score one window (so
 what scoring builds on first use, a forest's joined tree, exists). ``bytes`` is the model's
-numpy arrays and scikit-learn tree buffers (``Tree.__getstate__``), counted once each, plus a
-forest's joined tree; ``before_bytes`` counts a forest as d845420 kept it: its trees and a
-float64 genuine share per node. With ``--people N``, one model per person is loaded into the
-same process, as a worker serving N users holds them: ``bytes_per_model_loaded_together`` counts
-what they share (a background's projection and cohort, `models.shared`) once.
+numpy arrays and scikit-learn tree buffers (``Tree.__getstate__``), counted once each: a scored
+forest's nodes are in its joined tree alone (``models.joined_trees.join_forest``);
+``before_bytes`` counts a forest as d845420 kept it: its trees and a float64 genuine share per
+node. With ``--people N``, one model per person is loaded into the same process, as a worker
+serving N users holds them: ``bytes_per_model_loaded_together`` counts what they share (a
+background's projection and cohort, `models.shared`) once.
 """
 
 from __future__ import annotations
@@ -103,17 +104,15 @@ def measure(
     }
     if isinstance(model.estimator, ForestVerifier):
         forest = model.estimator
-        nodes = sum(e.tree_.node_count for e in forest.forest_.estimators_)
+        trees = [e.tree_ for e in forest.forest_.estimators_]  # rebuilt from the joined tree
+        nodes = sum(tree.node_count for tree in trees)
         result["forest_nodes"] = nodes
         result["joined_tree_bytes"] = array_bytes(forest._joined())
-        result["bytes"] = held + result["joined_tree_bytes"]
-        result["before_bytes"] = held + 8 * nodes
-        joined = sum(
-            array_bytes(m.estimator._joined())
-            for m in models
-            if isinstance(m.estimator, ForestVerifier)
+        # The joined tree is in ``held`` (the forest's trees are read from it): the forest as
+        # d845420 kept it is that minus the joined tree, plus its trees and a share per node.
+        result["before_bytes"] = (
+            held - result["joined_tree_bytes"] + sum(map(array_bytes, trees)) + 8 * nodes
         )
-        result["bytes_per_model_loaded_together"] += joined // len(models)
     return result
 
 

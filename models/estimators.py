@@ -46,7 +46,7 @@ from models.calibration import (
 )
 from models.evaluation.metrics import eer
 from models.explain import FeatureProfile, Reason
-from models.joined_trees import JoinedTrees
+from models.joined_trees import JoinedTrees, join_forest
 from models.rows import fitted_rows
 from models.schema import FeatureSchema
 
@@ -272,11 +272,12 @@ class ForestVerifier(_TwoClassVerifier):
 
     def _joined(self) -> JoinedTrees:
         """The fitted trees joined into one: built once per fitted forest and kept beside it,
-        not in it (stored models and the estimator's state stay as they were)."""
+        not in it. From then on the joined tree holds the forest's only copy of its nodes, and
+        the forest's trees are rebuilt from it when read (``models.joined_trees.join_forest``):
+        ``forest_`` predicts, explains and pickles as before."""
         joined = _JOINED.get(self.forest_)
         if joined is None:
-            trees = [estimator.tree_ for estimator in self.forest_.estimators_]
-            joined = JoinedTrees.of(trees, int(self.forest_.n_features_in_))
+            joined = join_forest(self.forest_)
             _JOINED[self.forest_] = joined
         return joined
 

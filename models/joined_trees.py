@@ -5,16 +5,22 @@ tree spent more on each call's checks than on walking the tree. The joined tree 
 feature, the number of the tree a row is meant for: its first levels send row copy ``j`` to the
 root of tree ``j`` (a balanced search on that feature), below which lie the forest's own nodes,
 unchanged. Each copy so takes the path, and lands on the leaf, it would in its own tree, and
-the leaf holds what that tree's leaf says: the genuine share of its votes.
+the leaf holds what that tree's leaf holds: its class fractions, whose genuine share we read.
+
+Since the forest's nodes are unchanged apart from child offsets, the joined tree is also where
+they are kept: ``join_forest`` puts in the forest's place trees that rebuild themselves from it
+when read (a loaded model holds one copy of its nodes, not two).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self, SupportsIndex
 
 import numpy as np
 from numpy.typing import NDArray
+from sklearn.ensemble import ExtraTreesClassifier
+from sklearn.tree import ExtraTreeClassifier
 from sklearn.tree._tree import TREE_LEAF, Tree
 
 MAX_COPIES = 4096
@@ -29,9 +35,13 @@ class JoinedTrees:
     tree: Tree
     n_trees: int
     n_features: int
-    shares: NDArray[np.float64]
-    """Each node's genuine share of the votes (as ``Tree.predict`` gives them per tree): a view
-    of ``tree``'s leaf values, not a second copy (a loaded model keeps its joined tree)."""
+    starts: NDArray[np.intp]
+    """Index in ``tree`` of each tree's root, then the node count of ``tree``: tree ``j`` holds
+    nodes ``starts[j]:starts[j + 1]``."""
+    depths: NDArray[np.intp]
+    """Each tree's own ``max_depth``."""
+    values: NDArray[np.float64]
+    """(nodes, classes): each node's class fractions, a view of ``tree``'s buffer (one output)."""
 
     @property
     def _numbers(self) -> NDArray[np.float32]:
@@ -46,32 +56,51 @@ class JoinedTrees:
         states = [tree.__getstate__() for tree in trees]
         n_trees = len(trees)
         n_routing = n_trees - 1  # a full binary tree with n_trees leaves has this many inner nodes
-        offsets = np.cumsum([n_routing] + [s["node_count"] for s in states[:-1]])
+        counts = [s["node_count"] for s in states]
+        starts = np.cumsum([n_routing, *counts])
         dtype = states[0]["nodes"].dtype
         routing = np.zeros(n_routing, dtype=dtype)
-        depth = _route(routing, 0, n_trees, offsets.tolist(), n_features, [0])
-        parts = [routing]
-        shares = [np.zeros(n_routing)]
-        for state, offset in zip(states, offsets.tolist(), strict=True):
-            nodes = state["nodes"].copy()
+        depth = _route(routing, 0, n_trees, starts.tolist(), n_features, [0])
+        node_parts = [routing]
+        value_parts = [np.zeros((n_routing, *states[0]["values"].shape[1:]))]
+        for state, start, count in zip(states, starts[:-1].tolist(), counts, strict=True):
+            nodes = state["nodes"][:count].copy()
             inner = nodes["left_child"] != TREE_LEAF
-            nodes["left_child"][inner] += offset
-            nodes["right_child"][inner] += offset
-            parts.append(nodes)
-            value = state["values"][:, 0, :]  # (nodes, classes): one output
-            shares.append(value[:, 1] / value.sum(axis=1))
-        share = np.concatenate(shares)
-        joined = Tree(n_features + 1, np.array([1], dtype=np.intp), 1)
+            nodes["left_child"][inner] += start
+            nodes["right_child"][inner] += start
+            node_parts.append(nodes)
+            value_parts.append(state["values"][:count])
+        depths = np.array([s["max_depth"] for s in states], dtype=np.intp)
+        joined = Tree(n_features + 1, trees[0].n_classes, trees[0].n_outputs)
         joined.__setstate__(
             {
-                "max_depth": depth + max(s["max_depth"] for s in states),
-                "node_count": int(share.size),
-                "nodes": np.ascontiguousarray(np.concatenate(parts)),
-                "values": share.reshape(-1, 1, 1),
+                "max_depth": depth + int(depths.max()),
+                "node_count": int(starts[-1]),
+                "nodes": np.ascontiguousarray(np.concatenate(node_parts)),
+                "values": np.ascontiguousarray(np.concatenate(value_parts)),
             }
         )
-        shares_view = joined.value.reshape(-1)  # the Tree's own buffer: one copy of the shares
-        return cls(tree=joined, n_trees=n_trees, n_features=n_features, shares=shares_view)
+        values = joined.value[:, 0, :]
+        return cls(joined, n_trees, n_features, starts=starts, depths=depths, values=values)
+
+    def tree_at(self, j: int) -> Tree:
+        """Tree ``j`` as it was before joining: the same nodes, values and depth."""
+        start, end = int(self.starts[j]), int(self.starts[j + 1])
+        state = self.tree.__getstate__()  # views of the joined tree's buffers
+        nodes = state["nodes"][start:end].copy()
+        inner = nodes["left_child"] != TREE_LEAF
+        nodes["left_child"][inner] -= start
+        nodes["right_child"][inner] -= start
+        tree = Tree(self.n_features, self.tree.n_classes, self.tree.n_outputs)
+        tree.__setstate__(
+            {
+                "max_depth": int(self.depths[j]),
+                "node_count": end - start,
+                "nodes": nodes,
+                "values": state["values"][start:end],
+            }
+        )
+        return tree
 
     def shares_of(self, X: NDArray[np.float32]) -> NDArray[np.float64]:
         """(n_trees, n_rows): each tree's genuine share for each row of ``X`` (C-ordered
@@ -85,8 +114,57 @@ class JoinedTrees:
             copies[:, :, : self.n_features] = rows
             copies[:, :, self.n_features] = self._numbers
             leaves = self.tree.apply(copies.reshape(-1, self.n_features + 1))
-            out[:, start : start + step] = self.shares[leaves].reshape(self.n_trees, -1)
+            genuine = self.values[:, 1][leaves]
+            # v1 / (v0 + v1), the same sums as value[:, 1] / value.sum(axis=1) tree by tree.
+            share = genuine / (self.values[:, 0][leaves] + genuine)
+            out[:, start : start + step] = share.reshape(self.n_trees, -1)
         return out
+
+
+def join_forest(forest: ExtraTreesClassifier) -> JoinedTrees:
+    """Join ``forest``'s fitted trees and keep their nodes only there: its ``estimators_``
+    become ``JoinedExtraTree``s, which rebuild their ``tree_`` from the joined tree when read."""
+    estimators = forest.estimators_
+    joined = JoinedTrees.of([e.tree_ for e in estimators], int(forest.n_features_in_))
+    # One assignment: a reader iterating the old list keeps whole trees until it is done.
+    forest.estimators_ = [JoinedExtraTree.of(e, joined, j) for j, e in enumerate(estimators)]
+    return joined
+
+
+class JoinedExtraTree(ExtraTreeClassifier):  # type: ignore[misc]  # sklearn ships no stubs
+    """A forest's fitted ``ExtraTreeClassifier`` whose nodes live in the forest's joined tree:
+    ``tree_`` is rebuilt from there at each read (predict, importances, export), and pickling
+    or copying it gives the plain ``ExtraTreeClassifier`` it was (a stored model loads with
+    scikit-learn alone, as before)."""
+
+    _joined: JoinedTrees
+    _index: int
+
+    @classmethod
+    def of(cls, estimator: ExtraTreeClassifier, joined: JoinedTrees, index: int) -> Self:
+        """``estimator``'s fitted state without its ``tree_``, which is tree ``index`` of
+        ``joined``."""
+        tree = object.__new__(cls)
+        tree.__dict__.update((k, v) for k, v in vars(estimator).items() if k != "tree_")
+        tree._joined, tree._index = joined, index
+        return tree
+
+    @property
+    def tree_(self) -> Tree:
+        return self._joined.tree_at(self._index)
+
+    def plain(self) -> ExtraTreeClassifier:
+        """The ``ExtraTreeClassifier`` with its own ``tree_``, as fitted."""
+        estimator = object.__new__(ExtraTreeClassifier)
+        estimator.__dict__.update(
+            (k, v) for k, v in vars(self).items() if k not in ("_joined", "_index")
+        )
+        estimator.tree_ = self.tree_
+        return estimator
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
+        # Rebuilt as ExtraTreeClassifier() given the fitted state, which scikit-learn alone loads.
+        return ExtraTreeClassifier, (), self.plain().__getstate__()
 
 
 def _route(

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import io
+from dataclasses import replace
 from typing import Any
 
+import joblib
 import numpy as np
 import pytest
 from numpy.typing import NDArray
+from scipy.special import logit
 from sklearn.base import clone
+from sklearn.tree import ExtraTreeClassifier
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from models.calibration import GenuineTailCalibrator, IsotonicCalibrator, PlattCalibrator
@@ -20,6 +25,7 @@ from models.estimators import (
     genuine_vs_background,
 )
 from models.evaluation.metrics import auc
+from models.explain import FeatureProfile
 from models.schema import FeatureSchema, SchemaMismatchError
 
 N_FEATURES = 8
@@ -232,6 +238,78 @@ def test_forest_scores_are_the_logit_of_the_forests_probability() -> None:
     X = np.vstack([test_genuine, impostors])
     share = np.clip(model.forest_.predict_proba(X)[:, 1], 0.5 / 30, 1 - 0.5 / 30)
     np.testing.assert_allclose(model.score_samples(X), np.log(share / (1 - share)))
+
+
+def scores_tree_by_tree(model: ForestVerifier, X: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``score_samples`` as computed before the trees were joined: one ``apply`` per tree."""
+    rows = X.astype(np.float32)
+    shares = []
+    for estimator in model.forest_.estimators_:
+        value = estimator.tree_.value[:, 0, :]
+        shares.append((value[:, 1] / value.sum(axis=1))[estimator.tree_.apply(rows)])
+    half_vote = 0.5 / model.n_estimators
+    return np.asarray(logit(np.clip(np.mean(shares, axis=0), half_vote, 1 - half_vote)))
+
+
+@pytest.fixture(scope="module")
+def forest_model() -> UserModel:
+    genuine, background, _, _ = population()
+    model = fit_user_model(
+        SCHEMA, genuine, background, estimator=ForestVerifier(n_estimators=30, random_state=0)
+    )
+    return replace(model, profile=FeatureProfile.fit(SCHEMA.feature_names, genuine, background))
+
+
+def test_a_scored_forest_holds_its_nodes_once_and_scores_as_tree_by_tree(
+    forest_model: UserModel,
+) -> None:
+    model = joblib.load(stored(forest_model))
+    _, _, test_genuine, impostors = population()
+    X = np.vstack([test_genuine, impostors])
+    expected = scores_tree_by_tree(model.estimator, X)
+    proba = model.estimator.forest_.predict_proba(X)
+    importances = model.estimator.forest_.feature_importances_
+    np.testing.assert_array_equal(model.estimator.score_samples(X), expected)
+    assert not any("tree_" in vars(e) for e in model.estimator.forest_.estimators_)
+    np.testing.assert_array_equal(model.estimator.score_samples(X), expected)
+    np.testing.assert_array_equal(scores_tree_by_tree(model.estimator, X), expected)
+    np.testing.assert_array_equal(model.estimator.forest_.predict_proba(X), proba)
+    np.testing.assert_array_equal(model.estimator.forest_.feature_importances_, importances)
+
+
+def test_a_scored_forest_model_stores_and_loads_back_the_same(forest_model: UserModel) -> None:
+    model = joblib.load(stored(forest_model))
+    _, _, test_genuine, impostors = population()
+    X = np.vstack([test_genuine, impostors])
+    scores, window = model.score(X), model.score_window(X[:5])
+    explanations = [model.explain(x, p) for x, p in zip(X, scores, strict=True)]
+    again = joblib.load(stored(model))  # stored after scoring: its trees live in the joined tree
+    assert [type(e) for e in again.estimator.forest_.estimators_] == [ExtraTreeClassifier] * 30
+    np.testing.assert_array_equal(again.score(X), scores)
+    assert again.score_window(X[:5]) == window
+    assert [again.explain(x, p) for x, p in zip(X, scores, strict=True)] == explanations
+    np.testing.assert_array_equal(
+        again.estimator.forest_.predict_proba(X), model.estimator.forest_.predict_proba(X)
+    )
+
+
+def test_a_scored_forest_refits_on_new_windows(forest_model: UserModel) -> None:
+    model = joblib.load(stored(forest_model))
+    genuine, background, test_genuine, _ = population(seed=1)
+    model.estimator.score_samples(test_genuine)
+    model.estimator.fit(*genuine_vs_background(genuine, background))
+    np.testing.assert_array_equal(
+        model.estimator.score_samples(test_genuine),
+        scores_tree_by_tree(model.estimator, test_genuine),
+    )
+
+
+def stored(model: UserModel) -> io.BytesIO:
+    """``model`` written as the model store writes it."""
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer, compress=3)
+    buffer.seek(0)
+    return buffer
 
 
 def test_linear_sgd_separates_a_user_offset_from_the_population() -> None:

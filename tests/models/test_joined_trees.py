@@ -3,11 +3,15 @@ score windows exactly as the trees do one by one."""
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import numpy as np
 import pytest
 from sklearn.ensemble import ExtraTreesClassifier
+from sklearn.tree import ExtraTreeClassifier
 
-from models.joined_trees import MAX_COPIES, JoinedTrees
+from models.joined_trees import MAX_COPIES, JoinedExtraTree, JoinedTrees, join_forest
 
 
 def per_tree_shares(forest: ExtraTreesClassifier, X: np.ndarray) -> np.ndarray:
@@ -47,10 +51,56 @@ def test_a_forest_without_trees_cannot_be_joined() -> None:
         JoinedTrees.of([], n_features=3)
 
 
-def test_the_joined_tree_keeps_each_nodes_share_once() -> None:
+def fitted_forest(n_trees: int = 10) -> tuple[ExtraTreesClassifier, np.ndarray]:
     rng = np.random.default_rng(1)
     X = rng.normal(size=(200, 4))
-    forest = ExtraTreesClassifier(n_estimators=10, random_state=0).fit(X, X[:, 0] > 0)
+    y = (X[:, 0] + rng.normal(scale=0.7, size=200) > 0).astype(int)
+    forest = ExtraTreesClassifier(n_estimators=n_trees, class_weight="balanced", random_state=0)
+    return forest.fit(X, y), rng.normal(size=(50, 4))
+
+
+def test_each_tree_is_rebuilt_from_the_joined_tree_as_it_was() -> None:
+    forest, _ = fitted_forest()
     joined = JoinedTrees.of([e.tree_ for e in forest.estimators_], n_features=4)
-    assert np.shares_memory(joined.shares, joined.tree.value)
-    assert not joined.shares.flags.owndata
+    for j, estimator in enumerate(forest.estimators_):
+        tree, rebuilt = estimator.tree_, joined.tree_at(j)
+        assert rebuilt.__reduce__()[1][0] == tree.n_features
+        np.testing.assert_array_equal(rebuilt.n_classes, tree.n_classes)
+        assert (rebuilt.max_depth, rebuilt.node_count) == (tree.max_depth, tree.node_count)
+        state, rebuilt_state = tree.__getstate__(), rebuilt.__getstate__()
+        for field in state["nodes"].dtype.names:
+            np.testing.assert_array_equal(rebuilt_state["nodes"][field], state["nodes"][field])
+        np.testing.assert_array_equal(rebuilt_state["values"], state["values"])
+
+
+def test_a_joined_forest_keeps_its_nodes_only_in_the_joined_tree() -> None:
+    forest, _ = fitted_forest()
+    joined = join_forest(forest)
+    assert all(isinstance(e, JoinedExtraTree) for e in forest.estimators_)
+    assert not any("tree_" in vars(e) for e in forest.estimators_)
+    assert joined.tree.node_count == joined.n_trees - 1 + sum(
+        e.tree_.node_count for e in forest.estimators_
+    )
+
+
+def test_a_joined_forest_predicts_and_weighs_features_as_before() -> None:
+    forest, X = fitted_forest()
+    proba, importances = forest.predict_proba(X), forest.feature_importances_
+    shares = per_tree_shares(forest, X.astype(np.float32))
+    join_forest(forest)
+    np.testing.assert_array_equal(forest.predict_proba(X), proba)
+    np.testing.assert_array_equal(forest.feature_importances_, importances)
+    np.testing.assert_array_equal(per_tree_shares(forest, X.astype(np.float32)), shares)
+
+
+def test_a_joined_forest_pickles_as_the_plain_forest_it_was() -> None:
+    forest, X = fitted_forest()
+    plain = pickle.loads(pickle.dumps(forest))  # noqa: S301  (its own bytes)
+    join_forest(forest)
+    restored = pickle.loads(pickle.dumps(forest))  # noqa: S301  (its own bytes)
+    for copied in (restored, copy.deepcopy(forest)):
+        assert [type(e) for e in copied.estimators_] == [ExtraTreeClassifier] * 10
+        np.testing.assert_array_equal(copied.predict_proba(X), plain.predict_proba(X))
+        for e, p in zip(copied.estimators_, plain.estimators_, strict=True):
+            assert vars(e).keys() == vars(p).keys()
+            np.testing.assert_array_equal(e.tree_.value, p.tree_.value)
