@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 
 from models.keystroke import Keystroke
 from models.mouse_actions import MouseAction
+from models.quantiles import median
 
 LOG_SCALE: Final = 32.0
 """Keystroke quantization units per natural-log unit."""
@@ -53,6 +54,8 @@ class SketchSpec:
 
     ``tol_abs``/``tol_rel``: per-channel tolerance in units (``abs + rel * |value|``);
     ``key``: (offset, channel, bin width) of the index key, chosen so that every match is found;
+    ``exact``: instead of ``key``, channels matched exactly (no tolerance), whose values at
+    every position of a run key it: one probe, and nearly every candidate is a match;
     ``aligned``: log-coded channels compared after removing a run's common offset (a uniform
     time scaling), with keys relative to channel 1 of the run's first position.
     """
@@ -61,8 +64,17 @@ class SketchSpec:
     tol_abs: tuple[float, ...]
     tol_rel: tuple[float, ...]
     run: int
-    key: tuple[tuple[int, int, int], ...]
+    key: tuple[tuple[int, int, int], ...] = ()
+    exact: tuple[int, ...] = ()
     aligned: bool = False
+
+    def __post_init__(self) -> None:
+        if bool(self.key) == bool(self.exact):
+            raise ValueError("a sketch spec keys runs by either key or exact")
+        if self.exact and (
+            self.aligned or any(self.tol_abs[c] or self.tol_rel[c] for c in self.exact)
+        ):
+            raise ValueError("exact channels are matched without tolerance or alignment")
 
 
 KEYSTROKE_SPEC: Final = SketchSpec(
@@ -78,9 +90,9 @@ MOUSE_SPEC: Final = SketchSpec(
     tol_abs=(0.0, 0.0, 8.0),
     tol_rel=(0.0, 0.0, 0.25),
     run=6,
-    # Displacements match exactly, so a run's six key it (one probe) and nearly every
-    # candidate is a match: people repeat short steps like (3, 1) often, six in a row rarely.
-    key=tuple((o, c, 1) for o in range(6) for c in (0, 1)),
+    # Displacements match exactly, so a run's six key it and leave few candidates to verify:
+    # people repeat short steps like (3, 1) often, six in a row rarely.
+    exact=(0, 1),
 )
 SPECS: Final = {"keystroke": KEYSTROKE_SPEC, "mouse": MOUSE_SPEC}
 
@@ -143,7 +155,7 @@ def _kept_samples(
     Sequential only where it must be: a sample after a kept one with a step that large is
     kept, so the loop runs only from each small step until the next kept sample."""
     keep = np.ones(x.size, dtype=bool)
-    step = np.maximum(np.abs(np.diff(x)), np.abs(np.diff(y)))
+    step = np.maximum(np.abs(x[1:] - x[:-1]), np.abs(y[1:] - y[:-1]))
     small = np.flatnonzero((step < MIN_STEP_PX) & ~starts[1:]) + 1
     if small.size == 0:
         return keep
@@ -173,26 +185,29 @@ def mouse_fingerprint(actions: Sequence[MouseAction]) -> Fingerprint:
     action = np.repeat(np.arange(sizes.size), sizes)
     starts = np.zeros(action.size, dtype=bool)
     starts[np.cumsum(sizes) - sizes] = True
-    samples = np.column_stack(
-        [np.concatenate([a.x for a in sampled]), np.concatenate([a.y for a in sampled])]
-    )
-    t = np.concatenate([a.t for a in sampled])
-    kept = _kept_samples(samples[:, 0], samples[:, 1], starts)
+    x = np.concatenate([a.x for a in sampled])
+    y = np.concatenate([a.y for a in sampled])
+    kept = _kept_samples(x, y, starts)
     # Actions with one kept sample give no displacement and no boundary.
     kept &= (np.bincount(action, weights=kept, minlength=sizes.size) >= 2)[action]
-    if not kept.any():
+    at = np.flatnonzero(kept)
+    if at.size == 0:
         return Fingerprint("mouse", np.zeros((0, 3), np.int16))
-    steps = np.diff(np.column_stack([samples[kept], t[kept]]), axis=0)
-    steps = np.vstack([steps, np.full((1, 3), MAX_CODE)])
+    steps = np.empty((at.size, 3))
+    for c, v in enumerate((x[at], y[at], np.concatenate([a.t for a in sampled])[at])):
+        steps[:-1, c] = v[1:] - v[:-1]
     # A boundary row that matches nothing keeps runs from crossing actions.
-    steps[np.flatnonzero(np.diff(action[kept]))] = MAX_CODE
+    steps[-1] = MAX_CODE
+    owner = action[at]
+    steps[:-1][owner[1:] != owner[:-1]] = MAX_CODE
     real = steps[:, 0] < MAX_CODE
-    median = float(np.median(steps[real, 2])) if real.any() else 0.0
-    if median > 0:
-        steps[real, 2] = steps[real, 2] / median * MOUSE_DT_SCALE
+    intervals = steps[real, 2]
+    middle = float(median(intervals)) if intervals.size else 0.0
+    if middle > 0:
+        steps[real, 2] = intervals / middle * MOUSE_DT_SCALE
     else:
         steps[real, 2] = 0.0
-    codes = np.clip(np.rint(steps), -MAX_CODE, MAX_CODE).astype(np.int16)
+    codes = np.minimum(np.maximum(np.rint(steps), -MAX_CODE), MAX_CODE).astype(np.int16)
     return Fingerprint("mouse", codes)
 
 
@@ -216,15 +231,13 @@ class FingerprintIndex:
         self._offsets = np.asarray([o for o, _, _ in spec.key], dtype=np.intp)
         self._channels = np.asarray([c for _, c, _ in spec.key], dtype=np.intp)
         self._widths = np.asarray([w for _, _, w in spec.key], dtype=np.float64)
-        # Values matched exactly in unit bins are their own bins: one probe, no tolerance.
-        self._exact = not spec.aligned and all(
-            spec.tol_abs[c] == 0 and spec.tol_rel[c] == 0 and w == 1 for _, c, w in spec.key
-        )
+        self._exact = np.asarray(spec.exact, dtype=np.intp)
         self._codes = np.zeros((0, spec.channels), np.int32)
         self._rows = 0
         self._size = 0
         self._runs: list[NDArray[np.uint64]] = []
         self._pending: list[NDArray[np.uint64]] = []
+        self._last: tuple[Fingerprint, NDArray[np.uint64]] | None = None
         for fp in fingerprints:
             self.add(fp)
 
@@ -246,17 +259,17 @@ class FingerprintIndex:
         self._codes[self._rows + n] = MAX_CODE
         if n >= self.spec.run:
             q = fp.codes.astype(np.int32)
-            at = self._starts(n)
-            ok = np.all(np.abs(q[: at.shape[0]]) < MAX_CODE, axis=1)
-            if self._exact:
-                bins = q[at[ok], self._channels].astype(np.int64)
+            count = n - self.spec.run + 1
+            ok = np.all(np.abs(q[:count]) < MAX_CODE, axis=1)
+            if self._exact.size:
+                keys = self._exact_keys(fp)[ok]
             else:
-                v = q[at[ok], self._channels].astype(np.float64)
+                v = q[self._starts(n)[ok], self._channels].astype(np.float64)
                 if self.spec.aligned:  # relative to the run's first flight
-                    v -= q[: at.shape[0], 1:2][ok]
-                bins = np.floor(v / self._widths).astype(np.int64)
+                    v -= q[:count, 1:2][ok]
+                keys = _hash(np.floor(v / self._widths).astype(np.int64)) & _HIGH
             positions = (self._rows + np.flatnonzero(ok)).astype(np.uint64)
-            self._pending.append((_hash(bins) & _HIGH) | positions)
+            self._pending.append(keys | positions)
         self._rows += n + 1
         self._size += 1
 
@@ -280,6 +293,19 @@ class FingerprintIndex:
         while len(self._runs) > 1 and self._runs[-2].size <= MERGE_RATIO * self._runs[-1].size:
             last = self._runs.pop()
             self._runs[-1] = np.sort(np.concatenate([self._runs[-1], last]), kind="stable")
+
+    def _exact_keys(self, fp: Fingerprint) -> NDArray[np.uint64]:
+        """The key of every run start of ``fp`` by its exact channels: a hash of each
+        position's values, and of the run's hashes (``np.correlate`` multiplies and adds in
+        uint64, wrapping around as a hash should). The live path adds the window it has just
+        scored: the last sketch's keys are kept for that."""
+        if self._last is not None and self._last[0] is fp:
+            return self._last[1]
+        width = self._exact.size
+        rows = fp.codes[:, self._exact].astype(np.uint64) @ _MIX[:width]
+        keys = np.correlate(rows, _MIX[width : width + self.spec.run], "valid") & _HIGH
+        self._last = (fp, keys)
+        return keys
 
     def _probes(
         self, q: NDArray[np.int32], tol: NDArray[np.float64]
@@ -305,7 +331,7 @@ class FingerprintIndex:
         bits[:, wide] = np.asarray(list(product((0, 1), repeat=wide.size)), dtype=np.int64)
         probe = lo[starts][:, None, :] + bits[None, :, :]
         valid = np.all(probe <= hi[starts][:, None, :], axis=2).reshape(-1)
-        keys = _hash(probe.reshape(-1, dims))
+        keys = _hash(probe.reshape(-1, dims)) & _HIGH
         owner = np.repeat(starts, bits.shape[0])
         return keys[valid], owner[valid]
 
@@ -318,13 +344,11 @@ class FingerprintIndex:
             return 0.0
         q = fp.codes.astype(np.int32)
         tol: NDArray[np.float64] | None = None
-        if self._exact:
-            at = self._starts(n)
-            keys, owner = _hash(q[at, self._channels].astype(np.int64)), np.arange(at.shape[0])
+        if self._exact.size:
+            keys, owner = self._exact_keys(fp), np.arange(n - spec.run + 1)
         else:
             tol = _tolerance(spec, q)
             keys, owner = self._probes(q, tol)
-        keys &= _HIGH
         found: list[tuple[NDArray[np.intp], NDArray[np.intp]]] = []
         for run in self._runs:
             left = np.searchsorted(run, keys, side="left")
@@ -391,7 +415,7 @@ class FingerprintIndex:
 _MIX: Final = np.random.default_rng(13).integers(
     0, 2**64 - 1, size=64, dtype=np.uint64, endpoint=True
 ) | np.uint64(1)
-"""Odd multipliers of the key hash, one per key dimension."""
+"""Odd multipliers of the key hashes, one per key dimension (or exact channel, and position)."""
 _LOW: Final = np.uint64(2**32 - 1)
 _HIGH: Final = ~_LOW
 
