@@ -156,7 +156,7 @@ def _kept_samples(
     kept, so the loop runs only from each small step until the next kept sample."""
     keep = np.ones(x.size, dtype=bool)
     step = np.maximum(np.abs(x[1:] - x[:-1]), np.abs(y[1:] - y[:-1]))
-    small = np.flatnonzero((step < MIN_STEP_PX) & ~starts[1:]) + 1
+    small = ((step < MIN_STEP_PX) & ~starts[1:]).nonzero()[0] + 1
     if small.size == 0:
         return keep
     xs, ys, first, smalls = x.tolist(), y.tolist(), starts.tolist(), small.tolist()
@@ -190,7 +190,7 @@ def mouse_fingerprint(actions: Sequence[MouseAction]) -> Fingerprint:
     kept = _kept_samples(x, y, starts)
     # Actions with one kept sample give no displacement and no boundary.
     kept &= (np.bincount(action, weights=kept, minlength=sizes.size) >= 2)[action]
-    at = np.flatnonzero(kept)
+    at = kept.nonzero()[0]
     if at.size == 0:
         return Fingerprint("mouse", np.zeros((0, 3), np.int16))
     steps = np.empty((at.size, 3))
@@ -219,9 +219,9 @@ class FingerprintIndex:
     for the few candidates. All of it vectorized: no Python loop over positions.
 
     The live path scores a window, then adds it: so that an add costs no rebuild of the whole
-    memory, keys are kept in a few sorted runs (key hash and position packed in one integer),
-    a new sketch's run merged into the one before it once that one is at most `MERGE_RATIO`
-    times larger (a few runs to search, each key copied a few times).
+    memory, keys are kept in a few sorted runs (a key's 32-bit hash and its row packed in one
+    64-bit integer), a new sketch's run merged into the one before it once that one is at most
+    `MERGE_RATIO` times larger (a few runs to search, each key copied a few times).
     """
 
     def __init__(self, modality: str, fingerprints: Iterable[Fingerprint] = ()) -> None:
@@ -231,7 +231,7 @@ class FingerprintIndex:
         self._offsets = np.asarray([o for o, _, _ in spec.key], dtype=np.intp)
         self._channels = np.asarray([c for _, c, _ in spec.key], dtype=np.intp)
         self._widths = np.asarray([w for _, _, w in spec.key], dtype=np.float64)
-        self._exact = np.asarray(spec.exact, dtype=np.intp)
+        self._exact_channels = np.asarray(spec.exact, dtype=np.intp)
         self._codes = np.zeros((0, spec.channels), np.int32)
         self._rows = 0
         self._size = 0
@@ -261,7 +261,7 @@ class FingerprintIndex:
             q = fp.codes.astype(np.int32)
             count = n - self.spec.run + 1
             ok = np.all(np.abs(q[:count]) < MAX_CODE, axis=1)
-            if self._exact.size:
+            if self._exact_channels.size:
                 keys = self._exact_keys(fp)[ok]
             else:
                 v = q[self._starts(n)[ok], self._channels].astype(np.float64)
@@ -301,8 +301,8 @@ class FingerprintIndex:
         scored: the last sketch's keys are kept for that."""
         if self._last is not None and self._last[0] is fp:
             return self._last[1]
-        width = self._exact.size
-        rows = fp.codes[:, self._exact].astype(np.uint64) @ _MIX[:width]
+        width = self._exact_channels.size
+        rows = fp.codes[:, self._exact_channels].astype(np.uint64) @ _MIX[:width]
         keys = np.correlate(rows, _MIX[width : width + self.spec.run], "valid") & _HIGH
         self._last = (fp, keys)
         return keys
@@ -344,7 +344,7 @@ class FingerprintIndex:
             return 0.0
         q = fp.codes.astype(np.int32)
         tol: NDArray[np.float64] | None = None
-        if self._exact.size:
+        if self._exact_channels.size:
             keys, owner = self._exact_keys(fp), np.arange(n - spec.run + 1)
         else:
             tol = _tolerance(spec, q)
@@ -353,7 +353,7 @@ class FingerprintIndex:
         for run in self._runs:
             left = np.searchsorted(run, keys, side="left")
             # Most keys are in no run: only those found at ``left`` are looked up to their end.
-            hit = np.flatnonzero((run[np.minimum(left, run.size - 1)] & _HIGH) == keys)
+            hit = ((run[np.minimum(left, run.size - 1)] & _HIGH) == keys).nonzero()[0]
             if hit.size == 0:
                 continue
             left = left[hit]
@@ -366,7 +366,7 @@ class FingerprintIndex:
             return 0.0
         qi = np.concatenate([f[0] for f in found])
         sj = np.concatenate([f[1] for f in found])
-        if tol is None:
+        if tol is None:  # exact keys leave matches of their channels (and rare collisions)
             tol = _tolerance(spec, q)
         else:
             qi, sj = self._prefilter(q, tol, qi, sj)

@@ -140,7 +140,7 @@ class _Segments:
 
     def middle(self) -> Index:
         """Indices of the values that are neither first nor last in their segment."""
-        return np.flatnonzero(self.interior)
+        return self.interior.nonzero()[0]
 
     def sum(self, a: Array | NDArray[np.bool_]) -> Array:
         """Each segment's sum of ``a`` (booleans count as 0 and 1)."""
@@ -155,11 +155,9 @@ class _Segments:
     def first_max(self, a: Array, top: Array) -> Index:
         """Index within its segment of each segment's first maximum (``top``: `max` of
         ``a``)."""
-        hits = np.flatnonzero(a == top[self.ids])
-        owner = self.ids[hits]
-        first = np.ones(hits.size, dtype=bool)
-        first[1:] = owner[1:] != owner[:-1]
-        return np.asarray(hits[first] - self.starts, dtype=np.intp)
+        hits = (a == top[self.ids]).nonzero()[0]
+        # Every segment holds a hit: its first is the first hit from the segment's start.
+        return np.asarray(hits[np.searchsorted(hits, self.starts)] - self.starts, dtype=np.intp)
 
     def median(self, a: Array) -> Array:
         order = np.lexsort((a, self.ids))
@@ -207,8 +205,8 @@ def _action_rows(
     # move a peak), so the ends, where actions meet, are set apart.
     vs = np.convolve(v, _KERNEL, mode="same")
     starts, ends = steps.starts, steps.ends
-    vs[starts] = v[starts] * _THIRD + v[starts + 1] * _THIRD
-    vs[ends] = v[ends - 1] * _THIRD + v[ends] * _THIRD
+    left = np.concatenate([starts, ends - 1])  # the first of each end's two terms
+    vs[np.concatenate([starts, ends])] = v[left] * _THIRD + v[left + 1] * _THIRD
     vmax = steps.max(vs)
     # A peak is above both neighbours (an action's ends never are): those are interior.
     inside = vs[1:-1]
@@ -279,9 +277,11 @@ def _modal_count(a: Array) -> tuple[int, int]:
     """How often the most frequent value of ``a`` occurs, and how many distinct values it
     holds (what ``np.unique`` counts, by one sort)."""
     s = np.sort(a)
-    changes = np.flatnonzero(s[1:] != s[:-1])
-    bounds = np.concatenate(([-1], changes, [s.size - 1]))
-    return int((bounds[1:] - bounds[:-1]).max()), int(changes.size + 1)
+    last = (s[1:] != s[:-1]).nonzero()[0]  # the last of each value but the greatest
+    if last.size == 0:
+        return int(s.size), 1
+    inner = int((last[1:] - last[:-1]).max()) if last.size > 1 else 0
+    return max(int(last[0]) + 1, inner, int(s.size - 1 - last[-1])), int(last.size + 1)
 
 
 def _std(a: Array) -> Array:
@@ -405,11 +405,11 @@ def _distinct_times(
     samples alike; kept, each would be a zero interval: a stop, a jerk and a sub-movement that
     the hand never made."""
     window = _Segments(lengths)
-    repeated = np.zeros(t.size, dtype=bool)
-    repeated[:-1] = (t[1:] == t[:-1]) & window._inner
+    repeated = (t[1:] == t[:-1]) & window._inner
     if not repeated.any():
         return window, t, x, y
-    keep = ~repeated
+    keep = np.ones(t.size, dtype=bool)
+    keep[:-1] = ~repeated
     ids = window.ids
     lengths = np.bincount(ids[keep], minlength=lengths.size)
     keep &= (lengths > 1)[ids]
