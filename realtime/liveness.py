@@ -18,13 +18,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import numpy as np
 import structlog
 
 from app.behavior import liveness as records
 from app.state import AppState
 from models.explain import MAX_TERM, Reason
 from models.liveness.fingerprint import Fingerprint, FingerprintIndex
+from models.liveness.humanlike import machine_probability
 from models.liveness.quality import REPLAY_MATCH
 from models.liveness.training import shipped
 from models.windows import KeystrokeWindow, MouseWindow
@@ -154,12 +154,12 @@ class LivenessGuard:
             memory.own.clear()  # one that comes back later is indexed twice: harmless
         memory.own.add(window.fingerprint.to_bytes())
         logit = model.classifier.logit(window.liveness)
-        p_machine = float(1.0 / (1.0 + np.exp(-np.clip(logit, -50.0, 50.0))))
+        p_machine = machine_probability(logit)
         rule_sum, machine = model.rule.step(
             sums.get(name, 0.0), model.rule_logit(window.liveness, logit)
         )
         flag = "replay" if replay >= REPLAY_MATCH else "machine" if machine else None
-        beyond = float(1.0 / (1.0 + np.exp(-np.clip(logit - model.rule.drift, -50.0, 50.0))))
+        beyond = machine_probability(logit - model.rule.drift)
         return Verdict(p_machine, replay, window.fingerprint, flag, beyond, rule_sum)
 
     async def remember(self, conn: LiveConnection, name: str, verdict: Verdict, kind: str) -> None:

@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 
 from models.keystroke import Keystroke
 from models.mouse_actions import MouseAction
+from models.quantiles import median
 
 LOG_SCALE: Final = 32.0
 """Keystroke quantization units per natural-log unit."""
@@ -42,6 +43,9 @@ MOUSE_DT_SCALE: Final = 16.0
 MIN_STEP_PX: Final = 2.0
 """Mouse samples closer than this to the last kept one are skipped (rest and sub-pixel noise)."""
 MAX_CODE: Final = 1023
+MERGE_RATIO: Final = 4
+"""A run of index keys is merged into the one before it once that is at most this times
+larger: about log4 of the memory's size runs to search."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,8 @@ class SketchSpec:
 
     ``tol_abs``/``tol_rel``: per-channel tolerance in units (``abs + rel * |value|``);
     ``key``: (offset, channel, bin width) of the index key, chosen so that every match is found;
+    ``exact``: instead of ``key``, channels matched exactly (no tolerance), whose values at
+    every position of a run key it: one probe, and nearly every candidate is a match;
     ``aligned``: log-coded channels compared after removing a run's common offset (a uniform
     time scaling), with keys relative to channel 1 of the run's first position.
     """
@@ -58,8 +64,17 @@ class SketchSpec:
     tol_abs: tuple[float, ...]
     tol_rel: tuple[float, ...]
     run: int
-    key: tuple[tuple[int, int, int], ...]
+    key: tuple[tuple[int, int, int], ...] = ()
+    exact: tuple[int, ...] = ()
     aligned: bool = False
+
+    def __post_init__(self) -> None:
+        if bool(self.key) == bool(self.exact):
+            raise ValueError("a sketch spec keys runs by either key or exact")
+        if self.exact and (
+            self.aligned or any(self.tol_abs[c] or self.tol_rel[c] for c in self.exact)
+        ):
+            raise ValueError("exact channels are matched without tolerance or alignment")
 
 
 KEYSTROKE_SPEC: Final = SketchSpec(
@@ -75,9 +90,9 @@ MOUSE_SPEC: Final = SketchSpec(
     tol_abs=(0.0, 0.0, 8.0),
     tol_rel=(0.0, 0.0, 0.25),
     run=6,
-    # Displacements match exactly, so three of them key a run (one probe) and leave few
-    # candidates to verify: people repeat short steps like (3, 1) often, three in a row rarely.
-    key=((0, 0, 1), (0, 1, 1), (1, 0, 1), (1, 1, 1), (2, 0, 1), (2, 1, 1)),
+    # Displacements match exactly, so a run's six key it and leave few candidates to verify:
+    # people repeat short steps like (3, 1) often, six in a row rarely.
+    exact=(0, 1),
 )
 SPECS: Final = {"keystroke": KEYSTROKE_SPEC, "mouse": MOUSE_SPEC}
 
@@ -140,8 +155,8 @@ def _kept_samples(
     Sequential only where it must be: a sample after a kept one with a step that large is
     kept, so the loop runs only from each small step until the next kept sample."""
     keep = np.ones(x.size, dtype=bool)
-    step = np.maximum(np.abs(np.diff(x)), np.abs(np.diff(y)))
-    small = np.flatnonzero((step < MIN_STEP_PX) & ~starts[1:]) + 1
+    step = np.maximum(np.abs(x[1:] - x[:-1]), np.abs(y[1:] - y[:-1]))
+    small = ((step < MIN_STEP_PX) & ~starts[1:]).nonzero()[0] + 1
     if small.size == 0:
         return keep
     xs, ys, first, smalls = x.tolist(), y.tolist(), starts.tolist(), small.tolist()
@@ -170,148 +185,193 @@ def mouse_fingerprint(actions: Sequence[MouseAction]) -> Fingerprint:
     action = np.repeat(np.arange(sizes.size), sizes)
     starts = np.zeros(action.size, dtype=bool)
     starts[np.cumsum(sizes) - sizes] = True
-    samples = np.column_stack(
-        [np.concatenate([a.x for a in sampled]), np.concatenate([a.y for a in sampled])]
-    )
-    t = np.concatenate([a.t for a in sampled])
-    kept = _kept_samples(samples[:, 0], samples[:, 1], starts)
+    x = np.concatenate([a.x for a in sampled])
+    y = np.concatenate([a.y for a in sampled])
+    kept = _kept_samples(x, y, starts)
     # Actions with one kept sample give no displacement and no boundary.
     kept &= (np.bincount(action, weights=kept, minlength=sizes.size) >= 2)[action]
-    if not kept.any():
+    at = kept.nonzero()[0]
+    if at.size == 0:
         return Fingerprint("mouse", np.zeros((0, 3), np.int16))
-    steps = np.diff(np.column_stack([samples[kept], t[kept]]), axis=0)
-    steps = np.vstack([steps, np.full((1, 3), MAX_CODE)])
+    steps = np.empty((at.size, 3))
+    for c, v in enumerate((x[at], y[at], np.concatenate([a.t for a in sampled])[at])):
+        steps[:-1, c] = v[1:] - v[:-1]
     # A boundary row that matches nothing keeps runs from crossing actions.
-    steps[np.flatnonzero(np.diff(action[kept]))] = MAX_CODE
+    steps[-1] = MAX_CODE
+    owner = action[at]
+    steps[:-1][owner[1:] != owner[:-1]] = MAX_CODE
     real = steps[:, 0] < MAX_CODE
-    median = float(np.median(steps[real, 2])) if real.any() else 0.0
-    if median > 0:
-        steps[real, 2] = steps[real, 2] / median * MOUSE_DT_SCALE
+    intervals = steps[real, 2]
+    middle = float(median(intervals)) if intervals.size else 0.0
+    if middle > 0:
+        steps[real, 2] = intervals / middle * MOUSE_DT_SCALE
     else:
         steps[real, 2] = 0.0
-    codes = np.clip(np.rint(steps), -MAX_CODE, MAX_CODE).astype(np.int16)
+    codes = np.minimum(np.maximum(np.rint(steps), -MAX_CODE), MAX_CODE).astype(np.int16)
     return Fingerprint("mouse", codes)
 
 
 class FingerprintIndex:
     """Sketches of one user's earlier windows (one modality), indexed for `score`.
 
-    Each run start is filed under the bins of its key values (a sorted array of keys); a query
-    probes every bin its values may fall in within tolerance, so no match is missed, and
-    verifies whole runs only for the few candidates. All of it vectorized: no Python loop over
-    positions.
+    Each run start is filed under the hash of its key's bins; a query probes every bin its
+    values may fall in within tolerance, so no match is missed, and verifies whole runs only
+    for the few candidates. All of it vectorized: no Python loop over positions.
+
+    The live path scores a window, then adds it: so that an add costs no rebuild of the whole
+    memory, keys are kept in a few sorted runs (a key's 32-bit hash and its row packed in one
+    64-bit integer), a new sketch's run merged into the one before it once that one is at most
+    `MERGE_RATIO` times larger (a few runs to search, each key copied a few times).
     """
 
     def __init__(self, modality: str, fingerprints: Iterable[Fingerprint] = ()) -> None:
-        self.spec = SPECS[modality]
+        spec = SPECS[modality]
+        self.spec = spec
         self.modality = modality
-        self._parts: list[NDArray[np.int16]] = []
-        self._key_parts: list[NDArray[np.int64]] = []
-        self._pos_parts: list[NDArray[np.int64]] = []
+        self._offsets = np.asarray([o for o, _, _ in spec.key], dtype=np.intp)
+        self._channels = np.asarray([c for _, c, _ in spec.key], dtype=np.intp)
+        self._widths = np.asarray([w for _, _, w in spec.key], dtype=np.float64)
+        self._exact_channels = np.asarray(spec.exact, dtype=np.intp)
+        self._codes = np.zeros((0, spec.channels), np.int32)
         self._rows = 0
         self._size = 0
-        self._stale = True
-        self._codes = np.zeros((0, self.spec.channels), np.int32)
-        self._keys = np.zeros(0, np.int64)
-        self._positions = np.zeros(0, np.int64)
+        self._runs: list[NDArray[np.uint64]] = []
+        self._pending: list[NDArray[np.uint64]] = []
+        self._last: tuple[Fingerprint, NDArray[np.uint64]] | None = None
         for fp in fingerprints:
             self.add(fp)
 
     def __len__(self) -> int:
         return self._size
 
-    def _key_values(
-        self, q: NDArray[np.int32], tol: NDArray[np.float64]
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Key values and their tolerances (run starts, key dims)."""
-        starts = q.shape[0] - self.spec.run + 1
-        v = np.column_stack([q[o : o + starts, c] for o, c, _ in self.spec.key]).astype(np.float64)
-        t = np.column_stack([tol[o : o + starts, c] for o, c, _ in self.spec.key])
-        if self.spec.aligned:  # relative to the run's first flight, itself uncertain
-            v -= q[:starts, 1:2]
-            t = t + tol[:starts, 1:2]
-        return v, t
+    def _starts(self, n: int) -> NDArray[np.intp]:
+        """Rows (run starts, key dims) of the key values of a sketch of ``n`` positions."""
+        return np.arange(n - self.spec.run + 1)[:, None] + self._offsets
 
     def add(self, fp: Fingerprint) -> None:
         """File a sketch (of the same modality)."""
         if fp.modality != self.modality:
             raise ValueError(f"a {fp.modality} sketch in a {self.modality} index")
         n = len(fp)
+        self._reserve(n + 1)
+        self._codes[self._rows : self._rows + n] = fp.codes
         # Each sketch ends in a boundary row so runs never cross sketches.
-        boundary = np.full((1, self.spec.channels), MAX_CODE, np.int16)
-        self._parts += [fp.codes.astype(np.int16), boundary]
+        self._codes[self._rows + n] = MAX_CODE
         if n >= self.spec.run:
             q = fp.codes.astype(np.int32)
-            v, _ = self._key_values(q, np.zeros(q.shape))
-            ok = np.all(np.abs(q[: v.shape[0]]) < MAX_CODE, axis=1)
-            widths = np.asarray([w for _, _, w in self.spec.key], dtype=np.float64)
-            self._key_parts.append(_hash(np.floor(v[ok] / widths).astype(np.int64)))
-            self._pos_parts.append(self._rows + np.flatnonzero(ok))
+            count = n - self.spec.run + 1
+            ok = np.all(np.abs(q[:count]) < MAX_CODE, axis=1)
+            if self._exact_channels.size:
+                keys = self._exact_keys(fp)[ok]
+            else:
+                v = q[self._starts(n)[ok], self._channels].astype(np.float64)
+                if self.spec.aligned:  # relative to the run's first flight
+                    v -= q[:count, 1:2][ok]
+                keys = _hash(np.floor(v / self._widths).astype(np.int64)) & _HIGH
+            positions = (self._rows + np.flatnonzero(ok)).astype(np.uint64)
+            self._pending.append(keys | positions)
         self._rows += n + 1
         self._size += 1
-        self._stale = True
+
+    def _reserve(self, rows: int) -> None:
+        """Room for ``rows`` more code rows (doubling: an add copies no earlier sketch)."""
+        need = self._rows + rows
+        if need > self._codes.shape[0]:
+            rows_now = max(need, 2 * self._codes.shape[0], 256)
+            grown = np.zeros((rows_now, self.spec.channels), np.int32)
+            grown[: self._rows] = self._codes[: self._rows]
+            self._codes = grown
 
     def _refresh(self) -> None:
-        if not self._stale:
+        """Sketches added since the last query become a sorted run, merged as `MERGE_RATIO`
+        says (a "stable" sort merges two sorted runs in one pass; packed keys are all
+        distinct, so any sort gives the same)."""
+        if not self._pending:
             return
-        self._codes = np.vstack(self._parts).astype(np.int32) if self._parts else self._codes
-        keys = np.concatenate(self._key_parts) if self._key_parts else np.zeros(0, np.int64)
-        positions = np.concatenate(self._pos_parts) if self._pos_parts else np.zeros(0, np.int64)
-        order = np.argsort(keys, kind="stable")
-        self._keys, self._positions = keys[order], positions[order]
-        self._stale = False
+        self._runs.append(np.sort(np.concatenate(self._pending)))
+        self._pending = []
+        while len(self._runs) > 1 and self._runs[-2].size <= MERGE_RATIO * self._runs[-1].size:
+            last = self._runs.pop()
+            self._runs[-1] = np.sort(np.concatenate([self._runs[-1], last]), kind="stable")
+
+    def _exact_keys(self, fp: Fingerprint) -> NDArray[np.uint64]:
+        """The key of every run start of ``fp`` by its exact channels: a hash of each
+        position's values, and of the run's hashes (``np.correlate`` multiplies and adds in
+        uint64, wrapping around as a hash should). The live path adds the window it has just
+        scored: the last sketch's keys are kept for that."""
+        if self._last is not None and self._last[0] is fp:
+            return self._last[1]
+        width = self._exact_channels.size
+        rows = fp.codes[:, self._exact_channels].astype(np.uint64) @ _MIX[:width]
+        keys = np.correlate(rows, _MIX[width : width + self.spec.run], "valid") & _HIGH
+        self._last = (fp, keys)
+        return keys
+
+    def _probes(
+        self, q: NDArray[np.int32], tol: NDArray[np.float64]
+    ) -> tuple[NDArray[np.uint64], NDArray[np.intp]]:
+        """The hashed bins a query's run starts may fall in within tolerance, and the start
+        of each."""
+        spec = self.spec
+        at = self._starts(q.shape[0])
+        v = q[at, self._channels].astype(np.float64)
+        t = tol[at, self._channels]
+        if spec.aligned:  # relative to the run's first flight, itself uncertain
+            v -= q[: at.shape[0], 1:2]
+            t = t + tol[: at.shape[0], 1:2]
+        lo = np.floor((v - t) / self._widths).astype(np.int64)
+        hi = np.floor((v + t) / self._widths).astype(np.int64)
+        # Tolerances under half a bin span at most two bins; wider ones are not run starts
+        # (the runs around them still are).
+        starts = np.flatnonzero(np.all(hi - lo <= 1, axis=1))
+        dims = len(spec.key)
+        # Probe the upper bin only along key dimensions where some value may fall in it.
+        wide = np.flatnonzero(np.any(hi[starts] > lo[starts], axis=0))
+        bits = np.zeros((2**wide.size, dims), dtype=np.int64)  # (probes, dims)
+        bits[:, wide] = np.asarray(list(product((0, 1), repeat=wide.size)), dtype=np.int64)
+        probe = lo[starts][:, None, :] + bits[None, :, :]
+        valid = np.all(probe <= hi[starts][:, None, :], axis=2).reshape(-1)
+        keys = _hash(probe.reshape(-1, dims)) & _HIGH
+        owner = np.repeat(starts, bits.shape[0])
+        return keys[valid], owner[valid]
 
     def score(self, fp: Fingerprint) -> float:
         """Share of ``fp``'s positions inside runs that match an indexed sketch (0..1)."""
         spec = self.spec
         n = len(fp)
         self._refresh()
-        if n < spec.run or self._keys.size == 0:
+        if n < spec.run or not self._runs:
             return 0.0
         q = fp.codes.astype(np.int32)
-        tol = _tolerance(spec, q)
-        v, t = self._key_values(q, tol)
-        widths = np.asarray([w for _, _, w in spec.key], dtype=np.float64)
-        lo = np.floor((v - t) / widths).astype(np.int64)
-        hi = np.floor((v + t) / widths).astype(np.int64)
-        # Tolerances under half a bin span at most two bins; wider ones are not run starts
-        # (the runs around them still are).
-        starts = np.flatnonzero(np.all(hi - lo <= 1, axis=1))
-        if starts.size == 0:
+        tol: NDArray[np.float64] | None = None
+        if self._exact_channels.size:
+            keys, owner = self._exact_keys(fp), np.arange(n - spec.run + 1)
+        else:
+            tol = _tolerance(spec, q)
+            keys, owner = self._probes(q, tol)
+        found: list[tuple[NDArray[np.intp], NDArray[np.intp]]] = []
+        for run in self._runs:
+            left = np.searchsorted(run, keys, side="left")
+            # Most keys are in no run: only those found at ``left`` are looked up to their end.
+            hit = ((run[np.minimum(left, run.size - 1)] & _HIGH) == keys).nonzero()[0]
+            if hit.size == 0:
+                continue
+            left = left[hit]
+            counts = np.searchsorted(run, keys[hit] | _LOW, side="right") - left
+            total = int(counts.sum())
+            offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+            at_run = np.repeat(left, counts) + offsets
+            found.append((np.repeat(owner[hit], counts), (run[at_run] & _LOW).astype(np.intp)))
+        if not found:
             return 0.0
-        dims = len(spec.key)
-        # Probe the upper bin only along key dimensions where some value may fall in it
-        # (mouse displacements are matched exactly: one probe per start).
-        wide = np.flatnonzero(np.any(hi[starts] > lo[starts], axis=0))
-        bits = np.zeros((2**wide.size, dims), dtype=np.int64)  # (probes, dims)
-        bits[:, wide] = np.asarray(list(product((0, 1), repeat=wide.size)), dtype=np.int64)
-        probe = lo[starts][:, None, :] + bits[None, :, :]
-        valid = np.all(probe <= hi[starts][:, None, :], axis=2)
-        keys = _hash(probe.reshape(-1, dims))
-        owner = np.repeat(starts, bits.shape[0])
-        keys, owner = keys[valid.reshape(-1)], owner[valid.reshape(-1)]
-        left = np.searchsorted(self._keys, keys, side="left")
-        right = np.searchsorted(self._keys, keys, side="right")
-        counts = right - left
-        if counts.sum() == 0:
-            return 0.0
-        qi = np.repeat(owner, counts)
-        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        sj = self._positions[np.repeat(left, counts) + offsets]
-        # Most candidates fail on their first values: filter value by value, against the
-        # offset of the run's first flight (aligned) or none, before the exact check.
-        anchor = np.zeros(qi.size)
-        slack = np.zeros(qi.size)
-        if spec.aligned:
-            anchor = (q[qi, 1] - self._codes[sj, 1]).astype(np.float64)
-            slack = tol[qi, 1]
-        for o in range(spec.run):
-            for c in range(spec.channels):
-                d = q[qi + o, c] - self._codes[sj + o, c]
-                keep = np.abs(d - anchor) <= tol[qi + o, c] + slack
-                qi, sj, anchor, slack = qi[keep], sj[keep], anchor[keep], slack[keep]
-                if qi.size == 0:  # a person's new window: most often early
-                    return 0.0
+        qi = np.concatenate([f[0] for f in found])
+        sj = np.concatenate([f[1] for f in found])
+        if tol is None:  # exact keys leave matches of their channels (and rare collisions)
+            tol = _tolerance(spec, q)
+        else:
+            qi, sj = self._prefilter(q, tol, qi, sj)
+            if qi.size == 0:  # a person's new window: most often
+                return 0.0
         steps = np.arange(spec.run)
         diff = (q[qi[:, None] + steps] - self._codes[sj[:, None] + steps]).astype(np.float64)
         if spec.aligned:
@@ -322,18 +382,48 @@ class FingerprintIndex:
             fits = np.ones(qi.size, dtype=bool)
         ok = fits & np.all(np.abs(diff) <= tol[qi[:, None] + steps], axis=(1, 2))
         covered = np.zeros(n, dtype=bool)
-        for o in range(spec.run):
-            covered[qi[ok] + o] = True
+        covered[(qi[ok][:, None] + steps).ravel()] = True
         return float(covered.mean())
 
+    def _prefilter(
+        self,
+        q: NDArray[np.int32],
+        tol: NDArray[np.float64],
+        qi: NDArray[np.intp],
+        sj: NDArray[np.intp],
+    ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+        """The candidates (query start, stored start) left after a value-by-value check, a
+        necessary condition of the exact one: keys in coarse bins leave many candidates, most
+        of which fail on their first values. Against the offset of the run's first flight
+        (aligned) or none."""
+        spec = self.spec
+        anchor = np.zeros(qi.size)
+        slack = np.zeros(qi.size)
+        if spec.aligned:
+            anchor = (q[qi, 1] - self._codes[sj, 1]).astype(np.float64)
+            slack = tol[qi, 1]
+        for o in range(spec.run):
+            for c in range(spec.channels):
+                d = q[qi + o, c] - self._codes[sj + o, c]
+                keep = np.abs(d - anchor) <= tol[qi + o, c] + slack
+                qi, sj, anchor, slack = qi[keep], sj[keep], anchor[keep], slack[keep]
+                if qi.size == 0:
+                    return qi, sj
+        return qi, sj
 
-def _hash(bins: NDArray[np.int64]) -> NDArray[np.int64]:
-    """One integer per row of small bin numbers (each within ±2^14). Past four columns it
-    wraps around, so rows may share a key: every candidate is verified anyway."""
-    out = np.zeros(bins.shape[0], dtype=np.int64)
-    for d in range(bins.shape[1]):
-        out = out * 32768 + (np.clip(bins[:, d], -16383, 16383) + 16384)
-    return out
+
+_MIX: Final = np.random.default_rng(13).integers(
+    0, 2**64 - 1, size=64, dtype=np.uint64, endpoint=True
+) | np.uint64(1)
+"""Odd multipliers of the key hashes, one per key dimension (or exact channel, and position)."""
+_LOW: Final = np.uint64(2**32 - 1)
+_HIGH: Final = ~_LOW
+
+
+def _hash(bins: NDArray[np.int64]) -> NDArray[np.uint64]:
+    """One integer per row of bin numbers; its upper 32 bits are the key, the lower are left
+    for a position. Rows may share a key: every candidate is verified anyway."""
+    return np.asarray(bins.astype(np.uint64) @ _MIX[: bins.shape[1]], dtype=np.uint64)
 
 
 def replay_score(fp: Fingerprint, earlier: Iterable[Fingerprint]) -> float:

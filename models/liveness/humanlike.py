@@ -335,9 +335,20 @@ def correlation(a: Array, b: Array) -> float:
     """Pearson correlation of ``a`` and ``b`` (0 with fewer than 4 values or no spread)."""
     if a.size < 4:
         return 0.0
-    da, db = a - a.mean(), b - b.mean()
+    # Means as ``ndarray.mean`` takes them (the sum over the count), without its overhead.
+    return centered_correlation(a - a.sum() / a.size, b - b.sum() / b.size)
+
+
+def centered_correlation(da: Array, db: Array) -> float:
+    """Pearson correlation of ``da`` and ``db``, each less its mean (0 with no spread)."""
     den = float(np.sqrt((da @ da) * (db @ db)))
     return float(da @ db / den) if den > 0 else 0.0
+
+
+def machine_probability(logit: float) -> float:
+    """The probability of machine-log-odds ``logit``, clipped to ±50 (as ``np.clip`` then
+    ``np.exp`` give it: one window's scalar costs no array dispatch)."""
+    return float(1.0 / (1.0 + np.exp(-min(max(logit, -50.0), 50.0))))
 
 
 class HumanLikeness(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
@@ -368,8 +379,9 @@ class HumanLikeness(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.side = side
 
     def _expand(self, X: Array) -> Array:
-        z = np.clip((X - self.mean_) / self.scale_, -50.0, 50.0)
-        return np.hstack([z, z * z]) if self.squares else z
+        # np.minimum/np.maximum: what np.clip does, without its Python-level dispatch.
+        z = np.minimum(np.maximum((X - self.mean_) / self.scale_, -50.0), 50.0)
+        return np.concatenate([z, z * z], axis=1) if self.squares else z
 
     def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
         """Learn from feature rows ``X`` and labels ``y`` (0 person, 1 machine)."""
@@ -405,17 +417,18 @@ class HumanLikeness(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def _shortfall(self, X: Array) -> Array:
         s = np.maximum(0.0, -self.side_ * self._robust(X))
-        return np.asarray(np.sum(s * s, axis=-1), dtype=np.float64)
+        return np.asarray((s * s).sum(axis=-1), dtype=np.float64)
 
     def _robust(self, X: Array) -> Array:
-        return np.asarray(np.clip((X - self.center_) / self.spread_, -50.0, 50.0), np.float64)
+        r = np.minimum(np.maximum((X - self.center_) / self.spread_, -50.0), 50.0)
+        return np.asarray(r, np.float64)
 
     def _novelty(self, X: Array) -> Array:
         r = self._robust(X)
         if self.novelty == "joint":
             d = r - self.location_
-            return np.asarray(np.sum((d @ self.precision_) * d, axis=-1), dtype=np.float64)
-        return np.asarray(np.sum(np.maximum(np.abs(r) - 3.0, 0.0) ** 2, axis=-1), dtype=np.float64)
+            return np.asarray(((d @ self.precision_) * d).sum(axis=-1), dtype=np.float64)
+        return np.asarray((np.maximum(np.abs(r) - 3.0, 0.0) ** 2).sum(axis=-1), dtype=np.float64)
 
     def _logit(self, X: Array) -> Array:
         supervised = self._expand(X) @ self.coef_ + self.intercept_
@@ -447,7 +460,7 @@ class HumanLikeness(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def p_machine(self, features: Array) -> float:
         """p(machine) of one feature row, without scikit-learn's validation (the live path)."""
-        return float(1.0 / (1.0 + np.exp(-np.clip(self.logit(features), -50.0, 50.0))))
+        return machine_probability(self.logit(features))
 
     def to_arrays(self) -> dict[str, Array]:
         """The fitted state as arrays (for ``np.savez``)."""

@@ -10,13 +10,15 @@ of `mouse_liveness_features`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
 
-from models.liveness.humanlike import correlation
+from models.liveness.humanlike import centered_correlation
 from models.mouse_actions import MouseAction
+from models.quantiles import median
 
 Array = NDArray[np.float64]
 Index = NDArray[np.intp]
@@ -66,25 +68,40 @@ PAUSE_MS: Final = 100.0
 
 
 class _Segments:
-    """Per-segment reductions over a flat array cut into consecutive segments of ``lengths``."""
+    """Per-segment reductions over a flat array cut into consecutive segments of ``lengths``.
+
+    What a layout is asked for is worked out on first use and kept: a window's few layouts
+    are each asked for the same masks several times."""
 
     def __init__(self, lengths: Index) -> None:
         self.lengths = lengths
         ends = np.cumsum(lengths)
-        self.starts = (ends - lengths).astype(np.intp)
-        self.ends = (ends - 1).astype(np.intp)
-        self.ids = np.repeat(np.arange(lengths.size), lengths)
-        total = int(ends[-1]) if ends.size else 0
-        # Differences of neighbours that lie in one segment: all but each segment's last.
-        self._inner = np.ones(max(total - 1, 0), dtype=bool)
-        self._inner[self.ends[:-1]] = False
-        self._total = total
+        self.starts = ends - lengths
+        self.ends = ends - 1
+        self.count = int(lengths.size)
+        self._total = int(ends[-1]) if ends.size else 0
         self._shorter: _Segments | None = None
         self._masks: dict[tuple[str, int], NDArray[np.bool_]] = {}
 
-    @property
-    def count(self) -> int:
-        return int(self.lengths.size)
+    @cached_property
+    def ids(self) -> Index:
+        """Each value's segment."""
+        return np.repeat(np.arange(self.count), self.lengths)
+
+    @cached_property
+    def _inner(self) -> NDArray[np.bool_]:
+        """Which differences of neighbours lie in one segment: all but each segment's last."""
+        inner = np.ones(max(self._total - 1, 0), dtype=bool)
+        inner[self.ends[:-1]] = False
+        return inner
+
+    @cached_property
+    def interior(self) -> NDArray[np.bool_]:
+        """Which values are neither first nor last in their segment."""
+        interior = np.ones(self._total, dtype=bool)
+        interior[self.starts] = False
+        interior[self.ends] = False
+        return interior
 
     def inner(self, a: Array) -> Array:
         """Differences of ``a`` within segments (each segment one shorter)."""
@@ -123,24 +140,24 @@ class _Segments:
 
     def middle(self) -> Index:
         """Indices of the values that are neither first nor last in their segment."""
-        return np.flatnonzero(self._mask("first", 1) & self._mask("last", 1))
+        return self.interior.nonzero()[0]
 
-    def sum(self, a: Array) -> Array:
-        return np.bincount(self.ids, weights=a, minlength=self.count).astype(np.float64)
+    def sum(self, a: Array | NDArray[np.bool_]) -> Array:
+        """Each segment's sum of ``a`` (booleans count as 0 and 1)."""
+        return np.asarray(np.bincount(self.ids, weights=a, minlength=self.count), np.float64)
 
-    def mean(self, a: Array) -> Array:
+    def mean(self, a: Array | NDArray[np.bool_]) -> Array:
         return self.sum(a) / self.lengths
 
     def max(self, a: Array) -> Array:
         return np.asarray(np.maximum.reduceat(a, self.starts), dtype=np.float64)
 
-    def first_max(self, a: Array) -> Index:
-        """Index within its segment of each segment's first maximum."""
-        hits = np.flatnonzero(a == self.max(a)[self.ids])
-        owner = self.ids[hits]
-        first = np.ones(hits.size, dtype=bool)
-        first[1:] = owner[1:] != owner[:-1]
-        return np.asarray(hits[first] - self.starts, dtype=np.intp)
+    def first_max(self, a: Array, top: Array) -> Index:
+        """Index within its segment of each segment's first maximum (``top``: `max` of
+        ``a``)."""
+        hits = (a == top[self.ids]).nonzero()[0]
+        # Every segment holds a hit: its first is the first hit from the segment's start.
+        return np.asarray(hits[np.searchsorted(hits, self.starts)] - self.starts, dtype=np.intp)
 
     def median(self, a: Array) -> Array:
         order = np.lexsort((a, self.ids))
@@ -150,27 +167,35 @@ class _Segments:
         return np.asarray((s[lo] + s[hi]) / 2, dtype=np.float64)
 
 
+_KERNEL: Final = np.ones(3) / 3
+"""The speed's smoothing kernel."""
+_THIRD: Final = float(_KERNEL[1])
+_LOG_FINE_STEP: Final = float(np.log(FINE_STEP_PX))
+
+
 def _action_rows(
-    window: _Segments, x: Array, y: Array, dt: Array, step: Array
+    window: _Segments, x: Array, y: Array, dx: Array, dy: Array, dt: Array, step: Array
 ) -> tuple[Array, Array]:
     """Per-action kinematics (actions, 17) of the actions that move enough, and the window's
     pooled wobble (px, ratio); see `mouse_liveness_features`. ``window`` lays out the samples
-    ``x``, ``y`` of the window's actions; ``dt`` and ``step`` their differences within
-    actions."""
+    ``x``, ``y`` of the window's actions; ``dx``, ``dy``, ``dt`` and ``step`` their differences
+    within actions."""
     whole = window.shorter()
     path = whole.sum(step)
     first, last = window.starts, window.ends
-    distance = np.hypot(x[last] - x[first], y[last] - y[first])
+    chord_x, chord_y = x[last] - x[first], y[last] - y[first]
+    distance = np.hypot(chord_x, chord_y)
     keep = (window.lengths >= MIN_SAMPLES) & (path >= MIN_PATH_PX) & (distance >= MIN_DISTANCE_PX)
     if not keep.any():
         return np.zeros((0, 17)), np.zeros(2)
-    points, samples = window.subset(keep), window.members(keep)
-    x, y = x[samples], y[samples]
-    first, last = points.starts, points.ends
-    distance, path = distance[keep], path[keep]
-    moves = whole.members(keep)
-    dt, step = dt[moves], step[moves]
-    dx, dy = points.inner(x), points.inner(y)
+    points = window
+    if not keep.all():
+        points, samples, moves = window.subset(keep), window.members(keep), whole.members(keep)
+        x, y = x[samples], y[samples]
+        dx, dy, dt, step = dx[moves], dy[moves], dt[moves], step[moves]
+        distance, path = distance[keep], path[keep]
+        chord_x, chord_y = chord_x[keep], chord_y[keep]
+    first = points.starts
     steps = points.shorter()
     v = np.where(dt > 0, step / np.maximum(dt, 1e-3), 0.0)
 
@@ -178,27 +203,31 @@ def _action_rows(
     # an action the three neighbours are its own; each action's two ends are the two-term sums
     # `np.convolve` takes at an array's ends (a third, zero, term can round differently and
     # move a peak), so the ends, where actions meet, are set apart.
-    kernel = np.ones(3) / 3
-    vs = np.convolve(v, kernel, mode="same")
-    vs[steps.starts] = v[steps.starts] * kernel[1] + v[steps.starts + 1] * kernel[2]
-    vs[steps.ends] = v[steps.ends - 1] * kernel[0] + v[steps.ends] * kernel[1]
+    vs = np.convolve(v, _KERNEL, mode="same")
+    starts, ends = steps.starts, steps.ends
+    left = np.concatenate([starts, ends - 1])  # the first of each end's two terms
+    vs[np.concatenate([starts, ends])] = v[left] * _THIRD + v[left + 1] * _THIRD
     vmax = steps.max(vs)
-    inf = np.full(1, np.inf)
-    left, right = np.concatenate([inf, vs[:-1]]), np.concatenate([vs[1:], inf])
-    edge = np.zeros(vs.size, dtype=bool)
-    edge[steps.starts] = True
-    edge[steps.ends] = True
-    peak = ~edge & (vs > left) & (vs >= right) & (vs > 0.2 * vmax[steps.ids])
-    peaks = np.bincount(steps.ids[peak], minlength=steps.count).astype(np.float64)
+    # A peak is above both neighbours (an action's ends never are): those are interior.
+    inside = vs[1:-1]
+    peak = (
+        steps.interior[1:-1]
+        & (inside > vs[:-2])
+        & (inside >= vs[2:])
+        & (inside > (0.2 * vmax)[steps.ids[1:-1]])
+    )
+    peaks = np.bincount(steps.ids[1:-1], weights=peak, minlength=steps.count)
 
     elapsed = np.cumsum(dt)
-    before = np.concatenate([np.zeros(1), elapsed])[steps.starts]
-    duration = elapsed[steps.ends] - before
-    at_peak = elapsed[steps.starts + steps.first_max(vs)] - before
+    before = elapsed[starts - 1]
+    before[0] = 0.0  # the first action starts the window
+    duration = elapsed[ends] - before
+    at_peak = elapsed[starts + steps.first_max(vs, vmax)] - before
     peak_time = np.where(duration > 0, at_peak / np.where(duration > 0, duration, 1.0), 0.5)
 
     moved = step > 0
-    angle, angle_ids = np.arctan2(dy, dx)[moved], steps.ids[moved]
+    heading = np.arctan2(dy, dx)
+    angle, angle_ids = heading[moved], steps.ids[moved]
     same = angle_ids[1:] == angle_ids[:-1]
     turn = _turn(angle[1:] - angle[:-1])[same]
     turn_ids = angle_ids[1:][same]
@@ -206,60 +235,61 @@ def _action_rows(
     turn_mean = np.bincount(turn_ids, weights=turn, minlength=steps.count) / np.maximum(turns, 1)
 
     accs = steps.shorter()
-    acc = steps.inner(v) / np.maximum(steps.drop_first(dt), 1e-3)
+    dv = steps.inner(v)
+    acc = dv / np.maximum(steps.drop_first(dt), 1e-3)
     jerks = accs.shorter()
     jerk = accs.inner(acc) / np.maximum(steps.drop_first(dt, 2), 1e-3)
     jerk_median = jerks.median(np.abs(jerk))
-    changes = jerks.mean((accs.inner(np.sign(acc)) != 0).astype(np.float64))
+    changes = jerks.mean(accs.inner(np.sign(acc)) != 0)
 
     mean_v = steps.mean(v)
-    std_v = np.sqrt(steps.mean((v - mean_v[steps.ids]) ** 2))
-    ux = (x[last] - x[first]) / distance
-    uy = (y[last] - y[first]) / distance
+    centered = v - mean_v[steps.ids]
+    std_v = np.sqrt(steps.mean(centered**2))
+    ux, uy = chord_x / distance, chord_y / distance
     ids = points.ids
     off = np.abs((x - x[first][ids]) * uy[ids] - (y - y[first][ids]) * ux[ids])
     # Curvature-speed power law: people slow down in bends (log speed rises with log radius of
     # curvature); a path traced at a speed chosen apart from its shape lacks that coupling.
     arc = steps.drop_first(step)
-    bend = _turn(steps.inner(np.arctan2(dy, dx))) / np.maximum(arc, 1e-3)
+    bend = _turn(steps.inner(heading)) / np.maximum(arc, 1e-3)
     speed = steps.drop_first(v)
     usable = (bend > 1e-3) & (speed > 0) & (steps.drop_last(step) > 0) & (arc > 0)
     radius = np.log(np.where(usable, 1.0 / np.maximum(bend, 1e-9), 1.0))
     slope = _slopes(accs, radius, np.log(np.where(usable, speed, 1.0)), usable)
-    irregular, wobble = _irregularity(points, steps, x, y, step, v, mean_v, std_v)
-    rows = np.column_stack(
-        [
-            distance / path,
-            peaks,
-            peak_time,
-            turn_mean,
-            np.log1p(jerk_median * duration**3 / np.maximum(path, 1.0)),
-            std_v / np.maximum(mean_v, 1e-6),
-            points.max(off) / distance,
-            np.log1p(duration),
-            changes,
-            slope,
-            np.log(distance),
-            np.log(np.maximum(duration, 1.0)),
-            irregular,
-        ]
-    )
+    rows = np.empty((points.count, 17))
+    rows[:, 0] = distance / path
+    rows[:, 1] = peaks
+    rows[:, 2] = peak_time
+    rows[:, 3] = turn_mean
+    rows[:, 4] = np.log1p(jerk_median * duration**3 / np.maximum(path, 1.0))
+    rows[:, 5] = std_v / np.maximum(mean_v, 1e-6)
+    rows[:, 6] = points.max(off) / distance
+    rows[:, 7] = np.log1p(duration)
+    rows[:, 8] = changes
+    rows[:, 9] = slope
+    rows[:, 10] = np.log(distance)
+    rows[:, 11] = np.log(np.maximum(duration, 1.0))
+    wobble = _irregularity(points, steps, x, y, step, moved, v, dv, centered, std_v, rows[:, 12:])
     return rows, wobble
 
 
-def _value_counts(a: Array) -> Index:
-    """How often each distinct value of ``a`` occurs (what ``np.unique`` counts, by one sort)."""
+def _modal_count(a: Array) -> tuple[int, int]:
+    """How often the most frequent value of ``a`` occurs, and how many distinct values it
+    holds (what ``np.unique`` counts, by one sort)."""
     s = np.sort(a)
-    edges = np.flatnonzero(s[1:] != s[:-1]) + 1
-    return np.diff(np.concatenate([[0], edges, [s.size]])).astype(np.intp)
+    last = (s[1:] != s[:-1]).nonzero()[0]  # the last of each value but the greatest
+    if last.size == 0:
+        return int(s.size), 1
+    inner = int((last[1:] - last[:-1]).max()) if last.size > 1 else 0
+    return max(int(last[0]) + 1, inner, int(s.size - 1 - last[-1])), int(last.size + 1)
 
 
-def _median(a: Array) -> Array:
-    """Median along the first axis (what `np.median` gives, by a sort: cheaper on a few
-    values)."""
-    s = np.sort(a, axis=0)
-    n = s.shape[0]
-    return np.asarray((s[(n - 1) // 2] + s[n // 2]) / 2, dtype=np.float64)
+def _std(a: Array) -> Array:
+    """``a.std(axis=0)`` by numpy's own steps (mean, squared deviations, their mean), without
+    the argument handling that costs more than the arithmetic on a few rows."""
+    n = a.shape[0]
+    d = a - a.sum(axis=0, keepdims=True) / n
+    return np.asarray(np.sqrt((d * d).sum(axis=0) / n), dtype=np.float64)
 
 
 def _turn(change: Array) -> Array:
@@ -275,33 +305,38 @@ def _irregularity(
     x: Array,
     y: Array,
     step: Array,
+    moving: NDArray[np.bool_],
     v: Array,
-    mean_v: Array,
+    dv: Array,
+    centered: Array,
     std_v: Array,
-) -> tuple[Array, Array]:
-    """Per action (actions, 5): log peak speed, skew of the speed (a hand accelerates fast and
-    homes in slowly; a textbook profile is symmetric), roughness of the speed (energy of its
-    second differences per that of its first: a hand's speed is noisy, a drawn curve's
-    smooth), log of the smallest step that moves (one pixel for a hand; a path stretched onto
-    another distance moves in coarser steps) and the share of one-pixel steps among the last
-    30 % of moves (homing in). Pooled over the window: the median wobble of a sample off the
-    chord of its two neighbours (px, and per chord), where the chord spans over 2 px."""
-    peak = np.log(np.maximum(steps.max(v), 1e-3))
-    dev = (v - mean_v[steps.ids]) / np.where(std_v > 0, std_v, 1.0)[steps.ids]
-    skew = steps.mean(dev**3)
+    out: Array,
+) -> Array:
+    """Per action, into ``out`` (actions, 5): log peak speed, skew of the speed (a hand
+    accelerates fast and homes in slowly; a textbook profile is symmetric), roughness of the
+    speed (energy of its second differences per that of its first: a hand's speed is noisy, a
+    drawn curve's smooth), log of the smallest step that moves (one pixel for a hand; a path
+    stretched onto another distance moves in coarser steps) and the share of one-pixel steps
+    among the last 30 % of moves (homing in). Returned, pooled over the window: the median
+    wobble of a sample off the chord of its two neighbours (px, and per chord), where the chord
+    spans over 2 px. ``moving``: steps over 0 px; ``dv``: speed changes within actions;
+    ``centered``: speeds less their action's mean, ``std_v`` their spread."""
+    out[:, 0] = np.log(np.maximum(steps.max(v), 1e-3))
+    dev = centered / np.where(std_v > 0, std_v, 1.0)[steps.ids]
+    out[:, 1] = steps.mean(dev**3)
     accs = steps.shorter()
-    dv = steps.inner(v)
     d2v = accs.inner(dv)
-    rough = accs.shorter().sum(d2v**2) / np.maximum(accs.sum(dv**2), 1e-9)
-    moving = step > 0
+    out[:, 2] = accs.shorter().sum(d2v**2) / np.maximum(accs.sum(dv**2), 1e-9)
     smallest = np.minimum.reduceat(np.where(moving, step, np.inf), steps.starts)
-    smallest = np.log(np.where(np.isfinite(smallest), smallest, 1.0))
-    moves = steps.sum(moving.astype(np.float64))
+    out[:, 3] = np.log(np.where(np.isfinite(smallest), smallest, 1.0))
+    moves = steps.sum(moving)
     counted = np.cumsum(moving)
-    rank = counted - np.concatenate([np.zeros(1, np.intp), counted])[steps.starts][steps.ids]
+    before = counted[steps.starts - 1]
+    before[0] = 0  # the first action starts the window
+    rank = counted - before[steps.ids]
     tail = moving & (rank > np.floor(0.7 * moves)[steps.ids])
-    fine = steps.sum((tail & (step <= FINE_STEP_PX)).astype(np.float64))
-    fine_end = fine / np.maximum(steps.sum(tail.astype(np.float64)), 1.0)
+    fine = steps.sum(tail & (step <= FINE_STEP_PX))
+    out[:, 4] = fine / np.maximum(steps.sum(tail), 1.0)
     # Each inner sample's distance from the chord of its two neighbours.
     mid = points.middle()
     px_, py_, mx, my = x[mid - 1], y[mid - 1], x[mid], y[mid]
@@ -309,10 +344,9 @@ def _irregularity(
     chord = np.hypot(chord_x, chord_y)
     wide = chord > 2.0
     off = np.abs(chord_x * (my - py_) - chord_y * (mx - px_))[wide] / chord[wide]
-    wobble = (
-        np.asarray([_median(off), _median(off / chord[wide])]) if off.size >= 3 else np.zeros(2)
-    )
-    return np.column_stack([peak, skew, rough, smallest, fine_end]), wobble
+    if off.size < 3:
+        return np.zeros(2)
+    return np.asarray([median(off), median(off / chord[wide])])
 
 
 def _slopes(layout: _Segments, x: Array, y: Array, use: NDArray[np.bool_]) -> Array:
@@ -320,11 +354,13 @@ def _slopes(layout: _Segments, x: Array, y: Array, use: NDArray[np.bool_]) -> Ar
     fewer than 4 of them or no spread in ``x``)."""
     w = use.astype(np.float64)
     n = layout.sum(w)
-    mx = layout.sum(w * x) / np.maximum(n, 1.0)
-    my = layout.sum(w * y) / np.maximum(n, 1.0)
-    dx = (x - mx[layout.ids]) * w
+    count = np.maximum(n, 1.0)
+    mx = layout.sum(w * x) / count
+    my = layout.sum(w * y) / count
+    ids = layout.ids
+    dx = (x - mx[ids]) * w
     sxx = layout.sum(dx * dx)
-    sxy = layout.sum(dx * (y - my[layout.ids]))
+    sxy = layout.sum(dx * (y - my[ids]))
     ok = (n >= 4) & (sxx > 1e-9)
     return np.where(ok, sxy / np.where(ok, sxx, 1.0), 0.0)
 
@@ -332,12 +368,22 @@ def _slopes(layout: _Segments, x: Array, y: Array, use: NDArray[np.bool_]) -> Ar
 def _across_actions(distance: Array, duration: Array, peak: Array) -> list[float]:
     """How a window's actions scale with their distance (all logs): the correlation of
     duration (Fitts' law) and of peak speed with distance, and the slope of peak speed on it.
-    A movement copied onto another distance keeps its own duration and scales its speed."""
-    spread = float(np.var(distance))
-    if distance.size < 4 or spread <= 1e-9:
+    A movement copied onto another distance keeps its own duration and scales its speed.
+    (Means and variances as numpy's ``mean`` and ``var`` take them, step by step.)"""
+    n = distance.size
+    if n < 4:
         return [0.0, 0.0, 0.0]
-    slope = float(np.mean((distance - distance.mean()) * (peak - peak.mean())) / spread)
-    return [correlation(distance, duration), correlation(distance, peak), slope]
+    d = distance - distance.sum() / n
+    spread = float((d * d).sum() / n)
+    if spread <= 1e-9:
+        return [0.0, 0.0, 0.0]
+    p = peak - peak.sum() / n
+    slope = float((d * p).sum() / n / spread)
+    return [
+        centered_correlation(d, duration - duration.sum() / n),
+        centered_correlation(d, p),
+        slope,
+    ]
 
 
 def _entropy(dt: Array, width: float = 0.1) -> float:
@@ -358,15 +404,16 @@ def _distinct_times(
     sample dropped. A coarse system timer (15.6 ms on Windows, remote desktops) stamps several
     samples alike; kept, each would be a zero interval: a stop, a jerk and a sub-movement that
     the hand never made."""
-    ids = np.repeat(np.arange(lengths.size), lengths)
-    repeated = np.zeros(t.size, dtype=bool)
-    repeated[:-1] = (t[1:] == t[:-1]) & (ids[1:] == ids[:-1])
-    if repeated.any():
-        keep = ~repeated
-        lengths = np.bincount(ids[keep], minlength=lengths.size).astype(np.intp)
-        keep &= (lengths > 1)[ids]
-        t, x, y, lengths = t[keep], x[keep], y[keep], lengths[lengths > 1]
-    return _Segments(lengths), t, x, y
+    window = _Segments(lengths)
+    repeated = (t[1:] == t[:-1]) & window._inner
+    if not repeated.any():
+        return window, t, x, y
+    keep = np.ones(t.size, dtype=bool)
+    keep[:-1] = ~repeated
+    ids = window.ids
+    lengths = np.bincount(ids[keep], minlength=lengths.size)
+    keep &= (lengths > 1)[ids]
+    return _Segments(lengths[lengths > 1]), t[keep], x[keep], y[keep]
 
 
 def mouse_liveness_features(actions: Sequence[MouseAction]) -> Array:
@@ -383,6 +430,9 @@ def mouse_liveness_features(actions: Sequence[MouseAction]) -> Array:
     its event stream have and a drawn or copied path lacks (`_irregularity`, `_across_actions`,
     the entropy of the log intervals). Samples stamped at one instant count once, at the last
     of their positions.
+
+    Every value is computed as numpy's ``mean``, ``std`` and ``median`` compute it, in fewer
+    calls: a window holds a few hundred samples, so the cost is in the calls.
     """
     sampled = [a for a in actions if a.t.size > 1]
     if not sampled:
@@ -396,46 +446,53 @@ def mouse_liveness_features(actions: Sequence[MouseAction]) -> Array:
     if window.count == 0:
         return np.zeros(len(MOUSE_FEATURES))
     dt_all = window.inner(t)
-    step = np.hypot(window.inner(x), window.inner(y))
+    dx, dy = window.inner(x), window.inner(y)
+    step = np.hypot(dx, dy)
     dt = dt_all[dt_all > 0]
     if dt.size < 5:
         return np.zeros(len(MOUSE_FEATURES))
-    rows, wobble = _action_rows(window, x, y, dt_all, step)
+    rows, wobble = _action_rows(window, x, y, dx, dy, dt_all, step)
     if rows.shape[0] == 0:
         return np.zeros(len(MOUSE_FEATURES))
-    counts = _value_counts(np.rint(dt))
+    modal, distinct = _modal_count(np.rint(dt))
     moving = step[step > 0]
-    step_mode = _value_counts(np.rint(moving)).max() if moving.size else 0
-    pauses = float(np.sum(dt[dt > PAUSE_MS])) / max(float(dt.sum()), 1.0)
-    median = _median(rows)
-    spread = rows.std(axis=0) if rows.shape[0] > 1 else np.zeros(rows.shape[1])
+    step_mode = _modal_count(np.rint(moving))[0] if moving.size else 0
+    total = dt.sum()
+    pauses = float(dt[dt > PAUSE_MS].sum()) / max(float(total), 1.0)
+    mean = total / dt.size
+    centered = dt - mean
+    interval_cv = float(np.sqrt((centered * centered).sum() / dt.size) / mean)  # dt > 0
+    medians = median(rows)
+    spread = _std(rows) if rows.shape[0] > 1 else np.zeros(rows.shape[1])
     values = [
-        median[0],
+        medians[0],
         spread[0],
-        median[1],
-        median[2],
+        medians[1],
+        medians[2],
         spread[2],
-        median[3],
+        medians[3],
         spread[3],
-        median[4],
-        float(dt.std() / dt.mean()),  # dt > 0
-        float(np.max(counts) / dt.size),
-        float(counts.size / dt.size),
+        medians[4],
+        interval_cv,
+        modal / dt.size,
+        distinct / dt.size,
         pauses,
-        median[5],
-        median[6],
+        medians[5],
+        medians[6],
         spread[7],
-        median[8],
-        float(step_mode / max(moving.size, 1)),
-        float(np.mean(np.abs(step - np.rint(step)) > 0.05)) if step.size else 0.0,
-        median[9],
+        medians[8],
+        step_mode / max(moving.size, 1),
+        np.count_nonzero(np.abs(step - np.rint(step)) > 0.05) / step.size if step.size else 0.0,
+        medians[9],
         *wobble,
         *_across_actions(rows[:, 10], rows[:, 11], rows[:, 12]),
         _entropy(dt),
-        median[13],
-        median[14],
-        median[15],
-        float(np.mean(rows[:, 15] > np.log(FINE_STEP_PX))),
-        median[16],
+        medians[13],
+        medians[14],
+        medians[15],
+        np.count_nonzero(rows[:, 15] > _LOG_FINE_STEP) / rows.shape[0],
+        medians[16],
     ]
-    return np.nan_to_num(np.asarray(values, dtype=np.float64), posinf=0.0, neginf=0.0)
+    out = np.asarray(values, dtype=np.float64)
+    out[~np.isfinite(out)] = 0.0  # NaN and infinities, as np.nan_to_num(..., posinf=0, neginf=0)
+    return out

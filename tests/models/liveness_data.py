@@ -1,7 +1,9 @@
-"""Real people for the liveness tests: only people the shipped liveness models never saw.
+"""Real people for the liveness tests: people the shipped liveness models never saw, and, for
+tests that pin numbers rather than judge the models, people of the training half.
 
-Aalto participants outside the shipped keystroke background (which is the liveness training
-half too), and SapiMouse users of the evaluation half. Read once per test run.
+Aalto participants outside (or inside) the shipped keystroke background (which is the liveness
+training half too), and SapiMouse users of the evaluation (or background) half. Read once per
+test run.
 """
 
 from __future__ import annotations
@@ -32,6 +34,25 @@ def unseen_typists(n: int = 12) -> list[list[KeyEvent]]:
     people = load_aalto(DATASETS, limit=4 * n)
     unseen = [p for p in people if p.participant_id not in trained and len(p.sentences) >= 15]
     return [join_sentences(p.sentences) for p in unseen[:n]]
+
+
+@lru_cache(maxsize=1)
+def training_typists(n: int = 3) -> list[list[KeyEvent]]:
+    """Streams of ``n`` Aalto participants of the training half."""
+    trained = set(load_keystroke_background(KEYSTROKE_SCHEMA).participants.tolist())
+    people = load_aalto(DATASETS, limit=4 * n)
+    known = [p for p in people if p.participant_id in trained and len(p.sentences) >= 15]
+    return [join_sentences(p.sentences) for p in known[:n]]
+
+
+@lru_cache(maxsize=1)
+def training_mouse_users(n: int = 4) -> list[tuple[list[MouseEvent], list[MouseEvent]]]:
+    """(3-minute, 1-minute) sessions of ``n`` SapiMouse users of the background half."""
+    root, _, background = sapimouse_halves(DATASETS)
+    return [
+        (three.events, one.events)
+        for three, one in (dm.sapimouse_sessions(root, user) for user in background[:n])
+    ]
 
 
 @lru_cache(maxsize=1)

@@ -110,3 +110,36 @@ def test_replayed_pointer_paths_match_and_new_ones_do_not(variant: str) -> None:
         assert max(memory.score(mouse_fingerprint(w)) for w in windows) >= REPLAY_MATCH
         for window in mouse_chunks(one):
             assert memory.score(mouse_fingerprint(window)) < REPLAY_MATCH
+
+
+def sketches(modality: str, seed: int, n: int) -> list[Fingerprint]:
+    """Sketches of random small codes, some runs copied from earlier ones (partial matches)."""
+    rng = np.random.default_rng(seed)
+    # Log intervals of 40-3,000 ms; small pixel steps, and intervals near the median.
+    low, high, channels = (120, 260, 2) if modality == "keystroke" else (-6, 7, 3)
+    out: list[Fingerprint] = []
+    for _ in range(n):
+        size = (int(rng.integers(3, 40)), channels)
+        codes = rng.integers(low, high, size=size).astype(np.int16)
+        if out and rng.random() < 0.5:
+            source = out[int(rng.integers(len(out)))].codes
+            take = min(len(source), codes.shape[0], 8)
+            codes[:take] = source[:take]
+        out.append(Fingerprint(modality, codes))
+    return out
+
+
+@pytest.mark.parametrize("modality", ["keystroke", "mouse"])
+def test_a_memory_grown_window_by_window_scores_as_one_built_at_once(modality: str) -> None:
+    stored = sketches(modality, 3, 300)
+    grown = FingerprintIndex(modality)
+    for k, fp in enumerate(stored):
+        if k % 7 == 0:  # scoring in between sorts what was added so far
+            grown.score(fp)
+        grown.add(fp)
+    built = FingerprintIndex(modality, stored)
+    queries = sketches(modality, 3, 340)[300:] + stored[::15]
+    scores = [grown.score(fp) for fp in queries]
+    assert scores == [built.score(fp) for fp in queries]
+    assert any(0 < s < 1 for s in scores)
+    assert len(grown) == len(built) == 300
