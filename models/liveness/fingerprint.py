@@ -23,8 +23,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import product
-from typing import Final
+from typing import Final, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -57,7 +56,9 @@ class SketchSpec:
     ``exact``: instead of ``key``, channels matched exactly (no tolerance), whose values at
     every position of a run key it: one probe, and nearly every candidate is a match;
     ``aligned``: log-coded channels compared after removing a run's common offset (a uniform
-    time scaling), with keys relative to channel 1 of the run's first position.
+    time scaling), with keys relative to channel 1 of the run's first position;
+    ``ranged``: (offset, channel) of one more value, filed in the key beside the hash of its
+    bins, so that a probe finds only stored runs with that value within tolerance.
     """
 
     channels: int
@@ -67,6 +68,7 @@ class SketchSpec:
     key: tuple[tuple[int, int, int], ...] = ()
     exact: tuple[int, ...] = ()
     aligned: bool = False
+    ranged: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         if bool(self.key) == bool(self.exact):
@@ -75,6 +77,8 @@ class SketchSpec:
             self.aligned or any(self.tol_abs[c] or self.tol_rel[c] for c in self.exact)
         ):
             raise ValueError("exact channels are matched without tolerance or alignment")
+        if self.ranged and not self.key:
+            raise ValueError("a ranged value is filed beside a key's bins")
 
 
 KEYSTROKE_SPEC: Final = SketchSpec(
@@ -84,6 +88,9 @@ KEYSTROKE_SPEC: Final = SketchSpec(
     run=5,
     key=((0, 0, 8), (1, 1, 8), (1, 0, 8), (2, 1, 8)),
     aligned=True,
+    # Key bins are coarse (the tolerance is wide for its spread): the last flight, matched
+    # within tolerance in the lookup, leaves a sixth of the candidates.
+    ranged=(4, 1),
 )
 MOUSE_SPEC: Final = SketchSpec(
     channels=3,
@@ -211,6 +218,17 @@ def mouse_fingerprint(actions: Sequence[MouseAction]) -> Fingerprint:
     return Fingerprint("mouse", codes)
 
 
+class _Query(NamedTuple):
+    """A keyed sketch's run values relative to their run (`_relative`) and the bounds each
+    stored value must fall within to match (``lo``/``hi``: values, run starts)."""
+
+    q: NDArray[np.int32]
+    tol: NDArray[np.float64]
+    values: NDArray[np.int32]
+    lo: NDArray[np.float64]
+    hi: NDArray[np.float64]
+
+
 class FingerprintIndex:
     """Sketches of one user's earlier windows (one modality), indexed for `score`.
 
@@ -219,34 +237,57 @@ class FingerprintIndex:
     for the few candidates. All of it vectorized: no Python loop over positions.
 
     The live path scores a window, then adds it: so that an add costs no rebuild of the whole
-    memory, keys are kept in a few sorted runs (a key's 32-bit hash and its row packed in one
-    64-bit integer), a new sketch's run merged into the one before it once that one is at most
-    `MERGE_RATIO` times larger (a few runs to search, each key copied a few times).
+    memory, keys are kept in a few sorted runs of one buffer (a key's hash and its row packed
+    in one 64-bit integer), a new sketch's run merged into the one before it once that one is
+    at most `MERGE_RATIO` times larger (a few runs to search, each key copied a few times).
+    Work a sketch's score and its add share is done once.
     """
 
     def __init__(self, modality: str, fingerprints: Iterable[Fingerprint] = ()) -> None:
         spec = SPECS[modality]
         self.spec = spec
         self.modality = modality
-        self._offsets = np.asarray([o for o, _, _ in spec.key], dtype=np.intp)
-        self._channels = np.asarray([c for _, c, _ in spec.key], dtype=np.intp)
-        self._widths = np.asarray([w for _, _, w in spec.key], dtype=np.float64)
         self._exact_channels = np.asarray(spec.exact, dtype=np.intp)
         self._codes = np.zeros((0, spec.channels), np.int32)
+        values = spec.run * spec.channels if spec.key else 0
+        # Keyed sketches: per run value and row, the value relative to the run starting there.
+        self._values = np.zeros((values, 0), np.int16)
+        self._value_rows = np.arange(values) // spec.channels
+        self._value_channels = np.arange(values) % spec.channels
+        self._key_values = np.asarray([o * spec.channels + c for o, c, _ in spec.key], np.intp)
+        self._widths = np.asarray([w for _, _, w in spec.key], dtype=np.float64)[:, None]
+        # Every combination of lower and upper bins, as a bit mask and as what it adds to
+        # the lower bins' hash (the hash is linear in the bins).
+        dims = len(spec.key)
+        self._combos = np.arange(2**dims)
+        upper = (self._combos[:, None] >> np.arange(dims)) & 1
+        self._combo_hash = _hash(upper)
+        self._ranged = spec.ranged[0] * spec.channels + spec.ranged[1] if spec.ranged else -1
+        self._bucket = _BUCKET if spec.ranged else _HIGH
+        # The prefilter checks values outside the key first (those in it are known to within
+        # a bin), flights (the wider spread) before holds; the ranged value is checked by the
+        # lookup, and the run's own first flight always fits.
+        keyed = set(self._key_values.tolist())
+        skip = {self._ranged, 1 if spec.aligned else -1}
+        checked = sorted(
+            set(range(values)) - skip,
+            key=lambda d: (d in keyed, self._value_channels[d] != 1, -d),
+        )
+        self._first_checked = checked[:1]
+        self._rest_checked = np.asarray(checked[1:], dtype=np.intp)[:, None]
         self._rows = 0
         self._size = 0
-        self._runs: list[NDArray[np.uint64]] = []
+        self._keys = np.zeros(0, np.uint64)
+        self._run_starts: list[int] = []
+        self._filed = 0
         self._pending: list[NDArray[np.uint64]] = []
         self._last: tuple[Fingerprint, NDArray[np.uint64]] | None = None
+        self._last_query: tuple[Fingerprint, _Query] | None = None
         for fp in fingerprints:
             self.add(fp)
 
     def __len__(self) -> int:
         return self._size
-
-    def _starts(self, n: int) -> NDArray[np.intp]:
-        """Rows (run starts, key dims) of the key values of a sketch of ``n`` positions."""
-        return np.arange(n - self.spec.run + 1)[:, None] + self._offsets
 
     def add(self, fp: Fingerprint) -> None:
         """File a sketch (of the same modality)."""
@@ -258,16 +299,17 @@ class FingerprintIndex:
         # Each sketch ends in a boundary row so runs never cross sketches.
         self._codes[self._rows + n] = MAX_CODE
         if n >= self.spec.run:
-            q = fp.codes.astype(np.int32)
             count = n - self.spec.run + 1
-            ok = np.all(np.abs(q[:count]) < MAX_CODE, axis=1)
+            ok = np.all(np.abs(fp.codes[:count]) < MAX_CODE, axis=1)
             if self._exact_channels.size:
                 keys = self._exact_keys(fp)[ok]
             else:
-                v = q[self._starts(n)[ok], self._channels].astype(np.float64)
-                if self.spec.aligned:  # relative to the run's first flight
-                    v -= q[:count, 1:2][ok]
-                keys = _hash(np.floor(v / self._widths).astype(np.int64)) & _HIGH
+                values = self._query(fp).values
+                self._values[:, self._rows : self._rows + n] = values
+                bins = np.floor(values[self._key_values, :count] / self._widths)
+                keys = _hash(bins.T.astype(np.int64))[ok] & self._bucket
+                if self.spec.ranged:
+                    keys |= _ranged_bits(values[self._ranged, :count][ok])
             positions = (self._rows + np.flatnonzero(ok)).astype(np.uint64)
             self._pending.append(keys | positions)
         self._rows += n + 1
@@ -281,18 +323,30 @@ class FingerprintIndex:
             grown = np.zeros((rows_now, self.spec.channels), np.int32)
             grown[: self._rows] = self._codes[: self._rows]
             self._codes = grown
+            values = np.zeros((self._values.shape[0], rows_now), np.int16)
+            values[:, : self._rows] = self._values[:, : self._rows]
+            self._values = values
 
     def _refresh(self) -> None:
-        """Sketches added since the last query become a sorted run, merged as `MERGE_RATIO`
-        says (a "stable" sort merges two sorted runs in one pass; packed keys are all
-        distinct, so any sort gives the same)."""
+        """Sketches added since the last query become a sorted run at the end of the key
+        buffer, merged as `MERGE_RATIO` says (a "stable" sort merges two sorted runs in one
+        pass; packed keys are all distinct, so any sort gives the same)."""
         if not self._pending:
             return
-        self._runs.append(np.sort(np.concatenate(self._pending)))
+        new = np.concatenate(self._pending)
         self._pending = []
-        while len(self._runs) > 1 and self._runs[-2].size <= MERGE_RATIO * self._runs[-1].size:
-            last = self._runs.pop()
-            self._runs[-1] = np.sort(np.concatenate([self._runs[-1], last]), kind="stable")
+        end = self._filed + new.size
+        if end > self._keys.size:
+            grown = np.zeros(max(end, 2 * self._keys.size), np.uint64)
+            grown[: self._filed] = self._keys[: self._filed]
+            self._keys = grown
+        self._keys[self._filed : end] = np.sort(new)
+        starts = self._run_starts
+        starts.append(self._filed)
+        self._filed = end
+        while len(starts) > 1 and starts[-1] - starts[-2] <= MERGE_RATIO * (end - starts[-1]):
+            starts.pop()
+            self._keys[starts[-1] : end].sort(kind="stable")
 
     def _exact_keys(self, fp: Fingerprint) -> NDArray[np.uint64]:
         """The key of every run start of ``fp`` by its exact channels: a hash of each
@@ -307,69 +361,91 @@ class FingerprintIndex:
         self._last = (fp, keys)
         return keys
 
-    def _probes(
-        self, q: NDArray[np.int32], tol: NDArray[np.float64]
-    ) -> tuple[NDArray[np.uint64], NDArray[np.intp]]:
-        """The hashed bins a query's run starts may fall in within tolerance, and the start
-        of each."""
+    def _query(self, fp: Fingerprint) -> _Query:
+        """A keyed sketch's relative run values and their bounds (kept for the add that
+        follows a score, as `_exact_keys` are)."""
+        if self._last_query is not None and self._last_query[0] is fp:
+            return self._last_query[1]
         spec = self.spec
-        at = self._starts(q.shape[0])
-        v = q[at, self._channels].astype(np.float64)
-        t = tol[at, self._channels]
-        if spec.aligned:  # relative to the run's first flight, itself uncertain
-            v -= q[: at.shape[0], 1:2]
-            t = t + tol[: at.shape[0], 1:2]
-        lo = np.floor((v - t) / self._widths).astype(np.int64)
-        hi = np.floor((v + t) / self._widths).astype(np.int64)
+        q = fp.codes.astype(np.int32)
+        tol = _tolerance(spec, q)
+        count = max(q.shape[0] - spec.run + 1, 0)
+        values = _relative(q, spec.run, spec.aligned)
+        t = tol[self._value_rows[:, None] + np.arange(count), self._value_channels[:, None]]
+        if spec.aligned:  # the run's first flight is itself uncertain
+            t += tol[:count, 1]
+        query = _Query(q, tol, values, values[:, :count] - t, values[:, :count] + t)
+        self._last_query = (fp, query)
+        return query
+
+    def _probes(
+        self, query: _Query
+    ) -> tuple[NDArray[np.uint64], NDArray[np.uint64], NDArray[np.intp]]:
+        """The keys a query's run starts may be filed under within tolerance, as the least
+        and the greatest packed key of each, and the run start of each."""
+        lo = np.floor(query.lo[self._key_values] / self._widths).astype(np.int64)
+        span = np.floor(query.hi[self._key_values] / self._widths).astype(np.int64) - lo
         # Tolerances under half a bin span at most two bins; wider ones are not run starts
         # (the runs around them still are).
-        starts = np.flatnonzero(np.all(hi - lo <= 1, axis=1))
-        dims = len(spec.key)
-        # Probe the upper bin only along key dimensions where some value may fall in it.
-        wide = np.flatnonzero(np.any(hi[starts] > lo[starts], axis=0))
-        bits = np.zeros((2**wide.size, dims), dtype=np.int64)  # (probes, dims)
-        bits[:, wide] = np.asarray(list(product((0, 1), repeat=wide.size)), dtype=np.int64)
-        probe = lo[starts][:, None, :] + bits[None, :, :]
-        valid = np.all(probe <= hi[starts][:, None, :], axis=2).reshape(-1)
-        keys = _hash(probe.reshape(-1, dims)) & _HIGH
-        owner = np.repeat(starts, bits.shape[0])
-        return keys[valid], owner[valid]
+        starts = np.flatnonzero(np.all(span <= 1, axis=0))
+        upper = (span[:, starts] << np.arange(span.shape[0])[:, None]).sum(axis=0)
+        # A combination's upper bins must all be within tolerance.
+        at, combo = ((self._combos & ~upper[:, None]) == 0).nonzero()
+        base = _hash(lo[:, starts].T)
+        keys = (base[at] + self._combo_hash[combo]) & self._bucket
+        owner = starts[at]
+        if not self.spec.ranged:
+            return keys, keys | _LOW, owner
+        # Whole units within the bounds: a stored value is an integer.
+        low, high = _ranged_bits(
+            np.stack([np.ceil(query.lo[self._ranged]), np.floor(query.hi[self._ranged])])
+        )
+        least = keys | low[owner]
+        # Sorted probes make the binary searches walk the runs in order (fewer cache misses).
+        order = np.argsort(least)
+        least, keys, owner = least[order], keys[order], owner[order]
+        return least, keys | high[owner] | _LOW, owner
 
     def score(self, fp: Fingerprint) -> float:
         """Share of ``fp``'s positions inside runs that match an indexed sketch (0..1)."""
         spec = self.spec
         n = len(fp)
         self._refresh()
-        if n < spec.run or not self._runs:
+        if n < spec.run or not self._run_starts:
             return 0.0
-        q = fp.codes.astype(np.int32)
-        tol: NDArray[np.float64] | None = None
+        query: _Query | None = None
         if self._exact_channels.size:
-            keys, owner = self._exact_keys(fp), np.arange(n - spec.run + 1)
+            # Sorted probes make the binary searches walk the runs in order.
+            owner = np.argsort(self._exact_keys(fp))
+            least = self._exact_keys(fp)[owner]
+            greatest = least | _LOW
         else:
-            tol = _tolerance(spec, q)
-            keys, owner = self._probes(q, tol)
-        found: list[tuple[NDArray[np.intp], NDArray[np.intp]]] = []
-        for run in self._runs:
-            left = np.searchsorted(run, keys, side="left")
-            # Most keys are in no run: only those found at ``left`` are looked up to their end.
-            hit = ((run[np.minimum(left, run.size - 1)] & _HIGH) == keys).nonzero()[0]
-            if hit.size == 0:
-                continue
-            left = left[hit]
-            counts = np.searchsorted(run, keys[hit] | _LOW, side="right") - left
-            total = int(counts.sum())
-            offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-            at_run = np.repeat(left, counts) + offsets
-            found.append((np.repeat(owner[hit], counts), (run[at_run] & _LOW).astype(np.intp)))
-        if not found:
+            query = self._query(fp)
+            least, greatest, owner = self._probes(query)
+        # Every run at once: where each probe's least and greatest would go (the greatest
+        # ends in all ones, which no filed row number is: either side gives the same).
+        bounds = np.concatenate([least, greatest])
+        ends = [*self._run_starts[1:], self._filed]
+        found = np.empty((len(ends), bounds.size), dtype=np.intp)
+        for i, (a, b) in enumerate(zip(self._run_starts, ends, strict=True)):
+            found[i] = np.searchsorted(self._keys[a:b], bounds)
+        found += np.asarray(self._run_starts)[:, None]
+        first = found[:, : least.size].ravel()
+        counts = found[:, least.size :].ravel() - first
+        hit = counts.nonzero()[0]
+        if hit.size == 0:
             return 0.0
-        qi = np.concatenate([f[0] for f in found])
-        sj = np.concatenate([f[1] for f in found])
-        if tol is None:  # exact keys leave matches of their channels (and rare collisions)
+        first, counts = first[hit], counts[hit]
+        before = np.cumsum(counts) - counts
+        at = np.repeat(first - before, counts) + np.arange(before[-1] + counts[-1])
+        qi = np.repeat(owner[hit % owner.size], counts)
+        sj = (self._keys[at] & _LOW).astype(np.intp)
+        if query is None:  # exact keys leave matches of their channels (and rare collisions)
+            q = fp.codes.astype(np.int32)
             tol = _tolerance(spec, q)
         else:
-            qi, sj = self._prefilter(q, tol, qi, sj)
+            q, tol = query.q, query.tol
+            qi, sj = self._prefilter(query, qi, sj)
             if qi.size == 0:  # a person's new window: most often
                 return 0.0
         steps = np.arange(spec.run)
@@ -386,29 +462,22 @@ class FingerprintIndex:
         return float(covered.mean())
 
     def _prefilter(
-        self,
-        q: NDArray[np.int32],
-        tol: NDArray[np.float64],
-        qi: NDArray[np.intp],
-        sj: NDArray[np.intp],
+        self, query: _Query, qi: NDArray[np.intp], sj: NDArray[np.intp]
     ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
         """The candidates (query start, stored start) left after a value-by-value check, a
-        necessary condition of the exact one: keys in coarse bins leave many candidates, most
-        of which fail on their first values. Against the offset of the run's first flight
-        (aligned) or none."""
-        spec = self.spec
-        anchor = np.zeros(qi.size)
-        slack = np.zeros(qi.size)
-        if spec.aligned:
-            anchor = (q[qi, 1] - self._codes[sj, 1]).astype(np.float64)
-            slack = tol[qi, 1]
-        for o in range(spec.run):
-            for c in range(spec.channels):
-                d = q[qi + o, c] - self._codes[sj + o, c]
-                keep = np.abs(d - anchor) <= tol[qi + o, c] + slack
-                qi, sj, anchor, slack = qi[keep], sj[keep], anchor[keep], slack[keep]
-                if qi.size == 0:
-                    return qi, sj
+        necessary condition of the exact one: each stored value relative to its run within
+        the query's bounds. Most candidates fail on the first value checked: that one alone,
+        then the rest at once."""
+        lo, hi = query.lo, query.hi
+        for d in self._first_checked:
+            stored = self._values[d, sj]
+            keep = ((stored >= lo[d, qi]) & (stored <= hi[d, qi])).nonzero()[0]
+            qi, sj = qi[keep], sj[keep]
+        rest = self._rest_checked
+        if qi.size and rest.size:
+            stored = self._values[rest, sj]
+            keep = np.all((stored >= lo[rest, qi]) & (stored <= hi[rest, qi]), axis=0)
+            qi, sj = qi[keep], sj[keep]
         return qi, sj
 
 
@@ -418,12 +487,35 @@ _MIX: Final = np.random.default_rng(13).integers(
 """Odd multipliers of the key hashes, one per key dimension (or exact channel, and position)."""
 _LOW: Final = np.uint64(2**32 - 1)
 _HIGH: Final = ~_LOW
+RANGE_BITS: Final = 10
+"""Bits of a key given to its ranged value, taken from its hash (with a bias, clipped)."""
+_RANGE_BIAS: Final = 2 ** (RANGE_BITS - 1)
+_BUCKET: Final = ~np.uint64(2 ** (32 + RANGE_BITS) - 1)
 
 
 def _hash(bins: NDArray[np.int64]) -> NDArray[np.uint64]:
-    """One integer per row of bin numbers; its upper 32 bits are the key, the lower are left
-    for a position. Rows may share a key: every candidate is verified anyway."""
+    """One integer per row of bin numbers; its upper 32 bits are the key (the upper
+    32 - `RANGE_BITS` beside a ranged value), the lower are left for a position. Rows may
+    share a key: every candidate is verified anyway."""
     return np.asarray(bins.astype(np.uint64) @ _MIX[: bins.shape[1]], dtype=np.uint64)
+
+
+def _ranged_bits(v: NDArray[np.float64] | NDArray[np.int32]) -> NDArray[np.uint64]:
+    """Ranged values (whole units) in their place in a key: clipped to the bits they have,
+    which keeps a stored value within a query's bounds."""
+    biased = np.minimum(np.maximum(v + _RANGE_BIAS, 0), 2 * _RANGE_BIAS - 1)
+    return np.asarray(biased.astype(np.uint64) << np.uint64(32), dtype=np.uint64)
+
+
+def _relative(q: NDArray[np.int32], run: int, aligned: bool) -> NDArray[np.int32]:
+    """Per value of a run (offset-major) and run start: the value, less the run's first
+    flight if ``aligned`` (columns past the last run start hold what is left)."""
+    n, channels = q.shape
+    out = np.zeros((run * channels, n), dtype=np.int32)
+    for o in range(min(run, n)):
+        rows = q[o:] - q[: n - o, 1:2] if aligned else q[o:]
+        out[o * channels : (o + 1) * channels, : n - o] = rows.T
+    return out
 
 
 def replay_score(fp: Fingerprint, earlier: Iterable[Fingerprint]) -> float:
