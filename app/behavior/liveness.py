@@ -26,32 +26,39 @@ QUALITY_ROWS: Final = 24
 
 
 async def sketches(
-    *, db: AsyncSession, user_id: str, modality: str, since: datetime
-) -> list[bytes]:
-    """The user's enrollment fingerprints and those of windows scored after ``since``."""
-    rows = await db.execute(
-        select(ReplaySketch.sketch).where(
-            ReplaySketch.user_id == user_id,
-            ReplaySketch.modality == Modality(modality),
-            or_(ReplaySketch.kind == ENROLLMENT, ReplaySketch.created_at >= since),
-        )
+    *,
+    db: AsyncSession,
+    user_id: str,
+    modality: str,
+    since: datetime,
+    stored_since: datetime | None = None,
+) -> list[tuple[int, bytes]]:
+    """(id, fingerprint) of the user's enrollment fingerprints and of windows scored after
+    ``since``; with ``stored_since``, only those stored from then on."""
+    query = select(ReplaySketch.id, ReplaySketch.sketch).where(
+        ReplaySketch.user_id == user_id,
+        ReplaySketch.modality == Modality(modality),
+        or_(ReplaySketch.kind == ENROLLMENT, ReplaySketch.created_at >= since),
     )
-    return [bytes(r) for r in rows.scalars()]
+    if stored_since is not None:
+        query = query.where(ReplaySketch.created_at >= stored_since)
+    rows = await db.execute(query)
+    return [(int(sketch_id), bytes(raw)) for sketch_id, raw in rows]
 
 
 def add_sketch(
     db: AsyncSession, *, clock: Clock, user_id: str, modality: str, kind: str, sketch: bytes
-) -> None:
-    """Remember a window's fingerprint (committed with the caller's transaction)."""
-    db.add(
-        ReplaySketch(
-            user_id=user_id,
-            modality=Modality(modality),
-            kind=kind,
-            sketch=sketch,
-            created_at=clock.now(),
-        )
+) -> ReplaySketch:
+    """Remember a window's fingerprint (committed with the caller's transaction); its row."""
+    row = ReplaySketch(
+        user_id=user_id,
+        modality=Modality(modality),
+        kind=kind,
+        sketch=sketch,
+        created_at=clock.now(),
     )
+    db.add(row)
+    return row
 
 
 async def forget_old(*, db: AsyncSession, clock: Clock, days: int) -> int:
