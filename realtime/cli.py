@@ -298,10 +298,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--attacks",
         metavar="FAMILIES",
-        help="drive attack families (all, or names joined by commas: replay_verbatim and the "
-        "bot families of the data set's modality) on a session of each person, beside their "
-        "genuine replay; fresh accounts, pretrained; the report gains per-family figures "
-        "(and a .md beside it)",
+        help="drive attack families (all, or names joined by commas: replay_verbatim, the "
+        "bot families of the data set's modality, replay_shifted, replay_scaled_0.9, "
+        "replay_scaled_1.1, replay_jitter_2ms, replay_reordered, replay_earlier_session) on a "
+        "session of each person, beside their genuine replay; fresh accounts, pretrained; the "
+        "report gains per-family figures (and a .md beside it)",
     )
     sim.add_argument("--seed", type=int, default=0, help="seed of the attacks (--attacks)")
     sim.add_argument("--quick", action="store_true", help="2 users, fastest speed, at most 60 s")

@@ -55,54 +55,13 @@ from models.liveness.fingerprint import (
 from models.liveness.humanlike import keystroke_liveness_features
 from models.liveness.mouse_features import mouse_liveness_features
 from models.liveness.quality import REPLAY_MATCH
+from models.liveness.replays import replay_variants
 
 Array = NDArray[np.float64]
 REPLAY_WINDOWS: Final = 2
 BOT_WINDOWS: Final = 3
 BOT_EVAL_WINDOWS: Final = 6
 Event = KeyEvent | MouseEvent
-
-
-def _retimed(events: Sequence[Event], f: Callable[[float], float]) -> list[Event]:
-    return [_with_t(e, f(e.t)) for e in events]
-
-
-def _with_t(e: Event, t: float) -> Event:
-    if isinstance(e, KeyEvent):
-        return replace(e, t=t)
-    return MouseEvent(t=t, type=e.type, x=e.x, y=e.y, button=e.button, dx=e.dx, dy=e.dy)
-
-
-def replay_variants(events: Sequence[Event], rng: np.random.Generator) -> dict[str, list[Event]]:
-    """The recording replayed in each way an attacker may retime it (ms)."""
-    t0 = events[0].t
-    jitter = rng.uniform(-2.0, 2.0, len(events))
-    jittered = [_with_t(e, e.t + float(j)) for e, j in zip(events, jitter, strict=True)]
-    jittered.sort(key=lambda e: e.t)
-    return {
-        "exact": list(events),
-        "time_shifted": _retimed(events, lambda t: t + 86_400_000.0),
-        "scaled_0.9": _retimed(events, lambda t: t0 + (t - t0) * 0.9),
-        "scaled_1.1": _retimed(events, lambda t: t0 + (t - t0) * 1.1),
-        "jitter_2ms": jittered,
-        "reordered_batches": reorder_batches(events, rng),
-    }
-
-
-def reorder_batches(
-    events: Sequence[Event], rng: np.random.Generator, size: int = 40
-) -> list[Event]:
-    """The recording cut into batches of ``size`` events sent in a shuffled order, each batch
-    moved in time to follow the one sent before it (so time still runs forward)."""
-    batches = [list(events[i : i + size]) for i in range(0, len(events), size)]
-    out: list[Event] = []
-    t = events[0].t
-    for k in rng.permutation(len(batches)):
-        batch = batches[int(k)]
-        base = t - batch[0].t + 300.0
-        out.extend(_with_t(e, e.t + base) for e in batch)
-        t = out[-1].t
-    return out
 
 
 def _windows(modality: str, events: Sequence[Event], start: int = 0) -> list[Any]:

@@ -5,6 +5,8 @@
 * `humanlike` — population models (one per modality) giving p(machine) of a window.
 * `mouse_features` — the mouse window's liveness features, over all its samples at once.
 * `bots` — one generator per bot family, for training and attacking the models.
+* `replays` — a recording replayed as an attacker may retime it (shifted, scaled, jittered,
+  reordered), for the evaluation and the attacks through the live server.
 * `quality` — the enrollment quality score in [0, 1] with its reasons.
 
 Pure functions and scikit-learn estimators only: no I/O, no clock, no web, no database.

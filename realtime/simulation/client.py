@@ -275,8 +275,9 @@ class SimulatedClient:
 
         Stops early at ``deadline`` (``time.monotonic``), on a re-challenge when
         ``stop_on_challenge``, once ``until_trained``'s modality is scored, or when the socket
-        closes. The first event is sent at the tab's clock (never before the previous
-        recording's last event plus ``RECORDING_GAP_MS``).
+        closes. The recording's 0 ms is sent as the tab's clock (never before the previous
+        recording's last event plus ``RECORDING_GAP_MS``): its first event then, unless the
+        recording starts later (a time-shifted replay runs that far ahead of the tab's clock).
         """
         result = StreamResult(recording=recording.name)
         if not recording.events:
@@ -290,7 +291,7 @@ class SimulatedClient:
         start_t = self.clock_ms()
         if self.last_sent_t is not None:
             start_t = max(start_t, self.last_sent_t + RECORDING_GAP_MS)
-        offset = start_t - recording.events[0].t
+        offset = start_t
         plan = plan_batches(recording.events, speed=speed, batch_ms=batch_ms, max_events=max_events)
         self._reauth_mark = None
         started = time.perf_counter()

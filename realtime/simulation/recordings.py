@@ -63,7 +63,8 @@ def in_background(dataset: str) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class Recording:
-    """One recorded stretch of activity: events in recorded order, the first at 0 ms."""
+    """One recorded stretch of activity: events in recorded order, the first at 0 ms (an
+    attack's time-shifted replay starts later: the client sends it that far ahead)."""
 
     dataset: str
     person: str

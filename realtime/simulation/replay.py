@@ -4,7 +4,8 @@ A browser flushes what happened every ``batch_ms`` of wall-clock time. Replaying
 N, one flush interval holds ``batch_ms × N`` ms of recorded activity, so a session sends at
 most 1000 / ``batch_ms`` batches per second whatever the speed. With speed 0 (as fast as
 possible) the batches are those of speed 1, sent back to back. Timestamps on the wire are the
-recorded ones shifted to the client's clock: pacing changes with the speed, spacing never does.
+recorded ones shifted to the client's clock (a recording's 0 ms at the tab's clock when its
+stream starts): pacing changes with the speed, spacing never does.
 """
 
 from __future__ import annotations

@@ -44,6 +44,9 @@ class SessionPlan:
     source: str
     family: str = ""
     """The attack family streamed (``realtime.simulation.attacks``); "" for a person."""
+    after: int | None = None
+    """Index of the plan whose session must have ended before this one starts (a replay of
+    what that session streamed, once the server has scored it)."""
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,7 @@ class Simulation:
         self.started = 0.0
         self.wall_s = 0.0
         self._live: list[SessionOutcome] = []
+        self._ended: dict[int, asyncio.Event] = {}
         self._ready = 0
         self.all_started = asyncio.Event()
         self._rng = np.random.default_rng(config.seed)
@@ -245,6 +249,8 @@ class Simulation:
         modality = MODALITY[self.config.dataset]
         jitter = float(self._rng.uniform(0.0, self.config.jitter_s))
         try:
+            if plan.after is not None:
+                await self._ended[plan.after].wait()
             try:
                 client = await self._open(plan, outcome)
             finally:
@@ -265,6 +271,7 @@ class Simulation:
             for c in outcome.clients:
                 with contextlib.suppress(Exception):  # a dead socket: nothing to close
                     await c.close()
+            self._ended[plan.index].set()
         return outcome
 
     async def _enroll(
@@ -350,8 +357,12 @@ class Simulation:
         )
 
     async def run(self, plans: Sequence[SessionPlan]) -> dict[str, Any]:
-        """Run every plan concurrently; the report (see ``summary``)."""
+        """Run every plan concurrently (a plan with ``after`` once that one has ended); the
+        report (see ``summary``)."""
+        if self.config.start_together and any(p.after is not None for p in plans):
+            raise ValueError("sessions that wait for others cannot start together")
         self._live = [SessionOutcome(plan=p) for p in plans]
+        self._ended = {p.index: asyncio.Event() for p in plans}
         if not self.config.start_together or not plans:
             self._begin()
         tasks = [asyncio.create_task(self._run_one(o)) for o in self._live]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.evaluation.liveness import replay_variants
-from models.events import KeyEvent, MouseEvent
+from models.events import KeyEvent
 from models.liveness.corpus import keystroke_chunks, mouse_chunks
 from models.liveness.fingerprint import (
     Fingerprint,
@@ -16,6 +15,7 @@ from models.liveness.fingerprint import (
     replay_score,
 )
 from models.liveness.quality import REPLAY_MATCH
+from models.liveness.replays import replay_variants
 from tests.models.liveness_data import (
     HAVE_AALTO,
     HAVE_SAPIMOUSE,
@@ -59,7 +59,7 @@ def test_a_replayed_typing_window_matches_however_it_is_retimed(variant: str) ->
     memory = memory_of(keystroke_chunks(recording), "keystroke")  # type: ignore[arg-type]
     replayed = replay_variants(recording, np.random.default_rng(2))[variant]
     # Cut elsewhere than the recording was: the replay does not line up with its windows.
-    for window in keystroke_chunks(replayed, start=7)[:3]:  # type: ignore[arg-type]
+    for window in keystroke_chunks(replayed, start=7)[:3]:
         assert memory.score(keystroke_fingerprint(window)) >= REPLAY_MATCH
 
 
@@ -93,7 +93,7 @@ def test_replays_of_real_people_match_and_their_new_windows_do_not(variant: str)
         enrollment, later = stream[: len(stream) // 2], stream[len(stream) // 2 :]
         memory = memory_of(keystroke_chunks(enrollment), "keystroke")  # type: ignore[arg-type]
         replayed = replay_variants(enrollment, rng)[variant]
-        windows = keystroke_chunks(replayed, start=11)[:2]  # type: ignore[arg-type]
+        windows = keystroke_chunks(replayed, start=11)[:2]
         assert max(memory.score(keystroke_fingerprint(w)) for w in windows) >= REPLAY_MATCH
         for window in keystroke_chunks(later):
             assert memory.score(keystroke_fingerprint(window)) < REPLAY_MATCH
@@ -105,7 +105,7 @@ def test_replayed_pointer_paths_match_and_new_ones_do_not(variant: str) -> None:
     rng = np.random.default_rng(6)
     for three, one in unseen_mouse_users()[:3]:
         memory = memory_of(mouse_chunks(three), "mouse")  # type: ignore[arg-type]
-        replayed: list[MouseEvent] = replay_variants(three, rng)[variant]  # type: ignore[assignment]
+        replayed = replay_variants(three, rng)[variant]
         windows = mouse_chunks(replayed, start=3)[:2]
         assert max(memory.score(mouse_fingerprint(w)) for w in windows) >= REPLAY_MATCH
         for window in mouse_chunks(one):
