@@ -24,13 +24,13 @@ import pytest
 from numpy.typing import NDArray
 
 from models.background import write_npz
-from models.evaluation.liveness import replay_variants
 from models.events import KeyEvent
 from models.liveness.corpus import keystroke_chunks, mouse_chunks
 from models.liveness.fingerprint import Fingerprint, FingerprintIndex
 from models.liveness.fingerprint import keystroke_fingerprint as keystroke_sketch
 from models.liveness.fingerprint import mouse_fingerprint as mouse_sketch
 from models.liveness.mouse_features import mouse_liveness_features
+from models.liveness.replays import replay_variants
 from tests.models.liveness_data import (
     HAVE_AALTO,
     HAVE_SAPIMOUSE,
