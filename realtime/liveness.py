@@ -117,14 +117,21 @@ class LivenessGuard:
         mine = self._socket(conn)
         memory = mine.memory.get(name)
         since = self.state.clock.now() - timedelta(days=self.state.settings.replay_memory_days)
-        async with self.state.sessions() as db:
-            stored = await records.sketches(
-                db=db,
-                user_id=conn.user_id,
-                modality=name,
-                since=since,
-                after_id=memory.seen_id if memory is not None else 0,
-            )
+        try:
+            async with self.state.sessions() as db:
+                stored = await records.sketches(
+                    db=db,
+                    user_id=conn.user_id,
+                    modality=name,
+                    since=since,
+                    after_id=memory.seen_id if memory is not None else 0,
+                )
+        except Exception as exc:
+            if memory is None:
+                raise  # no memory to judge against: the window is not scored
+            # The window is judged against what the socket holds; the next one reads again.
+            log.warning("replay_memory_not_reread", session_id=conn.session_id, error=repr(exc))
+            return memory
         if memory is None:
             memory = mine.memory[name] = Memory(FingerprintIndex(name))
         for sketch_id, raw in stored:

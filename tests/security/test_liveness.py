@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from sqlalchemy import MetaData, func, select
 
+from app.behavior import liveness as liveness_records
 from db.tables import AuditEvent, BehaviorSample, LoginSession
 from models.events import KeyEvent, MouseEvent
 from models.liveness.bots import KEYBOARD_BOTS, MOUSE_BOTS, KeyboardContext, MouseContext
@@ -334,3 +335,34 @@ async def test_a_session_replayed_on_a_socket_open_since_before_it_is_challenged
 
     assert challenged(thief)
     assert (await liveness_flags(served, owner)).count("replay") == 1
+
+
+async def test_a_memory_that_cannot_be_read_again_judges_with_what_it_holds(
+    live_server: Served, sockets: list[Live], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served = live_server
+    typist, someone = aalto_people(2)
+    recording = keys(typist.enrollment[0])
+    owner = await served.api.create_account()
+    live, player = await tab(served, await served.http.sign_in(owner), sockets)
+    await player.play(recording, pause_ms=1000)
+    await live.wait_for("enrollment", lambda p: p["progress"]["keystroke"]["trained"], within=90)
+    await live.close()
+
+    thief, replayer = await tab(served, await served.http.sign_in(owner), sockets)
+    await replayer.play(keys(someone.enrollment[0])[:120], pause_ms=1000)  # memory read once
+    await thief.quiet(0.3)
+    assert [p for name, p in thief.events if name == "trust"]
+    assert not any(name == "reauth_required" for name, _ in thief.events)
+
+    reads: list[str] = []
+
+    async def unavailable(**kwargs: Any) -> list[tuple[int, bytes]]:
+        reads.append(kwargs["user_id"])
+        raise ConnectionResetError("the database went away")
+
+    monkeypatch.setattr(liveness_records, "sketches", unavailable)
+    await replayer.play(recording[:200])
+    await thief.quiet(0.5)
+    assert reads  # the read again failed, and the window was judged all the same
+    assert any(name == "reauth_required" for name, _ in thief.events)  # a replay, from memory
