@@ -250,10 +250,9 @@ class Pipeline:
             not_live=verdict.not_live if verdict else False,
         )
         updated, challenge = trust_sm.apply(record, evidence, self.params, now.timestamp())
-        if verdict is not None:
-            updated = updated.with_liveness(name, verdict.rule_sum)
         scoring_ms = (time.perf_counter() - started) * 1000
         if verdict is not None:
+            updated = updated.with_liveness(name, verdict.rule_sum)
             await self.liveness.remember(conn, name, verdict, SCORED)
             if verdict.flag is not None and await self.liveness.flag(conn, name, verdict):
                 # The admin view filters on it (the database keeps the session's first flag).
@@ -287,8 +286,7 @@ class Pipeline:
         )
         learned = await self.verified.after_scoring(
             conn, name, rows, p_genuine=p, trust=updated.trust.trust, now=now,
-            doubtful=rule is not None or (verdict is not None and (verdict.flag is not None
-                                                                    or verdict.is_replay)),
+            doubtful=rule is not None or (verdict is not None and verdict.not_live),
         )  # fmt: skip
         event = {**view, "modality": name, "window_size": size}
         if self.state.settings.evaluation_scores:

@@ -126,11 +126,7 @@ async def test_a_replay_of_what_the_owner_typed_in_another_tab_is_challenged(
 ) -> None:
     served = live_server
     typist, someone = aalto_people(2)
-    owner = await served.api.create_account()
-    live, player = await tab(served, await served.http.sign_in(owner), sockets)
-    await player.play(keys(typist.enrollment[0]), pause_ms=1000)
-    await live.wait_for("enrollment", lambda p: p["progress"]["keystroke"]["trained"], within=90)
-    await live.close()
+    owner = await enrolled_by_typing(served, sockets, keys(typist.enrollment[0]))
 
     # The thief's socket of the owner's session sends a window of its own (it is scored), then
     # waits; meanwhile the owner types in another tab, and those windows are scored.
@@ -144,19 +140,15 @@ async def test_a_replay_of_what_the_owner_typed_in_another_tab_is_challenged(
     await typing.play(typed, pause_ms=1000)
     await tab_b.quiet(0.5)
     assert [p for name, p in tab_b.events if name == "trust"], "the owner's typing was scored"
-    assert not any(name == "reauth_required" for name, _ in tab_b.events)
+    assert not challenged(tab_b)
 
     # Then the thief's socket sends what the owner just typed.
     replayer.t = typing.t
     await replayer.play(typed)
     await thief.quiet(0.5)
 
-    assert any(name == "reauth_required" for name, _ in thief.events)
-    async with served.api.state.sessions() as db:
-        flags = await db.execute(
-            select(LoginSession.liveness).where(LoginSession.user_id == owner.id)
-        )
-    assert "replay" in list(flags.scalars())
+    assert challenged(thief)
+    assert "replay" in await liveness_flags(served, owner)
 
 
 async def no_key_identity_in_any_table(served: Served, codes: set[str]) -> None:
@@ -243,7 +235,7 @@ def minimum_jerk_bot(reference: list[MouseEvent], seed: int) -> list[MouseEvent]
     return MOUSE_BOTS["minimum_jerk"](MouseContext(reference, []), np.random.default_rng(seed))
 
 
-async def bot_owner(served: Served) -> tuple[Any, list[list[MouseEvent]]]:
+async def bot_owner(served: Served) -> tuple[Account, list[list[MouseEvent]]]:
     """An account whose model learned a minimum-jerk bot's own padded input (another run of it)
     so that the owner's model lets the bot pass: liveness alone stands between the bot and the
     session; and the bot's attack, in parts of one measured window and one empty window."""
@@ -258,14 +250,6 @@ async def bot_owner(served: Served) -> tuple[Any, list[list[MouseEvent]]]:
     return owner, attack
 
 
-async def flags_of(served: Served, user_id: str) -> list[str | None]:
-    async with served.api.state.sessions() as db:
-        found = await db.execute(
-            select(LoginSession.liveness).where(LoginSession.user_id == user_id)
-        )
-    return list(found.scalars())
-
-
 async def test_windows_too_short_to_measure_do_not_clear_a_bots_evidence(
     start_server: StartServer, sockets: list[Live]
 ) -> None:
@@ -277,9 +261,9 @@ async def test_windows_too_short_to_measure_do_not_clear_a_bots_evidence(
     await thief.quiet(0.5)
 
     trusts = [p for name, p in thief.events if name == "trust"]
-    assert any(name == "reauth_required" for name, _ in thief.events)
+    assert challenged(thief)
     assert len(trusts) <= 4  # challenged once two of the bot's windows add up (the third)
-    assert "machine" in await flags_of(served, owner.id)  # the empty windows washed nothing away
+    assert "machine" in await liveness_flags(served, owner)  # the empty windows washed nothing away
 
 
 async def test_a_bot_that_reconnects_after_every_window_keeps_its_evidence(
@@ -289,23 +273,23 @@ async def test_a_bot_that_reconnects_after_every_window_keeps_its_evidence(
     owner, attack = await bot_owner(served)
     token = await served.http.sign_in(owner)
 
-    challenged, t = False, 1000.0
+    held, t = False, 1000.0
     for part in attack[:8]:  # a fresh socket of the same session for each pair of windows
         thief, player = await tab(served, token, sockets)
-        if any(name == "reauth_required" for name, _ in thief.events):
-            challenged = True  # told on connecting: the session is held
+        if challenged(thief):
+            held = True  # told on connecting: the session is held
             break
         player.t = t
         await player.play(part)
         await thief.quiet(0.3)
         t = player.t
-        challenged = any(name == "reauth_required" for name, _ in thief.events)
+        held = challenged(thief)
         await thief.close()
-        if challenged:
+        if held:
             break
 
-    assert challenged
-    assert "machine" in await flags_of(served, owner.id)
+    assert held
+    assert "machine" in await liveness_flags(served, owner)
 
 
 async def test_a_session_replayed_on_a_socket_open_since_before_it_is_challenged(
@@ -343,17 +327,13 @@ async def test_a_memory_that_cannot_be_read_again_judges_with_what_it_holds(
     served = live_server
     typist, someone = aalto_people(2)
     recording = keys(typist.enrollment[0])
-    owner = await served.api.create_account()
-    live, player = await tab(served, await served.http.sign_in(owner), sockets)
-    await player.play(recording, pause_ms=1000)
-    await live.wait_for("enrollment", lambda p: p["progress"]["keystroke"]["trained"], within=90)
-    await live.close()
+    owner = await enrolled_by_typing(served, sockets, recording)
 
     thief, replayer = await tab(served, await served.http.sign_in(owner), sockets)
     await replayer.play(keys(someone.enrollment[0])[:120], pause_ms=1000)  # memory read once
     await thief.quiet(0.3)
     assert [p for name, p in thief.events if name == "trust"]
-    assert not any(name == "reauth_required" for name, _ in thief.events)
+    assert not challenged(thief)
 
     reads: list[str] = []
 
@@ -365,4 +345,4 @@ async def test_a_memory_that_cannot_be_read_again_judges_with_what_it_holds(
     await replayer.play(recording[:200])
     await thief.quiet(0.5)
     assert reads  # the read again failed, and the window was judged all the same
-    assert any(name == "reauth_required" for name, _ in thief.events)  # a replay, from memory
+    assert challenged(thief)  # a replay, from memory
