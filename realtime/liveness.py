@@ -5,7 +5,10 @@ The memory of one modality is read when a socket judges its first window (the us
 fingerprints and those of windows scored within ``replay_memory_days``), and before each later
 window it takes in what was filed since: the windows of the user's other sockets, on any worker.
 A socket that only read its memory once missed them, so input the owner had just typed in
-another tab could be sent again on a socket opened before it and pass as the owner's.
+another tab could be sent again on a socket opened before it and pass as the owner's. Whether
+anything was filed since is told by a count in the live store (``records.filed_count``), which
+every filing moves once committed: the database is read again only when the count moved by
+more than the socket's own filings (or is unknown), and after every `REREAD_OWN` of them.
 Machine-likeness accumulates per session in the shipped model's CUSUM rule (its sum kept in the
 session's trust record, so a reconnect does not reset it), so one odd window of a person raises
 no flag; a replayed window flags at once.
@@ -35,6 +38,8 @@ log = structlog.get_logger(__name__)
 NOTE = "liveness"
 MAX_UNFILED = 256
 """Most of a socket's own sketches it waits to see filed (each a few hundred bytes)."""
+REREAD_OWN = 32
+"""A socket reads its own filed sketches back (to stop waiting for them) after this many."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,11 @@ class Memory:
     index: FingerprintIndex
     seen_id: int = 0
     own: set[bytes] = field(default_factory=set)
+    counted: int | None = None
+    """The filed count (``records.filed_count``) up to which the index holds every sketch:
+    read before the database was, then moved by this socket's own filings."""
+    own_filed: int = 0
+    """Sketches this socket filed since it last read the database."""
 
 
 @dataclass
@@ -116,6 +126,15 @@ class LivenessGuard:
         """The socket's memory of ``name``, with every sketch filed since it last looked."""
         mine = self._socket(conn)
         memory = mine.memory.get(name)
+        # Read before the database: a sketch counted after this read is read now or next time.
+        count = await self._filed_count(conn, name)
+        if (
+            memory is not None
+            and count is not None
+            and count == memory.counted
+            and memory.own_filed < REREAD_OWN
+        ):
+            return memory  # nothing filed since but this socket's own windows
         since = self.state.clock.now() - timedelta(days=self.state.settings.replay_memory_days)
         try:
             async with self.state.sessions() as db:
@@ -134,6 +153,7 @@ class LivenessGuard:
             return memory
         if memory is None:
             memory = mine.memory[name] = Memory(FingerprintIndex(name))
+        memory.counted, memory.own_filed = count, 0
         for sketch_id, raw in stored:
             if raw in memory.own:
                 memory.own.discard(raw)  # this socket's window, filed: indexed when judged
@@ -141,6 +161,14 @@ class LivenessGuard:
                 memory.index.add(Fingerprint.from_bytes(name, raw))
             memory.seen_id = sketch_id
         return memory
+
+    async def _filed_count(self, conn: LiveConnection, name: str) -> int | None:
+        """The user's filed count of ``name``; None when unknown (the database is read)."""
+        try:
+            return await records.filed_count(self.state.kv, user_id=conn.user_id, modality=name)
+        except Exception as exc:
+            log.warning("replay_memory_count_unread", session_id=conn.session_id, error=repr(exc))
+            return None
 
     async def judge(
         self,
@@ -184,6 +212,25 @@ class LivenessGuard:
                 await db.commit()
         except Exception as exc:
             log.warning("replay_sketch_not_stored", session_id=conn.session_id, error=repr(exc))
+            return
+        memory = self._socket(conn).memory.get(name)
+        try:
+            count: int | None = await records.count_filed(
+                self.state.kv,
+                user_id=conn.user_id,
+                modality=name,
+                days=self.state.settings.replay_memory_days,
+            )
+        except Exception as exc:  # other sockets read the database until it counts again
+            log.warning("replay_sketch_not_counted", session_id=conn.session_id, error=repr(exc))
+            count = None
+        if memory is None:
+            return
+        memory.own_filed += 1
+        if count is None or memory.counted is None or count != memory.counted + 1:
+            memory.counted = None  # another socket filed too (or unknown): read next time
+        else:
+            memory.counted = count
 
     async def flag(self, conn: LiveConnection, name: str, verdict: Verdict) -> bool:
         """Record the session's liveness flag (once) with an audit entry; whether this window

@@ -16,6 +16,7 @@ from app import audit
 from app.behavior import service as behavior_service
 from app.clock import Clock
 from app.events import EventHub
+from app.kv import KeyValueStore
 from db.tables import LoginSession, Modality, ReplaySketch
 from models.liveness.quality import QualityReport, enrollment_quality
 
@@ -43,10 +44,30 @@ async def sketches(
     return [(int(i), bytes(raw)) for i, raw in rows.all()]
 
 
+def filed_key(user_id: str, modality: str) -> str:
+    """The live store's key of the user's filed count (``count_filed``)."""
+    return f"liveness:filed:{user_id}:{modality}"
+
+
+async def count_filed(kv: KeyValueStore, *, user_id: str, modality: str, days: int) -> int:
+    """Count sketches of the user's filed (call once committed): the count's value after.
+
+    A socket re-reads the database only when the count moved by more than its own filings
+    (``filed_count``), instead of querying it at every window. Kept as long as the memory."""
+    return await kv.incr(filed_key(user_id, modality), ttl_seconds=max(days, 1) * 86_400)
+
+
+async def filed_count(kv: KeyValueStore, *, user_id: str, modality: str) -> int | None:
+    """How many sketches of the user ``count_filed`` has counted (None: none, or forgotten)."""
+    value = await kv.get(filed_key(user_id, modality))
+    return None if value is None else int(value)
+
+
 def add_sketch(
     db: AsyncSession, *, clock: Clock, user_id: str, modality: str, kind: str, sketch: bytes
 ) -> None:
-    """Remember a window's fingerprint (committed with the caller's transaction)."""
+    """Remember a window's fingerprint (committed with the caller's transaction; then
+    ``count_filed``)."""
     db.add(
         ReplaySketch(
             user_id=user_id,

@@ -107,6 +107,10 @@ async def store_enrollment(
         )
         await behavior_service.profile(db=db, clock=state.clock, user_id=user.id)
         await db.commit()
+    if sketches:  # sockets open for the user read them at their next window
+        await liveness.count_filed(
+            state.kv, user_id=user.id, modality=modality, days=state.settings.replay_memory_days
+        )
     return n
 
 

@@ -151,6 +151,39 @@ async def test_a_replay_of_what_the_owner_typed_in_another_tab_is_challenged(
     assert "replay" in await liveness_flags(served, owner)
 
 
+async def test_a_socket_reads_its_memory_again_only_when_another_filed_since(
+    live_server: Served, sockets: list[Live], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served = live_server
+    typist, someone = aalto_people(2)
+    owner = await enrolled_by_typing(served, sockets, keys(typist.enrollment[0]))
+    reads: list[int] = []
+    read = liveness_records.sketches
+
+    async def counted(**kwargs: Any) -> list[tuple[int, bytes]]:
+        reads.append(kwargs["after_id"])
+        return await read(**kwargs)
+
+    monkeypatch.setattr(liveness_records, "sketches", counted)
+    typed = keys(typist.test[0])
+    live, player = await tab(served, await served.http.sign_in(owner), sockets)
+    await player.play(typed[:300], pause_ms=1000)
+    windows = await scored(live, windows=2)
+    assert windows >= 2
+    assert reads == [0]  # its first window; later ones filed nothing new but its own
+
+    # A window scored in another session of the user is filed: the socket's next window reads
+    # what was filed since, once.
+    other, elsewhere = await tab(served, await served.http.sign_in(owner), sockets)
+    await elsewhere.play(keys(someone.enrollment[0])[:240], pause_ms=1000)
+    assert await scored(other, windows=1) >= 1
+    reads.clear()
+    await player.play(typed[300:], pause_ms=1000)
+    assert await scored(live, windows=windows + 1) > windows
+    assert len(reads) == 1
+    assert reads[0] > 0  # what was filed after what it held
+
+
 async def no_key_identity_in_any_table(served: Served, codes: set[str]) -> None:
     """No table (reflected: the fingerprints' too) holds a key class or an event list."""
     metadata = MetaData()
@@ -342,6 +375,8 @@ async def test_a_memory_that_cannot_be_read_again_judges_with_what_it_holds(
         raise ConnectionResetError("the database went away")
 
     monkeypatch.setattr(liveness_records, "sketches", unavailable)
+    # The live store lost the filed count (Redis restarted empty): the socket must read again.
+    await served.api.state.kv.delete(liveness_records.filed_key(owner.id, "keystroke"))
     await replayer.play(recording[:200])
     await thief.quiet(0.5)
     assert reads  # the read again failed, and the window was judged all the same
