@@ -14,6 +14,12 @@ windows, are matched, so replays cut at other window boundaries or with their ba
 reordered still match. People do not repeat a run of several flights within a few percent,
 nor a path pixel for pixel, so a genuine new window scores near 0.
 
+Except where a path holds little to repeat: a slow crawl of 1-3 px steps at a timer's
+interval, or one step repeated, recurs by physics, not by replay (Balabit's remote-desktop
+`user9`: 38 % of a genuine window's positions in such runs, matched in their enrollment).
+A mouse run whose distinct displacements carry fewer than `MIN_RUN_BITS` bits
+(`run_bits`) is neither filed nor matched; a replay still matches on the rest of its path.
+
 The sketch keeps no key identity, no absolute time and no position: only ratios and
 displacements, quantized; it cannot be turned back into keys or text.
 """
@@ -42,6 +48,12 @@ MOUSE_DT_SCALE: Final = 16.0
 MIN_STEP_PX: Final = 2.0
 """Mouse samples closer than this to the last kept one are skipped (rest and sub-pixel noise)."""
 MAX_CODE: Final = 1023
+MIN_RUN_BITS: Final = 18.0
+"""Least information (bits, `run_bits`) of a mouse run that is filed and matched: about four
+distinct 2-3 px steps, or two of 11 px. Chosen on the training-half people (Balabit's 5 at odd
+positions, SapiMouse's 40): from 16 to 20 bits no genuine window of theirs scored over 0.15 and
+every replay variant's first window at least 0.47; without it, 21 of `user9`'s 199 genuine
+windows scored 0.30-0.54."""
 MERGE_RATIO: Final = 4
 """A run of index keys is merged into the one before it once that is at most this times
 larger: about log4 of the memory's size runs to search."""
@@ -58,7 +70,9 @@ class SketchSpec:
     ``aligned``: log-coded channels compared after removing a run's common offset (a uniform
     time scaling), with keys relative to channel 1 of the run's first position;
     ``ranged``: (offset, channel) of one more value, filed in the key beside the hash of its
-    bins, so that a probe finds only stored runs with that value within tolerance.
+    bins, so that a probe finds only stored runs with that value within tolerance;
+    ``min_bits``: with ``exact``, runs whose exact channels carry fewer bits (`run_bits`) are
+    neither filed nor matched.
     """
 
     channels: int
@@ -69,6 +83,7 @@ class SketchSpec:
     exact: tuple[int, ...] = ()
     aligned: bool = False
     ranged: tuple[int, int] | None = None
+    min_bits: float = 0.0
 
     def __post_init__(self) -> None:
         if bool(self.key) == bool(self.exact):
@@ -79,6 +94,8 @@ class SketchSpec:
             raise ValueError("exact channels are matched without tolerance or alignment")
         if self.ranged and not self.key:
             raise ValueError("a ranged value is filed beside a key's bins")
+        if self.min_bits and not self.exact:
+            raise ValueError("a run's information is that of its exact channels")
 
 
 KEYSTROKE_SPEC: Final = SketchSpec(
@@ -98,8 +115,10 @@ MOUSE_SPEC: Final = SketchSpec(
     tol_rel=(0.0, 0.0, 0.25),
     run=6,
     # Displacements match exactly, so a run's six key it and leave few candidates to verify:
-    # people repeat short steps like (3, 1) often, six in a row rarely.
+    # people repeat short steps like (3, 1) often, six in a row rarely, unless the six hold
+    # only a few small steps (a crawl at a timer's interval): those runs are left out.
     exact=(0, 1),
+    min_bits=MIN_RUN_BITS,
 )
 SPECS: Final = {"keystroke": KEYSTROKE_SPEC, "mouse": MOUSE_SPEC}
 
@@ -128,6 +147,32 @@ class Fingerprint:
 
 def _quantize(v: NDArray[np.float64], scale: float) -> NDArray[np.int16]:
     return np.clip(np.rint(v * scale), -MAX_CODE, MAX_CODE).astype(np.int16)
+
+
+def run_bits(codes: NDArray[np.int16] | NDArray[np.int32], run: int) -> NDArray[np.float64]:
+    """Per run start of ``codes`` (positions, channels; ``run`` positions from each start that
+    has them): the bits of the run's distinct code vectors. A vector of Chebyshev radius r is
+    one of (2r + 1)^channels vectors within that radius: log2 of that, counted once however
+    often the vector recurs in the run. A boundary row (`MAX_CODE`) counts 0: it is no step.
+
+    A run of one step repeated holds the bits of one step; a crawl of a few 1-3 px steps,
+    4.6-5.6 bits for each distinct one; a path of growing steps, many more."""
+    n, channels = codes.shape
+    if n < run:
+        return np.zeros(0)
+    c = codes.astype(np.int64)
+    radius = np.abs(c).max(axis=1)
+    bits = np.where(radius < MAX_CODE, channels * np.log2(2 * radius + 1), 0.0)
+    packed = c @ (2 * MAX_CODE + 1) ** np.arange(channels, dtype=np.int64)  # one per vector
+    count = n - run + 1
+    total = bits[:count].copy()
+    for j in range(1, run):
+        # The run's j-th vector counts if it differs from each one before it in the run.
+        new = np.ones(count, dtype=bool)
+        for k in range(j):
+            new &= packed[k : k + count] != packed[j : j + count]
+        total += bits[j : j + count] * new
+    return total
 
 
 def keystroke_fingerprint(strokes: Sequence[Keystroke]) -> Fingerprint:
@@ -281,7 +326,7 @@ class FingerprintIndex:
         self._run_starts: list[int] = []
         self._filed = 0
         self._pending: list[NDArray[np.uint64]] = []
-        self._last: tuple[Fingerprint, NDArray[np.uint64]] | None = None
+        self._last: tuple[Fingerprint, NDArray[np.uint64], NDArray[np.bool_]] | None = None
         self._last_query: tuple[Fingerprint, _Query] | None = None
         for fp in fingerprints:
             self.add(fp)
@@ -302,7 +347,9 @@ class FingerprintIndex:
             count = n - self.spec.run + 1
             ok = np.all(np.abs(fp.codes[:count]) < MAX_CODE, axis=1)
             if self._exact_channels.size:
-                keys = self._exact_keys(fp)[ok]
+                keys, informative = self._exact_runs(fp)
+                ok &= informative
+                keys = keys[ok]
             else:
                 values = self._query(fp).values
                 self._values[:, self._rows : self._rows + n] = values
@@ -348,22 +395,28 @@ class FingerprintIndex:
             starts.pop()
             self._keys[starts[-1] : end].sort(kind="stable")
 
-    def _exact_keys(self, fp: Fingerprint) -> NDArray[np.uint64]:
-        """The key of every run start of ``fp`` by its exact channels: a hash of each
-        position's values, and of the run's hashes (``np.correlate`` multiplies and adds in
-        uint64, wrapping around as a hash should). The live path adds the window it has just
-        scored: the last sketch's keys are kept for that."""
+    def _exact_runs(self, fp: Fingerprint) -> tuple[NDArray[np.uint64], NDArray[np.bool_]]:
+        """The key of every run start of ``fp`` by its exact channels (a hash of each
+        position's values, and of the run's hashes: ``np.correlate`` multiplies and adds in
+        uint64, wrapping around as a hash should), and whether the run holds ``min_bits``
+        (`run_bits`). The live path adds the window it has just scored: the last sketch's are
+        kept for that."""
         if self._last is not None and self._last[0] is fp:
-            return self._last[1]
+            return self._last[1], self._last[2]
         width = self._exact_channels.size
-        rows = fp.codes[:, self._exact_channels].astype(np.uint64) @ _MIX[:width]
+        exact = fp.codes[:, self._exact_channels]
+        rows = exact.astype(np.uint64) @ _MIX[:width]
         keys = np.correlate(rows, _MIX[width : width + self.spec.run], "valid") & _HIGH
-        self._last = (fp, keys)
-        return keys
+        if self.spec.min_bits:
+            informative = run_bits(exact, self.spec.run) >= self.spec.min_bits
+        else:
+            informative = np.ones(keys.size, dtype=bool)
+        self._last = (fp, keys, informative)
+        return keys, informative
 
     def _query(self, fp: Fingerprint) -> _Query:
         """A keyed sketch's relative run values and their bounds (kept for the add that
-        follows a score, as `_exact_keys` are)."""
+        follows a score, as `_exact_runs` are)."""
         if self._last_query is not None and self._last_query[0] is fp:
             return self._last_query[1]
         spec = self.spec
@@ -415,9 +468,12 @@ class FingerprintIndex:
             return 0.0
         query: _Query | None = None
         if self._exact_channels.size:
-            # Sorted probes make the binary searches walk the runs in order.
-            owner = np.argsort(self._exact_keys(fp))
-            least = self._exact_keys(fp)[owner]
+            keys, informative = self._exact_runs(fp)
+            # Only runs that hold enough information are probed (none other is filed); sorted
+            # probes make the binary searches walk the runs in order.
+            owner = informative.nonzero()[0]
+            owner = owner[np.argsort(keys[owner])]
+            least = keys[owner]
             greatest = least | _LOW
         else:
             query = self._query(fp)

@@ -2,8 +2,8 @@
 tests that pin numbers rather than judge the models, people of the training half.
 
 Aalto participants outside (or inside) the shipped keystroke background (which is the liveness
-training half too), and SapiMouse users of the evaluation (or background) half. Read once per
-test run.
+training half too), SapiMouse users of the evaluation (or background) half, and Balabit users
+of the training half (remote-desktop pointers). Read once per test run.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ DATASETS = Path(
 )
 HAVE_AALTO = (DATASETS / AALTO_ARCHIVE).exists()
 HAVE_SAPIMOUSE = (DATASETS / dm.SAPIMOUSE_ARCHIVE).exists()
+HAVE_BALABIT = (DATASETS / dm.BALABIT_ARCHIVE).exists()
 
 
 @lru_cache(maxsize=1)
@@ -64,3 +65,13 @@ def unseen_mouse_users(n: int = 6) -> list[tuple[list[MouseEvent], list[MouseEve
         three, one = dm.sapimouse_sessions(root, user)
         out.append((three.events, one.events))
     return out
+
+
+@lru_cache(maxsize=1)
+def balabit_person(user: str) -> tuple[list[list[MouseEvent]], list[MouseEvent]]:
+    """A Balabit user's training sessions and their first labeled genuine test session."""
+    root = dm.resolve_dataset(DATASETS, dm.BALABIT_ARCHIVE, "training_files")
+    labels = dm.balabit_labels(root)
+    tests = dm.balabit_labeled_tests(root, user, labels, max_sessions=2)
+    genuine = next(s for s, illegal in tests if not illegal)
+    return [list(s.events) for s in dm.balabit_training(root, user)], list(genuine.events)

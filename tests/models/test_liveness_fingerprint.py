@@ -5,20 +5,24 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.events import KeyEvent
+from models.events import KeyEvent, MouseEvent
 from models.liveness.corpus import keystroke_chunks, mouse_chunks
 from models.liveness.fingerprint import (
+    MIN_RUN_BITS,
     Fingerprint,
     FingerprintIndex,
     keystroke_fingerprint,
     mouse_fingerprint,
     replay_score,
+    run_bits,
 )
 from models.liveness.quality import REPLAY_MATCH
 from models.liveness.replays import replay_variants
 from tests.models.liveness_data import (
     HAVE_AALTO,
+    HAVE_BALABIT,
     HAVE_SAPIMOUSE,
+    balabit_person,
     unseen_mouse_users,
     unseen_typists,
 )
@@ -143,3 +147,70 @@ def test_a_memory_grown_window_by_window_scores_as_one_built_at_once(modality: s
     assert scores == [built.score(fp) for fp in queries]
     assert any(0 < s < 1 for s in scores)
     assert len(grown) == len(built) == 300
+
+
+def crawling(seed: int, actions: int = 60) -> list[MouseEvent]:
+    """Pointer moves at a remote desktop's 16-17 ms timer (ms, px): each action a reach of
+    varied steps (5-30 px), then a slow crawl of 2 px steps, mostly straight up (as `user9` of
+    Balabit crawls: a crawl holds so few distinct steps that people repeat its runs by chance)."""
+    rng = np.random.default_rng(seed)
+    events: list[MouseEvent] = []
+    t, x, y = 0.0, 500.0, 500.0
+    for _ in range(actions):
+        angle = rng.uniform(0, 2 * np.pi)
+        reach = rng.uniform(5, 30, 15)
+        wobble = rng.normal(0, 0.4, 15)
+        steps = [
+            (float(np.rint(r * np.cos(angle + w))), float(np.rint(r * np.sin(angle + w))))
+            for r, w in zip(reach, wobble, strict=True)
+        ]
+        steps += [(0.0, -2.0) if rng.random() < 0.8 else (-1.0, -2.0) for _ in range(20)]
+        for dx, dy in steps:
+            t += float(rng.choice([16.0, 17.0]))
+            x, y = x + dx, y + dy
+            events.append(MouseEvent(t, "move", x, y))
+        t += 1500.0  # a rest ends the action
+    return events
+
+
+def test_a_crawl_of_one_repeated_step_holds_the_bits_of_one_step() -> None:
+    crawl = np.asarray([[0, -2]] * 4 + [[-1, -2]] * 2, dtype=np.int16)
+    varied = np.asarray([[3, 9], [-12, 4], [20, 1], [7, -7], [0, 15], [-5, -5]], dtype=np.int16)
+    # A step of Chebyshev radius 2 is one of 5 x 5: log2(25) bits, once however often it recurs.
+    assert run_bits(crawl, 6) == pytest.approx([2 * np.log2(25)])
+    assert run_bits(np.asarray([[40, 0]] * 6, dtype=np.int16), 6)[0] < MIN_RUN_BITS
+    assert run_bits(varied, 6)[0] > 2 * MIN_RUN_BITS
+
+
+def test_a_genuine_crawl_like_the_enrollments_is_not_a_replay() -> None:
+    memory = FingerprintIndex("mouse", (mouse_fingerprint(w) for w in mouse_chunks(crawling(1))))
+    for window in mouse_chunks(crawling(2)):
+        assert memory.score(mouse_fingerprint(window)) < REPLAY_MATCH
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_a_replay_of_a_crawling_session_still_matches(variant: str) -> None:
+    recording = crawling(2)
+    windows = mouse_chunks(crawling(1)) + mouse_chunks(recording)
+    memory = FingerprintIndex("mouse", (mouse_fingerprint(w) for w in windows))
+    replayed = replay_variants(recording, np.random.default_rng(4))[variant]
+    for window in mouse_chunks(replayed, start=3)[:3]:
+        assert memory.score(mouse_fingerprint(window)) >= REPLAY_MATCH
+
+
+@pytest.mark.skipif(not HAVE_BALABIT, reason="Balabit archive not available")
+def test_a_remote_desktop_crawl_is_not_a_replay_of_its_enrollment() -> None:
+    # Balabit's user9 (training half): slow 1-3 px steps at the timer's interval, in their
+    # enrollment and in a genuine session, which scored 0.38 at its second window.
+    enrollment, genuine = balabit_person("user9")
+    memory = FingerprintIndex(
+        "mouse", (mouse_fingerprint(w) for s in enrollment for w in mouse_chunks(s))
+    )
+    for window in mouse_chunks(genuine):
+        fp = mouse_fingerprint(window)
+        assert memory.score(fp) < REPLAY_MATCH
+        memory.add(fp)
+    for variant in ("exact", "time_shifted", "scaled_1.1", "reordered_batches"):
+        replayed = replay_variants(enrollment[-1][:20_000], np.random.default_rng(8))[variant]
+        windows = mouse_chunks(replayed, start=3)[:2]
+        assert max(memory.score(mouse_fingerprint(w)) for w in windows) >= REPLAY_MATCH
