@@ -30,17 +30,17 @@ from models.windows import KeystrokeWindower
 BACKGROUND_HALF: Final = 1
 """Position parity of the background half (the Aalto evaluation's tuning half)."""
 
-# The projection the live models were measured with (bench/results/live_models.md), scored by the
-# cosine. The Aalto evaluation's folds choose a larger one (80 directions, shrinkage 0.02) with
-# PLDA (README, "Better models for new people"); `--directions/--shrinkage/--scoring` build it.
-LDA_COMPONENTS: Final = 40
-LDA_SHRINKAGE: Final = 0.05
+# The projection and scoring both folds of the Aalto evaluation chose on their tuning people
+# (bench/results/aalto.json "chosen"), measured live by `python -m models.background evaluate`
+# (bench/results/live_models.md) and in the live-rules evidence bench (bench/results/evidence.md).
+LDA_COMPONENTS: Final = 80
+LDA_SHRINKAGE: Final = 0.02
 COHORT_SIZE: Final = 2500
 COHORT_TOP: Final = 100
-SCORING: Final = "cosine"
+SCORING: Final = "plda"
 IMPOSTOR_WINDOWS: Final = 1000
 """Background windows kept as calibration impostors."""
-CALIBRATION_WINDOWS: Final = "sentences"
+CALIBRATION_WINDOWS: Final = "live"
 """Which background windows calibrate: ``live`` (cut from each person's 15 sentences, typed at
 their recorded times, by the live windower) or ``sentences`` (the first 50 keystrokes of one
 sentence, outside the cohort: the projection's own training windows)."""

@@ -88,6 +88,18 @@ def test_shipped_keystroke_background_holds_the_build_settings(
     assert bg.within.shape == bg.between.shape == (build.LDA_COMPONENTS,)
     assert f"{build.LDA_COMPONENTS} components, shrinkage {build.LDA_SHRINKAGE}" in bg.source
     assert bg.impostor_windows.shape[0] == build.IMPOSTOR_WINDOWS
+    assert "the live windower" in bg.source  # build.CALIBRATION_WINDOWS == "live"
+
+
+def test_the_shipped_keystroke_background_is_what_the_aalto_evaluation_chose(
+    keystroke_background: KeystrokeBackground,
+) -> None:
+    chosen = json.loads((Path(__file__).parents[2] / "bench/results/aalto.json").read_text())
+    for fold in chosen["chosen"]:
+        assert fold["n_components"] == keystroke_background.components.shape[1]
+        assert f"shrinkage {fold['shrinkage']})" in keystroke_background.source
+        assert fold["scoring"] == keystroke_background.scoring
+        assert fold["cohort_top"] == keystroke_background.cohort_top
 
 
 def _typed(t0: float, n: int, gap_ms: float = 150.0) -> list[KeyEvent]:
