@@ -9,7 +9,8 @@ vectors only: no raw events, no key identities, no text):
   on the Aalto evaluation's background half (the participants at odd positions, which the Aalto
   evaluation uses as background for the even half): scaler mean/scale of the signed-log
   features, the discriminant directions, the AS-norm cohort (projected unit-length windows), and
-  feature vectors of background windows outside the cohort, scored as impostors to calibrate.
+  feature vectors of background windows cut as the live windower cuts typing, scored as
+  impostors to calibrate.
 * ``mouse.npz`` — per-action feature rows of SapiMouse's background half (users at odd
   positions), the same number per user.
 
@@ -57,8 +58,9 @@ class KeystrokeBackground:
 
     ``mean``/``scale``/``components``/``log_columns`` define the projection (see
     `FixedProjection`); ``cohort`` holds projected unit-length windows (n, n_components);
-    ``impostor_windows`` feature vectors (n, n_features) of background windows NOT in the
-    cohort; ``within``/``between`` the person variances per direction and ``scoring`` how
+    ``impostor_windows`` feature vectors (n, n_features) of background windows, scored as
+    impostors to calibrate (`models.background.build.CALIBRATION_WINDOWS` says which);
+    ``within``/``between`` the person variances per direction and ``scoring`` how
     `models.plda.PldaVerifier` scores; ``participants`` the public data set's ids of the
     background people.
     """

@@ -9,6 +9,7 @@ shipped file. Features come from the same functions live traffic goes through.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Final
 
@@ -20,24 +21,35 @@ from models.background import KeystrokeBackground, MouseBackground
 from models.evaluation import datasets_mouse as dm
 from models.evaluation.aalto import LOG_COLUMNS, SENTENCES, features_by_user
 from models.evaluation.datasets_keyboard import AaltoParticipant, load_aalto
-from models.live import KEYSTROKE_SCHEMA, MOUSE_SCHEMA, evenly
+from models.live import KEYSTROKE_SCHEMA, KEYSTROKE_WINDOW, MOUSE_SCHEMA, evenly
 from models.mouse_actions import segment_actions
 from models.mouse_rows import actions_matrix
+from models.plda import SCORINGS
+from models.windows import KeystrokeWindower
 
 BACKGROUND_HALF: Final = 1
 """Position parity of the background half (the Aalto evaluation's tuning half)."""
 
-# The projection the live models were measured with (bench/results/live_models.md), scored by the
-# cosine. The Aalto evaluation's folds choose a larger one (80 directions, shrinkage 0.02) with
-# PLDA (README, "Better models for new people"); the live model moves to it once
-# `python -m models.background evaluate` has measured it on the people outside this file.
-LDA_COMPONENTS: Final = 40
-LDA_SHRINKAGE: Final = 0.05
+# The projection and scoring both folds of the Aalto evaluation chose on their tuning people
+# (bench/results/aalto.json "chosen"), measured live by `python -m models.background evaluate`
+# (bench/results/live_models.md) and in the live-rules evidence bench (bench/results/evidence.md).
+LDA_COMPONENTS: Final = 80
+LDA_SHRINKAGE: Final = 0.02
 COHORT_SIZE: Final = 2500
 COHORT_TOP: Final = 100
-SCORING: Final = "cosine"
+SCORING: Final = "plda"
 IMPOSTOR_WINDOWS: Final = 1000
-"""Background windows outside the cohort kept as calibration impostors."""
+"""Background windows kept as calibration impostors."""
+CALIBRATION_WINDOWS: Final = "live"
+"""Which background windows calibrate: ``live`` (cut from each person's 15 sentences, typed at
+their recorded times, by the live windower) or ``sentences`` (the first 50 keystrokes of one
+sentence, outside the cohort: the projection's own training windows)."""
+CALIBRATION_CHOICES: Final = ("live", "sentences")
+
+LIVE_WINDOW: Final = KEYSTROKE_WINDOW
+LIVE_MIN_WINDOW: Final = max(10, KEYSTROKE_WINDOW // 2)
+"""As the live windower (`models.modality.ModalitySpec.keystroke_windower`): a pause of more
+than 5 s closes a window of at least half the size."""
 
 MOUSE_ACTIONS_PER_PERSON: Final = 75
 MOUSE_SEED: Final = 7
@@ -61,10 +73,23 @@ def halves(n: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
 
 
 def keystroke_background(
-    F: NDArray[np.float64], ids: NDArray[np.int64], background: NDArray[np.int64]
+    F: NDArray[np.float64],
+    ids: NDArray[np.int64],
+    background: NDArray[np.int64],
+    *,
+    n_components: int = LDA_COMPONENTS,
+    shrinkage: float = LDA_SHRINKAGE,
+    scoring: str = SCORING,
+    calibration: NDArray[np.float64] | None = None,
 ) -> KeystrokeBackground:
-    """The projection, cohort and impostor windows learned from people ``background`` of
-    ``F`` (people, sentences, features)."""
+    """The projection (``n_components`` shrinkage-LDA directions, ``shrinkage``), cohort and
+    impostor windows learned from people ``background`` of ``F`` (people, sentences,
+    features), to be scored by ``scoring`` (one of `models.plda.SCORINGS`).
+
+    ``calibration``: feature rows of those people's live windows (`live_windows`), of which
+    `IMPOSTOR_WINDOWS` calibrate; None: sentence windows outside the cohort do."""
+    if scoring not in SCORINGS:
+        raise ValueError(f"scoring must be one of {SCORINGS}, not {scoring!r}")
     n_sentences, d = F.shape[1], F.shape[2]
     if d != KEYSTROKE_SCHEMA.n_features:
         raise ValueError(
@@ -73,17 +98,27 @@ def keystroke_background(
     X = F[background].reshape(-1, d)
     y = np.repeat(np.arange(background.size), n_sentences)
     projection = BackgroundProjection(
-        n_components=LDA_COMPONENTS,
-        shrinkage=LDA_SHRINKAGE,
+        n_components=n_components,
+        shrinkage=shrinkage,
         log_columns=LOG_COLUMNS,
         cohort_size=COHORT_SIZE,
     ).fit(X, y)
     fixed = projection.fixed()
-    # BackgroundProjection.fit takes every step-th window as the cohort; the others are
-    # scored as impostors for calibration (an impostor in its own cohort would look rarer).
+    # BackgroundProjection.fit takes every step-th window as the cohort; the sentence windows
+    # outside it calibrate when no live windows are given (an impostor in its own cohort would
+    # look rarer). Live windows run across sentences, so some share keystrokes with a cohort
+    # window: the cross-fit that chose them (bench/results/keystroke_calibration.md) had that too.
     step = max(1, -(-X.shape[0] // COHORT_SIZE))
     outside = np.ones(X.shape[0], dtype=bool)
     outside[::step] = False
+    impostors = X[outside] if calibration is None else calibration
+    described = (
+        f"{IMPOSTOR_WINDOWS} feature vectors of the other windows"
+        if calibration is None
+        else f"{IMPOSTOR_WINDOWS} of the {calibration.shape[0]} windows the live windower "
+        f"(models.windows.KeystrokeWindower, {LIVE_WINDOW} keystrokes, at least "
+        f"{LIVE_MIN_WINDOW}) closes on these people's 15 sentences typed at their recorded times"
+    )
     return KeystrokeBackground(
         schema=KEYSTROKE_SCHEMA,
         mean=np.asarray(fixed.mean, dtype=np.float64),
@@ -91,30 +126,76 @@ def keystroke_background(
         components=np.asarray(fixed.components, dtype=np.float64),
         log_columns=np.asarray(LOG_COLUMNS, dtype=bool),
         cohort=np.asarray(fixed.cohort, dtype=np.float32),
-        impostor_windows=evenly(X[outside], IMPOSTOR_WINDOWS).astype(np.float32),
+        impostor_windows=evenly(impostors, IMPOSTOR_WINDOWS).astype(np.float32),
         cohort_top=COHORT_TOP,
         within=np.asarray(fixed.within, dtype=np.float64),
         between=np.asarray(fixed.between, dtype=np.float64),
-        scoring=SCORING,
+        scoring=scoring,
         participants=np.sort(ids[background]),
         source=(
             f"Aalto 136M Keystrokes (Dhakal et al., CHI 2018; non-commercial research use with "
             f"attribution), first 1,000 participants: the {background.size} at odd positions "
             f"by participant id (the Aalto evaluation's background half), {n_sentences} "
             f"sentences each, first 50 keystrokes per sentence featurized by "
-            f"models.keystroke.window_features. Shrinkage LDA ({LDA_COMPONENTS} components, "
-            f"shrinkage {LDA_SHRINKAGE}) on signed-log standardized features; cohort = every "
-            f"{step}th window, projected and unit-length; impostor windows = {IMPOSTOR_WINDOWS} "
-            f"feature vectors of the other windows; within- and between-person variances per "
-            f"direction of the length-normalized projections, scored by {SCORING}."
+            f"models.keystroke.window_features. Shrinkage LDA ({n_components} components, "
+            f"shrinkage {shrinkage}) on signed-log standardized features; cohort = every "
+            f"{step}th window, projected and unit-length; calibration impostor windows = "
+            f"{described}; within- and between-person variances per "
+            f"direction of the length-normalized projections, scored by {scoring}."
         ),
     )
 
 
-def build_keystroke(data: Path, *, progress: bool = False) -> KeystrokeBackground:
-    """The keystroke background from the Aalto archive (or its folder) under ``data``."""
-    F, ids = aalto_features(load_aalto(Path(data)), progress=progress)
-    return keystroke_background(F, ids, halves(F.shape[0])[1])
+def live_windows(participant: AaltoParticipant) -> NDArray[np.float64]:
+    """Feature rows of the windows the live windower closes on the participant's first
+    `SENTENCES` sentences, typed one after the other at their recorded times."""
+    n = min(SENTENCES, len(participant.sentences))
+    if len(participant.starts_ms) < n:
+        raise ValueError("live windows need each sentence's start time (starts_ms)")
+    events = sorted(
+        (
+            replace(e, t=e.t + start)
+            for sentence, start in zip(
+                participant.sentences[:n], participant.starts_ms[:n], strict=True
+            )
+            for e in sentence
+        ),
+        key=lambda e: e.t,
+    )
+    windower = KeystrokeWindower(size=LIVE_WINDOW, min_size=LIVE_MIN_WINDOW)
+    rows = [w.features for w in windower.feed(events)]
+    return np.vstack(rows) if rows else np.empty((0, KEYSTROKE_SCHEMA.n_features))
+
+
+def build_keystroke(
+    data: Path,
+    *,
+    progress: bool = False,
+    n_components: int = LDA_COMPONENTS,
+    shrinkage: float = LDA_SHRINKAGE,
+    scoring: str = SCORING,
+    calibration: str = CALIBRATION_WINDOWS,
+) -> KeystrokeBackground:
+    """The keystroke background from the Aalto archive (or its folder) under ``data``
+    (projection and scoring as `keystroke_background`; ``calibration`` one of
+    `CALIBRATION_CHOICES`)."""
+    if calibration not in CALIBRATION_CHOICES:
+        raise ValueError(f"calibration must be one of {CALIBRATION_CHOICES}, not {calibration!r}")
+    participants = [p for p in load_aalto(Path(data)) if len(p.sentences) >= SENTENCES]
+    F, ids = aalto_features(participants, progress=progress)
+    background = halves(F.shape[0])[1]
+    rows = None
+    if calibration == "live":
+        rows = np.vstack([live_windows(participants[int(i)]) for i in background])
+    return keystroke_background(
+        F,
+        ids,
+        background,
+        n_components=n_components,
+        shrinkage=shrinkage,
+        scoring=scoring,
+        calibration=rows,
+    )
 
 
 def sapimouse_halves(data: Path) -> tuple[Path, list[str], list[str]]:

@@ -126,10 +126,12 @@ def js_keycode_to_code(keycode: int) -> str:
 
 @dataclass(frozen=True)
 class AaltoParticipant:
-    """One Aalto participant: the key events of each typed sentence, in typing order."""
+    """One Aalto participant: the key events of each typed sentence, in typing order (ms from
+    the sentence's first key-down), and when each sentence began (ms, the recording's clock)."""
 
     participant_id: int
     sentences: list[list[KeyEvent]]
+    starts_ms: tuple[float, ...] = ()
 
 
 def _parse_aalto(text: str) -> AaltoParticipant | None:
@@ -149,6 +151,7 @@ def _parse_aalto(text: str) -> AaltoParticipant | None:
     if not rows:
         return None
     sentences: list[list[KeyEvent]] = []
+    starts: list[float] = []
     # Typing order of sentences: by their first key-down.
     for strokes in sorted(rows.values(), key=lambda r: min(s[0] for s in r)):
         t0 = min(s[0] for s in strokes)
@@ -156,7 +159,8 @@ def _parse_aalto(text: str) -> AaltoParticipant | None:
         for press, release, code in sorted(strokes):
             raw += [(press - t0, "down", code), (release - t0, "up", code)]
         sentences.append(reduce_keys(raw))
-    return AaltoParticipant(participant_id=pid, sentences=sentences)
+        starts.append(t0)
+    return AaltoParticipant(participant_id=pid, sentences=sentences, starts_ms=tuple(starts))
 
 
 def load_aalto(data: Path, *, limit: int | None = None) -> list[AaltoParticipant]:

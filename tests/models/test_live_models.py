@@ -29,8 +29,9 @@ from models.background.build import aalto_features, halves, sapimouse_halves
 from models.estimators import UserModel
 from models.evaluation import datasets_mouse as dm
 from models.evaluation.aalto import TEST_SENTENCES
-from models.evaluation.datasets_keyboard import AALTO_ARCHIVE, load_aalto
+from models.evaluation.datasets_keyboard import AALTO_ARCHIVE, AaltoParticipant, load_aalto
 from models.evaluation.metrics import auc, eer
+from models.events import KeyEvent
 from models.live import (
     KEYSTROKE_SCHEMA,
     MOUSE_NEGATIVES_PER_GENUINE,
@@ -86,6 +87,62 @@ def test_shipped_keystroke_background_holds_the_build_settings(
     assert bg.components.shape[1] == build.LDA_COMPONENTS
     assert bg.within.shape == bg.between.shape == (build.LDA_COMPONENTS,)
     assert f"{build.LDA_COMPONENTS} components, shrinkage {build.LDA_SHRINKAGE}" in bg.source
+    assert bg.impostor_windows.shape[0] == build.IMPOSTOR_WINDOWS
+    assert "the live windower" in bg.source  # build.CALIBRATION_WINDOWS == "live"
+
+
+def test_the_shipped_keystroke_background_is_what_the_aalto_evaluation_chose(
+    keystroke_background: KeystrokeBackground,
+) -> None:
+    chosen = json.loads((Path(__file__).parents[2] / "bench/results/aalto.json").read_text())
+    for fold in chosen["chosen"]:
+        assert fold["n_components"] == keystroke_background.components.shape[1]
+        assert f"shrinkage {fold['shrinkage']})" in keystroke_background.source
+        assert fold["scoring"] == keystroke_background.scoring
+        assert fold["cohort_top"] == keystroke_background.cohort_top
+
+
+def _typed(t0: float, n: int, gap_ms: float = 150.0) -> list[KeyEvent]:
+    keys = ("KeyA", "KeyS", "KeyD", "KeyF", "Space")
+    out: list[KeyEvent] = []
+    for i in range(n):
+        t = t0 + i * gap_ms
+        out += [KeyEvent(t, "down", keys[i % 5]), KeyEvent(t + 80, "up", keys[i % 5])]
+    return out
+
+
+def test_calibration_windows_are_cut_as_the_live_windower_cuts_typing() -> None:
+    # Sentences of 30, 30 and 45 keystrokes, 2 s and 10 s apart: windows of 50 keystrokes
+    # run across sentences and pauses (as a live session's), the last 5 stay open.
+    first, second = _typed(0.0, 30), _typed(30 * 150.0 + 2000.0, 30)
+    third = _typed(second[-1].t + 10_000.0, 45)
+    rebased = [[dataclasses.replace(e, t=e.t - s[0].t) for e in s] for s in (first, second, third)]
+    participant = AaltoParticipant(
+        participant_id=1, sentences=rebased, starts_ms=(first[0].t, second[0].t, third[0].t)
+    )
+    rows = build.live_windows(participant)
+    assert rows.shape == (2, KEYSTROKE_SCHEMA.n_features)
+    cut = windows.KeystrokeWindower(size=50, min_size=25).feed(first + second + third)
+    np.testing.assert_array_equal(rows, np.vstack([w.features for w in cut]))
+
+
+def test_keystroke_background_calibrates_on_the_windows_it_is_given() -> None:
+    rng = np.random.default_rng(0)
+    d = KEYSTROKE_SCHEMA.n_features
+    people, sentences = 30, 6
+    centres = rng.normal(0, 1, (people, 1, d))
+    F = np.abs(centres + 0.3 * rng.normal(0, 1, (people, sentences, d))) * 100
+    ids = np.arange(people, dtype=np.int64)
+    calibration = np.abs(rng.normal(0, 1, (40, d))) * 100
+    bg = build.keystroke_background(
+        F, ids, ids[1::2], n_components=5, shrinkage=0.1, scoring="plda", calibration=calibration
+    )
+    assert bg.components.shape == (d, 5)
+    assert bg.scoring == "plda"
+    np.testing.assert_array_equal(bg.impostor_windows, calibration.astype(np.float32))
+    assert "5 components, shrinkage 0.1" in bg.source
+    with pytest.raises(ValueError, match="scoring"):
+        build.keystroke_background(F, ids, ids[1::2], scoring="euclid")
 
 
 @pytest.mark.parametrize("scoring", SCORINGS)
