@@ -11,8 +11,9 @@ figure (`models.evaluation.liveness.mouse_figures`): every evaluation-half SapiM
 windows of the first 10 of them (266 sketches), of the first 20 sketches (a fresh enrollment)
 and of every user's (weeks of scored windows). Keystrokes: synthetic streams with fixed seeds
 (a bot family typing, which costs the same as a person), memories of 20, 200 and 1,000
-windows. ``live``: each window is scored, then added, so the memory grows as a socket's does
-(the server's path); ``fixed``: scored only, as the evaluation's cost figure measured it until
+windows, each window's keystrokes as the live window holds them (`live_keystrokes`).
+``live``: each window is scored, then added, so the memory grows as a socket's does (the
+server's path); ``fixed``: scored only, as the evaluation's cost figure measured it until
 2026-12-06 (it never paid for an add). ``--baseline REV`` measures the code of git revision REV
 too, in the same run (its ``models`` and ``bench`` in a temporary folder, alternating with this
 tree's so that both see the same load), and reports it under ``baseline``.
@@ -34,6 +35,7 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # n
 from bench.revisions import alternate
 from models.background.build_liveness import sapimouse_streams
 from models.events import KeyEvent
+from models.keystroke import Keystroke, StrokeArrays
 from models.liveness.bots import KEYBOARD_BOTS, KeyboardContext
 from models.liveness.corpus import keystroke_chunks, mouse_chunks
 from models.liveness.fingerprint import (
@@ -64,6 +66,16 @@ def typing(seed: int, n: int) -> list[KeyEvent]:
         key = keys[int(rng.integers(len(keys)))] if i % 7 else "space"
         events += [KeyEvent(float(d), "down", key), KeyEvent(float(d + min(h, 150)), "up", key)]
     return sorted(events, key=lambda e: e.t)
+
+
+def live_keystrokes(windows: list[list[Keystroke]]) -> list[Any]:
+    """Each window's keystrokes as a live window holds them: as `StrokeArrays`, built once when
+    it closes (for its features too), where the sketch and the features take them; as the
+    keystrokes for a revision whose sketch and features each built their own (``--baseline``
+    runs this module on its code)."""
+    if not hasattr(StrokeArrays, "__len__"):
+        return list(windows)
+    return [StrokeArrays.of(w) for w in windows]
 
 
 def percentiles(ms: list[float]) -> dict[str, float]:
@@ -126,6 +138,7 @@ def run(quick: bool, datasets: Path) -> dict[str, Any]:
             KeyboardContext(typing(3, n)), np.random.default_rng(4)
         )
         key_windows += keystroke_chunks(bot)
+        key_arrays = live_keystrokes(key_windows)
         _, evaluation = sapimouse_streams(datasets)
         if quick:
             evaluation = evaluation[:12]
@@ -137,7 +150,7 @@ def run(quick: bool, datasets: Path) -> dict[str, Any]:
         for mode in ("live", "fixed"):
             for size in KEYSTROKE_MEMORY:
                 result[f"keystroke_memory_{size}_{mode}"] = measure(
-                    "keystroke", key_windows, stored_keys[:size], live=mode == "live"
+                    "keystroke", key_arrays, stored_keys[:size], live=mode == "live"
                 )
             for name, stored in memories.items():
                 result[f"mouse_memory_{name}_{mode}"] = measure(

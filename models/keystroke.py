@@ -150,6 +150,9 @@ class StrokeArrays:
     key_class: NDArray[np.int_]
     """Index into `KEY_CLASSES` (an unknown class is ``other``)."""
 
+    def __len__(self) -> int:
+        return int(self.down.size)
+
     @classmethod
     def of(cls, strokes: Sequence[Keystroke]) -> StrokeArrays:
         key_class = np.array([_CLASS_INDEX.get(s.key, _OTHER) for s in strokes], dtype=np.int_)
@@ -165,6 +168,7 @@ class StrokeArrays:
 
 _CLASS_INDEX = {k: i for i, k in enumerate(KEY_CLASSES)}
 _OTHER = _CLASS_INDEX["other"]  # what `class_zone` and `class_finger` make of unknown classes
+_SHIFT_RIGHT = _CLASS_INDEX["shift_right"]
 CLASS_ZONES = np.array([class_zone(k) for k in KEY_CLASSES], dtype=np.int_)
 """The zone (`class_zone`) of every key class, by index into `KEY_CLASSES`."""
 CLASS_FINGERS = np.array([class_finger(k) for k in KEY_CLASSES], dtype=np.int_)
@@ -302,10 +306,11 @@ class TimingSample:
     n_pauses: int | None = None
 
 
-def timing_sample(strokes: Sequence[Keystroke]) -> TimingSample:
-    """Zone-level timings of keystrokes in key-down order (as from `pair_keystrokes`)."""
+def timing_sample(strokes: Sequence[Keystroke] | StrokeArrays) -> TimingSample:
+    """Zone-level timings of keystrokes in key-down order (as from `pair_keystrokes`), or of
+    their `StrokeArrays`."""
     n = len(strokes)
-    arrays = StrokeArrays.of(strokes)
+    arrays = strokes if isinstance(strokes, StrokeArrays) else StrokeArrays.of(strokes)
     downs, ups, zones = arrays.down, arrays.up, arrays.zone
     holds = ups - downs
     keep = np.isfinite(holds) & (holds >= 0) & (holds <= HOLD_CAP_MS)
@@ -338,7 +343,7 @@ def timing_sample(strokes: Sequence[Keystroke]) -> TimingSample:
         shift_lag_ms=lag_arr[np.isfinite(lag_arr)],
         n_keystrokes=n,
         zone_counts=np.bincount(zones, minlength=len(ZONES)).astype(np.int_),
-        n_shift_right=sum(1 for s in strokes if s.key == "shift_right"),
+        n_shift_right=int(np.count_nonzero(arrays.key_class == _SHIFT_RIGHT)),
         n_pauses=int(np.sum(~in_flow)),
     )
 
@@ -496,9 +501,10 @@ def sample_features(sample: TimingSample) -> NDArray[np.float64]:
 
 
 def window_features(
-    strokes: Sequence[Keystroke], *, min_keystrokes: int = 2
+    strokes: Sequence[Keystroke] | StrokeArrays, *, min_keystrokes: int = 2
 ) -> NDArray[np.float64]:
-    """Free-text feature vector (`KEYSTROKE_FEATURES`) of keystrokes in key-down order."""
+    """Free-text feature vector (`KEYSTROKE_FEATURES`) of keystrokes in key-down order (or of
+    their `StrokeArrays`)."""
     if len(strokes) < min_keystrokes:
         raise ValueError(f"need at least {min_keystrokes} keystrokes, got {len(strokes)}")
     return sample_features(timing_sample(strokes))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -51,3 +52,35 @@ def median(v: NDArray[np.float64]) -> NDArray[np.float64]:
     s = np.sort(v, axis=0)
     n = s.shape[0]
     return np.asarray((s[(n - 1) // 2] + s[n // 2]) / 2, dtype=np.float64)
+
+
+def sorted_percentiles(ordered: NDArray[np.float64], fractions: Sequence[float]) -> list[float]:
+    """``np.percentile(v, 100 * fractions)`` of the finite values ``v`` sorted as ``ordered``,
+    bit for bit: numpy's default (linear) method with its very operations (as
+    `percentiles`), on values a sort already placed. Only the sign of a zero may differ where
+    ``v`` holds zeros of both signs (a sort and numpy's partition order them differently)."""
+    n = ordered.size
+    if n == 0 or not (math.isfinite(ordered[0]) and math.isfinite(ordered[-1])):
+        raise ValueError("percentiles of nothing, or of non-finite values")
+    out: list[float] = []
+    for fraction in fractions:
+        virtual = (n - 1) * fraction
+        low = math.floor(virtual)
+        high = low + 1
+        if virtual >= n - 1:
+            low = high = -1
+        gamma = virtual - low
+        a, b = float(ordered[low]), float(ordered[high])
+        step = b - a
+        out.append(b - step * (1 - gamma) if gamma >= 0.5 else a + step * gamma)
+    return out
+
+
+def sorted_median(ordered: NDArray[np.float64]) -> float:
+    """``np.median(v)`` of the finite values ``v`` sorted as ``ordered``, bit for bit: the
+    middle value, or the two middle values' sum halved (numpy's mean of them); the sign of a
+    zero as `sorted_percentiles`."""
+    n = ordered.size
+    if n % 2:
+        return float(ordered[n // 2])
+    return (float(ordered[n // 2 - 1]) + float(ordered[n // 2])) / 2

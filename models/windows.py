@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.events import MOUSE_KINDS, KeyEvent, MouseColumns, MouseEvent
-from models.keystroke import Keystroke, pair_keystrokes, window_features
+from models.keystroke import StrokeArrays, pair_keystrokes, window_features
 
 # The live feature schemas are defined beside the live models; re-exported here.
 from models.live import KEYSTROKE_SCHEMA as KEYSTROKE_SCHEMA
@@ -55,8 +55,9 @@ class KeystrokeWindow:
     keystrokes: int
     start_ms: float
     end_ms: float
-    strokes: tuple[Keystroke, ...] = ()
-    """The paired keystrokes the liveness is computed from."""
+    strokes: StrokeArrays = field(default_factory=lambda: StrokeArrays.of(()))
+    """The paired keystrokes the liveness is computed from, as arrays: built once per window
+    for its features, its fingerprint and its liveness features."""
     prior: RhythmPrior | None = None
 
     @cached_property
@@ -142,16 +143,17 @@ class KeystrokeWindower:
     def _close(self) -> list[KeystrokeWindow]:
         events = self._events
         self._reset()
-        strokes = pair_keystrokes(events)
-        if len(strokes) < self.min_size:
+        paired = pair_keystrokes(events)
+        if len(paired) < self.min_size:
             return []
+        strokes = StrokeArrays.of(paired)
         return [
             KeystrokeWindow(
                 features=window_features(strokes),
                 keystrokes=len(strokes),
                 start_ms=events[0].t,
                 end_ms=events[-1].t,
-                strokes=tuple(strokes),
+                strokes=strokes,
                 prior=self.prior,
             )
         ]

@@ -34,7 +34,7 @@ from typing import Final, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from models.keystroke import Keystroke
+from models.keystroke import Keystroke, StrokeArrays
 from models.mouse_actions import MouseAction
 from models.quantiles import median
 
@@ -175,10 +175,14 @@ def run_bits(codes: NDArray[np.int16] | NDArray[np.int32], run: int) -> NDArray[
     return total
 
 
-def keystroke_fingerprint(strokes: Sequence[Keystroke]) -> Fingerprint:
-    """The sketch of keystrokes (ms): per keystroke, log hold and log flight to the next."""
-    down = np.asarray([s.down for s in strokes], dtype=np.float64)
-    up = np.asarray([s.up for s in strokes], dtype=np.float64)
+def keystroke_fingerprint(strokes: Sequence[Keystroke] | StrokeArrays) -> Fingerprint:
+    """The sketch of keystrokes (ms), or of their `StrokeArrays`: per keystroke, log hold and
+    log flight to the next."""
+    if isinstance(strokes, StrokeArrays):
+        down, up = strokes.down, strokes.up
+    else:
+        down = np.asarray([s.down for s in strokes], dtype=np.float64)
+        up = np.asarray([s.up for s in strokes], dtype=np.float64)
     if down.size < 2:
         return Fingerprint("keystroke", np.zeros((0, 2), np.int16))
     hold = np.nan_to_num(up[:-1] - down[:-1], nan=1.0)

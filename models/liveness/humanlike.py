@@ -24,6 +24,7 @@ pickle.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Final, Self
 
@@ -45,7 +46,7 @@ from models.keystroke import (
     digraph_classes,
     finger_relations,
 )
-from models.quantiles import percentiles
+from models.quantiles import sorted_median, sorted_percentiles
 
 Array = NDArray[np.float64]
 
@@ -197,13 +198,9 @@ def _flight_deviation(
 ) -> tuple[NDArray[np.int_], Array]:
     """The flights' ``labels`` (default: `flight_types`) and log deviations from the
     window's median flight, over the flights that are not pauses."""
-    dd = np.diff(strokes.down)
-    keep = (dd < 3000.0) & (dd > 0)
-    if keep.sum() < 2:
-        return np.zeros(0, np.int_), np.zeros(0)
-    log = np.log(dd[keep])
+    dd = strokes.down[1:] - strokes.down[:-1]
     labels = flight_types(strokes) if labels is None else labels
-    return labels[keep], log - np.median(log)
+    return _deviation(dd, (dd < 3000.0) & (dd > 0), labels)
 
 
 def _hold_deviation(
@@ -213,52 +210,82 @@ def _hold_deviation(
     median hold, over the keystrokes released."""
     hold = strokes.up - strokes.down
     keep = np.isfinite(hold) & (hold > 0)
-    if keep.sum() < 2:
+    return _deviation(hold, keep, strokes.zone if labels is None else labels)
+
+
+def _deviation(
+    v: Array, keep: NDArray[np.bool_], labels: NDArray[np.int_]
+) -> tuple[NDArray[np.int_], Array]:
+    """``labels`` and log deviations from their median of the values of ``v`` that ``keep``
+    keeps (nothing when it keeps fewer than 2)."""
+    if np.count_nonzero(keep) < 2:
         return np.zeros(0, np.int_), np.zeros(0)
-    log = np.log(hold[keep])
-    return (strokes.zone if labels is None else labels)[keep], log - np.median(log)
+    log = np.log(v[keep])
+    return labels[keep], log - sorted_median(np.sort(log))
 
 
 def _prior_features(
-    strokes: StrokeArrays, kinds: NDArray[np.int_], prior: RhythmPrior | None
+    arrays: StrokeArrays,
+    dd: Array,
+    kinds: NDArray[np.int_],
+    pairs: NDArray[np.int_],
+    prior: RhythmPrior | None,
 ) -> list[float]:
+    """Correlation of flights (``dd``, ms) and holds with what ``prior`` expects of their
+    flight types ``kinds`` or key ``pairs`` and key classes, and the share of the flights'
+    variance left after it (0, 0, 0 without a prior)."""
     if prior is None:
         return [0.0, 0.0, 0.0]
-    if prior.pair is None:
-        kinds, dev = _flight_deviation(strokes, kinds)
-        expected = prior.flight[kinds]
-    else:
-        pairs, dev = _flight_deviation(strokes, key_pairs(strokes))
-        expected = prior.pair[pairs]
+    labels, dev = _deviation(dd, (dd < 3000.0) & (dd > 0), kinds if prior.pair is None else pairs)
+    expected = prior.flight[labels] if prior.pair is None else prior.pair[labels]
     if prior.key_hold is None:
-        zones, hdev = _hold_deviation(strokes)
+        zones, hdev = _hold_deviation(arrays)
         expected_hold = prior.hold[zones]
     else:
-        keys, hdev = _hold_deviation(strokes, strokes.key_class)
+        keys, hdev = _hold_deviation(arrays, arrays.key_class)
         expected_hold = prior.key_hold[keys]
-    residual = (
-        float(np.var(dev - expected) / np.var(dev)) if dev.size > 2 and np.var(dev) > 0 else 1.0
-    )
+    residual = 1.0
+    if dev.size > 2:
+        spread = _moments(dev)[1]
+        if spread > 0:
+            residual = _moments(dev - expected)[1] / spread
     return [correlation(dev, expected), correlation(hdev, expected_hold), residual]
 
 
+def _moments(v: Array) -> tuple[float, float]:
+    """Mean and variance of ``v`` as ``np.mean`` and ``np.var`` take them (numpy's pairwise sum
+    over the count; the squared deviations from that mean summed the same way), without their
+    per-call overhead."""
+    n = v.size
+    mean = float(np.add.reduce(v)) / n
+    d = v - mean
+    return mean, float(np.add.reduce(d * d)) / n
+
+
 def _cv(v: Array) -> float:
-    m = float(np.mean(v))
-    return float(np.std(v) / m) if m > 0 else 0.0
+    mean, var = _moments(v)
+    return math.sqrt(var) / mean if mean > 0 else 0.0
 
 
-def _iqr_ratio(v: Array) -> float:
-    q1, q2, q3 = percentiles(v, (25, 50, 75))
-    return float((q3 - q1) / q2) if q2 > 0 else 0.0
+_QUARTILES: Final = (0.25, 0.5, 0.75)
 
 
-def _entropy(v: Array, width: float = 0.1) -> float:
-    """Entropy (nats) of log values in bins of ``width``, per the log of the count."""
-    if v.size < 2:
+def _iqr_ratio(ordered: Array) -> float:
+    """Interquartile range per median of a sorted array (0 when the median is not positive)."""
+    q1, q2, q3 = sorted_percentiles(ordered, _QUARTILES)
+    return (q3 - q1) / q2 if q2 > 0 else 0.0
+
+
+def _entropy(log: Array, width: float = 0.1) -> float:
+    """Entropy (nats) of log values ``log`` (of values floored at 1) in bins of ``width``, per
+    the log of their count (the bins' counts in the order ``np.unique`` gives them)."""
+    n = log.size
+    if n < 2:
         return 0.0
-    _, counts = np.unique(np.floor(np.log(np.maximum(v, 1.0)) / width), return_counts=True)
-    p = counts / counts.sum()
-    return float(-(p * np.log(p)).sum() / np.log(v.size))
+    bins = np.floor(log / width).astype(np.intp)
+    counts = np.bincount(bins - np.minimum.reduce(bins))
+    p = counts[counts > 0] / n
+    return float(-np.add.reduce(p * np.log(p)) / np.log(n))
 
 
 def _autocorr(v: Array) -> float:
@@ -266,69 +293,83 @@ def _autocorr(v: Array) -> float:
 
 
 def _repeats(v: Array, tol: float = 1.0) -> float:
-    return float(np.mean(np.abs(np.diff(v)) < tol)) if v.size > 1 else 0.0
+    n = v.size - 1
+    return np.count_nonzero(np.abs(v[1:] - v[:-1]) < tol) / n if n > 0 else 0.0
 
 
-def _skew(v: Array) -> float:
-    s = float(np.std(v))
-    return float(np.mean(((v - v.mean()) / s) ** 3)) if s > 0 else 0.0
+def _skew(centered: Array, var: float) -> float:
+    """Skewness of values less their mean (``centered``) of variance ``var``."""
+    s = math.sqrt(var)
+    return float(np.add.reduce((centered / s) ** 3)) / centered.size if s > 0 else 0.0
 
 
-def _explained(labels: NDArray[np.int_], v: Array) -> float:
-    """Share of the variance of ``v`` explained by the group means of ``labels``."""
-    total = float(np.var(v))
+def _explained(labels: NDArray[np.int_], v: Array, total: float) -> float:
+    """Share of the variance ``total`` of ``v`` explained by the group means of ``labels``."""
     if total == 0 or v.size < 4:
         return 0.0
-    shifted = labels - labels.min()
+    shifted = labels - np.minimum.reduce(labels)
     sums = np.bincount(shifted, weights=v)
     counts = np.bincount(shifted)
     means = (sums / np.maximum(counts, 1))[shifted]
-    return float(np.var(means) / total)
+    return _moments(means)[1] / total
+
+
+def _without_nan(v: Array, nan: float) -> Array:
+    """``np.nan_to_num(v, nan=nan)``, without its cost when ``v`` is finite (then ``v``)."""
+    if np.logical_and.reduce(np.isfinite(v)):
+        return v
+    return np.nan_to_num(v, nan=nan)
 
 
 def keystroke_liveness_features(
-    strokes: Sequence[Keystroke], prior: RhythmPrior | None = None
+    strokes: Sequence[Keystroke] | StrokeArrays, prior: RhythmPrior | None = None
 ) -> Array:
     """Regularity features (see `KEYSTROKE_FEATURES`) of keystrokes (ms); NaN-free.
 
     Without a ``prior`` the three features that compare with people's typing structure are 0.
+    The keystrokes may come as their `StrokeArrays` (built by ``StrokeArrays.of``).
     """
     if len(strokes) < MIN_KEYSTROKES:
         return np.zeros(len(KEYSTROKE_FEATURES))
-    arrays = StrokeArrays.of(strokes)
+    arrays = strokes if isinstance(strokes, StrokeArrays) else StrokeArrays.of(strokes)
     down, up = arrays.down, arrays.up
-    hold = np.nan_to_num(up - down, nan=100.0)
-    dd = np.diff(down)
+    hold = _without_nan(up - down, 100.0)
+    dd = down[1:] - down[:-1]
     keep = dd < 3000.0  # pauses say nothing about rhythm
-    kinds = flight_types(arrays)
-    rel = kinds % 4 - 1
-    dd_k, rel_k = np.maximum(dd[keep], 1.0), rel[keep]
-    if dd_k.size < 4:
+    pairs = key_pairs(arrays)
+    kinds = PAIR_TYPES[pairs]  # = flight_types(arrays): a key pair's type, looked up
+    dd_k = np.maximum(dd[keep], 1.0)
+    n = dd_k.size
+    if n < 4:
         return np.zeros(len(KEYSTROKE_FEATURES))
+    log_dd = np.log(dd_k)  # dd_k >= 1: also the entropy's log
+    dd_sorted, hold_sorted = np.sort(dd_k), np.sort(hold)
+    median = sorted_median(dd_sorted)
+    log_mean, log_var = _moments(log_dd)
     ud = down[1:] - up[:-1]
-    median = float(np.median(dd_k))
+    rint = np.rint(dd_sorted)  # sorted too: rounding keeps the order
     values = [
         float(np.log(median)),
         _cv(dd_k),
-        _iqr_ratio(dd_k),
+        _iqr_ratio(dd_sorted),
         _cv(hold),
-        _iqr_ratio(hold),
-        _skew(np.log(dd_k)),
-        _entropy(dd_k),
-        _entropy(hold),
+        _iqr_ratio(hold_sorted),
+        _skew(log_dd - log_mean, log_var),
+        _entropy(log_dd),
+        _entropy(np.log(np.maximum(hold, 1.0))),
         _autocorr(dd_k),
         _autocorr(hold),
         _repeats(dd_k),
         _repeats(hold),
-        _explained(rel_k, np.log(dd_k)),
-        float(np.mean(np.nan_to_num(ud, nan=1.0) < 0)),
+        _explained((kinds % 4 - 1)[keep], log_dd, log_var),
+        np.count_nonzero(ud < 0) / ud.size,  # a NaN (key never released) is no rollover
         correlation(hold[:-1][keep], dd_k),
-        float(np.unique(np.rint(dd_k)).size / dd_k.size),
-        float(np.min(hold) / max(float(np.median(hold)), 1.0)),
-        float(np.mean(dd_k > 2.5 * median)),
-        *_prior_features(arrays, kinds, prior),
+        (1 + np.count_nonzero(rint[1:] != rint[:-1])) / n,
+        float(np.minimum.reduce(hold)) / max(sorted_median(hold_sorted), 1.0),
+        np.count_nonzero(dd_k > 2.5 * median) / n,
+        *_prior_features(arrays, dd, kinds, pairs, prior),
     ]
-    return np.nan_to_num(np.asarray(values, dtype=np.float64))
+    return _without_nan(np.array(values, dtype=np.float64), 0.0)
 
 
 def correlation(a: Array, b: Array) -> float:
@@ -336,7 +377,7 @@ def correlation(a: Array, b: Array) -> float:
     if a.size < 4:
         return 0.0
     # Means as ``ndarray.mean`` takes them (the sum over the count), without its overhead.
-    return centered_correlation(a - a.sum() / a.size, b - b.sum() / b.size)
+    return centered_correlation(a - np.add.reduce(a) / a.size, b - np.add.reduce(b) / b.size)
 
 
 def centered_correlation(da: Array, db: Array) -> float:

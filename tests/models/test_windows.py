@@ -14,7 +14,10 @@ from hypothesis import strategies as st
 
 from models import mouse_buffer, windows
 from models.events import KeyEvent, MouseColumns, MouseEvent
-from models.keystroke import KEYSTROKE_FEATURES
+from models.keystroke import KEYSTROKE_FEATURES, StrokeArrays, pair_keystrokes, window_features
+from models.liveness.fingerprint import keystroke_fingerprint
+from models.liveness.humanlike import keystroke_liveness_features
+from models.liveness.training import shipped
 from models.mouse import MOUSE_FEATURES
 from models.mouse_actions import segment_actions, segment_points
 from models.mouse_rows import actions_matrix
@@ -291,3 +294,27 @@ def test_windows_compute_their_liveness_only_when_read(monkeypatch: pytest.Monke
             "keystroke_liveness_features",
         ]
     )
+
+
+def test_a_keystroke_window_turns_its_keystrokes_into_arrays_once_for_all_it_computes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[int] = []
+    of = StrokeArrays.of.__func__  # type: ignore[attr-defined]  # the classmethod's function
+
+    def counted(cls: type[StrokeArrays], strokes: Any) -> StrokeArrays:
+        built.append(len(strokes))
+        return of(cls, strokes)  # type: ignore[no-any-return]  # the unwrapped classmethod
+
+    monkeypatch.setattr(StrokeArrays, "of", classmethod(counted))
+    events = [
+        KeyEvent(e.t + 7.0 * (i % 5), e.type, e.key) for i, e in enumerate(keystrokes(50, step=150))
+    ]
+    prior = shipped("keystroke").prior
+    [window] = KeystrokeWindower(size=50, prior=prior).feed(events)
+    fingerprint, liveness = window.fingerprint, window.liveness
+    assert built == [50]  # features, fingerprint and liveness share one build
+    strokes = pair_keystrokes(events)
+    assert window.features.tobytes() == window_features(strokes).tobytes()
+    assert fingerprint.codes.tobytes() == keystroke_fingerprint(strokes).codes.tobytes()
+    assert liveness.tobytes() == keystroke_liveness_features(strokes, prior).tobytes()
