@@ -14,7 +14,7 @@ from models.estimators import UserModel
 from models.live import KEYSTROKE_SCHEMA, MOUSE_SCHEMA, fit_live_model
 from models.liveness.training import shipped as shipped_liveness
 from models.schema import FeatureSchema, Modality
-from models.windows import KeystrokeWindower, MouseWindower
+from models.windows import KeystrokeWindower, MouseWindower, keystroke_min_size
 
 
 class WindowSettings(Protocol):
@@ -48,7 +48,7 @@ class ModalitySpec:
         size = settings.keystroke_window
         return KeystrokeWindower(
             size=size,
-            min_size=max(10, size // 2),
+            min_size=keystroke_min_size(size),
             stale_ms=settings.evidence_max_age_seconds * 1000.0,
             prior=shipped_liveness("keystroke").prior,
         )

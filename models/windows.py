@@ -93,6 +93,12 @@ class MouseWindow:
         return mouse_liveness_features(self.trajectories)
 
 
+def keystroke_min_size(size: int) -> int:
+    """The fewest keystrokes a live window of ``size`` closes with at a pause: half of it (at
+    least 10), so a burst of typing is scored without waiting for a whole window."""
+    return max(10, size // 2)
+
+
 @dataclass
 class KeystrokeWindower:
     """Collects key events of one session and closes keystroke windows."""

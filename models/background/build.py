@@ -25,7 +25,7 @@ from models.live import KEYSTROKE_SCHEMA, KEYSTROKE_WINDOW, MOUSE_SCHEMA, evenly
 from models.mouse_actions import segment_actions
 from models.mouse_rows import actions_matrix
 from models.plda import SCORINGS
-from models.windows import KeystrokeWindower
+from models.windows import KeystrokeWindower, keystroke_min_size
 
 BACKGROUND_HALF: Final = 1
 """Position parity of the background half (the Aalto evaluation's tuning half)."""
@@ -47,7 +47,7 @@ sentence, outside the cohort: the projection's own training windows)."""
 CALIBRATION_CHOICES: Final = ("live", "sentences")
 
 LIVE_WINDOW: Final = KEYSTROKE_WINDOW
-LIVE_MIN_WINDOW: Final = max(10, KEYSTROKE_WINDOW // 2)
+LIVE_MIN_WINDOW: Final = keystroke_min_size(KEYSTROKE_WINDOW)
 """As the live windower (`models.modality.ModalitySpec.keystroke_windower`): a pause of more
 than 5 s closes a window of at least half the size."""
 

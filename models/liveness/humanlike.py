@@ -198,8 +198,12 @@ def _flight_deviation(
 ) -> tuple[NDArray[np.int_], Array]:
     """The flights' ``labels`` (default: `flight_types`) and log deviations from the
     window's median flight, over the flights that are not pauses."""
-    dd = strokes.down[1:] - strokes.down[:-1]
     labels = flight_types(strokes) if labels is None else labels
+    return _flight_deviations(strokes.down[1:] - strokes.down[:-1], labels)
+
+
+def _flight_deviations(dd: Array, labels: NDArray[np.int_]) -> tuple[NDArray[np.int_], Array]:
+    """`_flight_deviation` of down-down flights ``dd`` (ms) already taken."""
     return _deviation(dd, (dd < 3000.0) & (dd > 0), labels)
 
 
@@ -236,7 +240,7 @@ def _prior_features(
     variance left after it (0, 0, 0 without a prior)."""
     if prior is None:
         return [0.0, 0.0, 0.0]
-    labels, dev = _deviation(dd, (dd < 3000.0) & (dd > 0), kinds if prior.pair is None else pairs)
+    labels, dev = _flight_deviations(dd, kinds if prior.pair is None else pairs)
     expected = prior.flight[labels] if prior.pair is None else prior.pair[labels]
     if prior.key_hold is None:
         zones, hdev = _hold_deviation(arrays)
