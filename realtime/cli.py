@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -70,8 +71,33 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     config.workers = args.workers or settings.workers
     config.accesslog = None
     config.graceful_timeout = 5
-    print(_banner(settings), flush=True)
+    host, port = args.host or settings.host, args.port or settings.port
+    threading.Thread(
+        target=_announce_when_ready, args=(host, port, _banner(settings)), daemon=True
+    ).start()
     return int(run(config) or 0)
+
+
+def _announce_when_ready(host: str, port: int, banner: str, within: float = 300.0) -> None:
+    """Print ``banner`` once ``/healthz`` answers: a URL printed before the socket is bound and
+    the app started would refuse the person who opens it at once."""
+    import time
+    import urllib.request
+
+    wildcard = host in ("", "::") or host == "0.0.0.0"  # noqa: S104 (compared, never bound)
+    probe = "127.0.0.1" if wildcard else host.strip("[]")
+    url = f"http://{probe}:{port}/healthz"
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2.0):
+                break
+        except OSError:  # refused, reset, or an HTTP error (URLError is an OSError)
+            time.sleep(0.1)
+    else:
+        print(f"bbauth: no answer at {url} within {within:.0f} s", file=sys.stderr, flush=True)
+        return
+    print(banner, flush=True)
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:

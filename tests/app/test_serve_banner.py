@@ -1,0 +1,34 @@
+"""``bbauth serve`` prints its URL only once that URL answers: someone who opens it the moment
+it appears is served, not refused."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+import httpx
+
+from tests.app.readme_server import ReadmeServer
+
+
+async def test_the_printed_url_answers_the_moment_it_is_printed(tmp_path: Path) -> None:
+    server = ReadmeServer(tmp_path)
+    server.start()
+    try:
+        assert server.process is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 120.0
+        found = None
+        while found is None and loop.time() < deadline:
+            assert server.process.poll() is None, server.output()
+            found = re.search(r"bbauth is serving at (http://\S+)", server.output())
+            if found is None:
+                await asyncio.sleep(0.01)
+        assert found is not None, server.output()
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            health = await client.get(f"{found.group(1)}/healthz")  # once: no retry
+        assert health.status_code == 200
+        assert "demo logins" in server.output()
+    finally:
+        server.stop()
