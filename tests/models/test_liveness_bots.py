@@ -8,6 +8,7 @@ import pytest
 from models.events import KeyEvent, MouseEvent, validate_batch
 from models.keystroke import StrokeArrays, pair_keystrokes
 from models.liveness.bots import KEYBOARD_BOTS, MOUSE_BOTS, KeyboardContext, MouseContext
+from models.liveness.bots.geometry_keys import flight_factors
 from models.liveness.corpus import keystroke_chunks, mouse_chunks
 from models.liveness.humanlike import key_pairs
 from models.windows import KeystrokeWindower, MouseWindower
@@ -105,3 +106,34 @@ def test_the_victims_own_key_pairs_bot_types_flights_the_victim_made_between_tho
     assert len(ratios) > 300
     assert np.quantile(ratios, 0.99) < 0.2  # each the victim's own, stretched a few percent
     assert np.median(ratios) > 0.001  # but none repeated exactly
+
+
+@pytest.mark.parametrize("family", sorted(MOUSE_BOTS))
+def test_each_mouse_bot_clicks_where_the_victim_clicked(family: str) -> None:
+    victim = pointing(4)
+    events = MOUSE_BOTS[family](MouseContext(victim, [pointing(5)]), np.random.default_rng(2))
+    clicks = [(e.x, e.y) for e in victim if e.type == "down"]
+    assert [(e.x, e.y) for e in events if e.type == "down"] == clicks
+
+
+def test_the_keyboard_geometry_bot_alternates_hands_faster_than_it_repeats_a_finger() -> None:
+    # Text with both kinds of key pair: the left middle finger over three rows, and others.
+    classes = ["L_top.3", "L_home.3", "L_bottom.3", "R_home.2", "R_top.4", "L_home.5", "space"]
+    chosen = rng(5).choice(classes, 600)
+    victim = sorted(
+        [KeyEvent(200.0 * i, "down", str(k)) for i, k in enumerate(chosen)]
+        + [KeyEvent(200.0 * i + 90, "up", str(k)) for i, k in enumerate(chosen)],
+        key=lambda e: e.t,
+    )
+    keys = [(s.key, s.same) for s in pair_keystrokes(victim)]
+    bot = StrokeArrays.of(
+        pair_keystrokes(KEYBOARD_BOTS["keyboard_geometry"](KeyboardContext(victim), rng(1)))
+    )
+    flights = np.diff(bot.down)
+    factors = flight_factors(keys)
+    assert np.median(flights[factors == 0.8]) < np.median(flights[factors >= 1.35])
+    assert np.std(np.log(flights[factors == 0.8])) > 0.1  # noisy, not constant
+
+
+def rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
