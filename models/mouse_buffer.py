@@ -16,10 +16,10 @@ from operator import gt, sub
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from models.events import MouseColumns
 from models.mouse_actions import MouseAction, segment_columns, segment_points
+from models.mouse_columns import runs_back
 
 
 @dataclass
@@ -39,18 +39,26 @@ class MouseBuffer:
     dx: list[float] = field(default_factory=list)
     dy: list[float] = field(default_factory=list)
     clean: bool = True
-    _tail: MouseColumns = field(default_factory=MouseColumns.empty)
-    """The batch added last: its last event is the buffer's while the buffer is clean."""
 
     def __len__(self) -> int:
         return len(self.t)
 
     def add(self, new: MouseColumns) -> None:
         """Append ``new`` (not empty) after the events held."""
-        self.clean = new.clean and (not self.t or (self.clean and not self._tail.runs_into(new)))
-        self._tail = new
-        for column, values in zip(self._lists(), _columns(new), strict=True):
-            column.extend(values.tolist())
+        columns = new.lists()
+        if self.t:  # clean while both are and the new events follow ours
+            last = [column[-1] for column in self._lists()]
+            self.clean = self.clean and new.clean and not runs_back(last, [c[0] for c in columns])
+        else:
+            self.clean = new.clean
+        t, x, y, kind, button, dx, dy = columns
+        self.t.extend(t)
+        self.x.extend(x)
+        self.y.extend(y)
+        self.kind.extend(kind)
+        self.button.extend(button)
+        self.dx.extend(dx)
+        self.dy.extend(dy)
 
     def has_pause(self, pause_ms: float, start: int = 0) -> bool:
         """Whether two neighbours from position ``start`` on are more than ``pause_ms`` apart."""
@@ -93,7 +101,3 @@ class MouseBuffer:
 
     def _lists(self) -> tuple[list[Any], ...]:
         return (self.t, self.x, self.y, self.kind, self.button, self.dx, self.dy)
-
-
-def _columns(c: MouseColumns) -> tuple[NDArray[Any], ...]:
-    return (c.t, c.x, c.y, c.kind, c.button, c.dx, c.dy)
