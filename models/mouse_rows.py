@@ -56,9 +56,12 @@ def actions_matrix(actions: Sequence[MouseAction]) -> Floats:
     x = np.concatenate([a.x for a in actions])
     y = np.concatenate([a.y for a in actions])
     clean, moving = _shapes(t, x, y, sizes)
+    if moving.all():  # the usual window: every action moves
+        with np.errstate(all="ignore"):  # quotients where a feature is 0 instead are dropped
+            return _rows(list(actions), t, x, y, sizes)
     if moving.any():
         samples = np.repeat(moving, sizes)
-        with np.errstate(all="ignore"):  # quotients where a feature is 0 instead are dropped
+        with np.errstate(all="ignore"):
             out[moving] = _rows(
                 [a for a, m in zip(actions, moving.tolist(), strict=True) if m],
                 t[samples],
@@ -78,6 +81,17 @@ def _shapes(t: Floats, x: Floats, y: Floats, sizes: Sizes) -> tuple[NDArray[np.b
     nor reorder (and there are some), and whether such samples span two or more times."""
     ends = np.cumsum(sizes)
     starts = ends - sizes
+    with np.errstate(invalid="ignore"):  # NaN fails every comparison below
+        # The usual window (as segmentation makes it): all samples in range and in order.
+        if (
+            sizes.all()
+            and abs(x).max() <= MAX_COORD_PX
+            and abs(y).max() <= MAX_COORD_PX
+            and (t[1:] >= t[:-1]).all()
+            and t[0] >= -MAX_TIME_MS
+            and t[-1] <= MAX_TIME_MS
+        ):
+            return np.ones(sizes.size, dtype=bool), t[ends - 1] > t[starts]
     action = np.repeat(np.arange(sizes.size), sizes)
     with np.errstate(invalid="ignore", over="ignore"):  # NaN fails every comparison below
         ok = (np.abs(x) <= MAX_COORD_PX) & (np.abs(y) <= MAX_COORD_PX)
@@ -265,23 +279,23 @@ def _rows(actions: list[MouseAction], t0: Floats, x0: Floats, y0: Floats, raw_n:
     moved = duration > 0
 
     out = np.empty((k, len(MOUSE_FEATURES)), dtype=np.float64)
-    out[:, :3] = [[a.kind == kind for kind in _KINDS] for a in actions]
+    # The per-action values taken in Python, in one pass: kind, direction, click times.
+    each = np.array(_per_action(actions, ex, ey, far))
+    out[:, :3] = each[:, :3]
     out[:, 3] = duration
     out[:, 4] = raw_n
     out[:, 5] = path
     out[:, 6] = distance
     out[:, 7] = _divide(distance, path, path > 0, 1.0)
     out[:, 8] = _divide(highs[10], distance, far & (m > 2))
-    out[:, 9:12] = _directions(ex, ey, far)
+    out[:, 9:12] = each[:, 3:6]
     # Seven (mean, std, min, max) blocks: each statistic every fourth column.
     for i, stat in enumerate((means, stds, lows[:7], highs[:7])):
         out[:, _STATS + i : _STATS + 28 : 4] = stat.T
     out[:, 40] = angles
     out[:, 41] = sharp
     out[:, 42] = accel_time
-    out[:, 43] = _divide(peak_t, duration, moved)
-    out[:, 44] = _divide(pause, duration, moved)
-    out[:, 45] = _divide(path, duration, moved)
+    out[:, 43:46] = _divide(np.array([peak_t, pause, path]), duration, moved).T
     out[:, 46] = median
     edges = np.concatenate([starts1, starts1 + n1 - head])  # first and last up to 3 speeds
     out[:, 47:49] = _leading(v, edges, np.concatenate((head, head))).reshape(2, k).T
@@ -290,7 +304,7 @@ def _rows(actions: list[MouseAction], t0: Floats, x0: Floats, y0: Floats, raw_n:
     out[:, 51] = np.where(far, np.maximum(highs[9] - distance, 0.0), 0.0)
     out[:, 52] = highs[7] - lows[7]
     out[:, 53] = highs[8] - lows[8]
-    out[:, 54:] = [click_times(a) for a in actions]
+    out[:, 54:] = each[:, 6:]
     # np.clip(np.nan_to_num(out), -VALUE_CAP, VALUE_CAP), in place.
     np.copyto(out, 0.0, where=np.isnan(out))
     return np.clip(out, -VALUE_CAP, VALUE_CAP, out=out)
@@ -317,14 +331,19 @@ def _unwrapped_steps(theta: Floats, same: NDArray[np.bool_], nd: Sizes) -> Float
     return _step(up, same)
 
 
-def _directions(ex: Floats, ey: Floats, far: NDArray[np.bool_]) -> list[list[float]]:
-    """``direction_sector``, ``direction_cos``, ``direction_sin`` of each action."""
+def _per_action(
+    actions: list[MouseAction], ex: Floats, ey: Floats, far: NDArray[np.bool_]
+) -> list[list[float]]:
+    """Per action: ``is_mm``, ``is_pc``, ``is_dd``, ``direction_sector``, ``direction_cos``,
+    ``direction_sin``, ``hold_ms``, ``click_wait_ms``."""
     rows = []
-    for dx, dy, moved in zip(ex.tolist(), ey.tolist(), far.tolist(), strict=True):
+    for action, dx, dy, moved in zip(actions, ex.tolist(), ey.tolist(), far.tolist(), strict=True):
+        kind = action.kind
+        flags = [float(kind == "MM"), float(kind == "PC"), float(kind == "DD")]
         if not moved:
-            rows.append([-1.0, 0.0, 0.0])
+            rows.append([*flags, -1.0, 0.0, 0.0, *click_times(action)])
             continue
         angle = math.atan2(dy, dx)
         sector = float(int(((angle + 2 * math.pi) % (2 * math.pi)) // (math.pi / 4)) % 8)
-        rows.append([sector, math.cos(angle), math.sin(angle)])
+        rows.append([*flags, sector, math.cos(angle), math.sin(angle), *click_times(action)])
     return rows
