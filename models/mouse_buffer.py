@@ -63,6 +63,9 @@ class MouseBuffer:
     def has_pause(self, pause_ms: float, start: int = 0) -> bool:
         """Whether two neighbours from position ``start`` on are more than ``pause_ms`` apart."""
         t = self.t
+        # In order (clean), no step is longer than the whole span: a batch's usual answer.
+        if self.clean and (len(t) - start < 2 or t[-1] - t[start] <= pause_ms):
+            return False
         return any(map(gt, map(sub, t[start + 1 :], t[start:]), repeat(pause_ms)))
 
     def segment(self, pause_ms: float) -> list[MouseAction]:
