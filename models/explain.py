@@ -15,6 +15,7 @@ speed, curvature): never a key or text.
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
@@ -135,16 +136,18 @@ class FeatureProfile:
                 warnings.simplefilter("ignore", RuntimeWarning)
                 value = np.nanmean(X, axis=0)
         order = np.argsort(-np.abs(np.nan_to_num(terms, nan=0.0)), kind="stable")
+        # As Python floats, once: the loop reads a few entries each, one at a time.
+        llrs, medians, values = terms.tolist(), self.owner_median.tolist(), value.tolist()
         reasons: list[Reason] = []
-        for i in order:
-            llr = float(terms[i])
-            if np.isnan(llr) or llr == 0.0:
+        for i in order.tolist():
+            llr = llrs[i]
+            if math.isnan(llr) or llr == 0.0:
                 break
             if (against is True and llr >= 0) or (against is False and llr <= 0):
                 continue
-            median = float(self.owner_median[i])
+            median = medians[i]
             # A ratio to the median means something for positive quantities only.
-            change = float(value[i]) / median - 1.0 if median > 1e-9 and value[i] >= 0 else None
+            change = values[i] / median - 1.0 if median > 1e-9 and values[i] >= 0 else None
             name = self.names[i]
             reasons.append(Reason(name, llr, change, describe(name, llr, change)))
             if len(reasons) == top:
