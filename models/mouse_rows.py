@@ -79,7 +79,7 @@ def actions_matrix(actions: Sequence[MouseAction]) -> Floats:
 def _shapes(t: Floats, x: Floats, y: Floats, sizes: Sizes) -> tuple[NDArray[np.bool_], ...]:
     """Per action: whether its samples are ones ``action_features`` would neither drop, clip
     nor reorder (and there are some), and whether such samples span two or more times."""
-    ends = np.cumsum(sizes)
+    ends = sizes.cumsum()
     starts = ends - sizes
     with np.errstate(invalid="ignore"):  # NaN fails every comparison below
         # The usual window (as segmentation makes it): all samples in range and in order.
@@ -123,7 +123,7 @@ def _step(a: Floats, same: NDArray[np.bool_]) -> Floats:
 
 
 def _starts(sizes: Sizes) -> Sizes:
-    return np.cumsum(sizes) - sizes
+    return sizes.cumsum() - sizes
 
 
 def _extremes(parts: list[tuple[Floats, Sizes]]) -> tuple[Floats, Floats]:
@@ -171,7 +171,7 @@ def _rows(actions: list[MouseAction], t0: Floats, x0: Floats, y0: Floats, raw_n:
     keep[:-1] = t0[1:] - t0[:-1] > 0
     keep[raw_ends - 1] = True
     t, x, y = t0[keep], x0[keep], y0[keep]
-    action = np.repeat(np.arange(k), raw_n)[keep]
+    action = np.arange(k).repeat(raw_n)[keep]
     m = np.bincount(action, minlength=k)
     starts = _starts(m)
     ends = starts + m
@@ -220,7 +220,7 @@ def _rows(actions: list[MouseAction], t0: Floats, x0: Floats, y0: Floats, raw_n:
     sharp = np.bincount(action_m[1:][same_m][abs_dtheta > SHARP_TURN_RAD], minlength=k)
 
     # How long speed keeps rising from the start: dtm up to each action's first a <= 0.
-    falls = np.cumsum(a <= 0)
+    falls = (a <= 0).cumsum()
     before = np.concatenate([[0], falls])[_starts(n2)]
     rising = falls == before[action2]
 
@@ -248,7 +248,7 @@ def _rows(actions: list[MouseAction], t0: Floats, x0: Floats, y0: Floats, raw_n:
     means = _divide(totals, counts, counts > 0)
     # The squared deviations take the statistics' places in the same layout.
     first, last = seg.size, seg.size + int(counts.sum())
-    deviations = laid[first:last] - np.repeat(means.ravel(), counts.ravel())
+    deviations = laid[first:last] - means.ravel().repeat(counts.ravel())
     squared = np.zeros(laid.size)
     squared[first:last] = deviations * deviations
     squares = layout.sums(squared).reshape(len(parts), k)[1:8]
@@ -256,7 +256,7 @@ def _rows(actions: list[MouseAction], t0: Floats, x0: Floats, y0: Floats, raw_n:
     lows, highs = _extremes([*stats, (x, m), (y, m), (proj, m), (np.abs(cross), m)])
     v_hi = highs[2]
 
-    at_peak = np.flatnonzero(v == np.repeat(v_hi, n1))
+    at_peak = (v == v_hi.repeat(n1)).nonzero()[0]
     peak_t = tm[at_peak[np.searchsorted(at_peak, starts1)]] - t[starts]
     order = np.lexsort((v, action1))
     ordered = v[order]
@@ -271,7 +271,7 @@ def _rows(actions: list[MouseAction], t0: Floats, x0: Floats, y0: Floats, raw_n:
     peak = (
         (inner > v[:-2])
         & (inner >= v[2:])
-        & (inner > 0.2 * np.repeat(v_hi, n1)[1:-1])
+        & (inner > 0.2 * v_hi.repeat(n1)[1:-1])
         & same1[:-1]
         & same1[1:]
     )
@@ -320,12 +320,19 @@ def _unwrapped_steps(theta: Floats, same: NDArray[np.bool_], nd: Sizes) -> Float
     np.copyto(correct, 0, where=abs(dd) < math.pi)
     if dd.size == 0:
         return dd
-    # Each action's running sum, one row per action (cumsum adds left to right).
-    steps = np.repeat(np.arange(nd.size), nd)
-    position = np.arange(dd.size) - _starts(nd)[steps]
-    grid = np.zeros((nd.size, int(nd.max())))
-    grid[steps, position] = correct
-    running = np.cumsum(grid, axis=1)[steps, position]
+    # Each action's running sum of its corrections, as cumsum adds them left to right: the
+    # zeros between the few there are change no sum, so one slice a correction fills it in.
+    running = np.zeros(dd.size)
+    turns = correct.nonzero()[0]
+    if turns.size:
+        ends = nd.cumsum()
+        owners = ends.searchsorted(turns, side="right").tolist()
+        ends_at = ends.tolist()
+        total, current = 0.0, -1
+        for p, owner, c in zip(turns.tolist(), owners, correct[turns].tolist(), strict=True):
+            total = total + c if owner == current else c
+            current = owner
+            running[p : ends_at[owner]] = total
     up = theta.copy()
     up[1:][same] = theta[1:][same] + running
     return _step(up, same)
