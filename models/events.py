@@ -276,6 +276,8 @@ def _well_formed_mouse(
     # Exact types: a dict or number subclass (bool, say) takes the reference path.
     if set(map(type, raw)) != {dict}:
         return None
+    if "key" in raw[0]:  # a keyboard batch: keys take the reference path
+        return None
     # Four members each, all required ones (the usual batch): no other member to look for.
     members: Set[str]
     if set(map(len, raw)) == {4}:
@@ -289,13 +291,15 @@ def _well_formed_mouse(
     except KeyError:  # a member missing: the reference path says which drop it is
         return None
     buttons = [item.get("button") for item in raw] if "button" in members else None
-    kind_names = set(map(type, kinds)) == {str} and set(kinds)
     coordinates = xs + ys
-    number_types = set(map(type, ts + coordinates))
+    # One pass for the types of kinds and numbers alike: with no type but str, int and float
+    # among them, a kind among the kind names is a str, and a str among the numbers fails
+    # the sum below.
+    types = set(map(type, kinds + ts + coordinates))
+    kind_names = types <= _SCALAR_TYPES and set(kinds)
     if not (
         kind_names
         and kind_names <= _KIND_NAMES
-        and number_types <= _NUMBER_TYPES
         and (
             buttons is None
             or (
@@ -310,7 +314,7 @@ def _well_formed_mouse(
         # checks below would refuse anyway (None only sends the batch to the reference path).
         if not math.isfinite(sum(ts) + sum(coordinates)):
             return None
-    except OverflowError:  # an int too large for a float
+    except (OverflowError, TypeError):  # an int too large for a float; a str for a number
         return None
     # Time runs forward, and no event repeats the one before it exactly.
     if last_mouse_t is not None and ts[0] < last_mouse_t:
@@ -338,7 +342,7 @@ def _well_formed_mouse(
             if _parsed(raw[i]) == _parsed(raw[i - 1]):
                 return None
     n = len(ts)
-    floats = number_types == _FLOATS
+    floats = types == _STR_AND_FLOATS  # every number a float: none to convert
     dx, dy = [math.nan] * n, [math.nan] * n
     for i, j in zip(wheels, range(0, len(deltas), 2), strict=True):
         dx[i], dy[i] = float(deltas[j]), float(deltas[j + 1])
@@ -361,7 +365,8 @@ def _well_formed_mouse(
 _REQUIRED_NAMES = frozenset({"t", "x", "y", "type"})
 _REQUIRED = itemgetter("t", "x", "y", "type")
 _MOVES_ONLY = frozenset({"move"})
-_FLOATS = frozenset({float})
+_STR_AND_FLOATS = frozenset({str, float})
+_SCALAR_TYPES = frozenset({str, int, float})
 assert KIND_CODES["move"] == 0, "_well_formed_mouse codes a batch of moves as zeros"
 
 
