@@ -170,11 +170,14 @@ def _rows(actions: list[MouseAction], t0: Floats, x0: Floats, y0: Floats, raw_n:
     keep = np.ones(t0.size, dtype=bool)
     keep[:-1] = t0[1:] - t0[:-1] > 0
     keep[raw_ends - 1] = True
-    t, x, y = t0[keep], x0[keep], y0[keep]
-    action = np.arange(k).repeat(raw_n)[keep]
-    m = np.bincount(action, minlength=k)
-    starts = _starts(m)
-    ends = starts + m
+    action = np.arange(k).repeat(raw_n)
+    if keep.all():  # the usual window: no two samples of an action at one time
+        t, x, y, m, starts, ends = t0, x0, y0, raw_n, raw_starts, raw_ends
+    else:
+        t, x, y, action = t0[keep], x0[keep], y0[keep], action[keep]
+        m = np.bincount(action, minlength=k)
+        starts = _starts(m)
+        ends = starts + m
     same = action[1:] == action[:-1]
 
     dx, dy = _step(x, same), _step(y, same)
