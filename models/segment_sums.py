@@ -34,15 +34,19 @@ class Segments:
     def __init__(self, sizes: NDArray[np.intp]) -> None:
         k = sizes.size
         self.size = int(sizes.sum())
-        self.ends = np.cumsum(sizes)
+        self.ends = sizes.cumsum()
         self.starts = self.ends - sizes
-        short = sizes <= BLOCK
-        self.long = np.flatnonzero(~short).tolist()
-        lanes = np.where(short & (sizes >= LANES), sizes - sizes % LANES, 0)
-        rest = np.where(short, sizes - lanes, 0)
+        longest = int(sizes.max()) if k else 0
+        rest = sizes % LANES
+        lanes = sizes - rest  # under 8 numbers, a segment is all rest
+        self.long: list[int] = []
+        if longest > BLOCK:  # rare: those segments take np.add.reduce, in neither part
+            long = sizes > BLOCK
+            self.long = long.nonzero()[0].tolist()
+            lanes[long] = rest[long] = 0
         self.width = int(lanes.max()) if k else 0
         self.rest_columns = int(rest.max()) if k else 0
-        columns = np.arange(max(self.width, self.rest_columns, int(sizes.max()) if k else 0))
+        columns = np.arange(longest)
         # Row-major order of a (segment, position) grid is the order of the values laid end
         # to end: a mask of the grid picks, and places, a segment's values in order.
         inside = columns < sizes[:, None]
@@ -50,7 +54,11 @@ class Segments:
         self.lane_slots = in_lanes[:, : self.width]
         self.lane_values = in_lanes[inside]
         self.rest_slots = columns[: self.rest_columns] < rest[:, None]
-        self.rest_values = (~in_lanes & short[:, None])[inside]
+        self.rest_values = (
+            ~self.lane_values
+            if not self.long
+            else ((columns < (lanes + rest)[:, None]) & ~in_lanes)[inside]
+        )
 
     def sums(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
         """Each segment's sum of ``values`` (``self.size`` numbers), as ``ndarray.sum``."""
