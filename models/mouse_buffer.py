@@ -46,11 +46,17 @@ class MouseBuffer:
     def add(self, new: MouseColumns) -> None:
         """Append ``new`` (not empty) after the events held."""
         columns = new.lists()
-        if self.t:  # clean while both are and the new events follow ours
-            last = [column[-1] for column in self._lists()]
-            self.clean = self.clean and new.clean and not runs_back(last, [c[0] for c in columns])
-        else:
+        if not self.t:
             self.clean = new.clean
+        elif self.clean and new.clean:  # still clean if the new events follow ours
+            first_t, last_t = columns[0][0], self.t[-1]
+            if first_t != last_t:  # the usual case: told by the times alone
+                self.clean = not first_t < last_t
+            else:
+                last = [column[-1] for column in self._lists()]
+                self.clean = not runs_back(last, [column[0] for column in columns])
+        else:
+            self.clean = False
         t, x, y, kind, button, dx, dy = columns
         self.t.extend(t)
         self.x.extend(x)
