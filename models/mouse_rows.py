@@ -189,9 +189,9 @@ def _rows(actions: list[MouseAction], t0: Floats, x0: Floats, y0: Floats, raw_n:
     starts1 = _starts(n1)
     xs, ys = x[starts], y[starts]
     ex, ey = x[ends - 1] - xs, y[ends - 1] - ys
-    distance = np.array(
-        [math.hypot(a, b) for a, b in zip(ex.tolist(), ey.tolist(), strict=True)], dtype=np.float64
-    )
+    # The per-action values taken in Python, in one pass: chord, kind, direction, click times.
+    chords, per_action = _per_action(actions, ex, ey)
+    distance = np.array(chords, dtype=np.float64)
     far = distance > 0
     safe = np.where(far, distance, 1.0)
     # Per action, repeated for each of its samples: one call.
@@ -282,8 +282,7 @@ def _rows(actions: list[MouseAction], t0: Floats, x0: Floats, y0: Floats, raw_n:
     moved = duration > 0
 
     out = np.empty((k, len(MOUSE_FEATURES)), dtype=np.float64)
-    # The per-action values taken in Python, in one pass: kind, direction, click times.
-    each = np.array(_per_action(actions, ex, ey, far))
+    each = np.array(per_action)
     out[:, :3] = each[:, :3]
     out[:, 3] = duration
     out[:, 4] = raw_n
@@ -342,18 +341,22 @@ def _unwrapped_steps(theta: Floats, same: NDArray[np.bool_], nd: Sizes) -> Float
 
 
 def _per_action(
-    actions: list[MouseAction], ex: Floats, ey: Floats, far: NDArray[np.bool_]
-) -> list[list[float]]:
-    """Per action: ``is_mm``, ``is_pc``, ``is_dd``, ``direction_sector``, ``direction_cos``,
-    ``direction_sin``, ``hold_ms``, ``click_wait_ms``."""
-    rows = []
-    for action, dx, dy, moved in zip(actions, ex.tolist(), ey.tolist(), far.tolist(), strict=True):
+    actions: list[MouseAction], ex: Floats, ey: Floats
+) -> tuple[list[float], list[list[float]]]:
+    """Per action: ``distance_px`` (the chord ``ex``, ``ey``, as ``math.hypot``), and
+    ``is_mm``, ``is_pc``, ``is_dd``, ``direction_sector``, ``direction_cos``, ``direction_sin``,
+    ``hold_ms``, ``click_wait_ms``."""
+    chords: list[float] = []
+    rows: list[list[float]] = []
+    for action, dx, dy in zip(actions, ex.tolist(), ey.tolist(), strict=True):
         kind = action.kind
         flags = [float(kind == "MM"), float(kind == "PC"), float(kind == "DD")]
-        if not moved:
+        chord = math.hypot(dx, dy)
+        chords.append(chord)
+        if not chord > 0:
             rows.append([*flags, -1.0, 0.0, 0.0, *click_times(action)])
             continue
         angle = math.atan2(dy, dx)
         sector = float(int(((angle + 2 * math.pi) % (2 * math.pi)) // (math.pi / 4)) % 8)
         rows.append([*flags, sector, math.cos(angle), math.sin(angle), *click_times(action)])
-    return rows
+    return chords, rows
