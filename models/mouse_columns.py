@@ -89,6 +89,7 @@ class MouseColumns:
             if dtype is None or lists is None:
                 raise AttributeError(name)
             column = np.array(lists[_NAMES.index(name)], dtype=dtype)
+            column.flags.writeable = False  # it and its list must stay the same events
             object.__setattr__(self, name, column)
             return column
 
@@ -128,7 +129,7 @@ class MouseColumns:
         return self._lists[0][-1] if self._lists is not None else float(self.t[-1])
 
     def lists(self) -> ColumnLists:
-        """The columns as lists of Python numbers."""
+        """The columns as lists of Python numbers (``of_lists``'s own: read, never changed)."""
         if self._lists is not None:
             return self._lists
         t, x, y, kind, button, dx, dy = (c.tolist() for c in self._columns())
