@@ -86,7 +86,13 @@ def replay(spec: ModalitySpec, streams: list[list[list[dict[str, Any]]]]) -> dic
             if batch.keys:
                 last_key = batch.keys[-1].t
             if len(batch.mouse):
-                last_mouse = float(batch.mouse.t[-1])
+                # As the pipeline reads it; revisions before ``last_t`` read the array's end.
+                mouse_columns = batch.mouse
+                last_mouse = (
+                    mouse_columns.last_t
+                    if hasattr(mouse_columns, "last_t")
+                    else float(mouse_columns.t[-1])
+                )
             done = keys.feed(batch.keys) if keys is not None else mouse.feed(batch.mouse)
             windowed = clock()
             for window in done:

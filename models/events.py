@@ -15,19 +15,22 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Set
 from dataclasses import dataclass, field, replace
-from itertools import chain, compress, pairwise
-from operator import eq, gt, itemgetter
+from itertools import chain, compress
+from operator import eq, gt, itemgetter, lt
 from typing import Any, Literal
 
-import numpy as np
-from numpy.typing import NDArray
-
 from models.keyclass import CODE_CLASSES, KEY_CLASSES, MAX_SLOT
+from models.mouse_columns import KIND_CODES
+
+# Pointer columns, what the live path validates batches into, are defined beside; re-exported.
+from models.mouse_columns import MOUSE_KINDS as MOUSE_KINDS
+from models.mouse_columns import NO_BUTTON as NO_BUTTON
+from models.mouse_columns import MouseColumns as MouseColumns
+from models.mouse_columns import MouseType as MouseType
 
 KeyType = Literal["down", "up"]
-MouseType = Literal["move", "down", "up", "wheel"]
 
 MAX_BATCH_EVENTS = 2000
 """Largest batch accepted; the rest of a longer one is dropped as ``over_limit``."""
@@ -204,131 +207,6 @@ def _out_of_order(
     return (last_t is not None and event.t < last_t) or event == last
 
 
-MOUSE_KINDS: tuple[MouseType, ...] = ("move", "down", "up", "wheel")
-"""Mouse event types by their code in ``MouseColumns.kind`` (-1: any other type)."""
-_KIND_CODE: dict[object, int] = {k: i for i, k in enumerate(MOUSE_KINDS)}
-NO_BUTTON = -(2**63)
-"""``MouseColumns.button`` of an event without a button (DOM buttons are 0..4; a stream fed
-past validation may hold any other int64)."""
-
-
-@dataclass(frozen=True, slots=True)
-class MouseColumns:
-    """Pointer events as columns: ``t`` ms, ``x``/``y`` px, ``kind`` (index into
-    ``MOUSE_KINDS``), ``button`` (``NO_BUTTON`` when absent), ``dx``/``dy`` px (NaN when absent).
-
-    The same events as a list of ``MouseEvent``, without a Python object per event.
-    """
-
-    t: NDArray[np.float64]
-    x: NDArray[np.float64]
-    y: NDArray[np.float64]
-    kind: NDArray[np.int8]
-    button: NDArray[np.int64]
-    dx: NDArray[np.float64]
-    dy: NDArray[np.float64]
-    clean: bool = False
-    """Known finite, in range, of known kinds, time-ordered, with no event repeating the one
-    before it exactly (``validate_batch``'s rules): segmentation has nothing to sanitize."""
-
-    @classmethod
-    def empty(cls) -> MouseColumns:
-        """No events (one shared, read-only instance: most batches hold no pointer event)."""
-        return _NO_EVENTS
-
-    @classmethod
-    def from_events(cls, events: Sequence[MouseEvent]) -> MouseColumns:
-        """The columns of ``events``, values as they are (validated or not)."""
-        n = len(events)
-
-        def floats(values: Iterable[float | None]) -> NDArray[np.float64]:
-            return np.fromiter(
-                (math.nan if v is None else v for v in values), dtype=np.float64, count=n
-            )
-
-        return cls(
-            t=floats(e.t for e in events),
-            x=floats(e.x for e in events),
-            y=floats(e.y for e in events),
-            kind=np.fromiter((_KIND_CODE.get(e.type, -1) for e in events), np.int8, count=n),
-            button=np.fromiter(
-                (NO_BUTTON if e.button is None else e.button for e in events), np.int64, count=n
-            ),
-            dx=floats(e.dx for e in events),
-            dy=floats(e.dy for e in events),
-        )
-
-    def __len__(self) -> int:
-        return int(self.t.size)
-
-    def select(self, index: NDArray[np.bool_] | NDArray[np.intp]) -> MouseColumns:
-        """The events at ``index`` (a mask or positions)."""
-        return _of([c[index] for c in self._columns()])
-
-    def span(self, start: int, stop: int | None = None) -> MouseColumns:
-        """The events from position ``start`` to ``stop`` (as a slice); clean if these were."""
-        return _of([c[start:stop] for c in self._columns()], clean=self.clean)
-
-    @staticmethod
-    def join(parts: Sequence[MouseColumns]) -> MouseColumns:
-        """The events of ``parts``, one after the other; clean if each part is and no part
-        runs back in time from, or repeats, the last event of the one before."""
-        parts = [p for p in parts if len(p)]
-        if len(parts) < 2:
-            return parts[0] if parts else _NO_EVENTS
-        clean = all(p.clean for p in parts) and not any(a.runs_into(b) for a, b in pairwise(parts))
-        columns = zip(*(p._columns() for p in parts), strict=True)
-        return _of([np.concatenate(c) for c in columns], clean=clean)
-
-    def runs_into(self, other: MouseColumns) -> bool:
-        """Whether ``other``'s first event runs back in time from, or repeats, our last."""
-        last_t, first_t = float(self.t[-1]), float(other.t[0])
-        if first_t != last_t:  # the usual case: told by the times alone
-            return first_t < last_t
-        last = [float(c[-1]) for c in self._columns()]
-        first = [float(c[0]) for c in other._columns()]
-        if first[0] != last[0]:
-            return first[0] < last[0]
-        same_delta = all(
-            a == b or (math.isnan(a) and math.isnan(b)) for a, b in zip(last, first, strict=True)
-        )
-        return same_delta
-
-    def _columns(self) -> tuple[NDArray[Any], ...]:
-        return (self.t, self.x, self.y, self.kind, self.button, self.dx, self.dy)
-
-    def events(self) -> list[MouseEvent]:
-        """The same events as ``MouseEvent`` objects (for tests and offline tools)."""
-        return [
-            MouseEvent(
-                t=t,
-                type=MOUSE_KINDS[k],
-                x=x,
-                y=y,
-                button=None if b == NO_BUTTON else b,
-                dx=None if math.isnan(dx) else dx,
-                dy=None if math.isnan(dy) else dy,
-            )
-            for t, x, y, k, b, dx, dy in zip(*(c.tolist() for c in self._columns()), strict=True)
-        ]
-
-
-def _no_events() -> MouseColumns:
-    f = np.empty(0, dtype=np.float64)
-    kind, button = np.empty(0, np.int8), np.empty(0, np.int64)
-    for a in (f, kind, button):
-        a.flags.writeable = False
-    return MouseColumns(f, f, f, kind, button, f, f, clean=True)
-
-
-_NO_EVENTS = _no_events()
-
-
-def _of(columns: list[NDArray[Any]], *, clean: bool = False) -> MouseColumns:
-    t, x, y, kind, button, dx, dy = columns
-    return MouseColumns(t, x, y, kind, button, dx, dy, clean=clean)
-
-
 @dataclass(frozen=True)
 class ColumnBatch:
     """``ValidatedBatch`` with the pointer events as columns (the live path)."""
@@ -376,7 +254,7 @@ def validate_columns(
         # validate_batch's events are clean: its rules are what clean means.
         mouse=replace(MouseColumns.from_events(batch.mouse), clean=True)
         if batch.mouse
-        else _NO_EVENTS,
+        else MouseColumns.empty(),
         dropped=batch.dropped,
         error=batch.error,
         raw_keys=batch.raw_keys,
@@ -389,27 +267,39 @@ def _well_formed_mouse(
     """The columns of a batch of pointer events that ``validate_batch`` keeps whole; None for
     any batch it would drop something from (or that holds keys).
 
-    Checks run over whole columns with builtins (``map``, ``min``, ``set``), not per event in
-    Python: a batch holds ~10 events, too few for numpy's per-call cost to pay off.
+    Checks run over whole columns with builtins (``map``, ``sorted``, ``set``), not per event
+    in Python, nor with numpy: a batch holds ~10 events, too few for numpy's per-call cost to
+    pay off, and the windower's buffer takes Python numbers.
     """
     if not isinstance(raw, list) or not raw or len(raw) > max_events:
         return None
     # Exact types: a dict or number subclass (bool, say) takes the reference path.
     if set(map(type, raw)) != {dict}:
         return None
-    members = set(chain.from_iterable(raw))  # every event's member names, in one C-level pass
-    if "key" in members or "code" in members:
+    if "key" in raw[0]:  # a keyboard batch: keys take the reference path
         return None
+    # Four members each, all required ones (the usual batch): no other member to look for.
+    members: Set[str]
+    if set(map(len, raw)) == {4}:
+        members = _REQUIRED_NAMES
+    else:  # every event's member names, in one C-level pass
+        members = set(chain.from_iterable(raw))
+        if "key" in members or "code" in members:
+            return None
     try:
         ts, xs, ys, kinds = zip(*map(_REQUIRED, raw), strict=True)
     except KeyError:  # a member missing: the reference path says which drop it is
         return None
     buttons = [item.get("button") for item in raw] if "button" in members else None
-    kind_names = set(map(type, kinds)) == {str} and set(kinds)
+    coordinates = xs + ys
+    # One pass for the types of kinds and numbers alike: with no type but str, int and float
+    # among them, a kind among the kind names is a str, and a str among the numbers fails
+    # the sum below.
+    types = set(map(type, kinds + ts + coordinates))
+    kind_names = types <= _SCALAR_TYPES and set(kinds)
     if not (
         kind_names
         and kind_names <= _KIND_NAMES
-        and set(map(type, chain(ts, xs, ys))) <= _NUMBER_TYPES
         and (
             buttons is None
             or (
@@ -422,16 +312,20 @@ def _well_formed_mouse(
     try:
         # A NaN or an infinity makes the sum one; so may huge finite numbers, which the range
         # checks below would refuse anyway (None only sends the batch to the reference path).
-        if not math.isfinite(sum(ts) + sum(xs) + sum(ys)):
+        if not math.isfinite(sum(ts) + sum(coordinates)):
             return None
-    except OverflowError:  # an int too large for a float
+    except (OverflowError, TypeError):  # an int too large for a float; a str for a number
         return None
     # Time runs forward, and no event repeats the one before it exactly.
-    if (last_mouse_t is not None and ts[0] < last_mouse_t) or any(map(gt, ts, ts[1:])):
+    if last_mouse_t is not None and ts[0] < last_mouse_t:
+        return None
+    rising = all(map(lt, ts, ts[1:]))  # the usual batch: no two events at one time
+    if not rising and any(map(gt, ts, ts[1:])):
         return None
     if ts[0] < 0 or ts[-1] > MAX_TIME_MS:  # in order: the first is the least, the last the most
         return None
-    if min(min(xs), min(ys)) < -MAX_COORD_PX or max(max(xs), max(ys)) > MAX_COORD_PX:
+    ordered = sorted(coordinates)  # finite numbers; fast on the runs a pointer's path makes
+    if ordered[0] < -MAX_COORD_PX or ordered[-1] > MAX_COORD_PX:
         return None
     wheels = [i for i, kind in enumerate(kinds) if kind == "wheel"] if "wheel" in kind_names else []
     deltas = [raw[i].get(key, 0.0) for i in wheels for key in ("dx", "dy")]
@@ -443,50 +337,37 @@ def _well_formed_mouse(
                 return None
         except OverflowError:
             return None
-    for i in compress(range(1, len(ts)), map(eq, ts, ts[1:])):
-        if _parsed(raw[i]) == _parsed(raw[i - 1]):
-            return None
+    if not rising:
+        for i in compress(range(1, len(ts)), map(eq, ts, ts[1:])):
+            if _parsed(raw[i]) == _parsed(raw[i - 1]):
+                return None
     n = len(ts)
-    t, x, y = np.array((ts, xs, ys), dtype=np.float64)  # one call; rows stay contiguous
-    dx = dy = _constant(_NO_DELTAS, n)
-    if wheels:
-        dx, dy = np.full(n, math.nan), np.full(n, math.nan)
-        dx[wheels], dy[wheels] = deltas[0::2], deltas[1::2]
-    return MouseColumns(
-        t,
-        x,
-        y,
-        _constant(_MOVES, n)
-        if kind_names == _MOVES_ONLY
-        else np.fromiter(map(_KIND_CODE.__getitem__, kinds), dtype=np.int8, count=n),
-        _constant(_NO_BUTTONS, n)
-        if buttons is None
-        else np.array([NO_BUTTON if b is None else b for b in buttons], dtype=np.int64),
-        dx,
-        dy,
+    floats = types == _STR_AND_FLOATS  # every number a float: none to convert
+    dx, dy = [math.nan] * n, [math.nan] * n
+    for i, j in zip(wheels, range(0, len(deltas), 2), strict=True):
+        dx[i], dy[i] = float(deltas[j]), float(deltas[j + 1])
+    return MouseColumns.of_lists(
+        (
+            list(ts) if floats else list(map(float, ts)),
+            list(xs) if floats else list(map(float, xs)),
+            list(ys) if floats else list(map(float, ys)),
+            [0] * n if kind_names == _MOVES_ONLY else list(map(KIND_CODES.__getitem__, kinds)),
+            [NO_BUTTON] * n
+            if buttons is None
+            else [NO_BUTTON if b is None else b for b in buttons],
+            dx,
+            dy,
+        ),
         clean=True,
     )
 
 
+_REQUIRED_NAMES = frozenset({"t", "x", "y", "type"})
 _REQUIRED = itemgetter("t", "x", "y", "type")
 _MOVES_ONLY = frozenset({"move"})
-
-
-def _read_only(column: NDArray[Any]) -> NDArray[Any]:
-    column.flags.writeable = False
-    return column
-
-
-# The columns most batches share (no wheel deltas, no buttons, only moves), as read-only views
-# of one array each instead of a new array per batch: columns are replaced, never changed.
-_NO_DELTAS = _read_only(np.full(MAX_BATCH_EVENTS, math.nan))
-_NO_BUTTONS = _read_only(np.full(MAX_BATCH_EVENTS, NO_BUTTON, dtype=np.int64))
-_MOVES = _read_only(np.zeros(MAX_BATCH_EVENTS, dtype=np.int8))
-
-
-def _constant(column: NDArray[Any], n: int) -> NDArray[Any]:
-    """The first ``n`` entries of a shared constant ``column`` (a copy past its length)."""
-    return column[:n] if n <= column.size else np.full(n, column[0], dtype=column.dtype)
+_STR_AND_FLOATS = frozenset({str, float})
+_SCALAR_TYPES = frozenset({str, int, float})
+assert KIND_CODES["move"] == 0, "_well_formed_mouse codes a batch of moves as zeros"
 
 
 def _parsed(item: dict[str, Any]) -> tuple[object, ...]:

@@ -15,6 +15,7 @@ speed, curvature): never a key or text.
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
@@ -112,6 +113,8 @@ class FeatureProfile:
             llr = 0.5 * (zp * zp - zo * zo) + self._log_scale_ratio
             llr = np.clip(llr, -MAX_TERM, MAX_TERM)
             valid = ~np.isnan(llr)
+            if valid.all():  # a live window's usual terms: every value counts
+                return np.asarray(llr.sum(axis=0) / X.shape[0], dtype=np.float64)
             counts = valid.sum(axis=0)
             total = np.where(valid, llr, 0.0).sum(axis=0)
             return np.where(counts > 0, total / np.maximum(counts, 1), np.nan)
@@ -134,17 +137,21 @@ class FeatureProfile:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 value = np.nanmean(X, axis=0)
-        order = np.argsort(-np.abs(np.nan_to_num(terms, nan=0.0)), kind="stable")
+        # nan_to_num changes nothing in finite terms (the usual ones), at the cost of its checks.
+        magnitude = np.abs(terms if np.isfinite(terms).all() else np.nan_to_num(terms, nan=0.0))
+        order = np.argsort(-magnitude, kind="stable")
+        # As Python floats, once: the loop reads a few entries each, one at a time.
+        llrs, medians, values = terms.tolist(), self.owner_median.tolist(), value.tolist()
         reasons: list[Reason] = []
-        for i in order:
-            llr = float(terms[i])
-            if np.isnan(llr) or llr == 0.0:
+        for i in order.tolist():
+            llr = llrs[i]
+            if math.isnan(llr) or llr == 0.0:
                 break
             if (against is True and llr >= 0) or (against is False and llr <= 0):
                 continue
-            median = float(self.owner_median[i])
+            median = medians[i]
             # A ratio to the median means something for positive quantities only.
-            change = float(value[i]) / median - 1.0 if median > 1e-9 and value[i] >= 0 else None
+            change = values[i] / median - 1.0 if median > 1e-9 and values[i] >= 0 else None
             name = self.names[i]
             reasons.append(Reason(name, llr, change, describe(name, llr, change)))
             if len(reasons) == top:

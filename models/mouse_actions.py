@@ -79,6 +79,23 @@ class MouseAction:
         return last + (self.hold_ms if self.kind == "PC" else 0.0)
 
 
+def _made(
+    kind: ActionKind,
+    points: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]],
+    hold_ms: float = 0.0,
+    click_wait_ms: float = 0.0,
+    button: int | None = None,
+) -> MouseAction:
+    """A ``MouseAction`` of samples segmentation made (float64 vectors of one length): its
+    fields set as ``__init__`` sets them, without the checks they need not pass again."""
+    action = object.__new__(MouseAction)
+    t, x, y = points
+    action.__dict__.update(
+        kind=kind, t=t, x=x, y=y, hold_ms=hold_ms, click_wait_ms=click_wait_ms, button=button
+    )
+    return action
+
+
 def _float_vectors(t: object, x: object, y: object) -> bool:
     """Whether ``t``, ``x`` and ``y`` are float64 vectors of one length already."""
     return (
@@ -296,7 +313,7 @@ def segment_points(
 
     def close_movement() -> None:
         if len(moving) >= min_points:
-            actions.append(MouseAction("MM", *points(moving)))
+            actions.append(_made("MM", points(moving)))
         moving.clear()
 
     for i, kind in enumerate(kinds):
@@ -319,24 +336,14 @@ def segment_points(
             moved = any(xs[d] != px or ys[d] != py for d in dragging) or (xs[i], ys[i]) != (px, py)
             if moved:
                 close_movement()
-                actions.append(
-                    MouseAction("DD", *points([press, *dragging, i]), hold_ms=hold, button=button)
-                )
+                actions.append(_made("DD", points([press, *dragging, i]), hold, button=button))
             else:
                 wait = 0.0
                 if moving and ts[press] - ts[moving[-1]] > pause_ms:
                     close_movement()
                 if moving:
                     wait = max(ts[press] - ts[moving[-1]], 0.0)
-                actions.append(
-                    MouseAction(
-                        "PC",
-                        *points([*moving, press]),
-                        hold_ms=hold,
-                        click_wait_ms=wait,
-                        button=button,
-                    )
-                )
+                actions.append(_made("PC", points([*moving, press]), hold, wait, button))
                 moving.clear()
             press, dragging = -1, []
     if press < 0:

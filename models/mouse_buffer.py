@@ -16,10 +16,10 @@ from operator import gt, sub
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from models.events import MouseColumns
 from models.mouse_actions import MouseAction, segment_columns, segment_points
+from models.mouse_columns import runs_back
 
 
 @dataclass
@@ -39,22 +39,39 @@ class MouseBuffer:
     dx: list[float] = field(default_factory=list)
     dy: list[float] = field(default_factory=list)
     clean: bool = True
-    _tail: MouseColumns = field(default_factory=MouseColumns.empty)
-    """The batch added last: its last event is the buffer's while the buffer is clean."""
 
     def __len__(self) -> int:
         return len(self.t)
 
     def add(self, new: MouseColumns) -> None:
         """Append ``new`` (not empty) after the events held."""
-        self.clean = new.clean and (not self.t or (self.clean and not self._tail.runs_into(new)))
-        self._tail = new
-        for column, values in zip(self._lists(), _columns(new), strict=True):
-            column.extend(values.tolist())
+        columns = new.lists()
+        if not self.t:
+            self.clean = new.clean
+        elif self.clean and new.clean:  # still clean if the new events follow ours
+            first_t, last_t = columns[0][0], self.t[-1]
+            if first_t != last_t:  # the usual case: told by the times alone
+                self.clean = not first_t < last_t
+            else:
+                last = [column[-1] for column in self._lists()]
+                self.clean = not runs_back(last, [column[0] for column in columns])
+        else:
+            self.clean = False
+        t, x, y, kind, button, dx, dy = columns
+        self.t.extend(t)
+        self.x.extend(x)
+        self.y.extend(y)
+        self.kind.extend(kind)
+        self.button.extend(button)
+        self.dx.extend(dx)
+        self.dy.extend(dy)
 
     def has_pause(self, pause_ms: float, start: int = 0) -> bool:
         """Whether two neighbours from position ``start`` on are more than ``pause_ms`` apart."""
         t = self.t
+        # In order (clean), no step is longer than the whole span: a batch's usual answer.
+        if self.clean and (len(t) - start < 2 or t[-1] - t[start] <= pause_ms):
+            return False
         return any(map(gt, map(sub, t[start + 1 :], t[start:]), repeat(pause_ms)))
 
     def segment(self, pause_ms: float) -> list[MouseAction]:
@@ -93,7 +110,3 @@ class MouseBuffer:
 
     def _lists(self) -> tuple[list[Any], ...]:
         return (self.t, self.x, self.y, self.kind, self.button, self.dx, self.dy)
-
-
-def _columns(c: MouseColumns) -> tuple[NDArray[Any], ...]:
-    return (c.t, c.x, c.y, c.kind, c.button, c.dx, c.dy)

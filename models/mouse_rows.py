@@ -56,9 +56,12 @@ def actions_matrix(actions: Sequence[MouseAction]) -> Floats:
     x = np.concatenate([a.x for a in actions])
     y = np.concatenate([a.y for a in actions])
     clean, moving = _shapes(t, x, y, sizes)
+    if moving.all():  # the usual window: every action moves
+        with np.errstate(all="ignore"):  # quotients where a feature is 0 instead are dropped
+            return _rows(list(actions), t, x, y, sizes)
     if moving.any():
         samples = np.repeat(moving, sizes)
-        with np.errstate(all="ignore"):  # quotients where a feature is 0 instead are dropped
+        with np.errstate(all="ignore"):
             out[moving] = _rows(
                 [a for a, m in zip(actions, moving.tolist(), strict=True) if m],
                 t[samples],
@@ -76,8 +79,19 @@ def actions_matrix(actions: Sequence[MouseAction]) -> Floats:
 def _shapes(t: Floats, x: Floats, y: Floats, sizes: Sizes) -> tuple[NDArray[np.bool_], ...]:
     """Per action: whether its samples are ones ``action_features`` would neither drop, clip
     nor reorder (and there are some), and whether such samples span two or more times."""
-    ends = np.cumsum(sizes)
+    ends = sizes.cumsum()
     starts = ends - sizes
+    with np.errstate(invalid="ignore"):  # NaN fails every comparison below
+        # The usual window (as segmentation makes it): all samples in range and in order.
+        if (
+            sizes.all()
+            and abs(x).max() <= MAX_COORD_PX
+            and abs(y).max() <= MAX_COORD_PX
+            and (t[1:] >= t[:-1]).all()
+            and t[0] >= -MAX_TIME_MS
+            and t[-1] <= MAX_TIME_MS
+        ):
+            return np.ones(sizes.size, dtype=bool), t[ends - 1] > t[starts]
     action = np.repeat(np.arange(sizes.size), sizes)
     with np.errstate(invalid="ignore", over="ignore"):  # NaN fails every comparison below
         ok = (np.abs(x) <= MAX_COORD_PX) & (np.abs(y) <= MAX_COORD_PX)
@@ -109,7 +123,7 @@ def _step(a: Floats, same: NDArray[np.bool_]) -> Floats:
 
 
 def _starts(sizes: Sizes) -> Sizes:
-    return np.cumsum(sizes) - sizes
+    return sizes.cumsum() - sizes
 
 
 def _extremes(parts: list[tuple[Floats, Sizes]]) -> tuple[Floats, Floats]:
@@ -156,11 +170,14 @@ def _rows(actions: list[MouseAction], t0: Floats, x0: Floats, y0: Floats, raw_n:
     keep = np.ones(t0.size, dtype=bool)
     keep[:-1] = t0[1:] - t0[:-1] > 0
     keep[raw_ends - 1] = True
-    t, x, y = t0[keep], x0[keep], y0[keep]
-    action = np.repeat(np.arange(k), raw_n)[keep]
-    m = np.bincount(action, minlength=k)
-    starts = _starts(m)
-    ends = starts + m
+    action = np.arange(k).repeat(raw_n)
+    if keep.all():  # the usual window: no two samples of an action at one time
+        t, x, y, m, starts, ends = t0, x0, y0, raw_n, raw_starts, raw_ends
+    else:
+        t, x, y, action = t0[keep], x0[keep], y0[keep], action[keep]
+        m = np.bincount(action, minlength=k)
+        starts = _starts(m)
+        ends = starts + m
     same = action[1:] == action[:-1]
 
     dx, dy = _step(x, same), _step(y, same)
@@ -172,9 +189,9 @@ def _rows(actions: list[MouseAction], t0: Floats, x0: Floats, y0: Floats, raw_n:
     starts1 = _starts(n1)
     xs, ys = x[starts], y[starts]
     ex, ey = x[ends - 1] - xs, y[ends - 1] - ys
-    distance = np.array(
-        [math.hypot(a, b) for a, b in zip(ex.tolist(), ey.tolist(), strict=True)], dtype=np.float64
-    )
+    # The per-action values taken in Python, in one pass: chord, kind, direction, click times.
+    chords, per_action = _per_action(actions, ex, ey)
+    distance = np.array(chords, dtype=np.float64)
     far = distance > 0
     safe = np.where(far, distance, 1.0)
     # Per action, repeated for each of its samples: one call.
@@ -206,7 +223,7 @@ def _rows(actions: list[MouseAction], t0: Floats, x0: Floats, y0: Floats, raw_n:
     sharp = np.bincount(action_m[1:][same_m][abs_dtheta > SHARP_TURN_RAD], minlength=k)
 
     # How long speed keeps rising from the start: dtm up to each action's first a <= 0.
-    falls = np.cumsum(a <= 0)
+    falls = (a <= 0).cumsum()
     before = np.concatenate([[0], falls])[_starts(n2)]
     rising = falls == before[action2]
 
@@ -234,7 +251,7 @@ def _rows(actions: list[MouseAction], t0: Floats, x0: Floats, y0: Floats, raw_n:
     means = _divide(totals, counts, counts > 0)
     # The squared deviations take the statistics' places in the same layout.
     first, last = seg.size, seg.size + int(counts.sum())
-    deviations = laid[first:last] - np.repeat(means.ravel(), counts.ravel())
+    deviations = laid[first:last] - means.ravel().repeat(counts.ravel())
     squared = np.zeros(laid.size)
     squared[first:last] = deviations * deviations
     squares = layout.sums(squared).reshape(len(parts), k)[1:8]
@@ -242,7 +259,7 @@ def _rows(actions: list[MouseAction], t0: Floats, x0: Floats, y0: Floats, raw_n:
     lows, highs = _extremes([*stats, (x, m), (y, m), (proj, m), (np.abs(cross), m)])
     v_hi = highs[2]
 
-    at_peak = np.flatnonzero(v == np.repeat(v_hi, n1))
+    at_peak = (v == v_hi.repeat(n1)).nonzero()[0]
     peak_t = tm[at_peak[np.searchsorted(at_peak, starts1)]] - t[starts]
     order = np.lexsort((v, action1))
     ordered = v[order]
@@ -257,7 +274,7 @@ def _rows(actions: list[MouseAction], t0: Floats, x0: Floats, y0: Floats, raw_n:
     peak = (
         (inner > v[:-2])
         & (inner >= v[2:])
-        & (inner > 0.2 * np.repeat(v_hi, n1)[1:-1])
+        & (inner > 0.2 * v_hi.repeat(n1)[1:-1])
         & same1[:-1]
         & same1[1:]
     )
@@ -265,23 +282,22 @@ def _rows(actions: list[MouseAction], t0: Floats, x0: Floats, y0: Floats, raw_n:
     moved = duration > 0
 
     out = np.empty((k, len(MOUSE_FEATURES)), dtype=np.float64)
-    out[:, :3] = [[a.kind == kind for kind in _KINDS] for a in actions]
+    each = np.array(per_action)
+    out[:, :3] = each[:, :3]
     out[:, 3] = duration
     out[:, 4] = raw_n
     out[:, 5] = path
     out[:, 6] = distance
     out[:, 7] = _divide(distance, path, path > 0, 1.0)
     out[:, 8] = _divide(highs[10], distance, far & (m > 2))
-    out[:, 9:12] = _directions(ex, ey, far)
+    out[:, 9:12] = each[:, 3:6]
     # Seven (mean, std, min, max) blocks: each statistic every fourth column.
     for i, stat in enumerate((means, stds, lows[:7], highs[:7])):
         out[:, _STATS + i : _STATS + 28 : 4] = stat.T
     out[:, 40] = angles
     out[:, 41] = sharp
     out[:, 42] = accel_time
-    out[:, 43] = _divide(peak_t, duration, moved)
-    out[:, 44] = _divide(pause, duration, moved)
-    out[:, 45] = _divide(path, duration, moved)
+    out[:, 43:46] = _divide(np.array([peak_t, pause, path]), duration, moved).T
     out[:, 46] = median
     edges = np.concatenate([starts1, starts1 + n1 - head])  # first and last up to 3 speeds
     out[:, 47:49] = _leading(v, edges, np.concatenate((head, head))).reshape(2, k).T
@@ -290,7 +306,7 @@ def _rows(actions: list[MouseAction], t0: Floats, x0: Floats, y0: Floats, raw_n:
     out[:, 51] = np.where(far, np.maximum(highs[9] - distance, 0.0), 0.0)
     out[:, 52] = highs[7] - lows[7]
     out[:, 53] = highs[8] - lows[8]
-    out[:, 54:] = [click_times(a) for a in actions]
+    out[:, 54:] = each[:, 6:]
     # np.clip(np.nan_to_num(out), -VALUE_CAP, VALUE_CAP), in place.
     np.copyto(out, 0.0, where=np.isnan(out))
     return np.clip(out, -VALUE_CAP, VALUE_CAP, out=out)
@@ -306,25 +322,41 @@ def _unwrapped_steps(theta: Floats, same: NDArray[np.bool_], nd: Sizes) -> Float
     np.copyto(correct, 0, where=abs(dd) < math.pi)
     if dd.size == 0:
         return dd
-    # Each action's running sum, one row per action (cumsum adds left to right).
-    steps = np.repeat(np.arange(nd.size), nd)
-    position = np.arange(dd.size) - _starts(nd)[steps]
-    grid = np.zeros((nd.size, int(nd.max())))
-    grid[steps, position] = correct
-    running = np.cumsum(grid, axis=1)[steps, position]
+    # Each action's running sum of its corrections, as cumsum adds them left to right: the
+    # zeros between the few there are change no sum, so one slice a correction fills it in.
+    running = np.zeros(dd.size)
+    turns = correct.nonzero()[0]
+    if turns.size:
+        ends = nd.cumsum()
+        owners = ends.searchsorted(turns, side="right").tolist()
+        ends_at = ends.tolist()
+        total, current = 0.0, -1
+        for p, owner, c in zip(turns.tolist(), owners, correct[turns].tolist(), strict=True):
+            total = total + c if owner == current else c
+            current = owner
+            running[p : ends_at[owner]] = total
     up = theta.copy()
     up[1:][same] = theta[1:][same] + running
     return _step(up, same)
 
 
-def _directions(ex: Floats, ey: Floats, far: NDArray[np.bool_]) -> list[list[float]]:
-    """``direction_sector``, ``direction_cos``, ``direction_sin`` of each action."""
-    rows = []
-    for dx, dy, moved in zip(ex.tolist(), ey.tolist(), far.tolist(), strict=True):
-        if not moved:
-            rows.append([-1.0, 0.0, 0.0])
+def _per_action(
+    actions: list[MouseAction], ex: Floats, ey: Floats
+) -> tuple[list[float], list[list[float]]]:
+    """Per action: ``distance_px`` (the chord ``ex``, ``ey``, as ``math.hypot``), and
+    ``is_mm``, ``is_pc``, ``is_dd``, ``direction_sector``, ``direction_cos``, ``direction_sin``,
+    ``hold_ms``, ``click_wait_ms``."""
+    chords: list[float] = []
+    rows: list[list[float]] = []
+    for action, dx, dy in zip(actions, ex.tolist(), ey.tolist(), strict=True):
+        kind = action.kind
+        flags = [float(kind == "MM"), float(kind == "PC"), float(kind == "DD")]
+        chord = math.hypot(dx, dy)
+        chords.append(chord)
+        if not chord > 0:
+            rows.append([*flags, -1.0, 0.0, 0.0, *click_times(action)])
             continue
         angle = math.atan2(dy, dx)
         sector = float(int(((angle + 2 * math.pi) % (2 * math.pi)) // (math.pi / 4)) % 8)
-        rows.append([sector, math.cos(angle), math.sin(angle)])
-    return rows
+        rows.append([*flags, sector, math.cos(angle), math.sin(angle), *click_times(action)])
+    return chords, rows

@@ -210,20 +210,24 @@ class MouseWindower:
     def feed(self, events: MouseColumns | Iterable[MouseEvent]) -> list[MouseWindow]:
         """Add time-ordered events (ms, px); return the windows they close."""
         new = events if isinstance(events, MouseColumns) else MouseColumns.from_events(list(events))
-        if not len(new):
+        count = len(new)
+        if not count:
             return []
         buffer = self._buffer
-        start = len(buffer)
+        start = len(buffer.t)
         buffer.add(new)
-        self._since_pass += len(new)
-        self._boundary = self._boundary or self._may_complete(start)
-        if self._boundary and 4 * self._since_pass >= len(buffer):
+        self._since_pass += count
+        if not self._boundary:
+            self._boundary = self._may_complete(start)
+        if self._boundary and 4 * self._since_pass >= len(buffer.t):
             if self._may_split():
                 self._segment()
             else:
                 self._since_pass = 0  # as after a pass that completes nothing
-        if len(buffer) > self.max_buffer:
+        if len(buffer.t) > self.max_buffer:
             buffer.keep_from(-self.max_buffer)
+        if len(self._actions) < self.size:  # most batches close no window
+            return []
         closed: list[MouseWindow] = []
         while len(self._actions) >= self.size:
             batch, self._actions = self._actions[: self.size], self._actions[self.size :]

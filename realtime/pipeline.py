@@ -147,7 +147,7 @@ class Pipeline:
         if batch.keys:
             conn.last_key_t = batch.keys[-1].t
         if len(batch.mouse):
-            conn.last_mouse_t = float(batch.mouse.t[-1])
+            conn.last_mouse_t = batch.mouse.last_t
         conn.count_events(batch.accepted)
         metrics.count_input(keys=len(batch.keys), mouse=len(batch.mouse))
 

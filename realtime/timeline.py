@@ -47,8 +47,8 @@ class Timeline:
         """``admit`` for pointer events held as columns."""
         if not len(events):
             return events, 0
-        latest = self._latest(float(events.t[0]), server_ms)
-        if events.clean and float(events.t[-1]) <= latest:  # time-ordered: all are allowed
+        latest = self._latest(events.first_t, server_ms)
+        if events.clean and events.last_t <= latest:  # time-ordered: all are allowed
             return events, 0
         allowed = events.t <= latest
         if allowed.all():
