@@ -19,7 +19,7 @@ import numpy as np
 
 from models.events import MouseColumns
 from models.mouse_actions import MouseAction, segment_columns, segment_points
-from models.mouse_columns import runs_back
+from models.mouse_columns import repeats
 
 
 @dataclass
@@ -28,7 +28,7 @@ class MouseBuffer:
     coded as in ``MouseColumns``, ``dx``/``dy`` px (NaN when absent).
 
     ``clean`` as ``MouseColumns.clean``: every batch added was, and none ran back in time
-    from, or repeated, the last event before it (``MouseColumns.join``'s rule).
+    from, or repeated, the last event before it (``add``).
     """
 
     t: list[float] = field(default_factory=list)
@@ -52,9 +52,9 @@ class MouseBuffer:
             first_t, last_t = columns[0][0], self.t[-1]
             if first_t != last_t:  # the usual case: told by the times alone
                 self.clean = not first_t < last_t
-            else:
+            else:  # at one time: clean unless the first new event repeats our last
                 last = [column[-1] for column in self._lists()]
-                self.clean = not runs_back(last, [column[0] for column in columns])
+                self.clean = not repeats(last, [column[0] for column in columns])
         else:
             self.clean = False
         t, x, y, kind, button, dx, dy = columns

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -143,23 +142,6 @@ class MouseColumns:
         """The events from position ``start`` to ``stop`` (as a slice); clean if these were."""
         return _of([c[start:stop] for c in self._columns()], clean=self.clean)
 
-    @staticmethod
-    def join(parts: Sequence[MouseColumns]) -> MouseColumns:
-        """The events of ``parts``, one after the other; clean if each part is and no part
-        runs back in time from, or repeats, the last event of the one before."""
-        parts = [p for p in parts if len(p)]
-        if len(parts) < 2:
-            return parts[0] if parts else _NO_EVENTS
-        clean = all(p.clean for p in parts) and not any(a.runs_into(b) for a, b in pairwise(parts))
-        columns = zip(*(p._columns() for p in parts), strict=True)
-        return _of([np.concatenate(c) for c in columns], clean=clean)
-
-    def runs_into(self, other: MouseColumns) -> bool:
-        """Whether ``other``'s first event runs back in time from, or repeats, our last."""
-        last = [float(c[-1]) for c in self._columns()]
-        first = [float(c[0]) for c in other._columns()]
-        return runs_back(last, first)
-
     def _columns(self) -> tuple[NDArray[Any], ...]:
         return (self.t, self.x, self.y, self.kind, self.button, self.dx, self.dy)
 
@@ -181,12 +163,10 @@ class MouseColumns:
         ]
 
 
-def runs_back(last: Sequence[float], first: Sequence[float]) -> bool:
-    """Whether an event (``first``: its column values in ``MouseColumns`` order) runs back in
-    time from, or repeats, the event before it (``last``)."""
-    if first[0] != last[0]:  # the usual case: told by the times alone
-        return first[0] < last[0]
-    return all(a == b or (a != a and b != b) for a, b in zip(last, first, strict=True))  # NaN
+def repeats(last: Sequence[float], first: Sequence[float]) -> bool:
+    """Whether an event (``first``: its column values in ``MouseColumns`` order) repeats the
+    event before it (``last``) exactly, NaN as NaN."""
+    return all(a == b or (a != a and b != b) for a, b in zip(last, first, strict=True))
 
 
 def _no_events() -> MouseColumns:

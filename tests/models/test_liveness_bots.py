@@ -119,7 +119,7 @@ def test_each_mouse_bot_clicks_where_the_victim_clicked(family: str) -> None:
 def test_the_keyboard_geometry_bot_alternates_hands_faster_than_it_repeats_a_finger() -> None:
     # Text with both kinds of key pair: the left middle finger over three rows, and others.
     classes = ["L_top.3", "L_home.3", "L_bottom.3", "R_home.2", "R_top.4", "L_home.5", "space"]
-    chosen = rng(5).choice(classes, 600)
+    chosen = np.random.default_rng(5).choice(classes, 600)
     victim = sorted(
         [KeyEvent(200.0 * i, "down", str(k)) for i, k in enumerate(chosen)]
         + [KeyEvent(200.0 * i + 90, "up", str(k)) for i, k in enumerate(chosen)],
@@ -127,13 +127,11 @@ def test_the_keyboard_geometry_bot_alternates_hands_faster_than_it_repeats_a_fin
     )
     keys = [(s.key, s.same) for s in pair_keystrokes(victim)]
     bot = StrokeArrays.of(
-        pair_keystrokes(KEYBOARD_BOTS["keyboard_geometry"](KeyboardContext(victim), rng(1)))
+        pair_keystrokes(
+            KEYBOARD_BOTS["keyboard_geometry"](KeyboardContext(victim), np.random.default_rng(1))
+        )
     )
     flights = np.diff(bot.down)
     factors = flight_factors(keys)
     assert np.median(flights[factors == 0.8]) < np.median(flights[factors >= 1.35])
     assert np.std(np.log(flights[factors == 0.8])) > 0.1  # noisy, not constant
-
-
-def rng(seed: int) -> np.random.Generator:
-    return np.random.default_rng(seed)

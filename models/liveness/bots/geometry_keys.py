@@ -14,37 +14,30 @@ import numpy as np
 from numpy.typing import NDArray
 
 from models.events import KeyEvent
+from models.keyclass import class_finger, class_zone
 from models.liveness.bots._keys import TypedKey, key_events, victim_text
 
-ROWS: Final = {"num": 0, "top": 1, "home": 2, "bottom": 3}
 ROLE_FLIGHT: Final = {"space": 1.15, "backspace": 1.6, "enter": 1.8}
 """Flight multipliers into a role key (a beat before a word ends, a longer one to correct)."""
-
-
-def _place(key: str) -> tuple[str, int, int] | None:
-    """(hand, row, finger) of a character key's class (``L_top.3``); None for role keys."""
-    zone, _, finger = key.partition(".")
-    hand, _, row = zone.partition("_")
-    if not finger or row not in ROWS:
-        return None
-    return hand, ROWS[row], int(finger)
 
 
 def flight_factors(keys: Sequence[TypedKey]) -> NDArray[np.float64]:
     """Each flight's multiple of the script's base flight, from the geometry of its keys."""
     out = np.ones(max(len(keys) - 1, 0))
     for i, ((a, _), (b, same)) in enumerate(pairwise(keys)):
-        pa, pb = _place(a), _place(b)
+        # Character keys have a finger; their zone is hand x row (rows 0-3 within a hand).
+        fa, fb = class_finger(a), class_finger(b)
+        za, zb = class_zone(a), class_zone(b)
         if same:
             out[i] = 1.1
-        elif pa is None or pb is None:
-            out[i] = ROLE_FLIGHT.get(b, 1.25 if pa is None else 1.0)
-        elif pa[0] != pb[0]:
+        elif fa < 0 or fb < 0:
+            out[i] = ROLE_FLIGHT.get(b, 1.25 if fa < 0 else 1.0)
+        elif (za < 4) != (zb < 4):
             out[i] = 0.8
-        elif pa[2] == pb[2]:
-            out[i] = 1.35 + 0.15 * abs(pa[1] - pb[1])
+        elif fa == fb:
+            out[i] = 1.35 + 0.15 * abs(za - zb)
         else:
-            out[i] = 0.95 + 0.05 * abs(pa[1] - pb[1])
+            out[i] = 0.95 + 0.05 * abs(za - zb)
     return out
 
 
