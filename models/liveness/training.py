@@ -232,24 +232,63 @@ def detected_within(logits: Sequence[Array], drift: float, cap: float, threshold
     return np.asarray(hits.mean(axis=0), dtype=np.float64)
 
 
+def unmeasured(X: Array) -> NDArray[np.bool_]:
+    """Which window rows ``X`` (windows, features) had nothing to measure (all features 0: no
+    movement long enough, too few keystrokes)."""
+    return np.asarray(~np.any(np.asarray(X) != 0, axis=1), dtype=bool)
+
+
+def floored(logits: Array, empty: NDArray[np.bool_], drift: float) -> Array:
+    """Log-odds as the flag rule takes them: a window with nothing measured (``empty``) at least
+    ``drift``, so it never drains the evidence (`LivenessModel.rule_logits`)."""
+    return np.where(empty, np.maximum(logits, drift), logits)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One sequence of windows (a person's, or one bot attack's) as the classifier scored it,
+    with which of them had nothing measured: the rule is tuned on what it will run on."""
+
+    logits: Array
+    empty: NDArray[np.bool_]
+
+    @classmethod
+    def of(cls, classifier: HumanLikeness, X: Array) -> Scored:
+        """Window rows ``X`` scored by ``classifier``."""
+        return cls(classifier.decision_function(X), unmeasured(X))
+
+    @classmethod
+    def measured(cls, logits: Array) -> Scored:
+        """Log-odds of windows that all had something measured."""
+        return cls(np.asarray(logits, dtype=np.float64), np.zeros(len(logits), dtype=bool))
+
+    def at(self, drift: float) -> Array:
+        """The log-odds the rule with ``drift`` runs on (`floored`)."""
+        return floored(self.logits, self.empty, drift)
+
+
 def tune_rule(
-    logits: Sequence[Array],
+    people: Sequence[Scored],
     hours: float,
-    bots: dict[str, list[Array]] | None = None,
+    bots: dict[str, list[Scored]] | None = None,
     rate: float = FLAG_RATE_PER_HOUR,
 ) -> FlagRule:
-    """The rule keeping people's held-out window sequences ``logits`` within ``rate`` flags per
-    hour (`flag_rates`) that flags most held-out ``bots`` (per family, mean over families)
-    within `DETECT_WINDOWS` windows.
+    """The rule keeping people's held-out window sequences within ``rate`` flags per hour
+    (`flag_rates`) that flags most held-out ``bots`` (per family, mean over families) within
+    `DETECT_WINDOWS` windows.
 
-    For each cap in `CAPS` and drift (a quantile of people's windows, `DRIFT_QUANTILES`), the
-    threshold is the lowest on `THRESHOLDS` within the rate; without bots, cap 3 and drift at
-    the 95th percentile."""
-    windows = np.concatenate(logits)
+    For each cap in `CAPS` and drift (a quantile of people's measured windows,
+    `DRIFT_QUANTILES`), the threshold is the lowest on `THRESHOLDS` within the rate, counted on
+    the log-odds the live path takes (`Scored.at`: empty windows floored at the drift); without
+    bots, cap 3 and drift at the 95th percentile."""
+    every = np.concatenate([p.logits for p in people])
+    measured = np.concatenate([p.logits[~p.empty] for p in people])
+    windows = measured if measured.size else every
     best: tuple[float, FlagRule] | None = None
     options = [(c, q) for c in CAPS for q in DRIFT_QUANTILES] if bots else [(3.0, 0.95)]
     for cap, quantile in options:
         drift = float(np.quantile(windows, quantile))
+        logits = [p.at(drift) for p in people]
         rates = flag_rates(flag_counts(logits, drift, cap, THRESHOLDS), hours, cap, THRESHOLDS)
         within = np.flatnonzero(rates <= rate)
         threshold = float(THRESHOLDS[within[0]]) if within.size else 30.0
@@ -258,7 +297,9 @@ def tune_rule(
             float(
                 np.mean(
                     [
-                        detected_within(rows, drift, cap, np.asarray([threshold]))[0]
+                        detected_within(
+                            [b.at(drift) for b in rows], drift, cap, np.asarray([threshold])
+                        )[0]
                         for rows in bots.values()
                     ]
                 )
@@ -290,9 +331,7 @@ class LivenessModel:
         rule's drift, so it leaves the evidence as it was. Scored as the classifier scores it
         (a mouse window of clicks alone reads as very human), a bot could reset the evidence
         its windows built up by sending such a window between every two of them."""
-        logits = self.classifier.decision_function(X)
-        unmeasured = ~np.any(np.asarray(X) != 0, axis=1)
-        return np.where(unmeasured, np.maximum(logits, self.rule.drift), logits)
+        return floored(self.classifier.decision_function(X), unmeasured(X), self.rule.drift)
 
     def rule_logit(self, features: Array, logit: float) -> float:
         """One window's classifier log-odds ``logit`` as the flag rule takes it (`rule_logits`;
@@ -374,8 +413,8 @@ def out_of_fold_rule(
     corpus: Corpus, novelty: str = "marginal", side: tuple[float, ...] | None = None
 ) -> FlagRule:
     """The flag rule tuned on people's and bots' out-of-fold log-odds (two folds by person)."""
-    logits: list[Array] = []
-    bots: dict[str, list[Array]] = {family: [] for family in corpus.bots}
+    people: list[Scored] = []
+    bots: dict[str, list[Scored]] = {family: [] for family in corpus.bots}
     for k in (0, 1):
         part = Corpus(
             corpus.people[1 - k :: 2],
@@ -383,7 +422,7 @@ def out_of_fold_rule(
             {family: rows[1 - k :: 2] for family, rows in corpus.bots.items()},
         )
         model = fit(part, novelty=novelty, side=side)
-        logits += [model.decision_function(p) for p in corpus.people[k::2] if p.size]
+        people += [Scored.of(model, p) for p in corpus.people[k::2] if p.size]
         for family, rows in corpus.bots.items():
-            bots[family] += [model.decision_function(r) for r in rows[k::2] if r.size]
-    return tune_rule(logits, sum(corpus.hours), bots)
+            bots[family] += [Scored.of(model, r) for r in rows[k::2] if r.size]
+    return tune_rule(people, sum(corpus.hours), bots)

@@ -33,9 +33,36 @@ def test_the_chosen_rule_keeps_people_within_the_rate_and_flags_bots_early() -> 
     people = [rng.normal(-3.0, 1.0, 40) for _ in range(200)]
     bots = {"far": [rng.normal(4.0, 1.0, 3) for _ in range(50)]}
     hours = 20.0
-    rule = training.tune_rule(people, hours, bots)
+    rule = training.tune_rule(
+        [training.Scored.measured(p) for p in people],
+        hours,
+        {f: [training.Scored.measured(b) for b in v] for f, v in bots.items()},
+    )
     assert sum(len(rule.run(seq)) for seq in people) <= training.FLAG_RATE_PER_HOUR * hours
     assert np.mean([bool(rule.run(seq)) for seq in bots["far"]]) > 0.95
+
+
+def test_the_rule_is_tuned_on_the_floored_log_odds_it_runs_on_live() -> None:
+    # People whose every other window has nothing measured (the classifier calls such a window
+    # very human). Live, those windows are floored at the drift and drain nothing: a rule tuned
+    # on the classifier's raw log-odds would count on a drain that never comes.
+    rng = np.random.default_rng(7)
+    people = []
+    for _ in range(200):  # some people sit nearer the bots than others
+        logits = rng.normal(rng.normal(-3.0, 1.5), 0.7, 40)
+        empty = np.arange(40) % 2 == 1
+        logits[empty] = -20.0
+        people.append(training.Scored(logits, empty))
+    bots = {"far": [training.Scored.measured(rng.normal(4.0, 1.0, 3)) for _ in range(50)]}
+    hours = 20.0
+
+    def live_flags(rule: training.FlagRule) -> int:
+        return sum(len(rule.run(p.at(rule.drift))) for p in people)
+
+    rule = training.tune_rule(people, hours, bots)
+    assert live_flags(rule) <= training.FLAG_RATE_PER_HOUR * hours
+    blind = training.tune_rule([training.Scored.measured(p.logits) for p in people], hours, bots)
+    assert live_flags(blind) > 5 * training.FLAG_RATE_PER_HOUR * hours
 
 
 def _corpus(rng: np.random.Generator, people_shift: float) -> training.Corpus:
