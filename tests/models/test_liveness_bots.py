@@ -135,3 +135,45 @@ def test_the_keyboard_geometry_bot_alternates_hands_faster_than_it_repeats_a_fin
     factors = flight_factors(keys)
     assert np.median(flights[factors == 0.8]) < np.median(flights[factors >= 1.35])
     assert np.std(np.log(flights[factors == 0.8])) > 0.1  # noisy, not constant
+
+
+def _moves(events: list[MouseEvent]) -> list[list[MouseEvent]]:
+    """The bot's movements: runs of pointer moves, cut at clicks and pauses over 100 ms."""
+    runs: list[list[MouseEvent]] = [[]]
+    for previous, e in zip([None, *events[:-1]], events, strict=True):
+        if e.type != "move" or (previous is not None and e.t - previous.t > 100):
+            runs.append([])
+        if e.type == "move":
+            runs[-1].append(e)
+    return [r for r in runs if len(r) >= 6]
+
+
+def test_the_tweened_bot_moves_in_straight_eased_lines_whatever_the_distance() -> None:
+    events = MOUSE_BOTS["tweened"](MouseContext(pointing(7)), np.random.default_rng(3))
+    moves = _moves(events)
+    assert len(moves) > 20
+    lengths, durations = [], []
+    for run in moves:
+        xy = np.array([(e.x, e.y) for e in run])
+        chord = xy[-1] - xy[0]
+        rel = xy - xy[0]
+        offsets = np.abs(chord[0] * rel[:, 1] - chord[1] * rel[:, 0]) / np.linalg.norm(chord)
+        assert offsets.max() <= 1.5  # on the line, but for rounding to pixels
+        steps = np.linalg.norm(np.diff(xy, axis=0), axis=1)
+        assert steps.std() / steps.mean() > 0.2  # eased: not one speed
+        lengths.append(float(np.linalg.norm(chord)))
+        durations.append(run[-1].t - run[0].t)
+    long = np.asarray(lengths) > np.median(lengths)
+    d = np.asarray(durations)
+    assert abs(np.median(d[long]) / np.median(d[~long]) - 1) < 0.25  # the script's duration
+
+
+def test_the_uniform_random_bot_spreads_its_flights_flat_between_two_bounds() -> None:
+    bot = StrokeArrays.of(
+        pair_keystrokes(
+            KEYBOARD_BOTS["uniform_random"](KeyboardContext(typing(4)), np.random.default_rng(2))
+        )
+    )
+    flights = np.diff(bot.down)
+    z = (flights - flights.mean()) / flights.std()
+    assert np.mean(z**4) < 2.2  # a uniform's kurtosis is 1.8, a normal's 3
