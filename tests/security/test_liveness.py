@@ -264,19 +264,25 @@ def joined(parts: list[list[MouseEvent]]) -> list[MouseEvent]:
     return [e for part in parts for e in part]
 
 
-def minimum_jerk_bot(reference: list[MouseEvent], seed: int) -> list[MouseEvent]:
-    return MOUSE_BOTS["minimum_jerk"](MouseContext(reference, []), np.random.default_rng(seed))
+def mouse_bot(family: str, reference: list[MouseEvent], seed: int) -> list[MouseEvent]:
+    return MOUSE_BOTS[family](MouseContext(reference, []), np.random.default_rng(seed))
 
 
-async def bot_owner(served: Served) -> tuple[Account, list[list[MouseEvent]]]:
-    """An account whose model learned a minimum-jerk bot's own padded input (another run of it)
-    so that the owner's model lets the bot pass: liveness alone stands between the bot and the
-    session; and the bot's attack, in parts of one measured window and one empty window."""
+async def bot_owner(
+    served: Served, family: str = "minimum_jerk", seeds: tuple[int, int] = (1, 2)
+) -> tuple[Account, list[list[MouseEvent]]]:
+    """An account whose model learned a bot's own padded input (another run of it, of
+    ``family``) so that the owner's model lets the bot pass: liveness alone stands between the
+    bot and the session; and the bot's attack, in parts of one measured window and one empty
+    window."""
     [pointer] = sapimouse_people(1)
     reference = [e for e in pointer.enrollment[0].events if isinstance(e, MouseEvent)]
     owner = await served.api.create_account()
-    await enroll(served, owner.id, joined(padded(minimum_jerk_bot(reference, 1), seed=1)))
-    attack = padded(minimum_jerk_bot(reference, 2), seed=2)
+    learned, attacking = seeds
+    await enroll(
+        served, owner.id, joined(padded(mouse_bot(family, reference, learned), seed=learned))
+    )
+    attack = padded(mouse_bot(family, reference, attacking), seed=attacking)
     for part in attack[:6]:  # as the server cuts them: the bot's window, then an empty one
         windows = MouseWindower(size=10).feed(part)
         assert [bool(np.any(w.liveness)) for w in windows] == [True, False]
@@ -297,6 +303,24 @@ async def test_windows_too_short_to_measure_do_not_clear_a_bots_evidence(
     assert challenged(thief)
     assert len(trusts) <= 4  # challenged once two of the bot's windows add up (the third)
     assert "machine" in await liveness_flags(served, owner)  # the empty windows washed nothing away
+
+
+async def test_a_tweened_bot_the_owners_model_lets_pass_is_challenged_by_liveness(
+    start_server: StartServer, sockets: list[Live]
+) -> None:
+    # PyAutoGUI-style moves (straight, eased, one duration): the family the mouse model learned
+    # last. The owner's model learned another run of the same script, so it lets the bot pass.
+    # Of the seed pairs (1, 2) ... (9, 10), the model before it learned the family missed this
+    # script (3, 4) only; the shipped model challenges all five.
+    served = await start_server(mouse_window=10, liveness_guard=True)
+    owner, attack = await bot_owner(served, "tweened", (3, 4))
+
+    thief, player = await tab(served, await served.http.sign_in(owner), sockets)
+    await player.play(joined(attack))
+    await thief.quiet(0.5)
+
+    assert challenged(thief)
+    assert "machine" in await liveness_flags(served, owner)
 
 
 async def test_a_bot_that_reconnects_after_every_window_keeps_its_evidence(
