@@ -169,7 +169,8 @@ class Pipeline:
     def _bound_by_server_clock(
         self, conn: LiveConnection, batch: ColumnBatch, out: Outcome
     ) -> ColumnBatch:
-        """Drop events whose client time runs ahead of the server's (``realtime.timeline``)."""
+        """Drop events whose client time runs ahead of the server's, or faster than the server's
+        clock fills the stream's bank (``realtime.timeline``)."""
         if conn.key_timeline is None or conn.mouse_timeline is None:
             return batch
         now_ms = self.state.clock.now().timestamp() * 1000.0
@@ -181,7 +182,7 @@ class Pipeline:
         metrics.count_refused("ahead_of_server_clock")
         out.error(
             "events_dropped",
-            "Events timed ahead of the server's clock were dropped.",
+            "Events timed faster than the server's clock allows were dropped.",
             dropped={"ahead_of_server_clock": ahead},
         )
         return replace(batch, keys=keys, mouse=mouse)

@@ -26,3 +26,43 @@ def test_pointer_events_ahead_of_the_servers_time_are_dropped_in_order_or_not() 
     unordered = pointer(0.0, 400.0, 50.0, clean=False)
     kept, ahead = Timeline(tolerance_ms=100.0).admit_columns(unordered, server_ms=0.0)
     assert (kept.t.tolist(), ahead) == ([0.0, 50.0], 1)
+
+
+def moves_at(*times: float) -> list[MouseEvent]:
+    return [MouseEvent(t, "move", 0.0, 0.0) for t in times]
+
+
+def test_idle_time_is_not_banked_for_input_stamped_into_the_past() -> None:
+    timeline = Timeline(tolerance_ms=2_000.0, bank_ms=60_000.0, pause_ms=5_000.0)
+    timeline.admit(moves_at(0.0, 100.0), server_ms=0.0)
+    # Ten minutes later, ten minutes of input stamped since the last event, sent at once.
+    filled = moves_at(*(100.0 + 100.0 * i for i in range(1, 6_001)))
+    kept, ahead = timeline.admit(filled, server_ms=600_000.0)
+    assert kept[-1].t <= 100.0 + 60_000.0  # what the bank held, no more
+    assert ahead >= 5_390
+    # From then on the stream spends no faster than the server's clock fills the bank.
+    more = moves_at(*(kept[-1].t + 100.0 * i for i in range(1, 101)))
+    kept, _ = timeline.admit(more, server_ms=601_000.0)
+    assert len(kept) == 10
+
+
+def test_a_person_who_pauses_loses_nothing() -> None:
+    timeline = Timeline(tolerance_ms=2_000.0, bank_ms=60_000.0, pause_ms=5_000.0)
+    t = server = 0.0
+    for _ in range(5):  # a minute of typing, then ten minutes away, five times over
+        for _ in range(240):
+            batch = moves_at(t, t + 125.0)
+            assert timeline.admit(batch, server_ms=server + 50.0) == (batch, 0)
+            t += 250.0
+            server += 250.0
+        t += 600_000.0
+        server += 600_000.0
+
+
+def test_a_delayed_batch_sent_with_those_behind_it_loses_nothing() -> None:
+    timeline = Timeline(tolerance_ms=2_000.0, bank_ms=60_000.0, pause_ms=5_000.0)
+    timeline.admit(moves_at(0.0), server_ms=0.0)
+    # The network holds 40 s of input, then delivers it all at once.
+    held = [moves_at(*(t + 10.0 * i for i in range(25))) for t in range(250, 40_250, 250)]
+    delivered = [timeline.admit(batch, server_ms=40_300.0) for batch in held]
+    assert all(ahead == 0 for _, ahead in delivered)

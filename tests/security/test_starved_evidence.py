@@ -71,6 +71,12 @@ async def open_tab(served: Served, token: str, sockets: list[Live]) -> tuple[Liv
     return live, Replayer(served, live)
 
 
+async def owners_tab(served: Served, typist: Any, sockets: list[Live]) -> tuple[Live, Replayer]:
+    """A tab signed in to an account enrolled on ``typist`` (`owner_with_models`)."""
+    owner = await owner_with_models(served, typist)
+    return await open_tab(served, await served.http.sign_in(owner), sockets)
+
+
 def challenged(live: Live) -> bool:
     return any(name == "reauth_required" for name, _ in live.events)
 
@@ -81,6 +87,25 @@ def trusts(live: Live, after: int = 0) -> list[dict[str, Any]]:
 
 async def settle(live: Live) -> None:
     await live.quiet(0.5)
+
+
+async def send_within(
+    served: Served, live: Live, events: list[KeyEvent], shift: float, *, seconds: int
+) -> int:
+    """Send ``events`` (moved ``shift`` ms) in one batch per second of the server's time for
+    ``seconds``; how many the server dropped as ahead of its clock."""
+    per_batch = len(events) // seconds + 1
+    dropped = 0
+    for n in range(seconds):
+        served.api.clock.advance(1.0)
+        mark = len(live.events)
+        batch = events[n * per_batch : (n + 1) * per_batch]
+        await live.emit("input", {"events": [wire_event(e, shift) for e in batch]})
+        await live.quiet(0.1)
+        for name, payload in live.events[mark:]:
+            if name == "error" and payload.get("code") == "events_dropped":
+                dropped += payload["dropped"].get("ahead_of_server_clock", 0)
+    return dropped
 
 
 async def test_typing_in_short_bursts_is_scored_and_challenged(
@@ -227,33 +252,39 @@ async def test_made_up_timestamps_cannot_outrun_the_servers_clock(
 ) -> None:
     served = evidence_server
     people = aalto_people(2)
-    owner = await owner_with_models(served, people[0])
-    live, _ = await open_tab(served, await served.http.sign_in(owner), sockets)
+    live, _ = await owners_tab(served, people[0], sockets)
     # ~1,100 keystrokes: two people's fifteen sentences each, about 5 minutes of typing.
     first = keys(people[0].whole[0])
     events = first + [replace(e, t=e.t + first[-1].t + 1000.0) for e in keys(people[1].whole[0])]
     assert len(events) >= 2200
 
     # All of it within 13 s of the server's time, in 1-second batches.
-    per_batch = len(events) // 13 + 1
-    dropped = 0
-    for n in range(13):
-        served.api.clock.advance(1.0)
-        mark = len(live.events)
-        batch = events[n * per_batch : (n + 1) * per_batch]
-        shift = 1000.0 - events[0].t
-        await live.emit(
-            "input",
-            {"events": [wire_event(e, shift) for e in batch]},
-        )
-        await live.quiet(0.1)
-        for name, payload in live.events[mark:]:
-            if name == "error" and payload.get("code") == "events_dropped":
-                dropped += payload["dropped"].get("ahead_of_server_clock", 0)
+    dropped = await send_within(served, live, events, 1000.0 - events[0].t, seconds=13)
 
     # What the server's 13 s (+2 s of tolerance) cannot hold is dropped: nearly all of it.
     assert dropped > 0.9 * len(events)
     assert len(trusts(live)) <= 2  # no more than ~15 s of typing was windowed
+
+
+async def test_time_a_session_sat_idle_cannot_be_filled_with_input_at_machine_speed(
+    evidence_server: Served, sockets: list[Live]
+) -> None:
+    served = evidence_server
+    owner, thief = aalto_people(2)
+    live, tab = await owners_tab(served, owner, sockets)
+    await tab.play(keys(owner.test[0])[:40])  # the owner types a little...
+    await settle(live)
+    served.api.clock.advance(600)  # ...and leaves the browser open for ten minutes
+
+    # The thief stamps ~5 minutes of typing into those ten minutes and sends it in 13 s.
+    events = keys(thief.whole[0])
+    assert events[-1].t - events[0].t > 120_000.0
+    mark = len(live.events)
+    dropped = await send_within(served, live, events, tab.t + 50.0 - events[0].t, seconds=13)
+
+    # Idle time banks at most a minute (BANK_MS) and the 13 s fill no more than 13 s.
+    assert dropped > 0.5 * len(events)
+    assert len(trusts(live, mark)) <= 6
 
 
 async def test_a_walk_up_at_an_idle_session_is_unverified_then_challenged_sooner(
