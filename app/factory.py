@@ -20,15 +20,16 @@ from app.integrations.forward_auth_asgi import install_forward_auth_pass
 from app.kv import create_store
 from app.logging import configure_logging
 from app.logsink import install_log_sink
+from app.loop_lag import install_loop_lag
 from app.mail import MailDelivery, Mailer, OutboxMailer, SmtpMailer
 from app.memory import install_memory_trim
-from app.metrics import install_metrics
+from app.metrics import install_metrics, set_loop_lag
 from app.openapi import ProblemOpenAPIProvider
 from app.scheduler import install_scheduler
 from app.security import Passwords
 from app.sessions.policy import check_coverage
 from app.settings import Settings, get_settings, private_dir
-from app.state import AppState
+from app.state import AppState, app_state
 from app.web import install_request_plumbing
 from db.engine import create_engine, session_factory
 
@@ -122,6 +123,7 @@ def create_app(
     install_log_sink(app)
     install_scheduler(app)
     install_memory_trim(app)
+    install_loop_lag(app, lambda: app_state(app).loop_lag, set_loop_lag)
     install_webhooks(app)
     install_detection_export(app)
 

@@ -49,6 +49,11 @@ CONNECTED_SESSIONS = Gauge(
     "Sessions with at least one live Socket.IO connection, on any worker",
     multiprocess_mode="mostrecent",
 )
+EVENT_LOOP_LAG = Gauge(
+    "bbauth_event_loop_lag_seconds",
+    "How late the worker's event loop runs what is ready: how long a message waits to be handled",
+    multiprocess_mode="max",
+)
 INPUT_EVENTS = Counter(
     "bbauth_input_events_total",
     "Raw input events accepted from clients (rate() of it is events per second)",
@@ -255,6 +260,11 @@ def record_event(event: Mapping[str, Any]) -> None:
 _KEYBOARD_EVENTS = INPUT_EVENTS.labels(kind="keyboard")
 _MOUSE_EVENTS = INPUT_EVENTS.labels(kind="mouse")
 # Children looked up once: ``labels()`` on every batch was a few per cent of a busy worker.
+
+
+def set_loop_lag(seconds: float) -> None:
+    """Report the latest reading of the event loop's lag (``app.loop_lag``)."""
+    EVENT_LOOP_LAG.set(seconds)
 
 
 def count_input(*, keys: int, mouse: int) -> None:

@@ -13,6 +13,7 @@ from app.clock import Clock
 from app.crypto import SecretBox
 from app.events import EventHub
 from app.kv import KeyValueStore
+from app.loop_lag import LoopLag
 from app.mail import MailDelivery
 from app.security import Passwords
 from app.settings import Settings
@@ -79,6 +80,8 @@ class AppState:
     model_store: ModelStore | None = None
     log_sink: ElasticsearchSink | None = None
     periodic_jobs: PeriodicJobs | None = None
+    loop_lag: LoopLag = field(default_factory=LoopLag)
+    """How late the worker's event loop runs now (``app.loop_lag``)."""
 
 
 def app_state(app: Quart | None = None) -> AppState:

@@ -174,8 +174,9 @@ class Pipeline:
         if conn.key_timeline is None or conn.mouse_timeline is None:
             return batch
         now_ms = self.state.clock.now().timestamp() * 1000.0
-        keys, ahead_keys = conn.key_timeline.admit(batch.keys, now_ms)
-        mouse, ahead_mouse = conn.mouse_timeline.admit_columns(batch.mouse, now_ms)
+        waited_ms = self.state.loop_lag.seconds * 1000.0
+        keys, ahead_keys = conn.key_timeline.admit(batch.keys, now_ms, waited_ms)
+        mouse, ahead_mouse = conn.mouse_timeline.admit_columns(batch.mouse, now_ms, waited_ms)
         ahead = ahead_keys + ahead_mouse
         if not ahead:
             return batch

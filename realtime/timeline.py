@@ -8,7 +8,11 @@ server's clock:
 
 * **Not ahead.** The stream is anchored at its first event: the pair (server time, client
   time) then. An event is admitted only while its client time is no further ahead of the
-  anchor than the server's time is, plus a tolerance for batching and network jitter.
+  anchor than the server's time is, plus a tolerance for batching and network jitter. The
+  anchor's server time is when the first batch reached the worker: when it was handled less
+  how long it waited there (``waited_ms``: the worker's event-loop lag, `app.loop_lag`). A
+  batch handled while the worker works through a backlog waited in it; anchored at its
+  handling, the batches after it, handled once the backlog shrank, would look early.
 * **No banked idle time.** The client times of an idle stream may be filled in afterwards: a
   thief who finds a session its owner left ten minutes ago could otherwise stamp ten minutes of
   made-up or replayed input into the past and send it in a second. The recorded time a stream
@@ -59,23 +63,28 @@ class Timeline:
     _last_t: float | None = field(default=None, init=False)
     """Client time of the newest event admitted."""
 
-    def admit(self, events: Sequence[E], server_ms: float) -> tuple[list[E], int]:
-        """The events whose client time the server's clock allows, and how many were not."""
+    def admit(
+        self, events: Sequence[E], server_ms: float, waited_ms: float = 0.0
+    ) -> tuple[list[E], int]:
+        """The events whose client time the server's clock allows, and how many were not; the
+        batch is handled at ``server_ms`` after waiting about ``waited_ms`` in the worker."""
         if not events:
             return [], 0
         earliest = min(e.t for e in events)
-        latest = self._latest(earliest, server_ms)
+        latest = self._latest(earliest, server_ms, waited_ms)
         kept = [e for e in events if e.t <= latest]
         if kept:
             self._spend(earliest, max(e.t for e in kept))
         return kept, len(events) - len(kept)
 
-    def admit_columns(self, events: MouseColumns, server_ms: float) -> tuple[MouseColumns, int]:
+    def admit_columns(
+        self, events: MouseColumns, server_ms: float, waited_ms: float = 0.0
+    ) -> tuple[MouseColumns, int]:
         """``admit`` for pointer events held as columns."""
         if not len(events):
             return events, 0
         earliest = events.first_t if events.clean else float(events.t.min())
-        latest = self._latest(earliest, server_ms)
+        latest = self._latest(earliest, server_ms, waited_ms)
         if events.clean and events.last_t <= latest:  # time-ordered: all are allowed
             self._spend(earliest, events.last_t)
             return events, 0
@@ -90,11 +99,12 @@ class Timeline:
             events
         ) - kept
 
-    def _latest(self, earliest: float, server_ms: float) -> float:
+    def _latest(self, earliest: float, server_ms: float, waited_ms: float) -> float:
         """The latest client time (ms) both rules allow now, for a batch whose earliest event
-        is at ``earliest``; the first event anchors the stream with a full bank."""
+        is at ``earliest``; the first event anchors the stream (where it arrived) with a full
+        bank."""
         if self.anchor is None:
-            self.anchor = (server_ms, earliest)
+            self.anchor = (server_ms - max(waited_ms, 0.0), earliest)
             self._bank, self._filled_at = self.bank_ms, server_ms
         server0, client0 = self.anchor
         self._bank = min(self.bank_ms, self._bank + max(server_ms - self._filled_at, 0.0))

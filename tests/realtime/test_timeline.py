@@ -66,3 +66,16 @@ def test_a_delayed_batch_sent_with_those_behind_it_loses_nothing() -> None:
     held = [moves_at(*(t + 10.0 * i for i in range(25))) for t in range(250, 40_250, 250)]
     delivered = [timeline.admit(batch, server_ms=40_300.0) for batch in held]
     assert all(ahead == 0 for _, ahead in delivered)
+
+
+def test_a_stream_first_handled_behind_a_backlog_is_anchored_where_it_arrived() -> None:
+    # The first batch reached the worker at 0 but was handled at 5 s, behind a backlog; the
+    # 5 s of input sent after it are handled at 5.1 s, as the backlog clears.
+    def clearing(waited_ms: float) -> int:
+        timeline = Timeline(tolerance_ms=2_000.0)
+        timeline.admit(moves_at(0.0, 200.0), server_ms=5_000.0, waited_ms=waited_ms)
+        after = [moves_at(t, t + 100.0) for t in range(250, 5_250, 250)]
+        return sum(timeline.admit(batch, server_ms=5_100.0)[1] for batch in after)
+
+    assert clearing(waited_ms=5_000.0) == 0
+    assert clearing(waited_ms=0.0) > 0  # anchored at its handling, the rest look early
