@@ -57,7 +57,8 @@ class Timeline:
     bank_ms: float = BANK_MS
     pause_ms: float = PAUSE_MS
     anchor: tuple[float, float] | None = None
-    """(server ms, client ms) at the stream's first admitted event."""
+    """(server ms, client ms) of the stream's first event: where it arrived on the server's
+    clock (handled less ``waited_ms``) and when the client stamped it."""
     _bank: float = field(default=0.0, init=False)
     _filled_at: float = field(default=0.0, init=False)
     _last_t: float | None = field(default=None, init=False)
