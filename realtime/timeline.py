@@ -114,18 +114,22 @@ class Timeline:
         last = self._last_t
         if last is None or earliest <= last:
             return min(ahead, (earliest if last is None else last) + self._bank)
-        pause = min(earliest - last, self.pause_ms)
+        pause = self._pause(earliest)
         if pause > self._bank:
             return last  # nothing newer: events at or before the newest admitted cost nothing
         return min(ahead, earliest + self._bank - pause)
 
+    def _pause(self, earliest: float) -> float:
+        """What the pause from the newest admitted event to ``earliest`` costs of the bank."""
+        last = self._last_t
+        return 0.0 if last is None or earliest <= last else min(earliest - last, self.pause_ms)
+
     def _spend(self, earliest: float, newest: float) -> None:
         """Draw the recorded time of admitted events from ``earliest`` to ``newest`` (and the
-        pause before them, at most `pause_ms`) from the bank."""
+        pause before them, `_pause`) from the bank."""
         last = self._last_t
         if last is not None and newest <= last:
             return
         start = earliest if last is None else max(earliest, last)
-        pause = 0.0 if last is None or earliest <= last else min(earliest - last, self.pause_ms)
-        self._bank = max(self._bank - pause - (newest - start), 0.0)
+        self._bank = max(self._bank - self._pause(earliest) - (newest - start), 0.0)
         self._last_t = newest
