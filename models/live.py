@@ -13,7 +13,8 @@ population (`models.background`) so that it works from the first user of a fresh
   fold per action (bench/results/sapimouse.md). A live window of several actions gets one value
   from ``UserModel.score_window``: the mean raw score of its actions, calibrated out of fold on
   windows of `MOUSE_WINDOW` actions (the mean of per-action probabilities, which the SapiMouse
-  and Balabit evaluations rank by, ranks windows alike but is no log-likelihood ratio).
+  and Balabit evaluations rank by, ranks windows alike but is no log-likelihood ratio; both
+  evaluations may map it through such a calibrator, and Balabit's tuning accounts choose to).
 
 So ``logit(p)`` is a log-likelihood ratio genuine : impostor, as `models.fusion` expects.
 """

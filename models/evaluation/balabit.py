@@ -15,6 +15,7 @@ so an impostor may still be one of the tuning users.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,11 @@ MODEL = dm.UserModelConfig(trees=300, max_features=0.5, negative_ratio=1.0)
 MODEL_TREES = 300
 TUNING_TREES = 40
 GRID = tuple(
-    dm.UserModelConfig(trees=TUNING_TREES, max_features=0.5, negative_ratio=r) for r in (1.0, 3.0)
+    dm.UserModelConfig(
+        trees=TUNING_TREES, max_features=0.5, negative_ratio=r, window_calibration=calibrated
+    )
+    for r in (1.0, 3.0)
+    for calibrated in (False, True)
 )
 """Candidates each fold chooses from on its tuning users alone (fewer trees while tuning)."""
 SELECTION_ACTIONS = 10
@@ -55,17 +60,22 @@ PROTOCOL = (
     "{min_points} samples. People-disjoint 2-fold by user (models.evaluation.splits; both sets "
     "listed under 'people'): the first 5 users in numeric order make every choice and only the "
     "other 5 accounts are reported, then the reverse. Per fold, the model's hyper-parameters "
-    "({grid} candidates: background actions per user action; fitted with "
+    "({grid} candidates: background actions per user action, and whether decisions go through "
+    "the user's window calibrator; fitted with "
     "{tuning_trees} trees) are chosen by session-disjoint 3-fold cross-validation among the "
     "tuning users' training sessions alone (held-out sessions of a tuning user as genuine, the "
     "other tuning users' held-out sessions as impostors, AUC on blocks of {selection} actions). "
     "Per reported user: ExtraTrees ({trees} trees); positives are the user's actions from all "
-    "training sessions, negatives are drawn evenly from the tuning users' training sessions only. "
+    "training sessions, negatives are drawn evenly from the tuning users' training sessions only; "
+    "the window calibrator, as live (models.live): Platt on means of {window} consecutive "
+    "actions of one person, scored out of fold (5 stratified folds of the same rows, the same "
+    "forest settings). "
     "Test: the reported accounts' labeled test sessions of public_labels.csv (816 over both "
     "folds: 411 genuine, 405 illegal), each scored by the model of the account whose folder "
     "holds it; unlabeled test sessions are not used. A decision on n actions is the mean "
     "per-action probability of a non-overlapping block of n consecutive actions inside one test "
-    "session (shorter tails dropped); 'session' averages all actions of the session. 'auc' / "
+    "session (shorter tails dropped); 'session' averages all actions of the session; with the "
+    "window calibrator, each mean is mapped through it. 'auc' / "
     "'eer' are each fold's own (one deployed system), averaged; pooled over both folds beside "
     "(the challenge scored one global AUC); per-user EERs from each account's own decisions. "
     "Attack model: illegal sessions are other users' recordings whose owners are not published, "
@@ -94,9 +104,9 @@ def _session_matrix(events: list[Any], pause_ms: float, min_points: int) -> NDAr
     return actions_matrix(segment_actions(events, pause_ms=pause_ms, min_points=min_points))
 
 
-def _decisions(scores: NDArray[np.float64]) -> dict[str, list[float]]:
-    out = {str(n): dm.block_means(scores, n).tolist() for n in WINDOWS}
-    out["session"] = [float(scores.mean())] if scores.size else []
+def _decisions(model: dm.SessionModel, scores: NDArray[np.float64]) -> dict[str, list[float]]:
+    out = {str(n): model.decisions(dm.block_means(scores, n)).tolist() for n in WINDOWS}
+    out["session"] = model.decisions(scores.mean(keepdims=True)).tolist() if scores.size else []
     return out
 
 
@@ -137,17 +147,17 @@ def leave_impostor_out(
             (v, X) for v in group for i, X in enumerate(train[v]) if i % folds == k
         ]
         for variant, bg in (("unseen", unseen_bg), ("seen", seen_bg)):
-            model = dm.fit_mouse_session_model(positives, bg, config, seed + k)
+            model = dm.fit_user_session_model(positives, bg, config, seed + k)
             user_dec = per_user[variant].setdefault(u, {"genuine": [], "impostor": []})
             for X in held:
-                s = dm.genuine_probability(model, X)
+                s = model.probabilities(X)
                 for n in WINDOWS:
                     blocks = dm.block_means(s, n).tolist()
                     decisions[variant][str(n)]["genuine"] += blocks
                     if n == 10:
                         user_dec["genuine"] += blocks
             for _, X in impostor_sessions:
-                s = dm.genuine_probability(model, X)
+                s = model.probabilities(X)
                 for n in WINDOWS:
                     blocks = dm.block_means(s, n).tolist()
                     decisions[variant][str(n)]["impostor"] += blocks
@@ -178,20 +188,22 @@ Scores = dict[str, dict[str, list[float]]]
 DECISION_KEYS = (*(str(n) for n in WINDOWS), "session")
 
 
-def selection_auc(
+def selection_aucs(
     train: dict[str, list[NDArray[np.float64]]],
     tuning: tuple[str, ...],
     config: dm.UserModelConfig,
     *,
     seed: int = SEED,
-) -> float:
+) -> dict[bool, float]:
     """AUC on blocks of `SELECTION_ACTIONS` actions of held-out training sessions, by 3-fold
     session-disjoint cross-validation among the ``tuning`` users alone: in fold k a user's
     sessions with index ≡ k (mod 3) are genuine, the other tuning users' such sessions impostors,
-    and every model learns from sessions with index ≢ k (mod 3) only."""
+    and every model learns from sessions with index ≢ k (mod 3) only. One figure without window
+    calibration and one with it (keyed by ``window_calibration``), from the same forests."""
     folds = 3
-    genuine: list[float] = []
-    impostor: list[float] = []
+    genuine: dict[bool, list[float]] = {False: [], True: []}
+    impostor: dict[bool, list[float]] = {False: [], True: []}
+    calibrated = replace(config, window_calibration=True)
     for k in range(folds):
         kept = {v: [X for i, X in enumerate(train[v]) if i % folds != k] for v in tuning}
         held = {v: [X for i, X in enumerate(train[v]) if i % folds == k] for v in tuning}
@@ -199,12 +211,33 @@ def selection_auc(
             if not kept[u] or not held[u]:
                 continue
             background = {v: np.vstack(kept[v]) for v in tuning if v != u and kept[v]}
-            model = dm.fit_mouse_session_model(np.vstack(kept[u]), background, config, seed + k)
+            model = dm.fit_user_session_model(np.vstack(kept[u]), background, calibrated, seed + k)
             for v in tuning:
                 for X in held[v]:
-                    blocks = dm.block_means(dm.genuine_probability(model, X), SELECTION_ACTIONS)
-                    (genuine if v == u else impostor).extend(blocks.tolist())
-    return float(dm.verification_figures({"all": genuine}, {"all": impostor}).get("auc", 0.0))
+                    blocks = dm.block_means(model.probabilities(X), SELECTION_ACTIONS)
+                    side = genuine if v == u else impostor
+                    side[False].extend(blocks.tolist())
+                    side[True].extend(model.decisions(blocks).tolist())
+    return {
+        c: float(dm.verification_figures({"all": genuine[c]}, {"all": impostor[c]}).get("auc", 0.0))
+        for c in (False, True)
+    }
+
+
+def _selection_error(
+    train: dict[str, list[NDArray[np.float64]]], tuning: tuple[str, ...]
+) -> Callable[[dm.UserModelConfig], float]:
+    """1 − `selection_aucs` of a candidate; candidates that differ only in window calibration
+    share their forests' fits."""
+    measured: dict[dm.UserModelConfig, dict[bool, float]] = {}
+
+    def error(config: dm.UserModelConfig) -> float:
+        forests = replace(config, window_calibration=False)
+        if forests not in measured:
+            measured[forests] = selection_aucs(train, tuning, forests)
+        return 1.0 - measured[forests][config.window_calibration]
+
+    return error
 
 
 def _score_accounts(
@@ -221,12 +254,13 @@ def _score_accounts(
     session_scores: list[dict[str, Any]] = []
     for u in accounts:
         background = {v: np.vstack(train[v]) for v in negatives_from if v != u}
-        model = dm.fit_mouse_session_model(np.vstack(train[u]), background, config, SEED)
+        model = dm.fit_user_session_model(np.vstack(train[u]), background, config, SEED)
         for k in DECISION_KEYS:
             genuine[k][u], impostor[k][u] = [], []
         for session_id, illegal, X in tests[u]:
-            s = dm.genuine_probability(model, X)
-            for k, values in _decisions(s).items():
+            s = model.probabilities(X)
+            decisions = _decisions(model, s)
+            for k, values in decisions.items():
                 (impostor if illegal else genuine)[k][u] += values
             session_scores.append(
                 {
@@ -234,7 +268,7 @@ def _score_accounts(
                     "session": session_id,
                     "illegal": illegal,
                     "actions": int(s.size),
-                    "score": float(s.mean()) if s.size else None,
+                    "score": decisions["session"][0] if s.size else None,
                 }
             )
     return genuine, impostor, session_scores
@@ -300,14 +334,13 @@ def run(
     folds = people_disjoint_folds(users)
     chosen: list[dm.UserModelConfig] = []
     selection: list[float] = []
+    candidates: list[list[dict[str, Any]]] = []
     for fold in tqdm(folds, desc="balabit tuning", disable=not progress):
-
-        def error(config: dm.UserModelConfig, tuning: tuple[str, ...] = fold.tuning) -> float:
-            return 1.0 - selection_auc(train, tuning, config)
-
+        error = _selection_error(train, fold.tuning)
         config, err = choose(grid, error)
         chosen.append(replace(config, trees=trees))
         selection.append(1.0 - err)
+        candidates.append([asdict(c) | {"selection_auc": 1.0 - error(c)} for c in grid])
 
     def fold_parts(
         side: str, configs: list[dm.UserModelConfig]
@@ -341,6 +374,7 @@ def run(
             grid=len(grid),
             tuning_trees=grid[0].trees,
             selection=SELECTION_ACTIONS,
+            window=dm.WINDOW_ACTIONS,
             trees=trees,
             previous=previous.describe(),
         ),
@@ -358,6 +392,7 @@ def run(
             "auc": fold_mean(tuned_by_fold, "auc"),
             "eer": fold_mean(tuned_by_fold, "eer"),
             "selection_auc": selection,
+            "candidates": candidates,
         },
         "people": protocol_record(folds),
         "chosen": [asdict(c) for c in chosen],

@@ -16,9 +16,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from sklearn.ensemble import ExtraTreesClassifier
+from sklearn.model_selection import StratifiedKFold
 
+from models.calibration import PlattCalibrator
 from models.evaluation import metrics
 from models.events import MouseEvent, validate_batch
+from models.live import MOUSE_WINDOW, window_means
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CACHE_DIR = REPO_ROOT / "var" / "cache" / "datasets"
@@ -209,16 +212,29 @@ def sample_negatives(
     by_user: dict[str, NDArray[np.float64]], total: int, rng: np.random.Generator
 ) -> NDArray[np.float64]:
     """About ``total`` rows drawn evenly from each background user's feature matrix."""
+    return _negatives(by_user, total, rng)[0]
+
+
+def _negatives(
+    by_user: dict[str, NDArray[np.float64]], total: int, rng: np.random.Generator
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """`sample_negatives` and the background user (index in ``by_user``) of each row; a user's
+    rows stay together and in their order."""
     users = [u for u, X in by_user.items() if X.shape[0]]
     if not users:
         raise ValueError("no background data")
     per_user = max(total // len(users), 1)
-    parts = []
-    for u in users:
+    parts, groups = [], []
+    for g, u in enumerate(users):
         X = by_user[u]
         idx = rng.choice(X.shape[0], size=min(per_user, X.shape[0]), replace=False)
         parts.append(X[np.sort(idx)])
-    return np.vstack(parts)
+        groups.append(np.full(idx.size, g, dtype=np.int64))
+    return np.vstack(parts), np.concatenate(groups)
+
+
+WINDOW_ACTIONS = MOUSE_WINDOW
+"""Actions per window a window calibrator is fitted on: the live window's size."""
 
 
 @dataclass(frozen=True)
@@ -229,31 +245,85 @@ class UserModelConfig:
     max_features: float = 0.5
     negative_ratio: float = 1.0
     """Background actions drawn per action of the user."""
+    window_calibration: bool = False
+    """Map a decision (a mean of per-action probabilities) through the user's own calibrator,
+    as the live model does (`models.live.fit_live_mouse_model`): Platt on out-of-fold means of
+    `WINDOW_ACTIONS` actions of one person. It moves each user's scores onto a common scale,
+    which matters only where decisions of several users are ranked together."""
 
     def describe(self) -> str:
         """One phrase for protocol texts."""
+        calibrated = (
+            f", decisions Platt-calibrated per user on out-of-fold {WINDOW_ACTIONS}-action means"
+            if self.window_calibration
+            else ""
+        )
         return (
             f"ExtraTrees ({self.trees} trees, max_features {self.max_features:g}), "
-            f"{self.negative_ratio:g} background action(s) per user action"
+            f"{self.negative_ratio:g} background action(s) per user action{calibrated}"
         )
 
 
-def fit_mouse_session_model(
+@dataclass(frozen=True)
+class SessionModel:
+    """One user's forest and, with ``window_calibration``, the calibrator of its decisions."""
+
+    forest: ExtraTreesClassifier
+    calibrator: PlattCalibrator | None = None
+
+    def probabilities(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Per-action probability of the genuine class (higher = more likely the user)."""
+        return genuine_probability(self.forest, X)
+
+    def decisions(self, means: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Decisions from means of per-action probabilities (unchanged without a calibrator)."""
+        if self.calibrator is None or means.size == 0:
+            return means
+        return self.calibrator.predict(means)
+
+
+def _forest(config: UserModelConfig, seed: int) -> ExtraTreesClassifier:
+    return ExtraTreesClassifier(
+        n_estimators=config.trees, max_features=config.max_features, n_jobs=1, random_state=seed
+    )
+
+
+def _fitted(forest: ExtraTreesClassifier, X: NDArray[np.float64], y: NDArray[np.float64]) -> Any:
+    # Trees fit in parallel (the same trees for any n_jobs: each tree's seed is drawn up front);
+    # scoring a session's few hundred actions is faster on one thread.
+    forest.set_params(n_jobs=-1).fit(X, y)
+    return forest.set_params(n_jobs=1)
+
+
+def fit_user_session_model(
     positives: NDArray[np.float64],
     background: dict[str, NDArray[np.float64]],
     config: UserModelConfig,
     seed: int,
-) -> ExtraTreesClassifier:
+) -> SessionModel:
     """A two-class model of one user: their actions (class 1) against ``negative_ratio`` times as
-    many actions drawn evenly from the background users (class 0)."""
+    many actions drawn evenly from the background users (class 0); with the window calibrator
+    when ``config`` asks for one, its out-of-fold scores from 5 stratified folds of the same
+    rows, as live."""
     rng = np.random.default_rng(seed)
-    negatives = sample_negatives(background, int(positives.shape[0] * config.negative_ratio), rng)
+    total = int(positives.shape[0] * config.negative_ratio)
+    negatives, groups = _negatives(background, total, rng)
     X = np.vstack([positives, negatives])
     y = np.concatenate([np.ones(positives.shape[0]), np.zeros(negatives.shape[0])])
-    model = ExtraTreesClassifier(
-        n_estimators=config.trees, max_features=config.max_features, n_jobs=1, random_state=seed
-    )
-    return model.fit(X, y)
+    calibrator = None
+    if config.window_calibration:
+        held_out = np.empty(y.size, dtype=np.float64)
+        folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
+        for fit_rows, held_rows in folds.split(X, y):
+            forest = _fitted(_forest(config, seed), X[fit_rows], y[fit_rows])
+            held_out[held_rows] = genuine_probability(forest, X[held_rows])
+        n = positives.shape[0]
+        genuine = window_means(held_out[:n], np.zeros(n, dtype=np.int64), WINDOW_ACTIONS)
+        impostor = window_means(held_out[n:], groups, WINDOW_ACTIONS)
+        if min(genuine.size, impostor.size) >= 2:
+            labels = np.r_[np.ones(genuine.size, np.int_), np.zeros(impostor.size, np.int_)]
+            calibrator = PlattCalibrator().fit(np.r_[genuine, impostor], labels)
+    return SessionModel(_fitted(_forest(config, seed), X, y), calibrator)
 
 
 def genuine_probability(model: ExtraTreesClassifier, X: NDArray[np.float64]) -> NDArray[np.float64]:

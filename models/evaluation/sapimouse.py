@@ -55,14 +55,17 @@ PROTOCOL = (
     "tuning users' enrollment sessions. People-disjoint 2-fold (models.evaluation.splits; "
     "both sets listed under 'people'): users 1-40 make every choice and users 41-80 are "
     "reported, then the reverse. Per fold, the model's hyper-parameters (background "
-    "actions per user action: {grid} candidates, fitted with fewer trees) are chosen by the "
+    "actions per user action, and whether decisions go through the user's window calibrator "
+    "(models.live: Platt on out-of-fold means of {window} actions of one person, as live): "
+    "{grid} candidates, fitted with fewer trees) are chosen by the "
     "15 s AUC on the tuning users alone (alternate tuning users as targets and as "
     "background); then each reported user's model ({trees} trees) takes its negatives from "
     "the tuning users' 3-minute sessions only. Each "
     "1-minute session is cut into consecutive non-overlapping windows of W s, each opened by the "
     "first event after the previous window (so idle gaps open none; a window the session ends "
     "inside is dropped); each window's events are segmented on their own and the "
-    "decision is the mean per-action probability; windows without a complete action give no "
+    "decision is the mean per-action probability (mapped through the window calibrator when "
+    "chosen); windows without a complete action give no "
     "decision (counted as 'undecided'). Genuine: the user's own windows; impostors: the windows "
     "of the other reported users' 1-minute sessions, so no impostor was ever seen in training "
     "and no reported person in any choice. 'tuned_people': each fold's choice on its tuning "
@@ -91,7 +94,11 @@ def _windows(events: list[MouseEvent], seconds: float) -> list[list[MouseEvent]]
 
 
 GRID = tuple(
-    dm.UserModelConfig(trees=TUNING_TREES, max_features=0.5, negative_ratio=r) for r in (1.0, 3.0)
+    dm.UserModelConfig(
+        trees=TUNING_TREES, max_features=0.5, negative_ratio=r, window_calibration=calibrated
+    )
+    for r in (1.0, 3.0)
+    for calibrated in (False, True)
 )
 """Candidates each fold chooses from on its tuning people alone (fewer trees while tuning)."""
 
@@ -141,8 +148,8 @@ def _verify(
     impostor: Decisions = {w: {} for w in WINDOWS_S}
     negatives = {v: enroll[v] for v in background}
     for u in targets:
-        model = dm.fit_mouse_session_model(enroll[u], negatives, config, SEED)
-        scores = tests.window_scores(model)
+        model = dm.fit_user_session_model(enroll[u], negatives, config, SEED)
+        scores = model.decisions(tests.window_scores(model.forest))
         for w in WINDOWS_S:
             genuine[w][u] = scores[(tests.sizes == w) & (tests.owners == u)].tolist()
             impostor[w][u] = scores[(tests.sizes == w) & (tests.owners != u)].tolist()
@@ -196,10 +203,11 @@ def _drift(
             if enroll_early[u].shape[0] < DRIFT_MIN_ACTIONS:
                 continue  # too little in the first 2 minutes to enroll on
             # Fewer trees: drift compares two test sets of one model, not the model with others.
-            model = dm.fit_mouse_session_model(
+            model = dm.fit_user_session_model(
                 enroll_early[u], negatives, replace(config, trees=DRIFT_TREES), SEED
             )
-            s_later, s_same = later.window_scores(model), same.window_scores(model)
+            s_later = model.decisions(later.window_scores(model.forest))
+            s_same = model.decisions(same.window_scores(model.forest))
             at_15, same_15 = later.sizes == DRIFT_WINDOW_S, same.sizes == DRIFT_WINDOW_S
             genuine["next_session"][u] = s_later[at_15 & (later.owners == u)].tolist()
             genuine["same_session"][u] = s_same[same_15 & (same.owners == u)].tolist()
@@ -261,15 +269,18 @@ def run(
     folds = people_disjoint_folds(users)
     chosen: list[dm.UserModelConfig] = []
     selection_auc: list[float] = []
+    candidates: list[list[dict[str, Any]]] = []
     for fold in tqdm(folds, desc="sapimouse tuning", disable=not progress):
 
         def error(config: dm.UserModelConfig, tuning: Sequence[str] = fold.tuning) -> float:
             g, i = _inner(tuning, enroll, windows, config)
             return 1.0 - float(dm.verification_figures(g[15], i[15]).get("auc", 0.0))
 
-        config, err = choose(grid, error)
+        errors = {c: error(c) for c in grid}
+        config, err = choose(grid, errors.__getitem__)
         chosen.append(replace(config, trees=trees))
         selection_auc.append(1.0 - err)
+        candidates.append([asdict(c) | {"selection_auc_15s": 1.0 - errors[c]} for c in grid])
 
     reported_parts = [
         _verify(f.reported, f.tuning, enroll, _Windows.of(windows, f.reported), c)
@@ -317,6 +328,7 @@ def run(
             pause=pause_ms,
             min_points=min_points,
             grid=len(grid),
+            window=dm.WINDOW_ACTIONS,
             trees=trees,
             drift_trees=DRIFT_TREES,
         ),
@@ -335,6 +347,7 @@ def run(
             **{f"auc_{w}s": fold_mean("tuned_people", w, "auc") for w in WINDOWS_S},
             "per_user_eer_gini": tuned_head.get("per_user_eer_summary", {}).get("gini"),
             "selection_auc_15s": selection_auc,
+            "candidates": candidates,
         },
         "people": protocol_record(folds),
         "chosen": [asdict(c) for c in chosen],

@@ -37,5 +37,8 @@ def test_quick_balabit_run_reports_each_account_once_people_disjoint_and_separat
         assert not set(fold["tuning"]) & set(fold["reported"])
     reported = [p for fold in written["people"]["folds"] for p in fold["reported"]]
     assert sorted(reported) == sorted(result["per_user_eer"])
+    for candidates in written["tuned_people"]["candidates"]:  # each fold chose among both
+        assert {c["window_calibration"] for c in candidates} == {False, True}
+        assert all(0.5 < c["selection_auc"] <= 1.0 for c in candidates)
     for suffix in (".md", "_roc.png", "_det.png"):
         assert (tmp_path / f"balabit{suffix}").stat().st_size > 0
