@@ -43,11 +43,9 @@ MODEL = dm.UserModelConfig(trees=300, max_features=0.5, negative_ratio=1.0)
 MODEL_TREES = 300
 TUNING_TREES = 40
 GRID = tuple(
-    dm.UserModelConfig(
-        trees=TUNING_TREES, max_features=0.5, negative_ratio=r, window_calibration=calibrated
-    )
+    dm.UserModelConfig(trees=TUNING_TREES, max_features=0.5, negative_ratio=r, calibration=c)
     for r in (1.0, 3.0)
-    for calibrated in (False, True)
+    for c in dm.CALIBRATIONS
 )
 """Candidates each fold chooses from on its tuning users alone (fewer trees while tuning)."""
 SELECTION_ACTIONS = 10
@@ -60,22 +58,24 @@ PROTOCOL = (
     "{min_points} samples. People-disjoint 2-fold by user (models.evaluation.splits; both sets "
     "listed under 'people'): the first 5 users in numeric order make every choice and only the "
     "other 5 accounts are reported, then the reverse. Per fold, the model's hyper-parameters "
-    "({grid} candidates: background actions per user action, and whether decisions go through "
-    "the user's window calibrator; fitted with "
+    "({grid} candidates: background actions per user action, and how a user's decisions are "
+    "calibrated; fitted with "
     "{tuning_trees} trees) are chosen by session-disjoint 3-fold cross-validation among the "
     "tuning users' training sessions alone (held-out sessions of a tuning user as genuine, the "
     "other tuning users' held-out sessions as impostors, AUC on blocks of {selection} actions). "
     "Per reported user: ExtraTrees ({trees} trees); positives are the user's actions from all "
-    "training sessions, negatives are drawn evenly from the tuning users' training sessions only; "
-    "the window calibrator, as live (models.live): Platt on means of {window} consecutive "
-    "actions of one person, scored out of fold (5 stratified folds of the same rows, the same "
-    "forest settings). "
+    "training sessions, negatives are drawn evenly from the tuning users' training sessions only. "
+    "Calibration, each as the live model can (models.live), from scores out of fold (5 "
+    "stratified folds of the same rows, the same forest settings): 'none', a decision is a mean "
+    "of per-action probabilities; 'window', that mean Platt-scaled on means of {window} "
+    "consecutive actions of one person; 'action', each action's probability Platt-scaled (on "
+    "the vote share's log-odds) before the mean. "
     "Test: the reported accounts' labeled test sessions of public_labels.csv (816 over both "
     "folds: 411 genuine, 405 illegal), each scored by the model of the account whose folder "
     "holds it; unlabeled test sessions are not used. A decision on n actions is the mean "
     "per-action probability of a non-overlapping block of n consecutive actions inside one test "
-    "session (shorter tails dropped); 'session' averages all actions of the session; with the "
-    "window calibrator, each mean is mapped through it. 'auc' / "
+    "session (shorter tails dropped); 'session' averages all actions of the session; each "
+    "calibrated as chosen. 'auc' / "
     "'eer' are each fold's own (one deployed system), averaged; pooled over both folds beside "
     "(the challenge scored one global AUC); per-user EERs from each account's own decisions. "
     "Attack model: illegal sessions are other users' recordings whose owners are not published, "
@@ -194,16 +194,15 @@ def selection_aucs(
     config: dm.UserModelConfig,
     *,
     seed: int = SEED,
-) -> dict[bool, float]:
+) -> dict[dm.Calibration, float]:
     """AUC on blocks of `SELECTION_ACTIONS` actions of held-out training sessions, by 3-fold
     session-disjoint cross-validation among the ``tuning`` users alone: in fold k a user's
     sessions with index ≡ k (mod 3) are genuine, the other tuning users' such sessions impostors,
-    and every model learns from sessions with index ≢ k (mod 3) only. One figure without window
-    calibration and one with it (keyed by ``window_calibration``), from the same forests."""
+    and every model learns from sessions with index ≢ k (mod 3) only. One figure per
+    calibration (`dm.CALIBRATIONS`), from the same forests."""
     folds = 3
-    genuine: dict[bool, list[float]] = {False: [], True: []}
-    impostor: dict[bool, list[float]] = {False: [], True: []}
-    calibrated = replace(config, window_calibration=True)
+    genuine: dict[dm.Calibration, list[float]] = {c: [] for c in dm.CALIBRATIONS}
+    impostor: dict[dm.Calibration, list[float]] = {c: [] for c in dm.CALIBRATIONS}
     for k in range(folds):
         kept = {v: [X for i, X in enumerate(train[v]) if i % folds != k] for v in tuning}
         held = {v: [X for i, X in enumerate(train[v]) if i % folds == k] for v in tuning}
@@ -211,31 +210,34 @@ def selection_aucs(
             if not kept[u] or not held[u]:
                 continue
             background = {v: np.vstack(kept[v]) for v in tuning if v != u and kept[v]}
-            model = dm.fit_user_session_model(np.vstack(kept[u]), background, calibrated, seed + k)
-            for v in tuning:
-                for X in held[v]:
-                    blocks = dm.block_means(model.probabilities(X), SELECTION_ACTIONS)
-                    side = genuine if v == u else impostor
-                    side[False].extend(blocks.tolist())
-                    side[True].extend(model.decisions(blocks).tolist())
+            fitted = dm.fit_user_session_model(
+                np.vstack(kept[u]), background, config, seed + k, every_calibration=True
+            )
+            for c in dm.CALIBRATIONS:
+                model = fitted.calibrated(c)
+                for v in tuning:
+                    for X in held[v]:
+                        blocks = dm.block_means(model.probabilities(X), SELECTION_ACTIONS)
+                        side = genuine if v == u else impostor
+                        side[c].extend(model.decisions(blocks).tolist())
     return {
         c: float(dm.verification_figures({"all": genuine[c]}, {"all": impostor[c]}).get("auc", 0.0))
-        for c in (False, True)
+        for c in dm.CALIBRATIONS
     }
 
 
 def _selection_error(
     train: dict[str, list[NDArray[np.float64]]], tuning: tuple[str, ...]
 ) -> Callable[[dm.UserModelConfig], float]:
-    """1 − `selection_aucs` of a candidate; candidates that differ only in window calibration
-    share their forests' fits."""
-    measured: dict[dm.UserModelConfig, dict[bool, float]] = {}
+    """1 − `selection_aucs` of a candidate; candidates that differ only in calibration share
+    their forests' fits."""
+    measured: dict[dm.UserModelConfig, dict[dm.Calibration, float]] = {}
 
     def error(config: dm.UserModelConfig) -> float:
-        forests = replace(config, window_calibration=False)
+        forests = replace(config, calibration="none")
         if forests not in measured:
             measured[forests] = selection_aucs(train, tuning, forests)
-        return 1.0 - measured[forests][config.window_calibration]
+        return 1.0 - measured[forests][config.calibration]
 
     return error
 
@@ -314,7 +316,7 @@ def run(
         users, max_train, max_test, max_events = users[:6], 2, 8, 12_000
         trees, grid, previous = (
             40,
-            tuple(replace(c, trees=20) for c in GRID[:2]),
+            tuple(replace(c, trees=20) for c in GRID[: len(dm.CALIBRATIONS)]),
             replace(MODEL, trees=40),
         )
     labels = dm.balabit_labels(root)

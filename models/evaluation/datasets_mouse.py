@@ -9,9 +9,9 @@ from __future__ import annotations
 import csv
 import tarfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -236,6 +236,16 @@ def _negatives(
 WINDOW_ACTIONS = MOUSE_WINDOW
 """Actions per window a window calibrator is fitted on: the live window's size."""
 
+Calibration = Literal["none", "window", "action"]
+CALIBRATIONS: tuple[Calibration, ...] = ("none", "window", "action")
+"""How a user's decisions are put on a common scale, each as the live model can
+(`models.live.fit_live_mouse_model`), from out-of-fold scores of the user's own training rows:
+``none``, a decision is the mean of the forest's per-action probabilities; ``window``, that mean
+through Platt scaling fitted on means of `WINDOW_ACTIONS` actions of one person; ``action``, the
+mean of per-action probabilities each Platt-scaled first (on the vote share's log-odds, as
+``ForestVerifier.score_samples``). Each is monotone per user, so it matters only where
+decisions of several users are ranked together."""
+
 
 @dataclass(frozen=True)
 class UserModelConfig:
@@ -245,19 +255,16 @@ class UserModelConfig:
     max_features: float = 0.5
     negative_ratio: float = 1.0
     """Background actions drawn per action of the user."""
-    window_calibration: bool = False
-    """Map a decision (a mean of per-action probabilities) through the user's own calibrator,
-    as the live model does (`models.live.fit_live_mouse_model`): Platt on out-of-fold means of
-    `WINDOW_ACTIONS` actions of one person. It moves each user's scores onto a common scale,
-    which matters only where decisions of several users are ranked together."""
+    calibration: Calibration = "none"
+    """See `CALIBRATIONS`."""
 
     def describe(self) -> str:
         """One phrase for protocol texts."""
-        calibrated = (
-            f", decisions Platt-calibrated per user on out-of-fold {WINDOW_ACTIONS}-action means"
-            if self.window_calibration
-            else ""
-        )
+        calibrated = {
+            "none": "",
+            "window": f", decisions Platt-scaled per user on {WINDOW_ACTIONS}-action means",
+            "action": ", each action's probability Platt-scaled per user",
+        }[self.calibration]
         return (
             f"ExtraTrees ({self.trees} trees, max_features {self.max_features:g}), "
             f"{self.negative_ratio:g} background action(s) per user action{calibrated}"
@@ -266,20 +273,35 @@ class UserModelConfig:
 
 @dataclass(frozen=True)
 class SessionModel:
-    """One user's forest and, with ``window_calibration``, the calibrator of its decisions."""
+    """One user's forest and the calibrators its ``calibration`` uses (both when fitted)."""
 
     forest: ExtraTreesClassifier
-    calibrator: PlattCalibrator | None = None
+    calibration: Calibration = "none"
+    window_calibrator: PlattCalibrator | None = None
+    action_calibrator: PlattCalibrator | None = None
 
     def probabilities(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
         """Per-action probability of the genuine class (higher = more likely the user)."""
-        return genuine_probability(self.forest, X)
+        p = genuine_probability(self.forest, X)
+        if self.calibration != "action" or self.action_calibrator is None or p.size == 0:
+            return p
+        return self.action_calibrator.predict(_vote_logit(p, self.forest.n_estimators))
 
     def decisions(self, means: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Decisions from means of per-action probabilities (unchanged without a calibrator)."""
-        if self.calibrator is None or means.size == 0:
+        """Decisions from means of `probabilities` (Platt-scaled with ``window`` calibration)."""
+        if self.calibration != "window" or self.window_calibrator is None or means.size == 0:
             return means
-        return self.calibrator.predict(means)
+        return self.window_calibrator.predict(means)
+
+    def calibrated(self, calibration: Calibration) -> SessionModel:
+        """The same model deciding with another of its fitted calibrations."""
+        return replace(self, calibration=calibration)
+
+
+def _vote_logit(p: NDArray[np.float64], trees: int) -> NDArray[np.float64]:
+    half_vote = 0.5 / trees
+    q = np.clip(p, half_vote, 1.0 - half_vote)
+    return np.asarray(np.log(q / (1.0 - q)), dtype=np.float64)
 
 
 def _forest(config: UserModelConfig, seed: int) -> ExtraTreesClassifier:
@@ -300,30 +322,38 @@ def fit_user_session_model(
     background: dict[str, NDArray[np.float64]],
     config: UserModelConfig,
     seed: int,
+    *,
+    every_calibration: bool = False,
 ) -> SessionModel:
     """A two-class model of one user: their actions (class 1) against ``negative_ratio`` times as
-    many actions drawn evenly from the background users (class 0); with the window calibrator
-    when ``config`` asks for one, its out-of-fold scores from 5 stratified folds of the same
-    rows, as live."""
+    many actions drawn evenly from the background users (class 0). Calibrators (both with
+    ``every_calibration``, else the one ``config`` asks for) learn from out-of-fold scores of
+    5 stratified folds of the same rows, as live."""
     rng = np.random.default_rng(seed)
     total = int(positives.shape[0] * config.negative_ratio)
     negatives, groups = _negatives(background, total, rng)
     X = np.vstack([positives, negatives])
     y = np.concatenate([np.ones(positives.shape[0]), np.zeros(negatives.shape[0])])
-    calibrator = None
-    if config.window_calibration:
-        held_out = np.empty(y.size, dtype=np.float64)
-        folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
-        for fit_rows, held_rows in folds.split(X, y):
-            forest = _fitted(_forest(config, seed), X[fit_rows], y[fit_rows])
-            held_out[held_rows] = genuine_probability(forest, X[held_rows])
-        n = positives.shape[0]
-        genuine = window_means(held_out[:n], np.zeros(n, dtype=np.int64), WINDOW_ACTIONS)
-        impostor = window_means(held_out[n:], groups, WINDOW_ACTIONS)
-        if min(genuine.size, impostor.size) >= 2:
-            labels = np.r_[np.ones(genuine.size, np.int_), np.zeros(impostor.size, np.int_)]
-            calibrator = PlattCalibrator().fit(np.r_[genuine, impostor], labels)
-    return SessionModel(_fitted(_forest(config, seed), X, y), calibrator)
+    model = SessionModel(_fitted(_forest(config, seed), X, y), config.calibration)
+    if config.calibration == "none" and not every_calibration:
+        return model
+    held_out = np.empty(y.size, dtype=np.float64)
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
+    for fit_rows, held_rows in folds.split(X, y):
+        forest = _fitted(_forest(config, seed), X[fit_rows], y[fit_rows])
+        held_out[held_rows] = genuine_probability(forest, X[held_rows])
+    n = positives.shape[0]
+    genuine = window_means(held_out[:n], np.zeros(n, dtype=np.int64), WINDOW_ACTIONS)
+    impostor = window_means(held_out[n:], groups, WINDOW_ACTIONS)
+    window = None
+    if min(genuine.size, impostor.size) >= 2:
+        window = PlattCalibrator().fit(np.r_[genuine, impostor], _labels(genuine, impostor))
+    action = PlattCalibrator().fit(_vote_logit(held_out, config.trees), y)
+    return replace(model, window_calibrator=window, action_calibrator=action)
+
+
+def _labels(genuine: NDArray[np.float64], impostor: NDArray[np.float64]) -> NDArray[np.int_]:
+    return np.concatenate([np.ones(genuine.size, np.int_), np.zeros(impostor.size, np.int_)])
 
 
 def genuine_probability(model: ExtraTreesClassifier, X: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -55,17 +55,18 @@ PROTOCOL = (
     "tuning users' enrollment sessions. People-disjoint 2-fold (models.evaluation.splits; "
     "both sets listed under 'people'): users 1-40 make every choice and users 41-80 are "
     "reported, then the reverse. Per fold, the model's hyper-parameters (background "
-    "actions per user action, and whether decisions go through the user's window calibrator "
-    "(models.live: Platt on out-of-fold means of {window} actions of one person, as live): "
-    "{grid} candidates, fitted with fewer trees) are chosen by the "
+    "actions per user action, and how a user's decisions are calibrated, each as live "
+    "(models.evaluation.datasets_mouse.CALIBRATIONS: none; Platt on out-of-fold means of "
+    "{window} actions of one person; Platt on each action's out-of-fold log-odds): {grid} "
+    "candidates, fitted with fewer trees) are chosen by the "
     "15 s AUC on the tuning users alone (alternate tuning users as targets and as "
     "background); then each reported user's model ({trees} trees) takes its negatives from "
     "the tuning users' 3-minute sessions only. Each "
     "1-minute session is cut into consecutive non-overlapping windows of W s, each opened by the "
     "first event after the previous window (so idle gaps open none; a window the session ends "
     "inside is dropped); each window's events are segmented on their own and the "
-    "decision is the mean per-action probability (mapped through the window calibrator when "
-    "chosen); windows without a complete action give no "
+    "decision is the mean per-action probability (calibrated as chosen); windows without a "
+    "complete action give no "
     "decision (counted as 'undecided'). Genuine: the user's own windows; impostors: the windows "
     "of the other reported users' 1-minute sessions, so no impostor was ever seen in training "
     "and no reported person in any choice. 'tuned_people': each fold's choice on its tuning "
@@ -94,11 +95,9 @@ def _windows(events: list[MouseEvent], seconds: float) -> list[list[MouseEvent]]
 
 
 GRID = tuple(
-    dm.UserModelConfig(
-        trees=TUNING_TREES, max_features=0.5, negative_ratio=r, window_calibration=calibrated
-    )
+    dm.UserModelConfig(trees=TUNING_TREES, max_features=0.5, negative_ratio=r, calibration=c)
     for r in (1.0, 3.0)
-    for calibrated in (False, True)
+    for c in dm.CALIBRATIONS
 )
 """Candidates each fold chooses from on its tuning people alone (fewer trees while tuning)."""
 
@@ -126,10 +125,10 @@ class _Windows:
             sizes=np.asarray([w for _, w, _ in parts]),
         )
 
-    def window_scores(self, model: Any) -> NDArray[np.float64]:
-        """Mean per-action probability of the genuine class in each window."""
-        scores = np.add.reduceat(model.predict_proba(self.rows)[:, 1], self.starts)
-        return np.asarray(scores / self.counts, dtype=np.float64)
+    def window_scores(self, model: dm.SessionModel) -> NDArray[np.float64]:
+        """Each window's decision: the model's mean per-action probability, calibrated."""
+        scores = np.add.reduceat(model.probabilities(self.rows), self.starts)
+        return model.decisions(np.asarray(scores / self.counts, dtype=np.float64))
 
 
 Decisions = dict[int, dict[str, list[float]]]
@@ -149,7 +148,7 @@ def _verify(
     negatives = {v: enroll[v] for v in background}
     for u in targets:
         model = dm.fit_user_session_model(enroll[u], negatives, config, SEED)
-        scores = model.decisions(tests.window_scores(model.forest))
+        scores = tests.window_scores(model)
         for w in WINDOWS_S:
             genuine[w][u] = scores[(tests.sizes == w) & (tests.owners == u)].tolist()
             impostor[w][u] = scores[(tests.sizes == w) & (tests.owners != u)].tolist()
@@ -206,8 +205,8 @@ def _drift(
             model = dm.fit_user_session_model(
                 enroll_early[u], negatives, replace(config, trees=DRIFT_TREES), SEED
             )
-            s_later = model.decisions(later.window_scores(model.forest))
-            s_same = model.decisions(same.window_scores(model.forest))
+            s_later = later.window_scores(model)
+            s_same = same.window_scores(model)
             at_15, same_15 = later.sizes == DRIFT_WINDOW_S, same.sizes == DRIFT_WINDOW_S
             genuine["next_session"][u] = s_later[at_15 & (later.owners == u)].tolist()
             genuine["same_session"][u] = s_same[same_15 & (same.owners == u)].tolist()
@@ -237,7 +236,7 @@ def run(
     grid: tuple[dm.UserModelConfig, ...] = GRID
     if quick:
         users, trees = users[:10], 40
-        grid = tuple(replace(c, trees=20) for c in GRID[:2])
+        grid = tuple(replace(c, trees=20) for c in GRID[: len(dm.CALIBRATIONS)])
 
     def actions(events: list[MouseEvent]) -> NDArray[np.float64]:
         return actions_matrix(segment_actions(events, pause_ms=pause_ms, min_points=min_points))

@@ -38,7 +38,7 @@ def test_quick_balabit_run_reports_each_account_once_people_disjoint_and_separat
     reported = [p for fold in written["people"]["folds"] for p in fold["reported"]]
     assert sorted(reported) == sorted(result["per_user_eer"])
     for candidates in written["tuned_people"]["candidates"]:  # each fold chose among both
-        assert {c["window_calibration"] for c in candidates} == {False, True}
+        assert {c["calibration"] for c in candidates} == {"none", "window", "action"}
         assert all(0.5 < c["selection_auc"] <= 1.0 for c in candidates)
     for suffix in (".md", "_roc.png", "_det.png"):
         assert (tmp_path / f"balabit{suffix}").stat().st_size > 0

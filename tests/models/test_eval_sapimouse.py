@@ -56,7 +56,7 @@ def test_sapimouse_reports_every_user_once_from_a_fold_that_never_tuned_on_them(
     assert sorted(reported) == sorted(result["per_user_eer"])
 
 
-def test_each_fold_chooses_whether_to_calibrate_windows_on_its_tuning_people_alone(
+def test_each_fold_chooses_how_to_calibrate_decisions_on_its_tuning_people_alone(
     quick_run: tuple[dict[str, Any], Path],
 ) -> None:
     result, _ = quick_run
@@ -66,7 +66,7 @@ def test_each_fold_chooses_whether_to_calibrate_windows_on_its_tuning_people_alo
         result["tuned_people"]["selection_auc_15s"],
         strict=True,
     ):
-        assert {c["window_calibration"] for c in candidates} == {False, True}
+        assert {c["calibration"] for c in candidates} == {"none", "window", "action"}
         best = max(candidates, key=lambda c: c["selection_auc_15s"])
         assert best["selection_auc_15s"] == selected
-        assert chosen["window_calibration"] == best["window_calibration"]
+        assert chosen["calibration"] == best["calibration"]
