@@ -152,14 +152,14 @@ def leave_impostor_out(
             for X in held:
                 s = model.probabilities(X)
                 for n in WINDOWS:
-                    blocks = dm.block_means(s, n).tolist()
+                    blocks = model.decisions(dm.block_means(s, n)).tolist()
                     decisions[variant][str(n)]["genuine"] += blocks
                     if n == 10:
                         user_dec["genuine"] += blocks
             for _, X in impostor_sessions:
                 s = model.probabilities(X)
                 for n in WINDOWS:
-                    blocks = dm.block_means(s, n).tolist()
+                    blocks = model.decisions(dm.block_means(s, n)).tolist()
                     decisions[variant][str(n)]["impostor"] += blocks
                     if n == 10:
                         user_dec["impostor"] += blocks
