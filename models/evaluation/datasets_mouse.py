@@ -335,10 +335,11 @@ def fit_user_session_model(
     X = np.vstack([positives, negatives])
     y = np.concatenate([np.ones(positives.shape[0]), np.zeros(negatives.shape[0])])
     model = SessionModel(_fitted(_forest(config, seed), X, y), config.calibration)
-    if config.calibration == "none" and not every_calibration:
-        return model
+    n_splits = min(5, positives.shape[0], negatives.shape[0])
+    if (config.calibration == "none" and not every_calibration) or n_splits < 2:
+        return model  # too few rows to score any out of fold: decisions stay uncalibrated
     held_out = np.empty(y.size, dtype=np.float64)
-    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
+    folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     for fit_rows, held_rows in folds.split(X, y):
         forest = _fitted(_forest(config, seed), X[fit_rows], y[fit_rows])
         held_out[held_rows] = genuine_probability(forest, X[held_rows])

@@ -73,3 +73,14 @@ def test_each_calibration_keeps_the_order_and_splits_the_owner_from_others_at_on
         # Monotone per user: one person's actions keep their ranking.
         actions = np.r_[model.probabilities(own_actions), model.probabilities(other_actions)]
         assert np.all(np.diff(actions[np.argsort(raw)]) >= 0)
+
+
+def test_a_user_with_too_few_actions_to_score_out_of_fold_keeps_uncalibrated_decisions() -> None:
+    _, background = _people()
+    model = dm.fit_user_session_model(
+        _actions(0.8, 1, seed=15), background, replace(CONFIG, calibration="window"), seed=1
+    )
+    assert model.window_calibrator is None
+    assert model.action_calibrator is None
+    means = np.array([0.2, 0.7])
+    np.testing.assert_array_equal(model.decisions(means), means)
