@@ -48,6 +48,15 @@ class ScoreCalibrator(Protocol):
     def predict(self, scores: ArrayLike) -> NDArray[np.float64]: ...
 
 
+def labelled(
+    genuine: NDArray[np.float64], impostor: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.int_]]:
+    """Held-out genuine and impostor scores as one array and their labels (1 genuine, 0
+    impostor): what a two-class calibrator's ``fit`` takes."""
+    labels = np.concatenate([np.ones(genuine.size, np.int_), np.zeros(impostor.size, np.int_)])
+    return np.concatenate([genuine, impostor]), labels
+
+
 def _scores(scores: ArrayLike) -> NDArray[np.float64]:
     s = np.asarray(scores, dtype=np.float64).ravel()
     if not np.isfinite(s).all():

@@ -42,6 +42,7 @@ from models.calibration import (
     GenuineTailCalibrator,
     PlattCalibrator,
     ScoreCalibrator,
+    labelled,
     out_of_fold_scores,
 )
 from models.evaluation.metrics import eer
@@ -215,6 +216,13 @@ class BackgroundSGDVerifier(_TwoClassVerifier):
         return np.asarray(self.sgd_.decision_function(self._expand(X_arr)), dtype=np.float64)
 
 
+def vote_share_logit(share: ArrayLike, n_estimators: int) -> NDArray[np.float64]:
+    """Logit of a forest's genuine vote share, clipped to half a vote from 0 and 1 so it stays
+    finite."""
+    half_vote = 0.5 / n_estimators
+    return np.asarray(logit(np.clip(share, half_vote, 1.0 - half_vote)), dtype=np.float64)
+
+
 class ForestVerifier(_TwoClassVerifier):
     """User vs background by extremely randomised trees with balanced class weights.
 
@@ -266,9 +274,7 @@ class ForestVerifier(_TwoClassVerifier):
         # with the trees joined into one (``models.joined_trees``): one ``apply`` call per
         # window instead of a call, its thread pool and its checks per tree
         # (test_forest_scores_... pins the equality).
-        share = np.mean(self._joined().shares_of(X_arr), axis=0)
-        half_vote = 0.5 / self.n_estimators
-        return np.asarray(logit(np.clip(share, half_vote, 1.0 - half_vote)), dtype=np.float64)
+        return vote_share_logit(np.mean(self._joined().shares_of(X_arr), axis=0), self.n_estimators)
 
     def _joined(self) -> JoinedTrees:
         """The fitted trees joined into one: built once per fitted forest and kept beside it,
@@ -472,7 +478,7 @@ def fit_user_model(
             background_scores = np.asarray(fitted.score_samples(Xb), dtype=np.float64)
             held_out_eer = eer(genuine_scores, background_scores)
             cal = clone(calibrator) if calibrator else PlattCalibrator()
-            cal.fit(*_scores_with_labels(genuine_scores, background_scores))
+            cal.fit(*labelled(genuine_scores, background_scores))
     else:
         assert Xb is not None  # one-class handled above
         X, y = genuine_vs_background(Xg, Xb)
@@ -489,10 +495,3 @@ def fit_user_model(
         n_background=0 if Xb is None else int(Xb.shape[0]),
         enrollment_eer=held_out_eer,
     )
-
-
-def _scores_with_labels(
-    genuine: NDArray[np.float64], impostor: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], NDArray[np.int_]]:
-    labels = np.concatenate([np.ones(genuine.size, np.int_), np.zeros(impostor.size, np.int_)])
-    return np.concatenate([genuine, impostor]), labels

@@ -33,7 +33,7 @@ from models.background import (
     load_keystroke_background,
     load_mouse_background,
 )
-from models.calibration import PlattCalibrator, out_of_fold_scores
+from models.calibration import PlattCalibrator, labelled, out_of_fold_scores
 from models.estimators import ForestVerifier, UserModel, genuine_vs_background
 from models.evaluation.metrics import eer
 from models.explain import FeatureProfile
@@ -116,7 +116,7 @@ def fit_live_keystroke_model(
         ]
     )
     impostor_scores = np.asarray(fitted.score_samples(impostors), dtype=np.float64)
-    calibrator = PlattCalibrator().fit(*_labelled(genuine_scores, impostor_scores))
+    calibrator = PlattCalibrator().fit(*labelled(genuine_scores, impostor_scores))
     return UserModel(
         schema=schema,
         estimator=fitted,
@@ -177,24 +177,17 @@ def fit_live_mouse_model(
     window_impostor = window_means(impostor, groups, window)
     window_calibrator = None
     if min(window_genuine.size, window_impostor.size) >= 2:
-        window_calibrator = PlattCalibrator().fit(*_labelled(window_genuine, window_impostor))
+        window_calibrator = PlattCalibrator().fit(*labelled(window_genuine, window_impostor))
     return UserModel(
         schema=schema,
         estimator=clone(estimator).fit(X, y),
-        calibrator=PlattCalibrator().fit(*_labelled(genuine, impostor)),
+        calibrator=PlattCalibrator().fit(*labelled(genuine, impostor)),
         n_genuine=int(Xg.shape[0]),
         n_background=int(y.size - Xg.shape[0]),
         enrollment_eer=eer(genuine, impostor),
         window_calibrator=window_calibrator,
         profile=FeatureProfile.fit(schema.feature_names, Xg, X[y == 0]),
     )
-
-
-def _labelled(
-    genuine: NDArray[np.float64], impostor: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], NDArray[np.int_]]:
-    labels = np.concatenate([np.ones(genuine.size, np.int_), np.zeros(impostor.size, np.int_)])
-    return np.concatenate([genuine, impostor]), labels
 
 
 def fit_live_model(

@@ -18,7 +18,8 @@ from numpy.typing import NDArray
 from sklearn.ensemble import ExtraTreesClassifier
 from sklearn.model_selection import StratifiedKFold
 
-from models.calibration import PlattCalibrator
+from models.calibration import PlattCalibrator, labelled
+from models.estimators import vote_share_logit
 from models.evaluation import metrics
 from models.events import MouseEvent, validate_batch
 from models.live import MOUSE_WINDOW, window_means
@@ -285,7 +286,7 @@ class SessionModel:
         p = genuine_probability(self.forest, X)
         if self.calibration != "action" or self.action_calibrator is None or p.size == 0:
             return p
-        return self.action_calibrator.predict(_vote_logit(p, self.forest.n_estimators))
+        return self.action_calibrator.predict(vote_share_logit(p, self.forest.n_estimators))
 
     def decisions(self, means: NDArray[np.float64]) -> NDArray[np.float64]:
         """Decisions from means of `probabilities` (Platt-scaled with ``window`` calibration)."""
@@ -296,12 +297,6 @@ class SessionModel:
     def calibrated(self, calibration: Calibration) -> SessionModel:
         """The same model deciding with another of its fitted calibrations."""
         return replace(self, calibration=calibration)
-
-
-def _vote_logit(p: NDArray[np.float64], trees: int) -> NDArray[np.float64]:
-    half_vote = 0.5 / trees
-    q = np.clip(p, half_vote, 1.0 - half_vote)
-    return np.asarray(np.log(q / (1.0 - q)), dtype=np.float64)
 
 
 def _forest(config: UserModelConfig, seed: int) -> ExtraTreesClassifier:
@@ -348,13 +343,9 @@ def fit_user_session_model(
     impostor = window_means(held_out[n:], groups, WINDOW_ACTIONS)
     window = None
     if min(genuine.size, impostor.size) >= 2:
-        window = PlattCalibrator().fit(np.r_[genuine, impostor], _labels(genuine, impostor))
-    action = PlattCalibrator().fit(_vote_logit(held_out, config.trees), y)
+        window = PlattCalibrator().fit(*labelled(genuine, impostor))
+    action = PlattCalibrator().fit(vote_share_logit(held_out, config.trees), y)
     return replace(model, window_calibrator=window, action_calibrator=action)
-
-
-def _labels(genuine: NDArray[np.float64], impostor: NDArray[np.float64]) -> NDArray[np.int_]:
-    return np.concatenate([np.ones(genuine.size, np.int_), np.zeros(impostor.size, np.int_)])
 
 
 def genuine_probability(model: ExtraTreesClassifier, X: NDArray[np.float64]) -> NDArray[np.float64]:
