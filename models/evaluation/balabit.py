@@ -15,8 +15,8 @@ so an impostor may still be one of the tuning users.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import asdict, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -226,22 +226,6 @@ def selection_aucs(
     }
 
 
-def _selection_error(
-    train: dict[str, list[NDArray[np.float64]]], tuning: tuple[str, ...]
-) -> Callable[[dm.UserModelConfig], float]:
-    """1 − `selection_aucs` of a candidate; candidates that differ only in calibration share
-    their forests' fits."""
-    measured: dict[dm.UserModelConfig, dict[dm.Calibration, float]] = {}
-
-    def error(config: dm.UserModelConfig) -> float:
-        forests = replace(config, calibration="none")
-        if forests not in measured:
-            measured[forests] = selection_aucs(train, tuning, forests)
-        return 1.0 - measured[forests][config.calibration]
-
-    return error
-
-
 def _score_accounts(
     accounts: tuple[str, ...] | list[str],
     negatives_from: tuple[str, ...] | list[str],
@@ -338,7 +322,7 @@ def run(
     selection: list[float] = []
     candidates: list[list[dict[str, Any]]] = []
     for fold in tqdm(folds, desc="balabit tuning", disable=not progress):
-        error = _selection_error(train, fold.tuning)
+        error = dm.calibration_error(partial(selection_aucs, train, fold.tuning))
         config, err = choose(grid, error)
         chosen.append(replace(config, trees=trees))
         selection.append(1.0 - err)

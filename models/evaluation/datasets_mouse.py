@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -346,6 +346,23 @@ def fit_user_session_model(
         window = PlattCalibrator().fit(*labelled(genuine, impostor))
     action = PlattCalibrator().fit(vote_share_logit(held_out, config.trees), y)
     return replace(model, window_calibrator=window, action_calibrator=action)
+
+
+def calibration_error(
+    aucs: Callable[[UserModelConfig], dict[Calibration, float]],
+) -> Callable[[UserModelConfig], float]:
+    """1 − a candidate's selection AUC, where ``aucs`` measures every calibration of one set of
+    forests (a config with calibration "none"): candidates that differ only in calibration
+    share that measurement, made once."""
+    measured: dict[UserModelConfig, dict[Calibration, float]] = {}
+
+    def error(config: UserModelConfig) -> float:
+        forests = replace(config, calibration="none")
+        if forests not in measured:
+            measured[forests] = aucs(forests)
+        return 1.0 - measured[forests][config.calibration]
+
+    return error
 
 
 def genuine_probability(model: ExtraTreesClassifier, X: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -143,16 +144,35 @@ def _verify(
 ) -> tuple[Decisions, Decisions]:
     """Window decisions of each target's model: genuine = the target's own windows, impostor =
     the other targets' windows; negatives come from the ``background`` users only."""
-    genuine: Decisions = {w: {} for w in WINDOWS_S}
-    impostor: Decisions = {w: {} for w in WINDOWS_S}
+    return _verify_each(targets, background, enroll, tests, config, (config.calibration,))[
+        config.calibration
+    ]
+
+
+def _verify_each(
+    targets: Sequence[str],
+    background: Sequence[str],
+    enroll: dict[str, NDArray[np.float64]],
+    tests: _Windows,
+    config: dm.UserModelConfig,
+    calibrations: Sequence[dm.Calibration],
+) -> dict[dm.Calibration, tuple[Decisions, Decisions]]:
+    """`_verify` for each of ``calibrations``, from the same forests."""
+    out: dict[dm.Calibration, tuple[Decisions, Decisions]] = {
+        c: ({w: {} for w in WINDOWS_S}, {w: {} for w in WINDOWS_S}) for c in calibrations
+    }
     negatives = {v: enroll[v] for v in background}
+    every = any(c != config.calibration for c in calibrations)
     for u in targets:
-        model = dm.fit_user_session_model(enroll[u], negatives, config, SEED)
-        scores = tests.window_scores(model)
-        for w in WINDOWS_S:
-            genuine[w][u] = scores[(tests.sizes == w) & (tests.owners == u)].tolist()
-            impostor[w][u] = scores[(tests.sizes == w) & (tests.owners != u)].tolist()
-    return genuine, impostor
+        fitted = dm.fit_user_session_model(
+            enroll[u], negatives, config, SEED, every_calibration=every
+        )
+        for c, (genuine, impostor) in out.items():
+            scores = tests.window_scores(fitted.calibrated(c))
+            for w in WINDOWS_S:
+                genuine[w][u] = scores[(tests.sizes == w) & (tests.owners == u)].tolist()
+                impostor[w][u] = scores[(tests.sizes == w) & (tests.owners != u)].tolist()
+    return out
 
 
 def _merge(parts: Sequence[tuple[Decisions, Decisions]]) -> tuple[Decisions, Decisions]:
@@ -165,20 +185,31 @@ def _merge(parts: Sequence[tuple[Decisions, Decisions]]) -> tuple[Decisions, Dec
     return genuine, impostor
 
 
-def _inner(
+def _selection_aucs(
     tuning: Sequence[str],
     enroll: dict[str, NDArray[np.float64]],
     windows: dict[str, list[tuple[int, NDArray[np.float64]]]],
-    config: dm.UserModelConfig,
-) -> tuple[Decisions, Decisions]:
-    """Decisions on the tuning people alone: alternate halves as targets and as background."""
+    forests: dm.UserModelConfig,
+) -> dict[dm.Calibration, float]:
+    """The 15 s AUC of each calibration on the tuning people alone (alternate halves as
+    targets and as background), from one set of forests."""
     halves = inner_halves(list(tuning))
-    return _merge(
-        [
-            _verify(halves[h], halves[1 - h], enroll, _Windows.of(windows, halves[h]), config)
-            for h in (0, 1)
-        ]
-    )
+    parts = [
+        _verify_each(
+            halves[h],
+            halves[1 - h],
+            enroll,
+            _Windows.of(windows, halves[h]),
+            forests,
+            dm.CALIBRATIONS,
+        )
+        for h in (0, 1)
+    ]
+    aucs: dict[dm.Calibration, float] = {}
+    for c in dm.CALIBRATIONS:
+        g, i = _merge([p[c] for p in parts])
+        aucs[c] = float(dm.verification_figures(g[15], i[15]).get("auc", 0.0))
+    return aucs
 
 
 def _drift(
@@ -270,11 +301,7 @@ def run(
     selection_auc: list[float] = []
     candidates: list[list[dict[str, Any]]] = []
     for fold in tqdm(folds, desc="sapimouse tuning", disable=not progress):
-
-        def error(config: dm.UserModelConfig, tuning: Sequence[str] = fold.tuning) -> float:
-            g, i = _inner(tuning, enroll, windows, config)
-            return 1.0 - float(dm.verification_figures(g[15], i[15]).get("auc", 0.0))
-
+        error = dm.calibration_error(partial(_selection_aucs, fold.tuning, enroll, windows))
         errors = {c: error(c) for c in grid}
         config, err = choose(grid, errors.__getitem__)
         chosen.append(replace(config, trees=trees))
