@@ -12,6 +12,7 @@ import pytest
 from sklearn.base import clone
 
 from app.behavior import fit_process
+from app.settings import get_settings
 from models import windows
 from models.anomaly import BackgroundProjection, CosineVerifier, FixedProjection
 from models.background import (
@@ -45,7 +46,7 @@ from models.mouse_rows import actions_matrix
 from models.plda import SCORINGS, PldaVerifier
 from models.schema import FeatureSchema
 
-DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
+DATASETS = get_settings().datasets_dir  # BBAUTH_DATASETS_DIR, else ../shared/datasets
 MAX_BYTES = 2_000_000
 
 
