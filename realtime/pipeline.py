@@ -236,7 +236,7 @@ class Pipeline:
                 ):
                     await self.enrollment.add(conn, name, rows, out)
                     if verdict is not None:
-                        await self.liveness.remember(conn, name, verdict, ENROLLMENT)
+                        self.liveness.remember(conn, name, verdict, ENROLLMENT)
             else:
                 await self.enrollment.waits(conn, out, now)
             return
@@ -255,7 +255,7 @@ class Pipeline:
         scoring_ms = (time.perf_counter() - started) * 1000
         if verdict is not None:
             updated = updated.with_liveness(name, verdict.rule_sum)
-            await self.liveness.remember(conn, name, verdict, SCORED)
+            self.liveness.remember(conn, name, verdict, SCORED)
             if verdict.flag is not None and await self.liveness.flag(conn, name, verdict):
                 # The admin view filters on it (the database keeps the session's first flag).
                 await self.store.update_meta(conn.session_id, liveness=verdict.flag)
@@ -351,11 +351,13 @@ class Pipeline:
         (on disconnect)."""
         await self.enrollment.flush_connection(conn)
         await self.verified.drain()
+        await self.liveness.drain()
 
     async def drain(self) -> None:
         """Flush every buffer, stop retries and wait for training in flight (at shutdown)."""
         await self.enrollment.drain()
         await self.verified.drain()
+        await self.liveness.drain()
         await self.challenges.drain()
 
     @property

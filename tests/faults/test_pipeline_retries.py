@@ -5,7 +5,8 @@ In process, on an SQLite file: the database's answers are broken on purpose (a c
 fails, a commit whose answer is lost after it committed, a write that hangs). Enrollment windows
 are kept until committed and never stored twice; a re-challenge the database did not take is
 opened later; verified windows are written in batches, kept when a write fails and stored once;
-batches are cut into windows in the order they came, whatever a write waits for.
+replay fingerprints are filed together, each counted once; batches are cut into windows in the
+order they came, whatever a write waits for.
 """
 
 from __future__ import annotations
@@ -22,16 +23,20 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import RequestContext
+from app.behavior import liveness as liveness_records
 from app.behavior import service as behavior_service
+from app.behavior.liveness import SCORED
 from app.factory import create_app
 from app.privacy import erasure
 from app.sessions import service as sessions
 from app.settings import load_settings
 from app.state import AppState, app_state
-from db.tables import AuditEvent, BehaviorSample, LoginSession, SessionState, User
+from db.tables import AuditEvent, BehaviorSample, LoginSession, ReplaySketch, SessionState, User
 from models.events import KeyEvent
+from models.liveness.fingerprint import SPECS, Fingerprint
 from models.windows import MOUSE_SCHEMA
 from realtime.connection import LiveConnection
+from realtime.liveness import Verdict
 from realtime.pipeline import Pipeline
 from realtime.protocol import Outcome
 from realtime.store import MemoryLiveStore
@@ -66,6 +71,7 @@ class Flaky:
     def __init__(self, real: Callable[[], AsyncSession]) -> None:
         self.real = real
         self.fail: str = ""
+        self.commits = 0
 
     def __call__(self) -> AsyncSession:
         session = self.real()
@@ -73,6 +79,7 @@ class Flaky:
 
         async def flaky_commit() -> None:
             mode, self.fail = self.fail, ""
+            self.commits += 1
             if mode == "before":
                 raise ConnectionResetError("the database went away")
             await commit()
@@ -324,3 +331,53 @@ async def test_a_verified_window_waiting_when_its_person_erases_their_data_is_no
     assert pipeline.verified.pending_windows == 0
     assert await _stored(state, conn.user_id) == 0  # nothing brought back
     await pipeline.drain()
+
+
+def _verdict(seed: int) -> Verdict:
+    codes = np.random.default_rng(seed).integers(
+        -50, 50, (40, SPECS["keystroke"].channels), np.int16
+    )
+    return Verdict(p_machine=0.1, replay=0.0, fingerprint=Fingerprint("keystroke", codes))
+
+
+async def _sketches(state: AppState, user_id: str) -> list[bytes]:
+    async with state.sessions() as db:
+        rows = await db.scalars(select(ReplaySketch.sketch).where(ReplaySketch.user_id == user_id))
+        return [bytes(r) for r in rows]
+
+
+async def test_replay_fingerprints_remembered_while_one_is_filed_are_filed_together(
+    state: AppState,
+) -> None:
+    pipeline, conn, flaky = await _setup(state)
+    verdicts = [_verdict(seed) for seed in range(6)]
+    flaky.commits = 0
+    pipeline.liveness.remember(conn, "keystroke", verdicts[0], SCORED)
+    await asyncio.sleep(0)  # the write of the first has begun
+    for verdict in verdicts[1:]:
+        pipeline.liveness.remember(conn, "keystroke", verdict, SCORED)
+    await pipeline.liveness.drain()
+
+    # One transaction per window cost the real-time path more than judging it: the five that
+    # came while the first was written went in one.
+    assert flaky.commits == 2
+    assert await _sketches(state, conn.user_id) == [v.fingerprint.to_bytes() for v in verdicts]
+    # Every filing is counted once, so another socket of the user reads them all.
+    assert await liveness_records.filed_count(
+        state.kv, user_id=conn.user_id, modality="keystroke"
+    ) == len(verdicts)
+
+
+async def test_a_failed_filing_is_dropped_and_the_next_is_filed(state: AppState) -> None:
+    pipeline, conn, flaky = await _setup(state)
+    flaky.fail = "before"
+    pipeline.liveness.remember(conn, "keystroke", _verdict(1), SCORED)
+    await pipeline.liveness.drain()
+    pipeline.liveness.remember(conn, "keystroke", _verdict(2), SCORED)
+    await pipeline.drain()
+
+    assert await _sketches(state, conn.user_id) == [_verdict(2).fingerprint.to_bytes()]
+    assert (
+        await liveness_records.filed_count(state.kv, user_id=conn.user_id, modality="keystroke")
+        == 1
+    )
