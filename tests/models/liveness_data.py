@@ -8,10 +8,9 @@ of the training half (remote-desktop pointers). Read once per test run.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
-from pathlib import Path
 
+from app.settings import get_settings
 from models.background import load_keystroke_background
 from models.background.build import sapimouse_halves
 from models.evaluation import datasets_mouse as dm
@@ -20,9 +19,7 @@ from models.events import KeyEvent, MouseEvent
 from models.live import KEYSTROKE_SCHEMA
 from models.liveness.corpus import join_sentences
 
-DATASETS = Path(
-    os.environ.get("BBAUTH_DATASETS_DIR", Path(__file__).resolve().parents[3] / "shared/datasets")
-)
+DATASETS = get_settings().datasets_dir  # BBAUTH_DATASETS_DIR, else ../shared/datasets
 HAVE_AALTO = (DATASETS / AALTO_ARCHIVE).exists()
 HAVE_SAPIMOUSE = (DATASETS / dm.SAPIMOUSE_ARCHIVE).exists()
 HAVE_BALABIT = (DATASETS / dm.BALABIT_ARCHIVE).exists()

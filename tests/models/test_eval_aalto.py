@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
+from app.settings import get_settings
 from models.evaluation import aalto
 from models.evaluation.datasets_keyboard import js_keycode_to_code, load_aalto
 from models.plda import SCORINGS
 
-DATASETS = Path(
-    os.environ.get("BBAUTH_DATASETS_DIR", Path(__file__).resolve().parents[3] / "shared/datasets")
-)
+DATASETS = get_settings().datasets_dir  # BBAUTH_DATASETS_DIR, else ../shared/datasets
 ARCHIVE = DATASETS / "aalto-136m-keystrokes-participants-first-1000.tar.xz"
 
 pytestmark = [

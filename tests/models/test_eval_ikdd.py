@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from app.settings import get_settings
 from models.evaluation import adaptation, ikdd
 from models.evaluation.datasets_keyboard import ikdd_timing_sample, load_ikdd, vk_to_code
 
-DATASETS = Path(
-    os.environ.get("BBAUTH_DATASETS_DIR", Path(__file__).resolve().parents[3] / "shared/datasets")
-)
+DATASETS = get_settings().datasets_dir  # BBAUTH_DATASETS_DIR, else ../shared/datasets
 ARCHIVE = DATASETS / "ikdd-free-text-keystrokes-users-001-082.tar.xz"
 
 pytestmark = [

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from app.settings import get_settings
 from models.evaluation import sapimouse
 from models.evaluation.datasets_mouse import SAPIMOUSE_ARCHIVE
 
-DATASETS = Path(
-    os.environ.get("BBAUTH_DATASETS_DIR", Path(__file__).resolve().parents[3] / "shared/datasets")
-)
+DATASETS = get_settings().datasets_dir  # BBAUTH_DATASETS_DIR, else ../shared/datasets
 
 pytestmark = [
     pytest.mark.slow,

@@ -7,8 +7,6 @@ bit: on real SapiMouse sessions, on plausible and on hostile streams.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.settings import get_settings
 from models.evaluation.datasets_mouse import (
     SAPIMOUSE_ARCHIVE,
     resolve_dataset,
@@ -30,9 +29,7 @@ from models.windows import MouseWindower
 from tests.fuzz.hostile import bad_events, event_lists, valid_events
 from tests.models.test_mouse_properties import any_float, mouse_events, plausible_events
 
-DATASETS = Path(
-    os.environ.get("BBAUTH_DATASETS_DIR", Path(__file__).resolve().parents[3] / "shared/datasets")
-)
+DATASETS = get_settings().datasets_dir  # BBAUTH_DATASETS_DIR, else ../shared/datasets
 
 
 def reference_matrix(actions: list[MouseAction]) -> np.ndarray[Any, np.dtype[np.float64]]:
