@@ -15,6 +15,8 @@ population (`models.background`) so that it works from the first user of a fresh
   windows of `MOUSE_WINDOW` actions (the mean of per-action probabilities, which the SapiMouse
   and Balabit evaluations rank by, ranks windows alike but is no log-likelihood ratio; both
   evaluations may map it through such a calibrator, and Balabit's tuning accounts choose to).
+  The SapiMouse evaluation's tuning people choose a random forest over these extremely
+  randomised trees (README, "A random forest as a candidate"); the live model is not switched.
 
 So ``logit(p)`` is a log-likelihood ratio genuine : impostor, as `models.fusion` expects.
 """

@@ -11,11 +11,11 @@ import tarfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.ensemble import ExtraTreesClassifier
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from sklearn.model_selection import StratifiedKFold
 
 from models.calibration import PlattCalibrator, labelled
@@ -247,6 +247,12 @@ mean of per-action probabilities each Platt-scaled first (on the vote share's lo
 ``ForestVerifier.score_samples``). Each is monotone per user, so it matters only where
 decisions of several users are ranked together."""
 
+Estimator = Literal["extra_trees", "random_forest"]
+ESTIMATORS: tuple[Estimator, ...] = ("extra_trees", "random_forest")
+"""The per-user forest: extremely randomised trees (random split thresholds, as the live model's
+``ForestVerifier``) or a random forest (best thresholds on bootstrap samples)."""
+Forest: TypeAlias = ExtraTreesClassifier | RandomForestClassifier
+
 
 @dataclass(frozen=True)
 class UserModelConfig:
@@ -258,6 +264,8 @@ class UserModelConfig:
     """Background actions drawn per action of the user."""
     calibration: Calibration = "none"
     """See `CALIBRATIONS`."""
+    estimator: Estimator = "extra_trees"
+    """See `ESTIMATORS`."""
 
     def describe(self) -> str:
         """One phrase for protocol texts."""
@@ -266,8 +274,9 @@ class UserModelConfig:
             "window": f", decisions Platt-scaled per user on {WINDOW_ACTIONS}-action means",
             "action": ", each action's probability Platt-scaled per user",
         }[self.calibration]
+        name = {"extra_trees": "ExtraTrees", "random_forest": "RandomForest"}[self.estimator]
         return (
-            f"ExtraTrees ({self.trees} trees, max_features {self.max_features:g}), "
+            f"{name} ({self.trees} trees, max_features {self.max_features:g}), "
             f"{self.negative_ratio:g} background action(s) per user action{calibrated}"
         )
 
@@ -276,7 +285,7 @@ class UserModelConfig:
 class SessionModel:
     """One user's forest and the calibrators its ``calibration`` uses (both when fitted)."""
 
-    forest: ExtraTreesClassifier
+    forest: Forest
     calibration: Calibration = "none"
     window_calibrator: PlattCalibrator | None = None
     action_calibrator: PlattCalibrator | None = None
@@ -299,13 +308,14 @@ class SessionModel:
         return replace(self, calibration=calibration)
 
 
-def _forest(config: UserModelConfig, seed: int) -> ExtraTreesClassifier:
-    return ExtraTreesClassifier(
+def _forest(config: UserModelConfig, seed: int) -> Forest:
+    kind = ExtraTreesClassifier if config.estimator == "extra_trees" else RandomForestClassifier
+    return kind(
         n_estimators=config.trees, max_features=config.max_features, n_jobs=1, random_state=seed
     )
 
 
-def _fitted(forest: ExtraTreesClassifier, X: NDArray[np.float64], y: NDArray[np.float64]) -> Any:
+def _fitted(forest: Forest, X: NDArray[np.float64], y: NDArray[np.float64]) -> Any:
     # Trees fit in parallel (the same trees for any n_jobs: each tree's seed is drawn up front);
     # scoring a session's few hundred actions is faster on one thread.
     forest.set_params(n_jobs=-1).fit(X, y)
@@ -365,7 +375,7 @@ def calibration_error(
     return error
 
 
-def genuine_probability(model: ExtraTreesClassifier, X: NDArray[np.float64]) -> NDArray[np.float64]:
+def genuine_probability(model: Forest, X: NDArray[np.float64]) -> NDArray[np.float64]:
     """Per-action probability of the genuine class (higher = more likely the user)."""
     if X.shape[0] == 0:
         return np.zeros(0, dtype=np.float64)

@@ -51,11 +51,12 @@ PROTOCOL = (
     "test = the first 1-minute session (users 35 and 62 have two of each; the earlier-dated ones "
     "are used). Rows validated as live browser events; actions (MM/PC/DD) segmented with a "
     "{pause:g} ms rest threshold, mouse moves need at least {min_points} samples. Per user: "
-    "ExtraTrees, hyper-parameters chosen per fold (below); positives are the user's "
+    "a forest, its kind and hyper-parameters chosen per fold (below); positives are the user's "
     "enrollment actions, negatives are drawn evenly from the "
     "tuning users' enrollment sessions. People-disjoint 2-fold (models.evaluation.splits; "
     "both sets listed under 'people'): users 1-40 make every choice and users 41-80 are "
-    "reported, then the reverse. Per fold, the model's hyper-parameters (background "
+    "reported, then the reverse. Per fold, the model's kind (extremely randomised trees, as "
+    "live, or a random forest; half the features per split) and hyper-parameters (background "
     "actions per user action, and how a user's decisions are calibrated, each as live "
     "(models.evaluation.datasets_mouse.CALIBRATIONS: none; Platt on out-of-fold means of "
     "{window} actions of one person; Platt on each action's out-of-fold log-odds): {grid} "
@@ -96,11 +97,15 @@ def _windows(events: list[MouseEvent], seconds: float) -> list[list[MouseEvent]]
 
 
 GRID = tuple(
-    dm.UserModelConfig(trees=TUNING_TREES, max_features=0.5, negative_ratio=r, calibration=c)
+    dm.UserModelConfig(
+        trees=TUNING_TREES, max_features=0.5, negative_ratio=r, calibration=c, estimator=e
+    )
+    for e in dm.ESTIMATORS
     for r in (1.0, 3.0)
     for c in dm.CALIBRATIONS
 )
-"""Candidates each fold chooses from on its tuning people alone (fewer trees while tuning)."""
+"""Candidates each fold chooses from on its tuning people alone (fewer trees while tuning); on
+a tie the earlier wins (extra trees, fewer negatives, no calibration)."""
 
 
 @dataclass(frozen=True)
@@ -267,7 +272,7 @@ def run(
     grid: tuple[dm.UserModelConfig, ...] = GRID
     if quick:
         users, trees = users[:10], 40
-        grid = tuple(replace(c, trees=20) for c in GRID[: len(dm.CALIBRATIONS)])
+        grid = tuple(replace(c, trees=20) for c in GRID if c.negative_ratio == 1.0)
 
     def actions(events: list[MouseEvent]) -> NDArray[np.float64]:
         return actions_matrix(segment_actions(events, pause_ms=pause_ms, min_points=min_points))
@@ -418,7 +423,7 @@ def _markdown(result: dict[str, Any]) -> str:
     per_user = ", ".join(f"{u} {v:.3f}" for u, v in result["per_user_eer"].items())
     return "\n".join(
         [
-            "# SapiMouse — mouse actions, per-user ExtraTrees\n",
+            "# SapiMouse — mouse actions, per-user forests\n",
             f"Published: {PUBLISHED['source']}.\n",
             markdown_table(
                 [

@@ -54,7 +54,7 @@ def test_sapimouse_reports_every_user_once_from_a_fold_that_never_tuned_on_them(
     assert sorted(reported) == sorted(result["per_user_eer"])
 
 
-def test_each_fold_chooses_how_to_calibrate_decisions_on_its_tuning_people_alone(
+def test_each_fold_chooses_its_forest_and_calibration_on_its_tuning_people_alone(
     quick_run: tuple[dict[str, Any], Path],
 ) -> None:
     result, _ = quick_run
@@ -65,6 +65,8 @@ def test_each_fold_chooses_how_to_calibrate_decisions_on_its_tuning_people_alone
         strict=True,
     ):
         assert {c["calibration"] for c in candidates} == {"none", "window", "action"}
+        assert {c["estimator"] for c in candidates} == {"extra_trees", "random_forest"}
         best = max(candidates, key=lambda c: c["selection_auc_15s"])
         assert best["selection_auc_15s"] == selected
         assert chosen["calibration"] == best["calibration"]
+        assert chosen["estimator"] == best["estimator"]

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 from numpy.typing import NDArray
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 
 from models.evaluation import datasets_mouse as dm
 
@@ -84,3 +85,19 @@ def test_a_user_with_too_few_actions_to_score_out_of_fold_keeps_uncalibrated_dec
     assert model.action_calibrator is None
     means = np.array([0.2, 0.7])
     np.testing.assert_array_equal(model.decisions(means), means)
+
+
+def test_the_config_names_the_kind_of_forest_and_each_tells_the_owner_from_others() -> None:
+    owner, background = _people()
+    probe_owner, probe_other = _actions(0.8, 100, seed=13), _actions(0.0, 100, seed=14)
+    kinds: dict[dm.Estimator, type] = {
+        "extra_trees": ExtraTreesClassifier,
+        "random_forest": RandomForestClassifier,
+    }
+    for estimator, kind in kinds.items():
+        config = replace(CONFIG, estimator=estimator)
+        model = dm.fit_user_session_model(owner, background, config, seed=1)
+        assert model.forest.n_estimators == CONFIG.trees
+        assert type(model.forest) is kind
+        assert kind.__name__.removesuffix("Classifier") in config.describe().replace(" ", "")
+        assert model.probabilities(probe_owner).mean() > model.probabilities(probe_other).mean()
