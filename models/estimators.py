@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import logit
 from sklearn.base import BaseEstimator, ClassifierMixin, OutlierMixin, clone, is_outlier_detector
-from sklearn.ensemble import ExtraTreesClassifier, IsolationForest
+from sklearn.ensemble import ExtraTreesClassifier, IsolationForest, RandomForestClassifier
 from sklearn.linear_model import SGDClassifier
 from sklearn.neighbors import LocalOutlierFactor
 from sklearn.preprocessing import StandardScaler
@@ -223,8 +223,14 @@ def vote_share_logit(share: ArrayLike, n_estimators: int) -> NDArray[np.float64]
     return np.asarray(logit(np.clip(share, half_vote, 1.0 - half_vote)), dtype=np.float64)
 
 
+ForestKind = Literal["extra_trees", "random_forest"]
+"""Extremely randomised trees (random split thresholds on all rows) or a random forest (best
+thresholds on bootstrap samples)."""
+
+
 class ForestVerifier(_TwoClassVerifier):
-    """User vs background by extremely randomised trees with balanced class weights.
+    """User vs background by a forest (``kind``, extremely randomised trees by default) with
+    balanced class weights.
 
     ``score_samples`` is the logit of the trees' genuine vote share, clipped to half a vote
     from 0 and 1 so it stays finite. ``n_jobs`` defaults to 1: training runs in worker
@@ -244,18 +250,25 @@ class ForestVerifier(_TwoClassVerifier):
         max_features: float | Literal["sqrt", "log2"] | None = "sqrt",
         n_jobs: int | None = 1,
         random_state: int | None = None,
+        kind: ForestKind = "extra_trees",
     ) -> None:
         self.n_estimators = n_estimators
         self.min_samples_leaf = min_samples_leaf
         self.max_features = max_features
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.kind = kind
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Models stored before ``kind`` existed are extra trees.
+        super().__setstate__({"kind": "extra_trees", **state})
 
     def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
         """Fit on windows ``X`` (n, d) and labels ``y`` (1 genuine, 0 background)."""
         X_arr, y_arr = validate_data(self, X, y, reset=True)
         y01 = self._encode_labels(y_arr, reset=True)
-        self.forest_ = ExtraTreesClassifier(
+        forest = ExtraTreesClassifier if self.kind == "extra_trees" else RandomForestClassifier
+        self.forest_ = forest(
             n_estimators=self.n_estimators,
             min_samples_leaf=self.min_samples_leaf,
             max_features=self.max_features,
@@ -270,7 +283,7 @@ class ForestVerifier(_TwoClassVerifier):
         """Logit of the genuine vote share, per window."""
         check_is_fitted(self)
         X_arr = fitted_rows(self, X, np.float32, order="C")
-        # The trees' mean probability, as ExtraTreesClassifier.predict_proba computes it, but
+        # The trees' mean probability, as the forest's predict_proba computes it, but
         # with the trees joined into one (``models.joined_trees``): one ``apply`` call per
         # window instead of a call, its thread pool and its checks per tree
         # (test_forest_scores_... pins the equality).
@@ -288,7 +301,9 @@ class ForestVerifier(_TwoClassVerifier):
         return joined
 
 
-_JOINED: WeakKeyDictionary[ExtraTreesClassifier, JoinedTrees] = WeakKeyDictionary()
+_JOINED: WeakKeyDictionary[ExtraTreesClassifier | RandomForestClassifier, JoinedTrees] = (
+    WeakKeyDictionary()
+)
 """``ForestVerifier._joined`` of each fitted forest alive in this process."""
 
 

@@ -9,7 +9,8 @@ the leaf holds what that tree's leaf holds: its class fractions, whose genuine s
 
 Since the forest's nodes are unchanged apart from child offsets, the joined tree is also where
 they are kept: ``join_forest`` puts in the forest's place trees that rebuild themselves from it
-when read (a loaded model holds one copy of its nodes, not two).
+when read (a loaded model holds one copy of its nodes, not two). Extra trees and random
+forests alike: their trees differ in how they were grown, not in how they are read.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from typing import Any, Self, SupportsIndex
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.ensemble import ExtraTreesClassifier
-from sklearn.tree import ExtraTreeClassifier
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
 from sklearn.tree._tree import TREE_LEAF, Tree
 
 MAX_COPIES = 4096
@@ -121,27 +122,29 @@ class JoinedTrees:
         return out
 
 
-def join_forest(forest: ExtraTreesClassifier) -> JoinedTrees:
+def join_forest(forest: ExtraTreesClassifier | RandomForestClassifier) -> JoinedTrees:
     """Join ``forest``'s fitted trees and keep their nodes only there: its ``estimators_``
-    become ``JoinedExtraTree``s, which rebuild their ``tree_`` from the joined tree when read."""
+    become joined trees (`JoinedExtraTree`, `JoinedDecisionTree`), which rebuild their
+    ``tree_`` from the joined tree when read."""
     estimators = forest.estimators_
     joined = JoinedTrees.of([e.tree_ for e in estimators], int(forest.n_features_in_))
+    kinds = {ExtraTreeClassifier: JoinedExtraTree, DecisionTreeClassifier: JoinedDecisionTree}
     # One assignment: a reader iterating the old list keeps whole trees until it is done.
-    forest.estimators_ = [JoinedExtraTree.of(e, joined, j) for j, e in enumerate(estimators)]
+    forest.estimators_ = [kinds[type(e)].of(e, joined, j) for j, e in enumerate(estimators)]
     return joined
 
 
-class JoinedExtraTree(ExtraTreeClassifier):  # type: ignore[misc]  # sklearn ships no stubs
-    """A forest's fitted ``ExtraTreeClassifier`` whose nodes live in the forest's joined tree:
-    ``tree_`` is rebuilt from there at each read (predict, importances, export), and pickling
-    or copying it gives the plain ``ExtraTreeClassifier`` it was (a stored model loads with
-    scikit-learn alone, as before)."""
+class _Joined:
+    """A forest's fitted tree whose nodes live in the forest's joined tree: ``tree_`` is
+    rebuilt from there at each read (predict, importances, export), and pickling or copying it
+    gives the plain tree (``PLAIN``) it was (a stored model loads with scikit-learn alone)."""
 
+    PLAIN: type[DecisionTreeClassifier]
     _joined: JoinedTrees
     _index: int
 
     @classmethod
-    def of(cls, estimator: ExtraTreeClassifier, joined: JoinedTrees, index: int) -> Self:
+    def of(cls, estimator: DecisionTreeClassifier, joined: JoinedTrees, index: int) -> Self:
         """``estimator``'s fitted state without its ``tree_``, which is tree ``index`` of
         ``joined``."""
         tree = object.__new__(cls)
@@ -153,9 +156,9 @@ class JoinedExtraTree(ExtraTreeClassifier):  # type: ignore[misc]  # sklearn shi
     def tree_(self) -> Tree:
         return self._joined.tree_at(self._index)
 
-    def plain(self) -> ExtraTreeClassifier:
-        """The ``ExtraTreeClassifier`` with its own ``tree_``, as fitted."""
-        estimator = object.__new__(ExtraTreeClassifier)
+    def plain(self) -> DecisionTreeClassifier:
+        """The plain tree with its own ``tree_``, as fitted."""
+        estimator = object.__new__(self.PLAIN)
         estimator.__dict__.update(
             (k, v) for k, v in vars(self).items() if k not in ("_joined", "_index")
         )
@@ -163,8 +166,20 @@ class JoinedExtraTree(ExtraTreeClassifier):  # type: ignore[misc]  # sklearn shi
         return estimator
 
     def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
-        # Rebuilt as ExtraTreeClassifier() given the fitted state, which scikit-learn alone loads.
-        return ExtraTreeClassifier, (), self.plain().__getstate__()
+        # Rebuilt as the plain tree given the fitted state, which scikit-learn alone loads.
+        return self.PLAIN, (), self.plain().__getstate__()
+
+
+class JoinedExtraTree(_Joined, ExtraTreeClassifier):  # type: ignore[misc]  # no sklearn stubs
+    """An extra-trees forest's ``ExtraTreeClassifier``, joined (`_Joined`)."""
+
+    PLAIN = ExtraTreeClassifier
+
+
+class JoinedDecisionTree(_Joined, DecisionTreeClassifier):  # type: ignore[misc]
+    """A random forest's ``DecisionTreeClassifier``, joined (`_Joined`)."""
+
+    PLAIN = DecisionTreeClassifier
 
 
 def _route(

@@ -12,7 +12,7 @@ import pytest
 from numpy.typing import NDArray
 from scipy.special import logit
 from sklearn.base import clone
-from sklearn.tree import ExtraTreeClassifier
+from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from models.calibration import GenuineTailCalibrator, IsotonicCalibrator, PlattCalibrator
@@ -251,12 +251,15 @@ def scores_tree_by_tree(model: ForestVerifier, X: NDArray[np.float64]) -> NDArra
     return np.asarray(logit(np.clip(np.mean(shares, axis=0), half_vote, 1 - half_vote)))
 
 
-@pytest.fixture(scope="module")
-def forest_model() -> UserModel:
+PLAIN_TREES = {"extra_trees": ExtraTreeClassifier, "random_forest": DecisionTreeClassifier}
+"""The plain tree each kind of forest holds (what a stored model unpickles to)."""
+
+
+@pytest.fixture(scope="module", params=sorted(PLAIN_TREES))
+def forest_model(request: pytest.FixtureRequest) -> UserModel:
     genuine, background, _, _ = population()
-    model = fit_user_model(
-        SCHEMA, genuine, background, estimator=ForestVerifier(n_estimators=30, random_state=0)
-    )
+    verifier = ForestVerifier(n_estimators=30, random_state=0, kind=request.param)
+    model = fit_user_model(SCHEMA, genuine, background, estimator=verifier)
     return replace(model, profile=FeatureProfile.fit(SCHEMA.feature_names, genuine, background))
 
 
@@ -284,7 +287,8 @@ def test_a_scored_forest_model_stores_and_loads_back_the_same(forest_model: User
     scores, window = model.score(X), model.score_window(X[:5])
     explanations = [model.explain(x, p) for x, p in zip(X, scores, strict=True)]
     again = joblib.load(stored(model))  # stored after scoring: its trees live in the joined tree
-    assert [type(e) for e in again.estimator.forest_.estimators_] == [ExtraTreeClassifier] * 30
+    plain = PLAIN_TREES[again.estimator.kind]
+    assert [type(e) for e in again.estimator.forest_.estimators_] == [plain] * 30
     np.testing.assert_array_equal(again.score(X), scores)
     assert again.score_window(X[:5]) == window
     assert [again.explain(x, p) for x, p in zip(X, scores, strict=True)] == explanations
@@ -318,3 +322,18 @@ def test_linear_sgd_separates_a_user_offset_from_the_population() -> None:
     model = BackgroundSGDVerifier(random_state=0)
     model.fit(*genuine_vs_background(genuine + shift, background))
     assert auc(model.score_samples(test_genuine + shift), model.score_samples(impostors)) > 0.95
+
+
+def test_a_forest_stored_before_kinds_existed_loads_as_extra_trees() -> None:
+    genuine, background, test_genuine, _ = population()
+    model = ForestVerifier(n_estimators=10, random_state=0).fit(
+        *genuine_vs_background(genuine, background)
+    )
+    # What a model pickled before ``kind`` holds.
+    state = {k: v for k, v in vars(model).items() if k != "kind"}
+    old = ForestVerifier.__new__(ForestVerifier)
+    old.__setstate__(state)
+    assert old.get_params()["kind"] == "extra_trees"
+    np.testing.assert_array_equal(
+        old.score_samples(test_genuine), model.score_samples(test_genuine)
+    )

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import copy
 import pickle
+from typing import Any
 
 import numpy as np
 import pytest
-from sklearn.ensemble import ExtraTreesClassifier
-from sklearn.tree import ExtraTreeClassifier
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
 
 from models.joined_trees import MAX_COPIES, JoinedExtraTree, JoinedTrees, join_forest
 
@@ -51,12 +52,15 @@ def test_a_forest_without_trees_cannot_be_joined() -> None:
         JoinedTrees.of([], n_features=3)
 
 
-def fitted_forest(n_trees: int = 10) -> tuple[ExtraTreesClassifier, np.ndarray]:
+def _training_rows() -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(1)
     X = rng.normal(size=(200, 4))
-    y = (X[:, 0] + rng.normal(scale=0.7, size=200) > 0).astype(int)
+    return X, (X[:, 0] + rng.normal(scale=0.7, size=200) > 0).astype(int)
+
+
+def fitted_forest(n_trees: int = 10) -> tuple[ExtraTreesClassifier, np.ndarray]:
     forest = ExtraTreesClassifier(n_estimators=n_trees, class_weight="balanced", random_state=0)
-    return forest.fit(X, y), rng.normal(size=(50, 4))
+    return forest.fit(*_training_rows()), np.random.default_rng(2).normal(size=(50, 4))
 
 
 def test_each_tree_is_rebuilt_from_the_joined_tree_as_it_was() -> None:
@@ -94,12 +98,19 @@ def test_a_joined_forest_predicts_and_weighs_features_as_before() -> None:
 
 
 def test_a_joined_forest_pickles_as_the_plain_forest_it_was() -> None:
-    forest, X = fitted_forest()
+    extra, X = fitted_forest()
+    forest = RandomForestClassifier(n_estimators=10, class_weight="balanced", random_state=0)
+    random = forest.fit(*_training_rows())
+    for forest, tree in ((extra, ExtraTreeClassifier), (random, DecisionTreeClassifier)):
+        _pickles_as_it_was(forest, tree, X)
+
+
+def _pickles_as_it_was(forest: Any, tree: type, X: np.ndarray) -> None:
     plain = pickle.loads(pickle.dumps(forest))  # noqa: S301  (its own bytes)
     join_forest(forest)
     restored = pickle.loads(pickle.dumps(forest))  # noqa: S301  (its own bytes)
     for copied in (restored, copy.deepcopy(forest)):
-        assert [type(e) for e in copied.estimators_] == [ExtraTreeClassifier] * 10
+        assert [type(e) for e in copied.estimators_] == [tree] * 10
         np.testing.assert_array_equal(copied.predict_proba(X), plain.predict_proba(X))
         for e, p in zip(copied.estimators_, plain.estimators_, strict=True):
             assert vars(e).keys() == vars(p).keys()
