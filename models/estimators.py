@@ -23,7 +23,7 @@ and wraps both with the feature schema in a ``UserModel``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, Self
+from typing import Any, Literal, Protocol, Self, TypeAlias
 from weakref import WeakKeyDictionary
 
 import numpy as np
@@ -224,8 +224,13 @@ def vote_share_logit(share: ArrayLike, n_estimators: int) -> NDArray[np.float64]
 
 
 ForestKind = Literal["extra_trees", "random_forest"]
-"""Extremely randomised trees (random split thresholds on all rows) or a random forest (best
-thresholds on bootstrap samples)."""
+Forest: TypeAlias = ExtraTreesClassifier | RandomForestClassifier
+FORESTS: dict[ForestKind, type[Forest]] = {
+    "extra_trees": ExtraTreesClassifier,
+    "random_forest": RandomForestClassifier,
+}
+"""Each kind of forest: extremely randomised trees (random split thresholds on all rows) or a
+random forest (best thresholds on bootstrap samples)."""
 
 
 class ForestVerifier(_TwoClassVerifier):
@@ -267,8 +272,7 @@ class ForestVerifier(_TwoClassVerifier):
         """Fit on windows ``X`` (n, d) and labels ``y`` (1 genuine, 0 background)."""
         X_arr, y_arr = validate_data(self, X, y, reset=True)
         y01 = self._encode_labels(y_arr, reset=True)
-        forest = ExtraTreesClassifier if self.kind == "extra_trees" else RandomForestClassifier
-        self.forest_ = forest(
+        self.forest_ = FORESTS[self.kind](
             n_estimators=self.n_estimators,
             min_samples_leaf=self.min_samples_leaf,
             max_features=self.max_features,
@@ -301,9 +305,7 @@ class ForestVerifier(_TwoClassVerifier):
         return joined
 
 
-_JOINED: WeakKeyDictionary[ExtraTreesClassifier | RandomForestClassifier, JoinedTrees] = (
-    WeakKeyDictionary()
-)
+_JOINED: WeakKeyDictionary[Forest, JoinedTrees] = WeakKeyDictionary()
 """``ForestVerifier._joined`` of each fitted forest alive in this process."""
 
 

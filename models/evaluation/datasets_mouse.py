@@ -11,15 +11,14 @@ import tarfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from sklearn.model_selection import StratifiedKFold
 
 from models.calibration import PlattCalibrator, labelled
-from models.estimators import vote_share_logit
+from models.estimators import FORESTS, Forest, ForestKind, vote_share_logit
 from models.evaluation import metrics
 from models.events import MouseEvent, validate_batch
 from models.live import MOUSE_WINDOW, window_means
@@ -247,11 +246,9 @@ mean of per-action probabilities each Platt-scaled first (on the vote share's lo
 ``ForestVerifier.score_samples``). Each is monotone per user, so it matters only where
 decisions of several users are ranked together."""
 
-Estimator = Literal["extra_trees", "random_forest"]
-ESTIMATORS: tuple[Estimator, ...] = ("extra_trees", "random_forest")
-"""The per-user forest: extremely randomised trees (random split thresholds, as the live model's
-``ForestVerifier``) or a random forest (best thresholds on bootstrap samples)."""
-Forest: TypeAlias = ExtraTreesClassifier | RandomForestClassifier
+ESTIMATORS: tuple[ForestKind, ...] = tuple(FORESTS)
+"""The kinds of per-user forest (`models.estimators.FORESTS`): extremely randomised trees, as
+the live model's ``ForestVerifier`` by default, or a random forest."""
 
 
 @dataclass(frozen=True)
@@ -264,7 +261,7 @@ class UserModelConfig:
     """Background actions drawn per action of the user."""
     calibration: Calibration = "none"
     """See `CALIBRATIONS`."""
-    estimator: Estimator = "extra_trees"
+    estimator: ForestKind = "extra_trees"
     """See `ESTIMATORS`."""
 
     def describe(self) -> str:
@@ -274,7 +271,7 @@ class UserModelConfig:
             "window": f", decisions Platt-scaled per user on {WINDOW_ACTIONS}-action means",
             "action": ", each action's probability Platt-scaled per user",
         }[self.calibration]
-        name = {"extra_trees": "ExtraTrees", "random_forest": "RandomForest"}[self.estimator]
+        name = FORESTS[self.estimator].__name__.removesuffix("Classifier")
         return (
             f"{name} ({self.trees} trees, max_features {self.max_features:g}), "
             f"{self.negative_ratio:g} background action(s) per user action{calibrated}"
@@ -309,8 +306,7 @@ class SessionModel:
 
 
 def _forest(config: UserModelConfig, seed: int) -> Forest:
-    kind = ExtraTreesClassifier if config.estimator == "extra_trees" else RandomForestClassifier
-    return kind(
+    return FORESTS[config.estimator](
         n_estimators=config.trees, max_features=config.max_features, n_jobs=1, random_state=seed
     )
 

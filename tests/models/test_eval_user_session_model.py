@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 
+from models.estimators import ForestKind
 from models.evaluation import datasets_mouse as dm
 
 CONFIG = dm.UserModelConfig(trees=30, negative_ratio=2.0)
@@ -90,7 +91,7 @@ def test_a_user_with_too_few_actions_to_score_out_of_fold_keeps_uncalibrated_dec
 def test_the_config_names_the_kind_of_forest_and_each_tells_the_owner_from_others() -> None:
     owner, background = _people()
     probe_owner, probe_other = _actions(0.8, 100, seed=13), _actions(0.0, 100, seed=14)
-    kinds: dict[dm.Estimator, type] = {
+    kinds: dict[ForestKind, type] = {
         "extra_trees": ExtraTreesClassifier,
         "random_forest": RandomForestClassifier,
     }
