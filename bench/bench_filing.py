@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import platform
 import statistics
 import sys
 import tempfile
@@ -48,6 +46,7 @@ from app.behavior.liveness import SCORED  # noqa: E402
 from app.factory import create_app  # noqa: E402
 from app.settings import load_settings  # noqa: E402
 from app.state import AppState, app_state  # noqa: E402
+from bench.output import add_output_arguments, before_and_now, run_and_write  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.tables import ReplaySketch  # noqa: E402
 from models.liveness.fingerprint import SPECS, Fingerprint  # noqa: E402
@@ -212,14 +211,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 figure = results[f"{rate:g}_windows_per_second"]
                 print(f"  {rate:g} windows/s: CPU now / before {figure['cpu_ratio_now_to_before']}")
     return {
-        "benchmark": "filing replay fingerprints: a transaction per window vs group commit",
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": "python -m bench.bench_filing " + " ".join(sys.argv[1:]),
-        "protocol": __doc__,
-        "before": f"a transaction per window, as up to {BEFORE_REF}",
-        "database": "PostgreSQL" if args.database_url else "SQLite",
+        **before_and_now(
+            args,
+            "bench_filing",
+            "filing replay fingerprints: a transaction per window vs group commit",
+            f"a transaction per window, as up to {BEFORE_REF}",
+            __doc__,
+        ),
         "sockets": SOCKETS,
-        "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
         "results": results,
     }
 
@@ -229,20 +228,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--rates", type=float, nargs="+", default=[20.0, 100.0, 400.0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--database-url", default="", help="PostgreSQL instead of SQLite")
-    parser.add_argument("--out", type=Path, help="results file (default bench/results/filing.json)")
-    parser.add_argument("--quick", action="store_true", help="100 windows/s for 1 s, one round")
+    add_output_arguments(parser, "filing", "100 windows/s for 1 s, one round")
     args = parser.parse_args(argv)
     if args.quick:
         args.rates, args.seconds, args.rounds = [100.0], 1.0, 1
-    args.out = args.out or REPO / "bench" / "results" / (
-        "filing-quick.json" if args.quick else "filing.json"
-    )
-    result = asyncio.run(run(args))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
-    return result
+    return run_and_write(args, "filing", run)
 
 
 if __name__ == "__main__":

