@@ -35,8 +35,20 @@ def test_quick_balabit_run_reports_each_account_once_people_disjoint_and_separat
         assert not set(fold["tuning"]) & set(fold["reported"])
     reported = [p for fold in written["people"]["folds"] for p in fold["reported"]]
     assert sorted(reported) == sorted(result["per_user_eer"])
-    for candidates in written["tuned_people"]["candidates"]:  # each fold chose among both
+    for candidates, chosen, selected in zip(  # each fold chose among every kind
+        written["tuned_people"]["candidates"],
+        written["chosen"],
+        written["tuned_people"]["selection_auc"],
+        strict=True,
+    ):
         assert {c["calibration"] for c in candidates} == {"none", "window", "action"}
+        assert {c["estimator"] for c in candidates} == {"extra_trees", "random_forest"}
         assert all(0.5 < c["selection_auc"] <= 1.0 for c in candidates)
+        best = max(candidates, key=lambda c: c["selection_auc"])
+        assert best["selection_auc"] == selected
+        assert (chosen["estimator"], chosen["calibration"]) == (
+            best["estimator"],
+            best["calibration"],
+        )
     for suffix in (".md", "_roc.png", "_det.png"):
         assert (tmp_path / f"balabit{suffix}").stat().st_size > 0
