@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import sys
 import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass, field
@@ -95,9 +96,18 @@ def _print(status: int, body: Any) -> int:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Carry out one ``bbauth client`` sub-command."""
+    """Carry out one ``bbauth client`` sub-command; a server it cannot reach is said in one line
+    (exit status 2), its state left as it was."""
     path = Path(args.state) if args.state else settings.var_dir / "client.json"
     state = ClientState.load(path, args.url or settings.effective_public_url)
+    try:
+        return _run(args, state, path)
+    except urllib.error.URLError as error:  # HTTP errors are answers: request returns them
+        print(f"bbauth client: cannot reach {state.url}: {error.reason}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace, state: ClientState, path: Path) -> int:
     if args.client_command == "login":
         password = args.password or getpass.getpass(f"password of {args.email}: ")
         body: dict[str, Any] = {"email": args.email, "password": password}
@@ -114,13 +124,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             if reply.get("device_token"):
                 state.device_tokens[state.email] = reply["device_token"]
     elif args.client_command == "call":
-        payload = json.loads(args.json) if args.json else None
-        status, reply = request(state, args.method.upper(), args.path, payload, signed=True)
+        status, reply = request(state, args.method.upper(), args.path, args.json, signed=True)
     else:  # logout
         status, reply = request(state, "POST", "/api/auth/logout", signed=True)
         state.token = ""
     state.save(path)
     return _print(status, reply)
+
+
+def _json_body(text: str) -> Any:
+    """``--json``'s value, parsed: a typing slip is told as a usage error, not a traceback."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -140,5 +157,5 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     call = sub.add_parser("call", help="one request with the token and a DPoP proof")
     call.add_argument("method")
     call.add_argument("path")
-    call.add_argument("--json", help="request body (JSON)")
+    call.add_argument("--json", type=_json_body, help="request body (JSON)")
     sub.add_parser("logout", help="end the session")

@@ -1,0 +1,40 @@
+"""``bbauth client``, the README's hand-held API client, says what went wrong in one line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from tests.app.readme_server import BBAUTH
+
+
+def client(var_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BBAUTH_")}
+    return subprocess.run(
+        [str(BBAUTH), "client", *args],
+        env={**env, "BBAUTH_VAR_DIR": str(var_dir)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_body_that_is_not_json_is_a_usage_error(tmp_path: Path) -> None:
+    done = client(tmp_path, "call", "POST", "/api/auth/login", "--json", "{bad")
+
+    assert done.returncode == 2
+    assert "argument --json: not JSON: Expecting property name" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
+def test_a_server_out_of_reach_is_said_and_the_state_kept(tmp_path: Path) -> None:
+    done = client(tmp_path, "--url", "http://127.0.0.1:9", "call", "GET", "/api/auth/me")
+
+    assert done.returncode == 2
+    assert done.stderr.startswith("bbauth client: cannot reach http://127.0.0.1:9: ")
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+    assert not (tmp_path / "client.json").exists()  # nothing was saved
