@@ -238,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="bind address (BBAUTH_HOST)")
     serve.add_argument("--port", type=int, help="port (BBAUTH_PORT)")
     serve.add_argument("--workers", type=int, help="worker processes (BBAUTH_WORKERS)")
-    serve.set_defaults(handler=cmd_serve)
+    serve.set_defaults(handler=cmd_serve, uses_database=True)
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -247,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(handler=cmd_db_upgrade)
 
     seed = sub.add_parser("seed-demo", help="create the demo accounts")
-    seed.set_defaults(handler=cmd_seed_demo)
+    seed.set_defaults(handler=cmd_seed_demo, uses_database=True)
 
     ev = sub.add_parser("eval", help="evaluate on a public data set")
     ev.add_argument("dataset", choices=EVAL_DATASETS)
@@ -270,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--all", action="store_true", help="every user with new samples")
     tr.add_argument("--force", action="store_true", help="retrain even without new samples")
     tr.add_argument("--no-progress", action="store_true", help="no progress bar")
-    tr.set_defaults(handler=cmd_train)
+    tr.set_defaults(handler=cmd_train, uses_database=True)
 
     sim = sub.add_parser(
         "simulate",
@@ -333,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=0, help="seed of the attacks (--attacks)")
     sim.add_argument("--quick", action="store_true", help="2 users, fastest speed, at most 60 s")
     sim.add_argument("--no-progress", action="store_true", help="no progress lines")
-    sim.set_defaults(handler=cmd_simulate)
+    sim.set_defaults(handler=cmd_simulate, uses_database=True)
 
     contract = sub.add_parser(
         "contract",
@@ -365,8 +365,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"bbauth: {exc}", file=sys.stderr)
         return 2
+    if getattr(args, "uses_database", False):
+        refused = _database_refused(settings.effective_database_url)
+        if refused:
+            print(f"bbauth: {refused}", file=sys.stderr)
+            return 2
     handler: Callable[[argparse.Namespace, Settings], int] = args.handler
     return handler(args, settings)
+
+
+def _database_refused(url: str) -> str | None:
+    """Why a command that uses the database at ``url`` must not start, or None (a schema newer
+    than this code is only said: the older code of a rolling deploy runs on it)."""
+    from sqlalchemy.engine import make_url
+
+    from db.migrate import schema_state
+
+    shown = make_url(url).render_as_string(hide_password=True)
+    try:
+        state, words = schema_state(url)
+    except Exception as exc:  # unreachable, refused, no such database: said in one line
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        return f"cannot use the database at {shown}: {exc.__class__.__name__}: {first}"
+    if state == "ahead":
+        print(f"bbauth: {words} ({shown}); going on", file=sys.stderr)
+    if state in ("missing", "behind"):
+        return f"{words} ({shown}): run `bbauth db upgrade` first"
+    return None
 
 
 if __name__ == "__main__":

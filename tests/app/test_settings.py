@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 
 from app.settings import SettingsError, load_settings
+from db.migrate import alembic_config, downgrade, upgrade
 
 BBAUTH = Path(sys.executable).with_name("bbauth")
 
@@ -96,3 +100,64 @@ def test_a_missing_secret_key_is_generated_once_and_kept_private(tmp_path: Path)
     assert first == second
     assert len(first) >= 32
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(
+    "command", [("serve",), ("seed-demo",), ("train", "--all"), ("simulate", "--quick")]
+)
+def test_commands_on_a_database_without_its_schema_say_to_migrate(
+    command: tuple[str, ...], tmp_path: Path
+) -> None:
+    result = run_bbauth(*command, env={"BBAUTH_PORT": "1"}, tmp_path=tmp_path)
+
+    assert result.returncode == 2
+    assert "the database has no schema yet" in result.stderr
+    assert "run `bbauth db upgrade` first" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "serving" not in result.stdout
+
+
+def test_a_database_behind_the_code_is_refused_and_one_upgrade_lets_it_serve(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bbauth.sqlite3'}"
+    upgrade(url)
+    downgrade(url, "-1")
+    (head,) = ScriptDirectory.from_config(alembic_config(url)).get_heads()
+
+    behind = run_bbauth("seed-demo", env={}, tmp_path=tmp_path)
+    migrated = run_bbauth("db", "upgrade", env={}, tmp_path=tmp_path)
+    seeded = run_bbauth("seed-demo", env={}, tmp_path=tmp_path)
+
+    assert behind.returncode == 2
+    assert f", not {head} (sqlite+aiosqlite:///" in behind.stderr
+    assert migrated.returncode == 0
+    assert seeded.returncode == 0, seeded.stderr
+    assert "alice@bbauth.local" in seeded.stdout
+
+
+def test_a_database_that_cannot_be_reached_is_said_without_its_password(
+    tmp_path: Path,
+) -> None:
+    url = "postgresql+asyncpg://postgres:hunter2@127.0.0.1:1/bbauth"
+    result = run_bbauth("seed-demo", env={"BBAUTH_DATABASE_URL": url}, tmp_path=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "bbauth: cannot use the database at postgresql+asyncpg://postgres:***@127.0.0.1:1/bbauth"
+    )
+    assert "hunter2" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_database_newer_than_the_code_is_said_and_used(tmp_path: Path) -> None:
+    # A newer release migrated it; this older code goes on, as in a rolling deploy.
+    upgrade(f"sqlite+aiosqlite:///{tmp_path / 'bbauth.sqlite3'}")
+    with closing(sqlite3.connect(tmp_path / "bbauth.sqlite3")) as db, db:
+        db.execute("UPDATE alembic_version SET version_num = 'f00d'")
+
+    seeded = run_bbauth("seed-demo", env={}, tmp_path=tmp_path)
+
+    assert seeded.returncode == 0, seeded.stderr
+    assert "the database is at revision f00d, newer than this code" in seeded.stderr
+    assert "alice@bbauth.local" in seeded.stdout
