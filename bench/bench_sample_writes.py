@@ -59,7 +59,8 @@ def mouse_windows(datasets: Path, n: int) -> list[NDArray[np.float64]]:
     windows: list[NDArray[np.float64]] = []
     for user in evaluation[:USERS]:
         X = enrollment_actions(root, user)
-        windows += [X[k : k + MOUSE_WINDOW] for k in range(0, X.shape[0] - MOUSE_WINDOW + 1, 10)]
+        last = X.shape[0] - MOUSE_WINDOW + 1
+        windows += [X[k : k + MOUSE_WINDOW] for k in range(0, last, MOUSE_WINDOW)]
     return [windows[i % len(windows)] for i in range(n)]
 
 
@@ -105,8 +106,8 @@ async def one_round(
         for u, got in zip(users, read, strict=True)
     )
     rows_read = sum(X.shape[0] for X in read)
-    async with sessions() as db:
-        await db.execute(delete(BehaviorSample))
+    async with sessions() as db:  # the bench's own rows only: --database-url may hold others
+        await db.execute(delete(BehaviorSample).where(BehaviorSample.user_id.in_(users)))
         await db.commit()
     return {
         "windows": len(windows),
