@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -42,6 +43,11 @@ def create_engine(url: str, *, null_pool: bool = False) -> AsyncEngine:
     if url.startswith("sqlite"):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def shown_url(url: str) -> str:
+    """``url`` as it may be printed or logged: its password, if any, as ``***``."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def json_text(value: Any) -> str:

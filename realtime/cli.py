@@ -37,13 +37,14 @@ async def cli_state(settings: Settings) -> AsyncIterator[object]:
 
 
 def _banner(settings: Settings) -> str:
+    from db.engine import shown_url
     from db.seed import DEMO_LOGINS
 
     lines = [
         "",
         f"bbauth is serving at {settings.effective_public_url}",
         f"  API docs:  {settings.effective_public_url}/api/docs",
-        f"  database:  {settings.effective_database_url}",
+        f"  database:  {shown_url(settings.effective_database_url)}",
         f"  state:     {'Redis ' + settings.redis_url if settings.redis_url else 'in process'}",
         "  codes:     "
         + (
@@ -102,10 +103,11 @@ def _announce_when_ready(host: str, port: int, banner: str, within: float = 300.
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     """Apply the database migrations."""
+    from db.engine import shown_url
     from db.migrate import upgrade
 
     upgrade(settings.effective_database_url, args.revision)
-    print(f"database at {args.revision}: {settings.effective_database_url}")
+    print(f"database at {args.revision}: {shown_url(settings.effective_database_url)}")
     return 0
 
 
@@ -377,11 +379,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _database_refused(url: str) -> str | None:
     """Why a command that uses the database at ``url`` must not start, or None (a schema newer
     than this code is only said: the older code of a rolling deploy runs on it)."""
-    from sqlalchemy.engine import make_url
-
+    from db.engine import shown_url
     from db.migrate import schema_state
 
-    shown = make_url(url).render_as_string(hide_password=True)
+    shown = shown_url(url)
     try:
         state, words = schema_state(url)
     except Exception as exc:  # unreachable, refused, no such database: said in one line

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import httpx
 
+from app.settings import load_settings
+from realtime.cli import _banner
 from tests.app.readme_server import ReadmeServer
 
 
@@ -32,3 +34,13 @@ async def test_the_printed_url_answers_the_moment_it_is_printed(tmp_path: Path) 
         assert "demo logins" in server.output()
     finally:
         server.stop()
+
+
+def test_the_banner_shows_the_database_without_its_password(tmp_path: Path) -> None:
+    url = "postgresql+asyncpg://bbauth:hunter2@db.internal:5432/bbauth"
+    settings = load_settings(var_dir=tmp_path, database_url=url, redis_url="")
+
+    banner = _banner(settings)
+
+    assert "database:  postgresql+asyncpg://bbauth:***@db.internal:5432/bbauth" in banner
+    assert "hunter2" not in banner
