@@ -1,5 +1,8 @@
-"""Where a benchmark writes its figures: ``bench/results/NAME.json`` (``NAME-quick.json`` for
-a smoke run) unless told otherwise."""
+"""What benchmarks share around their measurement: the ``--database-url`` / ``--out`` /
+``--quick`` options, the head of a result comparing the code before with this tree's, and
+where the figures go: ``bench/results/NAME.json`` (``NAME-quick.json`` for a smoke run) unless
+told otherwise. Used by ``bench_filing`` and ``bench_sample_writes``; the older benches still
+write their results themselves."""
 
 from __future__ import annotations
 
