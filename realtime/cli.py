@@ -149,7 +149,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     """Replay recorded people over real Socket.IO clients against a running server."""
-    from realtime.simulation.command import SimulateOptions, simulate
+    from realtime.simulation.command import ServerUnreachable, SimulateOptions, simulate
 
     options = SimulateOptions(
         url=args.url or "",
@@ -171,8 +171,22 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         seed=args.seed,
         command=" ".join(["bbauth", *sys.argv[1:]]),
     )
-    report = asyncio.run(simulate(options, settings))
-    return 1 if report["session_errors"] and not report["events_sent"] else 0
+    try:
+        report = asyncio.run(simulate(options, settings))
+    except ServerUnreachable as exc:
+        print(f"bbauth simulate: {exc}", file=sys.stderr)
+        return 2
+    if report["session_errors"] and not report["events_sent"]:
+        errors = "; ".join(sorted(set(report["session_errors"]))[:3])
+        print(f"bbauth simulate: no session streamed: {errors}", file=sys.stderr)
+        if "(unauthorized)" in errors:  # the sessions it minted are not the server's
+            print(
+                "bbauth simulate: it mints sessions with its own BBAUTH_* settings: run it with "
+                "the server's (the same BBAUTH_DATABASE_URL and BBAUTH_SECRET_KEY)",
+                file=sys.stderr,
+            )
+        return 1
+    return 0
 
 
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:

@@ -136,17 +136,35 @@ class SimulatedClient:
             self.sio.on(name, getattr(self, f"_on_{name}"))
         self.sio.on("error", self._on_error)
         self.sio.on("disconnect", self._on_disconnect)
+        self.sio.on("connect_error", self._on_connect_error)
+        self.refusal: dict[str, Any] | None = None
+        """The problem the server refused the socket with, if it did."""
 
     # --- connection -----------------------------------------------------------------------
 
     async def connect(self) -> None:
         """Open the socket (websocket transport) with the session token."""
-        await self.sio.connect(
-            self.url,
-            auth=socket_auth(self.token, self.url),
-            transports=["websocket"],
-            wait_timeout=self.connect_timeout,
-        )
+        try:
+            await self.sio.connect(
+                self.url,
+                auth=socket_auth(self.token, self.url),
+                transports=["websocket"],
+                wait_timeout=self.connect_timeout,
+            )
+        except BaseException as exc:
+            # engineio keeps the HTTP session of a failed connection open (aiohttp then logs
+            # "Unclosed client session" at exit); its disconnect closes it, connected or not.
+            await self.sio.eio.disconnect()
+            if self.refusal is not None and isinstance(exc, socketio.exceptions.ConnectionError):
+                code, detail = self.refusal.get("code"), self.refusal.get("detail")
+                raise ConnectionError(f"the server refused the socket ({code}): {detail}") from exc
+            raise
+
+    def _on_connect_error(self, data: Any = None) -> None:
+        # python-socketio hands over {"message": ..., "data": the problem}.
+        problem = data.get("data") if isinstance(data, dict) else None
+        if isinstance(problem, dict):
+            self.refusal = problem
 
     async def close(self) -> None:
         """Close the socket (waiting for nothing)."""

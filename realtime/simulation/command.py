@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from app.settings import Settings
 from app.state import AppState
 from models.evaluation.report import write_json_atomic
@@ -32,6 +34,29 @@ from realtime.simulation.runner import (
     pick_impostors,
     plan_sessions,
 )
+
+REACH_TIMEOUT_S = 5.0
+"""How long the server has to answer ``/healthz`` before the simulation starts."""
+
+
+class ServerUnreachable(Exception):
+    """Nothing at the simulation's URL answers as a bbauth server (said in one line)."""
+
+
+async def check_server(url: str) -> None:
+    """Raise `ServerUnreachable` unless ``url`` answers ``/healthz`` with 200: checked before
+    any account is made or any recording loaded, so a wrong URL costs nothing."""
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=REACH_TIMEOUT_S)) as http,
+            http.get(url.rstrip("/") + "/healthz") as answer,
+        ):
+            status = answer.status
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        reason = str(exc) or type(exc).__name__
+        raise ServerUnreachable(f"cannot reach {url}: {reason}") from exc
+    if status != 200:
+        raise ServerUnreachable(f"{url} answered /healthz with HTTP {status}: not a bbauth server")
 
 
 @dataclass(frozen=True)
@@ -118,6 +143,8 @@ async def simulate(options: SimulateOptions, settings: Settings) -> dict[str, An
         )
     if options.attacks and options.rest_login:
         raise ValueError("attacks run on the operator path (accounts of this run, pretrained)")
+    url = options.url or server_url(settings)
+    await check_server(url)
     plans = await asyncio.to_thread(build_plans, options, settings)
     throttle = (
         None
@@ -125,7 +152,7 @@ async def simulate(options: SimulateOptions, settings: Settings) -> dict[str, An
         else (0.9 * settings.max_batches_per_second, 0.9 * settings.max_events_per_second)
     )
     config = SimulationConfig(
-        url=options.url or server_url(settings),
+        url=url,
         dataset=options.dataset,
         speed=options.speed,
         batch_ms=options.batch_ms,

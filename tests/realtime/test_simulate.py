@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -24,7 +26,9 @@ from realtime.simulation.recordings import (
 )
 from realtime.simulation.replay import plan_batches, wire_event
 from realtime.simulation.runner import pick_impostors
-from tests.realtime.simulate_run import simulate_against_server
+from tests.realtime.harness import free_port
+from tests.realtime.services import sqlite_var_dir
+from tests.realtime.simulate_run import run_simulate, simulate_against_server
 
 SIMULATE_SECONDS = 150.0
 
@@ -177,3 +181,42 @@ async def test_the_services_state_of_a_simulation_runs_no_periodic_jobs(tmp_path
     assert settings.scheduler_enabled  # what such a process would run by default
     async with service_state(settings) as state:
         assert state.periodic_jobs is None
+
+
+async def test_a_server_out_of_reach_is_said_in_one_line_before_any_account_is_made(
+    tmp_path: Path,
+) -> None:
+    var_dir = await sqlite_var_dir(tmp_path / "var")
+    port = free_port()  # nothing listens there
+
+    returncode, output = await run_simulate(
+        var_dir, port, {}, ["--quick", "--no-progress"], within=SIMULATE_SECONDS
+    )
+
+    assert returncode == 2
+    assert output.startswith(f"bbauth simulate: cannot reach http://127.0.0.1:{port}: ")
+    assert output.count("\n") == 1
+    with closing(sqlite3.connect(var_dir / "bbauth.sqlite3")) as db:
+        assert db.execute("SELECT count(*) FROM users").fetchone() == (0,)
+
+
+async def test_sockets_the_server_refuses_are_said_with_its_reason_and_no_leak(
+    tmp_path: Path, aalto_archive: Path
+) -> None:
+    # A common slip: the simulation's settings are not the server's (another secret key), so
+    # the sessions it mints are not the server's.
+    settings = {"BBAUTH_DATASETS_DIR": str(aalto_archive.parent)}
+    returncode, output = await simulate_against_server(
+        tmp_path,
+        settings,
+        ["--quick", "--no-progress"],
+        within=SIMULATE_SECONDS,
+        simulation_settings={"BBAUTH_SECRET_KEY": "another-deployment-secret-key-0123456789"},
+    )
+
+    assert returncode == 1
+    assert "bbauth simulate: no session streamed: " in output
+    assert "the server refused the socket (unauthorized): The token is not valid." in output
+    assert "same BBAUTH_DATABASE_URL and BBAUTH_SECRET_KEY" in output
+    assert "Unclosed client session" not in output
+    assert "Traceback" not in output
