@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from app.settings import REPO_ROOT, Settings, SettingsError, get_settings
+from models.evaluation.archives import DataSetNotFound
 
 EVAL_DATASETS = ("balabit", "sapimouse", "aalto", "ikdd", "cmu", "liveness", "adaptation")
 DEFAULT_EVAL_DATA = {
@@ -138,7 +139,11 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    result = module.run(data, out, quick=args.quick, progress=not args.no_progress)
+    try:
+        result = module.run(data, out, quick=args.quick, progress=not args.no_progress)
+    except DataSetNotFound as exc:
+        print(f"bbauth eval {args.dataset}: {exc} (give --data PATH)", file=sys.stderr)
+        return 2
     md = out / f"{args.dataset}.md"
     if md.exists():
         print(md.read_text())
@@ -173,7 +178,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     )
     try:
         report = asyncio.run(simulate(options, settings))
-    except ServerUnreachable as exc:
+    except (ServerUnreachable, DataSetNotFound) as exc:
         print(f"bbauth simulate: {exc}", file=sys.stderr)
         return 2
     if report["session_errors"] and not report["events_sent"]:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from models.evaluation.archives import DataSetNotFound
 from models.evaluation.metrics import auc, eer, summarize
 from models.events import KeyEvent
 from models.keyclass import class_finger, class_zone, key_class
@@ -56,13 +57,16 @@ def _open_members(data: Path, pattern: re.Pattern[str]) -> Iterator[tuple[str, b
                 yield rel, path.read_bytes()
         return
     if not data.exists():
-        raise FileNotFoundError(f"data set not found: {data}")
-    with tarfile.open(data, "r:*") as tar:
-        for member in tar:
-            if member.isfile() and pattern.search(member.name):
-                fh = tar.extractfile(member)
-                if fh is not None:
-                    yield member.name, fh.read()
+        raise DataSetNotFound(f"data set not found: {data}")
+    try:
+        with tarfile.open(data, "r:*") as tar:
+            for member in tar:
+                if member.isfile() and pattern.search(member.name):
+                    fh = tar.extractfile(member)
+                    if fh is not None:
+                        yield member.name, fh.read()
+    except tarfile.TarError as exc:
+        raise DataSetNotFound(f"{data} is not a readable tar archive") from exc
 
 
 # ---------------------------------------------------------------------------------------------
@@ -177,7 +181,7 @@ def load_aalto(data: Path, *, limit: int | None = None) -> list[AaltoParticipant
         if limit is not None and len(out) >= limit:
             break
     if not out:
-        raise FileNotFoundError(f"no *_keystrokes.txt files in {data}")
+        raise DataSetNotFound(f"no *_keystrokes.txt files in {data}")
     return sorted(out, key=lambda p: p.participant_id)
 
 
@@ -301,7 +305,7 @@ def load_ikdd(data: Path, *, users: Sequence[int] | None = None) -> list[IkddLog
         if log is not None:
             out.append(log)
     if not out:
-        raise FileNotFoundError(f"no IKDD logfiles in {data}")
+        raise DataSetNotFound(f"no IKDD logfiles in {data}")
     return sorted(out, key=lambda f: (f.user, f.index))
 
 
@@ -408,10 +412,10 @@ def load_cmu(path: Path) -> CmuData:
     folder = resolve(path, CMU_FOLDER)
     file = folder / CMU_FILE if folder.is_dir() else folder
     if not file.is_file():
-        raise FileNotFoundError(
+        raise DataSetNotFound(
             f"CMU benchmark data not found at {file}: the CMU evaluation needs "
             f"{CMU_FILE} (Killourhy & Maxion 2009; 4,669,935 bytes, "
-            "MD5 470235f96568f28f9ea0da62234ec857); pass its path with --data"
+            "MD5 470235f96568f28f9ea0da62234ec857)"
         )
     text = file.read_text(encoding="utf-8", errors="replace")
     first = text.splitlines()[0] if text else ""

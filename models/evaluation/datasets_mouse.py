@@ -7,7 +7,6 @@ Rows are turned into the same JSON-like event objects a browser sends and go thr
 from __future__ import annotations
 
 import csv
-import tarfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,11 +19,9 @@ from sklearn.model_selection import StratifiedKFold
 from models.calibration import PlattCalibrator, labelled
 from models.estimators import FORESTS, Forest, ForestKind, vote_share_logit
 from models.evaluation import metrics
+from models.evaluation.archives import DataSetNotFound, extracted
 from models.events import MouseEvent, validate_batch
 from models.live import MOUSE_WINDOW, window_means
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CACHE_DIR = REPO_ROOT / "var" / "cache" / "datasets"
 
 BALABIT_ARCHIVE = "balabit-mouse-dynamics-challenge.tar.xz"
 SAPIMOUSE_ARCHIVE = "sapimouse-users-001-080.tar.xz"
@@ -41,24 +38,15 @@ def resolve_dataset(data: Path, archive: str, marker: str, cache_dir: Path | Non
 
     ``data`` may be that folder (it contains ``marker``), the ``.tar.xz`` archive, or a folder that
     holds the archive (such as the shared datasets folder). An archive is extracted once into
-    ``cache_dir/<archive stem>/``.
+    a cache folder of its own (`archives.extracted`).
     """
     data = Path(data)
     if (data / marker).exists():
         return data
     tar_path = data / archive if data.is_dir() else data
     if not tar_path.is_file():
-        raise FileNotFoundError(f"neither {data / marker} nor the archive {tar_path} exists")
-    target = (cache_dir or DEFAULT_CACHE_DIR) / archive.removesuffix(".tar.xz")
-    done = target / ".extracted"
-    if not done.exists():
-        target.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(tar_path) as tar:
-            tar.extractall(target, filter="data")
-        done.touch()
-    if not (target / marker).exists():
-        raise FileNotFoundError(f"{tar_path} holds no {marker}")
-    return target
+        raise DataSetNotFound(f"neither {data / marker} nor the archive {tar_path} exists")
+    return extracted(tar_path, marker, cache_dir)
 
 
 def _rows(path: Path) -> Iterator[list[str]]:
@@ -190,7 +178,7 @@ def sapimouse_sessions(root: Path, user: str) -> tuple[Session, Session]:
     three = sorted(folder.glob("*_3min.csv"))
     one = sorted(folder.glob("*_1min.csv"))
     if not three or not one:
-        raise FileNotFoundError(f"{folder} lacks a 3-minute or a 1-minute session")
+        raise DataSetNotFound(f"{folder} lacks a 3-minute or a 1-minute session")
     return (
         Session(user, three[0].name, read_sapimouse_session(three[0])),
         Session(user, one[0].name, read_sapimouse_session(one[0])),
