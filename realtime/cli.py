@@ -103,12 +103,24 @@ def _announce_when_ready(host: str, port: int, banner: str, within: float = 300.
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    """Apply the database migrations."""
+    """Apply the database migrations; a revision that does not exist, or a database out of
+    reach, is said in one line (exit status 2)."""
+    from alembic.util import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
     from db.engine import shown_url
     from db.migrate import upgrade
 
-    upgrade(settings.effective_database_url, args.revision)
-    print(f"database at {args.revision}: {shown_url(settings.effective_database_url)}")
+    shown = shown_url(settings.effective_database_url)
+    try:
+        upgrade(settings.effective_database_url, args.revision)
+    except CommandError as exc:  # alembic's words: "Can't locate revision identified by 'x'"
+        print(f"bbauth db upgrade: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, SQLAlchemyError) as exc:
+        print(f"bbauth db upgrade: {_cannot_use(shown, exc)}", file=sys.stderr)
+        return 2
+    print(f"database at {args.revision}: {shown}")
     return 0
 
 
@@ -405,13 +417,18 @@ def _database_refused(url: str) -> str | None:
     try:
         state, words = schema_state(url)
     except Exception as exc:  # unreachable, refused, no such database: said in one line
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        return f"cannot use the database at {shown}: {exc.__class__.__name__}: {first}"
+        return _cannot_use(shown, exc)
     if state == "ahead":
         print(f"bbauth: {words} ({shown}); going on", file=sys.stderr)
     if state in ("missing", "behind"):
         return f"{words} ({shown}): run `bbauth db upgrade` first"
     return None
+
+
+def _cannot_use(shown: str, exc: BaseException) -> str:
+    """One line on why the database at ``shown`` (its password masked) cannot be used."""
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return f"cannot use the database at {shown}: {exc.__class__.__name__}: {first}"
 
 
 if __name__ == "__main__":

@@ -161,3 +161,27 @@ def test_a_database_newer_than_the_code_is_said_and_used(tmp_path: Path) -> None
     assert seeded.returncode == 0, seeded.stderr
     assert "the database is at revision f00d, newer than this code" in seeded.stderr
     assert "alice@bbauth.local" in seeded.stdout
+
+
+def test_db_upgrade_to_a_revision_that_does_not_exist_is_said_in_one_line(
+    tmp_path: Path,
+) -> None:
+    result = run_bbauth("db", "upgrade", "f00d", env={}, tmp_path=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr == "bbauth db upgrade: Can't locate revision identified by 'f00d'\n"
+
+
+def test_db_upgrade_of_a_database_out_of_reach_is_said_without_its_password(
+    tmp_path: Path,
+) -> None:
+    url = "postgresql+asyncpg://postgres:hunter2@127.0.0.1:1/bbauth"
+    result = run_bbauth("db", "upgrade", env={"BBAUTH_DATABASE_URL": url}, tmp_path=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "bbauth db upgrade: cannot use the database at "
+        "postgresql+asyncpg://postgres:***@127.0.0.1:1/bbauth: "
+    )
+    assert result.stderr.count("\n") == 1
+    assert "hunter2" not in result.stderr
