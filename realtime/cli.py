@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -74,10 +75,44 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     config.accesslog = None
     config.graceful_timeout = 5
     host, port = args.host or settings.host, args.port or settings.port
+    taken = _cannot_listen(host, port)
+    if taken is not None:
+        # Checked before the banner's thread starts: a server already there would answer its
+        # probe, and this one's URL would be printed as it fails.
+        hint = LISTEN_HINTS.get(taken.errno or 0, "")
+        print(
+            f"bbauth serve: cannot listen on {host}:{port}: {taken.strerror or taken}{hint}",
+            file=sys.stderr,
+        )
+        return 2
     threading.Thread(
         target=_announce_when_ready, args=(host, port, _banner(settings)), daemon=True
     ).start()
     return int(run(config) or 0)
+
+
+LISTEN_HINTS = {
+    errno.EADDRINUSE: " (a server is there already: choose another port, BBAUTH_PORT or --port)",
+    errno.EADDRNOTAVAIL: " (not an address of this machine: BBAUTH_HOST or --host)",
+    errno.EACCES: " (ports under 1024 need privileges: BBAUTH_PORT or --port)",
+}
+"""What to do about the reasons a server cannot listen."""
+
+
+def _cannot_listen(host: str, port: int) -> OSError | None:
+    """Why a server could not listen on ``host:port`` now (in use, not this machine's
+    address, a privileged port), or None; bound as Hypercorn binds (``SO_REUSEADDR``)."""
+    import socket
+
+    address = host.strip("[]")
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((address, port))
+        except OSError as exc:
+            return exc
+    return None
 
 
 def _announce_when_ready(host: str, port: int, banner: str, within: float = 300.0) -> None:

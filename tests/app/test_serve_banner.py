@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 from pathlib import Path
 
 import httpx
 
 from app.settings import load_settings
+from db.migrate import upgrade
 from realtime.cli import _banner
 from tests.app.readme_server import ReadmeServer
+from tests.app.test_settings import run_bbauth
 
 
 async def test_the_printed_url_answers_the_moment_it_is_printed(tmp_path: Path) -> None:
@@ -44,3 +47,23 @@ def test_the_banner_shows_the_database_without_its_password(tmp_path: Path) -> N
 
     assert "database:  postgresql+asyncpg://bbauth:***@db.internal:5432/bbauth" in banner
     assert "hunter2" not in banner
+
+
+def test_a_port_another_server_holds_is_said_in_one_line_and_no_url_is_printed(
+    tmp_path: Path,
+) -> None:
+    # `make run` in a second terminal while the first still serves.
+    upgrade(f"sqlite+aiosqlite:///{tmp_path / 'bbauth.sqlite3'}")
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+
+        result = run_bbauth("serve", env={"BBAUTH_PORT": str(port)}, tmp_path=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"bbauth serve: cannot listen on 127.0.0.1:{port}: Address already in use (a server "
+        "is there already: choose another port, BBAUTH_PORT or --port)\n"
+    )
+    assert "serving at" not in result.stdout
