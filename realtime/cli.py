@@ -201,7 +201,12 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     """Replay recorded people over real Socket.IO clients against a running server."""
-    from realtime.simulation.command import ServerUnreachable, SimulateOptions, simulate
+    from realtime.simulation.command import (
+        ServerUnreachable,
+        SimulateOptionError,
+        SimulateOptions,
+        simulate,
+    )
 
     options = SimulateOptions(
         url=args.url or "",
@@ -225,7 +230,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     )
     try:
         report = asyncio.run(simulate(options, settings))
-    except (ServerUnreachable, DataSetNotFound) as exc:
+    except (ServerUnreachable, DataSetNotFound, SimulateOptionError) as exc:
         print(f"bbauth simulate: {exc}", file=sys.stderr)
         return 2
     if report["session_errors"] and not report["events_sent"]:
@@ -298,6 +303,45 @@ def cmd_contract(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _number(text: str, kind: type[float] | type[int] = float) -> float:
+    try:
+        value = kind(text)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):  # NaN, infinities
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value
+
+
+def _at_least_one(text: str) -> int:
+    value = int(_number(text, int))
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"at least 1, not {value}")
+    return value
+
+
+def _share(text: str) -> float:
+    value = _number(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a share from 0 to 1, not {value}")
+    return value
+
+
+def _not_negative(text: str) -> float:
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"0 or more, not {value}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _number(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"more than 0, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bbauth", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -351,16 +395,18 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--url", help="server base URL (default: BBAUTH_PUBLIC_URL or host:port)")
     sim.add_argument("--dataset", choices=("aalto", "balabit", "sapimouse"), default="aalto")
     sim.add_argument("--data", help="data set archive or folder (default: the shared copy)")
-    sim.add_argument("--users", type=int, default=4, help="simulated accounts, one session each")
+    sim.add_argument(
+        "--users", type=_at_least_one, default=4, help="simulated accounts, one session each"
+    )
     sim.add_argument(
         "--impostors",
-        type=float,
+        type=_share,
         default=0.25,
         help="share of sessions that stream another person's recording once verified",
     )
     sim.add_argument(
         "--speed",
-        type=float,
+        type=_not_negative,
         default=1.0,
         help="1 real time, 20 twenty times, 0 as fast as possible",
     )
@@ -374,9 +420,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="train missing models straight from the owners' enrollment data (no streaming)",
     )
-    sim.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds")
     sim.add_argument(
-        "--batch-ms", type=float, default=250.0, help="flush interval of a client (ms)"
+        "--duration",
+        type=_not_negative,
+        default=0.0,
+        help="stop after this many seconds (0: at the recordings' end)",
+    )
+    sim.add_argument(
+        "--batch-ms", type=_positive, default=250.0, help="flush interval of a client (ms)"
     )
     sim.add_argument("--report", help="write the JSON report here")
     sim.add_argument(

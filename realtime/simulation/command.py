@@ -39,6 +39,11 @@ REACH_TIMEOUT_S = 5.0
 """How long the server has to answer ``/healthz`` before the simulation starts."""
 
 
+class SimulateOptionError(ValueError):
+    """Options that cannot be run together, or that the data set cannot serve (said in one
+    line, before anything is made)."""
+
+
 class ServerUnreachable(Exception):
     """Nothing at the simulation's URL answers as a bbauth server (said in one line)."""
 
@@ -105,16 +110,38 @@ async def service_state(settings: Settings) -> AsyncIterator[AppState]:
         yield app_state(app)
 
 
+def check_options(options: SimulateOptions) -> None:
+    """Raise `SimulateOptionError` for options that cannot run (before any server is asked or
+    any recording loaded)."""
+    if options.dataset not in DATASETS:
+        raise SimulateOptionError(f"unknown data set {options.dataset!r}")
+    if options.attacks and options.rest_login:
+        raise SimulateOptionError(
+            "--attacks and --rest-login do not go together: attacks run on the operator path "
+            "(accounts of this run, pretrained)"
+        )
+    if options.attacks:
+        attack_families(options)
+
+
+def attack_families(options: SimulateOptions) -> tuple[str, ...]:
+    """The attack families ``options.attacks`` names for the data set's modality."""
+    try:
+        return parse_families(options.attacks, MODALITY[options.dataset])
+    except ValueError as exc:
+        raise SimulateOptionError(str(exc)) from None
+
+
 def build_plans(options: SimulateOptions, settings: Settings) -> list[SessionPlan]:
     """Load the people and decide which session streams whose data."""
-    if options.dataset not in DATASETS:
-        raise ValueError(f"unknown data set {options.dataset!r}")
     data = options.data or default_data_path(options.dataset, settings.datasets_dir)
     if options.attacks:
-        chosen = parse_families(options.attacks, MODALITY[options.dataset])
+        chosen = attack_families(options)
         victims = load_people(options.dataset, data, limit=options.users, small=options.quick)
         if len(victims) < options.users:
-            raise ValueError(f"{options.dataset} has only {len(victims)} people")
+            raise SimulateOptionError(
+                f"{options.dataset} has only {len(victims)} people; asked {options.users}"
+            )
         return plan_attacks(victims, chosen, options.seed)
     n_imp = sum(pick_impostors(options.users, options.impostors))
     # Impostors are people never enrolled: the ones after the owners in the data set's order
@@ -122,7 +149,9 @@ def build_plans(options: SimulateOptions, settings: Settings) -> list[SessionPla
     extra = 0 if options.dataset == "balabit" else n_imp
     people = load_people(options.dataset, data, limit=options.users + extra, small=options.quick)
     if len(people) < options.users:
-        raise ValueError(f"{options.dataset} has only {len(people)} people; asked {options.users}")
+        raise SimulateOptionError(
+            f"{options.dataset} has only {len(people)} people; asked {options.users}"
+        )
     owners, held_out = people[: options.users], people[options.users :]
     return plan_sessions(owners, held_out, options.impostors)
 
@@ -141,8 +170,7 @@ async def simulate(options: SimulateOptions, settings: Settings) -> dict[str, An
                 "duration": min(options.duration or 60.0, 60.0),
             }
         )
-    if options.attacks and options.rest_login:
-        raise ValueError("attacks run on the operator path (accounts of this run, pretrained)")
+    check_options(options)
     url = options.url or server_url(settings)
     await check_server(url)
     plans = await asyncio.to_thread(build_plans, options, settings)

@@ -220,3 +220,40 @@ async def test_sockets_the_server_refuses_are_said_with_its_reason_and_no_leak(
     assert "same BBAUTH_DATABASE_URL and BBAUTH_SECRET_KEY" in output
     assert "Unclosed client session" not in output
     assert "Traceback" not in output
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--users", "0"], "argument --users: at least 1, not 0"),
+        (["--users", "1.5"], "argument --users: not a whole number: '1.5'"),
+        (["--impostors", "2"], "argument --impostors: a share from 0 to 1, not 2.0"),
+        (["--speed", "-1"], "argument --speed: 0 or more, not -1.0"),
+        (["--speed", "nan"], "argument --speed: not a finite number: 'nan'"),
+        (["--duration", "-5"], "argument --duration: 0 or more, not -5.0"),
+        (["--batch-ms", "0"], "argument --batch-ms: more than 0, not 0.0"),
+        (
+            ["--attacks", "nosuchfamily"],
+            "bbauth simulate: unknown attack families ['nosuchfamily'] for keystroke; known: all,",
+        ),
+        (
+            ["--attacks", "all", "--rest-login"],
+            "bbauth simulate: --attacks and --rest-login do not go together",
+        ),
+    ],
+)
+async def test_options_that_cannot_run_are_refused_before_anything_is_made(
+    tmp_path: Path, args: list[str], said: str
+) -> None:
+    # No server listens: options are judged before any server is asked.
+    var_dir = await sqlite_var_dir(tmp_path / "var")
+
+    returncode, output = await run_simulate(
+        var_dir, free_port(), {}, ["--no-progress", *args], within=SIMULATE_SECONDS
+    )
+
+    assert returncode == 2
+    assert said in output.splitlines()[-1]  # after argparse's usage, if any: one line
+    assert "Traceback" not in output
+    with closing(sqlite3.connect(var_dir / "bbauth.sqlite3")) as db:
+        assert db.execute("SELECT count(*) FROM users").fetchone() == (0,)
