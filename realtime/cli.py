@@ -343,6 +343,8 @@ def _positive(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from app.client.cli import server_url
+
     parser = argparse.ArgumentParser(prog="bbauth", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -392,7 +394,9 @@ def build_parser() -> argparse.ArgumentParser:
         "sessions of simulated accounts. Operator tool: it uses the database of these BBAUTH_* "
         "settings to create accounts and mint sessions (audited as simulated_login).",
     )
-    sim.add_argument("--url", help="server base URL (default: BBAUTH_PUBLIC_URL or host:port)")
+    sim.add_argument(
+        "--url", type=server_url, help="server base URL (default: BBAUTH_PUBLIC_URL or host:port)"
+    )
     sim.add_argument("--dataset", choices=("aalto", "balabit", "sapimouse"), default="aalto")
     sim.add_argument("--data", help="data set archive or folder (default: the shared copy)")
     sim.add_argument(

@@ -20,12 +20,14 @@ import getpass
 import json
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from joserfc.jwk import ECKey
+from pydantic import TypeAdapter, ValidationError
 
 from app.client.dpop import DpopKey
 from app.settings import Settings
@@ -44,8 +46,19 @@ class ClientState:
 
     @classmethod
     def load(cls, path: Path, url: str) -> ClientState:
+        """The state kept in ``path`` for ``url``; a file that is not one (edited, truncated,
+        another program's) is said and left for a fresh state, which the next login saves."""
         if path.exists():
-            saved = cls(**json.loads(path.read_text()))
+            try:
+                saved = _STATE.validate_json(path.read_bytes())
+            except ValidationError as exc:
+                reason = exc.errors()[0]["msg"]
+                print(
+                    f"bbauth client: {path} is not a client state file ({reason}); "
+                    "going on without it",
+                    file=sys.stderr,
+                )
+                return cls(url=url)
             if not url or url == saved.url:
                 return saved
         return cls(url=url)
@@ -60,6 +73,9 @@ class ClientState:
         if not self.key:
             self.key = DpopKey.generate().key.as_dict(private=True)
         return DpopKey(ECKey.import_key(self.key))
+
+
+_STATE = TypeAdapter(ClientState)
 
 
 def request(
@@ -140,12 +156,33 @@ def _json_body(text: str) -> Any:
         raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
 
 
+def server_url(text: str) -> str:
+    """A server's base URL as an option takes it: http(s) and a host, or a usage error."""
+    parts = urllib.parse.urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise argparse.ArgumentTypeError(f"not an http(s) URL with a host: {text!r}")
+    try:
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}: {text!r}") from None
+    return text
+
+
+def _api_path(text: str) -> str:
+    """A request path: from the server's root (``/api/auth/me``), or a usage error."""
+    if not text.startswith("/"):
+        raise argparse.ArgumentTypeError(f"a path from the server's root, such as /{text}")
+    return text
+
+
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The ``client`` sub-command and its own sub-commands."""
     client = commands.add_parser(
         "client", help="try the API by hand: a client that holds a key and speaks DPoP"
     )
-    client.add_argument("--url", help="server URL (default: BBAUTH_PUBLIC_URL or host:port)")
+    client.add_argument(
+        "--url", type=server_url, help="server URL (default: BBAUTH_PUBLIC_URL or host:port)"
+    )
     client.add_argument("--state", help="state file (default: $BBAUTH_VAR_DIR/client.json)")
     sub = client.add_subparsers(dest="client_command", required=True)
     login = sub.add_parser("login", help="password step: the code goes to the account's email")
@@ -156,6 +193,6 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     verify.add_argument("--challenge", help="challenge id (default: the last login's)")
     call = sub.add_parser("call", help="one request with the token and a DPoP proof")
     call.add_argument("method")
-    call.add_argument("path")
+    call.add_argument("path", type=_api_path)
     call.add_argument("--json", type=_json_body, help="request body (JSON)")
     sub.add_parser("logout", help="end the session")

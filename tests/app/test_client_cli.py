@@ -6,6 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.app.readme_server import BBAUTH
 
 
@@ -38,3 +40,44 @@ def test_a_server_out_of_reach_is_said_and_the_state_kept(tmp_path: Path) -> Non
     assert "Traceback" not in done.stderr
     assert done.stdout == ""
     assert not (tmp_path / "client.json").exists()  # nothing was saved
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("{not json", "Invalid JSON"),
+        ("[1, 2]", "Input should be an object"),
+        ('{"url": "http://127.0.0.1:9", "key": "oops"}', "Input should be an object"),
+    ],
+)
+def test_a_state_file_that_is_not_one_is_said_and_set_aside(
+    tmp_path: Path, content: str, reason: str
+) -> None:
+    (tmp_path / "client.json").write_text(content)
+
+    done = client(tmp_path, "--url", "http://127.0.0.1:9", "call", "GET", "/api/auth/me")
+
+    assert done.returncode == 2  # the server out of reach, as without a state file
+    first, second = done.stderr.splitlines()
+    assert first.startswith(f"bbauth client: {tmp_path / 'client.json'} is not a client state")
+    assert reason in first
+    assert second.startswith("bbauth client: cannot reach http://127.0.0.1:9: ")
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--url", "notaurl", "call", "GET", "/healthz"], "argument --url: not an http(s) URL"),
+        (["--url", "http://h:abc", "call", "GET", "/healthz"], "argument --url: Port could not"),
+        (["call", "GET", "healthz"], "a path from the server's root, such as /healthz"),
+    ],
+)
+def test_a_url_or_path_the_client_cannot_use_is_a_usage_error(
+    tmp_path: Path, args: list[str], said: str
+) -> None:
+    done = client(tmp_path, *args)
+
+    assert done.returncode == 2
+    assert said in done.stderr.splitlines()[-1]
+    assert "Traceback" not in done.stderr
