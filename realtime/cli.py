@@ -186,6 +186,10 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
+    unwritable = _cannot_write(out)
+    if unwritable is not None:  # said now, not after the run's minutes
+        print(f"bbauth eval {args.dataset}: cannot write to {out}: {unwritable}", file=sys.stderr)
+        return 2
     try:
         result = module.run(data, out, quick=args.quick, progress=not args.no_progress)
     except DataSetNotFound as exc:
@@ -197,6 +201,19 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     headline = {k: result[k] for k in ("auc", "eer") if k in result}
     print(f"{args.dataset}: {headline} → {out}/{args.dataset}.json")
     return 0
+
+
+def _cannot_write(folder: Path) -> str | None:
+    """Why files cannot be written in ``folder`` (made if missing), or None."""
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:

@@ -111,3 +111,16 @@ def test_eval_on_an_archive_that_is_not_one_stops_with_one_line(tmp_path: Path) 
         f"bbauth eval balabit: {junk} is not a readable tar archive (give --data PATH)\n"
     )
     assert not (tmp_path / "out" / "balabit.json").exists()
+
+
+def test_eval_into_a_folder_it_cannot_write_stops_before_it_runs(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    out = tmp_path / "a-file" / "results"
+
+    result = run_bbauth(
+        "eval", "balabit", "--quick", "--no-progress", "--data", str(tmp_path),
+        "--out", str(out), env={}, tmp_path=tmp_path,
+    )  # fmt: skip
+
+    assert result.returncode == 2
+    assert result.stderr == f"bbauth eval balabit: cannot write to {out}: Not a directory\n"
