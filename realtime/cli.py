@@ -207,6 +207,8 @@ def _cannot_write(folder: Path) -> str | None:
     """Why files cannot be written in ``folder`` (made if missing), or None."""
     import tempfile
 
+    if folder.exists() and not folder.is_dir():
+        return "a file, not a folder"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
@@ -245,6 +247,10 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         seed=args.seed,
         command=" ".join(["bbauth", *sys.argv[1:]]),
     )
+    unwritable = _cannot_write(options.report.parent) if options.report else None
+    if unwritable is not None:  # said now, not after the run
+        print(f"bbauth simulate: cannot write {options.report}: {unwritable}", file=sys.stderr)
+        return 2
     try:
         report = asyncio.run(simulate(options, settings))
     except (ServerUnreachable, DataSetNotFound, SimulateOptionError) as exc:
@@ -304,6 +310,10 @@ def cmd_contract(args: argparse.Namespace, settings: Settings) -> int:
     from app.factory import create_app
 
     out = Path(args.out)
+    unwritable = None if args.check else _cannot_write(out)
+    if unwritable is not None:
+        print(f"bbauth contract: cannot write to {out}: {unwritable}", file=sys.stderr)
+        return 2
     app = create_app(settings.model_copy(update={"scheduler": False}))
     changed = write_documents(asyncio.run(documents(app)), out, check=args.check)
     if args.check and changed:

@@ -167,3 +167,17 @@ async def test_the_asyncapi_document_is_served_beside_the_openapi_one(api: Api) 
     assert reply.status == 200
     assert reply.body == asyncapi.build()
     assert reply.body["asyncapi"] == "3.0.0"
+
+
+def test_a_folder_the_documents_cannot_be_written_to_is_said_in_one_line(
+    tmp_path: Path,
+) -> None:
+    from tests.app.test_settings import run_bbauth
+
+    (tmp_path / "a-file").write_text("")
+    out = tmp_path / "a-file" / "contract"
+
+    result = run_bbauth("contract", "--out", str(out), env={}, tmp_path=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr == f"bbauth contract: cannot write to {out}: Not a directory\n"

@@ -257,3 +257,16 @@ async def test_options_that_cannot_run_are_refused_before_anything_is_made(
     assert "Traceback" not in output
     with closing(sqlite3.connect(var_dir / "bbauth.sqlite3")) as db:
         assert db.execute("SELECT count(*) FROM users").fetchone() == (0,)
+
+
+async def test_a_report_that_cannot_be_written_is_said_before_the_run(tmp_path: Path) -> None:
+    var_dir = await sqlite_var_dir(tmp_path / "var")
+    (tmp_path / "a-file").write_text("")
+    report = tmp_path / "a-file" / "report.json"
+
+    returncode, output = await run_simulate(
+        var_dir, free_port(), {}, ["--quick", "--report", str(report)], within=SIMULATE_SECONDS
+    )
+
+    assert returncode == 2
+    assert output == f"bbauth simulate: cannot write {report}: a file, not a folder\n"
