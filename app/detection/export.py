@@ -7,7 +7,6 @@ the shared KV store (as retraining does), so one worker per slot computes and se
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncGenerator
 from dataclasses import asdict
 from typing import Any
@@ -19,6 +18,7 @@ from app import metrics
 from app.background import Stop, background
 from app.detection import service
 from app.detection.routes import figures_out
+from app.errors import unavailable
 from app.state import AppState, app_state
 
 log = structlog.get_logger(__name__)
@@ -61,15 +61,26 @@ async def publish(state: AppState) -> service.Figures:
     return figures
 
 
+async def export_slot(state: AppState) -> float:
+    """Claim this instant's slot and, if this worker got it, compute and send the figures;
+    the seconds to the next slot. A backing service away is a warning: the next slot tries
+    again, and the figures are never urgent."""
+    now = state.clock.now().timestamp()
+    slot = int(now // EVERY_SECONDS)
+    try:
+        if await state.kv.add(f"detection:slot:{slot}", "1", EVERY_SECONDS * 2):
+            await publish(state)
+    except Exception as exc:
+        if not unavailable(exc):
+            log.exception("detection_figures_failed")
+        else:
+            log.warning("detection_figures_unavailable", error=repr(exc))
+    return EVERY_SECONDS - state.clock.now().timestamp() % EVERY_SECONDS
+
+
 async def _run(state: AppState, stop: Stop) -> None:
     while not stop:
-        slot = int(time.time() // EVERY_SECONDS)
-        try:
-            if await state.kv.add(f"detection:slot:{slot}", "1", EVERY_SECONDS * 2):
-                await publish(state)
-        except Exception:  # the next slot tries again; the figures are never urgent
-            log.exception("detection_figures_failed")
-        await stop.sleep(EVERY_SECONDS - time.time() % EVERY_SECONDS)
+        await stop.sleep(await export_slot(state))
 
 
 def install_detection_export(app: Quart) -> None:

@@ -6,14 +6,19 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
+from structlog.testing import capture_logs
 
 from app.audit import RequestContext
 from app.detection import export
+from app.kv import RedisStore
+from app.redis_clients import redis_client
 from app.sessions import rechallenge
 from db.tables import LoginSession
 from tests.app.api import Account, Api, wrong_code
+from tests.realtime.harness import free_port
 
 EVIDENCE = {"actions": 450, "modality": "keystroke", "model_version": 1}
 
@@ -134,3 +139,32 @@ async def test_figures_are_exported_as_gauges_and_as_an_elasticsearch_document(
     assert samples[("bbauth_time_to_detect_seconds", ())] == 1200.0
     assert samples[("bbauth_ania_actions", (("model", "keystroke v1"),))] == 450.0
     assert samples[("bbauth_trust_challenge_outcomes", (("outcome", "passed"),))] == 1.0
+
+
+async def test_one_export_per_slot_of_the_injected_clock(api: Api) -> None:
+    sent: list[dict[str, Any]] = []
+    api.state.hub.security.append(sent.append)
+    into_slot = api.state.clock.now().timestamp() % export.EVERY_SECONDS
+
+    wait = await export.export_slot(api.state)
+    again = await export.export_slot(api.state)  # the same slot: another worker's, say
+    api.clock.advance(wait)
+    next_slot = await export.export_slot(api.state)
+
+    assert wait == pytest.approx(export.EVERY_SECONDS - into_slot)
+    assert again == pytest.approx(wait)
+    assert next_slot == pytest.approx(export.EVERY_SECONDS)
+    assert [e["event"] for e in sent].count("detection_figures") == 2
+
+
+async def test_a_key_value_store_away_costs_a_slot_with_one_warning(api: Api) -> None:
+    # A real Redis client, to a port nothing listens on.
+    api.state.kv = RedisStore(redis_client(f"redis://127.0.0.1:{free_port()}/0"), "bbauth:")
+
+    with capture_logs() as logs:
+        wait = await export.export_slot(api.state)
+
+    assert 0 < wait <= export.EVERY_SECONDS
+    assert [(e["event"], e["log_level"]) for e in logs] == [
+        ("detection_figures_unavailable", "warning")
+    ]
