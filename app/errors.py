@@ -270,6 +270,16 @@ SERVICE_SQLSTATE_CLASSES = frozenset({"08", "53", "57"})
 resources, operator intervention (shutting down, not yet accepting connections)."""
 
 
+def log_failure(logger: Any, event: str, exc: BaseException, **fields: Any) -> None:
+    """Log a background step's failure: a backing service away (`unavailable`) as one
+    warning line (an outage must not fill the log with tracebacks, one per round), anything
+    else as an error with its traceback. Call it in the ``except`` block."""
+    if unavailable(exc):
+        logger.warning(event, error=repr(exc), **fields)
+    else:
+        logger.exception(event, **fields)
+
+
 def unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` says a backing service (Redis, the database, a socket) is away or
     saturated: a 503 to retry. A local ``OSError`` (a file missing, a permission) or a

@@ -31,6 +31,7 @@ from prometheus_client.exposition import choose_encoder
 from quart import Blueprint, Quart, Response, request
 from sqlalchemy import func, select
 
+from app.errors import log_failure
 from app.state import app_state
 from db.tables import LoginSession, SessionState
 
@@ -330,8 +331,8 @@ async def metrics() -> Response:
     """Prometheus exposition of every bbauth metric (text format, or OpenMetrics if asked)."""
     try:
         await _refresh_gauges()
-    except Exception:  # a scrape must answer even when the database does not
-        log.exception("metrics_refresh_failed")
+    except Exception as exc:  # a scrape must answer even when the database does not
+        log_failure(log, "metrics_refresh_failed", exc)
     body, content_type = render(request.headers.get("Accept", ""))
     return Response(body, content_type=content_type)
 

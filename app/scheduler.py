@@ -37,6 +37,7 @@ from tqdm import tqdm
 from app import metrics
 from app.auth.emails import normalize_email
 from app.behavior import training, versions
+from app.errors import log_failure
 from app.privacy import retention
 from app.state import AppState, app_state
 from db.tables import BehaviorProfile, BehaviorSample, Modality, User
@@ -321,8 +322,8 @@ class PeriodicJobs:
         """The scheduled retention job."""
         try:
             return await retention.sweep(self.state)
-        except Exception:
-            log.exception("retention_run_failed")
+        except Exception as exc:
+            log_failure(log, "retention_run_failed", exc)
             return None
 
     async def retrain(self) -> RetrainingReport | None:
@@ -333,8 +334,8 @@ class PeriodicJobs:
         try:
             now = self.state.clock.now().timestamp()
             return await run_retraining(self.state, slot=current_slot(self.interval, now))
-        except Exception:
-            log.exception("retraining_run_failed")
+        except Exception as exc:
+            log_failure(log, "retraining_run_failed", exc)
             return None
         finally:
             if task is not None:

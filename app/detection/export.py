@@ -18,7 +18,7 @@ from app import metrics
 from app.background import Stop, background
 from app.detection import service
 from app.detection.routes import figures_out
-from app.errors import unavailable
+from app.errors import log_failure
 from app.state import AppState, app_state
 
 log = structlog.get_logger(__name__)
@@ -71,10 +71,7 @@ async def export_slot(state: AppState) -> float:
         if await state.kv.add(f"detection:slot:{slot}", "1", EVERY_SECONDS * 2):
             await publish(state)
     except Exception as exc:
-        if not unavailable(exc):
-            log.exception("detection_figures_failed")
-        else:
-            log.warning("detection_figures_unavailable", error=repr(exc))
+        log_failure(log, "detection_figures_failed", exc)
     return EVERY_SECONDS - state.clock.now().timestamp() % EVERY_SECONDS
 
 

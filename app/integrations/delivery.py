@@ -34,6 +34,7 @@ from standardwebhooks.webhooks import Webhook
 from app import metrics
 from app.background import Stop, background
 from app.crypto import SecretBoxError
+from app.errors import log_failure
 from app.events import SessionEvent
 from app.integrations import keys, webhooks
 from app.integrations.webhooks import WebhookEvent
@@ -110,8 +111,8 @@ class WebhookDispatcher:
                 self._wake.clear()
                 try:
                     await self.round()
-                except Exception:  # the loop must outlive a database that is away
-                    log.exception("webhook_round_failed")
+                except Exception as exc:  # the loop must outlive a database that is away
+                    log_failure(log, "webhook_round_failed", exc)
                     await stop.sleep(self.settings.webhook_poll_seconds)
 
     async def round(self) -> int:

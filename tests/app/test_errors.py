@@ -9,10 +9,12 @@ import socket
 import pytest
 import redis.exceptions
 import sqlalchemy.exc
+import structlog
 from pydantic import TypeAdapter, ValidationError
+from structlog.testing import capture_logs
 
 from app.auth.schemas import NOT_BLANK
-from app.errors import unavailable
+from app.errors import log_failure, unavailable
 from app.passkeys.schemas import PasskeyName
 from tests.app.api import Account, Api
 from tests.conftest import StartApp
@@ -340,3 +342,22 @@ def test_a_name_the_document_allows_is_a_name_the_server_takes(name: str) -> Non
         taken = False
 
     assert taken is allowed_by_document
+
+
+def test_a_step_failing_on_an_outage_logs_one_warning_line_and_a_fault_its_traceback() -> None:
+    with capture_logs() as logs:
+        try:
+            raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:1.")
+        except redis.exceptions.ConnectionError as exc:
+            log_failure(structlog.get_logger("test"), "round_failed", exc, worker="a")
+        try:
+            raise KeyError("bug")
+        except KeyError as exc:
+            log_failure(structlog.get_logger("test"), "round_failed", exc, worker="a")
+
+    outage, fault = logs
+    assert outage.pop("error").endswith("ConnectionError")  # the log's own words for it
+    assert outage == {"event": "round_failed", "log_level": "warning", "worker": "a"}
+    assert fault["log_level"] == "error"
+    assert fault["exc_info"] is True
+    assert fault["worker"] == "a"
