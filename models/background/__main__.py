@@ -15,6 +15,7 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # n
 
 from models import background
 from models.background import build
+from models.evaluation.archives import DataSetNotFound
 from models.plda import SCORINGS
 
 
@@ -59,7 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     measure.add_argument("--out", type=Path, default=Path("bench/results"))
     measure.add_argument("--quick", action="store_true", help="a few people only")
     args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except DataSetNotFound as exc:
+        print(f"python -m models.background {args.command}: {exc}", file=sys.stderr)
+        return 2
 
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "build":
         # One BLAS thread: the eigenvectors of near-equal eigenvalues depend on how many threads
         # sum them, and a rebuild from the same data must be byte-identical on any machine.

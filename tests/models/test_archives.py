@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 import tarfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from models.evaluation.archives import DataSetNotFound, extracted
+from models.evaluation.archives import REPO_ROOT, DataSetNotFound, extracted
 from models.evaluation.datasets_mouse import BALABIT_ARCHIVE, resolve_dataset
 from tests.app.test_settings import run_bbauth
 
@@ -124,3 +126,19 @@ def test_eval_into_a_folder_it_cannot_write_stops_before_it_runs(tmp_path: Path)
 
     assert result.returncode == 2
     assert result.stderr == f"bbauth eval balabit: cannot write to {out}: Not a directory\n"
+
+
+@pytest.mark.parametrize("command", ["build", "build-liveness", "evaluate"])
+def test_rebuilding_the_backgrounds_without_the_data_sets_is_said_in_one_line(
+    tmp_path: Path, command: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "models.background", command, "--data", str(tmp_path / "absent"),
+         "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=120, check=False, cwd=REPO_ROOT,
+    )  # fmt: skip
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"python -m models.background {command}: data set not found: {tmp_path / 'absent'}\n"
+    )
