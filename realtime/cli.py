@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import errno
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -13,6 +12,7 @@ from pathlib import Path
 
 from app.settings import REPO_ROOT, Settings, SettingsError, get_settings
 from models.evaluation.archives import DataSetNotFound
+from realtime import preflight
 
 EVAL_DATASETS = ("balabit", "sapimouse", "aalto", "ikdd", "cmu", "liveness", "adaptation")
 DEFAULT_EVAL_DATA = {
@@ -75,11 +75,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     config.accesslog = None
     config.graceful_timeout = 5
     host, port = args.host or settings.host, args.port or settings.port
-    taken = _cannot_listen(host, port)
+    taken = preflight.cannot_listen(host, port)
     if taken is not None:
         # Checked before the banner's thread starts: a server already there would answer its
         # probe, and this one's URL would be printed as it fails.
-        hint = LISTEN_HINTS.get(taken.errno or 0, "")
+        hint = preflight.LISTEN_HINTS.get(taken.errno or 0, "")
         print(
             f"bbauth serve: cannot listen on {host}:{port}: {taken.strerror or taken}{hint}",
             file=sys.stderr,
@@ -89,30 +89,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         target=_announce_when_ready, args=(host, port, _banner(settings)), daemon=True
     ).start()
     return int(run(config) or 0)
-
-
-LISTEN_HINTS = {
-    errno.EADDRINUSE: " (a server is there already: choose another port, BBAUTH_PORT or --port)",
-    errno.EADDRNOTAVAIL: " (not an address of this machine: BBAUTH_HOST or --host)",
-    errno.EACCES: " (ports under 1024 need privileges: BBAUTH_PORT or --port)",
-}
-"""What to do about the reasons a server cannot listen."""
-
-
-def _cannot_listen(host: str, port: int) -> OSError | None:
-    """Why a server could not listen on ``host:port`` now (in use, not this machine's
-    address, a privileged port), or None; bound as Hypercorn binds (``SO_REUSEADDR``)."""
-    import socket
-
-    address = host.strip("[]")
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((address, port))
-        except OSError as exc:
-            return exc
-    return None
 
 
 def _announce_when_ready(host: str, port: int, banner: str, within: float = 300.0) -> None:
@@ -153,7 +129,7 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
         print(f"bbauth db upgrade: {exc}", file=sys.stderr)
         return 2
     except (OSError, SQLAlchemyError) as exc:
-        print(f"bbauth db upgrade: {_cannot_use(shown, exc)}", file=sys.stderr)
+        print(f"bbauth db upgrade: {preflight.cannot_use(shown, exc)}", file=sys.stderr)
         return 2
     print(f"database at {args.revision}: {shown}")
     return 0
@@ -186,7 +162,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    unwritable = _cannot_write(out)
+    unwritable = preflight.cannot_write(out)
     if unwritable is not None:  # said now, not after the run's minutes
         print(f"bbauth eval {args.dataset}: cannot write to {out}: {unwritable}", file=sys.stderr)
         return 2
@@ -201,21 +177,6 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     headline = {k: result[k] for k in ("auc", "eer") if k in result}
     print(f"{args.dataset}: {headline} → {out}/{args.dataset}.json")
     return 0
-
-
-def _cannot_write(folder: Path) -> str | None:
-    """Why files cannot be written in ``folder`` (made if missing), or None."""
-    import tempfile
-
-    if folder.exists() and not folder.is_dir():
-        return "a file, not a folder"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as exc:
-        return exc.strerror or str(exc)
-    return None
 
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
@@ -247,7 +208,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         seed=args.seed,
         command=" ".join(["bbauth", *sys.argv[1:]]),
     )
-    unwritable = _cannot_write(options.report.parent) if options.report else None
+    unwritable = preflight.cannot_write(options.report.parent) if options.report else None
     if unwritable is not None:  # said now, not after the run
         print(f"bbauth simulate: cannot write {options.report}: {unwritable}", file=sys.stderr)
         return 2
@@ -310,7 +271,7 @@ def cmd_contract(args: argparse.Namespace, settings: Settings) -> int:
     from app.factory import create_app
 
     out = Path(args.out)
-    unwritable = None if args.check else _cannot_write(out)
+    unwritable = None if args.check else preflight.cannot_write(out)
     if unwritable is not None:
         print(f"bbauth contract: cannot write to {out}: {unwritable}", file=sys.stderr)
         return 2
@@ -328,45 +289,6 @@ def cmd_contract(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(f"{', '.join(changed) or 'nothing changed'}{' written' if changed else ''} in {out}")
     return 0
-
-
-def _number(text: str, kind: type[float] | type[int] = float) -> float:
-    try:
-        value = kind(text)
-    except ValueError:
-        what = "a whole number" if kind is int else "a number"
-        raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
-    if value != value or value in (float("inf"), float("-inf")):  # NaN, infinities
-        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
-    return value
-
-
-def _at_least_one(text: str) -> int:
-    value = int(_number(text, int))
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"at least 1, not {value}")
-    return value
-
-
-def _share(text: str) -> float:
-    value = _number(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"a share from 0 to 1, not {value}")
-    return value
-
-
-def _not_negative(text: str) -> float:
-    value = _number(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"0 or more, not {value}")
-    return value
-
-
-def _positive(text: str) -> float:
-    value = _number(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"more than 0, not {value}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -427,17 +349,20 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--dataset", choices=("aalto", "balabit", "sapimouse"), default="aalto")
     sim.add_argument("--data", help="data set archive or folder (default: the shared copy)")
     sim.add_argument(
-        "--users", type=_at_least_one, default=4, help="simulated accounts, one session each"
+        "--users",
+        type=preflight.at_least_one,
+        default=4,
+        help="simulated accounts, one session each",
     )
     sim.add_argument(
         "--impostors",
-        type=_share,
+        type=preflight.share,
         default=0.25,
         help="share of sessions that stream another person's recording once verified",
     )
     sim.add_argument(
         "--speed",
-        type=_not_negative,
+        type=preflight.not_negative,
         default=1.0,
         help="1 real time, 20 twenty times, 0 as fast as possible",
     )
@@ -453,12 +378,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument(
         "--duration",
-        type=_not_negative,
+        type=preflight.not_negative,
         default=0.0,
         help="stop after this many seconds (0: at the recordings' end)",
     )
     sim.add_argument(
-        "--batch-ms", type=_positive, default=250.0, help="flush interval of a client (ms)"
+        "--batch-ms", type=preflight.positive, default=250.0, help="flush interval of a client (ms)"
     )
     sim.add_argument("--report", help="write the JSON report here")
     sim.add_argument(
@@ -534,18 +459,12 @@ def _database_refused(url: str) -> str | None:
     try:
         state, words = schema_state(url)
     except Exception as exc:  # unreachable, refused, no such database: said in one line
-        return _cannot_use(shown, exc)
+        return preflight.cannot_use(shown, exc)
     if state == "ahead":
         print(f"bbauth: {words} ({shown}); going on", file=sys.stderr)
     if state in ("missing", "behind"):
         return f"{words} ({shown}): run `bbauth db upgrade` first"
     return None
-
-
-def _cannot_use(shown: str, exc: BaseException) -> str:
-    """One line on why the database at ``shown`` (its password masked) cannot be used."""
-    first = str(exc).splitlines()[0] if str(exc) else ""
-    return f"cannot use the database at {shown}: {exc.__class__.__name__}: {first}"
 
 
 if __name__ == "__main__":
