@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -446,7 +447,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"bbauth: {refused}", file=sys.stderr)
             return 2
     handler: Callable[[argparse.Namespace, Settings], int] = args.handler
-    return handler(args, settings)
+    try:
+        return handler(args, settings)
+    except BrokenPipeError:
+        # Output piped to a reader that stopped (`bbauth client call … | head`): no traceback.
+        # What is still buffered goes nowhere, as Python's documentation advises, so the
+        # interpreter's own flush at exit cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _database_refused(url: str) -> str | None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -81,3 +84,42 @@ def test_a_url_or_path_the_client_cannot_use_is_a_usage_error(
     assert done.returncode == 2
     assert said in done.stderr.splitlines()[-1]
     assert "Traceback" not in done.stderr
+
+
+def test_output_piped_to_a_reader_that_stops_ends_without_a_traceback(tmp_path: Path) -> None:
+    # `bbauth client call GET /api/openapi.json | head`: a large answer, a reader that leaves.
+    body = json.dumps({"paths": {f"/p{i}": {"get": {"summary": "x" * 80}} for i in range(20000)}})
+
+    class Large(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Large)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BBAUTH_")}
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        process = subprocess.Popen(
+            [str(BBAUTH), "client", "--url", url, "call", "GET", "/api/openapi.json"],
+            env={**env, "BBAUTH_VAR_DIR": str(tmp_path)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert process.stdout is not None
+        assert process.stderr is not None
+        assert process.stdout.read(4) == b"200 "
+        process.stdout.close()  # the reader stops
+        stderr = process.stderr.read().decode()
+        returncode = process.wait(timeout=60)
+    finally:
+        server.shutdown()
+
+    assert returncode == 1
+    assert "Traceback" not in stderr
+    assert "BrokenPipeError" not in stderr
