@@ -25,7 +25,8 @@ class DataSetNotFound(FileNotFoundError):
 
 
 def archive_identity(path: Path) -> str:
-    """What tells one archive file from another without reading it."""
+    """What tells one archive file from another without reading it (its cache folder's name
+    carries a digest of it)."""
     stat = path.stat()
     return f"{path.resolve()}\n{stat.st_size}\n{stat.st_mtime_ns}\n"
 
@@ -36,12 +37,12 @@ def extracted(archive: Path, marker: str, cache_dir: Path | None = None) -> Path
     The extraction is made in a temporary folder and renamed into place, so a process never
     reads a half-extracted data set, even while another extracts the same archive (test
     workers starting on a cold cache)."""
-    identity = archive_identity(archive)
-    digest = hashlib.sha256(identity.encode()).hexdigest()[:12]
+    digest = hashlib.sha256(archive_identity(archive).encode()).hexdigest()[:12]
     stem = archive.name.removesuffix(".tar.xz").removesuffix(".tar.gz").removesuffix(".tar")
     cache = cache_dir or DEFAULT_CACHE_DIR
     target = cache / f"{stem}-{digest}"
-    if not (target / ".extracted").exists():
+    # Only a whole extraction is ever renamed to ``target``: if it is there, it is complete.
+    if not target.is_dir():
         cache.mkdir(parents=True, exist_ok=True)
         partial = Path(tempfile.mkdtemp(dir=cache, prefix=f".{target.name}-"))
         try:
@@ -50,11 +51,10 @@ def extracted(archive: Path, marker: str, cache_dir: Path | None = None) -> Path
                     tar.extractall(partial, filter="data")
             except tarfile.TarError as exc:
                 raise DataSetNotFound(f"{archive} is not a readable tar archive") from exc
-            (partial / ".extracted").write_text(identity)
             try:
                 os.rename(partial, target)
             except OSError:
-                if not (target / ".extracted").exists():  # not another process's extraction
+                if not target.is_dir():  # not another process's extraction, renamed first
                     raise
         finally:
             shutil.rmtree(partial, ignore_errors=True)

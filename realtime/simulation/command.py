@@ -25,7 +25,13 @@ from realtime.simulation.attacks import (
     plan_attacks,
 )
 from realtime.simulation.enrollment import pretrain
-from realtime.simulation.recordings import DATASETS, MODALITY, default_data_path, load_people
+from realtime.simulation.recordings import (
+    DATASETS,
+    MODALITY,
+    Person,
+    default_data_path,
+    load_people,
+)
 from realtime.simulation.runner import (
     SessionPlan,
     Simulation,
@@ -135,24 +141,23 @@ def attack_families(options: SimulateOptions) -> tuple[str, ...]:
 def build_plans(options: SimulateOptions, settings: Settings) -> list[SessionPlan]:
     """Load the people and decide which session streams whose data."""
     data = options.data or default_data_path(options.dataset, settings.datasets_dir)
-    if options.attacks:
-        chosen = attack_families(options)
-        victims = load_people(options.dataset, data, limit=options.users, small=options.quick)
-        if len(victims) < options.users:
+
+    def people(limit: int) -> list[Person]:
+        found = load_people(options.dataset, data, limit=limit, small=options.quick)
+        if len(found) < options.users:
             raise SimulateOptionError(
-                f"{options.dataset} has only {len(victims)} people; asked {options.users}"
+                f"{options.dataset} has only {len(found)} people; asked {options.users}"
             )
-        return plan_attacks(victims, chosen, options.seed)
+        return found
+
+    if options.attacks:
+        return plan_attacks(people(options.users), attack_families(options), options.seed)
     n_imp = sum(pick_impostors(options.users, options.impostors))
     # Impostors are people never enrolled: the ones after the owners in the data set's order
     # (Balabit's impostor data are the labeled intrusions in each owner's own test folder).
     extra = 0 if options.dataset == "balabit" else n_imp
-    people = load_people(options.dataset, data, limit=options.users + extra, small=options.quick)
-    if len(people) < options.users:
-        raise SimulateOptionError(
-            f"{options.dataset} has only {len(people)} people; asked {options.users}"
-        )
-    owners, held_out = people[: options.users], people[options.users :]
+    everyone = people(options.users + extra)
+    owners, held_out = everyone[: options.users], everyone[options.users :]
     return plan_sessions(owners, held_out, options.impostors)
 
 
