@@ -187,7 +187,8 @@ class Keeper:
                 # Idle: no REST call and no input on any socket for the idle time (AAL2).
                 await self._cut(session_id, sids, "session_expired", "system")
             elif view.state is SessionState.CHALLENGED:
-                await self._hold(session_id, sids)
+                if not await self._hold(session_id, sids):
+                    continue  # a code passed since this round read the database
                 self._challenged_seen.add(session_id)
                 if session_id in seen:
                     await self._tell(session_id, sids)
@@ -219,15 +220,25 @@ class Keeper:
         live store, written by the relaying worker, already says challenged."""
         live = self.client.connections
         untold = [sid for sid in sids if sid in live and not live[sid].told_challenged]
-        if untold:
+        # Unless a code passed since the round read the database (its sockets were told).
+        if untold and await self._database_state(session_id) is SessionState.CHALLENGED:
             log.warning("live_session_told_by_keeper", session_id=session_id, sockets=len(untold))
             await self._remind(session_id, untold)
 
-    async def _hold(self, session_id: str, sids: list[str]) -> None:
-        """A session the database has challenged must be challenged in the live store."""
+    async def _hold(self, session_id: str, sids: list[str]) -> bool:
+        """A session the database has challenged must be challenged in the live store; False
+        if it no longer is.
+
+        The round's view of the database may be older than a code the person entered since,
+        whose relay wrote the store active: a hold written over that would leave the database
+        active and the store challenged, with no challenge left to answer. So the database is
+        asked again before the hold is written, and after it: a code that passed in between
+        gets back the record its relay wrote."""
         raw = await self.store.get_trust(session_id)
         if raw is not None and trust_sm.SessionTrust.from_dict(raw, self.params).challenged:
-            return
+            return True
+        if await self._database_state(session_id) is not SessionState.CHALLENGED:
+            return False
         if raw is None:  # Redis lost it: keep the score this worker saw
             raw = await self.store.remembered_trust(session_id)
         record = trust_sm.SessionTrust.from_dict(raw, self.params)
@@ -235,8 +246,21 @@ class Keeper:
         await self.store.set_trust(
             session_id, held.to_dict(), None, meta={"state": trust_sm.CHALLENGED}
         )
+        if await self._database_state(session_id) is SessionState.ACTIVE:
+            fresh = trust_sm.SessionTrust.fresh(self.params, self.state.clock.now().timestamp())
+            await self.store.set_trust(
+                session_id, fresh.to_dict(), fresh.trust.trust, meta={"state": trust_sm.ACTIVE}
+            )
+            log.warning("live_session_hold_withdrawn", session_id=session_id)
+            return False
         log.warning("live_session_held_by_keeper", session_id=session_id)
         await self._remind(session_id, sids)
+        return True
+
+    async def _database_state(self, session_id: str) -> SessionState | None:
+        """The session's state in the database now (None: no such session)."""
+        view = (await session_states(self.state, [session_id])).get(session_id)
+        return None if view is None else view.state
 
     async def _remind(self, session_id: str, sids: list[str]) -> None:
         """Tell these sockets (on this worker) that their session is challenged."""
