@@ -1,5 +1,6 @@
 """The liveness numbers of real windows stay what they were: mouse features and sketches, and
-replay scores along the live path (each window scored, then added to the memory), bit for bit.
+replay scores along the live path (each window scored, then added to the memory), bit for bit
+(the features to the last bits a CPU's SIMD kernels may round differently).
 
 ``data/liveness_live_reference.npz`` holds what revision 1f99f38 gave on training-half people
 (4 SapiMouse users, both sessions; 3 Aalto participants, each stream's halves): each user's
@@ -103,10 +104,24 @@ def reference() -> dict[str, NDArray[Any]]:
         return {name: data[name] for name in data.files}
 
 
+FEATURE_RTOL = 1e-12
+"""How far a feature may move between machines. numpy picks its SIMD kernels by CPU, and their
+reductions may round differently in the last bits: on a machine with AVX2 and no AVX-512, 234
+of the 3,720 reference features differed by up to 1.4e-15 from the file's. Every other value
+(sketch sizes and digests, replay scores) is compared bit for bit: the sketches quantize the
+features, and held the same there."""
+
+
 def assert_same(got: dict[str, NDArray[Any]]) -> None:
     expected = reference()
     for name, values in got.items():
-        np.testing.assert_array_equal(values, expected[name], err_msg=name, strict=True)
+        if name.endswith("_features"):
+            np.testing.assert_allclose(
+                values, expected[name], rtol=FEATURE_RTOL, atol=FEATURE_RTOL, err_msg=name
+            )
+            assert values.shape == expected[name].shape, name
+        else:
+            np.testing.assert_array_equal(values, expected[name], err_msg=name, strict=True)
 
 
 @pytest.mark.skipif(not HAVE_SAPIMOUSE, reason="no SapiMouse archive")
