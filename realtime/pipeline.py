@@ -18,6 +18,7 @@ import structlog
 from numpy.typing import NDArray
 
 from app import metrics
+from app.admin.drilldown import drilldown_window
 from app.behavior.liveness import ENROLLMENT, SCORED
 from app.sessions import service as sessions
 from app.state import AppState
@@ -272,19 +273,17 @@ class Pipeline:
             updated.to_dict(),
             updated.trust.trust,
             meta={"explanation": {"modality": name, "reasons": reasons}},
-            # The drill-down's timeline: derived figures and words only, never keys or text.
-            window={
-                "at": round(now.timestamp(), 3),
-                "modality": name,
-                "score": view["score"],
-                "level": view["level"],
-                "p_genuine": round(p, 4),
-                "window_size": size,
-                "model_version": model_version,
-                "reasons": reasons,
-                "liveness": verdict.flag if verdict is not None else None,
-                "rule": rule,
-            },
+            window=drilldown_window(
+                at=now.timestamp(),
+                modality=name,
+                view=view,
+                p_genuine=p,
+                size=size,
+                model_version=model_version,
+                reasons=reasons,
+                liveness=verdict.flag if verdict is not None else None,
+                rule=rule,
+            ),
         )
         learned = await self.verified.after_scoring(
             conn, name, rows, p_genuine=p, trust=updated.trust.trust, now=now,

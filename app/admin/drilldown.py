@@ -4,6 +4,7 @@ figures and the words that explain them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,35 @@ from app.errors import NotFound
 from app.sessions import service as sessions
 from app.state import AppState
 from db.tables import AuditEvent, KnownDevice, LoginSession
+
+
+def drilldown_window(
+    *,
+    at: float,
+    modality: str,
+    view: Mapping[str, Any],
+    p_genuine: float,
+    size: int,
+    model_version: int | None,
+    reasons: list[dict[str, Any]],
+    liveness: str | None,
+    rule: str | None,
+) -> dict[str, Any]:
+    """A scored window as the live store keeps it for the drill-down's timeline (at server
+    time ``at``, s; ``view``: the trust the person was shown): derived figures and words only,
+    never keys or text."""
+    return {
+        "at": round(at, 3),
+        "modality": modality,
+        "score": view["score"],
+        "level": view["level"],
+        "p_genuine": round(p_genuine, 4),
+        "window_size": size,
+        "model_version": model_version,
+        "reasons": reasons,
+        "liveness": liveness,
+        "rule": rule,
+    }
 
 
 @dataclass(frozen=True)
