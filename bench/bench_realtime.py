@@ -451,7 +451,10 @@ class Bench:
                 "sessions connected and streaming minus RSS before they connected, per session; "
                 "retained = RSS after they all disconnected minus before, per session (RSS "
                 "rarely shrinks: freed memory is kept by the allocator). server_cpu_us_per_batch "
-                "= worker CPU time over batches sent while the memory was sampled."
+                "= worker CPU time over batches sent while the memory was sampled. 'echo' "
+                "(N > 1): right after, the same sessions, client processes and batches "
+                "against the bare echo server (its own fresh worker): what Socket.IO, "
+                "engine.io and Hypercorn cost per session and per batch by themselves."
             ),
             "levels": {},
         }
@@ -461,7 +464,12 @@ class Bench:
             print(
                 f"  latency {n} sessions: p50 {level['latency_ms']['p50']} ms, "
                 f"p99 {level['latency_ms']['p99']} ms, "
-                f"{level['memory_per_session_kib']} KiB/session",
+                f"{level['memory_per_session_kib']} KiB/session"
+                + (
+                    f" (echo {level['echo']['memory_per_session_kib']} KiB/session)"
+                    if "echo" in level
+                    else ""
+                ),
                 flush=True,
             )
         return out
@@ -475,9 +483,10 @@ class Bench:
         if single:
             m = await self._one_session(worker, duration)
         else:
-            m = await self._sharded_sessions(n, worker, duration)
+            m = await self._sharded_sessions(n, worker, duration, url=self.server.url)
         await asyncio.sleep(2.0)
         after = rss_kib(worker) or 0
+        transport = None if single else await self._echo_level(n, duration)
         server_ms, client_ms, lag = m["server_ms"], m["client_ms"], m["lag_ms"]
         wall = max(m["wall"], 1e-9)
         return {
@@ -499,20 +508,24 @@ class Bench:
                 "p50": percentile(lag, 50),
                 "p99": percentile(lag, 99),
             },
-            "events_per_second": round(m["events"] / wall, 1),
             "batches_per_second": round(m["batches"] / wall, 1),
             "server_cpu_share": round(m["cpu"] / wall, 3),
-            "server_cpu_us_per_batch": round(1e6 * m["cpu"] / m["batches"], 1)
-            if m["batches"]
-            else None,
-            "rss_before_kib": before,
-            "rss_streaming_kib": m["rss"],
-            "rss_after_disconnect_kib": after,
-            "memory_per_session_kib": round((m["rss"] - before) / n, 1),
-            "retained_per_session_kib": round((after - before) / n, 1),
+            **_load_figures(m, n, before, after),
             "errors": m["errors"],
-            "session_errors": m["session_errors"],
             "load_average": load_average(),
+        } | ({} if transport is None else {"echo": transport})
+
+    async def _echo_level(self, n: int, duration: float) -> dict[str, Any]:
+        """The same ``n`` sessions, clients and batches against the echo server: what
+        Socket.IO and Hypercorn themselves cost per session and per batch."""
+        worker = self.echo.worker_pid()
+        before = rss_kib(worker) or 0
+        m = await self._sharded_sessions(n, worker, duration, url=self.echo.url, echo=True)
+        await asyncio.sleep(2.0)
+        after = rss_kib(worker) or 0
+        return {
+            "connect_seconds": round(m["connect_seconds"], 2),
+            **_load_figures(m, n, before, after),
         }
 
     async def _one_session(self, worker: int, duration: float) -> dict[str, Any]:
@@ -553,16 +566,20 @@ class Bench:
             "session_errors": len(report["session_errors"]),
         }
 
-    async def _sharded_sessions(self, n: int, worker: int, duration: float) -> dict[str, Any]:
+    async def _sharded_sessions(
+        self, n: int, worker: int, duration: float, *, url: str, echo: bool = False
+    ) -> dict[str, Any]:
         """``n`` real-speed sessions spread over client processes (``bench.load_client``),
-        started in step once all are connected."""
+        started in step once all are connected (to the echo server: the same people's
+        batches, with a token it ignores)."""
         assert self.state is not None
         people = self.aalto
         sessions = []
         for i in range(n):
             person = people[i % len(people)]
             user = self.users[("aalto", person.person)]
-            sessions.append([person.person, await accounts.issue_token(self.state, user)])
+            token = "echo" if echo else await accounts.issue_token(self.state, user)
+            sessions.append([person.person, token])
         k = max(1, -(-n // SESSIONS_PER_CLIENT_PROCESS))
         datasets = Path(self.args.datasets or self.settings.datasets_dir)
         procs = []
@@ -571,7 +588,8 @@ class Bench:
         for shard in range(k):
             out = self.work / f"load-{n}-{shard}.out.json"
             spec = {
-                "url": self.server.url,
+                "url": url,
+                "echo": echo,
                 "data": str(datasets / AALTO_ARCHIVE),
                 "people": self.sizes.aalto_users,
                 "sessions": sessions[shard::k],
@@ -775,6 +793,23 @@ class Bench:
                 for o in sim.outcomes
             ],
         }
+
+
+def _load_figures(m: dict[str, Any], n: int, before: int, after: int) -> dict[str, Any]:
+    """A latency level's rate, CPU and memory figures, from what its sessions measured (``m``)
+    and the worker's RSS (KiB) before they connected and after they left."""
+    return {
+        "events_per_second": round(m["events"] / max(m["wall"], 1e-9), 1),
+        "server_cpu_us_per_batch": round(1e6 * m["cpu"] / m["batches"], 1)
+        if m["batches"]
+        else None,
+        "rss_before_kib": before,
+        "rss_streaming_kib": m["rss"],
+        "rss_after_disconnect_kib": after,
+        "memory_per_session_kib": round((m["rss"] - before) / n, 1),
+        "retained_per_session_kib": round((after - before) / n, 1),
+        "session_errors": m["session_errors"],
+    }
 
 
 def _rate_upper(count: int, hours: float) -> float | None:

@@ -6,9 +6,9 @@ One Python process cannot drive a thousand real-speed sessions: its event loop f
 and the load it means to offer never reaches the server. The benchmark splits the sessions
 over a few of these processes. Protocol on stdin/stdout: the shard connects every session,
 prints ``READY``, waits for a ``GO`` line, replays for the given duration, writes what its
-clients measured as JSON to SPEC's "out" and prints ``DONE``. SPEC: {"url", "data", "people"
-(Aalto participants to load), "sessions": [[person, token], ...], "speed", "duration",
-"batch_ms", "seed", "out"}.
+clients measured as JSON to SPEC's "out" and prints ``DONE``. SPEC: {"url", "echo" (the
+server is ``bench.echo_server``), "data", "people" (Aalto participants to load), "sessions":
+[[person, token], ...], "speed", "duration", "batch_ms", "seed", "out"}.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         jitter_s=float(spec["batch_ms"]) / 1000.0,
         acks=speed == 0,
         seed=int(spec["seed"]),
+        expect_status=not spec.get("echo", False),
     )
 
     async def token(plan: SessionPlan) -> str:
