@@ -8,16 +8,18 @@ scores for the sparkline; with one worker (the embedded default) they live in it
 of N sessions here gets W windows as the pipeline writes them
 (``app.admin.drilldown.drilldown_window``: its figures, and three reasons worded by
 ``models.explain`` over the keystroke model's features, from synthetic rows), and the Python
-memory the store holds is traced (``tracemalloc``) after 10, 60 and 120 windows. Traced memory
+memory the store holds is traced (``tracemalloc``) after 10, 60 and 120 windows; so is a
+pending keystroke window's (40 of its 50 keystrokes, fed as decoded JSON batches). Traced memory
 is counted exactly, so load does not move it and one round is enough. ``--before REV`` measures
-revision REV's ``realtime`` package (its store) the same way, in the same run, with this tree's
-``app`` and ``models`` (``bench.revisions``).
+revision REV's ``realtime`` and ``models`` packages the same way, in the same run, with this
+tree's ``app`` (``bench.revisions``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import platform
 import sys
 import tracemalloc
@@ -33,9 +35,12 @@ from app.admin.drilldown import drilldown_window
 from app.settings import Settings
 from bench.output import results_path, write_results
 from bench.revisions import alternate
+from models.events import validate_batch
 from models.explain import FeatureProfile
 from models.fusion import initial_state
+from models.keyclass import KEY_CLASSES
 from models.modality import KEYSTROKE
+from models.windows import KeystrokeWindower
 from realtime import trust as trust_sm
 from realtime.store import HISTORY_LENGTH, MemoryLiveStore
 
@@ -92,8 +97,41 @@ async def _traced_kib(sessions: int, windows: int) -> float:
     return round(held / sessions / 1024, 2)
 
 
+PENDING_KEYSTROKES = 40
+"""Keystrokes a session's keystroke window holds, of the 50 that close it."""
+
+
+def _pending_keys_kib(sessions: int) -> float:
+    """KiB per session of a keystroke window with `PENDING_KEYSTROKES` pending, fed as the
+    socket feeds it: decoded JSON batches of 10 keystrokes, validated, windowed."""
+    rng = np.random.default_rng(0)
+    texts = []
+    for b in range(PENDING_KEYSTROKES // 10):
+        t0 = 1000.0 + 2000.0 * b
+        events = []
+        for i, key in enumerate(rng.choice(KEY_CLASSES, size=10)):
+            down = t0 + 160.0 * i
+            events += [
+                {"t": down, "type": "down", "key": str(key)},
+                {"t": down + 90.0, "type": "up", "key": str(key)},
+            ]
+        texts.append(json.dumps(events))
+    windowers = []
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for _ in range(sessions):
+        windower = KeystrokeWindower(size=50)
+        for text in texts:
+            windower.feed(validate_batch(json.loads(text)).keys)
+        windowers.append(windower)
+    held = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    return round(held / sessions / 1024, 2)
+
+
 async def measure(sessions: int) -> dict[str, float]:
-    return {str(w): await _traced_kib(sessions, w) for w in WINDOWS}
+    figures = {str(w): await _traced_kib(sessions, w) for w in WINDOWS}
+    return figures | {f"pending_{PENDING_KEYSTROKES}_keystrokes": _pending_keys_kib(sessions)}
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -107,7 +145,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         args.sessions = 20
     result: dict[str, Any] = {
         "benchmark": "a long session's memory in the in-process live store (drill-down windows "
-        "and trust history), KiB per session after W scored windows",
+        "and trust history), KiB per session after W scored windows; and a pending keystroke "
+        "window's",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": "python -m bench.bench_session_memory " + " ".join(sys.argv[1:]),
         "sessions": args.sessions,
@@ -120,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "bench.bench_session_memory",
             ["--sessions", str(args.sessions)],
             1,
-            sources=("realtime", "bench"),
+            sources=("realtime", "models", "bench"),
         )
         before = old[0]["kib_per_session"]
         now = result["kib_per_session"]
