@@ -25,8 +25,8 @@ SESSION_TTL_SECONDS = 24 * 3600
 """Shared state of a session nobody touched for this long is forgotten."""
 
 WINDOW_JSON = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
-"""How the in-process store writes a window: numpy's numbers as numbers, any key as a string
-(what Redis's ``json.dumps`` does; NaN becomes null)."""
+"""How the in-process store writes a window: numpy's numbers as numbers and any key as a
+string, as Redis's ``json.dumps`` takes them (NaN, though, becomes null)."""
 
 INDEXED_META = ("user_id", "email", "liveness")
 """Meta fields the admin view's indexes filter on (the state comes with the trust record)."""
@@ -176,9 +176,9 @@ class MemoryLiveStore:
         self._sids: dict[str, set[str]] = {}
         self._trust: dict[str, dict[str, Any]] = {}
         self._history: dict[str, array[float]] = {}
-        # Kept as their JSON, as Redis keeps them: a window's dict of figures and reasons took
-        # 1.6 KiB of a worker's memory, 195 KiB for a session's 120; read back only when an
-        # administrator drills into the session.
+        # Kept as their JSON, as Redis keeps them: as dicts of figures and reasons, a session's
+        # 120 windows took 178 KiB of a worker's memory, as text 75 (bench_session_memory);
+        # read back only when an administrator drills into the session.
         self._windows: dict[str, deque[str]] = {}
         self._touched: dict[str, float] = {}
         self._index = MemoryIndex()
