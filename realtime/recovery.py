@@ -101,6 +101,19 @@ async def recover_trust(
     return restored
 
 
+async def store_restored(
+    store: LiveStore, session_id: str, params: TrustParams, now: float
+) -> trust_sm.SessionTrust:
+    """What a passed code writes to the live store: the session active with full trust as of
+    ``now`` (server seconds). The relay of a restored session writes it, and the keeper writes
+    it again over a hold that landed after it."""
+    fresh = trust_sm.SessionTrust.fresh(params, now)
+    await store.set_trust(
+        session_id, fresh.to_dict(), fresh.trust.trust, meta={"state": trust_sm.ACTIVE}
+    )
+    return fresh
+
+
 class Keeper:
     """The repair loop of one worker (see the module docstring)."""
 
@@ -247,10 +260,8 @@ class Keeper:
             session_id, held.to_dict(), None, meta={"state": trust_sm.CHALLENGED}
         )
         if await self._database_state(session_id) is SessionState.ACTIVE:
-            fresh = trust_sm.SessionTrust.fresh(self.params, self.state.clock.now().timestamp())
-            await self.store.set_trust(
-                session_id, fresh.to_dict(), fresh.trust.trust, meta={"state": trust_sm.ACTIVE}
-            )
+            now = self.state.clock.now().timestamp()
+            await store_restored(self.store, session_id, self.params, now)
             log.warning("live_session_hold_withdrawn", session_id=session_id)
             return False
         log.warning("live_session_held_by_keeper", session_id=session_id)

@@ -27,7 +27,7 @@ from realtime.admin_namespace import AdminNamespace
 from realtime.admin_query import MAX_PAGE_SIZE, AdminQuery
 from realtime.handshake import session_room, user_room
 from realtime.person_namespace import UNDECODABLE_EVENT, ClientNamespace
-from realtime.recovery import Keeper
+from realtime.recovery import Keeper, store_restored
 from realtime.store import LiveStore, MemoryLiveStore
 from realtime.store_redis import create_live_store
 
@@ -232,10 +232,7 @@ def _session_listener(
             client.mark_told(session_id, challenged=True)
         elif change is SessionChange.RESTORED:
             now = state.clock.now().timestamp()
-            fresh = trust_sm.SessionTrust.fresh(params, now)
-            await store.set_trust(
-                session_id, fresh.to_dict(), fresh.trust.trust, meta={"state": trust_sm.ACTIVE}
-            )
+            fresh = await store_restored(store, session_id, params, now)
             client.mark_told(session_id, challenged=False)
             await sio.emit(
                 "reauth_ok",

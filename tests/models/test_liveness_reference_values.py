@@ -117,9 +117,13 @@ def assert_same(got: dict[str, NDArray[Any]]) -> None:
     for name, values in got.items():
         if name.endswith("_features"):
             np.testing.assert_allclose(
-                values, expected[name], rtol=FEATURE_RTOL, atol=FEATURE_RTOL, err_msg=name
+                values,
+                expected[name],
+                rtol=FEATURE_RTOL,
+                atol=FEATURE_RTOL,
+                err_msg=name,
+                strict=True,
             )
-            assert values.shape == expected[name].shape, name
         else:
             np.testing.assert_array_equal(values, expected[name], err_msg=name, strict=True)
 

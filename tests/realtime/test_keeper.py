@@ -22,7 +22,7 @@ from app.state import AppState
 from db.tables import SessionState
 from realtime import recovery
 from realtime import trust as trust_sm
-from realtime.recovery import DbSession, Keeper
+from realtime.recovery import DbSession, Keeper, store_restored
 from realtime.store import MemoryLiveStore
 
 SESSION, SID = "s-1", "sid-1"
@@ -70,10 +70,7 @@ class World:
     async def pass_code(self) -> None:
         """What a right re-challenge code does: the database first, then its relay."""
         self.db.states[SESSION] = SessionState.ACTIVE
-        fresh = trust_sm.SessionTrust.fresh(self.params, CLOCK.now().timestamp())
-        await self.store.set_trust(
-            SESSION, fresh.to_dict(), fresh.trust.trust, meta={"state": trust_sm.ACTIVE}
-        )
+        await store_restored(self.store, SESSION, self.params, CLOCK.now().timestamp())
 
     async def live_state(self) -> str:
         record = await self.store.get_trust(SESSION)
